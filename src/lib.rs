@@ -1,5 +1,15 @@
 //! gridline: the server behind Beijing-style 接诉即办 (respond to complaints immediately) merged with 网格化管理
 //! (grid management). See README.md for what it does and how to run it.
+//!
+//! Layers, dependencies pointing inward: `http → service → {geo, store}`, `store → db`. `geo` imports neither
+//! actix nor diesel.
 
+pub mod app;
 pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
 pub mod geo;
+pub mod http;
+pub mod service;
+pub mod store;

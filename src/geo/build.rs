@@ -53,7 +53,9 @@ pub struct Division {
 
 /// Reads `level,code,name,parent_code` rows.
 pub fn read_divisions(csv_text: &str) -> Result<Vec<Division>> {
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(csv_text.as_bytes());
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(csv_text.as_bytes());
     let mut out = Vec::new();
     for (k, rec) in rdr.records().enumerate() {
         let rec = rec.with_context(|| format!("divisions line {}", k + 2))?;
@@ -61,7 +63,12 @@ pub fn read_divisions(csv_text: &str) -> Result<Vec<Division>> {
         let Some(level) = Level::parse(&f(0)) else {
             bail!("divisions line {}: unknown level {:?}", k + 2, f(0));
         };
-        out.push(Division { level, code: f(1), name: f(2), parent: f(3) });
+        out.push(Division {
+            level,
+            code: f(1),
+            name: f(2),
+            parent: f(3),
+        });
     }
     Ok(out)
 }
@@ -100,8 +107,14 @@ pub struct RepairReport {
 
 impl std::fmt::Display for RepairReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "district repair report (unit: 100 m squares, about 1 ha each)")?;
-        writeln!(f, "code    name        problems  overlap-lost  gap-gained  fragments-lost/gained  parts  area km²")?;
+        writeln!(
+            f,
+            "district repair report (unit: 100 m squares, about 1 ha each)"
+        )?;
+        writeln!(
+            f,
+            "code    name        problems  overlap-lost  gap-gained  fragments-lost/gained  parts  area km²"
+        )?;
         for d in &self.districts {
             writeln!(
                 f,
@@ -120,7 +133,11 @@ impl std::fmt::Display for RepairReport {
                 writeln!(f, "        source: {p}")?;
             }
         }
-        writeln!(f, "gap regions closed inside the city: {}", self.gap_regions)
+        writeln!(
+            f,
+            "gap regions closed inside the city: {}",
+            self.gap_regions
+        )
     }
 }
 
@@ -159,7 +176,9 @@ fn district_core(code: &str) -> (f64, f64) {
 }
 
 fn is_village(code: &str) -> bool {
-    code.get(9..12).and_then(|s| s.parse::<u32>().ok()).is_some_and(|n| (200..400).contains(&n))
+    code.get(9..12)
+        .and_then(|s| s.parse::<u32>().ok())
+        .is_some_and(|n| (200..400).contains(&n))
 }
 
 /// A unit to grow inside its parent.
@@ -205,7 +224,11 @@ fn nearest_to(squares: &[u32], p: (f64, f64)) -> u32 {
 
 impl Grower {
     fn new() -> Grower {
-        Grower { stamp: vec![0; NX * NY], cur: 0, owner: vec![NONE; NX * NY] }
+        Grower {
+            stamp: vec![0; NX * NY],
+            cur: 0,
+            owner: vec![NONE; NX * NY],
+        }
     }
 
     /// Grows `seeds.len()` connected regions over the 4-connected `squares` in order of weighted distance
@@ -246,18 +269,28 @@ impl Grower {
             return vec![0; squares.len()];
         }
         let total_w: f64 = children.iter().map(|c| c.weight).sum();
-        let targets: Vec<f64> = children.iter().map(|c| c.weight / total_w * squares.len() as f64).collect();
+        let targets: Vec<f64> = children
+            .iter()
+            .map(|c| c.weight / total_w * squares.len() as f64)
+            .collect();
         // Squares by distance to the core: urban units take the nearest ones.
         let core_sq = nearest_to(squares, core);
-        let mut by_dist: Vec<(u64, u32)> = squares.iter().map(|&s| (dist(core_sq, s).to_bits(), s)).collect();
+        let mut by_dist: Vec<(u64, u32)> = squares
+            .iter()
+            .map(|&s| (dist(core_sq, s).to_bits(), s))
+            .collect();
         by_dist.sort_unstable();
         let urban: Vec<usize> = (0..m).filter(|&k| children[k].urban).collect();
         let rural: Vec<usize> = (0..m).filter(|&k| !children[k].urban).collect();
         let urban_area: f64 = urban.iter().map(|&k| targets[k]).sum();
-        let split_at = (urban_area.round() as usize).clamp(urban.len(), squares.len() - rural.len());
+        let split_at =
+            (urban_area.round() as usize).clamp(urban.len(), squares.len() - rural.len());
         let (near, far): (Vec<u32>, Vec<u32>) = {
             let (a, b) = by_dist.split_at(split_at);
-            (a.iter().map(|x| x.1).collect(), b.iter().map(|x| x.1).collect())
+            (
+                a.iter().map(|x| x.1).collect(),
+                b.iter().map(|x| x.1).collect(),
+            )
         };
         let mut seeds = vec![0u32; m];
         for (zone, members, from_core) in [(&near, &urban, true), (&far, &rural, false)] {
@@ -276,7 +309,9 @@ impl Grower {
             }
             for k in 0..m {
                 seeds[k] = nearest_to(&members[k], centroid_square(&members[k]));
-                weights[k] *= (targets[k] / members[k].len().max(1) as f64).sqrt().clamp(0.7, 1.4);
+                weights[k] *= (targets[k] / members[k].len().max(1) as f64)
+                    .sqrt()
+                    .clamp(0.7, 1.4);
             }
             owner = self.grow(squares, &seeds, &weights);
         }
@@ -294,7 +329,10 @@ fn farthest_points(zone: &[u32], k: usize, from_core: bool) -> Vec<u32> {
     let mut picked = vec![zone[start]];
     let mut d: Vec<f64> = zone.iter().map(|&s| dist(s, zone[start])).collect();
     while picked.len() < k {
-        let (best, _) = d.iter().enumerate().fold((0, -1.0), |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc });
+        let (best, _) = d.iter().enumerate().fold(
+            (0, -1.0),
+            |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc },
+        );
         let s = zone[best];
         picked.push(s);
         for (i, &z) in zone.iter().enumerate() {
@@ -305,10 +343,18 @@ fn farthest_points(zone: &[u32], k: usize, from_core: bool) -> Vec<u32> {
 }
 
 /// Builds the whole dataset from the two source files.
-pub fn build(districts_geojson: &[u8], divisions_csv: &str, seed: u64, progress: &dyn Fn(&str)) -> Result<Dataset> {
+pub fn build(
+    districts_geojson: &[u8],
+    divisions_csv: &str,
+    seed: u64,
+    progress: &dyn Fn(&str),
+) -> Result<Dataset> {
     let divisions = read_divisions(divisions_csv)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let district_rows: Vec<&Division> = divisions.iter().filter(|d| d.level == Level::District).collect();
+    let district_rows: Vec<&Division> = divisions
+        .iter()
+        .filter(|d| d.level == Level::District)
+        .collect();
 
     // 1. Source districts, in code order.
     progress("rasterising districts");
@@ -317,20 +363,37 @@ pub fn build(districts_geojson: &[u8], divisions_csv: &str, seed: u64, progress:
     for f in features {
         let name = f.name.clone().unwrap_or_default();
         let Some(row) = district_rows.iter().find(|d| d.name == name) else {
-            bail!("district polygon {:?} has no row in the divisions table", name);
+            bail!(
+                "district polygon {:?} has no row in the divisions table",
+                name
+            );
         };
-        let geom = f.geometry.map_err(|e| anyhow::anyhow!("district {name}: {e}"))?;
+        let geom = f
+            .geometry
+            .map_err(|e| anyhow::anyhow!("district {name}: {e}"))?;
         sources.push((row.code.clone(), name, geom));
     }
     sources.sort_by(|a, b| a.0.cmp(&b.0));
     if sources.len() != district_rows.len() {
-        bail!("{} district polygons for {} districts", sources.len(), district_rows.len());
+        bail!(
+            "{} district polygons for {} districts",
+            sources.len(),
+            district_rows.len()
+        );
     }
     let mut report = RepairReport::default();
     let mut labels = vec![NONE; NX * NY];
     for (k, (code, name, geom)) in sources.iter().enumerate() {
-        let mut rep = DistrictRepair { code: code.clone(), name: name.clone(), ..Default::default() };
-        rep.source_problems = geom.validation_errors().iter().map(ToString::to_string).collect();
+        let mut rep = DistrictRepair {
+            code: code.clone(),
+            name: name.clone(),
+            ..Default::default()
+        };
+        rep.source_problems = geom
+            .validation_errors()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         grid::scanline_fill(geom, |s| {
             if labels[s as usize] == NONE {
                 labels[s as usize] = k as u32;
@@ -363,7 +426,9 @@ pub fn build(districts_geojson: &[u8], divisions_csv: &str, seed: u64, progress:
         }
     }
     report.gap_regions = gap_regions;
-    let gained = fill_from_neighbours(&mut labels, |s, l| l[s as usize] == NONE && !outside[s as usize]);
+    let gained = fill_from_neighbours(&mut labels, |s, l| {
+        l[s as usize] == NONE && !outside[s as usize]
+    });
     for (k, n) in gained {
         report.districts[k as usize].gap_squares_gained += n;
     }
@@ -403,17 +468,28 @@ pub fn build(districts_geojson: &[u8], divisions_csv: &str, seed: u64, progress:
 
     // 4. Streets, communities, cells.
     let mut grower = Grower::new();
-    let streets: Vec<&Division> = divisions.iter().filter(|d| d.level == Level::Street).collect();
-    let communities: Vec<&Division> = divisions.iter().filter(|d| d.level == Level::Community).collect();
+    let streets: Vec<&Division> = divisions
+        .iter()
+        .filter(|d| d.level == Level::Street)
+        .collect();
+    let communities: Vec<&Division> = divisions
+        .iter()
+        .filter(|d| d.level == Level::Community)
+        .collect();
     let mut community_weight: BTreeMap<&str, (f64, bool)> = BTreeMap::new();
     for c in &communities {
         let village = is_village(&c.code);
         let jitter = rng.random_range(0.7..1.3);
-        community_weight.insert(c.code.as_str(), (if village { 8.0 } else { 1.0 } * jitter, !village));
+        community_weight.insert(
+            c.code.as_str(),
+            (if village { 8.0 } else { 1.0 } * jitter, !village),
+        );
     }
     let mut street_weight: BTreeMap<&str, (f64, usize, usize)> = BTreeMap::new();
     for c in &communities {
-        let e = street_weight.entry(c.parent.as_str()).or_insert((0.0, 0, 0));
+        let e = street_weight
+            .entry(c.parent.as_str())
+            .or_insert((0.0, 0, 0));
         let (w, urban) = community_weight[c.code.as_str()];
         e.0 += w;
         if urban {
@@ -426,7 +502,11 @@ pub fn build(districts_geojson: &[u8], divisions_csv: &str, seed: u64, progress:
     progress("growing streets");
     let street_children: Vec<Vec<usize>> = sources
         .iter()
-        .map(|(code, _, _)| (0..streets.len()).filter(|&k| &streets[k].parent == code).collect())
+        .map(|(code, _, _)| {
+            (0..streets.len())
+                .filter(|&k| &streets[k].parent == code)
+                .collect()
+        })
         .collect();
     let street_labels = subdivide(
         &mut grower,
@@ -434,19 +514,32 @@ pub fn build(districts_geojson: &[u8], divisions_csv: &str, seed: u64, progress:
         &district_squares,
         &street_children,
         |k| {
-            let (w, u, v) = street_weight.get(streets[k].code.as_str()).copied().unwrap_or((4.0, 0, 1));
-            Child { weight: w, urban: u >= v }
+            let (w, u, v) = street_weight
+                .get(streets[k].code.as_str())
+                .copied()
+                .unwrap_or((4.0, 0, 1));
+            Child {
+                weight: w,
+                urban: u >= v,
+            }
         },
         |p, _| {
             let (lon, lat) = district_core(&sources[p].0);
-            ((lon - grid::LON0) / grid::DLON, (lat - grid::LAT0) / grid::DLAT)
+            (
+                (lon - grid::LON0) / grid::DLON,
+                (lat - grid::LAT0) / grid::DLAT,
+            )
         },
     )?;
     let street_squares = squares_by_label(&street_labels, streets.len());
 
     progress("growing communities");
     let community_children: Vec<Vec<usize>> = {
-        let index: BTreeMap<&str, usize> = streets.iter().enumerate().map(|(k, s)| (s.code.as_str(), k)).collect();
+        let index: BTreeMap<&str, usize> = streets
+            .iter()
+            .enumerate()
+            .map(|(k, s)| (s.code.as_str(), k))
+            .collect();
         let mut v = vec![Vec::new(); streets.len()];
         for (k, c) in communities.iter().enumerate() {
             let Some(&p) = index.get(c.parent.as_str()) else {
@@ -473,7 +566,11 @@ pub fn build(districts_geojson: &[u8], divisions_csv: &str, seed: u64, progress:
     let mut cell_parent: Vec<usize> = Vec::new();
     let mut cell_children: Vec<Vec<usize>> = Vec::with_capacity(communities.len());
     for (k, c) in communities.iter().enumerate() {
-        let n = if is_village(&c.code) { rng.random_range(1..=2) } else { rng.random_range(2..=6) };
+        let n = if is_village(&c.code) {
+            rng.random_range(1..=2)
+        } else {
+            rng.random_range(2..=6)
+        };
         let n = n.min(community_squares[k].len() / 2).max(1);
         cell_children.push((cell_parent.len()..cell_parent.len() + n).collect());
         cell_parent.extend(std::iter::repeat_n(k, n));
@@ -483,7 +580,10 @@ pub fn build(districts_geojson: &[u8], divisions_csv: &str, seed: u64, progress:
         &community_labels,
         &community_squares,
         &cell_children,
-        |_| Child { weight: 1.0, urban: true },
+        |_| Child {
+            weight: 1.0,
+            urban: true,
+        },
         |_, squares| centroid_square(squares),
     )?;
     let cell_squares = squares_by_label(&cell_labels, cell_parent.len());
@@ -494,12 +594,21 @@ pub fn build(districts_geojson: &[u8], divisions_csv: &str, seed: u64, progress:
         let cells = &cell_children[k];
         let area = community_squares[k].len() as f64;
         let band = (area / cells.len() as f64).sqrt().max(1.0);
-        let top = community_squares[k].iter().map(|&s| grid::ij(s).1).max().unwrap_or(0) as f64 + 1.0;
+        let top = community_squares[k]
+            .iter()
+            .map(|&s| grid::ij(s).1)
+            .max()
+            .unwrap_or(0) as f64
+            + 1.0;
         let mut order: Vec<(i64, i64, usize)> = cells
             .iter()
             .map(|&cell| {
                 let (ci, cj) = centroid_square(&cell_squares[cell]);
-                (((top - cj) / band).floor() as i64, (ci * 1000.0) as i64, cell)
+                (
+                    ((top - cj) / band).floor() as i64,
+                    (ci * 1000.0) as i64,
+                    cell,
+                )
             })
             .collect();
         order.sort_unstable();
@@ -510,9 +619,14 @@ pub fn build(districts_geojson: &[u8], divisions_csv: &str, seed: u64, progress:
 
     // 6. Tracing.
     progress("tracing outlines");
-    let city_labels: Vec<u32> = district_labels.iter().map(|&l| if l == NONE { NONE } else { 0 }).collect();
+    let city_labels: Vec<u32> = district_labels
+        .iter()
+        .map(|&l| if l == NONE { NONE } else { 0 })
+        .collect();
     let mut places = Vec::new();
-    let city_geom = grid::trace(&city_labels, 1).pop().unwrap_or_else(|| MultiPolygon::new(Vec::new()));
+    let city_geom = grid::trace(&city_labels, 1)
+        .pop()
+        .unwrap_or_else(|| MultiPolygon::new(Vec::new()));
     places.push(Place {
         code: code(CITY_CODE)?,
         name: "北京市".to_owned(),
@@ -520,9 +634,13 @@ pub fn build(districts_geojson: &[u8], divisions_csv: &str, seed: u64, progress:
         parent: None,
         geometry: city_geom,
     });
-    for (k, g) in grid::trace(&district_labels, sources.len()).into_iter().enumerate() {
+    for (k, g) in grid::trace(&district_labels, sources.len())
+        .into_iter()
+        .enumerate()
+    {
         report.districts[k].parts = g.0.len();
-        report.districts[k].area_km2 = district_squares[k].len() as f64 * square_km2(&district_squares[k]);
+        report.districts[k].area_km2 =
+            district_squares[k].len() as f64 * square_km2(&district_squares[k]);
         places.push(Place {
             code: code(&sources[k].0)?,
             name: sources[k].1.clone(),
@@ -531,13 +649,22 @@ pub fn build(districts_geojson: &[u8], divisions_csv: &str, seed: u64, progress:
             geometry: g,
         });
     }
-    for (k, g) in grid::trace(&street_labels, streets.len()).into_iter().enumerate() {
+    for (k, g) in grid::trace(&street_labels, streets.len())
+        .into_iter()
+        .enumerate()
+    {
         places.push(place(streets[k], Level::Street, g)?);
     }
-    for (k, g) in grid::trace(&community_labels, communities.len()).into_iter().enumerate() {
+    for (k, g) in grid::trace(&community_labels, communities.len())
+        .into_iter()
+        .enumerate()
+    {
         places.push(place(communities[k], Level::Community, g)?);
     }
-    for (k, g) in grid::trace(&cell_labels, cell_parent.len()).into_iter().enumerate() {
+    for (k, g) in grid::trace(&cell_labels, cell_parent.len())
+        .into_iter()
+        .enumerate()
+    {
         let c = communities[cell_parent[k]];
         let serial = &cell_code[k][12..];
         places.push(Place {
@@ -562,17 +689,29 @@ pub fn build(districts_geojson: &[u8], divisions_csv: &str, seed: u64, progress:
     let mut buildings = Vec::new();
     for (k, squares) in cell_squares.iter().enumerate() {
         let village = is_village(&communities[cell_parent[k]].code);
-        let n = if village { rng.random_range(3..=8) } else { rng.random_range(5..=13) };
+        let n = if village {
+            rng.random_range(3..=8)
+        } else {
+            rng.random_range(5..=13)
+        };
         for serial in 1..=n {
             let s = squares[rng.random_range(0..squares.len())];
             let (i, j) = grid::ij(s);
             let (x0, y0) = grid::vertex(i, j);
             let fx: f64 = rng.random_range(0.1..0.9);
             let fy: f64 = rng.random_range(0.1..0.9);
-            let households = if village { rng.random_range(8..=60) } else { rng.random_range(24..=300) };
+            let households = if village {
+                rng.random_range(8..=60)
+            } else {
+                rng.random_range(24..=300)
+            };
             buildings.push(Building {
                 code: format!("{}{:03}", cell_code[k], serial),
-                name: if village { format!("{serial}号院") } else { format!("{serial}号楼") },
+                name: if village {
+                    format!("{serial}号院")
+                } else {
+                    format!("{serial}号楼")
+                },
                 cell: code(&cell_code[k])?,
                 households,
                 lon: ((x0 + fx * grid::DLON) * 1e6).round() / 1e6,
@@ -582,15 +721,27 @@ pub fn build(districts_geojson: &[u8], divisions_csv: &str, seed: u64, progress:
     }
     places.sort_by(|a, b| (a.level, &a.code).cmp(&(b.level, &b.code)));
     buildings.sort_by(|a, b| a.code.cmp(&b.code));
-    Ok(Dataset { places, buildings, report })
+    Ok(Dataset {
+        places,
+        buildings,
+        report,
+    })
 }
 
 fn code(s: &str) -> Result<PlaceCode> {
-    PlaceCode::parse(s).map(|(c, _)| c).with_context(|| format!("malformed code {s:?}"))
+    PlaceCode::parse(s)
+        .map(|(c, _)| c)
+        .with_context(|| format!("malformed code {s:?}"))
 }
 
 fn place(d: &Division, level: Level, geometry: MultiPolygon<f64>) -> Result<Place> {
-    Ok(Place { code: code(&d.code)?, name: d.name.clone(), level, parent: Some(code(&d.parent)?), geometry })
+    Ok(Place {
+        code: code(&d.code)?,
+        name: d.name.clone(),
+        level,
+        parent: Some(code(&d.parent)?),
+        geometry,
+    })
 }
 
 /// Area of one square in km² at the latitude of these squares' centroid.
@@ -638,11 +789,17 @@ fn flood_outside(labels: &[u32]) -> Vec<bool> {
 
 /// Gives every square matching `open` the label of its nearest labelled neighbour (breadth-first, so ties go to
 /// the labelled square with the lowest index); returns squares gained per label.
-fn fill_from_neighbours(labels: &mut [u32], open: impl Fn(u32, &[u32]) -> bool) -> BTreeMap<u32, usize> {
+fn fill_from_neighbours(
+    labels: &mut [u32],
+    open: impl Fn(u32, &[u32]) -> bool,
+) -> BTreeMap<u32, usize> {
     let mut q = VecDeque::new();
     let is_open: Vec<bool> = (0..labels.len() as u32).map(|s| open(s, labels)).collect();
     for s in 0..labels.len() as u32 {
-        if !is_open[s as usize] && labels[s as usize] < NONE - 1 && grid::neighbours4(s).any(|n| is_open[n as usize]) {
+        if !is_open[s as usize]
+            && labels[s as usize] < NONE - 1
+            && grid::neighbours4(s).any(|n| is_open[n as usize])
+        {
             q.push_back(s);
         }
     }
@@ -682,7 +839,11 @@ fn subdivide(
         }
         let comps = grid::components(parent_labels, squares);
         if comps.len() > kids.len() {
-            bail!("parent #{p} has {} parts but only {} children", comps.len(), kids.len());
+            bail!(
+                "parent #{p} has {} parts but only {} children",
+                comps.len(),
+                kids.len()
+            );
         }
         // Children per part: each part at least one, the rest by area (largest remainder).
         let specs: Vec<Child> = kids.iter().map(|&k| child(k)).collect();
@@ -695,7 +856,11 @@ fn subdivide(
             let pos = free
                 .iter()
                 .enumerate()
-                .min_by(|a, b| (specs[*a.1].weight - want).abs().total_cmp(&(specs[*b.1].weight - want).abs()))
+                .min_by(|a, b| {
+                    (specs[*a.1].weight - want)
+                        .abs()
+                        .total_cmp(&(specs[*b.1].weight - want).abs())
+                })
                 .map(|(i, _)| i)
                 .unwrap_or(0);
             assign[c].push(free.remove(pos));
@@ -704,9 +869,19 @@ fn subdivide(
         let core_p = core(p, squares);
         for (c, comp) in comps.iter().enumerate() {
             let members = &assign[c];
-            let local: Vec<Child> = members.iter().map(|&i| Child { weight: specs[i].weight, urban: specs[i].urban }).collect();
+            let local: Vec<Child> = members
+                .iter()
+                .map(|&i| Child {
+                    weight: specs[i].weight,
+                    urban: specs[i].urban,
+                })
+                .collect();
             let owner = if comp.len() < local.len() {
-                bail!("parent #{p} part {c} has {} squares for {} children", comp.len(), local.len());
+                bail!(
+                    "parent #{p} part {c} has {} squares for {} children",
+                    comp.len(),
+                    local.len()
+                );
             } else {
                 grower.split(comp, &local, core_p)
             };
@@ -720,33 +895,58 @@ fn subdivide(
 
 /// Runs [`build`] on the files in `source` and writes every layer into `out`, with a progress spinner.
 pub fn build_to_dir(source: &std::path::Path, out: &std::path::Path, seed: u64) -> Result<()> {
-    let districts = std::fs::read(source.join("beijing-districts.geojson")).context("reading beijing-districts.geojson")?;
-    let divisions = std::fs::read_to_string(source.join("beijing-divisions.csv")).context("reading beijing-divisions.csv")?;
+    let districts = std::fs::read(source.join("beijing-districts.geojson"))
+        .context("reading beijing-districts.geojson")?;
+    let divisions = std::fs::read_to_string(source.join("beijing-divisions.csv"))
+        .context("reading beijing-divisions.csv")?;
     let bar = indicatif::ProgressBar::new_spinner();
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     let started = std::time::Instant::now();
     let ds = build(&districts, &divisions, seed, &|step| {
         bar.set_message(step.to_owned());
-        tracing::info!(step, elapsed_ms = started.elapsed().as_millis() as u64, "geodata build");
+        tracing::info!(
+            step,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "geodata build"
+        );
     })?;
     bar.finish_and_clear();
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     for level in Level::ALL {
-        let places: Vec<Place> = ds.places.iter().filter(|p| p.level == level).cloned().collect();
+        let places: Vec<Place> = ds
+            .places
+            .iter()
+            .filter(|p| p.level == level)
+            .cloned()
+            .collect();
         let mut buf = Vec::new();
         layers::write_places(&mut buf, &places)?;
         let path = out.join(format!("{level}.geojson.gz"));
-        std::fs::write(&path, layers::gzip(&buf)?).with_context(|| format!("writing {}", path.display()))?;
-        println!("{:<10} {:>6} features  {}", level.as_str(), places.len(), path.display());
+        std::fs::write(&path, layers::gzip(&buf)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!(
+            "{:<10} {:>6} features  {}",
+            level.as_str(),
+            places.len(),
+            path.display()
+        );
     }
     let mut buf = Vec::new();
     layers::write_buildings(&mut buf, &ds.buildings)?;
     let path = out.join("building.geojson.gz");
     std::fs::write(&path, layers::gzip(&buf)?)?;
-    println!("{:<10} {:>6} features  {}", "building", ds.buildings.len(), path.display());
+    println!(
+        "{:<10} {:>6} features  {}",
+        "building",
+        ds.buildings.len(),
+        path.display()
+    );
     let report = ds.report.to_string();
     std::fs::write(out.join("repair-report.txt"), &report)?;
     print!("{report}");
-    println!("built in {:.1} s (seed {seed})", started.elapsed().as_secs_f64());
+    println!(
+        "built in {:.1} s (seed {seed})",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

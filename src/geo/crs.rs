@@ -79,7 +79,8 @@ pub fn wgs84_to_gcj02(lon: f64, lat: f64) -> (f64, f64) {
     let rad_lat = lat / 180.0 * PI;
     let magic = 1.0 - KRASOVSKY_EE * rad_lat.sin().powi(2);
     let sqrt_magic = magic.sqrt();
-    let d_lat = (d_lat * 180.0) / ((KRASOVSKY_A * (1.0 - KRASOVSKY_EE)) / (magic * sqrt_magic) * PI);
+    let d_lat =
+        (d_lat * 180.0) / ((KRASOVSKY_A * (1.0 - KRASOVSKY_EE)) / (magic * sqrt_magic) * PI);
     let d_lon = (d_lon * 180.0) / (KRASOVSKY_A / sqrt_magic * rad_lat.cos() * PI);
     (lon + d_lon, lat + d_lat)
 }
@@ -166,10 +167,26 @@ mod tests {
     #[test]
     fn design_reference_vectors_hold() {
         let p = (116.404, 39.915);
-        assert!(close(wgs84_to_gcj02(p.0, p.1), (116.41024449916938, 39.91640428150164), 1e-12));
-        assert!(close(gcj02_to_wgs84_approx(p.0, p.1), (116.39775550083061, 39.91359571849836), 1e-12));
-        assert!(close(gcj02_to_bd09(p.0, p.1), (116.41036949371029, 39.92133699351021), 1e-12));
-        assert!(close(bd09_to_gcj02(p.0, p.1), (116.39762729119315, 39.90865673957631), 1e-12));
+        assert!(close(
+            wgs84_to_gcj02(p.0, p.1),
+            (116.41024449916938, 39.91640428150164),
+            1e-12
+        ));
+        assert!(close(
+            gcj02_to_wgs84_approx(p.0, p.1),
+            (116.39775550083061, 39.91359571849836),
+            1e-12
+        ));
+        assert!(close(
+            gcj02_to_bd09(p.0, p.1),
+            (116.41036949371029, 39.92133699351021),
+            1e-12
+        ));
+        assert!(close(
+            bd09_to_gcj02(p.0, p.1),
+            (116.39762729119315, 39.90865673957631),
+            1e-12
+        ));
     }
 
     #[test]
@@ -177,7 +194,10 @@ mod tests {
         let mut worst: f64 = 0.0;
         for i in 0..=40 {
             for j in 0..=40 {
-                let w = (115.4 + 2.1 * f64::from(i) / 40.0, 39.4 + 1.7 * f64::from(j) / 40.0);
+                let w = (
+                    115.4 + 2.1 * f64::from(i) / 40.0,
+                    39.4 + 1.7 * f64::from(j) / 40.0,
+                );
                 let g = wgs84_to_gcj02(w.0, w.1);
                 worst = worst.max(haversine_m(w, gcj02_to_wgs84(g.0, g.1)));
                 let b = from_wgs84(Crs::Bd09, w.0, w.1);

@@ -47,12 +47,18 @@ fn round6(x: f64) -> f64 {
 
 /// The lon/lat of grid vertex (i, j), rounded to 1e-6° so that every region computes the same bits.
 pub fn vertex(i: usize, j: usize) -> (f64, f64) {
-    (round6(LON0 + i as f64 * DLON), round6(LAT0 + j as f64 * DLAT))
+    (
+        round6(LON0 + i as f64 * DLON),
+        round6(LAT0 + j as f64 * DLAT),
+    )
 }
 
 /// The centre of square (i, j).
 pub fn center(i: usize, j: usize) -> (f64, f64) {
-    (LON0 + (i as f64 + 0.5) * DLON, LAT0 + (j as f64 + 0.5) * DLAT)
+    (
+        LON0 + (i as f64 + 0.5) * DLON,
+        LAT0 + (j as f64 + 0.5) * DLAT,
+    )
 }
 
 /// The 4-neighbours of a square inside the grid.
@@ -295,7 +301,8 @@ fn inside2(ring: &[(i64, i64)], p: (i64, i64)) -> bool {
 
 fn assemble(rings: Vec<Vec<(i64, i64)>>) -> MultiPolygon<f64> {
     let (shells, holes): (Vec<_>, Vec<_>) = rings.into_iter().partition(|r| signed_area2(r) > 0);
-    let mut polys: Vec<(Vec<(i64, i64)>, Vec<Vec<(i64, i64)>>)> = shells.into_iter().map(|s| (s, Vec::new())).collect();
+    let mut polys: Vec<(Vec<(i64, i64)>, Vec<Vec<(i64, i64)>>)> =
+        shells.into_iter().map(|s| (s, Vec::new())).collect();
     for hole in holes {
         let target = if polys.len() == 1 {
             0
@@ -305,7 +312,10 @@ fn assemble(rings: Vec<Vec<(i64, i64)>>) -> MultiPolygon<f64> {
             let (dx, dy) = ((b.0 - a.0).signum(), (b.1 - a.1).signum());
             let mid = (a.0 * 2 + dx, a.1 * 2 + dy);
             let probe = (mid.0 + dy, mid.1 - dx);
-            polys.iter().position(|(s, _)| inside2(s, probe)).unwrap_or(0)
+            polys
+                .iter()
+                .position(|(s, _)| inside2(s, probe))
+                .unwrap_or(0)
         };
         if let Some(p) = polys.get_mut(target) {
             p.1.push(hole);
@@ -314,7 +324,12 @@ fn assemble(rings: Vec<Vec<(i64, i64)>>) -> MultiPolygon<f64> {
     MultiPolygon::new(
         polys
             .into_iter()
-            .map(|(s, hs)| Polygon::new(to_linestring(&s), hs.iter().map(|h| to_linestring(h)).collect()))
+            .map(|(s, hs)| {
+                Polygon::new(
+                    to_linestring(&s),
+                    hs.iter().map(|h| to_linestring(h)).collect(),
+                )
+            })
             .collect(),
     )
 }
@@ -354,7 +369,16 @@ mod tests {
     #[test]
     fn a_diagonal_touch_gives_a_hole_touching_its_shell_and_stays_valid() {
         // An L-shaped ring of label 0 whose ends meet only diagonally, enclosing label 1.
-        let cells = vec![(10, 10, 0), (11, 10, 0), (12, 10, 0), (12, 11, 0), (12, 12, 0), (11, 12, 0), (10, 11, 1), (11, 11, 1)];
+        let cells = vec![
+            (10, 10, 0),
+            (11, 10, 0),
+            (12, 10, 0),
+            (12, 11, 0),
+            (12, 12, 0),
+            (11, 12, 0),
+            (10, 11, 1),
+            (11, 11, 1),
+        ];
         let mut cells = cells;
         cells.push((10, 12, 2));
         cells.push((9, 13, 0));

@@ -32,7 +32,9 @@ pub enum LayerError {
 pub fn decode_bytes(bytes: &[u8]) -> Result<Vec<u8>, LayerError> {
     let mut out = Vec::new();
     if bytes.starts_with(&[0x1f, 0x8b]) {
-        GzDecoder::new(bytes).take(MAX_LAYER_BYTES + 1).read_to_end(&mut out)?;
+        GzDecoder::new(bytes)
+            .take(MAX_LAYER_BYTES + 1)
+            .read_to_end(&mut out)?;
     } else {
         out = bytes.to_vec();
     }
@@ -77,7 +79,8 @@ fn prop_string(v: Option<&serde_json::Value>) -> Option<String> {
 
 /// Parses the features of a FeatureCollection (polygon layers).
 pub fn parse_features(bytes: &[u8]) -> Result<Vec<RawFeature>, LayerError> {
-    let fc: geojson::FeatureCollection = serde_json::from_slice(bytes).map_err(|e| LayerError::NotGeoJson(e.to_string()))?;
+    let fc: geojson::FeatureCollection =
+        serde_json::from_slice(bytes).map_err(|e| LayerError::NotGeoJson(e.to_string()))?;
     Ok(fc
         .features
         .into_iter()
@@ -92,9 +95,9 @@ pub fn parse_features(bytes: &[u8]) -> Result<Vec<RawFeature>, LayerError> {
             let geometry = match &f.geometry {
                 None => Err("the feature has no geometry".to_owned()),
                 Some(g) => match &g.value {
-                    geojson::GeometryValue::Polygon { .. } => {
-                        Polygon::<f64>::try_from(&g.value).map(|p| MultiPolygon::new(vec![p])).map_err(|e| e.to_string())
-                    }
+                    geojson::GeometryValue::Polygon { .. } => Polygon::<f64>::try_from(&g.value)
+                        .map(|p| MultiPolygon::new(vec![p]))
+                        .map_err(|e| e.to_string()),
                     geojson::GeometryValue::MultiPolygon { .. } => {
                         MultiPolygon::<f64>::try_from(&g.value).map_err(|e| e.to_string())
                     }
@@ -114,24 +117,33 @@ pub fn parse_features(bytes: &[u8]) -> Result<Vec<RawFeature>, LayerError> {
 
 /// Parses a building layer (Point features with `code`, `name`, `cell`, `households`).
 pub fn parse_buildings(bytes: &[u8]) -> Result<Vec<Building>, LayerError> {
-    let fc: geojson::FeatureCollection = serde_json::from_slice(bytes).map_err(|e| LayerError::NotGeoJson(e.to_string()))?;
+    let fc: geojson::FeatureCollection =
+        serde_json::from_slice(bytes).map_err(|e| LayerError::NotGeoJson(e.to_string()))?;
     let mut out = Vec::with_capacity(fc.features.len());
     for (k, f) in fc.features.into_iter().enumerate() {
         let bad = |what: &str| LayerError::NotGeoJson(format!("building #{k}: {what}"));
         let props = f.properties.as_ref().ok_or_else(|| bad("no properties"))?;
-        let cell = prop_string(props.get("cell")).and_then(|c| PlaceCode::parse(&c)).ok_or_else(|| bad("bad cell"))?;
+        let cell = prop_string(props.get("cell"))
+            .and_then(|c| PlaceCode::parse(&c))
+            .ok_or_else(|| bad("bad cell"))?;
         if cell.1 != Level::Cell {
             return Err(bad("cell is not a 15-digit cell code"));
         }
         let (lon, lat) = match f.geometry.as_ref().map(|g| &g.value) {
-            Some(geojson::GeometryValue::Point { coordinates }) if coordinates.len() >= 2 => (coordinates[0], coordinates[1]),
+            Some(geojson::GeometryValue::Point { coordinates }) if coordinates.len() >= 2 => {
+                (coordinates[0], coordinates[1])
+            }
             _ => return Err(bad("not a Point")),
         };
         out.push(Building {
             code: prop_string(props.get("code")).ok_or_else(|| bad("no code"))?,
             name: prop_string(props.get("name")).unwrap_or_default(),
             cell: cell.0,
-            households: props.get("households").and_then(|v| v.as_u64()).and_then(|v| u32::try_from(v).ok()).unwrap_or(0),
+            households: props
+                .get("households")
+                .and_then(|v| v.as_u64())
+                .and_then(|v| u32::try_from(v).ok())
+                .unwrap_or(0),
             lon,
             lat,
         });
@@ -175,7 +187,10 @@ pub enum GeometryOut {
 }
 
 fn rings(p: &Polygon<f64>) -> Vec<Vec<[f64; 2]>> {
-    std::iter::once(p.exterior()).chain(p.interiors()).map(|r| r.0.iter().map(|c| [c.x, c.y]).collect()).collect()
+    std::iter::once(p.exterior())
+        .chain(p.interiors())
+        .map(|r| r.0.iter().map(|c| [c.x, c.y]).collect())
+        .collect()
 }
 
 impl GeometryOut {
@@ -193,7 +208,9 @@ impl GeometryOut {
 pub fn multipolygon_from_json(text: &str) -> Result<MultiPolygon<f64>, String> {
     let g: geojson::Geometry = text.parse().map_err(|e: geojson::Error| e.to_string())?;
     match &g.value {
-        geojson::GeometryValue::Polygon { .. } => Polygon::<f64>::try_from(&g.value).map(|p| MultiPolygon::new(vec![p])),
+        geojson::GeometryValue::Polygon { .. } => {
+            Polygon::<f64>::try_from(&g.value).map(|p| MultiPolygon::new(vec![p]))
+        }
         _ => MultiPolygon::<f64>::try_from(&g.value),
     }
     .map_err(|e| e.to_string())
@@ -204,7 +221,11 @@ pub fn multipolygon_to_json(mp: &MultiPolygon<f64>) -> String {
     serde_json::to_string(&GeometryOut::from_multipolygon(mp)).unwrap_or_default()
 }
 
-fn write_collection<W: Write, T>(mut w: W, items: &[T], mut one: impl FnMut(&mut W, &T) -> std::io::Result<()>) -> std::io::Result<()> {
+fn write_collection<W: Write, T>(
+    mut w: W,
+    items: &[T],
+    mut one: impl FnMut(&mut W, &T) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
     for (k, item) in items.iter().enumerate() {
         if k > 0 {
@@ -237,7 +258,12 @@ pub fn write_buildings<W: Write>(w: W, buildings: &[Building]) -> std::io::Resul
     write_collection(w, buildings, |w, b| {
         let f = FeatureOut {
             r#type: "Feature",
-            properties: BuildingProps { code: &b.code, name: &b.name, cell: b.cell.as_str(), households: b.households },
+            properties: BuildingProps {
+                code: &b.code,
+                name: &b.name,
+                cell: b.cell.as_str(),
+                households: b.households,
+            },
             geometry: GeometryOut::Point([b.lon, b.lat]),
         };
         serde_json::to_writer(w, &f).map_err(std::io::Error::other)
@@ -246,7 +272,9 @@ pub fn write_buildings<W: Write>(w: W, buildings: &[Building]) -> std::io::Resul
 
 /// Gzip-compresses deterministically (no file name, no timestamp).
 pub fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut enc = GzBuilder::new().mtime(0).write(Vec::new(), Compression::best());
+    let mut enc = GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), Compression::best());
     enc.write_all(data)?;
     enc.finish()
 }

@@ -5,6 +5,10 @@
 
 pub mod build;
 pub mod crs;
+pub mod dataset;
 pub mod grid;
+pub mod index;
 pub mod layers;
+pub mod lonlat;
 pub mod place;
+pub mod validate;

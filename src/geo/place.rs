@@ -29,7 +29,13 @@ pub enum Level {
 
 impl Level {
     /// All levels from the root down.
-    pub const ALL: [Level; 5] = [Level::City, Level::District, Level::Street, Level::Community, Level::Cell];
+    pub const ALL: [Level; 5] = [
+        Level::City,
+        Level::District,
+        Level::Street,
+        Level::Community,
+        Level::Cell,
+    ];
 
     /// Parses a level name as the API and command line spell it.
     pub fn parse(s: &str) -> Option<Level> {

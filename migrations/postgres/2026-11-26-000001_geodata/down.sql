@@ -1,0 +1,3 @@
+DROP TABLE geodata_meta;
+DROP TABLE buildings;
+DROP TABLE places;

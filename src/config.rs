@@ -1,0 +1,77 @@
+//! Configuration from flags and the environment, checked before anything starts.
+
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Where the data lives (shared by every command that opens the database).
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// Directory for the SQLite database and media.
+    #[arg(long, env = "GRIDLINE_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Database URL: a SQLite path (default: DATA_DIR/gridline.db) or postgres://user@host/db.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+/// `serve` settings.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "GRIDLINE_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "GRIDLINE_WORKERS")]
+    pub workers: Option<usize>,
+    /// Database.
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// A configuration problem, stated in one line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+impl DbArgs {
+    /// The database URL to use; creates the data directory, refusing one that cannot be created.
+    pub fn database_url(&self) -> Result<String, ConfigError> {
+        if let Some(url) = self
+            .database_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
+            crate::db::Backend::from_url(url)
+                .map_err(|e| ConfigError(format!("DATABASE_URL: {e}")))?;
+            return Ok(url.to_owned());
+        }
+        std::fs::create_dir_all(&self.data_dir).map_err(|e| {
+            ConfigError(format!(
+                "GRIDLINE_DATA_DIR: cannot create {}: {e}",
+                self.data_dir.display()
+            ))
+        })?;
+        let path = self.data_dir.join("gridline.db");
+        path.to_str().map(str::to_owned).ok_or_else(|| {
+            ConfigError(format!(
+                "GRIDLINE_DATA_DIR: {} is not valid UTF-8",
+                self.data_dir.display()
+            ))
+        })
+    }
+}
+
+impl ServeArgs {
+    /// Worker threads to run.
+    pub fn workers(&self) -> Result<usize, ConfigError> {
+        match self.workers {
+            Some(0) => Err(ConfigError("GRIDLINE_WORKERS: must be at least 1".into())),
+            Some(n) => Ok(n),
+            None => Ok(std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)),
+        }
+    }
+}

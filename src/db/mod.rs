@@ -1,0 +1,201 @@
+//! Database access: one binary for SQLite (embedded, the default) and PostgreSQL, chosen by the URL's scheme.
+//!
+//! Guarantees: every pooled SQLite connection has `busy_timeout`, WAL, `synchronous=NORMAL` and foreign keys on;
+//! SQLite writes go through a pool of one connection so two writers never race for the lock; migrations for the
+//! connection's backend are embedded in the binary and applied by [`Db::connect`]. Diesel calls are blocking: the
+//! HTTP layer runs them in `web::block`, never on an async worker.
+
+pub mod schema;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::{PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::time::Duration;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to either backend.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// SQLite (bundled).
+    Sqlite(SqliteConnection),
+    /// PostgreSQL (libpq bundled).
+    Pg(PgConnection),
+}
+
+/// Which backend a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A file path, `sqlite://PATH` or `file:PATH`.
+    Sqlite,
+    /// `postgres://` or `postgresql://`.
+    Postgres,
+}
+
+/// Errors of opening or preparing a database.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DbError {
+    /// The URL names a backend gridline does not have.
+    #[error(
+        "unsupported database URL scheme {0:?}: use a file path or sqlite://PATH for SQLite, postgres://... for PostgreSQL"
+    )]
+    UnsupportedScheme(String),
+    /// The connection could not be made.
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[from] diesel::ConnectionError),
+    /// A query failed.
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    /// The pool could not hand out a connection.
+    #[error("no database connection available: {0}")]
+    Pool(#[from] r2d2::Error),
+    /// Migrations failed.
+    #[error("database migration failed: {0}")]
+    Migration(String),
+}
+
+impl Backend {
+    /// Picks the backend from a database URL; the SQLite path is returned without its scheme.
+    pub fn from_url(url: &str) -> Result<(Backend, String), DbError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok((Backend::Postgres, url.to_owned()));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            return Ok((Backend::Sqlite, path.to_owned()));
+        }
+        if let Some((scheme, _)) = url.split_once("://") {
+            return Err(DbError::UnsupportedScheme(scheme.to_owned()));
+        }
+        Ok((Backend::Sqlite, url.to_owned()))
+    }
+}
+
+/// The r2d2 manager: opens a connection of the right backend and prepares it.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    backend: Backend,
+    target: String,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = DbError;
+
+    fn connect(&self) -> Result<DbConnection, DbError> {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut c = SqliteConnection::establish(&self.target)?;
+                // busy_timeout first, so the others wait for a lock instead of failing; one statement each.
+                c.batch_execute("PRAGMA busy_timeout = 5000")?;
+                c.batch_execute("PRAGMA journal_mode = WAL")?;
+                c.batch_execute("PRAGMA synchronous = NORMAL")?;
+                c.batch_execute("PRAGMA foreign_keys = ON")?;
+                Ok(DbConnection::Sqlite(c))
+            }
+            Backend::Postgres => Ok(DbConnection::Pg(PgConnection::establish(&self.target)?)),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), DbError> {
+        diesel::sql_query("SELECT 1").execute(conn)?;
+        Ok(())
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// A pool of connections.
+pub type Pool = r2d2::Pool<Manager>;
+/// A connection taken from a [`Pool`].
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// The database: a pool for reads and a pool for writes (the same pool on PostgreSQL, a pool of one on SQLite).
+#[derive(Clone, Debug)]
+pub struct Db {
+    /// Which backend.
+    pub backend: Backend,
+    read: Pool,
+    write: Pool,
+}
+
+impl Db {
+    /// Opens the database at `url`, creating a SQLite file's directory if needed, and applies migrations.
+    pub fn connect(url: &str, max_connections: u32) -> Result<Db, DbError> {
+        let (backend, target) = Backend::from_url(url)?;
+        if backend == Backend::Sqlite && target != ":memory:" {
+            if let Some(dir) = std::path::Path::new(&target)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    DbError::Migration(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
+        }
+        let manager = Manager { backend, target };
+        let build = |size: u32| {
+            r2d2::Pool::builder()
+                .max_size(size)
+                .min_idle(Some(0))
+                .connection_timeout(Duration::from_secs(10))
+                .build(manager.clone())
+        };
+        let read = build(max_connections.max(1))?;
+        let write = if backend == Backend::Sqlite {
+            build(1)?
+        } else {
+            read.clone()
+        };
+        let db = Db {
+            backend,
+            read,
+            write,
+        };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    /// Applies pending migrations of this backend.
+    pub fn migrate(&self) -> Result<(), DbError> {
+        let mut conn = self.writer()?;
+        let result = match &mut *conn {
+            DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+            DbConnection::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+        };
+        result.map_err(|e| DbError::Migration(e.to_string()))
+    }
+
+    /// A connection for reading.
+    pub fn reader(&self) -> Result<PooledConn, DbError> {
+        Ok(self.read.get()?)
+    }
+
+    /// The connection for writing (on SQLite the only one).
+    pub fn writer(&self) -> Result<PooledConn, DbError> {
+        Ok(self.write.get()?)
+    }
+
+    /// Whether the database answers.
+    pub fn ping(&self) -> bool {
+        self.reader()
+            .and_then(|mut c| Ok(diesel::sql_query("SELECT 1").execute(&mut *c)?))
+            .is_ok()
+    }
+}
+
+/// Runs the same diesel expression on the concrete connection inside a [`DbConnection`], for queries the
+/// multi-backend cannot express (multi-row INSERT): `with_backend!(conn, c => query.execute(c))`.
+#[macro_export]
+macro_rules! with_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite($c) => $body,
+            $crate::db::DbConnection::Pg($c) => $body,
+        }
+    };
+}

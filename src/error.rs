@@ -1,0 +1,159 @@
+//! Errors that reach a client.
+//!
+//! Which error type where: modules below the HTTP layer (`geo`, `db`, `store`, `service`) return their own
+//! `thiserror` enums; the command line wraps everything in `anyhow` with context. Handlers return [`ApiError`],
+//! whose every variant maps to one status and a stable snake_case `code`. Anything that is not the client's fault
+//! becomes [`ApiError::Internal`]: a 500 that logs the whole cause chain under an error id and tells the client
+//! only that id.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    /// Stable snake_case code, for programs.
+    pub code: String,
+    /// What went wrong and what to do, for people.
+    pub message: String,
+    /// For a 500: the id under which the cause was logged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_id: Option<String>,
+}
+
+/// An error answer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// 400: malformed input.
+    #[error("{message}")]
+    BadRequest {
+        /// Stable code.
+        code: &'static str,
+        /// Explanation.
+        message: String,
+    },
+    /// 404: no such thing (or not visible to the caller).
+    #[error("{message}")]
+    NotFound {
+        /// Stable code.
+        code: &'static str,
+        /// Explanation.
+        message: String,
+    },
+    /// 413: the request is too large.
+    #[error("{message}")]
+    TooLarge {
+        /// Stable code.
+        code: &'static str,
+        /// Explanation.
+        message: String,
+    },
+    /// 422: well-formed but cannot be processed (e.g. a point outside the city).
+    #[error("{message}")]
+    Unprocessable {
+        /// Stable code.
+        code: &'static str,
+        /// Explanation.
+        message: String,
+    },
+    /// 503: not ready to serve.
+    #[error("{message}")]
+    Unavailable {
+        /// Stable code.
+        code: &'static str,
+        /// Explanation.
+        message: String,
+    },
+    /// 500: our fault; the cause is logged, not shown.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// 400 with a code and message.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 404 with a code and message.
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::NotFound {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 500 from any cause.
+    pub fn internal(e: impl Into<anyhow::Error>) -> ApiError {
+        ApiError::Internal(e.into())
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest { code, .. }
+            | ApiError::NotFound { code, .. }
+            | ApiError::TooLarge { code, .. }
+            | ApiError::Unprocessable { code, .. }
+            | ApiError::Unavailable { code, .. } => code,
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = match self {
+            ApiError::Internal(cause) => {
+                let id = format!("{:016x}", rand::random::<u64>());
+                tracing::error!(error_id = %id, cause = format!("{cause:#}"), "internal error");
+                ErrorBody {
+                    code: self.code().to_owned(),
+                    message: format!(
+                        "an internal error occurred; quote error id {id} when reporting it"
+                    ),
+                    error_id: Some(id),
+                }
+            }
+            other => ErrorBody {
+                code: other.code().to_owned(),
+                message: other.to_string(),
+                error_id: None,
+            },
+        };
+        HttpResponse::build(self.status_code()).json(body)
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        ApiError::internal(anyhow::anyhow!("blocking task failed: {e}"))
+    }
+}
+
+impl From<crate::db::DbError> for ApiError {
+    fn from(e: crate::db::DbError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        ApiError::internal(e)
+    }
+}

@@ -1,0 +1,1292 @@
+//! Checking a user's GeoJSON boundary layer before it may be imported (`gridline geodata check FILE`).
+//!
+//! What is checked, per feature: the code (present, well-formed, of the expected level, unique, consistent with a
+//! `parent` property), the name, the geometry (readable, non-empty, finite, valid by OGC rules) and the coordinate
+//! system (WGS-84 lon/lat, not swapped, inside Beijing). Across the features of one level: overlaps and gaps
+//! (holes inside the union). Against the places of the level above, when given: every feature's parent exists,
+//! every feature lies within its parent, and every parent is covered by its children.
+//!
+//! Guarantees: [`check`] never panics on any input and reports every problem it finds rather than stopping at the
+//! first; problems come out grouped by feature in file order, then the whole-file and parent problems, and the
+//! same input always gives the same report. A feature whose geometry is unusable (unreadable, invalid, not
+//! lon/lat, outside Beijing) is left out of the overlap, gap and nesting geometry checks, because their results
+//! on such a shape would be noise; its own problems say what to fix first.
+//!
+//! Areas are planar in degrees, converted to m² at the latitude of the measured shape (1° of latitude ≈ 110,574 m,
+//! 1° of longitude ≈ 111,320 m · cos φ); over the extent of a community or a gap this is within a fraction of a
+//! percent of the geodesic area.
+
+use crate::geo::layers::RawFeature;
+use crate::geo::place::{Level, Place, PlaceCode};
+use geo::algorithm::sweep::{Cross, Intersections};
+use geo::line_intersection::LineIntersection;
+use geo::orient::Direction;
+use geo::{
+    Area, BooleanOps, BoundingRect, Coord, InteriorPoint, Line, LineString, MultiPolygon, Orient,
+    Polygon, Rect, Validation, unary_union,
+};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree};
+use std::collections::{BTreeMap, HashMap};
+
+/// Metres per degree of latitude.
+const M_PER_DEG_LAT: f64 = 110_574.0;
+/// Metres per degree of longitude at the equator.
+const M_PER_DEG_LON: f64 = 111_320.0;
+/// Overlaps, gaps and parts outside a parent at or below this area (m²) are rounding, not mistakes.
+const MIN_AREA_M2: f64 = 1.0;
+/// A parent may be left uncovered by its children up to this share of its area ...
+const COVER_TOLERANCE_SHARE: f64 = 0.001;
+/// ... or this many m², whichever is larger.
+const COVER_TOLERANCE_M2: f64 = 1_000.0;
+/// Beijing's extent in degrees (lon min, lon max, lat min, lat max).
+const EXTENT: (f64, f64, f64, f64) = (115.0, 118.0, 39.0, 41.5);
+/// Where lon/lat swapped into lat/lon order land for anywhere in China (x is the latitude range, y the longitude).
+const SWAPPED: (f64, f64, f64, f64) = (3.0, 54.0, 73.0, 136.0);
+
+/// One problem found in a file.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Problem {
+    /// The feature's code, or "feature #N" (RawFeature::label), or "file" for whole-file problems.
+    pub feature: String,
+    /// A stable snake_case code, e.g. "invalid_geometry", "self_intersection", "overlap", "gap", "duplicate_code",
+    /// "missing_code", "malformed_code", "wrong_level", "parent_missing", "not_within_parent", "parent_not_covered",
+    /// "coordinates_swapped", "not_lon_lat", "outside_extent", "missing_name", "empty_file".
+    pub kind: &'static str,
+    /// A sentence a person can act on (English), naming coordinates/areas where useful.
+    pub message: String,
+}
+
+/// Every problem kind [`check`] can report, in the order of the checks.
+pub const PROBLEM_KINDS: [&str; 18] = [
+    "empty_file",
+    "missing_code",
+    "malformed_code",
+    "wrong_level",
+    "duplicate_code",
+    "parent_mismatch",
+    "missing_name",
+    "invalid_geometry",
+    "self_intersection",
+    "not_lon_lat",
+    "coordinates_swapped",
+    "outside_extent",
+    "overlap",
+    "gap",
+    "parent_missing",
+    "not_within_parent",
+    "parent_not_covered",
+    "parent_unchecked",
+];
+
+/// What the file is checked against.
+pub struct CheckContext<'a> {
+    /// The level every feature must have (`--level`), or None to infer each feature's level from its code length.
+    pub level: Option<Level>,
+    /// Places of the level above that the features must nest in (by code prefix and geometrically), when known.
+    pub parents: Option<&'a [Place]>,
+}
+
+/// What pass 1 learnt about one feature.
+struct Item<'a> {
+    raw: &'a RawFeature,
+    label: String,
+    /// The parsed code and its level, when it parses.
+    code: Option<(PlaceCode, Level)>,
+    /// The code is present, well-formed, of the right level, not the city and not a repeat: it can be nested.
+    code_ok: bool,
+    /// The first feature with this code (repeats are not built into places).
+    first_of_code: bool,
+    /// The level this feature is compared with others under: `--level`, else the level of its code.
+    group: Option<Level>,
+    /// The outline, counter-clockwise exteriors, when it is fit for the geometric checks.
+    geometry: Option<MultiPolygon<f64>>,
+    bbox: Option<Rect<f64>>,
+}
+
+/// Problems with the position they sort at: a feature's index, or after every feature.
+struct Report {
+    problems: Vec<(usize, Problem)>,
+    after_features: usize,
+}
+
+impl Report {
+    fn feature(&mut self, item: &Item<'_>, kind: &'static str, message: String) {
+        self.problems.push((
+            item.raw.index,
+            Problem {
+                feature: item.label.clone(),
+                kind,
+                message,
+            },
+        ));
+    }
+
+    fn other(&mut self, feature: &str, kind: &'static str, message: String) {
+        self.problems.push((
+            self.after_features,
+            Problem {
+                feature: feature.to_owned(),
+                kind,
+                message,
+            },
+        ));
+    }
+}
+
+/// Checks features; returns the places that could be built from them (even if there are problems) and every problem.
+///
+/// A place is built from every feature whose code parses and whose geometry could be read, once per code (the
+/// first feature with a code wins), with its level taken from its code, its parent from the code's prefix and an
+/// empty name when the feature has none. Whether to import despite problems is the caller's decision.
+pub fn check(features: &[RawFeature], ctx: &CheckContext<'_>) -> (Vec<Place>, Vec<Problem>) {
+    let mut report = Report {
+        problems: Vec::new(),
+        after_features: features.iter().map(|f| f.index + 1).max().unwrap_or(0),
+    };
+    if features.is_empty() {
+        report.other(
+            "file",
+            "empty_file",
+            "the file has no features; a boundary layer needs at least one Polygon or MultiPolygon feature".to_owned(),
+        );
+        return (Vec::new(), finish(report));
+    }
+
+    let mut first_index: HashMap<&str, usize> = HashMap::new();
+    let items: Vec<Item<'_>> = features
+        .iter()
+        .map(|f| check_feature(f, ctx, &mut first_index, &mut report))
+        .collect();
+
+    let places = items
+        .iter()
+        .filter(|it| it.first_of_code)
+        .filter_map(|it| {
+            let (code, level) = it.code.clone()?;
+            let geometry = it.raw.geometry.as_ref().ok()?.orient(Direction::Default);
+            Some(Place {
+                parent: code.parent(),
+                code,
+                name: it.raw.name.clone().unwrap_or_default(),
+                level,
+                geometry,
+            })
+        })
+        .collect();
+
+    let mut groups: BTreeMap<Option<Level>, Vec<usize>> = BTreeMap::new();
+    for (k, it) in items.iter().enumerate() {
+        if it.geometry.is_some() {
+            groups.entry(it.group).or_default().push(k);
+        }
+    }
+    for members in groups.values() {
+        check_overlaps_and_gaps(&items, members, &mut report);
+    }
+    if let Some(parents) = ctx.parents {
+        check_nesting(&items, parents, ctx.level, &mut report);
+    }
+    (places, finish(report))
+}
+
+fn finish(mut report: Report) -> Vec<Problem> {
+    // Stable: within one position, problems stay in the order of the checks.
+    report.problems.sort_by_key(|(pos, _)| *pos);
+    report.problems.into_iter().map(|(_, p)| p).collect()
+}
+
+/// Pass 1: everything that can be said about a feature on its own.
+fn check_feature<'a>(
+    f: &'a RawFeature,
+    ctx: &CheckContext<'_>,
+    first_index: &mut HashMap<&'a str, usize>,
+    report: &mut Report,
+) -> Item<'a> {
+    let mut it = Item {
+        raw: f,
+        label: f.label(),
+        code: None,
+        code_ok: false,
+        first_of_code: false,
+        group: ctx.level,
+        geometry: None,
+        bbox: None,
+    };
+    check_code(&mut it, ctx, first_index, report);
+    if f.name.as_deref().is_none_or(str::is_empty) {
+        report.feature(
+            &it,
+            "missing_name",
+            "the feature has no `name` property; give every place its official name".to_owned(),
+        );
+    }
+    if let Some(mp) = usable_geometry(&it, report) {
+        it.bbox = mp.bounding_rect();
+        it.geometry = Some(mp.orient(Direction::Default));
+    }
+    it
+}
+
+fn check_code<'a>(
+    it: &mut Item<'a>,
+    ctx: &CheckContext<'_>,
+    first_index: &mut HashMap<&'a str, usize>,
+    report: &mut Report,
+) {
+    let f = it.raw;
+    let Some(text) = f.code.as_deref().filter(|c| !c.is_empty()) else {
+        report.feature(
+            it,
+            "missing_code",
+            "the feature has no `code` property (or feature id); give it its 6-, 9-, 12- or 15-digit place code"
+                .to_owned(),
+        );
+        return;
+    };
+    let Some((code, level)) = PlaceCode::parse(text) else {
+        report.feature(
+            it,
+            "malformed_code",
+            format!(
+                "the code \"{text}\" is not a place code: expected only digits, 6 for a district (not ending in 00), \
+                 9 for a street, 12 for a community or 15 for a grid cell"
+            ),
+        );
+        return;
+    };
+    let mut ok = true;
+    match ctx.level {
+        Some(want) if want != level => {
+            report.feature(
+                it,
+                "wrong_level",
+                format!(
+                    "the code {code} is a {level} code ({} digits) but this file is checked as a {want} layer \
+                     ({} digits)",
+                    level.code_len(),
+                    want.code_len()
+                ),
+            );
+            ok = false;
+        }
+        None if level == Level::City => {
+            report.feature(
+                it,
+                "wrong_level",
+                format!("the code {code} is the city itself, which is not imported from a file; use district codes"),
+            );
+            ok = false;
+        }
+        _ => {}
+    }
+    if ctx.level.is_none() {
+        it.group = Some(level);
+    }
+    match first_index.get(text) {
+        Some(first) => {
+            report.feature(
+                it,
+                "duplicate_code",
+                format!(
+                    "the code {code} is also used by feature #{first}; every place needs its own code (merge the two \
+                     outlines into one MultiPolygon if they are parts of one place)"
+                ),
+            );
+            ok = false;
+        }
+        None => {
+            first_index.insert(text, f.index);
+            it.first_of_code = true;
+        }
+    }
+    if let Some(given) = f.parent.as_deref().filter(|p| !p.is_empty()) {
+        let expected = code.parent();
+        if expected.as_ref().map(PlaceCode::as_str) != Some(given) {
+            let by_rule = match &expected {
+                Some(p) => format!("its code says {p}"),
+                None => "the city has no parent".to_owned(),
+            };
+            report.feature(
+                it,
+                "parent_mismatch",
+                format!(
+                    "the `parent` property is {given} but {by_rule}; a place's parent is the prefix of its code, so \
+                     fix the code or the parent"
+                ),
+            );
+        }
+    }
+    it.code_ok = ok && level != Level::City;
+    it.code = Some((code, level));
+}
+
+/// Checks the geometry and its coordinate system; returns it when it is fit for the checks across features.
+fn usable_geometry(it: &Item<'_>, report: &mut Report) -> Option<MultiPolygon<f64>> {
+    let mp = match &it.raw.geometry {
+        Ok(mp) => mp,
+        Err(e) => {
+            report.feature(
+                it,
+                "invalid_geometry",
+                format!("the geometry cannot be read: {e}"),
+            );
+            return None;
+        }
+    };
+    let rings = || {
+        mp.0.iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+    };
+    if mp.0.is_empty() || mp.0.iter().all(|p| p.exterior().0.is_empty()) {
+        report.feature(
+            it,
+            "invalid_geometry",
+            "the geometry is empty; draw the place's outline".to_owned(),
+        );
+        return None;
+    }
+    if let Some(c) = rings()
+        .flat_map(|r| r.0.iter())
+        .find(|c| !c.x.is_finite() || !c.y.is_finite())
+    {
+        report.feature(
+            it,
+            "invalid_geometry",
+            format!(
+                "the geometry has a coordinate that is not a finite number ({}, {})",
+                c.x, c.y
+            ),
+        );
+        return None;
+    }
+
+    let mut usable = true;
+    let mut crossings = Vec::new();
+    let mut others = Vec::new();
+    for e in mp.validation_errors() {
+        let text = e.to_string();
+        if text.contains("self-intersection") {
+            &mut crossings
+        } else {
+            &mut others
+        }
+        .push(text);
+    }
+    if !crossings.is_empty() {
+        let at = self_intersection_point(mp)
+            .map(|c| format!(" near {}", fmt_coord(c)))
+            .unwrap_or_default();
+        report.feature(
+            it,
+            "self_intersection",
+            format!(
+                "the outline crosses or touches itself{at} ({}); redraw it so that no edge crosses another",
+                crossings.join("; ")
+            ),
+        );
+        usable = false;
+    }
+    if !others.is_empty() {
+        report.feature(
+            it,
+            "invalid_geometry",
+            format!(
+                "the geometry is not valid: {}; repair it (e.g. QGIS \"Fix geometries\")",
+                others.join("; ")
+            ),
+        );
+        usable = false;
+    }
+
+    let Some(bbox) = mp.bounding_rect() else {
+        report.feature(
+            it,
+            "invalid_geometry",
+            "the geometry has no coordinates".to_owned(),
+        );
+        return None;
+    };
+    let (min, max) = (bbox.min(), bbox.max());
+    let within =
+        |b: (f64, f64, f64, f64)| min.x >= b.0 && max.x <= b.1 && min.y >= b.2 && max.y <= b.3;
+    let extent = format!(
+        "x {:.6} to {:.6}, y {:.6} to {:.6}",
+        min.x, max.x, min.y, max.y
+    );
+    if min.x.abs().max(max.x.abs()) > 180.0 || min.y.abs().max(max.y.abs()) > 90.0 {
+        report.feature(
+            it,
+            "not_lon_lat",
+            format!(
+                "the coordinates ({extent}) are not degrees of longitude and latitude, probably projected metres; \
+                 export the layer as WGS-84 (EPSG:4326)"
+            ),
+        );
+        usable = false;
+    } else if within(SWAPPED) {
+        report.feature(
+            it,
+            "coordinates_swapped",
+            format!(
+                "the coordinates ({extent}) look like latitude, longitude; GeoJSON wants longitude first, so swap \
+                 the axes"
+            ),
+        );
+        usable = false;
+    } else if !within(EXTENT) {
+        report.feature(
+            it,
+            "outside_extent",
+            format!(
+                "the feature lies at {extent}, outside Beijing (longitude {} to {}, latitude {} to {}); check the \
+                 coordinate system (WGS-84 expected, not GCJ-02 or BD-09 offsets of another city) and the feature",
+                EXTENT.0, EXTENT.1, EXTENT.2, EXTENT.3
+            ),
+        );
+        usable = false;
+    }
+    usable.then(|| mp.clone())
+}
+
+/// A segment of a ring with its position, for finding where a ring crosses itself.
+#[derive(Clone)]
+struct Segment {
+    index: usize,
+    line: Line<f64>,
+}
+
+impl Cross for Segment {
+    type Scalar = f64;
+
+    fn line(&self) -> Line<f64> {
+        self.line
+    }
+}
+
+/// A point where a ring of the geometry crosses or touches itself, for the report.
+fn self_intersection_point(mp: &MultiPolygon<f64>) -> Option<Coord<f64>> {
+    mp.0.iter()
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        .find_map(ring_self_intersection)
+}
+
+fn ring_self_intersection(ring: &LineString<f64>) -> Option<Coord<f64>> {
+    let n = ring.0.len().saturating_sub(1);
+    let segments = ring
+        .lines()
+        .enumerate()
+        .map(|(index, line)| Segment { index, line });
+    Intersections::from_iter(segments).find_map(|(a, b, x)| {
+        let (i, j) = (a.index.min(b.index), a.index.max(b.index));
+        // Consecutive segments (including the last with the first) share a vertex; only that point is allowed.
+        let shared = if j == i + 1 {
+            ring.0.get(j).copied()
+        } else if i == 0 && j + 1 == n {
+            ring.0.first().copied()
+        } else {
+            None
+        };
+        match x {
+            LineIntersection::SinglePoint { intersection, .. } if Some(intersection) == shared => {
+                None
+            }
+            LineIntersection::SinglePoint { intersection, .. } => Some(intersection),
+            LineIntersection::Collinear { intersection } => Some(intersection.start),
+        }
+    })
+}
+
+/// m² per degree² at a latitude.
+fn m2_per_deg2(lat: f64) -> f64 {
+    M_PER_DEG_LAT * M_PER_DEG_LON * lat.to_radians().cos()
+}
+
+fn mid_lat(r: &Rect<f64>) -> f64 {
+    (r.min().y + r.max().y) / 2.0
+}
+
+/// Area in m², each polygon converted at its own latitude.
+fn area_m2(mp: &MultiPolygon<f64>) -> f64 {
+    mp.0.iter().map(polygon_m2).sum()
+}
+
+fn polygon_m2(p: &Polygon<f64>) -> f64 {
+    p.bounding_rect()
+        .map_or(0.0, |r| p.unsigned_area() * m2_per_deg2(mid_lat(&r)))
+}
+
+fn fmt_coord(c: Coord<f64>) -> String {
+    format!("({:.6}, {:.6})", c.x, c.y)
+}
+
+fn fmt_area(m2: f64) -> String {
+    if m2 >= 1e6 {
+        format!("{:.3} km²", m2 / 1e6)
+    } else {
+        format!("{m2:.0} m²")
+    }
+}
+
+/// A point inside the largest part, to say where an area is.
+fn location(mp: &MultiPolygon<f64>) -> String {
+    mp.0.iter()
+        .max_by(|a, b| a.unsigned_area().total_cmp(&b.unsigned_area()))
+        .and_then(|p| p.interior_point())
+        .map(|p| format!(" around {}", fmt_coord(p.0)))
+        .unwrap_or_default()
+}
+
+type BoxTree = RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>;
+
+fn aabb(r: &Rect<f64>) -> AABB<[f64; 2]> {
+    AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y])
+}
+
+/// Features of one level must not overlap and must leave no holes between them.
+fn check_overlaps_and_gaps(items: &[Item<'_>], members: &[usize], report: &mut Report) {
+    let tree: BoxTree = RTree::bulk_load(
+        members
+            .iter()
+            .filter_map(|&k| {
+                items[k]
+                    .bbox
+                    .map(|b| GeomWithData::new(Rectangle::from_aabb(aabb(&b)), k))
+            })
+            .collect(),
+    );
+    for &a in members {
+        let (Some(ga), Some(ba)) = (&items[a].geometry, &items[a].bbox) else {
+            continue;
+        };
+        let mut near: Vec<usize> = tree
+            .locate_in_envelope_intersecting(&aabb(ba))
+            .map(|e| e.data)
+            .filter(|&b| b > a)
+            .collect();
+        near.sort_unstable();
+        for b in near {
+            let (Some(gb), Some(bb)) = (&items[b].geometry, &items[b].bbox) else {
+                continue;
+            };
+            // The shared part of the boxes bounds the overlap: boxes that merely touch or barely meet need no clipping.
+            let w = ba.max().x.min(bb.max().x) - ba.min().x.max(bb.min().x);
+            let h = ba.max().y.min(bb.max().y) - ba.min().y.max(bb.min().y);
+            if w <= 0.0 || h <= 0.0 || w * h * m2_per_deg2(mid_lat(ba)) <= MIN_AREA_M2 {
+                continue;
+            }
+            let shared = ga.intersection(gb);
+            let m2 = area_m2(&shared);
+            if m2 > MIN_AREA_M2 {
+                let at = location(&shared);
+                for (me, other) in [(a, b), (b, a)] {
+                    report.feature(
+                        &items[me],
+                        "overlap",
+                        format!(
+                            "overlaps {} by {}{at}; places of one level must not overlap, so give the shared area \
+                             to one of them",
+                            items[other].label,
+                            fmt_area(m2)
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    let union = unary_union(members.iter().filter_map(|&k| items[k].geometry.as_ref()));
+    for hole in union.0.iter().flat_map(|p| p.interiors()) {
+        let hole = Polygon::new(hole.clone(), Vec::new());
+        let m2 = polygon_m2(&hole);
+        if m2 <= MIN_AREA_M2 {
+            continue;
+        }
+        let at = hole
+            .interior_point()
+            .map(|p| format!(" around {}", fmt_coord(p.0)))
+            .unwrap_or_default();
+        let mut around: Vec<&str> = hole
+            .bounding_rect()
+            .map(|r| {
+                tree.locate_in_envelope_intersecting(&aabb(&r))
+                    .map(|e| items[e.data].label.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        around.sort_unstable();
+        around.dedup();
+        let total = around.len();
+        around.truncate(4);
+        let more = if total > around.len() {
+            format!(" and {} more", total - around.len())
+        } else {
+            String::new()
+        };
+        report.other(
+            "file",
+            "gap",
+            format!(
+                "a gap of {}{at} is covered by no feature (it lies between {}{more}); extend a neighbour over it",
+                fmt_area(m2),
+                around.join(", ")
+            ),
+        );
+    }
+}
+
+/// Each feature must have its parent among `parents`, lie within it, and the parents must be covered.
+fn check_nesting(items: &[Item<'_>], parents: &[Place], level: Option<Level>, report: &mut Report) {
+    // With `--level`, only the level above counts, so that a caller may pass a whole dataset.
+    let above = level.and_then(Level::parent);
+    let by_code: BTreeMap<&str, &Place> = parents
+        .iter()
+        .filter(|p| above.is_none_or(|l| p.level == l))
+        .map(|p| (p.code.as_str(), p))
+        .collect();
+
+    struct Family {
+        children: Vec<usize>,
+        /// A child whose geometry is unusable: the coverage cannot be judged yet.
+        unusable: Vec<usize>,
+    }
+    let mut families: BTreeMap<&str, Family> = BTreeMap::new();
+    for (k, it) in items.iter().enumerate() {
+        if !it.code_ok {
+            continue;
+        }
+        let Some(parent) = it.code.as_ref().and_then(|(c, _)| c.parent()) else {
+            continue;
+        };
+        let Some((&key, _)) = by_code.get_key_value(parent.as_str()) else {
+            report.feature(
+                it,
+                "parent_missing",
+                format!(
+                    "its parent {parent} (the code's prefix) is not among the {} places it must nest in; check the \
+                     code or import the parent level first",
+                    above.map_or("parent".to_owned(), |l| l.to_string())
+                ),
+            );
+            continue;
+        };
+        let family = families.entry(key).or_insert_with(|| Family {
+            children: Vec::new(),
+            unusable: Vec::new(),
+        });
+        if it.geometry.is_some() {
+            family.children.push(k);
+        } else {
+            family.unusable.push(k);
+        }
+    }
+
+    for (&code, parent) in &by_code {
+        let Some(family) = families.get(code) else {
+            if let Some(l) = level {
+                report.other(
+                    code,
+                    "parent_not_covered",
+                    format!(
+                        "{code} {} has no {l} in the file; importing replaces the whole {l} level, so it would be \
+                         left empty — add its {l}s",
+                        parent.name
+                    ),
+                );
+            }
+            continue;
+        };
+        let children: Vec<&MultiPolygon<f64>> = family
+            .children
+            .iter()
+            .filter_map(|&k| items[k].geometry.as_ref())
+            .collect();
+        let union = unary_union(children.iter().copied());
+        let outside = union.difference(&parent.geometry);
+        if area_m2(&outside) > MIN_AREA_M2 {
+            for &k in &family.children {
+                let Some(g) = &items[k].geometry else {
+                    continue;
+                };
+                let out = g.difference(&parent.geometry);
+                let m2 = area_m2(&out);
+                if m2 > MIN_AREA_M2 {
+                    report.feature(
+                        &items[k],
+                        "not_within_parent",
+                        format!(
+                            "{} of it lies outside its parent {code}{}; a place must lie within its parent, so clip \
+                             it to the parent's outline",
+                            fmt_area(m2),
+                            location(&out)
+                        ),
+                    );
+                }
+            }
+        }
+        if !family.unusable.is_empty() {
+            let labels: Vec<&str> = family
+                .unusable
+                .iter()
+                .map(|&k| items[k].label.as_str())
+                .collect();
+            report.other(
+                code,
+                "parent_unchecked",
+                format!(
+                    "whether {code} is covered by its children was not checked because the geometry of {} is \
+                     unusable; fix it and check again",
+                    labels.join(", ")
+                ),
+            );
+            continue;
+        }
+        let uncovered = parent.geometry.difference(&union);
+        // Measured at the parent's latitude throughout, so that the share does not depend on where the gaps are.
+        let factor = parent
+            .geometry
+            .bounding_rect()
+            .map_or(0.0, |r| m2_per_deg2(mid_lat(&r)));
+        let parent_m2 = parent.geometry.unsigned_area() * factor;
+        let missing_m2 = uncovered.unsigned_area() * factor;
+        if missing_m2 > (parent_m2 * COVER_TOLERANCE_SHARE).max(COVER_TOLERANCE_M2) {
+            report.other(
+                code,
+                "parent_not_covered",
+                format!(
+                    "{} of {code} {} ({:.2}% of it) is covered by none of its children{}; extend the children over \
+                     the whole parent",
+                    fmt_area(missing_m2),
+                    parent.name,
+                    100.0 * missing_m2 / parent_m2.max(f64::MIN_POSITIVE),
+                    location(&uncovered)
+                ),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geo::layers::{self, ring};
+    use std::time::Instant;
+
+    const LON: f64 = 116.4;
+    const LAT: f64 = 39.9;
+    /// About 85 m × 111 m near Beijing.
+    const D: f64 = 0.001;
+
+    fn feature(index: usize, code: Option<&str>, geometry: MultiPolygon<f64>) -> RawFeature {
+        RawFeature {
+            index,
+            code: code.map(str::to_owned),
+            name: Some(format!("place {index}")),
+            parent: None,
+            geometry: Ok(geometry),
+        }
+    }
+
+    /// The square whose south-west corner is `i`, `j` squares of size `D` from (LON, LAT).
+    fn square(i: f64, j: f64) -> MultiPolygon<f64> {
+        let (x, y) = (LON + i * D, LAT + j * D);
+        MultiPolygon::new(vec![Polygon::new(
+            ring(&[(x, y), (x + D, y), (x + D, y + D), (x, y + D)]),
+            Vec::new(),
+        )])
+    }
+
+    fn place(code: &str, geometry: MultiPolygon<f64>) -> Place {
+        let (code, level) = PlaceCode::parse(code).unwrap();
+        Place {
+            parent: code.parent(),
+            code,
+            name: "parent".to_owned(),
+            level,
+            geometry,
+        }
+    }
+
+    fn kinds(problems: &[Problem]) -> Vec<&'static str> {
+        problems.iter().map(|p| p.kind).collect()
+    }
+
+    fn of_kind<'p>(problems: &'p [Problem], kind: &str) -> Vec<&'p Problem> {
+        problems.iter().filter(|p| p.kind == kind).collect()
+    }
+
+    fn cells(level: Option<Level>) -> CheckContext<'static> {
+        CheckContext {
+            level,
+            parents: None,
+        }
+    }
+
+    fn load(level: &str) -> Vec<RawFeature> {
+        let path = format!(
+            "{}/geodata/beijing/{level}.geojson.gz",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        layers::parse_features(&layers::decode_bytes(&std::fs::read(path).unwrap()).unwrap())
+            .unwrap()
+    }
+
+    /// Checks the default `level` layer against the default layer above it, which must itself be clean.
+    fn check_default_layer(parent_level: Level, level: Level) -> Vec<Problem> {
+        let (parents, problems) = check(&load(parent_level.as_str()), &cells(Some(parent_level)));
+        assert_eq!(problems, Vec::<Problem>::new());
+        let features = load(level.as_str());
+        let started = Instant::now();
+        let (places, problems) = check(
+            &features,
+            &CheckContext {
+                level: Some(level),
+                parents: Some(&parents),
+            },
+        );
+        eprintln!(
+            "checked {} {level} features in {:?}",
+            features.len(),
+            started.elapsed()
+        );
+        assert_eq!(places.len(), features.len());
+        problems
+    }
+
+    #[test]
+    fn the_default_community_layer_checked_against_the_default_street_layer_has_no_problems() {
+        assert_eq!(
+            check_default_layer(Level::Street, Level::Community),
+            Vec::<Problem>::new()
+        );
+    }
+
+    #[test]
+    fn the_default_cell_layer_checked_against_the_default_community_layer_has_no_problems() {
+        assert_eq!(
+            check_default_layer(Level::Community, Level::Cell),
+            Vec::<Problem>::new()
+        );
+    }
+
+    #[test]
+    fn a_clean_partition_has_no_problems_and_builds_every_place() {
+        let features: Vec<_> = (0..4)
+            .map(|k| {
+                feature(
+                    k,
+                    Some(&format!("11010500100100{k}")),
+                    square(k as f64, 0.0),
+                )
+            })
+            .collect();
+        let (places, problems) = check(&features, &cells(Some(Level::Cell)));
+        assert_eq!(problems, Vec::<Problem>::new());
+        assert_eq!(places.len(), 4);
+        assert_eq!(
+            places[2].parent.as_ref().map(PlaceCode::as_str),
+            Some("110105001001")
+        );
+        assert_eq!(places[2].level, Level::Cell);
+    }
+
+    #[test]
+    fn a_self_intersecting_bow_tie_is_reported_as_self_intersection_with_the_features_code() {
+        let (x, y) = (LON, LAT);
+        let bow_tie = MultiPolygon::new(vec![Polygon::new(
+            ring(&[(x, y), (x + D, y + D), (x + D, y), (x, y + D)]),
+            Vec::new(),
+        )]);
+        let (_, problems) = check(
+            &[feature(0, Some("110105001001001"), bow_tie)],
+            &cells(Some(Level::Cell)),
+        );
+        let found = of_kind(&problems, "self_intersection");
+        assert_eq!(found.len(), 1, "{problems:?}");
+        assert_eq!(found[0].feature, "110105001001001");
+        assert!(
+            found[0].message.contains("(116.400500, 39.900500)"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn two_overlapping_squares_are_reported_as_overlap_on_both() {
+        let features = [
+            feature(0, Some("110105001001001"), square(0.0, 0.0)),
+            feature(1, Some("110105001001002"), square(0.5, 0.0)),
+        ];
+        let (_, problems) = check(&features, &cells(Some(Level::Cell)));
+        assert_eq!(kinds(&problems), ["overlap", "overlap"], "{problems:?}");
+        assert_eq!(problems[0].feature, "110105001001001");
+        assert!(problems[0].message.contains("110105001001002"));
+        // Half a square: 0.0005° × 0.001° at 39.9° ≈ 4,720 m².
+        assert!(
+            problems[0].message.contains("by 47"),
+            "{}",
+            problems[0].message
+        );
+    }
+
+    #[test]
+    fn squares_that_only_share_edges_do_not_overlap() {
+        let features = [
+            feature(0, Some("110105001001001"), square(0.0, 0.0)),
+            feature(1, Some("110105001001002"), square(1.0, 0.0)),
+            feature(2, Some("110105001001003"), square(1.0, 1.0)),
+        ];
+        assert_eq!(
+            check(&features, &cells(Some(Level::Cell))).1,
+            Vec::<Problem>::new()
+        );
+    }
+
+    #[test]
+    fn a_ring_of_squares_around_an_uncovered_one_reports_a_gap_with_its_location_and_area() {
+        let mut features = Vec::new();
+        for (i, j) in [
+            (0, 0),
+            (1, 0),
+            (2, 0),
+            (0, 1),
+            (2, 1),
+            (0, 2),
+            (1, 2),
+            (2, 2),
+        ] {
+            let k = features.len();
+            features.push(feature(
+                k,
+                Some(&format!("11010500100100{k}")),
+                square(f64::from(i), f64::from(j)),
+            ));
+        }
+        let (_, problems) = check(&features, &cells(Some(Level::Cell)));
+        assert_eq!(kinds(&problems), ["gap"], "{problems:?}");
+        assert_eq!(problems[0].feature, "file");
+        let msg = &problems[0].message;
+        assert!(msg.contains("9437 m²") || msg.contains("9438 m²"), "{msg}");
+        assert!(msg.contains("around (116.401"), "{msg}");
+    }
+
+    #[test]
+    fn lat_lon_swapped_coordinates_are_reported_as_coordinates_swapped() {
+        let (x, y) = (LAT, LON);
+        let swapped = MultiPolygon::new(vec![Polygon::new(
+            ring(&[(x, y), (x, y + D), (x + D, y + D), (x + D, y)]),
+            Vec::new(),
+        )]);
+        let (_, problems) = check(
+            &[feature(0, Some("110105001001001"), swapped)],
+            &cells(Some(Level::Cell)),
+        );
+        assert_eq!(kinds(&problems), ["coordinates_swapped"]);
+    }
+
+    #[test]
+    fn projected_metres_are_reported_as_not_lon_lat() {
+        let (x, y) = (448_000.0, 4_417_000.0);
+        let metres = MultiPolygon::new(vec![Polygon::new(
+            ring(&[(x, y), (x + 90.0, y), (x + 90.0, y + 90.0), (x, y + 90.0)]),
+            Vec::new(),
+        )]);
+        let (_, problems) = check(
+            &[feature(0, Some("110105001001001"), metres)],
+            &cells(Some(Level::Cell)),
+        );
+        assert_eq!(kinds(&problems), ["not_lon_lat"]);
+    }
+
+    #[test]
+    fn a_feature_far_from_beijing_is_reported_as_outside_extent() {
+        let shanghai = MultiPolygon::new(vec![Polygon::new(
+            ring(&[(121.4, 31.2), (121.5, 31.2), (121.5, 31.3)]),
+            Vec::new(),
+        )]);
+        let (_, problems) = check(
+            &[feature(0, Some("110105001001001"), shanghai)],
+            &cells(Some(Level::Cell)),
+        );
+        assert_eq!(kinds(&problems), ["outside_extent"]);
+    }
+
+    #[test]
+    fn unreadable_empty_and_non_finite_geometries_are_invalid_geometry() {
+        let mut unreadable = feature(0, Some("110105001001001"), square(0.0, 0.0));
+        unreadable.geometry = Err("the geometry is not a Polygon or MultiPolygon".to_owned());
+        let empty = feature(1, Some("110105001001002"), MultiPolygon::new(Vec::new()));
+        let mut nan = square(2.0, 0.0);
+        nan.0[0].exterior_mut(|r| r.0[1].x = f64::NAN);
+        let nan = feature(2, Some("110105001001003"), nan);
+        let (places, problems) = check(&[unreadable, empty, nan], &cells(Some(Level::Cell)));
+        assert_eq!(kinds(&problems), ["invalid_geometry"; 3], "{problems:?}");
+        assert!(problems[0].message.contains("not a Polygon"));
+        assert_eq!(places.len(), 2, "the unreadable one cannot be built");
+    }
+
+    #[test]
+    fn code_problems_are_reported_per_feature() {
+        let mut nameless = feature(4, Some("110105001001004"), square(4.0, 0.0));
+        nameless.name = None;
+        let features = [
+            feature(0, Some("110105001001001"), square(0.0, 0.0)),
+            feature(1, Some("110105001001001"), square(1.0, 0.0)),
+            feature(2, None, square(2.0, 0.0)),
+            feature(3, Some("11010500100A003"), square(3.0, 0.0)),
+            nameless,
+            feature(5, Some("110105001001"), square(5.0, 0.0)),
+        ];
+        let (places, problems) = check(&features, &cells(Some(Level::Cell)));
+        let got: Vec<(&str, &str)> = problems
+            .iter()
+            .map(|p| (p.feature.as_str(), p.kind))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("110105001001001", "duplicate_code"),
+                ("feature #2", "missing_code"),
+                ("11010500100A003", "malformed_code"),
+                ("110105001001004", "missing_name"),
+                ("110105001001", "wrong_level"),
+            ]
+        );
+        assert!(problems[0].message.contains("feature #0"));
+        let built: Vec<&str> = places.iter().map(|p| p.code.as_str()).collect();
+        assert_eq!(
+            built,
+            ["110105001001001", "110105001001004", "110105001001"]
+        );
+    }
+
+    #[test]
+    fn without_a_level_the_city_code_is_the_wrong_level_and_other_levels_are_inferred() {
+        let features = [
+            feature(0, Some("110000"), square(0.0, 0.0)),
+            feature(1, Some("110105"), square(1.0, 0.0)),
+        ];
+        let (places, problems) = check(&features, &cells(None));
+        assert_eq!(kinds(&problems), ["wrong_level"]);
+        assert_eq!(problems[0].feature, "110000");
+        assert_eq!(places[1].level, Level::District);
+        assert_eq!(
+            places[1].parent.as_ref().map(PlaceCode::as_str),
+            Some("110000")
+        );
+    }
+
+    #[test]
+    fn a_parent_property_that_contradicts_the_code_is_a_parent_mismatch() {
+        let mut f = feature(0, Some("110105001001001"), square(0.0, 0.0));
+        f.parent = Some("110105001002".to_owned());
+        assert_eq!(
+            kinds(&check(&[f], &cells(Some(Level::Cell))).1),
+            ["parent_mismatch"]
+        );
+    }
+
+    #[test]
+    fn an_empty_file_is_reported() {
+        let (places, problems) = check(&[], &cells(Some(Level::Cell)));
+        assert!(places.is_empty());
+        assert_eq!(kinds(&problems), ["empty_file"]);
+        assert_eq!(problems[0].feature, "file");
+    }
+
+    /// A community of 2 × 1 squares at the origin.
+    fn community() -> Vec<Place> {
+        let (x, y) = (LON, LAT);
+        vec![place(
+            "110105001001",
+            MultiPolygon::new(vec![Polygon::new(
+                ring(&[(x, y), (x + 2.0 * D, y), (x + 2.0 * D, y + D), (x, y + D)]),
+                Vec::new(),
+            )]),
+        )]
+    }
+
+    #[test]
+    fn children_that_exactly_tile_their_parent_have_no_problems() {
+        let parents = community();
+        let features = [
+            feature(0, Some("110105001001001"), square(0.0, 0.0)),
+            feature(1, Some("110105001001002"), square(1.0, 0.0)),
+        ];
+        let (_, problems) = check(
+            &features,
+            &CheckContext {
+                level: Some(Level::Cell),
+                parents: Some(&parents),
+            },
+        );
+        assert_eq!(problems, Vec::<Problem>::new());
+    }
+
+    #[test]
+    fn a_code_that_nests_in_no_parent_is_parent_missing() {
+        let parents = community();
+        let features = [
+            feature(0, Some("110105001001001"), square(0.0, 0.0)),
+            feature(1, Some("110105001001002"), square(1.0, 0.0)),
+            feature(2, Some("110105001002001"), square(0.0, 1.0)),
+        ];
+        let (_, problems) = check(
+            &features,
+            &CheckContext {
+                level: Some(Level::Cell),
+                parents: Some(&parents),
+            },
+        );
+        assert_eq!(kinds(&problems), ["parent_missing"]);
+        assert_eq!(problems[0].feature, "110105001002001");
+        assert!(problems[0].message.contains("110105001002"));
+    }
+
+    #[test]
+    fn a_child_poking_outside_its_parent_is_not_within_parent() {
+        let parents = community();
+        let features = [
+            feature(0, Some("110105001001001"), square(0.0, 0.0)),
+            feature(1, Some("110105001001002"), square(1.0, 0.5)),
+        ];
+        let (_, problems) = check(
+            &features,
+            &CheckContext {
+                level: Some(Level::Cell),
+                parents: Some(&parents),
+            },
+        );
+        let got: Vec<(&str, &str)> = problems
+            .iter()
+            .map(|p| (p.feature.as_str(), p.kind))
+            .collect();
+        // The child sticks out by half a square and leaves half a square of its parent uncovered.
+        assert_eq!(
+            got,
+            [
+                ("110105001001002", "not_within_parent"),
+                ("110105001001", "parent_not_covered")
+            ]
+        );
+        assert!(
+            problems[0].message.contains("4719 m²") || problems[0].message.contains("4720 m²"),
+            "{}",
+            problems[0].message
+        );
+    }
+
+    #[test]
+    fn a_parent_not_fully_covered_by_its_children_is_parent_not_covered() {
+        let parents = community();
+        let features = [feature(0, Some("110105001001001"), square(0.0, 0.0))];
+        let (_, problems) = check(
+            &features,
+            &CheckContext {
+                level: Some(Level::Cell),
+                parents: Some(&parents),
+            },
+        );
+        assert_eq!(kinds(&problems), ["parent_not_covered"]);
+        assert_eq!(problems[0].feature, "110105001001");
+        assert!(
+            problems[0].message.contains("50.00%"),
+            "{}",
+            problems[0].message
+        );
+        assert!(
+            problems[0].message.contains("around (116.401"),
+            "{}",
+            problems[0].message
+        );
+    }
+
+    #[test]
+    fn a_parent_without_children_is_not_covered_when_the_whole_level_is_imported() {
+        let mut parents = community();
+        parents.push(place("110105001002", square(0.0, 1.0)));
+        let features = [
+            feature(0, Some("110105001001001"), square(0.0, 0.0)),
+            feature(1, Some("110105001001002"), square(1.0, 0.0)),
+        ];
+        let (_, problems) = check(
+            &features,
+            &CheckContext {
+                level: Some(Level::Cell),
+                parents: Some(&parents),
+            },
+        );
+        assert_eq!(kinds(&problems), ["parent_not_covered"]);
+        assert_eq!(problems[0].feature, "110105001002");
+        let (_, problems) = check(
+            &features,
+            &CheckContext {
+                level: None,
+                parents: Some(&parents),
+            },
+        );
+        assert_eq!(
+            problems,
+            Vec::<Problem>::new(),
+            "without --level a partial import leaves other parents alone"
+        );
+    }
+
+    #[test]
+    fn a_parent_whose_child_is_unusable_is_reported_as_unchecked_not_uncovered() {
+        let parents = community();
+        let mut bad = feature(1, Some("110105001001002"), square(1.0, 0.0));
+        bad.geometry = Err("broken".to_owned());
+        let features = [feature(0, Some("110105001001001"), square(0.0, 0.0)), bad];
+        let (_, problems) = check(
+            &features,
+            &CheckContext {
+                level: Some(Level::Cell),
+                parents: Some(&parents),
+            },
+        );
+        assert_eq!(kinds(&problems), ["invalid_geometry", "parent_unchecked"]);
+    }
+
+    #[test]
+    fn every_reported_kind_is_listed() {
+        let parents = community();
+        let mut all = Vec::new();
+        let bow = MultiPolygon::new(vec![Polygon::new(
+            ring(&[
+                (LON, LAT),
+                (LON + D, LAT + D),
+                (LON + D, LAT),
+                (LON, LAT + D),
+            ]),
+            Vec::new(),
+        )]);
+        for features in [
+            vec![
+                feature(0, None, bow),
+                feature(1, Some("1"), square(0.0, 0.0)),
+                feature(2, Some("110105001002001"), square(0.5, 0.0)),
+            ],
+            vec![],
+        ] {
+            all.extend(
+                check(
+                    &features,
+                    &CheckContext {
+                        level: Some(Level::Cell),
+                        parents: Some(&parents),
+                    },
+                )
+                .1,
+            );
+        }
+        for p in &all {
+            assert!(
+                PROBLEM_KINDS.contains(&p.kind),
+                "{} is not in PROBLEM_KINDS",
+                p.kind
+            );
+        }
+        assert!(all.len() >= 5, "{all:?}");
+    }
+}

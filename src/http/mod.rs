@@ -1,0 +1,61 @@
+//! HTTP: thin handlers and the DTOs that match `api-spec/openapi.yaml`, one file per area.
+//!
+//! Routes are registered through [`Routes`], which records every (method, path) it registers; the spec test
+//! compares that list with the spec, so a route cannot exist without being documented.
+
+pub mod dto;
+pub mod health;
+pub mod locate;
+pub mod places;
+
+use actix_web::http::Method;
+use actix_web::{FromRequest, Handler, Responder, web};
+
+/// Registers routes on an actix `ServiceConfig`, or only lists them.
+pub struct Routes<'a> {
+    cfg: Option<&'a mut web::ServiceConfig>,
+    seen: Vec<(Method, &'static str)>,
+}
+
+impl<'a> Routes<'a> {
+    /// A registrar that registers on `cfg` (or only records, with `None`).
+    pub fn new(cfg: Option<&'a mut web::ServiceConfig>) -> Routes<'a> {
+        Routes {
+            cfg,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Registers `handler` for `method` on `path` (actix path syntax, which is also OpenAPI's: `{code}`).
+    pub fn add<F, Args>(&mut self, method: Method, path: &'static str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.seen.push((method.clone(), path));
+        if let Some(cfg) = self.cfg.as_deref_mut() {
+            cfg.route(path, web::method(method).to(handler));
+        }
+        self
+    }
+
+    /// Every (method, path) registered so far.
+    pub fn into_list(self) -> Vec<(Method, &'static str)> {
+        self.seen
+    }
+}
+
+/// The whole API.
+pub fn api(r: &mut Routes<'_>) {
+    r.add(Method::GET, "/healthz", health::healthz);
+    r.add(Method::GET, "/readyz", health::readyz);
+    r.add(Method::GET, "/api/v1/locate", locate::locate);
+    r.add(Method::POST, "/api/v1/locate/batch", locate::locate_batch);
+    r.add(Method::GET, "/api/v1/places/{code}", places::get_place);
+    r.add(
+        Method::GET,
+        "/api/v1/places/{code}/children",
+        places::children,
+    );
+}

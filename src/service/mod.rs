@@ -1,0 +1,5 @@
+//! Use-cases: each public function is one unit of work (one transaction where it writes), called by the HTTP
+//! handlers and the command line alike.
+
+pub mod geodata;
+pub mod places;

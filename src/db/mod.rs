@@ -127,15 +127,14 @@ impl Db {
     /// Opens the database at `url`, creating a SQLite file's directory if needed, and applies migrations.
     pub fn connect(url: &str, max_connections: u32) -> Result<Db, DbError> {
         let (backend, target) = Backend::from_url(url)?;
-        if backend == Backend::Sqlite && target != ":memory:" {
-            if let Some(dir) = std::path::Path::new(&target)
+        if backend == Backend::Sqlite
+            && target != ":memory:"
+            && let Some(dir) = std::path::Path::new(&target)
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    DbError::Migration(format!("cannot create {}: {e}", dir.display()))
-                })?;
-            }
+        {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| DbError::Migration(format!("cannot create {}: {e}", dir.display())))?;
         }
         let manager = Manager { backend, target };
         let build = |size: u32| {

@@ -744,12 +744,15 @@ fn place(d: &Division, level: Level, geometry: MultiPolygon<f64>) -> Result<Plac
     })
 }
 
+/// Mean Earth radius (IUGG), km.
+const EARTH_RADIUS_KM: f64 = 6_371.008_8;
+
 /// Area of one square in km² at the latitude of these squares' centroid.
 fn square_km2(squares: &[u32]) -> f64 {
     let (_, cj) = centroid_square(squares);
     let lat = grid::LAT0 + cj * grid::DLAT;
-    let w = grid::DLON.to_radians() * 6_371.0088 * lat.to_radians().cos();
-    let h = grid::DLAT.to_radians() * 6_371.0088;
+    let w = grid::DLON.to_radians() * EARTH_RADIUS_KM * lat.to_radians().cos();
+    let h = grid::DLAT.to_radians() * EARTH_RADIUS_KM;
     w * h
 }
 

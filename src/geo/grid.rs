@@ -299,10 +299,12 @@ fn inside2(ring: &[(i64, i64)], p: (i64, i64)) -> bool {
     inside
 }
 
-fn assemble(rings: Vec<Vec<(i64, i64)>>) -> MultiPolygon<f64> {
+/// A ring of grid vertices.
+type Ring = Vec<(i64, i64)>;
+
+fn assemble(rings: Vec<Ring>) -> MultiPolygon<f64> {
     let (shells, holes): (Vec<_>, Vec<_>) = rings.into_iter().partition(|r| signed_area2(r) > 0);
-    let mut polys: Vec<(Vec<(i64, i64)>, Vec<Vec<(i64, i64)>>)> =
-        shells.into_iter().map(|s| (s, Vec::new())).collect();
+    let mut polys: Vec<(Ring, Vec<Ring>)> = shells.into_iter().map(|s| (s, Vec::new())).collect();
     for hole in holes {
         let target = if polys.len() == 1 {
             0

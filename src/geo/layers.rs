@@ -282,10 +282,10 @@ pub fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
 /// Builds a closed ring from coordinates (a helper for tests and generators).
 pub fn ring(coords: &[(f64, f64)]) -> LineString<f64> {
     let mut v: Vec<Coord<f64>> = coords.iter().map(|&(x, y)| Coord { x, y }).collect();
-    if v.first() != v.last() {
-        if let Some(&c) = v.first() {
-            v.push(c);
-        }
+    if v.first() != v.last()
+        && let Some(&c) = v.first()
+    {
+        v.push(c);
     }
     LineString::new(v)
 }

@@ -39,12 +39,11 @@ pub fn get(db: &Db, code: &PlaceCode, level: Level) -> Result<Option<PlaceWithCo
     }))
 }
 
+/// Places one level down, and the buildings of a cell.
+pub type PlaceChildren = (Vec<PlaceRow>, Vec<BuildingRow>);
+
 /// The children of a place: places one level down, or the buildings of a cell. `None` when the place is unknown.
-pub fn children(
-    db: &Db,
-    code: &PlaceCode,
-    level: Level,
-) -> Result<Option<(Vec<PlaceRow>, Vec<BuildingRow>)>, DbError> {
+pub fn children(db: &Db, code: &PlaceCode, level: Level) -> Result<Option<PlaceChildren>, DbError> {
     let mut conn = db.reader()?;
     if store::get(&mut conn, code.as_str())?.is_none() {
         return Ok(None);

@@ -141,10 +141,11 @@ pub fn all_of_levels(conn: &mut DbConnection, levels: &[&str]) -> QueryResult<Ve
         .load(conn)
 }
 
+/// Code, name, level and parent code.
+pub type PlaceName = (String, String, String, Option<String>);
+
 /// Every place's code, name, level and parent, without geometry.
-pub fn all_names(
-    conn: &mut DbConnection,
-) -> QueryResult<Vec<(String, String, String, Option<String>)>> {
+pub fn all_names(conn: &mut DbConnection) -> QueryResult<Vec<PlaceName>> {
     places::table
         .order(places::code.asc())
         .select((

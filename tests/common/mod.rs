@@ -1,0 +1,273 @@
+//! Shared test helpers: a fresh database per test (SQLite, or PostgreSQL when `GRIDLINE_TEST_POSTGRES_URL` is
+//! set), the app in process, and validation of every response against `api-spec/openapi.yaml`.
+//!
+//! Loading the whole Beijing dataset takes seconds, so each test process loads it once into a template (a SQLite
+//! file, or a PostgreSQL template database) and every test gets its own copy: `VACUUM INTO` on SQLite,
+//! `CREATE DATABASE ... TEMPLATE` on PostgreSQL. Each test's database is dropped when the test ends.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod spec;
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::{App, test, web};
+use diesel::prelude::*;
+use gridline::app::{self, AppState};
+use gridline::db::Db;
+use gridline::geo::index::PlaceIndex;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// The PostgreSQL server to test against, if any.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("GRIDLINE_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+}
+
+fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst),
+        rand_suffix()
+    )
+}
+
+fn rand_suffix() -> u32 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    t % 1_000_000
+}
+
+fn binary_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "tests".into())
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Replaces the database name of a PostgreSQL URL.
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let cut = base
+        .rfind('/')
+        .filter(|&i| i > "postgres://".len())
+        .unwrap_or(base.len());
+    let mut out = format!("{}/{db}", &base[..cut]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+fn pg_admin(url: &str, sql: &str) {
+    let mut c = PgConnection::establish(url).expect("connect to the PostgreSQL test server");
+    diesel::sql_query(sql)
+        .execute(&mut c)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+enum Template {
+    Sqlite(tempfile::TempDir, String),
+    Postgres(String),
+}
+
+/// The template database with the default dataset loaded, made once per test process.
+fn template() -> &'static Template {
+    static T: OnceLock<Template> = OnceLock::new();
+    T.get_or_init(|| match postgres_url() {
+        Some(url) => {
+            let name = format!("gridline_tpl_{}", binary_name());
+            pg_admin(
+                &url,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            );
+            pg_admin(&url, &format!("CREATE DATABASE {name}"));
+            {
+                let db = Db::connect(&with_database(&url, &name), 2).expect("template database");
+                gridline::service::geodata::ensure_loaded(&db).expect("load the dataset");
+            }
+            Template::Postgres(name)
+        }
+        None => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir
+                .path()
+                .join("template.db")
+                .to_string_lossy()
+                .into_owned();
+            {
+                let db = Db::connect(&path, 1).expect("template database");
+                gridline::service::geodata::ensure_loaded(&db).expect("load the dataset");
+            }
+            Template::Sqlite(dir, path)
+        }
+    })
+}
+
+/// A database of its own for one test; dropped with it.
+pub struct TestDb {
+    /// The URL to connect to.
+    pub url: String,
+    pg_name: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// A copy of the template: migrated, with the default Beijing dataset.
+    pub fn beijing() -> TestDb {
+        match template() {
+            Template::Postgres(tpl) => {
+                let base = postgres_url().expect("postgres url");
+                let name = unique("gridline_t");
+                // CREATE DATABASE ... TEMPLATE fails while another copy is being made from the same template.
+                static LOCK: Mutex<()> = Mutex::new(());
+                let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+                pg_admin(&base, &format!("CREATE DATABASE {name} TEMPLATE {tpl}"));
+                TestDb {
+                    url: with_database(&base, &name),
+                    pg_name: Some(name),
+                    _dir: None,
+                }
+            }
+            Template::Sqlite(_, path) => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let copy = dir.path().join("test.db").to_string_lossy().into_owned();
+                let mut c = SqliteConnection::establish(path).expect("open template");
+                diesel::sql_query(format!("VACUUM INTO '{copy}'"))
+                    .execute(&mut c)
+                    .expect("copy template");
+                TestDb {
+                    url: copy,
+                    pg_name: None,
+                    _dir: Some(dir),
+                }
+            }
+        }
+    }
+
+    /// An empty database (no migrations run yet).
+    pub fn empty() -> TestDb {
+        match postgres_url() {
+            Some(base) => {
+                let name = unique("gridline_e");
+                pg_admin(&base, &format!("CREATE DATABASE {name}"));
+                TestDb {
+                    url: with_database(&base, &name),
+                    pg_name: Some(name),
+                    _dir: None,
+                }
+            }
+            None => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path = dir.path().join("empty.db").to_string_lossy().into_owned();
+                TestDb {
+                    url: path,
+                    pg_name: None,
+                    _dir: Some(dir),
+                }
+            }
+        }
+    }
+
+    /// Opens it (applying migrations).
+    pub fn open(&self) -> Db {
+        Db::connect(&self.url, 4).expect("open test database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let (Some(name), Some(base)) = (&self.pg_name, postgres_url())
+            && let Ok(mut c) = PgConnection::establish(&base)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut c);
+        }
+    }
+}
+
+/// The index of the default dataset, built once per process.
+pub fn beijing_index() -> Arc<PlaceIndex> {
+    static I: OnceLock<Arc<PlaceIndex>> = OnceLock::new();
+    I.get_or_init(|| {
+        let places = gridline::geo::dataset::places().expect("dataset places");
+        let buildings = gridline::geo::dataset::buildings().expect("dataset buildings");
+        Arc::new(PlaceIndex::new(&places, &buildings))
+    })
+    .clone()
+}
+
+/// The app in process over a test database.
+pub struct TestApp {
+    /// The database (kept alive for the test).
+    pub db: TestDb,
+    /// The state handlers see.
+    pub state: web::Data<AppState>,
+}
+
+/// A response: status and JSON body (Null when the body is not JSON).
+#[derive(Debug)]
+pub struct Resp {
+    /// The status.
+    pub status: StatusCode,
+    /// The body.
+    pub json: serde_json::Value,
+}
+
+impl TestApp {
+    /// The app over a fresh copy of the Beijing database.
+    pub fn beijing() -> TestApp {
+        let db = TestDb::beijing();
+        let state = web::Data::new(AppState {
+            db: db.open(),
+            index: beijing_index(),
+        });
+        TestApp { db, state }
+    }
+
+    /// Sends a request through the real routes and checks the answer against the spec.
+    pub async fn call(&self, method: Method, uri: &str, body: Option<serde_json::Value>) -> Resp {
+        let state = self.state.clone();
+        let svc =
+            test::init_service(App::new().configure(move |cfg| app::configure(cfg, state))).await;
+        let mut req = test::TestRequest::default().method(method.clone()).uri(uri);
+        if let Some(b) = body {
+            req = req.set_json(b);
+        }
+        let res = test::call_service(&svc, req.to_request()).await;
+        let status = res.status();
+        let bytes = test::read_body(res).await;
+        let json: serde_json::Value =
+            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        spec::check_response(&method, uri, status.as_u16(), &json);
+        Resp { status, json }
+    }
+
+    /// GET.
+    pub async fn get(&self, uri: &str) -> Resp {
+        self.call(Method::GET, uri, None).await
+    }
+
+    /// POST JSON.
+    pub async fn post(&self, uri: &str, body: serde_json::Value) -> Resp {
+        self.call(Method::POST, uri, Some(body)).await
+    }
+}

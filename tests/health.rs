@@ -1,0 +1,33 @@
+//! Health, readiness and unknown routes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::TestApp;
+
+#[actix_web::test]
+async fn healthz_answers_ok_and_readyz_reports_the_loaded_geodata() {
+    let app = TestApp::beijing();
+    let r = app.get("/healthz").await;
+    assert_eq!(r.status, 200);
+    let r = app.get("/readyz").await;
+    assert_eq!(r.status, 200);
+    assert!(r.json["cells"].as_u64().unwrap() > 15_000);
+    let expected = if common::postgres_url().is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    assert_eq!(r.json["database"], expected);
+}
+
+#[actix_web::test]
+async fn an_unknown_route_answers_404_with_a_code() {
+    let app = TestApp::beijing();
+    let r = app.get("/api/v1/nothing-here").await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json["code"], "route_not_found");
+    let r = app.post("/api/v1/locate", serde_json::json!({})).await;
+    assert_eq!(r.status, 404, "wrong method on a known path");
+}

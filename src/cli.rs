@@ -1,6 +1,8 @@
 //! The command line: `serve`, `migrate`, `geodata build|check|import`, `locate`.
 
 use crate::config::{DbArgs, ServeArgs};
+use crate::geo::place::Level;
+use crate::geo::validate::Problem;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -60,6 +62,65 @@ pub enum GeodataAction {
         #[arg(long, default_value = "geodata/beijing")]
         out: PathBuf,
     },
+    /// Validate a GeoJSON boundary file and print every problem with the feature's code.
+    Check {
+        /// A GeoJSON FeatureCollection (may be gzip-compressed) with `code` and `name` properties, WGS-84.
+        file: PathBuf,
+        /// The level every feature must have (default: each feature's level from its code's length).
+        #[arg(long, value_parser = parse_level)]
+        level: Option<Level>,
+        /// Check the file alone, not against the places of the level above in the database.
+        #[arg(long)]
+        standalone: bool,
+        /// Database.
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Replace one level with the places of a file; refused, changing nothing, if the check finds any problem.
+    Import {
+        /// A GeoJSON FeatureCollection (may be gzip-compressed) with `code` and `name` properties, WGS-84.
+        file: PathBuf,
+        /// The level the file holds.
+        #[arg(long, value_parser = parse_level)]
+        level: Level,
+        /// Remove the levels below (and buildings) when they would no longer nest; import them next, top-down.
+        #[arg(long)]
+        drop_below: bool,
+        /// Database.
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+fn parse_level(s: &str) -> Result<Level, String> {
+    match Level::parse(s) {
+        Some(Level::City) | None => Err(format!(
+            "{s:?} is not one of district, street, community, cell"
+        )),
+        Some(l) => Ok(l),
+    }
+}
+
+/// The largest boundary file read (compressed or not).
+const MAX_FILE_BYTES: u64 = 512 << 20;
+
+fn read_file(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if meta.len() > MAX_FILE_BYTES {
+        anyhow::bail!(
+            "{} is larger than {} MiB",
+            path.display(),
+            MAX_FILE_BYTES >> 20
+        );
+    }
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn print_problems(problems: &[Problem]) {
+    for p in problems {
+        println!("{}\t{}\t{}", p.feature, p.kind, p.message);
+    }
 }
 
 /// Runs the command line; the exit code is 0 on success.
@@ -109,6 +170,69 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Geodata {
             action: GeodataAction::Build { seed, source, out },
         } => crate::geo::build::build_to_dir(&source, &out, seed),
+        Command::Geodata {
+            action:
+                GeodataAction::Check {
+                    file,
+                    level,
+                    standalone,
+                    db,
+                },
+        } => {
+            let bytes = read_file(&file)?;
+            let db = if standalone {
+                None
+            } else {
+                Some(
+                    crate::db::Db::connect(&db.database_url()?, 2)
+                        .context("opening the database")?,
+                )
+            };
+            if let Some(db) = &db {
+                crate::service::geodata::ensure_loaded(db)?;
+            }
+            let (places, problems) =
+                crate::service::geodata::check_file(db.as_ref(), &bytes, level)?;
+            print_problems(&problems);
+            if problems.is_empty() {
+                println!("{}: {} features, no problems", file.display(), places.len());
+                Ok(())
+            } else {
+                anyhow::bail!("{}: {} problem(s)", file.display(), problems.len())
+            }
+        }
+        Command::Geodata {
+            action:
+                GeodataAction::Import {
+                    file,
+                    level,
+                    drop_below,
+                    db,
+                },
+        } => {
+            let bytes = read_file(&file)?;
+            let db =
+                crate::db::Db::connect(&db.database_url()?, 2).context("opening the database")?;
+            crate::service::geodata::ensure_loaded(&db)?;
+            match crate::service::geodata::import(&db, &bytes, level, drop_below) {
+                Ok(r) => {
+                    println!(
+                        "imported {} {} places (replacing {}); removed below: {} places, {} buildings. Restart the server to use them.",
+                        r.inserted, r.level, r.removed, r.dropped_below, r.dropped_buildings
+                    );
+                    Ok(())
+                }
+                Err(crate::service::geodata::ImportError::Refused(problems)) => {
+                    print_problems(&problems);
+                    anyhow::bail!(
+                        "{}: {} problem(s); nothing was imported",
+                        file.display(),
+                        problems.len()
+                    )
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
         Command::Locate { lon, lat, crs, db } => {
             let p = crate::geo::lonlat::Lonlat::parse(Some(&lon), Some(&lat), Some(&crs))
                 .map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;

@@ -3,8 +3,9 @@
 use crate::db::{Db, DbConnection, DbError};
 use crate::geo::dataset;
 use crate::geo::index::PlaceIndex;
-use crate::geo::layers::{self, LayerError};
+use crate::geo::layers::{self, LayerError, RawFeature};
 use crate::geo::place::{Building, Level, Place, PlaceCode};
+use crate::geo::validate::{self, CheckContext, Problem};
 use crate::store::places::{self as store, BuildingRow, PlaceRow};
 use diesel::Connection;
 use geo::{BoundingRect, GeodesicArea};
@@ -141,4 +142,195 @@ fn read_index(conn: &mut DbConnection) -> Result<PlaceIndex, GeodataError> {
         })
         .collect();
     Ok(PlaceIndex::new(&places, &buildings))
+}
+
+/// Why an import did not happen.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImportError {
+    /// The file has problems; nothing was changed.
+    #[error("the file has {} problem(s); nothing was changed", .0.len())]
+    Refused(Vec<Problem>),
+    /// Loading or storing failed; nothing was changed.
+    #[error(transparent)]
+    Geodata(#[from] GeodataError),
+}
+
+impl From<diesel::result::Error> for ImportError {
+    fn from(e: diesel::result::Error) -> Self {
+        ImportError::Geodata(e.into())
+    }
+}
+
+impl From<DbError> for ImportError {
+    fn from(e: DbError) -> Self {
+        ImportError::Geodata(e.into())
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportReport {
+    /// The level replaced.
+    pub level: Level,
+    /// Places of that level before.
+    pub removed: usize,
+    /// Places of that level now.
+    pub inserted: usize,
+    /// Places of lower levels removed because they no longer nest (only with `drop_below`).
+    pub dropped_below: usize,
+    /// Buildings removed with the cells (only with `drop_below`).
+    pub dropped_buildings: usize,
+}
+
+fn places_of_level(conn: &mut DbConnection, level: Level) -> Result<Vec<Place>, GeodataError> {
+    store::all_of_levels(conn, &[level.as_str()])?
+        .into_iter()
+        .map(|row| {
+            let geometry = layers::multipolygon_from_json(&row.geometry).map_err(|reason| {
+                GeodataError::StoredGeometry {
+                    code: row.code.clone(),
+                    reason,
+                }
+            })?;
+            let code = PlaceCode::parse(&row.code)
+                .ok_or_else(|| GeodataError::StoredGeometry {
+                    code: row.code.clone(),
+                    reason: "malformed code".into(),
+                })?
+                .0;
+            Ok(Place {
+                parent: code.parent(),
+                code,
+                name: row.name,
+                level,
+                geometry,
+            })
+        })
+        .collect()
+}
+
+/// The level all features share by the length of their codes, if they share one.
+fn common_level(features: &[RawFeature]) -> Option<Level> {
+    let mut levels = features
+        .iter()
+        .filter_map(|f| f.code.as_deref().and_then(PlaceCode::parse).map(|(_, l)| l));
+    let first = levels.next()?;
+    levels.all(|l| l == first).then_some(first)
+}
+
+/// Checks a boundary file (`geodata check`): against the places of the level above in `db` when given.
+pub fn check_file(
+    db: Option<&Db>,
+    bytes: &[u8],
+    level: Option<Level>,
+) -> Result<(Vec<Place>, Vec<Problem>), GeodataError> {
+    let features = layers::parse_features(&layers::decode_bytes(bytes)?)?;
+    let parent_level = level
+        .or_else(|| common_level(&features))
+        .and_then(Level::parent);
+    let parents = match (db, parent_level) {
+        (Some(db), Some(pl)) => Some(places_of_level(&mut *db.reader()?, pl)?),
+        _ => None,
+    };
+    Ok(validate::check(
+        &features,
+        &CheckContext {
+            level,
+            parents: parents.as_deref(),
+        },
+    ))
+}
+
+fn as_features(places: &[Place]) -> Vec<RawFeature> {
+    places
+        .iter()
+        .enumerate()
+        .map(|(index, p)| RawFeature {
+            index,
+            code: Some(p.code.as_str().to_owned()),
+            name: Some(p.name.clone()),
+            parent: None,
+            geometry: Ok(p.geometry.clone()),
+        })
+        .collect()
+}
+
+/// Replaces one level with the places of a checked file, in one transaction (`geodata import`).
+///
+/// Refused, changing nothing, when the file has any problem, or when the places already stored one level down
+/// would no longer nest in the new ones — unless `drop_below`, which removes every lower level (and the buildings
+/// with the cells) so they can be imported next, top-down.
+pub fn import(
+    db: &Db,
+    bytes: &[u8],
+    level: Level,
+    drop_below: bool,
+) -> Result<ImportReport, ImportError> {
+    if level == Level::City {
+        return Err(ImportError::Refused(vec![Problem {
+            feature: "file".into(),
+            kind: "wrong_level",
+            message: "the city outline is the union of its districts: import districts instead"
+                .into(),
+        }]));
+    }
+    let (places, problems) = check_file(Some(db), bytes, Some(level))?;
+    if !problems.is_empty() {
+        return Err(ImportError::Refused(problems));
+    }
+    if let (Some(child), false) = (level.child(), drop_below) {
+        let children = places_of_level(&mut *db.reader()?, child)?;
+        if !children.is_empty() {
+            let (_, problems) = validate::check(
+                &as_features(&children),
+                &CheckContext {
+                    level: Some(child),
+                    parents: Some(&places),
+                },
+            );
+            let nesting: Vec<Problem> = problems
+                .into_iter()
+                .filter(|p| matches!(p.kind, "parent_missing" | "not_within_parent" | "parent_not_covered"))
+                .map(|mut p| {
+                    p.message = format!("the stored {child} layer would no longer nest: {} (pass --drop-below to remove the lower levels and import them next)", p.message);
+                    p
+                })
+                .collect();
+            if !nesting.is_empty() {
+                return Err(ImportError::Refused(nesting));
+            }
+        }
+    }
+    let rows: Vec<PlaceRow> = places.iter().map(place_row).collect();
+    let mut conn = db.writer()?;
+    let report = conn.transaction::<_, ImportError, _>(|c| {
+        let removed = store::delete_level(c, level.as_str())?;
+        let mut dropped_below = 0;
+        let mut dropped_buildings = 0;
+        if drop_below {
+            let mut l = level.child();
+            while let Some(lv) = l {
+                dropped_below += store::delete_level(c, lv.as_str())?;
+                l = lv.child();
+            }
+            dropped_buildings = store::delete_buildings(c)?;
+        }
+        store::insert(c, &rows)?;
+        store::set_meta(c, "dataset", "imported")?;
+        store::set_meta(
+            c,
+            &format!("imported:{level}"),
+            &chrono::Utc::now().to_rfc3339(),
+        )?;
+        Ok(ImportReport {
+            level,
+            removed,
+            inserted: rows.len(),
+            dropped_below,
+            dropped_buildings,
+        })
+    })?;
+    tracing::info!(level = %level, removed = report.removed, inserted = report.inserted, dropped_below = report.dropped_below, "geodata imported");
+    Ok(report)
 }

@@ -1,0 +1,101 @@
+//! The command line, run as a user would run it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::TestDb;
+use std::process::{Command, Output};
+
+fn gridline(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gridline"));
+    cmd.args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("GRIDLINE_BIND")
+        .env("RUST_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn locate_prints_the_place_chain_of_a_point() {
+    let t = TestDb::beijing();
+    let index = common::beijing_index();
+    let (lon, lat) = gridline::geo::grid::center(862, 566);
+    let cell = index.cell_code(index.cell_at(lon, lat).unwrap()).to_owned();
+    let out = gridline(
+        &["locate", &lon.to_string(), &lat.to_string()],
+        &[("DATABASE_URL", &t.url)],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains(&format!("cell       {cell}")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("district   {}", &cell[..6])),
+        "{stdout}"
+    );
+    assert!(stdout.contains("method     exact"), "{stdout}");
+}
+
+#[test]
+fn locate_refuses_swapped_coordinates_and_points_outside_the_city() {
+    let t = TestDb::beijing();
+    let out = gridline(&["locate", "39.9", "116.4"], &[("DATABASE_URL", &t.url)]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("coordinates_swapped"));
+    let out = gridline(&["locate", "121.47", "31.23"], &[("DATABASE_URL", &t.url)]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("outside_jurisdiction"));
+}
+
+#[test]
+fn a_bad_configuration_stops_the_start_with_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let out = gridline(
+        &["serve"],
+        &[
+            ("GRIDLINE_BIND", "not-an-address"),
+            ("GRIDLINE_DATA_DIR", data),
+        ],
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("not-an-address") && err.contains("bind"),
+        "{err}"
+    );
+    let out = gridline(
+        &["migrate"],
+        &[("DATABASE_URL", "mysql://root@localhost/x")],
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("unsupported database URL scheme \"mysql\""),
+        "{err}"
+    );
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, "x").unwrap();
+    let out = gridline(
+        &[
+            "migrate",
+            "--data-dir",
+            blocker.join("sub").to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("GRIDLINE_DATA_DIR"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -84,7 +84,11 @@ type BuildingEntry = GeomWithData<[f64; 2], u32>;
 /// The shared, read-only index.
 #[derive(Debug)]
 pub struct PlaceIndex {
-    places: HashMap<String, PlaceInfo>,
+    places: Vec<PlaceInfo>,
+    by_code: HashMap<String, u32>,
+    /// For each cell, its chain as indices into `places`, district first, cell last (precomputed: the hot path
+    /// then does no string lookups).
+    chains: Vec<Vec<u32>>,
     /// Cells in code order; a cell's position is its id in the R-tree.
     cells: Vec<String>,
     /// Polygons of all cells; `parts[k]` belongs to cell `part_cell[k]`.
@@ -103,21 +107,41 @@ fn scaled(lon: f64, lat: f64, lon_scale: f64) -> [f64; 2] {
 impl PlaceIndex {
     /// Builds the index from every place (cells carry geometry into the R-tree) and every building.
     pub fn new(places: &[Place], buildings: &[Building]) -> PlaceIndex {
-        let mut infos = HashMap::with_capacity(places.len());
+        let infos: Vec<PlaceInfo> = places
+            .iter()
+            .map(|p| PlaceInfo {
+                code: p.code.as_str().to_owned(),
+                name: p.name.clone(),
+                level: p.level,
+                parent: p.parent.as_ref().map(|c| c.as_str().to_owned()),
+            })
+            .collect();
+        let by_code: HashMap<String, u32> = infos
+            .iter()
+            .enumerate()
+            .map(|(k, p)| (p.code.clone(), k as u32))
+            .collect();
         let mut cell_places: Vec<&Place> =
             places.iter().filter(|p| p.level == Level::Cell).collect();
         cell_places.sort_by(|a, b| a.code.cmp(&b.code));
-        for p in places {
-            infos.insert(
-                p.code.as_str().to_owned(),
-                PlaceInfo {
-                    code: p.code.as_str().to_owned(),
-                    name: p.name.clone(),
-                    level: p.level,
-                    parent: p.parent.as_ref().map(|c| c.as_str().to_owned()),
-                },
-            );
-        }
+        let chains: Vec<Vec<u32>> = cell_places
+            .iter()
+            .map(|cell| {
+                let mut chain = Vec::with_capacity(4);
+                let mut cur = by_code.get(cell.code.as_str()).copied();
+                // Bounded by the depth of the hierarchy, so a cycle in bad data cannot hang.
+                while let Some(k) = cur.filter(|_| chain.len() < Level::ALL.len()) {
+                    let info = &infos[k as usize];
+                    if info.level == Level::City {
+                        break;
+                    }
+                    chain.push(k);
+                    cur = info.parent.as_deref().and_then(|p| by_code.get(p).copied());
+                }
+                chain.reverse();
+                chain
+            })
+            .collect();
         let mut parts = Vec::new();
         let mut part_cell = Vec::new();
         let mut entries = Vec::new();
@@ -156,6 +180,8 @@ impl PlaceIndex {
             .collect();
         PlaceIndex {
             places: infos,
+            by_code,
+            chains,
             cells: cell_places
                 .iter()
                 .map(|p| p.code.as_str().to_owned())
@@ -181,7 +207,7 @@ impl PlaceIndex {
 
     /// A place by code.
     pub fn place(&self, code: &str) -> Option<&PlaceInfo> {
-        self.places.get(code)
+        self.by_code.get(code).map(|&k| &self.places[k as usize])
     }
 
     /// The cell containing the point exactly (inside, or on an edge: lowest code wins); `None` when no cell does.
@@ -240,12 +266,17 @@ impl PlaceIndex {
     }
 
     fn nearest_building(&self, lon: f64, lat: f64) -> Option<(&BuildingInfo, f64)> {
-        let e = self
-            .building_tree
-            .nearest_neighbor(&scaled(lon, lat, self.lon_scale))?;
-        let b = &self.buildings[e.data as usize];
-        let d = haversine_m((lon, lat), (b.lon, b.lat));
-        (d <= BUILDING_RADIUS_M).then_some((b, d))
+        // The tree's units are about 111 km per degree on both axes; search a little wider than the radius and
+        // decide by the exact distance.
+        let r = BUILDING_RADIUS_M * 1.1 / M_PER_DEG_LAT;
+        self.building_tree
+            .locate_within_distance(scaled(lon, lat, self.lon_scale), r * r)
+            .map(|e| {
+                let b = &self.buildings[e.data as usize];
+                (b, haversine_m((lon, lat), (b.lon, b.lat)))
+            })
+            .filter(|(_, d)| *d <= BUILDING_RADIUS_M)
+            .min_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.code.cmp(&b.0.code)))
     }
 
     /// Places a WGS-84 point: its cell and chain, exact or snapped, and the nearest building; `None` when the
@@ -258,17 +289,11 @@ impl PlaceIndex {
                 (c, Method::Snapped, d)
             }
         };
-        let cell = self.places.get(&self.cells[cell as usize])?;
-        let mut chain = vec![cell];
-        let mut cur = cell;
-        while let Some(parent) = cur.parent.as_deref().and_then(|p| self.places.get(p)) {
-            if parent.level == Level::City {
-                break;
-            }
-            chain.push(parent);
-            cur = parent;
-        }
-        chain.reverse();
+        let chain: Vec<&PlaceInfo> = self.chains[cell as usize]
+            .iter()
+            .map(|&k| &self.places[k as usize])
+            .collect();
+        let cell = *chain.last()?;
         Some(Located {
             chain,
             cell,

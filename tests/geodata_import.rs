@@ -1,0 +1,170 @@
+//! `geodata check` and `geodata import`: problems are reported with codes, a failing file changes nothing,
+//! a good file replaces its level, and lower levels that would no longer nest are protected.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::TestDb;
+use gridline::geo::layers;
+use gridline::geo::place::Level;
+use gridline::service::geodata::{self, ImportError};
+use gridline::store::places as store;
+use serde_json::json;
+
+fn layer_bytes(level: Level) -> Vec<u8> {
+    gridline::geo::dataset::LAYERS
+        .iter()
+        .find(|(l, _)| *l == level)
+        .unwrap()
+        .1
+        .to_vec()
+}
+
+fn district_layer_with_swapped_outlines() -> Vec<u8> {
+    let mut fc: serde_json::Value =
+        serde_json::from_slice(&layers::decode_bytes(&layer_bytes(Level::District)).unwrap())
+            .unwrap();
+    let features = fc["features"].as_array_mut().unwrap();
+    let g0 = features[0]["geometry"].clone();
+    features[0]["geometry"] = features[1]["geometry"].clone();
+    features[1]["geometry"] = g0;
+    serde_json::to_vec(&fc).unwrap()
+}
+
+fn bad_file() -> Vec<u8> {
+    serde_json::to_vec(&json!({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "110101", "name": "东城区"},
+         "geometry": {"type": "Polygon", "coordinates": [[[116.38, 39.86], [116.45, 39.97], [116.45, 39.86], [116.38, 39.97], [116.38, 39.86]]]}},
+        {"type": "Feature", "properties": {"code": "110102", "name": "西城区"},
+         "geometry": {"type": "Polygon", "coordinates": [[[39.87, 116.30], [39.87, 116.39], [39.97, 116.39], [39.97, 116.30], [39.87, 116.30]]]}}
+    ]}))
+    .unwrap()
+}
+
+fn snapshot(db: &gridline::db::Db) -> (i64, i64, String) {
+    let mut c = db.reader().unwrap();
+    (
+        store::count(&mut c).unwrap(),
+        store::count_buildings(&mut c).unwrap(),
+        store::get(&mut c, "110101").unwrap().unwrap().geometry,
+    )
+}
+
+#[test]
+fn a_file_with_problems_is_refused_and_nothing_changes() {
+    let t = TestDb::beijing();
+    let db = t.open();
+    let before = snapshot(&db);
+    let Err(ImportError::Refused(problems)) =
+        geodata::import(&db, &bad_file(), Level::District, false)
+    else {
+        panic!("the bad file was imported");
+    };
+    let kinds: Vec<(&str, &str)> = problems
+        .iter()
+        .map(|p| (p.feature.as_str(), p.kind))
+        .collect();
+    assert!(
+        kinds.contains(&("110101", "self_intersection")),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("110102", "coordinates_swapped")),
+        "{kinds:?}"
+    );
+    assert_eq!(snapshot(&db), before);
+    // --drop-below does not bypass the check.
+    assert!(matches!(
+        geodata::import(&db, &bad_file(), Level::District, true),
+        Err(ImportError::Refused(_))
+    ));
+    assert_eq!(snapshot(&db), before);
+}
+
+#[test]
+fn reimporting_the_districts_replaces_them_and_keeps_what_nests_below() {
+    let t = TestDb::beijing();
+    let db = t.open();
+    let before = snapshot(&db);
+    let report =
+        geodata::import(&db, &layer_bytes(Level::District), Level::District, false).unwrap();
+    assert_eq!(
+        (report.removed, report.inserted, report.dropped_below),
+        (16, 16, 0)
+    );
+    assert_eq!(snapshot(&db), before);
+    let mut c = db.reader().unwrap();
+    assert!(store::meta(&mut c, "imported:district").unwrap().is_some());
+    assert_eq!(
+        store::meta(&mut c, "dataset").unwrap().as_deref(),
+        Some("imported")
+    );
+}
+
+#[test]
+fn districts_that_would_orphan_the_streets_below_are_refused_unless_lower_levels_are_dropped() {
+    let t = TestDb::beijing();
+    let db = t.open();
+    let before = snapshot(&db);
+    let file = district_layer_with_swapped_outlines();
+    let Err(ImportError::Refused(problems)) = geodata::import(&db, &file, Level::District, false)
+    else {
+        panic!("streets would no longer nest, yet the import went through");
+    };
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.kind == "not_within_parent" && p.feature.starts_with("110101")),
+        "{problems:?}"
+    );
+    assert_eq!(snapshot(&db), before);
+    let report = geodata::import(&db, &file, Level::District, true).unwrap();
+    assert_eq!(report.inserted, 16);
+    assert!(report.dropped_below > 28_000 - 20);
+    assert!(report.dropped_buildings >= 100_000);
+    let mut c = db.reader().unwrap();
+    assert_eq!(
+        store::count(&mut c).unwrap(),
+        17,
+        "the city and its districts remain"
+    );
+    assert_eq!(store::count_buildings(&mut c).unwrap(), 0);
+}
+
+#[test]
+fn the_committed_community_layer_checks_clean_against_the_stored_streets() {
+    let t = TestDb::beijing();
+    let db = t.open();
+    let (places, problems) =
+        geodata::check_file(Some(&db), &layer_bytes(Level::Community), None).unwrap();
+    assert_eq!(problems, vec![]);
+    assert_eq!(places.len(), 7535);
+}
+
+#[test]
+fn the_check_command_prints_every_problem_with_the_features_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.geojson");
+    std::fs::write(&path, bad_file()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gridline"))
+        .args(["geodata", "check", path.to_str().unwrap(), "--standalone"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("110101\tself_intersection\t")),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("110102\tcoordinates_swapped\t")),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("problem(s)"));
+}

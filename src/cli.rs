@@ -66,9 +66,9 @@ pub enum GeodataAction {
     Check {
         /// A GeoJSON FeatureCollection (may be gzip-compressed) with `code` and `name` properties, WGS-84.
         file: PathBuf,
-        /// The level every feature must have (default: each feature's level from its code's length).
+        /// The level: district, street, community, cell or building (default: from each code's length).
         #[arg(long, value_parser = parse_level)]
-        level: Option<Level>,
+        level: Option<Layer>,
         /// Check the file alone, not against the places of the level above in the database.
         #[arg(long)]
         standalone: bool,
@@ -80,9 +80,9 @@ pub enum GeodataAction {
     Import {
         /// A GeoJSON FeatureCollection (may be gzip-compressed) with `code` and `name` properties, WGS-84.
         file: PathBuf,
-        /// The level the file holds.
+        /// The level the file holds: district, street, community, cell or building.
         #[arg(long, value_parser = parse_level)]
-        level: Level,
+        level: Layer,
         /// Remove the levels below (and buildings) when they would no longer nest; import them next, top-down.
         #[arg(long)]
         drop_below: bool,
@@ -92,12 +92,22 @@ pub enum GeodataAction {
     },
 }
 
-fn parse_level(s: &str) -> Result<Level, String> {
-    match Level::parse(s) {
-        Some(Level::City) | None => Err(format!(
-            "{s:?} is not one of district, street, community, cell"
+/// A layer a file can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    /// Polygons of one level of the hierarchy.
+    Places(Level),
+    /// Building points.
+    Buildings,
+}
+
+fn parse_level(s: &str) -> Result<Layer, String> {
+    match (s, Level::parse(s)) {
+        ("building", _) => Ok(Layer::Buildings),
+        (_, Some(Level::City) | None) => Err(format!(
+            "{s:?} is not one of district, street, community, cell, building"
         )),
-        Some(l) => Ok(l),
+        (_, Some(l)) => Ok(Layer::Places(l)),
     }
 }
 
@@ -154,8 +164,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Migrate(db) => {
-            let url = db.database_url()?;
-            let db = crate::db::Db::connect(&url, 2).context("opening the database")?;
+            let db = open(&db)?;
             let loaded = crate::service::geodata::ensure_loaded(&db)?;
             println!(
                 "migrations applied{}",
@@ -167,109 +176,142 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Geodata {
-            action: GeodataAction::Build { seed, source, out },
-        } => crate::geo::build::build_to_dir(&source, &out, seed),
-        Command::Geodata {
-            action:
-                GeodataAction::Check {
-                    file,
-                    level,
-                    standalone,
-                    db,
-                },
-        } => {
-            let bytes = read_file(&file)?;
-            let db = if standalone {
-                None
-            } else {
-                Some(
-                    crate::db::Db::connect(&db.database_url()?, 2)
-                        .context("opening the database")?,
-                )
-            };
-            if let Some(db) = &db {
-                crate::service::geodata::ensure_loaded(db)?;
+        Command::Geodata { action } => match action {
+            GeodataAction::Build { seed, source, out } => {
+                crate::geo::build::build_to_dir(&source, &out, seed)
             }
-            let (places, problems) =
-                crate::service::geodata::check_file(db.as_ref(), &bytes, level)?;
-            print_problems(&problems);
-            if problems.is_empty() {
-                println!("{}: {} features, no problems", file.display(), places.len());
-                Ok(())
-            } else {
-                anyhow::bail!("{}: {} problem(s)", file.display(), problems.len())
-            }
-        }
-        Command::Geodata {
-            action:
-                GeodataAction::Import {
-                    file,
-                    level,
-                    drop_below,
-                    db,
-                },
-        } => {
-            let bytes = read_file(&file)?;
-            let db =
-                crate::db::Db::connect(&db.database_url()?, 2).context("opening the database")?;
-            crate::service::geodata::ensure_loaded(&db)?;
-            match crate::service::geodata::import(&db, &bytes, level, drop_below) {
-                Ok(r) => {
-                    println!(
-                        "imported {} {} places (replacing {}); removed below: {} places, {} buildings. Restart the server to use them.",
-                        r.inserted, r.level, r.removed, r.dropped_below, r.dropped_buildings
-                    );
-                    Ok(())
-                }
-                Err(crate::service::geodata::ImportError::Refused(problems)) => {
-                    print_problems(&problems);
-                    anyhow::bail!(
-                        "{}: {} problem(s); nothing was imported",
-                        file.display(),
-                        problems.len()
-                    )
-                }
-                Err(e) => Err(e.into()),
-            }
-        }
-        Command::Locate { lon, lat, crs, db } => {
-            let p = crate::geo::lonlat::Lonlat::parse(Some(&lon), Some(&lat), Some(&crs))
-                .map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;
-            let state = crate::app::prepare(&db.database_url()?, 2)?;
-            let located = state.index.locate(p.lon, p.lat).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "lon={:.6}, lat={:.6} is outside the jurisdiction (outside_jurisdiction)",
-                    p.lon,
-                    p.lat
-                )
-            })?;
-            let mut out = String::new();
-            for place in &located.chain {
-                out.push_str(&format!(
-                    "{:<10} {}  {}\n",
-                    place.level.as_str(),
-                    place.code,
-                    place.name
-                ));
-            }
-            if let Some((b, d)) = located.building {
-                out.push_str(&format!(
-                    "{:<10} {}  {} ({} households, {:.0} m away)\n",
-                    "building", b.code, b.name, b.households, d
-                ));
-            }
-            let method = match located.method {
-                crate::geo::index::Method::Exact => "exact".to_owned(),
-                crate::geo::index::Method::Snapped => {
-                    format!("snapped ({:.0} m)", located.snap_distance_m)
-                }
-            };
-            out.push_str(&format!("{:<10} {}\n", "method", method));
-            print!("{out}");
-            Ok(())
-        }
+            GeodataAction::Check {
+                file,
+                level,
+                standalone,
+                db,
+            } => geodata_check(&file, level, standalone, &db),
+            GeodataAction::Import {
+                file,
+                level,
+                drop_below,
+                db,
+            } => geodata_import(&file, level, drop_below, &db),
+        },
+        Command::Locate { lon, lat, crs, db } => locate(&lon, &lat, &crs, &db),
     }
+}
+
+fn open(db: &DbArgs) -> anyhow::Result<crate::db::Db> {
+    crate::db::Db::connect(&db.database_url()?, 2).context("opening the database")
+}
+
+fn geodata_check(
+    file: &std::path::Path,
+    level: Option<Layer>,
+    standalone: bool,
+    db: &DbArgs,
+) -> anyhow::Result<()> {
+    use crate::service::geodata;
+    let bytes = read_file(file)?;
+    let db = if standalone && level != Some(Layer::Buildings) {
+        None
+    } else {
+        Some(open(db)?)
+    };
+    if let Some(db) = &db {
+        geodata::ensure_loaded(db)?;
+    }
+    let (count, problems) = match (level, &db) {
+        (Some(Layer::Buildings), Some(db)) => {
+            let (buildings, problems) = geodata::check_buildings_file(db, &bytes)?;
+            (buildings.len(), problems)
+        }
+        (level, db) => {
+            let level = match level {
+                Some(Layer::Places(l)) => Some(l),
+                _ => None,
+            };
+            let (places, problems) = geodata::check_file(db.as_ref(), &bytes, level)?;
+            (places.len(), problems)
+        }
+    };
+    print_problems(&problems);
+    if !problems.is_empty() {
+        anyhow::bail!("{}: {} problem(s)", file.display(), problems.len());
+    }
+    println!("{}: {count} features, no problems", file.display());
+    Ok(())
+}
+
+fn geodata_import(
+    file: &std::path::Path,
+    level: Layer,
+    drop_below: bool,
+    db: &DbArgs,
+) -> anyhow::Result<()> {
+    use crate::service::geodata::{self, ImportError};
+    let bytes = read_file(file)?;
+    let db = open(db)?;
+    geodata::ensure_loaded(&db)?;
+    let refused = |problems: Vec<Problem>| {
+        print_problems(&problems);
+        anyhow::anyhow!(
+            "{}: {} problem(s); nothing was imported",
+            file.display(),
+            problems.len()
+        )
+    };
+    match level {
+        Layer::Places(level) => match geodata::import(&db, &bytes, level, drop_below) {
+            Ok(r) => println!(
+                "imported {} {} places (replacing {}); removed below: {} places, {} buildings. Restart the server to use them.",
+                r.inserted, r.level, r.removed, r.dropped_below, r.dropped_buildings
+            ),
+            Err(ImportError::Refused(problems)) => return Err(refused(problems)),
+            Err(e) => return Err(e.into()),
+        },
+        Layer::Buildings => match geodata::import_buildings(&db, &bytes) {
+            Ok((removed, inserted)) => {
+                println!(
+                    "imported {inserted} buildings (replacing {removed}). Restart the server to use them."
+                )
+            }
+            Err(ImportError::Refused(problems)) => return Err(refused(problems)),
+            Err(e) => return Err(e.into()),
+        },
+    }
+    Ok(())
+}
+
+fn locate(lon: &str, lat: &str, crs: &str, db: &DbArgs) -> anyhow::Result<()> {
+    let p = crate::geo::lonlat::Lonlat::parse(Some(lon), Some(lat), Some(crs))
+        .map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;
+    let state = crate::app::prepare(&db.database_url()?, 2)?;
+    let located = state.index.locate(p.lon, p.lat).ok_or_else(|| {
+        anyhow::anyhow!(
+            "lon={:.6}, lat={:.6} is outside the jurisdiction (outside_jurisdiction)",
+            p.lon,
+            p.lat
+        )
+    })?;
+    let mut out = String::new();
+    for place in &located.chain {
+        out.push_str(&format!(
+            "{:<10} {}  {}\n",
+            place.level.as_str(),
+            place.code,
+            place.name
+        ));
+    }
+    if let Some((b, d)) = located.building {
+        out.push_str(&format!(
+            "{:<10} {}  {} ({} households, {:.0} m away)\n",
+            "building", b.code, b.name, b.households, d
+        ));
+    }
+    let method = match located.method {
+        crate::geo::index::Method::Exact => "exact".to_owned(),
+        crate::geo::index::Method::Snapped => format!("snapped ({:.0} m)", located.snap_distance_m),
+    };
+    out.push_str(&format!("{:<10} {}\n", "method", method));
+    print!("{out}");
+    Ok(())
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {

@@ -157,3 +157,70 @@ impl From<diesel::result::Error> for ApiError {
         ApiError::internal(e)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+
+    fn body(e: &ApiError) -> serde_json::Value {
+        let bytes = e
+            .error_response()
+            .into_body()
+            .try_into_bytes()
+            .unwrap_or_default();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn an_internal_error_answers_500_with_only_an_error_id() {
+        let e = ApiError::internal(
+            anyhow::anyhow!("secret connection string postgres://admin:pw@db").context("loading"),
+        );
+        assert_eq!(e.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        let b = body(&e);
+        assert_eq!(b["code"], "internal_error");
+        let id = b["error_id"].as_str().unwrap();
+        assert_eq!(id.len(), 16);
+        assert!(b["message"].as_str().unwrap().contains(id));
+        assert!(
+            !b.to_string().contains("secret"),
+            "the cause is logged, not shown: {b}"
+        );
+    }
+
+    #[test]
+    fn every_client_error_keeps_its_status_and_code() {
+        let cases = [
+            (ApiError::bad_request("invalid_number", "x"), 400),
+            (ApiError::not_found("place_not_found", "x"), 404),
+            (
+                ApiError::TooLarge {
+                    code: "batch_too_large",
+                    message: "x".into(),
+                },
+                413,
+            ),
+            (
+                ApiError::Unprocessable {
+                    code: "outside_jurisdiction",
+                    message: "x".into(),
+                },
+                422,
+            ),
+            (
+                ApiError::Unavailable {
+                    code: "geodata_not_loaded",
+                    message: "x".into(),
+                },
+                503,
+            ),
+        ];
+        for (e, status) in cases {
+            assert_eq!(e.status_code().as_u16(), status);
+            let b = body(&e);
+            assert_eq!(b["code"], e.code());
+            assert!(b.get("error_id").is_none());
+        }
+    }
+}

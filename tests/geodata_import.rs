@@ -168,3 +168,28 @@ fn the_check_command_prints_every_problem_with_the_features_code() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("problem(s)"));
 }
+
+#[test]
+fn buildings_are_replaced_only_when_every_one_lies_in_its_cell() {
+    let t = TestDb::beijing();
+    let db = t.open();
+    let before = snapshot(&db);
+    let mut fc: serde_json::Value =
+        serde_json::from_slice(&layers::decode_bytes(gridline::geo::dataset::BUILDINGS).unwrap())
+            .unwrap();
+    let features = fc["features"].as_array_mut().unwrap();
+    features.truncate(2000);
+    let good = serde_json::to_vec(&fc).unwrap();
+    fc["features"][5]["geometry"]["coordinates"] = json!([121.47, 31.23]);
+    fc["features"][6]["properties"]["cell"] = json!("110101999999001");
+    let bad = serde_json::to_vec(&fc).unwrap();
+    let Err(ImportError::Refused(problems)) = geodata::import_buildings(&db, &bad) else {
+        panic!("imported a bad building layer")
+    };
+    let kinds: Vec<&str> = problems.iter().map(|p| p.kind).collect();
+    assert_eq!(kinds, ["not_within_parent", "parent_missing"]);
+    assert_eq!(snapshot(&db), before);
+    let (removed, inserted) = geodata::import_buildings(&db, &good).unwrap();
+    assert_eq!((removed as i64, inserted), (before.1, 2000));
+    assert_eq!(snapshot(&db).1, 2000);
+}

@@ -31,3 +31,15 @@ async fn an_unknown_route_answers_404_with_a_code() {
     let r = app.post("/api/v1/locate", serde_json::json!({})).await;
     assert_eq!(r.status, 404, "wrong method on a known path");
 }
+
+#[actix_web::test]
+async fn readyz_answers_503_when_no_cells_are_loaded() {
+    let mut app = TestApp::beijing();
+    let empty = gridline::geo::index::PlaceIndex::new(&[], &[]);
+    app.state = actix_web::web::Data::new(gridline::app::AppState { db: app.db.open(), index: std::sync::Arc::new(empty) });
+    let r = app.get("/readyz").await;
+    assert_eq!(r.status, 503);
+    assert_eq!(r.json["code"], "geodata_not_loaded");
+    let r = app.get("/api/v1/locate?lon=116.4&lat=39.9").await;
+    assert_eq!(r.json["code"], "outside_jurisdiction");
+}

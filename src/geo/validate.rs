@@ -584,6 +584,8 @@ fn check_overlaps_and_gaps(items: &[Item<'_>], members: &[usize], report: &mut R
             })
             .collect(),
     );
+    let t0o = std::time::Instant::now(); // TIMING
+    let mut npairs = 0; // TIMING
     for &a in members {
         let (Some(ga), Some(ba)) = (&items[a].geometry, &items[a].bbox) else {
             continue;
@@ -604,6 +606,7 @@ fn check_overlaps_and_gaps(items: &[Item<'_>], members: &[usize], report: &mut R
             if w <= 0.0 || h <= 0.0 || w * h * m2_per_deg2(mid_lat(ba)) <= MIN_AREA_M2 {
                 continue;
             }
+            npairs += 1; // TIMING
             let shared = ga.intersection(gb);
             let m2 = area_m2(&shared);
             if m2 > MIN_AREA_M2 {
@@ -624,6 +627,7 @@ fn check_overlaps_and_gaps(items: &[Item<'_>], members: &[usize], report: &mut R
         }
     }
 
+    eprintln!("TIMING overlaps {:?} pairs {}", t0o.elapsed(), npairs); // TIMING
     let t1 = std::time::Instant::now(); // TIMING
     let union = unary_union(members.iter().filter_map(|&k| items[k].geometry.as_ref()));
     eprintln!("TIMING union {:?} {} parts", t1.elapsed(), union.0.len()); // TIMING

@@ -1,11 +1,11 @@
 //! Loading the place layers into the database and from it into the in-memory index; importing user layers.
 
 use crate::db::{Db, DbConnection, DbError};
-use crate::geo::dataset;
 use crate::geo::index::PlaceIndex;
 use crate::geo::layers::{self, LayerError, RawFeature};
 use crate::geo::place::{Building, Level, Place, PlaceCode};
 use crate::geo::validate::{self, CheckContext, Problem};
+use crate::geo::{building_check, dataset};
 use crate::store::places::{self as store, BuildingRow, PlaceRow};
 use diesel::Connection;
 use geo::{BoundingRect, GeodesicArea};
@@ -333,4 +333,31 @@ pub fn import(
     })?;
     tracing::info!(level = %level, removed = report.removed, inserted = report.inserted, dropped_below = report.dropped_below, "geodata imported");
     Ok(report)
+}
+
+/// Checks a building layer against the stored cells.
+pub fn check_buildings_file(
+    db: &Db,
+    bytes: &[u8],
+) -> Result<(Vec<Building>, Vec<Problem>), GeodataError> {
+    let cells = places_of_level(&mut *db.reader()?, Level::Cell)?;
+    Ok(building_check::check(&layers::decode_bytes(bytes)?, &cells))
+}
+
+/// Replaces every building with those of a checked file, in one transaction; returns (removed, inserted).
+pub fn import_buildings(db: &Db, bytes: &[u8]) -> Result<(usize, usize), ImportError> {
+    let (buildings, problems) = check_buildings_file(db, bytes)?;
+    if !problems.is_empty() {
+        return Err(ImportError::Refused(problems));
+    }
+    let rows: Vec<BuildingRow> = buildings.iter().map(building_row).collect();
+    let mut conn = db.writer()?;
+    let removed = conn.transaction::<_, ImportError, _>(|c| {
+        let removed = store::delete_buildings(c)?;
+        store::insert_buildings(c, &rows)?;
+        store::set_meta(c, "imported:building", &chrono::Utc::now().to_rfc3339())?;
+        Ok(removed)
+    })?;
+    tracing::info!(removed, inserted = rows.len(), "buildings imported");
+    Ok((removed, rows.len()))
 }

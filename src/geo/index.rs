@@ -233,22 +233,6 @@ impl PlaceIndex {
         &self.cells[id as usize]
     }
 
-    /// Every cell by brute force (no index): for tests of the index.
-    pub fn cell_at_brute_force(&self, lon: f64, lat: f64) -> Option<u32> {
-        let c = Coord { x: lon, y: lat };
-        let mut best: Option<u32> = None;
-        for (k, poly) in self.parts.iter().enumerate() {
-            match poly.coordinate_position(&c) {
-                CoordPos::Inside => return Some(self.part_cell[k]),
-                CoordPos::OnBoundary => {
-                    best = Some(best.map_or(self.part_cell[k], |b| b.min(self.part_cell[k])))
-                }
-                CoordPos::Outside => {}
-            }
-        }
-        best
-    }
-
     fn nearest_cell_within(&self, lon: f64, lat: f64, radius_m: f64) -> Option<(u32, f64)> {
         let kx = M_PER_DEG_LON_EQ * lat.to_radians().cos();
         let (dx, dy) = (radius_m / kx, radius_m / M_PER_DEG_LAT);

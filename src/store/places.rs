@@ -35,9 +35,6 @@ pub struct PlaceRow {
     pub geometry: String,
 }
 
-/// A place to insert.
-pub type NewPlace = PlaceRow;
-
 /// A stored building.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = buildings)]

@@ -47,6 +47,11 @@ fn binary_name() -> String {
     std::env::current_exe()
         .ok()
         .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        // Drop cargo's hash so each test binary reuses (drops and recreates) one template.
+        .map(|s| {
+            s.rsplit_once('-')
+                .map_or(s.clone(), |(name, _)| name.to_owned())
+        })
         .unwrap_or_else(|| "tests".into())
         .chars()
         .map(|c| {
@@ -150,7 +155,13 @@ impl TestDb {
             Template::Sqlite(_, path) => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let copy = dir.path().join("test.db").to_string_lossy().into_owned();
+                // One copy at a time: concurrent readers of the template can meet its WAL checkpoint.
+                static LOCK: Mutex<()> = Mutex::new(());
+                let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
                 let mut c = SqliteConnection::establish(path).expect("open template");
+                diesel::sql_query("PRAGMA busy_timeout = 10000")
+                    .execute(&mut c)
+                    .expect("busy timeout");
                 diesel::sql_query(format!("VACUUM INTO '{copy}'"))
                     .execute(&mut c)
                     .expect("copy template");

@@ -1,5 +1,6 @@
 //! The command line: `serve`, `migrate`, `geodata build|check|import`, `locate`.
 
+use crate::auth::role::Role;
 use crate::config::{DbArgs, ServeArgs};
 use crate::geo::place::Level;
 use crate::geo::validate::Problem;
@@ -29,6 +30,15 @@ pub enum Command {
         /// What to do with geodata.
         #[command(subcommand)]
         action: GeodataAction,
+    },
+    /// Manage user accounts.
+    User {
+        /// What to do.
+        #[command(subcommand)]
+        action: UserAction,
+        /// Database.
+        #[command(flatten)]
+        db: DbArgs,
     },
     /// Print the place chain of a point, as GET /api/v1/locate answers it.
     Locate {
@@ -90,6 +100,127 @@ pub enum GeodataAction {
         #[command(flatten)]
         db: DbArgs,
     },
+}
+
+/// `gridline user ...`
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Add a user; the password comes from GRIDLINE_USER_PASSWORD, or a random one is printed once.
+    Add {
+        /// Sign-in name.
+        username: String,
+        /// One of admin, hotline_operator, dispatcher, street_handler, department_handler, community_secretary,
+        /// grid_member, leader.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Name shown to people (default: the user name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List users.
+    List,
+    /// Refuse sign-in for a user and revoke their tokens (or allow it again with --enable).
+    Disable {
+        /// Sign-in name.
+        username: String,
+        /// Enable instead.
+        #[arg(long)]
+        enable: bool,
+    },
+    /// Set a new password (GRIDLINE_USER_PASSWORD, or a random one printed once) and revoke the user's tokens.
+    ResetPassword {
+        /// Sign-in name.
+        username: String,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| {
+        format!(
+            "{s:?} is not a role: use one of {}",
+            Role::ALL.map(Role::as_str).join(", ")
+        )
+    })
+}
+
+/// The password for `user add` and `user reset-password`: from the environment, or generated and printed.
+fn new_password() -> (String, bool) {
+    match std::env::var("GRIDLINE_USER_PASSWORD") {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => (crate::auth::password::generate(), true),
+    }
+}
+
+fn user_command(action: UserAction, db: &DbArgs) -> anyhow::Result<()> {
+    use crate::service::auth;
+    let db = open(db)?;
+    match action {
+        UserAction::Add {
+            username,
+            role,
+            name,
+        } => {
+            let (password, generated) = new_password();
+            auth::add_user(
+                &db,
+                &username,
+                name.as_deref().unwrap_or(&username),
+                role,
+                &password,
+            )?;
+            println!("added {username} ({role})");
+            if generated {
+                println!("password (shown once): {password}");
+            }
+        }
+        UserAction::List => {
+            for u in auth::list_users(&db)? {
+                println!(
+                    "{:<24} {:<20} {:<9} {}",
+                    u.username,
+                    u.role,
+                    if u.disabled { "disabled" } else { "active" },
+                    u.display_name
+                );
+            }
+        }
+        UserAction::Disable { username, enable } => {
+            auth::set_disabled(&db, &username, !enable)?;
+            println!(
+                "{username} {}",
+                if enable {
+                    "enabled"
+                } else {
+                    "disabled; their tokens are revoked"
+                }
+            );
+        }
+        UserAction::ResetPassword { username } => {
+            let (password, generated) = new_password();
+            auth::reset_password(&db, &username, &password)?;
+            println!("password of {username} replaced; their tokens are revoked");
+            if generated {
+                println!("password (shown once): {password}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Creates the first admin on a database without users (password from GRIDLINE_ADMIN_PASSWORD, or a random one
+/// printed once on standard output, never logged).
+fn bootstrap_admin(db: &crate::db::Db) -> anyhow::Result<()> {
+    let given = std::env::var("GRIDLINE_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    if let Some(generated) = crate::service::auth::ensure_admin(db, given.as_deref())
+        .context("creating the first admin")?
+    {
+        println!(
+            "first start: created user \"admin\" with password {generated} (shown once; change it with `gridline user reset-password admin`)"
+        );
+    }
+    Ok(())
 }
 
 /// A layer a file can hold.
@@ -166,6 +297,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate(db) => {
             let db = open(&db)?;
             let loaded = crate::service::geodata::ensure_loaded(&db)?;
+            bootstrap_admin(&db)?;
             println!(
                 "migrations applied{}",
                 if loaded {
@@ -193,6 +325,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 db,
             } => geodata_import(&file, level, drop_below, &db),
         },
+        Command::User { action, db } => user_command(action, &db),
         Command::Locate { lon, lat, crs, db } => locate(&lon, &lat, &crs, &db),
     }
 }
@@ -318,6 +451,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let url = args.db.database_url()?;
     let workers = args.workers()?;
     let state = crate::app::prepare(&url, (workers as u32 * 4).max(8))?;
+    bootstrap_admin(&state.db)?;
     actix_web::rt::System::new().block_on(async move {
         let (server, addr) = crate::app::server(state, args.bind, workers)
             .with_context(|| format!("cannot listen on {}", args.bind))?;

@@ -34,6 +34,22 @@ pub enum ApiError {
         /// Explanation.
         message: String,
     },
+    /// 401: no valid credentials; answered with `WWW-Authenticate: Bearer`.
+    #[error("{message}")]
+    Unauthorized {
+        /// Stable code.
+        code: &'static str,
+        /// Explanation.
+        message: String,
+    },
+    /// 429: too many attempts; answered with `Retry-After`.
+    #[error("{message}")]
+    Throttled {
+        /// Seconds until trying again makes sense.
+        retry_after_secs: u64,
+        /// Explanation.
+        message: String,
+    },
     /// 404: no such thing (or not visible to the caller).
     #[error("{message}")]
     NotFound {
@@ -96,10 +112,12 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest { code, .. }
+            | ApiError::Unauthorized { code, .. }
             | ApiError::NotFound { code, .. }
             | ApiError::TooLarge { code, .. }
             | ApiError::Unprocessable { code, .. }
             | ApiError::Unavailable { code, .. } => code,
+            ApiError::Throttled { .. } => "too_many_attempts",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -109,6 +127,8 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -136,7 +156,19 @@ impl ResponseError for ApiError {
                 error_id: None,
             },
         };
-        HttpResponse::build(self.status_code()).json(body)
+        let mut res = HttpResponse::build(self.status_code());
+        match self {
+            ApiError::Unauthorized { .. } => {
+                res.insert_header(("WWW-Authenticate", "Bearer"));
+            }
+            ApiError::Throttled {
+                retry_after_secs, ..
+            } => {
+                res.insert_header(("Retry-After", retry_after_secs.to_string()));
+            }
+            _ => {}
+        }
+        res.json(body)
     }
 }
 

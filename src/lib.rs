@@ -5,6 +5,7 @@
 //! actix nor diesel.
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;

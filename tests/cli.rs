@@ -99,3 +99,88 @@ fn a_bad_configuration_stops_the_start_with_one_clear_line() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn the_first_migrate_creates_admin_with_a_password_printed_once_and_never_logged() {
+    let t = TestDb::beijing();
+    let out = gridline(
+        &["migrate"],
+        &[("DATABASE_URL", &t.url), ("RUST_LOG", "debug")],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("created user \"admin\""))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let password = line
+        .split("with password ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    assert_eq!(password.len(), 20);
+    assert!(
+        !text(&out.stderr).contains(password),
+        "the password is not in the logs"
+    );
+    let db = t.open();
+    assert!(gridline::service::auth::login(&db, "admin", password, "127.0.0.1").is_ok());
+    let again = gridline(&["migrate"], &[("DATABASE_URL", &t.url)]);
+    assert!(!text(&again.stdout).contains("admin"), "only once");
+}
+
+#[test]
+fn users_are_added_listed_and_disabled_from_the_command_line() {
+    let t = TestDb::beijing();
+    let env = [
+        ("DATABASE_URL", t.url.as_str()),
+        ("GRIDLINE_USER_PASSWORD", "a long enough password"),
+    ];
+    let out = gridline(
+        &[
+            "user",
+            "add",
+            "wang.wu",
+            "--role",
+            "grid_member",
+            "--name",
+            "王五",
+        ],
+        &env,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("a long enough password"));
+    let out = gridline(&["user", "add", "wang.wu", "--role", "grid_member"], &env);
+    assert!(!out.status.success(), "a taken name is refused");
+    let out = gridline(&["user", "add", "x", "--role", "mayor"], &env);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("is not a role"));
+    assert!(
+        gridline(&["user", "disable", "wang.wu"], &env)
+            .status
+            .success()
+    );
+    let list = text(&gridline(&["user", "list"], &env).stdout);
+    assert!(
+        list.lines().any(|l| l.starts_with("wang.wu")
+            && l.contains("grid_member")
+            && l.contains("disabled")),
+        "{list}"
+    );
+    let db = t.open();
+    assert!(
+        gridline::service::auth::login(&db, "wang.wu", "a long enough password", "127.0.0.1")
+            .is_err()
+    );
+    assert!(
+        gridline(&["user", "disable", "wang.wu", "--enable"], &env)
+            .status
+            .success()
+    );
+    assert!(
+        gridline::service::auth::login(&db, "wang.wu", "a long enough password", "127.0.0.1")
+            .is_ok()
+    );
+}

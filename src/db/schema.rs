@@ -20,6 +20,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    login_failures (id) {
+        id -> Text,
+        throttle_key -> Text,
+        failed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     places (district_code, code) {
         district_code -> Text,
         code -> Text,
@@ -35,4 +43,36 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(buildings, geodata_meta, places,);
+diesel::table! {
+    sessions (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        username -> Text,
+        display_name -> Text,
+        role -> Text,
+        password_hash -> Text,
+        disabled -> Bool,
+        created_at -> Timestamp,
+        password_changed_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    buildings,
+    geodata_meta,
+    login_failures,
+    places,
+    sessions,
+    users,
+);

@@ -3,6 +3,7 @@
 //! Routes are registered through [`Routes`], which records every (method, path) it registers; the spec test
 //! compares that list with the spec, so a route cannot exist without being documented.
 
+pub mod auth;
 pub mod dto;
 pub mod health;
 pub mod locate;
@@ -50,6 +51,9 @@ impl<'a> Routes<'a> {
 pub fn api(r: &mut Routes<'_>) {
     r.add(Method::GET, "/healthz", health::healthz);
     r.add(Method::GET, "/readyz", health::readyz);
+    r.add(Method::POST, "/api/v1/auth/login", auth::login);
+    r.add(Method::POST, "/api/v1/auth/logout", auth::logout);
+    r.add(Method::GET, "/api/v1/auth/me", auth::me);
     r.add(Method::GET, "/api/v1/locate", locate::locate);
     r.add(Method::POST, "/api/v1/locate/batch", locate::locate_batch);
     r.add(Method::GET, "/api/v1/places/{code}", places::get_place);

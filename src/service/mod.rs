@@ -1,5 +1,6 @@
 //! Use-cases: each public function is one unit of work (one transaction where it writes), called by the HTTP
 //! handlers and the command line alike.
 
+pub mod auth;
 pub mod geodata;
 pub mod places;

@@ -2,3 +2,4 @@
 //! several of them in one transaction; none of them opens its own.
 
 pub mod places;
+pub mod users;

@@ -241,6 +241,34 @@ pub struct Resp {
     pub status: StatusCode,
     /// The body.
     pub json: serde_json::Value,
+    /// The headers.
+    pub headers: actix_web::http::header::HeaderMap,
+}
+
+/// A request to send.
+pub struct Req<'a> {
+    /// Method.
+    pub method: Method,
+    /// Path and query.
+    pub uri: &'a str,
+    /// JSON body.
+    pub body: Option<serde_json::Value>,
+    /// Bearer token.
+    pub token: Option<&'a str>,
+    /// Client address.
+    pub peer: Option<std::net::SocketAddr>,
+}
+
+impl Default for Req<'_> {
+    fn default() -> Self {
+        Req {
+            method: Method::GET,
+            uri: "/",
+            body: None,
+            token: None,
+            peer: None,
+        }
+    }
 }
 
 impl TestApp {
@@ -256,20 +284,43 @@ impl TestApp {
 
     /// Sends a request through the real routes and checks the answer against the spec.
     pub async fn call(&self, method: Method, uri: &str, body: Option<serde_json::Value>) -> Resp {
+        self.send(Req {
+            method,
+            uri,
+            body,
+            ..Req::default()
+        })
+        .await
+    }
+
+    /// Sends a request with a token and a client address.
+    pub async fn send(&self, r: Req<'_>) -> Resp {
         let state = self.state.clone();
         let svc =
             test::init_service(App::new().configure(move |cfg| app::configure(cfg, state))).await;
-        let mut req = test::TestRequest::default().method(method.clone()).uri(uri);
-        if let Some(b) = body {
+        let (method, uri) = (r.method.clone(), r.uri);
+        let mut req = test::TestRequest::default().method(r.method).uri(uri);
+        if let Some(b) = r.body {
             req = req.set_json(b);
+        }
+        if let Some(token) = r.token {
+            req = req.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        if let Some(addr) = r.peer {
+            req = req.peer_addr(addr);
         }
         let res = test::call_service(&svc, req.to_request()).await;
         let status = res.status();
+        let headers = res.headers().clone();
         let bytes = test::read_body(res).await;
         let json: serde_json::Value =
             serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
         spec::check_response(&method, uri, status.as_u16(), &json);
-        Resp { status, json }
+        Resp {
+            status,
+            json,
+            headers,
+        }
     }
 
     /// GET.

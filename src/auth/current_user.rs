@@ -1,0 +1,75 @@
+//! The signed-in user, as an extractor: a handler that takes [`CurrentUser`] requires a valid bearer token.
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::service::auth::{self, AuthError, Principal};
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use std::future::Future;
+use std::pin::Pin;
+
+/// The user whose token came with the request, and that token (for signing out).
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    /// Who.
+    pub user: Principal,
+    /// The bearer token of this request.
+    pub token: String,
+}
+
+/// The bearer token of a request, if it carries one.
+pub fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::InvalidCredentials => ApiError::Unauthorized {
+                code: "invalid_credentials",
+                message: e.to_string(),
+            },
+            AuthError::InvalidToken => ApiError::Unauthorized {
+                code: "invalid_token",
+                message: e.to_string(),
+            },
+            AuthError::Throttled(secs) => ApiError::Throttled {
+                retry_after_secs: secs,
+                message: e.to_string(),
+            },
+            AuthError::UsernameTaken(_)
+            | AuthError::UnknownUser(_)
+            | AuthError::InvalidUsername
+            | AuthError::Password(_) => ApiError::bad_request("invalid_account", e.to_string()),
+            AuthError::Db(db) => ApiError::internal(db),
+        }
+    }
+}
+
+impl FromRequest for CurrentUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<CurrentUser, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer(req);
+        Box::pin(async move {
+            let Some(token) = token else {
+                return Err(ApiError::Unauthorized {
+                    code: "missing_token",
+                    message: "sign in (POST /api/v1/auth/login) and send the token as Authorization: Bearer TOKEN".into(),
+                });
+            };
+            let state =
+                state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no application state")))?;
+            let db = state.db.clone();
+            let t = token.clone();
+            let user = web::block(move || auth::authenticate(&db, &t)).await??;
+            Ok(CurrentUser { user, token })
+        })
+    }
+}

@@ -1,0 +1,93 @@
+//! `POST /api/v1/auth/login`, `POST /api/v1/auth/logout`, `GET /api/v1/auth/me`.
+
+use crate::app::AppState;
+use crate::auth::current_user::CurrentUser;
+use crate::error::ApiError;
+use crate::service::auth::{self, Principal};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+/// Body of a sign-in.
+#[derive(Debug, Deserialize)]
+pub struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+/// A user as answers show it.
+#[derive(Debug, Serialize)]
+pub struct UserDto {
+    /// Id.
+    pub id: String,
+    /// Sign-in name.
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+    /// Role.
+    pub role: String,
+}
+
+impl From<Principal> for UserDto {
+    fn from(p: Principal) -> Self {
+        UserDto {
+            id: p.id,
+            username: p.username,
+            display_name: p.display_name,
+            role: p.role.as_str().to_owned(),
+        }
+    }
+}
+
+/// Answer of a sign-in.
+#[derive(Debug, Serialize)]
+pub struct LoginResponse {
+    /// The bearer token: send it as `Authorization: Bearer TOKEN`. Shown once.
+    pub token: String,
+    /// Always "Bearer".
+    pub token_type: &'static str,
+    /// When the token stops working (RFC 3339, UTC).
+    pub expires_at: String,
+    /// Who signed in.
+    pub user: UserDto,
+}
+
+/// `POST /api/v1/auth/login`
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> Result<web::Json<LoginResponse>, ApiError> {
+    let LoginRequest { username, password } = body.into_inner();
+    if username.len() > auth::MAX_USERNAME_LEN || password.len() > crate::auth::password::MAX_LEN {
+        return Err(ApiError::Unauthorized {
+            code: "invalid_credentials",
+            message: "the user name or password is wrong".into(),
+        });
+    }
+    let address = req
+        .peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+    let db = state.db.clone();
+    let session = web::block(move || auth::login(&db, &username, &password, &address)).await??;
+    Ok(web::Json(LoginResponse {
+        token: session.token,
+        token_type: "Bearer",
+        expires_at: session
+            .expires_at
+            .and_utc()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        user: session.user.into(),
+    }))
+}
+
+/// `POST /api/v1/auth/logout`: revokes the token of the request.
+pub async fn logout(state: web::Data<AppState>, me: CurrentUser) -> Result<HttpResponse, ApiError> {
+    let db = state.db.clone();
+    web::block(move || auth::logout(&db, &me.token)).await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /api/v1/auth/me`
+pub async fn me(me: CurrentUser) -> web::Json<UserDto> {
+    web::Json(me.user.into())
+}

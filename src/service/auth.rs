@@ -1,0 +1,283 @@
+//! Signing in and out, checking tokens, throttling failed sign-ins, and managing accounts.
+//!
+//! Failed sign-ins are counted in the database per account and per client address over a sliding window, so
+//! throttling survives restarts and holds across server processes. An unknown user name costs the same hashing
+//! work as a wrong password, and both answer the same, so sign-in does not reveal which names exist.
+
+use crate::auth::role::Role;
+use crate::auth::{password, token};
+use crate::db::{Db, DbError};
+use crate::store::users::{self as store, SessionRow, UserRow};
+use chrono::{Duration, NaiveDateTime, Utc};
+use diesel::Connection;
+
+/// How long a token works.
+pub const TOKEN_TTL: Duration = Duration::hours(12);
+/// The window over which failed sign-ins are counted.
+pub const THROTTLE_WINDOW: Duration = Duration::minutes(15);
+/// Failed sign-ins allowed per account within the window.
+pub const MAX_FAILURES_PER_ACCOUNT: usize = 5;
+/// Failed sign-ins allowed per client address within the window.
+pub const MAX_FAILURES_PER_ADDRESS: usize = 20;
+/// The longest user name accepted.
+pub const MAX_USERNAME_LEN: usize = 64;
+
+/// Errors of signing in and of account management.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// Wrong user name or password, or a disabled account (not told apart on purpose).
+    #[error("the user name or password is wrong")]
+    InvalidCredentials,
+    /// Too many failed sign-ins; try again after this many seconds.
+    #[error("too many failed sign-ins; try again in {0} s")]
+    Throttled(u64),
+    /// The token is missing, malformed, unknown, expired or revoked.
+    #[error("the token is not valid (expired, revoked or unknown): sign in again")]
+    InvalidToken,
+    /// A user name that is already taken.
+    #[error("the user name {0:?} is taken")]
+    UsernameTaken(String),
+    /// No such user.
+    #[error("there is no user {0:?}")]
+    UnknownUser(String),
+    /// A user name with characters other than letters, digits, '.', '_' and '-', or too long.
+    #[error("a user name is 1 to {MAX_USERNAME_LEN} letters, digits, '.', '_' or '-'")]
+    InvalidUsername,
+    /// A password that does not meet the rules.
+    #[error(transparent)]
+    Password(#[from] password::PasswordError),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for AuthError {
+    fn from(e: diesel::result::Error) -> Self {
+        AuthError::Db(DbError::Query(e))
+    }
+}
+
+/// A signed-in user as handlers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// User id.
+    pub id: String,
+    /// Sign-in name.
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+}
+
+impl Principal {
+    fn from_row(u: &UserRow) -> Option<Principal> {
+        Some(Principal {
+            id: u.id.clone(),
+            username: u.username.clone(),
+            display_name: u.display_name.clone(),
+            role: Role::parse(&u.role)?,
+        })
+    }
+}
+
+/// A new session: the token (shown once) and when it expires.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// The bearer token.
+    pub token: String,
+    /// When it stops working (UTC).
+    pub expires_at: NaiveDateTime,
+    /// Who signed in.
+    pub user: Principal,
+}
+
+fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+fn new_id() -> String {
+    token::generate()[token::PREFIX.len()..token::PREFIX.len() + 32].to_owned()
+}
+
+/// Checks the shape of a user name.
+pub fn valid_username(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_USERNAME_LEN
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// Signs in; `address` is the client's IP address (for throttling).
+pub fn login(db: &Db, username: &str, pass: &str, address: &str) -> Result<NewSession, AuthError> {
+    let t = now();
+    let keys = [
+        format!("user:{}", username.to_lowercase()),
+        format!("addr:{address}"),
+    ];
+    let limits = [MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS];
+    // Read with a reader and hash with no connection held: on SQLite the writer is shared by every write.
+    let user = {
+        let mut conn = db.reader()?;
+        for (key, limit) in keys.iter().zip(limits) {
+            let failures = store::failures_since(&mut conn, key, t - THROTTLE_WINDOW)?;
+            if failures.len() >= limit {
+                // Free again when the oldest failure that still counts leaves the window.
+                let free_at = failures[failures.len() - limit] + THROTTLE_WINDOW;
+                return Err(AuthError::Throttled(
+                    (free_at - t).num_seconds().max(1) as u64
+                ));
+            }
+        }
+        if valid_username(username) {
+            store::by_username(&mut conn, username)?
+        } else {
+            None
+        }
+    };
+    // Verify against a real hash even for an unknown user, so that timing does not reveal which names exist.
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let dummy = DUMMY.get_or_init(|| password::hash(&password::generate()).unwrap_or_default());
+    let ok = password::verify(
+        pass,
+        user.as_ref()
+            .map_or(dummy.as_str(), |u| u.password_hash.as_str()),
+    );
+    let principal = user
+        .as_ref()
+        .filter(|u| ok && !u.disabled)
+        .and_then(Principal::from_row);
+    let mut conn = db.writer()?;
+    let Some(principal) = principal else {
+        conn.transaction::<_, AuthError, _>(|c| {
+            for key in &keys {
+                store::record_failure(c, &new_id(), key, t)?;
+            }
+            Ok(())
+        })?;
+        tracing::info!(username_len = username.len(), "sign-in refused");
+        return Err(AuthError::InvalidCredentials);
+    };
+    let token = token::generate();
+    let session = SessionRow {
+        token_hash: token::hash(&token),
+        user_id: principal.id.clone(),
+        created_at: t,
+        expires_at: t + TOKEN_TTL,
+        revoked_at: None,
+    };
+    conn.transaction::<_, AuthError, _>(|c| {
+        store::insert_session(c, &session)?;
+        store::clear_failures(c, &keys[0], t - THROTTLE_WINDOW)?;
+        Ok(())
+    })?;
+    tracing::info!(user = %principal.username, "signed in");
+    Ok(NewSession {
+        token,
+        expires_at: session.expires_at,
+        user: principal,
+    })
+}
+
+/// The user a token belongs to, if the token is live.
+pub fn authenticate(db: &Db, bearer: &str) -> Result<Principal, AuthError> {
+    if !token::well_formed(bearer) {
+        return Err(AuthError::InvalidToken);
+    }
+    let mut conn = db.reader()?;
+    match store::live_session(&mut conn, &token::hash(bearer), now())? {
+        Some((_, user)) if !user.disabled => {
+            Principal::from_row(&user).ok_or(AuthError::InvalidToken)
+        }
+        _ => Err(AuthError::InvalidToken),
+    }
+}
+
+/// Revokes a token (sign-out).
+pub fn logout(db: &Db, bearer: &str) -> Result<(), AuthError> {
+    let mut conn = db.writer()?;
+    store::revoke_session(&mut conn, &token::hash(bearer), now())?;
+    Ok(())
+}
+
+/// Creates a user.
+pub fn add_user(
+    db: &Db,
+    username: &str,
+    display_name: &str,
+    role: Role,
+    pass: &str,
+) -> Result<Principal, AuthError> {
+    if !valid_username(username) {
+        return Err(AuthError::InvalidUsername);
+    }
+    let hash = password::hash(pass)?;
+    let mut conn = db.writer()?;
+    if store::by_username(&mut conn, username)?.is_some() {
+        return Err(AuthError::UsernameTaken(username.to_owned()));
+    }
+    let t = now();
+    let row = UserRow {
+        id: new_id(),
+        username: username.to_owned(),
+        display_name: display_name.to_owned(),
+        role: role.as_str().to_owned(),
+        password_hash: hash,
+        disabled: false,
+        created_at: t,
+        password_changed_at: t,
+    };
+    store::insert(&mut conn, &row)?;
+    tracing::info!(user = %username, role = %role, "user added");
+    Principal::from_row(&row).ok_or(AuthError::InvalidUsername)
+}
+
+/// Creates the first admin when there is no user yet: with `password`, or a generated one that is returned
+/// (to be shown once). `Ok(None)` when users already exist or the given password was used.
+pub fn ensure_admin(db: &Db, pass: Option<&str>) -> Result<Option<String>, AuthError> {
+    if store::count(&mut *db.reader()?)? > 0 {
+        return Ok(None);
+    }
+    let generated = pass.is_none().then(password::generate);
+    let pass = pass.or(generated.as_deref()).unwrap_or_default();
+    add_user(db, "admin", "Administrator", Role::Admin, pass)?;
+    Ok(generated)
+}
+
+/// Every user.
+pub fn list_users(db: &Db) -> Result<Vec<UserRow>, AuthError> {
+    Ok(store::all(&mut *db.reader()?)?)
+}
+
+fn user(db: &Db, username: &str) -> Result<UserRow, AuthError> {
+    store::by_username(&mut *db.reader()?, username)?
+        .ok_or_else(|| AuthError::UnknownUser(username.to_owned()))
+}
+
+/// Disables or re-enables a user; disabling revokes their tokens.
+pub fn set_disabled(db: &Db, username: &str, disabled: bool) -> Result<(), AuthError> {
+    let u = user(db, username)?;
+    let mut conn = db.writer()?;
+    conn.transaction::<_, AuthError, _>(|c| {
+        store::set_disabled(c, &u.id, disabled)?;
+        if disabled {
+            store::revoke_user_sessions(c, &u.id, now())?;
+        }
+        Ok(())
+    })
+}
+
+/// Sets a new password (revoking the user's tokens).
+pub fn reset_password(db: &Db, username: &str, pass: &str) -> Result<(), AuthError> {
+    let u = user(db, username)?;
+    let hash = password::hash(pass)?;
+    let mut conn = db.writer()?;
+    conn.transaction::<_, AuthError, _>(|c| {
+        let t = now();
+        store::set_password(c, &u.id, &hash, t)?;
+        store::revoke_user_sessions(c, &u.id, t)?;
+        Ok(())
+    })
+}

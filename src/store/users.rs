@@ -1,0 +1,197 @@
+//! Users, sessions and failed sign-ins.
+
+use crate::db::DbConnection;
+use crate::db::schema::{login_failures, sessions, users};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+/// A stored user.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    /// Id (UUID text).
+    pub id: String,
+    /// Sign-in name, unique.
+    pub username: String,
+    /// Name shown to people.
+    pub display_name: String,
+    /// Role name.
+    pub role: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Whether sign-in is refused.
+    pub disabled: bool,
+    /// When created (UTC).
+    pub created_at: NaiveDateTime,
+    /// When the password was last set (UTC).
+    pub password_changed_at: NaiveDateTime,
+}
+
+/// A stored session.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    /// SHA-256 of the token.
+    pub token_hash: String,
+    /// Whose.
+    pub user_id: String,
+    /// When created (UTC).
+    pub created_at: NaiveDateTime,
+    /// When it stops working (UTC).
+    pub expires_at: NaiveDateTime,
+    /// When revoked (UTC), if it was.
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// How many users exist.
+pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
+    users::table.count().get_result(conn)
+}
+
+/// A user by sign-in name.
+pub fn by_username(conn: &mut DbConnection, username: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::username.eq(username))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Every user, by name.
+pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<UserRow>> {
+    users::table
+        .order(users::username.asc())
+        .select(UserRow::as_select())
+        .load(conn)
+}
+
+/// Inserts a user.
+pub fn insert(conn: &mut DbConnection, user: &UserRow) -> QueryResult<()> {
+    diesel::insert_into(users::table)
+        .values(user.clone())
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Sets or clears `disabled`; returns the rows changed.
+pub fn set_disabled(conn: &mut DbConnection, id: &str, disabled: bool) -> QueryResult<usize> {
+    diesel::update(users::table.filter(users::id.eq(id)))
+        .set(users::disabled.eq(disabled))
+        .execute(conn)
+}
+
+/// Replaces a password hash.
+pub fn set_password(
+    conn: &mut DbConnection,
+    id: &str,
+    hash: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.filter(users::id.eq(id)))
+        .set((
+            users::password_hash.eq(hash),
+            users::password_changed_at.eq(at),
+        ))
+        .execute(conn)
+}
+
+/// Inserts a session.
+pub fn insert_session(conn: &mut DbConnection, s: &SessionRow) -> QueryResult<()> {
+    diesel::insert_into(sessions::table)
+        .values(s.clone())
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A live session (not revoked, not expired at `now`) and its user.
+pub fn live_session(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<(SessionRow, UserRow)>> {
+    sessions::table
+        .inner_join(users::table)
+        .filter(sessions::token_hash.eq(token_hash))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .select((SessionRow::as_select(), UserRow::as_select()))
+        .first(conn)
+        .optional()
+}
+
+/// Revokes one session; returns the rows changed.
+pub fn revoke_session(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::token_hash.eq(token_hash))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(at))
+    .execute(conn)
+}
+
+/// Revokes every live session of a user.
+pub fn revoke_user_sessions(
+    conn: &mut DbConnection,
+    user_id: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(at))
+    .execute(conn)
+}
+
+/// Records a failed sign-in under a throttle key.
+pub fn record_failure(
+    conn: &mut DbConnection,
+    id: &str,
+    key: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(login_failures::table)
+        .values((
+            login_failures::id.eq(id),
+            login_failures::throttle_key.eq(key),
+            login_failures::failed_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Failures under a key since `since`, oldest first.
+pub fn failures_since(
+    conn: &mut DbConnection,
+    key: &str,
+    since: NaiveDateTime,
+) -> QueryResult<Vec<NaiveDateTime>> {
+    login_failures::table
+        .filter(login_failures::throttle_key.eq(key))
+        .filter(login_failures::failed_at.gt(since))
+        .order(login_failures::failed_at.asc())
+        .select(login_failures::failed_at)
+        .load(conn)
+}
+
+/// Forgets the failures under a key (after a successful sign-in) and every failure older than `before`.
+pub fn clear_failures(
+    conn: &mut DbConnection,
+    key: &str,
+    before: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::delete(
+        login_failures::table.filter(
+            login_failures::throttle_key
+                .eq(key)
+                .or(login_failures::failed_at.lt(before)),
+        ),
+    )
+    .execute(conn)
+}

@@ -40,6 +40,15 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Manage API keys for machine clients (e.g. the hotline system's integration).
+    Apikey {
+        /// What to do.
+        #[command(subcommand)]
+        action: ApiKeyAction,
+        /// Database.
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Print the place chain of a point, as GET /api/v1/locate answers it.
     Locate {
         /// Longitude.
@@ -132,6 +141,57 @@ pub enum UserAction {
         /// Sign-in name.
         username: String,
     },
+}
+
+/// `gridline apikey ...`
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyAction {
+    /// Create a key; the secret is printed once.
+    Add {
+        /// What the key is for.
+        name: String,
+        /// The role the key acts with.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key by id.
+    Revoke {
+        /// The key's id.
+        id: String,
+    },
+}
+
+fn apikey_command(action: ApiKeyAction, db: &DbArgs) -> anyhow::Result<()> {
+    use crate::service::auth;
+    let db = open(db)?;
+    match action {
+        ApiKeyAction::Add { name, role } => {
+            let k = auth::create_api_key(&db, &name, role)?;
+            println!("created key {} ({role})", k.id);
+            println!(
+                "secret (shown once; send as Authorization: Bearer ...): {}",
+                k.key
+            );
+        }
+        ApiKeyAction::List => {
+            for k in auth::list_api_keys(&db)? {
+                let state = if k.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!("{:<34} {:<20} {:<8} {}", k.id, k.role, state, k.name);
+            }
+        }
+        ApiKeyAction::Revoke { id } => {
+            auth::revoke_api_key(&db, &id)
+                .map_err(|_| anyhow::anyhow!("no active API key has the id {id:?}"))?;
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -326,6 +386,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } => geodata_import(&file, level, drop_below, &db),
         },
         Command::User { action, db } => user_command(action, &db),
+        Command::Apikey { action, db } => apikey_command(action, &db),
         Command::Locate { lon, lat, crs, db } => locate(&lon, &lat, &crs, &db),
     }
 }

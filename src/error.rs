@@ -42,6 +42,14 @@ pub enum ApiError {
         /// Explanation.
         message: String,
     },
+    /// 403: signed in, but the role may not do this.
+    #[error("{message}")]
+    Forbidden {
+        /// Stable code.
+        code: &'static str,
+        /// Explanation.
+        message: String,
+    },
     /// 429: too many attempts; answered with `Retry-After`.
     #[error("{message}")]
     Throttled {
@@ -113,6 +121,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest { code, .. }
             | ApiError::Unauthorized { code, .. }
+            | ApiError::Forbidden { code, .. }
             | ApiError::NotFound { code, .. }
             | ApiError::TooLarge { code, .. }
             | ApiError::Unprocessable { code, .. }
@@ -128,6 +137,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

@@ -248,3 +248,88 @@ fn user_names_and_passwords_are_checked_when_accounts_are_made() {
         Err(auth::AuthError::UsernameTaken(_))
     ));
 }
+
+#[actix_web::test]
+async fn an_api_key_acts_with_its_role_until_revoked() {
+    let app = TestApp::beijing();
+    let key = auth::create_api_key(
+        &app.state.db,
+        "12345 hotline integration",
+        Role::HotlineOperator,
+    )
+    .unwrap();
+    assert!(key.key.starts_with("glk_"));
+    let r = me(&app, Some(&key.key)).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["role"], "hotline_operator");
+    assert_eq!(r.json["display_name"], "12345 hotline integration");
+    let listed = auth::list_api_keys(&app.state.db).unwrap();
+    assert!(listed.iter().all(|k| !k.key_hash.contains(&key.key[4..])));
+    auth::revoke_api_key(&app.state.db, &key.id).unwrap();
+    assert_eq!(me(&app, Some(&key.key)).await.json["code"], "invalid_token");
+    assert!(
+        auth::revoke_api_key(&app.state.db, &key.id).is_err(),
+        "already revoked"
+    );
+}
+
+#[actix_web::test]
+async fn only_an_admin_lists_users_and_revokes_their_tokens() {
+    let app = app_with_user("chen");
+    auth::add_user(&app.state.db, "root", "管理员", Role::Admin, PASSWORD).unwrap();
+    let member = login(&app, "chen", PASSWORD, "10.4.0.1:1").await.json["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let admin = login(&app, "root", PASSWORD, "10.4.0.2:1").await.json["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let list = |token: Option<String>| {
+        let app = &app;
+        async move {
+            app.send(Req {
+                uri: "/api/v1/admin/users",
+                token: token.as_deref(),
+                ..Req::default()
+            })
+            .await
+        }
+    };
+    assert_eq!(list(None).await.status, 401);
+    let r = list(Some(member.clone())).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.json["code"], "forbidden");
+    let r = list(Some(admin.clone())).await;
+    assert_eq!(r.status, 200);
+    let names: Vec<&str> = r.json["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["chen", "root"]);
+    assert!(
+        !r.json.to_string().contains("argon2"),
+        "hashes are never shown"
+    );
+    let revoke = |who: &'static str, token: String| {
+        let app = &app;
+        async move {
+            let uri = format!("/api/v1/admin/users/{who}/revoke-tokens");
+            app.send(Req {
+                method: Method::POST,
+                uri: &uri,
+                token: Some(&token),
+                ..Req::default()
+            })
+            .await
+        }
+    };
+    assert_eq!(revoke("root", member.clone()).await.status, 403);
+    let r = revoke("chen", admin.clone()).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json["revoked"], 1);
+    assert_eq!(me(&app, Some(&member)).await.status, 401);
+    assert_eq!(revoke("nobody", admin).await.json["code"], "user_not_found");
+}

@@ -184,3 +184,42 @@ fn users_are_added_listed_and_disabled_from_the_command_line() {
             .is_ok()
     );
 }
+
+#[test]
+fn api_keys_are_made_listed_without_secrets_and_revoked_from_the_command_line() {
+    let t = TestDb::beijing();
+    let env = [("DATABASE_URL", t.url.as_str())];
+    let out = gridline(
+        &[
+            "apikey",
+            "add",
+            "12345 hotline",
+            "--role",
+            "hotline_operator",
+        ],
+        &env,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let secret = stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("glk_"))
+        .unwrap()
+        .to_owned();
+    let id = stdout.split_whitespace().nth(2).unwrap().to_owned();
+    let db = t.open();
+    assert_eq!(
+        gridline::service::auth::authenticate(&db, &secret)
+            .unwrap()
+            .role,
+        gridline::auth::role::Role::HotlineOperator
+    );
+    let list = text(&gridline(&["apikey", "list"], &env).stdout);
+    assert!(
+        list.contains(&id) && list.contains("active") && !list.contains(&secret[4..]),
+        "{list}"
+    );
+    assert!(gridline(&["apikey", "revoke", &id], &env).status.success());
+    assert!(gridline::service::auth::authenticate(&db, &secret).is_err());
+    assert!(!gridline(&["apikey", "revoke", &id], &env).status.success());
+}

@@ -3,5 +3,6 @@
 
 pub mod current_user;
 pub mod password;
+pub mod policy;
 pub mod role;
 pub mod token;

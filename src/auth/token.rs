@@ -5,8 +5,10 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::fmt::Write;
 
-/// The prefix that makes a gridline token recognisable (e.g. to secret scanners).
+/// The prefix that makes a gridline sign-in token recognisable (e.g. to secret scanners).
 pub const PREFIX: &str = "glt_";
+/// The prefix of an API key for machine clients.
+pub const API_KEY_PREFIX: &str = "glk_";
 
 fn hex(bytes: &[u8]) -> String {
     bytes
@@ -17,11 +19,16 @@ fn hex(bytes: &[u8]) -> String {
         })
 }
 
-/// A new random token.
+/// A new random sign-in token.
 pub fn generate() -> String {
+    generate_with(PREFIX)
+}
+
+/// A new random secret with the given prefix (a token or an API key).
+pub fn generate_with(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    format!("{PREFIX}{}", hex(&bytes))
+    format!("{prefix}{}", hex(&bytes))
 }
 
 /// What is stored for a token.
@@ -29,11 +36,11 @@ pub fn hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
-/// Whether a string has the shape of a token (checked before any lookup).
-pub fn well_formed(token: &str) -> bool {
-    token.len() == PREFIX.len() + 64
-        && token.starts_with(PREFIX)
-        && token[PREFIX.len()..].bytes().all(|b| b.is_ascii_hexdigit())
+/// Whether a string has the shape of a secret with this prefix (checked before any lookup).
+pub fn well_formed(token: &str, prefix: &str) -> bool {
+    token.len() == prefix.len() + 64
+        && token.starts_with(prefix)
+        && token[prefix.len()..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 #[cfg(test)]
@@ -43,10 +50,12 @@ mod tests {
     #[test]
     fn tokens_are_random_well_formed_and_hashed() {
         let t = generate();
-        assert!(well_formed(&t));
+        assert!(well_formed(&t, PREFIX));
+        assert!(!well_formed(&t, API_KEY_PREFIX));
+        assert!(well_formed(&generate_with(API_KEY_PREFIX), API_KEY_PREFIX));
         assert_ne!(t, generate());
         assert_eq!(hash(&t).len(), 64);
         assert!(!hash(&t).contains(&t[PREFIX.len()..]));
-        assert!(!well_formed("glt_xyz"));
+        assert!(!well_formed("glt_xyz", PREFIX));
     }
 }

@@ -3,6 +3,7 @@
 //! Routes are registered through [`Routes`], which records every (method, path) it registers; the spec test
 //! compares that list with the spec, so a route cannot exist without being documented.
 
+pub mod admin;
 pub mod auth;
 pub mod dto;
 pub mod health;
@@ -54,6 +55,12 @@ pub fn api(r: &mut Routes<'_>) {
     r.add(Method::POST, "/api/v1/auth/login", auth::login);
     r.add(Method::POST, "/api/v1/auth/logout", auth::logout);
     r.add(Method::GET, "/api/v1/auth/me", auth::me);
+    r.add(Method::GET, "/api/v1/admin/users", admin::list_users);
+    r.add(
+        Method::POST,
+        "/api/v1/admin/users/{username}/revoke-tokens",
+        admin::revoke_tokens,
+    );
     r.add(Method::GET, "/api/v1/locate", locate::locate);
     r.add(Method::POST, "/api/v1/locate/batch", locate::locate_batch);
     r.add(Method::GET, "/api/v1/places/{code}", places::get_place);

@@ -181,9 +181,20 @@ pub fn login(db: &Db, username: &str, pass: &str, address: &str) -> Result<NewSe
     })
 }
 
-/// The user a token belongs to, if the token is live.
+/// The user a token belongs to, if the token is live; an API key (`glk_…`) answers for its machine client.
 pub fn authenticate(db: &Db, bearer: &str) -> Result<Principal, AuthError> {
-    if !token::well_formed(bearer) {
+    if token::well_formed(bearer, token::API_KEY_PREFIX) {
+        let key = store::live_api_key(&mut *db.reader()?, &token::hash(bearer))?
+            .ok_or(AuthError::InvalidToken)?;
+        let role = Role::parse(&key.role).ok_or(AuthError::InvalidToken)?;
+        return Ok(Principal {
+            id: format!("key:{}", key.id),
+            username: format!("key:{}", key.name),
+            display_name: key.name,
+            role,
+        });
+    }
+    if !token::well_formed(bearer, token::PREFIX) {
         return Err(AuthError::InvalidToken);
     }
     let mut conn = db.reader()?;
@@ -280,4 +291,55 @@ pub fn reset_password(db: &Db, username: &str, pass: &str) -> Result<(), AuthErr
         store::revoke_user_sessions(c, &u.id, t)?;
         Ok(())
     })
+}
+
+/// A new API key: its id, and the secret (shown once).
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    /// Id, for listing and revoking.
+    pub id: String,
+    /// The secret, sent as `Authorization: Bearer glk_…`.
+    pub key: String,
+}
+
+/// Creates an API key for a machine client acting with `role`.
+pub fn create_api_key(db: &Db, name: &str, role: Role) -> Result<NewApiKey, AuthError> {
+    if name.trim().is_empty() || name.len() > 200 {
+        return Err(AuthError::InvalidUsername);
+    }
+    let key = token::generate_with(token::API_KEY_PREFIX);
+    let row = store::ApiKeyRow {
+        id: new_id(),
+        name: name.trim().to_owned(),
+        role: role.as_str().to_owned(),
+        key_hash: token::hash(&key),
+        created_at: now(),
+        revoked_at: None,
+    };
+    store::insert_api_key(&mut *db.writer()?, &row)?;
+    tracing::info!(key_id = %row.id, role = %role, "api key created");
+    Ok(NewApiKey { id: row.id, key })
+}
+
+/// Every API key (hashes only).
+pub fn list_api_keys(db: &Db) -> Result<Vec<store::ApiKeyRow>, AuthError> {
+    Ok(store::all_api_keys(&mut *db.reader()?)?)
+}
+
+/// Revokes an API key; `UnknownUser` when no live key has this id.
+pub fn revoke_api_key(db: &Db, id: &str) -> Result<(), AuthError> {
+    match store::revoke_api_key(&mut *db.writer()?, id, now())? {
+        0 => Err(AuthError::UnknownUser(id.to_owned())),
+        _ => Ok(()),
+    }
+}
+
+/// Revokes every token of a user (admin action), returning how many were live.
+pub fn revoke_tokens(db: &Db, username: &str) -> Result<usize, AuthError> {
+    let u = user(db, username)?;
+    Ok(store::revoke_user_sessions(
+        &mut *db.writer()?,
+        &u.id,
+        now(),
+    )?)
 }

@@ -1,7 +1,7 @@
-//! Users, sessions and failed sign-ins.
+//! Accounts: users, sessions, API keys and failed sign-ins.
 
 use crate::db::DbConnection;
-use crate::db::schema::{login_failures, sessions, users};
+use crate::db::schema::{api_keys, login_failures, sessions, users};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -193,5 +193,60 @@ pub fn clear_failures(
                 .or(login_failures::failed_at.lt(before)),
         ),
     )
+    .execute(conn)
+}
+
+/// A stored API key.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_keys)]
+pub struct ApiKeyRow {
+    /// Id.
+    pub id: String,
+    /// What it is for (e.g. "12345 hotline integration").
+    pub name: String,
+    /// The role it acts with.
+    pub role: String,
+    /// SHA-256 of the key.
+    pub key_hash: String,
+    /// When created (UTC).
+    pub created_at: NaiveDateTime,
+    /// When revoked (UTC), if it was.
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// Inserts an API key.
+pub fn insert_api_key(conn: &mut DbConnection, k: &ApiKeyRow) -> QueryResult<()> {
+    diesel::insert_into(api_keys::table)
+        .values(k.clone())
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A live (not revoked) API key by the hash of its secret.
+pub fn live_api_key(conn: &mut DbConnection, key_hash: &str) -> QueryResult<Option<ApiKeyRow>> {
+    api_keys::table
+        .filter(api_keys::key_hash.eq(key_hash))
+        .filter(api_keys::revoked_at.is_null())
+        .select(ApiKeyRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Every API key, newest first.
+pub fn all_api_keys(conn: &mut DbConnection) -> QueryResult<Vec<ApiKeyRow>> {
+    api_keys::table
+        .order((api_keys::created_at.desc(), api_keys::id.asc()))
+        .select(ApiKeyRow::as_select())
+        .load(conn)
+}
+
+/// Revokes an API key; returns the rows changed.
+pub fn revoke_api_key(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        api_keys::table
+            .filter(api_keys::id.eq(id))
+            .filter(api_keys::revoked_at.is_null()),
+    )
+    .set(api_keys::revoked_at.eq(at))
     .execute(conn)
 }

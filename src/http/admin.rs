@@ -1,0 +1,85 @@
+//! Account administration: `GET /api/v1/admin/users`, `POST /api/v1/admin/users/{username}/revoke-tokens`.
+
+use crate::app::AppState;
+use crate::auth::current_user::CurrentUser;
+use crate::auth::policy::{self, Permission};
+use crate::error::ApiError;
+use crate::service::auth::{self, AuthError};
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+/// A user as the admin list shows it.
+#[derive(Debug, Serialize)]
+pub struct AdminUser {
+    /// Id.
+    pub id: String,
+    /// Sign-in name.
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+    /// Role.
+    pub role: String,
+    /// Whether sign-in is refused.
+    pub disabled: bool,
+    /// When created (RFC 3339, UTC).
+    pub created_at: String,
+}
+
+/// Body of the user list.
+#[derive(Debug, Serialize)]
+pub struct AdminUsers {
+    /// Every user, by name.
+    pub users: Vec<AdminUser>,
+}
+
+/// Body of a revocation.
+#[derive(Debug, Serialize)]
+pub struct Revoked {
+    /// How many live tokens were revoked.
+    pub revoked: usize,
+}
+
+/// `GET /api/v1/admin/users`
+pub async fn list_users(
+    state: web::Data<AppState>,
+    me: CurrentUser,
+) -> Result<web::Json<AdminUsers>, ApiError> {
+    policy::require(&me, Permission::ManageUsers)?;
+    let db = state.db.clone();
+    let rows = web::block(move || auth::list_users(&db)).await??;
+    Ok(web::Json(AdminUsers {
+        users: rows
+            .into_iter()
+            .map(|u| AdminUser {
+                id: u.id,
+                username: u.username,
+                display_name: u.display_name,
+                role: u.role,
+                disabled: u.disabled,
+                created_at: u
+                    .created_at
+                    .and_utc()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            })
+            .collect(),
+    }))
+}
+
+/// `POST /api/v1/admin/users/{username}/revoke-tokens`
+pub async fn revoke_tokens(
+    state: web::Data<AppState>,
+    me: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    policy::require(&me, Permission::ManageUsers)?;
+    let db = state.db.clone();
+    let username = path.into_inner();
+    match web::block(move || auth::revoke_tokens(&db, &username)).await? {
+        Ok(revoked) => Ok(HttpResponse::Ok().json(Revoked { revoked })),
+        Err(AuthError::UnknownUser(name)) => Err(ApiError::not_found(
+            "user_not_found",
+            format!("there is no user {name:?}"),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -193,3 +193,22 @@ fn buildings_are_replaced_only_when_every_one_lies_in_its_cell() {
     assert_eq!((removed as i64, inserted), (before.1, 2000));
     assert_eq!(snapshot(&db).1, 2000);
 }
+
+#[test]
+fn a_check_that_runs_past_its_deadline_ends_with_an_error_instead_of_hanging() {
+    let started = std::time::Instant::now();
+    let r = geodata::check_file_within(
+        None,
+        &layer_bytes(Level::Cell),
+        None,
+        std::time::Duration::from_millis(50),
+    );
+    let Err(e) = r else {
+        panic!("20,000 cells checked in 50 ms?")
+    };
+    assert!(e.to_string().contains("did not finish"), "{e}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "answered promptly"
+    );
+}

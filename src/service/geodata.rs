@@ -20,6 +20,9 @@ pub enum GeodataError {
     /// A layer could not be read.
     #[error(transparent)]
     Layer(#[from] LayerError),
+    /// The check could not run to the end.
+    #[error("{0}")]
+    CheckFailed(String),
     /// Stored geometry could not be parsed (the database was edited by hand?).
     #[error("stored geometry of {code} is unreadable: {reason}")]
     StoredGeometry {
@@ -225,6 +228,16 @@ pub fn check_file(
     bytes: &[u8],
     level: Option<Level>,
 ) -> Result<(Vec<Place>, Vec<Problem>), GeodataError> {
+    check_file_within(db, bytes, level, CHECK_DEADLINE)
+}
+
+/// [`check_file`] with a deadline of the caller's choosing.
+pub fn check_file_within(
+    db: Option<&Db>,
+    bytes: &[u8],
+    level: Option<Level>,
+    deadline: std::time::Duration,
+) -> Result<(Vec<Place>, Vec<Problem>), GeodataError> {
     let features = layers::parse_features(&layers::decode_bytes(bytes)?)?;
     let parent_level = level
         .or_else(|| common_level(&features))
@@ -233,13 +246,41 @@ pub fn check_file(
         (Some(db), Some(pl)) => Some(places_of_level(&mut *db.reader()?, pl)?),
         _ => None,
     };
-    Ok(validate::check(
-        &features,
-        &CheckContext {
-            level,
-            parents: parents.as_deref(),
-        },
-    ))
+    check_with_deadline(features, level, parents, deadline)
+}
+
+/// How long one check may run before it is abandoned (the polygon union behind the gap and nesting checks has
+/// been seen to spin on some large inputs; a check must end with an answer, not hang).
+pub const CHECK_DEADLINE: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Runs [`validate::check`] on its own thread and gives up after [`CHECK_DEADLINE`] (the thread is left to
+/// finish or die with the process; it holds no lock and writes nothing).
+fn check_with_deadline(
+    features: Vec<RawFeature>,
+    level: Option<Level>,
+    parents: Option<Vec<Place>>,
+    deadline: std::time::Duration,
+) -> Result<(Vec<Place>, Vec<Problem>), GeodataError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("geodata-check".into())
+        .spawn(move || {
+            let result = validate::check(
+                &features,
+                &CheckContext {
+                    level,
+                    parents: parents.as_deref(),
+                },
+            );
+            let _ = tx.send(result);
+        })
+        .map_err(|e| GeodataError::CheckFailed(format!("cannot start the check: {e}")))?;
+    rx.recv_timeout(deadline).map_err(|_| {
+        GeodataError::CheckFailed(format!(
+            "the check did not finish within {:.1} s; split the file or simplify its geometry",
+            deadline.as_secs_f64()
+        ))
+    })
 }
 
 fn as_features(places: &[Place]) -> Vec<RawFeature> {
@@ -282,13 +323,12 @@ pub fn import(
     if let (Some(child), false) = (level.child(), drop_below) {
         let children = places_of_level(&mut *db.reader()?, child)?;
         if !children.is_empty() {
-            let (_, problems) = validate::check(
-                &as_features(&children),
-                &CheckContext {
-                    level: Some(child),
-                    parents: Some(&places),
-                },
-            );
+            let (_, problems) = check_with_deadline(
+                as_features(&children),
+                Some(child),
+                Some(places.clone()),
+                CHECK_DEADLINE,
+            )?;
             let nesting: Vec<Problem> = problems
                 .into_iter()
                 .filter(|p| matches!(p.kind, "parent_missing" | "not_within_parent" | "parent_not_covered"))

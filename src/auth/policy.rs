@@ -11,12 +11,17 @@ use crate::error::ApiError;
 pub enum Permission {
     /// List users, revoke their tokens, manage API keys.
     ManageUsers,
+    /// Create, change and delete units and people.
+    ManageOrganisation,
+    /// Read units and people.
+    ReadOrganisation,
 }
 
 /// Whether `role` holds `permission`.
 pub fn allows(role: Role, permission: Permission) -> bool {
     match permission {
-        Permission::ManageUsers => role == Role::Admin,
+        Permission::ManageUsers | Permission::ManageOrganisation => role == Role::Admin,
+        Permission::ReadOrganisation => true,
     }
 }
 

@@ -39,6 +39,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    people (id) {
+        id -> Text,
+        name -> Text,
+        phone -> Text,
+        unit_id -> Text,
+        role -> Text,
+        district_code -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     places (district_code, code) {
         district_code -> Text,
         code -> Text,
@@ -65,6 +78,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    units (id) {
+        id -> Text,
+        kind -> Text,
+        name -> Text,
+        place_code -> Nullable<Text>,
+        district_code -> Text,
+        topics -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Text,
         username -> Text,
@@ -77,6 +103,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(people -> units (unit_id));
 diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -84,7 +111,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     buildings,
     geodata_meta,
     login_failures,
+    people,
     places,
     sessions,
+    units,
     users,
 );

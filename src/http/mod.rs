@@ -8,6 +8,7 @@ pub mod auth;
 pub mod dto;
 pub mod health;
 pub mod locate;
+pub mod org;
 pub mod places;
 
 use actix_web::http::Method;
@@ -61,6 +62,16 @@ pub fn api(r: &mut Routes<'_>) {
         "/api/v1/admin/users/{username}/revoke-tokens",
         admin::revoke_tokens,
     );
+    r.add(Method::POST, "/api/v1/units", org::create_unit);
+    r.add(Method::GET, "/api/v1/units", org::list_units);
+    r.add(Method::GET, "/api/v1/units/{id}", org::get_unit);
+    r.add(Method::PATCH, "/api/v1/units/{id}", org::update_unit);
+    r.add(Method::DELETE, "/api/v1/units/{id}", org::delete_unit);
+    r.add(Method::POST, "/api/v1/people", org::create_person);
+    r.add(Method::GET, "/api/v1/people", org::list_people);
+    r.add(Method::GET, "/api/v1/people/{id}", org::get_person);
+    r.add(Method::PATCH, "/api/v1/people/{id}", org::update_person);
+    r.add(Method::DELETE, "/api/v1/people/{id}", org::delete_person);
     r.add(Method::GET, "/api/v1/locate", locate::locate);
     r.add(Method::POST, "/api/v1/locate/batch", locate::locate_batch);
     r.add(Method::GET, "/api/v1/places/{code}", places::get_place);

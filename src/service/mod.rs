@@ -3,4 +3,5 @@
 
 pub mod auth;
 pub mod geodata;
+pub mod org;
 pub mod places;

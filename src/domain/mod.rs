@@ -1,0 +1,4 @@
+//! Pure rules of the domain: no actix, no diesel, tested as plain functions.
+
+pub mod ids;
+pub mod org;

@@ -1,0 +1,288 @@
+//! Units and people through the real routes: create, list, read, change, delete, with their rules and rights.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use actix_web::http::Method;
+use common::{Req, Resp, TestApp};
+use gridline::auth::role::Role;
+use serde_json::{Value, json};
+
+struct Org {
+    app: TestApp,
+    admin: String,
+    member: String,
+}
+
+impl Org {
+    async fn new() -> Org {
+        let app = TestApp::beijing();
+        let db = &app.state.db;
+        gridline::service::auth::add_user(db, "root", "管理员", Role::Admin, "admin password 1")
+            .unwrap();
+        gridline::service::auth::add_user(
+            db,
+            "wang",
+            "王网格",
+            Role::GridMember,
+            "member password 1",
+        )
+        .unwrap();
+        let admin = gridline::service::auth::login(db, "root", "admin password 1", "t")
+            .unwrap()
+            .token;
+        let member = gridline::service::auth::login(db, "wang", "member password 1", "t")
+            .unwrap()
+            .token;
+        Org { app, admin, member }
+    }
+
+    async fn as_(&self, token: &str, method: Method, uri: &str, body: Option<Value>) -> Resp {
+        self.app
+            .send(Req {
+                method,
+                uri,
+                body,
+                token: Some(token),
+                ..Req::default()
+            })
+            .await
+    }
+
+    async fn admin(&self, method: Method, uri: &str, body: Option<Value>) -> Resp {
+        self.as_(&self.admin, method, uri, body).await
+    }
+}
+
+#[actix_web::test]
+async fn a_street_office_and_its_handler_are_created_read_changed_and_deleted() {
+    let o = Org::new().await;
+    let r = o.admin(Method::POST, "/api/v1/units", Some(json!({"kind": "street_office", "name": " 建外街道办事处 ", "place_code": "110105001"}))).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let unit = r.json["id"].as_str().unwrap().to_owned();
+    assert_eq!(r.json["name"], "建外街道办事处", "trimmed");
+    assert_eq!(r.json["district_code"], "110105");
+    let r = o
+        .admin(
+            Method::POST,
+            "/api/v1/people",
+            Some(
+                json!({"name": "李明", "phone": "13812345678", "unit_id": unit, "role": "handler"}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let person = r.json["id"].as_str().unwrap().to_owned();
+    let r = o
+        .as_(
+            &o.member,
+            Method::GET,
+            &format!("/api/v1/people?unit={unit}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json["people"][0]["id"], person.as_str());
+    let r = o
+        .admin(
+            Method::PATCH,
+            &format!("/api/v1/people/{person}"),
+            Some(json!({"phone": "010-85123456"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["phone"], "010-85123456");
+    assert_eq!(r.json["name"], "李明", "absent fields keep their value");
+    let r = o
+        .admin(Method::DELETE, &format!("/api/v1/units/{unit}"), None)
+        .await;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.json["code"], "unit_in_use");
+    assert_eq!(
+        o.admin(Method::DELETE, &format!("/api/v1/people/{person}"), None)
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        o.admin(Method::DELETE, &format!("/api/v1/units/{unit}"), None)
+            .await
+            .status,
+        204
+    );
+    let r = o
+        .admin(Method::GET, &format!("/api/v1/units/{unit}"), None)
+        .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json["code"], "unit_not_found");
+}
+
+#[actix_web::test]
+async fn departments_answer_for_topics_and_lists_filter_by_kind_and_place() {
+    let o = Org::new().await;
+    let r = o.admin(Method::POST, "/api/v1/units", Some(json!({"kind": "department", "name": "朝阳区城管委", "place_code": "110105", "topics": ["0101", "01", "0101"]}))).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    assert_eq!(r.json["topics"], json!(["01", "0101"]));
+    o.admin(
+        Method::POST,
+        "/api/v1/units",
+        Some(json!({"kind": "hotline_centre", "name": "12345市民热线服务中心"})),
+    )
+    .await;
+    let r = o
+        .admin(Method::GET, "/api/v1/units?kind=department", None)
+        .await;
+    assert_eq!(r.json["units"].as_array().unwrap().len(), 1);
+    let r = o
+        .admin(Method::GET, "/api/v1/units?place=110105", None)
+        .await;
+    assert_eq!(r.json["units"][0]["name"], "朝阳区城管委");
+    let r = o.admin(Method::GET, "/api/v1/units", None).await;
+    assert_eq!(r.json["units"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        o.admin(Method::GET, "/api/v1/units?kind=bank", None)
+            .await
+            .json["code"],
+        "invalid_field"
+    );
+}
+
+#[actix_web::test]
+async fn bad_fields_and_unknown_references_are_refused_with_the_field_named() {
+    let o = Org::new().await;
+    for (body, code, field) in [
+        (json!({"name": "x"}), "invalid_field", "kind"),
+        (
+            json!({"kind": "street_office", "name": "x"}),
+            "invalid_field",
+            "place_code",
+        ),
+        (
+            json!({"kind": "street_office", "name": "x", "place_code": "110105"}),
+            "invalid_field",
+            "place_code",
+        ),
+        (
+            json!({"kind": "street_office", "name": "", "place_code": "110105001"}),
+            "invalid_field",
+            "name",
+        ),
+        (
+            json!({"kind": "street_office", "name": "x", "place_code": "110105001", "topics": ["01"]}),
+            "invalid_field",
+            "topics",
+        ),
+        (
+            json!({"kind": "department", "name": "x", "place_code": "110105", "topics": ["7"]}),
+            "invalid_field",
+            "topics",
+        ),
+        (
+            json!({"kind": "street_office", "name": "x", "place_code": "110105999"}),
+            "unknown_reference",
+            "110105999",
+        ),
+    ] {
+        let r = o
+            .admin(Method::POST, "/api/v1/units", Some(body.clone()))
+            .await;
+        assert_eq!(r.json["code"], code, "{body}");
+        assert!(
+            r.json["message"].as_str().unwrap().contains(field),
+            "{body}: {}",
+            r.json["message"]
+        );
+    }
+    let unit = o.admin(Method::POST, "/api/v1/units", Some(json!({"kind": "community_committee", "name": "大江社区居委会", "place_code": "110101011006"}))).await;
+    let unit = unit.json["id"].as_str().unwrap();
+    for (body, code) in [
+        (
+            json!({"name": "张三", "phone": "12345", "unit_id": unit, "role": "grid_member"}),
+            "invalid_field",
+        ),
+        (
+            json!({"name": "张三", "phone": "13812345678", "unit_id": unit, "role": "mayor"}),
+            "invalid_field",
+        ),
+        (
+            json!({"name": "张三", "phone": "13812345678", "role": "grid_member"}),
+            "invalid_field",
+        ),
+        (
+            json!({"name": "张三", "phone": "13812345678", "unit_id": "unit_00000000000000000000000000000000", "role": "grid_member"}),
+            "unknown_reference",
+        ),
+    ] {
+        let r = o
+            .admin(Method::POST, "/api/v1/people", Some(body.clone()))
+            .await;
+        assert_eq!(r.json["code"], code, "{body}");
+    }
+    let r = o
+        .admin(Method::GET, "/api/v1/people/person_nonsense", None)
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["code"].as_str()),
+        (404, Some("person_not_found"))
+    );
+}
+
+#[actix_web::test]
+async fn only_admins_change_the_organisation_and_everyone_must_sign_in() {
+    let o = Org::new().await;
+    let body = json!({"kind": "hotline_centre", "name": "12345"});
+    let r = o
+        .as_(&o.member, Method::POST, "/api/v1/units", Some(body.clone()))
+        .await;
+    assert_eq!(r.status, 403);
+    let r = o
+        .app
+        .send(Req {
+            method: Method::GET,
+            uri: "/api/v1/units",
+            ..Req::default()
+        })
+        .await;
+    assert_eq!(r.status, 401);
+    let unit = o
+        .admin(Method::POST, "/api/v1/units", Some(body))
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        o.as_(
+            &o.member,
+            Method::GET,
+            &format!("/api/v1/units/{unit}"),
+            None
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        o.as_(
+            &o.member,
+            Method::PATCH,
+            &format!("/api/v1/units/{unit}"),
+            Some(json!({"name": "y"}))
+        )
+        .await
+        .status,
+        403
+    );
+    assert_eq!(
+        o.as_(
+            &o.member,
+            Method::DELETE,
+            &format!("/api/v1/units/{unit}"),
+            None
+        )
+        .await
+        .status,
+        403
+    );
+}

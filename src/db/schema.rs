@@ -12,6 +12,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    assignments (id) {
+        id -> Text,
+        kind -> Text,
+        target -> Text,
+        district_code -> Text,
+        person_id -> Nullable<Text>,
+        unit_id -> Nullable<Text>,
+        valid_from -> Timestamp,
+        valid_to -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     buildings (district_code, code) {
         district_code -> Text,
         code -> Text,
@@ -68,6 +82,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    section_places (section_id, place_code) {
+        section_id -> Text,
+        place_code -> Text,
+    }
+}
+
+diesel::table! {
+    sections (id) {
+        id -> Text,
+        name -> Text,
+        district_code -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     sessions (token_hash) {
         token_hash -> Text,
         user_id -> Text,
@@ -103,16 +133,22 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(assignments -> people (person_id));
+diesel::joinable!(assignments -> units (unit_id));
 diesel::joinable!(people -> units (unit_id));
+diesel::joinable!(section_places -> sections (section_id));
 diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
+    assignments,
     buildings,
     geodata_meta,
     login_failures,
     people,
     places,
+    section_places,
+    sections,
     sessions,
     units,
     users,

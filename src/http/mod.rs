@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod chain;
 pub mod dto;
 pub mod health;
 pub mod locate;
@@ -72,6 +73,17 @@ pub fn api(r: &mut Routes<'_>) {
     r.add(Method::GET, "/api/v1/people/{id}", org::get_person);
     r.add(Method::PATCH, "/api/v1/people/{id}", org::update_person);
     r.add(Method::DELETE, "/api/v1/people/{id}", org::delete_person);
+    r.add(Method::POST, "/api/v1/sections", chain::create_section);
+    r.add(Method::GET, "/api/v1/sections", chain::sections);
+    r.add(Method::POST, "/api/v1/assignments", chain::assign);
+    r.add(Method::GET, "/api/v1/assignments", chain::history);
+    r.add(Method::POST, "/api/v1/assignments/{id}/end", chain::end);
+    r.add(Method::GET, "/api/v1/chain", chain::point_chain);
+    r.add(
+        Method::GET,
+        "/api/v1/places/{code}/chain",
+        chain::place_chain,
+    );
     r.add(Method::GET, "/api/v1/locate", locate::locate);
     r.add(Method::POST, "/api/v1/locate/batch", locate::locate_batch);
     r.add(Method::GET, "/api/v1/places/{code}", places::get_place);

@@ -2,6 +2,7 @@
 //! handlers and the command line alike.
 
 pub mod auth;
+pub mod chain;
 pub mod geodata;
 pub mod org;
 pub mod places;

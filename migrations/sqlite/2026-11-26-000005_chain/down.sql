@@ -1,0 +1,3 @@
+DROP TABLE assignments;
+DROP TABLE section_places;
+DROP TABLE sections;

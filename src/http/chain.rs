@@ -1,0 +1,433 @@
+//! The responsibility chain: `GET /api/v1/places/{code}/chain`, `GET /api/v1/chain`, assignments and sections.
+
+use crate::app::AppState;
+use crate::auth::current_user::CurrentUser;
+use crate::auth::policy::{self, Permission};
+use crate::error::ApiError;
+use crate::geo::lonlat::Lonlat;
+use crate::service::chain::{self as service, AssignInput, ChainError, SectionInput};
+use crate::store::chain::{AssignmentRow, SectionRow};
+use actix_web::{HttpResponse, web};
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+impl From<ChainError> for ApiError {
+    fn from(e: ChainError) -> Self {
+        match e {
+            ChainError::Invalid { .. } => ApiError::bad_request("invalid_field", e.to_string()),
+            ChainError::UnknownReference(_) => ApiError::Unprocessable {
+                code: "unknown_reference",
+                message: e.to_string(),
+            },
+            ChainError::NotFound(_) => ApiError::not_found("not_found", e.to_string()),
+            ChainError::Overlap(_) => ApiError::Conflict {
+                code: "overlapping_assignment",
+                message: e.to_string(),
+            },
+            ChainError::Db(db) => ApiError::internal(db),
+        }
+    }
+}
+
+fn time(t: NaiveDateTime) -> String {
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn parse_at(raw: Option<&str>) -> Result<Option<NaiveDateTime>, ApiError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| Some(t.naive_utc()))
+            .map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_time",
+                    format!(
+                        "{:?} is not an RFC 3339 time such as 2026-03-03T08:00:00+08:00",
+                        s.chars().take(40).collect::<String>()
+                    ),
+                )
+            }),
+    }
+}
+
+/// A person in a chain link.
+#[derive(Debug, Serialize)]
+pub struct LinkPerson {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Work phone.
+    pub phone: String,
+    /// Role.
+    pub role: String,
+}
+
+/// A unit in a chain link.
+#[derive(Debug, Serialize)]
+pub struct LinkUnit {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: String,
+}
+
+/// One link of the chain.
+#[derive(Debug, Serialize)]
+pub struct LinkDto {
+    /// Kind of link.
+    pub kind: &'static str,
+    /// The place code or section id it is for.
+    pub target: Option<String>,
+    /// Whether the answer comes from the level above because nobody is assigned here (属地兜底).
+    pub fallback: bool,
+    /// Since when the answering assignment runs.
+    pub since: Option<String>,
+    /// The assignment's id.
+    pub assignment_id: Option<String>,
+    /// The person who answers.
+    pub person: Option<LinkPerson>,
+    /// The unit that answers (or the person's unit).
+    pub unit: Option<LinkUnit>,
+}
+
+/// The place a chain is for.
+#[derive(Debug, Serialize)]
+pub struct ChainPlace {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Level.
+    pub level: &'static str,
+}
+
+/// A building in a point's chain.
+#[derive(Debug, Serialize)]
+pub struct ChainBuilding {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Households.
+    pub households: u32,
+}
+
+/// A chain.
+#[derive(Debug, Serialize)]
+pub struct ChainDto {
+    /// The moment (RFC 3339, UTC).
+    pub at: String,
+    /// The place.
+    pub place: ChainPlace,
+    /// For a point: the nearest building within 50 m, whose households the household member answers for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub building: Option<ChainBuilding>,
+    /// Top-down: command centre, section leader, street office, village cadre, community secretary, grid member,
+    /// household member (as far down as the place goes).
+    pub links: Vec<LinkDto>,
+}
+
+impl From<service::Chain> for ChainDto {
+    fn from(c: service::Chain) -> Self {
+        ChainDto {
+            at: time(c.at),
+            place: ChainPlace {
+                code: c.code,
+                name: c.name,
+                level: c.level.as_str(),
+            },
+            building: None,
+            links: c
+                .links
+                .into_iter()
+                .map(|l| LinkDto {
+                    kind: l.kind.as_str(),
+                    target: l.target,
+                    fallback: l.fallback,
+                    since: l.assignment.as_ref().map(|a| time(a.valid_from)),
+                    assignment_id: l.assignment.map(|a| a.id),
+                    person: l.person.map(|p| LinkPerson {
+                        id: p.id,
+                        name: p.name,
+                        phone: p.phone,
+                        role: p.role,
+                    }),
+                    unit: l.unit.map(|u| LinkUnit {
+                        id: u.id,
+                        name: u.name,
+                        kind: u.kind,
+                    }),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `?at=`
+#[derive(Debug, Deserialize)]
+pub struct AtQuery {
+    at: Option<String>,
+}
+
+/// `GET /api/v1/places/{code}/chain?at=`
+pub async fn place_chain(
+    state: web::Data<AppState>,
+    me: CurrentUser,
+    code: web::Path<String>,
+    q: web::Query<AtQuery>,
+) -> Result<web::Json<ChainDto>, ApiError> {
+    policy::require(&me, Permission::ReadOrganisation)?;
+    let at = parse_at(q.at.as_deref())?;
+    let db = state.db.clone();
+    let chain = web::block(move || service::chain_of(&db, &code, at))
+        .await?
+        .map_err(|e| match e {
+            ChainError::Invalid { .. } => {
+                ApiError::bad_request("invalid_place_code", e.to_string())
+            }
+            ChainError::NotFound(_) => ApiError::not_found("place_not_found", e.to_string()),
+            other => other.into(),
+        })?;
+    Ok(web::Json(chain.into()))
+}
+
+/// `?lon=&lat=&crs=&at=`
+#[derive(Debug, Deserialize)]
+pub struct PointQuery {
+    lon: Option<String>,
+    lat: Option<String>,
+    crs: Option<String>,
+    at: Option<String>,
+}
+
+/// `GET /api/v1/chain?lon=&lat=&crs=&at=`
+pub async fn point_chain(
+    state: web::Data<AppState>,
+    me: CurrentUser,
+    q: web::Query<PointQuery>,
+) -> Result<web::Json<ChainDto>, ApiError> {
+    policy::require(&me, Permission::ReadOrganisation)?;
+    let p = Lonlat::parse(q.lon.as_deref(), q.lat.as_deref(), q.crs.as_deref())
+        .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+    let at = parse_at(q.at.as_deref())?;
+    let located = state
+        .index
+        .locate(p.lon, p.lat)
+        .ok_or_else(|| ApiError::Unprocessable {
+            code: "outside_jurisdiction",
+            message: format!(
+                "lon={:.6}, lat={:.6} (WGS-84) is not within 200 m of any grid cell",
+                p.lon, p.lat
+            ),
+        })?;
+    let cell = located.cell.code.clone();
+    let building = located.building.map(|(b, _)| ChainBuilding {
+        code: b.code.clone(),
+        name: b.name.clone(),
+        households: b.households,
+    });
+    let db = state.db.clone();
+    let chain = web::block(move || service::chain_of(&db, &cell, at)).await??;
+    let mut dto = ChainDto::from(chain);
+    dto.building = building;
+    Ok(web::Json(dto))
+}
+
+/// An assignment.
+#[derive(Debug, Serialize)]
+pub struct AssignmentDto {
+    /// Id.
+    pub id: String,
+    /// Kind.
+    pub kind: String,
+    /// Place code or section id.
+    pub target: String,
+    /// The person, for person links.
+    pub person_id: Option<String>,
+    /// The unit, for unit links.
+    pub unit_id: Option<String>,
+    /// From (inclusive).
+    pub valid_from: String,
+    /// Until (exclusive); null while it lasts.
+    pub valid_to: Option<String>,
+}
+
+impl From<AssignmentRow> for AssignmentDto {
+    fn from(a: AssignmentRow) -> Self {
+        AssignmentDto {
+            id: a.id,
+            kind: a.kind,
+            target: a.target,
+            person_id: a.person_id,
+            unit_id: a.unit_id,
+            valid_from: time(a.valid_from),
+            valid_to: a.valid_to.map(time),
+        }
+    }
+}
+
+/// Answer of an assignment.
+#[derive(Debug, Serialize)]
+pub struct AssignedDto {
+    /// The new assignment.
+    pub assignment: AssignmentDto,
+    /// The assignment it closed, if any.
+    pub closed: Option<String>,
+}
+
+/// Body of an assignment (times in RFC 3339).
+#[derive(Debug, Deserialize)]
+pub struct AssignBody {
+    kind: String,
+    target: String,
+    person_id: Option<String>,
+    unit_id: Option<String>,
+    valid_from: Option<String>,
+}
+
+/// `POST /api/v1/assignments`
+pub async fn assign(
+    state: web::Data<AppState>,
+    me: CurrentUser,
+    body: web::Json<AssignBody>,
+) -> Result<HttpResponse, ApiError> {
+    policy::require(&me, Permission::ManageOrganisation)?;
+    let b = body.into_inner();
+    let input = AssignInput {
+        kind: b.kind,
+        target: b.target,
+        person_id: b.person_id,
+        unit_id: b.unit_id,
+        valid_from: parse_at(b.valid_from.as_deref())?,
+    };
+    let db = state.db.clone();
+    let done = web::block(move || service::assign(&db, input)).await??;
+    Ok(HttpResponse::Created().json(AssignedDto {
+        assignment: done.assignment.into(),
+        closed: done.closed,
+    }))
+}
+
+/// Body of ending an assignment.
+#[derive(Debug, Deserialize)]
+pub struct EndBody {
+    at: Option<String>,
+}
+
+/// `POST /api/v1/assignments/{id}/end`
+pub async fn end(
+    state: web::Data<AppState>,
+    me: CurrentUser,
+    id: web::Path<String>,
+    body: web::Json<EndBody>,
+) -> Result<web::Json<AssignmentDto>, ApiError> {
+    policy::require(&me, Permission::ManageOrganisation)?;
+    let at = parse_at(body.at.as_deref())?;
+    let db = state.db.clone();
+    Ok(web::Json(
+        web::block(move || service::end_assignment(&db, &id, at))
+            .await??
+            .into(),
+    ))
+}
+
+/// `?kind=&target=`
+#[derive(Debug, Deserialize)]
+pub struct HistoryQuery {
+    kind: Option<String>,
+    target: Option<String>,
+}
+
+/// The history of one link.
+#[derive(Debug, Serialize)]
+pub struct Assignments {
+    /// Oldest first.
+    pub assignments: Vec<AssignmentDto>,
+}
+
+/// `GET /api/v1/assignments?kind=&target=`
+pub async fn history(
+    state: web::Data<AppState>,
+    me: CurrentUser,
+    q: web::Query<HistoryQuery>,
+) -> Result<web::Json<Assignments>, ApiError> {
+    policy::require(&me, Permission::ReadOrganisation)?;
+    let q = q.into_inner();
+    let (Some(kind), Some(target)) = (q.kind, q.target) else {
+        return Err(ApiError::bad_request(
+            "missing_parameter",
+            "give kind and target",
+        ));
+    };
+    let db = state.db.clone();
+    let rows = web::block(move || service::history(&db, &kind, &target)).await??;
+    Ok(web::Json(Assignments {
+        assignments: rows.into_iter().map(AssignmentDto::from).collect(),
+    }))
+}
+
+/// A section.
+#[derive(Debug, Serialize)]
+pub struct SectionDto {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// District.
+    pub district_code: String,
+    /// Streets and communities.
+    pub places: Vec<String>,
+}
+
+fn section_dto((s, places): (SectionRow, Vec<String>)) -> SectionDto {
+    SectionDto {
+        id: s.id,
+        name: s.name,
+        district_code: s.district_code,
+        places,
+    }
+}
+
+/// `POST /api/v1/sections`
+pub async fn create_section(
+    state: web::Data<AppState>,
+    me: CurrentUser,
+    body: web::Json<SectionInput>,
+) -> Result<HttpResponse, ApiError> {
+    policy::require(&me, Permission::ManageOrganisation)?;
+    let db = state.db.clone();
+    let s = web::block(move || service::create_section(&db, body.into_inner())).await??;
+    Ok(HttpResponse::Created().json(section_dto(s)))
+}
+
+/// `?place=`
+#[derive(Debug, Deserialize)]
+pub struct SectionQuery {
+    place: Option<String>,
+}
+
+/// Sections.
+#[derive(Debug, Serialize)]
+pub struct Sections {
+    /// By name.
+    pub sections: Vec<SectionDto>,
+}
+
+/// `GET /api/v1/sections?place=`
+pub async fn sections(
+    state: web::Data<AppState>,
+    me: CurrentUser,
+    q: web::Query<SectionQuery>,
+) -> Result<web::Json<Sections>, ApiError> {
+    policy::require(&me, Permission::ReadOrganisation)?;
+    let db = state.db.clone();
+    let place = q.into_inner().place;
+    let rows = web::block(move || service::sections(&db, place.as_deref())).await??;
+    Ok(web::Json(Sections {
+        sections: rows.into_iter().map(section_dto).collect(),
+    }))
+}

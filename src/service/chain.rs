@@ -1,0 +1,474 @@
+//! The responsibility chain: assigning people and units to places (closing, never overwriting, the previous
+//! assignment), sections, and resolving the whole chain of a place at a moment with 属地兜底 fallback.
+
+use crate::db::{Db, DbConnection, DbError};
+use crate::domain::chain::{self, Assignee, AssignmentKind, Target};
+use crate::domain::ids::{PersonId, UnitId};
+use crate::domain::org::valid_name;
+use crate::geo::place::{Level, PlaceCode};
+use crate::store::chain::{self as store, AssignmentRow, SectionRow};
+use crate::store::org::{self as org_store, PersonRow, UnitRow};
+use crate::store::places;
+use chrono::{NaiveDateTime, Utc};
+use diesel::Connection;
+use std::collections::HashMap;
+
+/// Errors of the chain use-cases.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChainError {
+    /// A field is missing or malformed.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// A referenced place, section, person or unit does not exist.
+    #[error("{0}")]
+    UnknownReference(String),
+    /// No such record.
+    #[error("{0}")]
+    NotFound(String),
+    /// The new assignment would overlap one that starts later.
+    #[error("{0}")]
+    Overlap(String),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for ChainError {
+    fn from(e: diesel::result::Error) -> Self {
+        ChainError::Db(DbError::Query(e))
+    }
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> ChainError {
+    ChainError::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+/// A request to assign someone.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct AssignInput {
+    /// Kind name.
+    pub kind: String,
+    /// A place code, or a section id.
+    pub target: String,
+    /// The person (person links).
+    pub person_id: Option<String>,
+    /// The unit (unit links).
+    pub unit_id: Option<String>,
+    /// From when (default now).
+    pub valid_from: Option<NaiveDateTime>,
+}
+
+/// The outcome of an assignment: the new one and the one it closed.
+#[derive(Debug, Clone)]
+pub struct Assigned {
+    /// The new assignment.
+    pub assignment: AssignmentRow,
+    /// The id of the assignment it replaced (closed at the new one's start), if any.
+    pub closed: Option<String>,
+}
+
+fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+fn new_id(prefix: &str) -> String {
+    format!("{prefix}{:032x}", rand::random::<u128>())
+}
+
+fn check_target(
+    conn: &mut DbConnection,
+    kind: AssignmentKind,
+    target: &str,
+) -> Result<String, ChainError> {
+    match kind.target() {
+        Target::Place(level) => {
+            let (code, l) = PlaceCode::parse(target)
+                .ok_or_else(|| invalid("target", format!("{target:?} is not a place code")))?;
+            if l != level {
+                return Err(invalid(
+                    "target",
+                    format!("a {} answers for a {level}, not a {l}", kind.as_str()),
+                ));
+            }
+            places::get(conn, code.as_str())?.ok_or_else(|| {
+                ChainError::UnknownReference(format!("no place has the code {code}"))
+            })?;
+            Ok(code.district().to_owned())
+        }
+        Target::Section => {
+            let s = store::section(conn, target)?.ok_or_else(|| {
+                ChainError::UnknownReference(format!("no section has the id {target:?}"))
+            })?;
+            Ok(s.district_code)
+        }
+    }
+}
+
+fn check_assignee(
+    conn: &mut DbConnection,
+    kind: AssignmentKind,
+    input: &AssignInput,
+) -> Result<(), ChainError> {
+    match kind.assignee() {
+        Assignee::Person(role) => {
+            if input.unit_id.is_some() {
+                return Err(invalid(
+                    "unit_id",
+                    format!("a {} names a person (person_id), not a unit", kind.as_str()),
+                ));
+            }
+            let id = input
+                .person_id
+                .as_deref()
+                .ok_or_else(|| invalid("person_id", "required"))?;
+            let p = PersonId::parse(id)
+                .and_then(|id| org_store::person(conn, id.as_str()).transpose())
+                .transpose()?
+                .ok_or_else(|| {
+                    ChainError::UnknownReference(format!("no person has the id {id:?}"))
+                })?;
+            if p.role != role.as_str() {
+                return Err(invalid(
+                    "person_id",
+                    format!(
+                        "{} is a {}; a {} assignment needs a {}",
+                        p.name,
+                        p.role,
+                        kind.as_str(),
+                        role.as_str()
+                    ),
+                ));
+            }
+        }
+        Assignee::Unit(unit_kind) => {
+            if input.person_id.is_some() {
+                return Err(invalid(
+                    "person_id",
+                    format!("a {} names a unit (unit_id), not a person", kind.as_str()),
+                ));
+            }
+            let id = input
+                .unit_id
+                .as_deref()
+                .ok_or_else(|| invalid("unit_id", "required"))?;
+            let u = UnitId::parse(id)
+                .and_then(|id| org_store::unit(conn, id.as_str()).transpose())
+                .transpose()?
+                .ok_or_else(|| {
+                    ChainError::UnknownReference(format!("no unit has the id {id:?}"))
+                })?;
+            if u.kind != unit_kind.as_str()
+                || u.place_code.as_deref() != Some(input.target.as_str())
+            {
+                return Err(invalid(
+                    "unit_id",
+                    format!(
+                        "{} is not the {} of {}",
+                        u.name,
+                        unit_kind.as_str(),
+                        input.target
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Assigns someone from `valid_from` (default now), closing whoever was assigned then. Refused when an
+/// assignment of the same kind and target starts at or after that moment (history is not rewritten).
+pub fn assign(db: &Db, input: AssignInput) -> Result<Assigned, ChainError> {
+    let kind = AssignmentKind::parse(&input.kind).ok_or_else(|| {
+        invalid(
+            "kind",
+            format!(
+                "{:?} is not one of {}",
+                input.kind,
+                AssignmentKind::ALL.map(AssignmentKind::as_str).join(", ")
+            ),
+        )
+    })?;
+    let from = input.valid_from.unwrap_or_else(now);
+    let mut conn = db.writer()?;
+    conn.transaction::<_, ChainError, _>(|c| {
+        let district = check_target(c, kind, &input.target)?;
+        check_assignee(c, kind, &input)?;
+        let history = store::history(c, kind.as_str(), &input.target)?;
+        if let Some(later) = history.iter().find(|a| a.valid_from >= from) {
+            return Err(ChainError::Overlap(format!(
+                "assignment {} of this {} starts at {}, not before {from}: end it or assign from a later moment",
+                later.id,
+                kind.as_str(),
+                later.valid_from
+            )));
+        }
+        let current = history.iter().find(|a| chain::active_at(a.valid_from, a.valid_to, from));
+        if let Some(cur) = current {
+            store::end(c, &cur.id, from)?;
+        }
+        let row = AssignmentRow {
+            id: new_id("asg_"),
+            kind: kind.as_str().to_owned(),
+            target: input.target.clone(),
+            district_code: district,
+            person_id: input.person_id.clone(),
+            unit_id: input.unit_id.clone(),
+            valid_from: from,
+            valid_to: None,
+            created_at: now(),
+        };
+        store::insert_assignments(c, std::slice::from_ref(&row))?;
+        Ok(Assigned { assignment: row, closed: current.map(|a| a.id.clone()) })
+    })
+}
+
+/// Ends an assignment at `at` (default now); nobody is then assigned until someone new is.
+pub fn end_assignment(
+    db: &Db,
+    id: &str,
+    at: Option<NaiveDateTime>,
+) -> Result<AssignmentRow, ChainError> {
+    let at = at.unwrap_or_else(now);
+    let mut conn = db.writer()?;
+    conn.transaction::<_, ChainError, _>(|c| {
+        let mut a = store::assignment(c, id)?
+            .ok_or_else(|| ChainError::NotFound(format!("no assignment has the id {id:?}")))?;
+        if at < a.valid_from || a.valid_to.is_some_and(|t| t <= at) {
+            return Err(invalid(
+                "at",
+                format!(
+                    "the assignment runs from {} {}",
+                    a.valid_from,
+                    a.valid_to.map_or("on".to_owned(), |t| format!("until {t}"))
+                ),
+            ));
+        }
+        store::end(c, &a.id, at)?;
+        a.valid_to = Some(at);
+        Ok(a)
+    })
+}
+
+/// The history of a kind of assignment for a target.
+pub fn history(db: &Db, kind: &str, target: &str) -> Result<Vec<AssignmentRow>, ChainError> {
+    let kind = AssignmentKind::parse(kind)
+        .ok_or_else(|| invalid("kind", format!("{kind:?} is not an assignment kind")))?;
+    Ok(store::history(&mut *db.reader()?, kind.as_str(), target)?)
+}
+
+/// A section to create.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct SectionInput {
+    /// Name.
+    pub name: String,
+    /// Streets or communities of one district.
+    pub places: Vec<String>,
+}
+
+/// Creates a section of streets or communities of one district.
+pub fn create_section(
+    db: &Db,
+    input: SectionInput,
+) -> Result<(SectionRow, Vec<String>), ChainError> {
+    if !valid_name(&input.name) {
+        return Err(invalid("name", "1 to 100 characters"));
+    }
+    if input.places.is_empty() || input.places.len() > 500 {
+        return Err(invalid("places", "1 to 500 street or community codes"));
+    }
+    let mut conn = db.writer()?;
+    conn.transaction::<_, ChainError, _>(|c| {
+        let mut codes: Vec<String> = Vec::new();
+        for p in &input.places {
+            match PlaceCode::parse(p) {
+                Some((code, Level::Street | Level::Community)) => {
+                    places::get(c, code.as_str())?.ok_or_else(|| {
+                        ChainError::UnknownReference(format!("no place has the code {code}"))
+                    })?;
+                    codes.push(code.as_str().to_owned());
+                }
+                _ => {
+                    return Err(invalid(
+                        "places",
+                        format!("{p:?} is not a street or community code"),
+                    ));
+                }
+            }
+        }
+        codes.sort();
+        codes.dedup();
+        let district = codes[0][..6].to_owned();
+        if codes.iter().any(|c| c[..6] != district) {
+            return Err(invalid("places", "a section lies in one district"));
+        }
+        let row = SectionRow {
+            id: new_id("sec_"),
+            name: input.name.trim().to_owned(),
+            district_code: district,
+            created_at: now(),
+        };
+        let pairs: Vec<(String, String)> =
+            codes.iter().map(|p| (row.id.clone(), p.clone())).collect();
+        store::insert_sections(c, std::slice::from_ref(&row), &pairs)?;
+        Ok((row, codes))
+    })
+}
+
+/// Sections (with their places), optionally those holding a place.
+pub fn sections(
+    db: &Db,
+    place: Option<&str>,
+) -> Result<Vec<(SectionRow, Vec<String>)>, ChainError> {
+    let mut conn = db.reader()?;
+    let rows = store::sections(&mut conn, place, 1000)?;
+    rows.into_iter()
+        .map(|s| {
+            let places = store::section_place_codes(&mut conn, &s.id)?;
+            Ok((s, places))
+        })
+        .collect()
+}
+
+/// One resolved link of a chain.
+#[derive(Debug, Clone)]
+pub struct Link {
+    /// The kind.
+    pub kind: AssignmentKind,
+    /// What it answers for (place code or section id).
+    pub target: Option<String>,
+    /// The assignment that answers (its own, or the one above when `fallback`).
+    pub assignment: Option<AssignmentRow>,
+    /// The person named.
+    pub person: Option<PersonRow>,
+    /// The unit named (or the person's unit).
+    pub unit: Option<UnitRow>,
+    /// Whether a level above answers because nobody is assigned here.
+    pub fallback: bool,
+}
+
+/// The chain of a place at a moment.
+#[derive(Debug, Clone)]
+pub struct Chain {
+    /// The moment.
+    pub at: NaiveDateTime,
+    /// The place's code.
+    pub code: String,
+    /// Its name.
+    pub name: String,
+    /// Its level.
+    pub level: Level,
+    /// Top-down.
+    pub links: Vec<Link>,
+}
+
+/// The chain of a place at `at` (default now); `NotFound` for an unknown place.
+pub fn chain_of(db: &Db, code: &str, at: Option<NaiveDateTime>) -> Result<Chain, ChainError> {
+    let at = at.unwrap_or_else(now);
+    let (code, level) = PlaceCode::parse(code)
+        .ok_or_else(|| invalid("code", format!("{code:?} is not a place code")))?;
+    let mut conn = db.reader()?;
+    let place = places::get(&mut conn, code.as_str())?
+        .ok_or_else(|| ChainError::NotFound(format!("no place has the code {code}")))?;
+    let kinds = AssignmentKind::for_level(level);
+    let c = code.as_str();
+    let prefix = |n: usize| c.get(..n).map(str::to_owned);
+    let place_target = |k: AssignmentKind| match k.target() {
+        Target::Place(l) => prefix(l.code_len()),
+        Target::Section => None,
+    };
+    let street_and_community: Vec<String> = [prefix(9), prefix(12)]
+        .into_iter()
+        .flatten()
+        .filter(|_| level >= Level::Street)
+        .collect();
+    let section_ids = if street_and_community.is_empty() {
+        Vec::new()
+    } else {
+        store::sections_of(
+            &mut conn,
+            &street_and_community
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        )?
+    };
+    let mut targets: Vec<String> = kinds.iter().filter_map(|&k| place_target(k)).collect();
+    targets.extend(section_ids.iter().cloned());
+    targets.sort();
+    targets.dedup();
+    let active = store::active_for(
+        &mut conn,
+        &targets.iter().map(String::as_str).collect::<Vec<_>>(),
+        at,
+    )?;
+    let mut by_key: HashMap<(String, String), AssignmentRow> = HashMap::new();
+    for a in active {
+        by_key
+            .entry((a.kind.clone(), a.target.clone()))
+            .or_insert(a);
+    }
+    let mut found: Vec<AssignmentRow> = Vec::new();
+    let mut link_targets = Vec::new();
+    let own: Vec<Option<usize>> = kinds
+        .iter()
+        .map(|&k| {
+            let candidates: Vec<String> = match k.target() {
+                Target::Place(_) => place_target(k).into_iter().collect(),
+                Target::Section => section_ids.clone(),
+            };
+            link_targets.push(candidates.first().cloned());
+            let hit = candidates
+                .iter()
+                .find_map(|t| by_key.remove(&(k.as_str().to_owned(), t.clone())));
+            hit.map(|a| {
+                found.push(a);
+                found.len() - 1
+            })
+        })
+        .collect();
+    let mut links = Vec::with_capacity(kinds.len());
+    for (r, target) in chain::resolve(&kinds, &own).into_iter().zip(link_targets) {
+        let assignment = r.filled_by.map(|i| found[i].clone());
+        let person = match assignment.as_ref().and_then(|a| a.person_id.as_deref()) {
+            Some(id) => org_store::person(&mut conn, id)?,
+            None => None,
+        };
+        let unit_id = assignment
+            .as_ref()
+            .and_then(|a| a.unit_id.clone())
+            .or_else(|| person.as_ref().map(|p| p.unit_id.clone()));
+        let unit = match unit_id {
+            Some(id) => org_store::unit(&mut conn, &id)?,
+            None => None,
+        };
+        let target = if r.kind == AssignmentKind::SectionLeader && !r.fallback {
+            assignment.as_ref().map(|a| a.target.clone()).or(target)
+        } else {
+            target
+        };
+        links.push(Link {
+            kind: r.kind,
+            target,
+            assignment,
+            person,
+            unit,
+            fallback: r.fallback,
+        });
+    }
+    Ok(Chain {
+        at,
+        code: place.code,
+        name: place.name,
+        level,
+        links,
+    })
+}

@@ -128,15 +128,18 @@ async fn staff(w: &World) -> (String, String) {
     let secretary = w.person("张书记", "community_secretary", &committee).await;
     let grid = w.person("王网格", "grid_member", &committee).await;
     let household = w.person("赵委员", "committee_member", &committee).await;
-    let section = w
+    // The street already lies in a generated section: its leader is replaced.
+    let sections = w
         .call(
-            Method::POST,
-            "/api/v1/sections",
-            Some(json!({"name": "第一片区", "places": [street]})),
+            Method::GET,
+            &format!("/api/v1/sections?place={street}"),
+            None,
         )
         .await;
-    assert_eq!(section.status, 201, "{}", section.json);
-    let section = section.json["id"].as_str().unwrap().to_owned();
+    let section = sections.json["sections"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let from = "2026-01-01T00:00:00Z";
     for (kind, target, who) in [
         ("command_centre", district, ("unit_id", centre.as_str())),
@@ -205,7 +208,7 @@ async fn a_staffed_cell_resolves_every_link_with_who_and_since_when() {
         "a person's link names their unit"
     );
     // Before anyone was assigned, nobody answers.
-    let before = w.chain("2025-06-01T00:00:00Z").await;
+    let before = w.chain("2024-06-01T00:00:00Z").await;
     assert!(
         before.json["links"]
             .as_array()
@@ -264,10 +267,12 @@ async fn replacing_a_grid_member_keeps_the_old_one_in_the_past() {
         )
         .await;
     let h = h.json["assignments"].as_array().unwrap();
-    assert_eq!(h.len(), 2);
-    assert_eq!(h[0]["id"], closed.as_str());
-    assert_eq!(h[0]["valid_to"], "2026-03-02T16:00:00Z");
-    assert_eq!(h[1]["valid_to"], Value::Null);
+    // The generated member (2025), the one staffed in 2026, the replacement.
+    assert_eq!(h.len(), 3);
+    assert_eq!(h[0]["valid_to"], "2026-01-01T00:00:00Z");
+    assert_eq!(h[1]["id"], closed.as_str());
+    assert_eq!(h[1]["valid_to"], "2026-03-02T16:00:00Z");
+    assert_eq!(h[2]["valid_to"], Value::Null);
     // Rewriting history is refused.
     let r = w
         .assign(
@@ -444,4 +449,38 @@ async fn assignments_name_the_right_kind_of_person_or_unit_for_the_right_place()
         })
         .await;
     assert_eq!(r.status, 403);
+}
+
+#[actix_web::test]
+async fn every_place_of_the_default_dataset_has_a_full_generated_chain() {
+    let w = World::new().await;
+    let r = w.chain("2026-06-01T00:00:00Z").await;
+    assert_eq!(r.status, 200);
+    for l in r.json["links"].as_array().unwrap() {
+        assert_eq!(l["fallback"], false, "{l}");
+        assert!(l["person"].is_object() || l["unit"].is_object(), "{l}");
+    }
+    let (lon, lat) = w.point;
+    let r = w
+        .call(
+            Method::GET,
+            &format!("/api/v1/chain?lon={lon}&lat={lat}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        link(&r.json, "grid_member")["person"]["role"],
+        "grid_member"
+    );
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/sections",
+            Some(json!({"name": "新片区", "places": [&w.cell[..9], "110105001"]})),
+        )
+        .await;
+    assert_eq!(
+        r.json["code"], "invalid_field",
+        "a section lies in one district"
+    );
 }

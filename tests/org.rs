@@ -137,9 +137,25 @@ async fn departments_answer_for_topics_and_lists_filter_by_kind_and_place() {
     let r = o
         .admin(Method::GET, "/api/v1/units?place=110105", None)
         .await;
-    assert_eq!(r.json["units"][0]["name"], "朝阳区城管委");
-    let r = o.admin(Method::GET, "/api/v1/units", None).await;
-    assert_eq!(r.json["units"].as_array().unwrap().len(), 2);
+    let names: Vec<&str> = r.json["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["朝阳区城管委", "朝阳区接诉即办调度指挥中心"],
+        "with the generated command centre"
+    );
+    let r = o
+        .admin(Method::GET, "/api/v1/units?kind=hotline_centre", None)
+        .await;
+    assert_eq!(
+        r.json["units"].as_array().unwrap().len(),
+        2,
+        "the generated hotline centre and the new one"
+    );
     assert_eq!(
         o.admin(Method::GET, "/api/v1/units?kind=bank", None)
             .await

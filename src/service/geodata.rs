@@ -70,24 +70,33 @@ fn building_row(b: &Building) -> BuildingRow {
     }
 }
 
-/// Loads the embedded Beijing dataset when the database holds no places yet; returns whether it loaded.
+/// Loads the embedded Beijing dataset, with its generated responsibility chain, when the database holds no places
+/// yet; returns whether it loaded.
 pub fn ensure_loaded(db: &Db) -> Result<bool, GeodataError> {
     let mut conn = db.writer()?;
     if store::count(&mut conn)? > 0 {
         return Ok(false);
     }
     let started = std::time::Instant::now();
-    let places: Vec<PlaceRow> = dataset::places()?.iter().map(place_row).collect();
+    let all = dataset::places()?;
+    let places: Vec<PlaceRow> = all.iter().map(place_row).collect();
     let buildings: Vec<BuildingRow> = dataset::buildings()?.iter().map(building_row).collect();
+    let seed = crate::service::chain_seed::generate(&all);
     conn.transaction::<_, GeodataError, _>(|c| {
         store::insert(c, &places)?;
         store::insert_buildings(c, &buildings)?;
+        crate::store::org::insert_units(c, &seed.units)?;
+        crate::store::org::insert_people(c, &seed.people)?;
+        crate::store::chain::insert_sections(c, &seed.sections, &seed.section_places)?;
+        crate::store::chain::insert_assignments(c, &seed.assignments)?;
         store::set_meta(c, "dataset", dataset::NAME)?;
         Ok(())
     })?;
     tracing::info!(
         places = places.len(),
         buildings = buildings.len(),
+        people = seed.people.len(),
+        assignments = seed.assignments.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "loaded the default Beijing dataset"
     );

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod chain;
+pub mod chain_seed;
 pub mod geodata;
 pub mod org;
 pub mod places;

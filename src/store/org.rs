@@ -150,3 +150,19 @@ pub fn update_person(conn: &mut DbConnection, p: &PersonRow) -> QueryResult<usiz
 pub fn delete_person(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
     diesel::delete(people::table.find(id)).execute(conn)
 }
+
+/// Inserts many units.
+pub fn insert_units(conn: &mut DbConnection, rows: &[UnitRow]) -> QueryResult<()> {
+    for chunk in rows.chunks(1000) {
+        crate::with_backend!(conn, c => diesel::insert_into(units::table).values(chunk).execute(c))?;
+    }
+    Ok(())
+}
+
+/// Inserts many people.
+pub fn insert_people(conn: &mut DbConnection, rows: &[PersonRow]) -> QueryResult<()> {
+    for chunk in rows.chunks(1000) {
+        crate::with_backend!(conn, c => diesel::insert_into(people::table).values(chunk).execute(c))?;
+    }
+    Ok(())
+}

@@ -40,6 +40,15 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Bulk changes to the responsibility chain.
+    Chain {
+        /// What to do.
+        #[command(subcommand)]
+        action: ChainAction,
+        /// Database.
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Manage API keys for machine clients (e.g. the hotline system's integration).
     Apikey {
         /// What to do.
@@ -141,6 +150,61 @@ pub enum UserAction {
         /// Sign-in name.
         username: String,
     },
+}
+
+/// `gridline chain ...`
+#[derive(Debug, Subcommand)]
+pub enum ChainAction {
+    /// Apply a CSV of assignments (id,kind,target,person_id,unit_id,valid_from,valid_to), all or nothing.
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// Write every assignment, history included, as CSV.
+    Export {
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn chain_command(action: ChainAction, db: &DbArgs) -> anyhow::Result<()> {
+    use crate::service::chain;
+    let db = open(db)?;
+    crate::service::geodata::ensure_loaded(&db)?;
+    match action {
+        ChainAction::Import { file } => {
+            let bytes = read_file(&file)?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", file.display()))?;
+            match chain::import_csv(&db, &text) {
+                Ok(n) => println!("applied {n} assignments"),
+                Err(Ok(errors)) => {
+                    for e in &errors {
+                        println!("line {}: {}", e.line, e.message);
+                    }
+                    anyhow::bail!(
+                        "{}: {} bad line(s); nothing was changed",
+                        file.display(),
+                        errors.len()
+                    );
+                }
+                Err(Err(e)) => return Err(e.into()),
+            }
+        }
+        ChainAction::Export { out } => {
+            let n = match out {
+                Some(path) => {
+                    let f = std::fs::File::create(&path)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    chain::export_csv(&db, std::io::BufWriter::new(f))?
+                }
+                None => chain::export_csv(&db, std::io::stdout().lock())?,
+            };
+            eprintln!("exported {n} assignments");
+        }
+    }
+    Ok(())
 }
 
 /// `gridline apikey ...`
@@ -387,6 +451,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         },
         Command::User { action, db } => user_command(action, &db),
         Command::Apikey { action, db } => apikey_command(action, &db),
+        Command::Chain { action, db } => chain_command(action, &db),
         Command::Locate { lon, lat, crs, db } => locate(&lon, &lat, &crs, &db),
     }
 }

@@ -187,6 +187,12 @@ fn check_assignee(
 /// Assigns someone from `valid_from` (default now), closing whoever was assigned then. Refused when an
 /// assignment of the same kind and target starts at or after that moment (history is not rewritten).
 pub fn assign(db: &Db, input: AssignInput) -> Result<Assigned, ChainError> {
+    let mut conn = db.writer()?;
+    conn.transaction::<_, ChainError, _>(|c| assign_in(c, &input))
+}
+
+/// [`assign`] inside the caller's transaction.
+fn assign_in(c: &mut DbConnection, input: &AssignInput) -> Result<Assigned, ChainError> {
     let kind = AssignmentKind::parse(&input.kind).ok_or_else(|| {
         invalid(
             "kind",
@@ -198,37 +204,225 @@ pub fn assign(db: &Db, input: AssignInput) -> Result<Assigned, ChainError> {
         )
     })?;
     let from = input.valid_from.unwrap_or_else(now);
-    let mut conn = db.writer()?;
-    conn.transaction::<_, ChainError, _>(|c| {
-        let district = check_target(c, kind, &input.target)?;
-        check_assignee(c, kind, &input)?;
-        let history = store::history(c, kind.as_str(), &input.target)?;
-        if let Some(later) = history.iter().find(|a| a.valid_from >= from) {
-            return Err(ChainError::Overlap(format!(
-                "assignment {} of this {} starts at {}, not before {from}: end it or assign from a later moment",
-                later.id,
-                kind.as_str(),
-                later.valid_from
-            )));
-        }
-        let current = history.iter().find(|a| chain::active_at(a.valid_from, a.valid_to, from));
-        if let Some(cur) = current {
-            store::end(c, &cur.id, from)?;
-        }
-        let row = AssignmentRow {
-            id: new_id("asg_"),
-            kind: kind.as_str().to_owned(),
-            target: input.target.clone(),
-            district_code: district,
-            person_id: input.person_id.clone(),
-            unit_id: input.unit_id.clone(),
-            valid_from: from,
-            valid_to: None,
-            created_at: now(),
-        };
-        store::insert_assignments(c, std::slice::from_ref(&row))?;
-        Ok(Assigned { assignment: row, closed: current.map(|a| a.id.clone()) })
+    let district = check_target(c, kind, &input.target)?;
+    check_assignee(c, kind, input)?;
+    let history = store::history(c, kind.as_str(), &input.target)?;
+    if let Some(later) = history.iter().find(|a| a.valid_from >= from) {
+        return Err(ChainError::Overlap(format!(
+            "assignment {} of this {} starts at {}, not before {from}: end it or assign from a later moment",
+            later.id,
+            kind.as_str(),
+            later.valid_from
+        )));
+    }
+    let current = history
+        .iter()
+        .find(|a| chain::active_at(a.valid_from, a.valid_to, from));
+    if let Some(cur) = current {
+        store::end(c, &cur.id, from)?;
+    }
+    let row = AssignmentRow {
+        id: new_id("asg_"),
+        kind: kind.as_str().to_owned(),
+        target: input.target.clone(),
+        district_code: district,
+        person_id: input.person_id.clone(),
+        unit_id: input.unit_id.clone(),
+        valid_from: from,
+        valid_to: None,
+        created_at: now(),
+    };
+    store::insert_assignments(c, std::slice::from_ref(&row))?;
+    Ok(Assigned {
+        assignment: row,
+        closed: current.map(|a| a.id.clone()),
     })
+}
+
+/// The columns of a chain CSV file, in the order `export` writes them; `import` needs `kind`, `target`,
+/// `valid_from` and one of `person_id` / `unit_id`, and ignores `id`.
+pub const CSV_COLUMNS: [&str; 7] = [
+    "id",
+    "kind",
+    "target",
+    "person_id",
+    "unit_id",
+    "valid_from",
+    "valid_to",
+];
+
+/// The most lines one import may hold.
+pub const MAX_IMPORT_LINES: usize = 200_000;
+
+/// One refused line of an import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    /// 1-based line number in the file (the header is line 1).
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn parse_time(s: &str) -> Option<NaiveDateTime> {
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .ok()
+        .map(|t| t.naive_utc())
+}
+
+/// Applies a chain CSV (`gridline chain import`): every line is an assignment, applied in order as by
+/// `POST /api/v1/assignments` (and ended at `valid_to` when given). All or nothing: if any line is malformed or
+/// refused, nothing changes and every bad line is reported; otherwise returns how many lines were applied.
+pub fn import_csv(db: &Db, text: &str) -> Result<usize, Result<Vec<LineError>, ChainError>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = rdr
+        .headers()
+        .map_err(|e| {
+            Ok(vec![LineError {
+                line: 1,
+                message: format!("unreadable header: {e}"),
+            }])
+        })?
+        .clone();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let (Some(kind_c), Some(target_c), Some(from_c)) =
+        (col("kind"), col("target"), col("valid_from"))
+    else {
+        return Err(Ok(vec![LineError {
+            line: 1,
+            message: format!(
+                "the header must name kind, target and valid_from (columns: {})",
+                CSV_COLUMNS.join(",")
+            ),
+        }]));
+    };
+    let (person_c, unit_c, to_c) = (col("person_id"), col("unit_id"), col("valid_to"));
+    let mut errors = Vec::new();
+    let mut rows: Vec<(usize, AssignInput, Option<NaiveDateTime>)> = Vec::new();
+    for (k, rec) in rdr.records().enumerate() {
+        let line = k + 2;
+        if line > MAX_IMPORT_LINES + 1 {
+            errors.push(LineError {
+                line,
+                message: format!("a file holds at most {MAX_IMPORT_LINES} lines: split it"),
+            });
+            break;
+        }
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(LineError {
+                    line,
+                    message: format!("malformed line: {e}"),
+                });
+                continue;
+            }
+        };
+        let field = |c: Option<usize>| {
+            c.and_then(|c| rec.get(c))
+                .map(str::to_owned)
+                .filter(|s| !s.is_empty())
+        };
+        let Some(valid_from) = field(Some(from_c)).as_deref().and_then(parse_time) else {
+            errors.push(LineError {
+                line,
+                message: "valid_from must be an RFC 3339 time such as 2026-03-03T00:00:00+08:00"
+                    .into(),
+            });
+            continue;
+        };
+        let valid_to = match field(to_c) {
+            None => None,
+            Some(t) => match parse_time(&t) {
+                Some(t) if t > valid_from => Some(t),
+                _ => {
+                    errors.push(LineError {
+                        line,
+                        message: "valid_to must be an RFC 3339 time after valid_from".into(),
+                    });
+                    continue;
+                }
+            },
+        };
+        let input = AssignInput {
+            kind: field(Some(kind_c)).unwrap_or_default(),
+            target: field(Some(target_c)).unwrap_or_default(),
+            person_id: field(person_c),
+            unit_id: field(unit_c),
+            valid_from: Some(valid_from),
+        };
+        rows.push((line, input, valid_to));
+    }
+    let mut conn = db.writer().map_err(|e| Err(e.into()))?;
+    let outcome = conn.transaction::<_, diesel::result::Error, _>(|c| {
+        for (line, input, valid_to) in &rows {
+            let applied = assign_in(c, input).and_then(|a| match valid_to {
+                Some(t) => store::end(c, &a.assignment.id, *t)
+                    .map(|_| ())
+                    .map_err(ChainError::from),
+                None => Ok(()),
+            });
+            match applied {
+                Ok(()) => {}
+                Err(ChainError::Db(e)) => {
+                    return Err(diesel::result::Error::QueryBuilderError(Box::new(e)));
+                }
+                Err(e) => errors.push(LineError {
+                    line: *line,
+                    message: e.to_string(),
+                }),
+            }
+        }
+        if errors.is_empty() {
+            Ok(rows.len())
+        } else {
+            Err(diesel::result::Error::RollbackTransaction)
+        }
+    });
+    match outcome {
+        Ok(n) => {
+            tracing::info!(lines = n, "chain imported");
+            Ok(n)
+        }
+        Err(diesel::result::Error::RollbackTransaction) => {
+            errors.sort_by_key(|e| e.line);
+            Err(Ok(errors))
+        }
+        Err(e) => Err(Err(ChainError::from(e))),
+    }
+}
+
+/// Writes every assignment as CSV ([`CSV_COLUMNS`]), by kind, target and start (`gridline chain export`).
+pub fn export_csv<W: std::io::Write>(db: &Db, out: W) -> Result<usize, ChainError> {
+    let rows = store::all_assignments(&mut *db.reader()?)?;
+    let mut w = csv::Writer::from_writer(out);
+    let io = |e: csv::Error| ChainError::Invalid {
+        field: "output",
+        message: e.to_string(),
+    };
+    w.write_record(CSV_COLUMNS).map_err(io)?;
+    let t = |t: NaiveDateTime| {
+        t.and_utc()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    for a in &rows {
+        w.write_record([
+            a.id.as_str(),
+            &a.kind,
+            &a.target,
+            a.person_id.as_deref().unwrap_or(""),
+            a.unit_id.as_deref().unwrap_or(""),
+            &t(a.valid_from),
+            &a.valid_to.map(t).unwrap_or_default(),
+        ])
+        .map_err(io)?;
+    }
+    w.flush().map_err(|e| ChainError::Invalid {
+        field: "output",
+        message: e.to_string(),
+    })?;
+    Ok(rows.len())
 }
 
 /// Ends an assignment at `at` (default now); nobody is then assigned until someone new is.

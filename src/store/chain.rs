@@ -177,3 +177,16 @@ pub fn end(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<
         .set(assignments::valid_to.eq(Some(at)))
         .execute(conn)
 }
+
+/// Every assignment, by kind, target and start.
+pub fn all_assignments(conn: &mut DbConnection) -> QueryResult<Vec<AssignmentRow>> {
+    assignments::table
+        .order((
+            assignments::kind.asc(),
+            assignments::target.asc(),
+            assignments::valid_from.asc(),
+            assignments::id.asc(),
+        ))
+        .select(AssignmentRow::as_select())
+        .load(conn)
+}

@@ -134,6 +134,12 @@ pub enum UserAction {
         /// Name shown to people (default: the user name).
         #[arg(long)]
         name: Option<String>,
+        /// A place code of the user's jurisdiction (repeatable); everything inside it is visible.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// A topic code a department handler answers for (repeatable).
+        #[arg(long = "topic")]
+        topics: Vec<String>,
     },
     /// List users.
     List,
@@ -283,8 +289,11 @@ fn user_command(action: UserAction, db: &DbArgs) -> anyhow::Result<()> {
             username,
             role,
             name,
+            scopes,
+            topics,
         } => {
             let (password, generated) = new_password();
+            auth::check_scopes(&db, &scopes, &topics)?;
             auth::add_user(
                 &db,
                 &username,
@@ -292,6 +301,7 @@ fn user_command(action: UserAction, db: &DbArgs) -> anyhow::Result<()> {
                 role,
                 &password,
             )?;
+            auth::set_scopes(&db, &username, &scopes, &topics)?;
             println!("added {username} ({role})");
             if generated {
                 println!("password (shown once): {password}");

@@ -42,6 +42,8 @@ impl World {
         let cell = index
             .cell_code(index.cell_at(point.0, point.1).unwrap())
             .to_owned();
+        // The secretary's jurisdiction is the cell's community.
+        gridline::service::auth::set_scopes(db, "zhang", &[cell[..12].to_owned()], &[]).unwrap();
         World {
             app,
             admin,

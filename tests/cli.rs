@@ -223,3 +223,50 @@ fn api_keys_are_made_listed_without_secrets_and_revoked_from_the_command_line() 
     assert!(gridline::service::auth::authenticate(&db, &secret).is_err());
     assert!(!gridline(&["apikey", "revoke", &id], &env).status.success());
 }
+
+#[test]
+fn a_user_added_with_a_scope_sees_only_inside_it() {
+    let t = TestDb::beijing();
+    let env = [
+        ("DATABASE_URL", t.url.as_str()),
+        ("GRIDLINE_USER_PASSWORD", "a long enough password"),
+    ];
+    let out = gridline(
+        &[
+            "user",
+            "add",
+            "sec",
+            "--role",
+            "community_secretary",
+            "--scope",
+            "110101001001",
+        ],
+        &env,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = gridline(
+        &[
+            "user", "add", "bad", "--role", "leader", "--scope", "110199",
+        ],
+        &env,
+    );
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("110199"));
+    assert!(
+        !text(&gridline(&["user", "list"], &env).stdout).contains("bad"),
+        "refused whole: no user without its scope"
+    );
+    let db = t.open();
+    let s =
+        gridline::service::auth::login(&db, "sec", "a long enough password", "127.0.0.1").unwrap();
+    let me = gridline::service::auth::authenticate(&db, &s.token).unwrap();
+    assert_eq!(me.places, ["110101001001"]);
+    assert!(gridline::auth::policy::can_see_place(
+        &me,
+        "110101001001002"
+    ));
+    assert!(!gridline::auth::policy::can_see_place(
+        &me,
+        "110101001002001"
+    ));
+}

@@ -41,7 +41,8 @@ impl From<AuthError> for ApiError {
                 retry_after_secs: secs,
                 message: e.to_string(),
             },
-            AuthError::UsernameTaken(_)
+            AuthError::UnknownScope(_)
+            | AuthError::UsernameTaken(_)
             | AuthError::UnknownUser(_)
             | AuthError::InvalidUsername
             | AuthError::Password(_) => ApiError::bad_request("invalid_account", e.to_string()),

@@ -25,6 +25,29 @@ pub fn allows(role: Role, permission: Permission) -> bool {
     }
 }
 
+/// Whether a user may see a place: admins and hotline operators see the whole city; everyone else sees what lies
+/// inside the place codes of their jurisdiction (not the places around it).
+pub fn can_see_place(user: &crate::service::auth::Principal, code: &str) -> bool {
+    matches!(user.role, Role::Admin | Role::HotlineOperator)
+        || user
+            .places
+            .iter()
+            .any(|s| s == crate::geo::place::CITY_CODE || code.starts_with(s.as_str()))
+}
+
+/// 404 `place_not_found` (the same answer as for a place that does not exist, so nothing leaks) unless the user
+/// may see the place.
+pub fn require_place(user: &CurrentUser, code: &str) -> Result<(), ApiError> {
+    if can_see_place(&user.user, code) {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(
+            "place_not_found",
+            format!("no place has the code {code}"),
+        ))
+    }
+}
+
 /// 403 `forbidden` unless the signed-in user's role holds `permission`.
 pub fn require(user: &CurrentUser, permission: Permission) -> Result<(), ApiError> {
     if allows(user.user.role, permission) {

@@ -121,6 +121,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_scopes (user_id, scope_kind, value) {
+        user_id -> Text,
+        scope_kind -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Text,
         username -> Text,
@@ -138,6 +146,7 @@ diesel::joinable!(assignments -> units (unit_id));
 diesel::joinable!(people -> units (unit_id));
 diesel::joinable!(section_places -> sections (section_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(user_scopes -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
@@ -151,5 +160,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sections,
     sessions,
     units,
+    user_scopes,
     users,
 );

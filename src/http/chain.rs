@@ -181,6 +181,7 @@ pub async fn place_chain(
     q: web::Query<AtQuery>,
 ) -> Result<web::Json<ChainDto>, ApiError> {
     policy::require(&me, Permission::ReadOrganisation)?;
+    policy::require_place(&me, &code)?;
     let at = parse_at(q.at.as_deref())?;
     let db = state.db.clone();
     let chain = web::block(move || service::chain_of(&db, &code, at))
@@ -225,6 +226,7 @@ pub async fn point_chain(
             ),
         })?;
     let cell = located.cell.code.clone();
+    policy::require_place(&me, &cell)?;
     let building = located.building.map(|(b, _)| ChainBuilding {
         code: b.code.clone(),
         name: b.name.clone(),

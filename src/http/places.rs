@@ -1,6 +1,8 @@
 //! `GET /api/v1/places/{code}` (a GeoJSON Feature) and `GET /api/v1/places/{code}/children` (a FeatureCollection).
 
 use crate::app::AppState;
+use crate::auth::current_user::CurrentUser;
+use crate::auth::policy;
 use crate::error::ApiError;
 use crate::geo::layers::{self, GeometryOut};
 use crate::geo::place::{Level, PlaceCode};
@@ -178,10 +180,12 @@ fn building_feature(b: BuildingRow) -> BuildingFeature {
 /// `GET /api/v1/places/{code}?simplify=metres`
 pub async fn get_place(
     state: web::Data<AppState>,
+    me: CurrentUser,
     path: web::Path<String>,
     q: web::Query<PlaceQuery>,
 ) -> Result<web::Json<PlaceFeature>, ApiError> {
     let (code, level) = parse_code(&path)?;
+    policy::require_place(&me, code.as_str())?;
     let simplify = parse_simplify(q.simplify.as_deref())?;
     let db = state.db.clone();
     let c = code.clone();
@@ -196,10 +200,12 @@ pub async fn get_place(
 /// `GET /api/v1/places/{code}/children?simplify=metres`
 pub async fn children(
     state: web::Data<AppState>,
+    me: CurrentUser,
     path: web::Path<String>,
     q: web::Query<PlaceQuery>,
 ) -> Result<web::Json<Children>, ApiError> {
     let (code, level) = parse_code(&path)?;
+    policy::require_place(&me, code.as_str())?;
     let simplify = parse_simplify(q.simplify.as_deref())?;
     let db = state.db.clone();
     let c = code.clone();

@@ -44,6 +44,9 @@ pub enum AuthError {
     /// A user name with characters other than letters, digits, '.', '_' and '-', or too long.
     #[error("a user name is 1 to {MAX_USERNAME_LEN} letters, digits, '.', '_' or '-'")]
     InvalidUsername,
+    /// A scope that is not a known place code or a topic code.
+    #[error("{0:?} is not a known place code or a topic code")]
+    UnknownScope(String),
     /// A password that does not meet the rules.
     #[error(transparent)]
     Password(#[from] password::PasswordError),
@@ -69,15 +72,32 @@ pub struct Principal {
     pub display_name: String,
     /// Role.
     pub role: Role,
+    /// Jurisdiction: place codes; everything inside them is visible (see `auth::policy`).
+    pub places: Vec<String>,
+    /// Topics a department handler answers for.
+    pub topics: Vec<String>,
 }
 
 impl Principal {
+    fn with_scopes(mut self, scopes: Vec<(String, String)>) -> Principal {
+        for (kind, value) in scopes {
+            match kind.as_str() {
+                "place" => self.places.push(value),
+                "topic" => self.topics.push(value),
+                _ => {}
+            }
+        }
+        self
+    }
+
     fn from_row(u: &UserRow) -> Option<Principal> {
         Some(Principal {
             id: u.id.clone(),
             username: u.username.clone(),
             display_name: u.display_name.clone(),
             role: Role::parse(&u.role)?,
+            places: Vec::new(),
+            topics: Vec::new(),
         })
     }
 }
@@ -187,11 +207,14 @@ pub fn authenticate(db: &Db, bearer: &str) -> Result<Principal, AuthError> {
         let key = store::live_api_key(&mut *db.reader()?, &token::hash(bearer))?
             .ok_or(AuthError::InvalidToken)?;
         let role = Role::parse(&key.role).ok_or(AuthError::InvalidToken)?;
+        // A machine client (the hotline system) works for the whole city.
         return Ok(Principal {
             id: format!("key:{}", key.id),
             username: format!("key:{}", key.name),
             display_name: key.name,
             role,
+            places: vec![crate::geo::place::CITY_CODE.to_owned()],
+            topics: Vec::new(),
         });
     }
     if !token::well_formed(bearer, token::PREFIX) {
@@ -200,7 +223,10 @@ pub fn authenticate(db: &Db, bearer: &str) -> Result<Principal, AuthError> {
     let mut conn = db.reader()?;
     match store::live_session(&mut conn, &token::hash(bearer), now())? {
         Some((_, user)) if !user.disabled => {
-            Principal::from_row(&user).ok_or(AuthError::InvalidToken)
+            let scopes = store::scopes(&mut conn, &user.id)?;
+            Ok(Principal::from_row(&user)
+                .ok_or(AuthError::InvalidToken)?
+                .with_scopes(scopes))
         }
         _ => Err(AuthError::InvalidToken),
     }
@@ -342,4 +368,42 @@ pub fn revoke_tokens(db: &Db, username: &str) -> Result<usize, AuthError> {
         &u.id,
         now(),
     )?)
+}
+
+/// Checks scopes: place codes that exist, and topic codes; returns them as (kind, value).
+pub fn check_scopes(
+    db: &Db,
+    places: &[String],
+    topics: &[String],
+) -> Result<Vec<(String, String)>, AuthError> {
+    let mut conn = db.reader()?;
+    let mut scopes = Vec::new();
+    for p in places {
+        let known = crate::geo::place::PlaceCode::parse(p).is_some()
+            && crate::store::places::get(&mut conn, p)?.is_some();
+        if !known {
+            return Err(AuthError::UnknownScope(p.clone()));
+        }
+        scopes.push(("place".to_owned(), p.clone()));
+    }
+    for t in topics {
+        if !crate::domain::org::valid_topic(t) {
+            return Err(AuthError::UnknownScope(t.clone()));
+        }
+        scopes.push(("topic".to_owned(), t.clone()));
+    }
+    Ok(scopes)
+}
+
+/// Sets a user's jurisdiction: place codes (each must exist) and topic codes.
+pub fn set_scopes(
+    db: &Db,
+    username: &str,
+    places: &[String],
+    topics: &[String],
+) -> Result<(), AuthError> {
+    let u = user(db, username)?;
+    let scopes = check_scopes(db, places, topics)?;
+    let mut conn = db.writer()?;
+    conn.transaction::<_, AuthError, _>(|c| Ok(store::set_scopes(c, &u.id, &scopes)?))
 }

@@ -250,3 +250,33 @@ pub fn revoke_api_key(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> Q
     .set(api_keys::revoked_at.eq(at))
     .execute(conn)
 }
+
+/// A user's scopes as (kind, value), kind "place" or "topic".
+pub fn scopes(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<(String, String)>> {
+    use crate::db::schema::user_scopes;
+    user_scopes::table
+        .filter(user_scopes::user_id.eq(user_id))
+        .order((user_scopes::scope_kind.asc(), user_scopes::value.asc()))
+        .select((user_scopes::scope_kind, user_scopes::value))
+        .load(conn)
+}
+
+/// Replaces a user's scopes.
+pub fn set_scopes(
+    conn: &mut DbConnection,
+    user_id: &str,
+    scopes: &[(String, String)],
+) -> QueryResult<()> {
+    use crate::db::schema::user_scopes;
+    diesel::delete(user_scopes::table.filter(user_scopes::user_id.eq(user_id))).execute(conn)?;
+    for (kind, value) in scopes {
+        diesel::insert_into(user_scopes::table)
+            .values((
+                user_scopes::user_id.eq(user_id),
+                user_scopes::scope_kind.eq(kind),
+                user_scopes::value.eq(value),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -323,6 +323,32 @@ impl TestApp {
         }
     }
 
+    /// Signs in a new user of `role` whose jurisdiction is `places`; returns the token.
+    pub fn token(&self, role: gridline::auth::role::Role, places: &[&str]) -> String {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let db = &self.state.db;
+        let name = format!("{}{}", role.as_str(), N.fetch_add(1, Ordering::SeqCst));
+        gridline::service::auth::add_user(db, &name, &name, role, "test password 1")
+            .expect("add user");
+        let places: Vec<String> = places.iter().map(|p| (*p).to_owned()).collect();
+        gridline::service::auth::set_scopes(db, &name, &places, &[]).expect("scopes");
+        gridline::service::auth::login(db, &name, "test password 1", "test")
+            .expect("login")
+            .token
+    }
+
+    /// GET with a token.
+    pub async fn get_as(&self, token: &str, uri: &str) -> Resp {
+        self.send(Req {
+            method: Method::GET,
+            uri,
+            token: Some(token),
+            ..Req::default()
+        })
+        .await
+    }
+
     /// GET.
     pub async fn get(&self, uri: &str) -> Resp {
         self.call(Method::GET, uri, None).await

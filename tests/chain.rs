@@ -20,30 +20,14 @@ struct World {
 impl World {
     async fn new() -> World {
         let app = TestApp::beijing();
-        let db = &app.state.db;
-        gridline::service::auth::add_user(db, "root", "管理员", Role::Admin, "admin password 1")
-            .unwrap();
-        gridline::service::auth::add_user(
-            db,
-            "zhang",
-            "张书记",
-            Role::CommunitySecretary,
-            "member password 1",
-        )
-        .unwrap();
-        let admin = gridline::service::auth::login(db, "root", "admin password 1", "t")
-            .unwrap()
-            .token;
-        let member = gridline::service::auth::login(db, "zhang", "member password 1", "t")
-            .unwrap()
-            .token;
         let index = common::beijing_index();
         let point = gridline::geo::grid::center(862, 566);
         let cell = index
             .cell_code(index.cell_at(point.0, point.1).unwrap())
             .to_owned();
-        // The secretary's jurisdiction is the cell's community.
-        gridline::service::auth::set_scopes(db, "zhang", &[cell[..12].to_owned()], &[]).unwrap();
+        let admin = app.token(Role::Admin, &[]);
+        // A community secretary whose jurisdiction is the cell's community.
+        let member = app.token(Role::CommunitySecretary, &[&cell[..12]]);
         World {
             app,
             admin,

@@ -18,23 +18,8 @@ struct Org {
 impl Org {
     async fn new() -> Org {
         let app = TestApp::beijing();
-        let db = &app.state.db;
-        gridline::service::auth::add_user(db, "root", "管理员", Role::Admin, "admin password 1")
-            .unwrap();
-        gridline::service::auth::add_user(
-            db,
-            "wang",
-            "王网格",
-            Role::GridMember,
-            "member password 1",
-        )
-        .unwrap();
-        let admin = gridline::service::auth::login(db, "root", "admin password 1", "t")
-            .unwrap()
-            .token;
-        let member = gridline::service::auth::login(db, "wang", "member password 1", "t")
-            .unwrap()
-            .token;
+        let admin = app.token(Role::Admin, &[]);
+        let member = app.token(Role::GridMember, &[]);
         Org { app, admin, member }
     }
 

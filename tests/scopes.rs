@@ -183,3 +183,60 @@ async fn without_a_token_places_and_chains_answer_401_and_the_wrong_role_403() {
         "locate is public"
     );
 }
+
+#[actix_web::test]
+async fn an_admin_sets_a_jurisdiction_that_takes_effect_at_once() {
+    use actix_web::http::Method;
+    let app = TestApp::beijing();
+    let (cell, _, far) = places();
+    let admin = app.token(Role::Admin, &[]);
+    let leader = app.token(Role::Leader, &[]);
+    let name = gridline::service::auth::authenticate(&app.state.db, &leader)
+        .unwrap()
+        .username;
+    assert_eq!(
+        status(&app, &leader, &format!("/api/v1/places/{far}")).await,
+        404
+    );
+    let put = |token: String, body: serde_json::Value| {
+        let app = &app;
+        let uri = format!("/api/v1/admin/users/{name}/scopes");
+        async move {
+            app.send(common::Req {
+                method: Method::PUT,
+                uri: &uri,
+                body: Some(body),
+                token: Some(&token),
+                ..Default::default()
+            })
+            .await
+        }
+    };
+    let r = put(
+        admin.clone(),
+        serde_json::json!({"places": [&far[..6]], "topics": ["0701"]}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(
+        status(&app, &leader, &format!("/api/v1/places/{far}")).await,
+        200
+    );
+    assert_eq!(
+        status(&app, &leader, &format!("/api/v1/places/{cell}")).await,
+        404
+    );
+    let r = put(admin.clone(), serde_json::json!({"places": ["110199"]})).await;
+    assert_eq!(r.json["code"], "invalid_scope");
+    assert_eq!(
+        status(&app, &leader, &format!("/api/v1/places/{far}")).await,
+        200,
+        "a refused change changes nothing"
+    );
+    assert_eq!(
+        put(leader.clone(), serde_json::json!({"places": ["110000"]}))
+            .await
+            .status,
+        403
+    );
+}

@@ -83,3 +83,49 @@ pub async fn revoke_tokens(
         Err(e) => Err(e.into()),
     }
 }
+
+/// A user's jurisdiction.
+#[derive(Debug, Serialize, serde::Deserialize)]
+pub struct Scopes {
+    /// Place codes; everything inside them is visible.
+    #[serde(default)]
+    pub places: Vec<String>,
+    /// Topic codes (department handlers).
+    #[serde(default)]
+    pub topics: Vec<String>,
+}
+
+/// The most scopes one user may hold.
+pub const MAX_SCOPES: usize = 1000;
+
+/// `PUT /api/v1/admin/users/{username}/scopes`: replaces a user's jurisdiction.
+pub async fn set_scopes(
+    state: web::Data<AppState>,
+    me: CurrentUser,
+    path: web::Path<String>,
+    body: web::Json<Scopes>,
+) -> Result<web::Json<Scopes>, ApiError> {
+    policy::require(&me, Permission::ManageUsers)?;
+    let scopes = body.into_inner();
+    if scopes.places.len() + scopes.topics.len() > MAX_SCOPES {
+        return Err(ApiError::bad_request(
+            "invalid_scope",
+            format!("at most {MAX_SCOPES} scopes"),
+        ));
+    }
+    let db = state.db.clone();
+    let username = path.into_inner();
+    let (places, topics) = (scopes.places.clone(), scopes.topics.clone());
+    match web::block(move || auth::set_scopes(&db, &username, &places, &topics)).await? {
+        Ok(()) => Ok(web::Json(scopes)),
+        Err(AuthError::UnknownUser(name)) => Err(ApiError::not_found(
+            "user_not_found",
+            format!("there is no user {name:?}"),
+        )),
+        Err(AuthError::UnknownScope(s)) => Err(ApiError::bad_request(
+            "invalid_scope",
+            format!("{s:?} is not a known place code or a topic code"),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -13,7 +13,7 @@ macro_rules! id_type {
         impl $name {
             /// A new random id.
             pub fn generate() -> $name {
-                $name(format!("{}{}", $prefix, random_hex()))
+                $name(random_id($prefix))
             }
 
             /// Accepts an id of this kind as a client sent it (prefix and 32 hex digits), `None` otherwise.
@@ -41,9 +41,10 @@ macro_rules! id_type {
     };
 }
 
-fn random_hex() -> String {
+/// A random id: `prefix` and 32 hex digits (128 random bits).
+pub fn random_id(prefix: &str) -> String {
     let n: u128 = rand::random();
-    format!("{n:032x}")
+    format!("{prefix}{n:032x}")
 }
 
 id_type!(

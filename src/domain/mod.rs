@@ -3,3 +3,4 @@
 pub mod chain;
 pub mod ids;
 pub mod org;
+pub mod time;

@@ -56,10 +56,7 @@ pub async fn list_users(
                 display_name: u.display_name,
                 role: u.role,
                 disabled: u.disabled,
-                created_at: u
-                    .created_at
-                    .and_utc()
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                created_at: crate::domain::time::rfc3339(u.created_at),
             })
             .collect(),
     }))

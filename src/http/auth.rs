@@ -72,10 +72,7 @@ pub async fn login(
     Ok(web::Json(LoginResponse {
         token: session.token,
         token_type: "Bearer",
-        expires_at: session
-            .expires_at
-            .and_utc()
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        expires_at: crate::domain::time::rfc3339(session.expires_at),
         user: session.user.into(),
     }))
 }

@@ -29,10 +29,7 @@ impl From<ChainError> for ApiError {
     }
 }
 
-fn time(t: NaiveDateTime) -> String {
-    t.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
+use crate::domain::time::rfc3339 as time;
 
 fn parse_at(raw: Option<&str>) -> Result<Option<NaiveDateTime>, ApiError> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {

@@ -28,10 +28,7 @@ impl From<OrgError> for ApiError {
     }
 }
 
-fn time(t: chrono::NaiveDateTime) -> String {
-    t.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
+use crate::domain::time::rfc3339 as time;
 
 /// A unit.
 #[derive(Debug, Serialize)]

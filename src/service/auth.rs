@@ -118,7 +118,7 @@ fn now() -> NaiveDateTime {
 }
 
 fn new_id() -> String {
-    token::generate()[token::PREFIX.len()..token::PREFIX.len() + 32].to_owned()
+    crate::domain::ids::random_id("")
 }
 
 /// Checks the shape of a user name.

@@ -3,8 +3,9 @@
 
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::chain::{self, Assignee, AssignmentKind, Target};
-use crate::domain::ids::{PersonId, UnitId};
+use crate::domain::ids::{PersonId, UnitId, random_id};
 use crate::domain::org::valid_name;
+use crate::domain::time::rfc3339;
 use crate::geo::place::{Level, PlaceCode};
 use crate::store::chain::{self as store, AssignmentRow, SectionRow};
 use crate::store::org::{self as org_store, PersonRow, UnitRow};
@@ -78,10 +79,6 @@ pub struct Assigned {
 
 fn now() -> NaiveDateTime {
     Utc::now().naive_utc()
-}
-
-fn new_id(prefix: &str) -> String {
-    format!("{prefix}{:032x}", rand::random::<u128>())
 }
 
 fn check_target(
@@ -222,7 +219,7 @@ fn assign_in(c: &mut DbConnection, input: &AssignInput) -> Result<Assigned, Chai
         store::end(c, &cur.id, from)?;
     }
     let row = AssignmentRow {
-        id: new_id("asg_"),
+        id: random_id("asg_"),
         kind: kind.as_str().to_owned(),
         target: input.target.clone(),
         district_code: district,
@@ -402,10 +399,7 @@ pub fn export_csv<W: std::io::Write>(db: &Db, out: W) -> Result<usize, ChainErro
         message: e.to_string(),
     };
     w.write_record(CSV_COLUMNS).map_err(io)?;
-    let t = |t: NaiveDateTime| {
-        t.and_utc()
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    };
+    let t = rfc3339;
     for a in &rows {
         w.write_record([
             a.id.as_str(),
@@ -505,7 +499,7 @@ pub fn create_section(
             return Err(invalid("places", "a section lies in one district"));
         }
         let row = SectionRow {
-            id: new_id("sec_"),
+            id: random_id("sec_"),
             name: input.name.trim().to_owned(),
             district_code: district,
             created_at: now(),

@@ -3,9 +3,11 @@
 
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::geo::address::AddressMatcher;
 use crate::geo::index::PlaceIndex;
 use crate::http::{self, Routes};
-use crate::service::geodata;
+use crate::service::intake::Geo;
+use crate::service::{geodata, topics};
 use actix_web::{App, HttpRequest, HttpServer, dev::Server, middleware, web};
 use anyhow::Context;
 use std::net::SocketAddr;
@@ -21,6 +23,18 @@ pub struct AppState {
     pub db: Db,
     /// The place index, built once at start.
     pub index: Arc<PlaceIndex>,
+    /// Place names for tickets that come with address text only.
+    pub addresses: Arc<AddressMatcher>,
+}
+
+impl AppState {
+    /// What intake needs of the geography.
+    pub fn geo(&self) -> Geo<'_> {
+        Geo {
+            index: &self.index,
+            addresses: &self.addresses,
+        }
+    }
 }
 
 /// Opens the database, loads the default dataset on first start and builds the index.
@@ -30,7 +44,11 @@ pub fn prepare(database_url: &str, pool_size: u32) -> anyhow::Result<web::Data<A
     if geodata::ensure_loaded(&db).context("loading the default dataset")? {
         tracing::info!("first start: the default Beijing dataset was loaded into the database");
     }
+    if topics::ensure_loaded(&db).context("loading the topic taxonomy")? {
+        tracing::info!("first start: the built-in topic taxonomy was loaded");
+    }
     let index = geodata::load_index(&db).context("building the place index")?;
+    let addresses = AddressMatcher::from_index(&index);
     tracing::info!(
         cells = index.cell_count(),
         buildings = index.building_count(),
@@ -40,6 +58,7 @@ pub fn prepare(database_url: &str, pool_size: u32) -> anyhow::Result<web::Data<A
     Ok(web::Data::new(AppState {
         db,
         index: Arc::new(index),
+        addresses: Arc::new(addresses),
     }))
 }
 

@@ -49,6 +49,15 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// The topic taxonomy: replace it from a CSV file (all or nothing) or export it.
+    Topics {
+        /// What to do.
+        #[command(subcommand)]
+        action: TopicsAction,
+        /// Database.
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Manage API keys for machine clients (e.g. the hotline system's integration).
     Apikey {
         /// What to do.
@@ -172,6 +181,59 @@ pub enum ChainAction {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+/// What to do with the topic taxonomy.
+#[derive(Debug, Subcommand)]
+pub enum TopicsAction {
+    /// Replace the taxonomy from a CSV file (header: code,parent_code,name_zh,name_en,time_class,grid_class,
+    /// department,merge_radius_m,merge_window_hours,merge_same_building); topics left out become inactive.
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// Write the active taxonomy as CSV.
+    Export {
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn topics_command(action: TopicsAction, db: &DbArgs) -> anyhow::Result<()> {
+    use crate::service::topics::{self, TopicError};
+    let db = open(db)?;
+    topics::ensure_loaded(&db)?;
+    match action {
+        TopicsAction::Import { file } => {
+            let bytes = read_file(&file)?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", file.display()))?;
+            match topics::import_csv(&db, &text) {
+                Ok(n) => println!("the taxonomy now has {n} active topics and classes (a running server reads it at once)"),
+                Err(TopicError::Invalid(errors)) => {
+                    for e in &errors {
+                        println!("{e}");
+                    }
+                    anyhow::bail!(
+                        "{}: {} bad line(s); nothing was changed",
+                        file.display(),
+                        errors.len()
+                    );
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        TopicsAction::Export { out } => {
+            let text = topics::export_csv(&db)?;
+            match out {
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => print!("{text}"),
+            }
+        }
+    }
+    Ok(())
 }
 
 fn chain_command(action: ChainAction, db: &DbArgs) -> anyhow::Result<()> {
@@ -431,6 +493,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate(db) => {
             let db = open(&db)?;
             let loaded = crate::service::geodata::ensure_loaded(&db)?;
+            crate::service::topics::ensure_loaded(&db)?;
             bootstrap_admin(&db)?;
             println!(
                 "migrations applied{}",
@@ -462,6 +525,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User { action, db } => user_command(action, &db),
         Command::Apikey { action, db } => apikey_command(action, &db),
         Command::Chain { action, db } => chain_command(action, &db),
+        Command::Topics { action, db } => topics_command(action, &db),
         Command::Locate { lon, lat, crs, db } => locate(&lon, &lat, &crs, &db),
     }
 }

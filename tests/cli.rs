@@ -270,3 +270,37 @@ fn a_user_added_with_a_scope_sees_only_inside_it() {
         "110101001002001"
     ));
 }
+
+#[test]
+fn the_taxonomy_is_exported_changed_and_imported_all_or_nothing() {
+    let t = TestDb::beijing();
+    let env = [("DATABASE_URL", t.url.as_str())];
+    let out = gridline(&["topics", "export"], &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv = text(&out.stdout);
+    assert!(csv.contains("0101,01,暴露垃圾"), "{csv}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("topics.csv");
+
+    // A wider merge radius for 0101 and a new topic 0106.
+    let changed = csv.replace(
+        "0101,01,暴露垃圾,exposed rubbish,7d,event,城市管理委员会,150,",
+        "0101,01,暴露垃圾,exposed rubbish,7d,event,城市管理委员会,300,",
+    ) + "0106,01,垃圾分类,waste sorting,7d,event,城市管理委员会,100,168,false\n";
+    std::fs::write(&file, &changed).unwrap();
+    let out = gridline(&["topics", "import", file.to_str().unwrap()], &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let db = t.open();
+    let rows = gridline::service::topics::list(&db).unwrap();
+    let rubbish = rows.iter().find(|r| r.code == "0101").unwrap();
+    assert_eq!(rubbish.merge_radius_m, 300);
+    assert!(rows.iter().any(|r| r.code == "0106" && r.active));
+
+    // One bad line: nothing changes, and the line is named.
+    std::fs::write(&file, changed.replace(",300,", ",-1,")).unwrap();
+    let out = gridline(&["topics", "import", file.to_str().unwrap()], &env);
+    assert!(!out.status.success());
+    assert!(text(&out.stdout).contains("line 3:"), "{}", text(&out.stdout));
+    let rows = gridline::service::topics::list(&db).unwrap();
+    assert_eq!(rows.iter().find(|r| r.code == "0101").unwrap().merge_radius_m, 300);
+}

@@ -39,6 +39,7 @@ async fn readyz_answers_503_when_no_cells_are_loaded() {
     app.state = actix_web::web::Data::new(gridline::app::AppState {
         db: app.db.open(),
         index: std::sync::Arc::new(empty),
+        addresses: common::beijing_addresses(),
     });
     let r = app.get("/readyz").await;
     assert_eq!(r.status, 503);

@@ -15,13 +15,82 @@ pub enum Permission {
     ManageOrganisation,
     /// Read units and people.
     ReadOrganisation,
+    /// File hotline tickets (`POST /api/v1/tickets`).
+    FileTickets,
+    /// File patrol reports.
+    FileReports,
+    /// Undo a merge (move an item out of a case).
+    Unmerge,
+    /// Read the audit log of personal-data reads.
+    ReadAudit,
+    /// Read cases (within the jurisdiction).
+    ReadCases,
 }
 
 /// Whether `role` holds `permission`.
 pub fn allows(role: Role, permission: Permission) -> bool {
     match permission {
         Permission::ManageUsers | Permission::ManageOrganisation => role == Role::Admin,
-        Permission::ReadOrganisation => true,
+        Permission::ReadOrganisation | Permission::ReadCases => true,
+        Permission::FileTickets => matches!(role, Role::Admin | Role::HotlineOperator),
+        Permission::FileReports => matches!(
+            role,
+            Role::Admin | Role::GridMember | Role::CommunitySecretary | Role::StreetHandler
+        ),
+        Permission::Unmerge => matches!(role, Role::Admin | Role::Dispatcher),
+        Permission::ReadAudit => role == Role::Admin,
+    }
+}
+
+/// Whether a user may see a case at `place` (its most precise place; `None` while unplaced) on `topic`: city-wide
+/// roles see every case; department handlers see the cases of their topics (inside their places, when they have
+/// any); everyone else sees the cases inside their places. Unplaced cases are for city-wide roles only.
+pub fn can_see_case(
+    user: &crate::service::auth::Principal,
+    place: Option<&str>,
+    topic: &str,
+) -> bool {
+    if matches!(user.role, Role::Admin | Role::HotlineOperator) {
+        return true;
+    }
+    let Some(place) = place else {
+        return false;
+    };
+    if user.role == Role::DepartmentHandler {
+        let topic_ok = user.topics.iter().any(|t| topic.starts_with(t.as_str()));
+        return topic_ok && (user.places.is_empty() || can_see_place(user, place));
+    }
+    can_see_place(user, place)
+}
+
+/// The case-list scope of a user: `None` for the whole city, else the place codes (and, for department handlers,
+/// the topics) the list is limited to.
+pub fn case_scope(
+    user: &crate::service::auth::Principal,
+) -> (Option<Vec<String>>, Option<Vec<String>>) {
+    if matches!(user.role, Role::Admin | Role::HotlineOperator)
+        || user
+            .places
+            .iter()
+            .any(|p| p == crate::geo::place::CITY_CODE)
+    {
+        return (None, None);
+    }
+    if user.role == Role::DepartmentHandler {
+        let places = (!user.places.is_empty()).then(|| user.places.clone());
+        return (places, Some(user.topics.clone()));
+    }
+    (Some(user.places.clone()), None)
+}
+
+/// Whether a user may see a ticket's caller unmasked (`pii:read` for that record): hotline operators (they took
+/// the call) always; street and department handlers (they must contact the caller) unless the caller asked for
+/// confidentiality; nobody else.
+pub fn may_read_caller(user: &crate::service::auth::Principal, confidential: bool) -> bool {
+    match user.role {
+        Role::HotlineOperator => true,
+        Role::StreetHandler | Role::DepartmentHandler => !confidential,
+        _ => false,
     }
 }
 
@@ -63,6 +132,50 @@ pub fn require(user: &CurrentUser, permission: Permission) -> Result<(), ApiErro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::auth::Principal;
+
+    fn user(role: Role, places: &[&str], topics: &[&str]) -> Principal {
+        Principal {
+            id: "u".into(),
+            username: "u".into(),
+            display_name: "u".into(),
+            role,
+            places: places.iter().map(|s| (*s).to_owned()).collect(),
+            topics: topics.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn cases_are_visible_by_place_and_for_departments_by_topic() {
+        let secretary = user(Role::CommunitySecretary, &["110105026041"], &[]);
+        assert!(can_see_case(&secretary, Some("110105026041001"), "0101"));
+        assert!(!can_see_case(&secretary, Some("110105026034001"), "0101"));
+        assert!(!can_see_case(&secretary, Some("110105026"), "0101"));
+        assert!(!can_see_case(&secretary, None, "0101"));
+        let heating = user(Role::DepartmentHandler, &[], &["07"]);
+        assert!(can_see_case(&heating, Some("110105026041001"), "0701"));
+        assert!(!can_see_case(&heating, Some("110105026041001"), "0101"));
+        let operator = user(Role::HotlineOperator, &[], &[]);
+        assert!(can_see_case(&operator, None, "0101"));
+    }
+
+    #[test]
+    fn callers_are_shown_only_to_those_who_must_contact_them() {
+        for role in Role::ALL {
+            let u = user(role, &["110105"], &[]);
+            let open = may_read_caller(&u, false);
+            let confidential = may_read_caller(&u, true);
+            assert_eq!(
+                open,
+                matches!(
+                    role,
+                    Role::HotlineOperator | Role::StreetHandler | Role::DepartmentHandler
+                ),
+                "{role}"
+            );
+            assert_eq!(confidential, role == Role::HotlineOperator, "{role}");
+        }
+    }
 
     #[test]
     fn only_admins_manage_users() {

@@ -38,6 +38,32 @@ diesel::table! {
 }
 
 diesel::table! {
+    cases (id) {
+        id -> Text,
+        district_code -> Text,
+        place_code -> Nullable<Text>,
+        lon -> Nullable<Double>,
+        lat -> Nullable<Double>,
+        building_code -> Nullable<Text>,
+        topic_code -> Text,
+        status -> Text,
+        source -> Text,
+        priority -> Integer,
+        group_request -> Bool,
+        repeat_request -> Bool,
+        ticket_count -> Integer,
+        caller_count -> Integer,
+        report_count -> Integer,
+        opened_at -> Timestamp,
+        last_item_at -> Timestamp,
+        chain -> Text,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     geodata_meta (key) {
         key -> Text,
         value -> Text,
@@ -49,6 +75,24 @@ diesel::table! {
         id -> Text,
         throttle_key -> Text,
         failed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    merge_decisions (id) {
+        id -> Text,
+        case_id -> Text,
+        item_kind -> Text,
+        item_id -> Text,
+        outcome -> Text,
+        candidate_case_id -> Nullable<Text>,
+        distance_m -> Nullable<Double>,
+        age_hours -> Nullable<Double>,
+        score -> Nullable<Double>,
+        reason -> Text,
+        actor -> Text,
+        decided_at -> Timestamp,
+        undone_at -> Nullable<Timestamp>,
     }
 }
 
@@ -66,6 +110,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    pii_reads (id) {
+        id -> Text,
+        read_at -> Timestamp,
+        user_id -> Text,
+        username -> Text,
+        role -> Text,
+        ticket_id -> Text,
+        case_id -> Text,
+        district_code -> Text,
+        reason -> Text,
+    }
+}
+
+diesel::table! {
     places (district_code, code) {
         district_code -> Text,
         code -> Text,
@@ -78,6 +136,35 @@ diesel::table! {
         max_lon -> Double,
         max_lat -> Double,
         geometry -> Text,
+    }
+}
+
+diesel::table! {
+    policy (key) {
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    reports (id) {
+        id -> Text,
+        content_sha256 -> Text,
+        case_id -> Text,
+        district_code -> Text,
+        reporter_id -> Text,
+        reported_at -> Timestamp,
+        topic_code -> Text,
+        body -> Text,
+        lon -> Double,
+        lat -> Double,
+        place_code -> Text,
+        building_code -> Nullable<Text>,
+        photos -> Text,
+        fixed_on_the_spot -> Bool,
+        outside_scope -> Bool,
+        chain -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -104,6 +191,50 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    tickets (id) {
+        id -> Text,
+        ticket_no -> Text,
+        content_sha256 -> Text,
+        case_id -> Text,
+        district_code -> Text,
+        received_at -> Timestamp,
+        channel -> Text,
+        request_type -> Text,
+        topic_code -> Text,
+        body -> Text,
+        caller_name -> Text,
+        caller_phone -> Text,
+        caller_confidential -> Bool,
+        address_text -> Text,
+        lon -> Nullable<Double>,
+        lat -> Nullable<Double>,
+        location_precision -> Text,
+        place_code -> Nullable<Text>,
+        building_code -> Nullable<Text>,
+        chain -> Text,
+        repeat_of -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    topics (code) {
+        code -> Text,
+        parent_code -> Nullable<Text>,
+        name_zh -> Text,
+        name_en -> Text,
+        time_class -> Text,
+        grid_class -> Text,
+        department -> Text,
+        merge_radius_m -> Integer,
+        merge_window_hours -> Integer,
+        merge_same_building -> Bool,
+        active -> Bool,
     }
 }
 
@@ -143,22 +274,32 @@ diesel::table! {
 
 diesel::joinable!(assignments -> people (person_id));
 diesel::joinable!(assignments -> units (unit_id));
+diesel::joinable!(merge_decisions -> cases (case_id));
 diesel::joinable!(people -> units (unit_id));
+diesel::joinable!(reports -> cases (case_id));
 diesel::joinable!(section_places -> sections (section_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(tickets -> cases (case_id));
 diesel::joinable!(user_scopes -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     assignments,
     buildings,
+    cases,
     geodata_meta,
     login_failures,
+    merge_decisions,
     people,
+    pii_reads,
     places,
+    policy,
+    reports,
     section_places,
     sections,
     sessions,
+    tickets,
+    topics,
     units,
     user_scopes,
     users,

@@ -58,6 +58,48 @@ id_type!(
     "person_"
 );
 
+id_type!(
+    /// A case (案件): `case_` and 32 hex digits.
+    CaseId,
+    "case_"
+);
+id_type!(
+    /// A hotline ticket as stored here (the hotline's own number is kept beside it): `tkt_` and 32 hex digits.
+    TicketId,
+    "tkt_"
+);
+
+/// A patrol report: a UUID the phone generates (so a report sent twice is recognised), lowercase and hyphenated.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ReportId(String);
+
+impl ReportId {
+    /// A new random (version 4) id.
+    pub fn generate() -> ReportId {
+        ReportId(uuid::Uuid::new_v4().hyphenated().to_string())
+    }
+
+    /// Accepts any UUID a client sent, normalised to lowercase hyphenated form.
+    pub fn parse(s: &str) -> Option<ReportId> {
+        uuid::Uuid::parse_str(s.trim())
+            .ok()
+            .filter(|u| !u.is_nil())
+            .map(|u| ReportId(u.hyphenated().to_string()))
+    }
+
+    /// The id as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ReportId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +111,14 @@ mod tests {
         assert_eq!(PersonId::parse(u.as_str()), None);
         assert_eq!(UnitId::parse("unit_xyz"), None);
         assert_ne!(UnitId::generate(), u);
+    }
+
+    #[test]
+    fn report_ids_are_normalised_uuids() {
+        let r = ReportId::parse("6F9619FF-8B86-D011-B42D-00C04FC964FF").unwrap();
+        assert_eq!(r.as_str(), "6f9619ff-8b86-d011-b42d-00c04fc964ff");
+        assert!(ReportId::parse("00000000-0000-0000-0000-000000000000").is_none());
+        assert!(ReportId::parse("case_1").is_none());
+        assert_ne!(ReportId::generate(), ReportId::generate());
     }
 }

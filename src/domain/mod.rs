@@ -2,5 +2,8 @@
 
 pub mod chain;
 pub mod ids;
+pub mod merge;
 pub mod org;
+pub mod privacy;
 pub mod time;
+pub mod topic;

@@ -205,6 +205,11 @@ impl PlaceIndex {
         self.buildings.len()
     }
 
+    /// Every place, districts to cells.
+    pub fn places(&self) -> &[PlaceInfo] {
+        &self.places
+    }
+
     /// A place by code.
     pub fn place(&self, code: &str) -> Option<&PlaceInfo> {
         self.by_code.get(code).map(|&k| &self.places[k as usize])

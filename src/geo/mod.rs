@@ -3,6 +3,7 @@
 //!
 //! Everything here is WGS-84 lon/lat unless a function says otherwise, and nothing here touches actix or diesel.
 
+pub mod address;
 pub mod build;
 pub mod building_check;
 pub mod crs;

@@ -126,3 +126,98 @@ pub async fn set_scopes(
         Err(e) => Err(e.into()),
     }
 }
+
+/// One unmasked read of a caller's personal data.
+#[derive(Debug, Serialize)]
+pub struct PiiRead {
+    /// Id.
+    pub id: String,
+    /// When (RFC 3339, UTC).
+    pub read_at: String,
+    /// The reader's user id.
+    pub user_id: String,
+    /// The reader's user name.
+    pub username: String,
+    /// The reader's role.
+    pub role: String,
+    /// The ticket whose caller was shown.
+    pub ticket_id: String,
+    /// Its case.
+    pub case_id: String,
+    /// Its district.
+    pub district_code: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A page of the audit log.
+#[derive(Debug, Serialize)]
+pub struct PiiReads {
+    /// Oldest first.
+    pub reads: Vec<PiiRead>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// Query of the audit log.
+#[derive(Debug, serde::Deserialize)]
+pub struct PiiReadQuery {
+    ticket_id: Option<String>,
+    username: Option<String>,
+    since: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/admin/pii-reads?ticket_id=&username=&since=&cursor=&limit=`
+pub async fn pii_reads(
+    state: web::Data<AppState>,
+    me: CurrentUser,
+    q: web::Query<PiiReadQuery>,
+) -> Result<web::Json<PiiReads>, ApiError> {
+    use crate::service::cases;
+    use crate::store::audit::PiiReadFilter;
+    policy::require(&me, Permission::ReadAudit)?;
+    let q = q.into_inner();
+    let since = match q.since.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(
+            chrono::DateTime::parse_from_rfc3339(s)
+                .map_err(|_| {
+                    ApiError::bad_request(
+                        "invalid_time",
+                        "since is not an RFC 3339 time such as 2026-03-03T08:00:00+08:00",
+                    )
+                })?
+                .naive_utc(),
+        ),
+    };
+    let filter = PiiReadFilter {
+        ticket_id: q.ticket_id,
+        username: q.username,
+        since,
+        after: None,
+    };
+    let db = state.db.clone();
+    let limit = q.limit.unwrap_or(100);
+    let cursor = q.cursor;
+    let (rows, next) =
+        web::block(move || cases::audit_log(&db, filter, cursor.as_deref(), limit)).await??;
+    Ok(web::Json(PiiReads {
+        reads: rows
+            .into_iter()
+            .map(|r| PiiRead {
+                id: r.id,
+                read_at: crate::domain::time::rfc3339(r.read_at),
+                user_id: r.user_id,
+                username: r.username,
+                role: r.role,
+                ticket_id: r.ticket_id,
+                case_id: r.case_id,
+                district_code: r.district_code,
+                reason: r.reason,
+            })
+            .collect(),
+        next_cursor: next,
+    }))
+}

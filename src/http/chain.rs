@@ -138,28 +138,30 @@ impl From<service::Chain> for ChainDto {
                 level: c.level.as_str(),
             },
             building: None,
-            links: c
-                .links
-                .into_iter()
-                .map(|l| LinkDto {
-                    kind: l.kind.as_str(),
-                    target: l.target,
-                    fallback: l.fallback,
-                    since: l.assignment.as_ref().map(|a| time(a.valid_from)),
-                    assignment_id: l.assignment.map(|a| a.id),
-                    person: l.person.map(|p| LinkPerson {
-                        id: p.id,
-                        name: p.name,
-                        phone: p.phone,
-                        role: p.role,
-                    }),
-                    unit: l.unit.map(|u| LinkUnit {
-                        id: u.id,
-                        name: u.name,
-                        kind: u.kind,
-                    }),
-                })
-                .collect(),
+            links: c.links.into_iter().map(LinkDto::from).collect(),
+        }
+    }
+}
+
+impl From<service::Link> for LinkDto {
+    fn from(l: service::Link) -> Self {
+        LinkDto {
+            kind: l.kind.as_str(),
+            target: l.target,
+            fallback: l.fallback,
+            since: l.assignment.as_ref().map(|a| time(a.valid_from)),
+            assignment_id: l.assignment.map(|a| a.id),
+            person: l.person.map(|p| LinkPerson {
+                id: p.id,
+                name: p.name,
+                phone: p.phone,
+                role: p.role,
+            }),
+            unit: l.unit.map(|u| LinkUnit {
+                id: u.id,
+                name: u.name,
+                kind: u.kind,
+            }),
         }
     }
 }

@@ -5,9 +5,11 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cases;
 pub mod chain;
 pub mod dto;
 pub mod health;
+pub mod intake;
 pub mod locate;
 pub mod org;
 pub mod places;
@@ -89,6 +91,13 @@ pub fn api(r: &mut Routes<'_>) {
         "/api/v1/places/{code}/chain",
         chain::place_chain,
     );
+    r.add(Method::GET, "/api/v1/topics", intake::list_topics);
+    r.add(Method::POST, "/api/v1/tickets", intake::file_ticket);
+    r.add(Method::POST, "/api/v1/reports", intake::file_report);
+    r.add(Method::GET, "/api/v1/cases", cases::list);
+    r.add(Method::GET, "/api/v1/cases/{id}", cases::get);
+    r.add(Method::POST, "/api/v1/cases/{id}/unmerge", cases::unmerge);
+    r.add(Method::GET, "/api/v1/admin/pii-reads", admin::pii_reads);
     r.add(Method::GET, "/api/v1/locate", locate::locate);
     r.add(Method::POST, "/api/v1/locate/batch", locate::locate_batch);
     r.add(Method::GET, "/api/v1/places/{code}", places::get_place);

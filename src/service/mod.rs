@@ -2,8 +2,11 @@
 //! handlers and the command line alike.
 
 pub mod auth;
+pub mod cases;
 pub mod chain;
 pub mod chain_seed;
 pub mod geodata;
+pub mod intake;
 pub mod org;
 pub mod places;
+pub mod topics;

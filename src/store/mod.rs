@@ -1,7 +1,10 @@
 //! Storage: diesel only, one file per aggregate. Functions take `&mut DbConnection` so one service call can wrap
 //! several of them in one transaction; none of them opens its own.
 
+pub mod audit;
+pub mod cases;
 pub mod chain;
 pub mod org;
 pub mod places;
+pub mod topics;
 pub mod users;

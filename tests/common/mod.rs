@@ -14,6 +14,7 @@ use actix_web::{App, test, web};
 use diesel::prelude::*;
 use gridline::app::{self, AppState};
 use gridline::db::Db;
+use gridline::geo::address::AddressMatcher;
 use gridline::geo::index::PlaceIndex;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -108,6 +109,7 @@ fn template() -> &'static Template {
             {
                 let db = Db::connect(&with_database(&url, &name), 2).expect("template database");
                 gridline::service::geodata::ensure_loaded(&db).expect("load the dataset");
+                gridline::service::topics::ensure_loaded(&db).expect("load the topics");
             }
             Template::Postgres(name)
         }
@@ -121,6 +123,7 @@ fn template() -> &'static Template {
             {
                 let db = Db::connect(&path, 1).expect("template database");
                 gridline::service::geodata::ensure_loaded(&db).expect("load the dataset");
+                gridline::service::topics::ensure_loaded(&db).expect("load the topics");
             }
             Template::Sqlite(dir, path)
         }
@@ -215,6 +218,13 @@ impl Drop for TestDb {
     }
 }
 
+/// The address matcher of the default dataset, built once per process.
+pub fn beijing_addresses() -> Arc<AddressMatcher> {
+    static A: OnceLock<Arc<AddressMatcher>> = OnceLock::new();
+    A.get_or_init(|| Arc::new(AddressMatcher::from_index(&beijing_index())))
+        .clone()
+}
+
 /// The index of the default dataset, built once per process.
 pub fn beijing_index() -> Arc<PlaceIndex> {
     static I: OnceLock<Arc<PlaceIndex>> = OnceLock::new();
@@ -278,6 +288,7 @@ impl TestApp {
         let state = web::Data::new(AppState {
             db: db.open(),
             index: beijing_index(),
+            addresses: beijing_addresses(),
         });
         TestApp { db, state }
     }

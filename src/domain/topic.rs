@@ -1,0 +1,394 @@
+//! The topic taxonomy: two levels (a class such as `01` 市容环卫 and its topics such as `0101` 暴露垃圾), each with
+//! its default time class, grid class, the department the dispatch catalogue names, and its merge policy. The
+//! taxonomy is data: the built-in one ([`DEFAULT_CSV`]) is loaded on first start and can be replaced from a CSV file
+//! without a code change.
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::fmt;
+
+/// The built-in taxonomy (from DESIGN.md), as CSV.
+pub const DEFAULT_CSV: &str = include_str!("topics.csv");
+
+/// The CSV header, in order.
+pub const CSV_HEADER: [&str; 10] = [
+    "code",
+    "parent_code",
+    "name_zh",
+    "name_en",
+    "time_class",
+    "grid_class",
+    "department",
+    "merge_radius_m",
+    "merge_window_hours",
+    "merge_same_building",
+];
+
+/// A topic code: two digits for a class, four for a topic within it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TopicCode(String);
+
+impl TopicCode {
+    /// Accepts `01`…`99` or `0101`…`9999`.
+    pub fn parse(s: &str) -> Option<TopicCode> {
+        let s = s.trim();
+        ((s.len() == 2 || s.len() == 4) && s.bytes().all(|b| b.is_ascii_digit()) && &s[..2] != "00")
+            .then(|| TopicCode(s.to_owned()))
+    }
+
+    /// Whether this is a class (two digits) rather than a topic.
+    pub fn is_class(&self) -> bool {
+        self.0.len() == 2
+    }
+
+    /// The class this code belongs to (itself for a class).
+    pub fn class(&self) -> &str {
+        &self.0[..2]
+    }
+
+    /// The code as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TopicCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How long the handling unit has (Beijing DB11/T 2021 draft).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TimeClass {
+    /// Emergency: life and property at risk.
+    #[serde(rename = "2h")]
+    Hours2,
+    /// Water, power, gas, heating.
+    #[serde(rename = "24h")]
+    Hours24,
+    /// General.
+    #[serde(rename = "7d")]
+    Days7,
+    /// Complex.
+    #[serde(rename = "15d")]
+    Days15,
+}
+
+impl TimeClass {
+    /// Every class, shortest first.
+    pub const ALL: [TimeClass; 4] = [
+        TimeClass::Hours2,
+        TimeClass::Hours24,
+        TimeClass::Days7,
+        TimeClass::Days15,
+    ];
+
+    /// The name (`2h`, `24h`, `7d`, `15d`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeClass::Hours2 => "2h",
+            TimeClass::Hours24 => "24h",
+            TimeClass::Days7 => "7d",
+            TimeClass::Days15 => "15d",
+        }
+    }
+
+    /// Parses a name.
+    pub fn parse(s: &str) -> Option<TimeClass> {
+        TimeClass::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// The grid-management class: a part (部件: a thing, such as a manhole cover) or an event (事件).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GridClass {
+    /// 部件.
+    Part,
+    /// 事件.
+    Event,
+}
+
+impl GridClass {
+    /// The name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GridClass::Part => "part",
+            GridClass::Event => "event",
+        }
+    }
+
+    /// Parses a name.
+    pub fn parse(s: &str) -> Option<GridClass> {
+        [GridClass::Part, GridClass::Event]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+    }
+}
+
+/// When two items on a topic are about the same problem.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MergeRule {
+    /// Items within this distance (metres) may merge; 0 means only by building, or never.
+    pub radius_m: u32,
+    /// Items within this time of the case's latest item may merge.
+    pub window_hours: u32,
+    /// Items at the same building merge whatever the distance (heating, lifts, leaks).
+    pub same_building: bool,
+}
+
+impl MergeRule {
+    /// Whether the rule can ever merge anything.
+    pub fn merges(&self) -> bool {
+        (self.radius_m > 0 || self.same_building) && self.window_hours > 0
+    }
+}
+
+/// A class or topic.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Topic {
+    /// Its code.
+    pub code: TopicCode,
+    /// The class it belongs to (`None` for a class).
+    pub parent: Option<TopicCode>,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// Default time class.
+    pub time_class: TimeClass,
+    /// Part or event.
+    pub grid_class: GridClass,
+    /// The department the dispatch catalogue (派单目录) names.
+    pub department: String,
+    /// When items merge.
+    pub merge: MergeRule,
+}
+
+/// A line of a taxonomy file that is wrong, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    /// The line number (1 = the header).
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+const MAX_NAME_CHARS: usize = 100;
+const MAX_RADIUS_M: u32 = 5_000;
+const MAX_WINDOW_HOURS: u32 = 24 * 366;
+
+fn parse_row(rec: &csv::StringRecord) -> Result<Topic, String> {
+    if rec.len() != CSV_HEADER.len() {
+        return Err(format!(
+            "expected {} fields, found {}",
+            CSV_HEADER.len(),
+            rec.len()
+        ));
+    }
+    let f = |i: usize| rec.get(i).unwrap_or("").trim();
+    let code = TopicCode::parse(f(0))
+        .ok_or_else(|| format!("code {:?} is not two or four digits", f(0)))?;
+    let parent = match f(1) {
+        "" => None,
+        p => Some(TopicCode::parse(p).ok_or_else(|| format!("parent_code {p:?} is not a code"))?),
+    };
+    match (&parent, code.is_class()) {
+        (None, true) => {}
+        (Some(p), false) if p.is_class() && p.as_str() == code.class() => {}
+        _ => {
+            return Err(format!(
+                "{code}: a class (two digits) has no parent, a topic (four digits) has its class as parent"
+            ));
+        }
+    }
+    let text = |i: usize, name: &str| {
+        let v = f(i);
+        if v.is_empty() || v.chars().count() > MAX_NAME_CHARS {
+            Err(format!("{name} must have 1 to {MAX_NAME_CHARS} characters"))
+        } else {
+            Ok(v.to_owned())
+        }
+    };
+    let number = |i: usize, name: &str, max: u32| {
+        f(i).parse::<u32>()
+            .ok()
+            .filter(|n| *n <= max)
+            .ok_or_else(|| format!("{name} {:?} is not a whole number from 0 to {max}", f(i)))
+    };
+    Ok(Topic {
+        parent,
+        name_zh: text(2, "name_zh")?,
+        name_en: text(3, "name_en")?,
+        time_class: TimeClass::parse(f(4))
+            .ok_or_else(|| format!("time_class {:?} is not one of 2h, 24h, 7d, 15d", f(4)))?,
+        grid_class: GridClass::parse(f(5))
+            .ok_or_else(|| format!("grid_class {:?} is not part or event", f(5)))?,
+        department: text(6, "department")?,
+        merge: MergeRule {
+            radius_m: number(7, "merge_radius_m", MAX_RADIUS_M)?,
+            window_hours: number(8, "merge_window_hours", MAX_WINDOW_HOURS)?,
+            same_building: match f(9) {
+                "true" => true,
+                "false" => false,
+                other => {
+                    return Err(format!(
+                        "merge_same_building {other:?} is not true or false"
+                    ));
+                }
+            },
+        },
+        code,
+    })
+}
+
+/// Reads a taxonomy file: every line checked, every class present before its topics are used, no code twice. All
+/// errors are reported (with line numbers), not only the first.
+pub fn parse_csv(text: &str) -> Result<Vec<Topic>, Vec<LineError>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut errors = Vec::new();
+    match reader.headers() {
+        Ok(h) if h.iter().map(str::trim).eq(CSV_HEADER) => {}
+        _ => {
+            return Err(vec![LineError {
+                line: 1,
+                message: format!("the header must be {}", CSV_HEADER.join(",")),
+            }]);
+        }
+    }
+    let mut topics = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, rec) in reader.records().enumerate() {
+        let line = i + 2;
+        match rec.map_err(|e| e.to_string()).and_then(|r| parse_row(&r)) {
+            Ok(t) if !seen.insert(t.code.clone()) => errors.push(LineError {
+                line,
+                message: format!("{} appears twice", t.code),
+            }),
+            Ok(t) => topics.push((line, t)),
+            Err(message) => errors.push(LineError { line, message }),
+        }
+    }
+    for (line, t) in &topics {
+        if let Some(p) = &t.parent
+            && !seen.contains(p)
+        {
+            errors.push(LineError {
+                line: *line,
+                message: format!("{}: its class {p} is not in the file", t.code),
+            });
+        }
+    }
+    if topics.is_empty() && errors.is_empty() {
+        errors.push(LineError {
+            line: 1,
+            message: "the file has no topics".into(),
+        });
+    }
+    if errors.is_empty() {
+        Ok(topics.into_iter().map(|(_, t)| t).collect())
+    } else {
+        errors.sort_by_key(|e| e.line);
+        Err(errors)
+    }
+}
+
+/// Writes topics as a taxonomy file that [`parse_csv`] reads back.
+pub fn to_csv(topics: &[Topic]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut write = |fields: &[&str]| w.write_record(fields).is_ok();
+    let mut ok = write(&CSV_HEADER);
+    for t in topics {
+        let radius = t.merge.radius_m.to_string();
+        let window = t.merge.window_hours.to_string();
+        ok &= write(&[
+            t.code.as_str(),
+            t.parent.as_ref().map_or("", TopicCode::as_str),
+            &t.name_zh,
+            &t.name_en,
+            t.time_class.as_str(),
+            t.grid_class.as_str(),
+            &t.department,
+            &radius,
+            &window,
+            if t.merge.same_building {
+                "true"
+            } else {
+                "false"
+            },
+        ]);
+    }
+    debug_assert!(ok, "writing CSV to memory cannot fail");
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_taxonomy_reads_and_round_trips() {
+        let topics = parse_csv(DEFAULT_CSV).unwrap();
+        assert_eq!(topics.iter().filter(|t| t.code.is_class()).count(), 13);
+        let heating = topics.iter().find(|t| t.code.as_str() == "0701").unwrap();
+        assert_eq!(heating.time_class, TimeClass::Hours24);
+        assert!(heating.merge.same_building);
+        let manhole = topics.iter().find(|t| t.code.as_str() == "0301").unwrap();
+        assert_eq!(manhole.time_class, TimeClass::Hours2);
+        assert_eq!(manhole.grid_class, GridClass::Part);
+        assert_eq!(parse_csv(&to_csv(&topics)).unwrap(), topics);
+    }
+
+    #[test]
+    fn a_bad_file_reports_every_bad_line() {
+        let text = "code,parent_code,name_zh,name_en,time_class,grid_class,department,merge_radius_m,merge_window_hours,merge_same_building\n\
+            01,,市容,sanitation,7d,event,城管委,150,168,false\n\
+            0101,02,垃圾,rubbish,7d,event,城管委,150,168,false\n\
+            0102,01,堆物,piles,3d,event,城管委,150,168,false\n\
+            0103,01,广告,posters,7d,event,城管委,-5,168,false\n\
+            0104,01,道路,road,7d,event,城管委,150,168,false\n\
+            0104,01,道路,road,7d,event,城管委,150,168,false\n";
+        let errors = parse_csv(text).unwrap_err();
+        let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![3, 4, 5, 7], "{errors:?}");
+        assert!(errors[1].message.contains("time_class"));
+    }
+
+    #[test]
+    fn a_topic_whose_class_is_missing_is_refused() {
+        let text = format!(
+            "{}\n0101,01,垃圾,rubbish,7d,event,城管委,150,168,false\n",
+            CSV_HEADER.join(",")
+        );
+        let errors = parse_csv(&text).unwrap_err();
+        assert!(errors[0].message.contains("class 01"), "{errors:?}");
+    }
+
+    #[test]
+    fn topic_codes_parse_strictly() {
+        assert!(TopicCode::parse("0101").is_some());
+        assert!(TopicCode::parse("01").unwrap().is_class());
+        for bad in ["1", "001", "01a1", "00", "010101", ""] {
+            assert!(TopicCode::parse(bad).is_none(), "{bad}");
+        }
+        assert!(
+            !MergeRule {
+                radius_m: 0,
+                window_hours: 168,
+                same_building: false
+            }
+            .merges()
+        );
+    }
+}

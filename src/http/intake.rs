@@ -1,0 +1,190 @@
+//! Intake: `GET /api/v1/topics`, `POST /api/v1/tickets` (the hotline) and `POST /api/v1/reports` (grid members).
+
+use crate::app::AppState;
+use crate::auth::current_user::CurrentUser;
+use crate::auth::policy::{self, Permission};
+use crate::error::ApiError;
+use crate::http::cases::{CaseDto, DecisionDto, ReportDto, TicketDto};
+use crate::service::intake::{self as service, Filed, IntakeError, ReportInput, TicketInput};
+use crate::service::topics::{self, TopicError};
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+impl From<IntakeError> for ApiError {
+    fn from(e: IntakeError) -> Self {
+        match e {
+            IntakeError::Invalid { .. } => ApiError::bad_request("invalid_field", e.to_string()),
+            IntakeError::Point(ref p) => ApiError::bad_request(p.code(), e.to_string()),
+            IntakeError::UnknownTopic(_) => ApiError::Unprocessable {
+                code: "unknown_topic",
+                message: e.to_string(),
+            },
+            IntakeError::TicketNoReused(_) => ApiError::Conflict {
+                code: "ticket_no_reused",
+                message: e.to_string(),
+            },
+            IntakeError::ReportIdReused(_) => ApiError::Conflict {
+                code: "report_id_reused",
+                message: e.to_string(),
+            },
+            IntakeError::OutsideArea => ApiError::Unprocessable {
+                code: "outside_jurisdiction",
+                message: e.to_string(),
+            },
+            IntakeError::Lookup(_) => ApiError::internal(e),
+            IntakeError::Db(db) => ApiError::internal(db),
+        }
+    }
+}
+
+impl From<TopicError> for ApiError {
+    fn from(e: TopicError) -> Self {
+        match e {
+            TopicError::Invalid(_) => ApiError::bad_request("invalid_taxonomy", e.to_string()),
+            TopicError::Db(db) => ApiError::internal(db),
+        }
+    }
+}
+
+/// A topic or class of the taxonomy.
+#[derive(Debug, Serialize)]
+pub struct TopicDto {
+    /// Code: two digits for a class, four for a topic.
+    pub code: String,
+    /// The class of a topic.
+    pub parent_code: Option<String>,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// Default time class: 2h, 24h, 7d or 15d.
+    pub time_class: String,
+    /// Grid class: part (部件) or event (事件).
+    pub grid_class: String,
+    /// The department the dispatch catalogue names.
+    pub department: String,
+    /// Items within this many metres may merge (0: not by distance).
+    pub merge_radius_m: i32,
+    /// Items within this many hours of a case's latest item may merge.
+    pub merge_window_hours: i32,
+    /// Items at the same building merge.
+    pub merge_same_building: bool,
+    /// Whether new items may use it.
+    pub active: bool,
+}
+
+/// The taxonomy.
+#[derive(Debug, Serialize)]
+pub struct Topics {
+    /// In code order.
+    pub topics: Vec<TopicDto>,
+}
+
+/// `GET /api/v1/topics`
+pub async fn list_topics(state: web::Data<AppState>) -> Result<web::Json<Topics>, ApiError> {
+    let db = state.db.clone();
+    let rows = web::block(move || topics::list(&db)).await??;
+    Ok(web::Json(Topics {
+        topics: rows
+            .into_iter()
+            .map(|r| TopicDto {
+                code: r.code,
+                parent_code: r.parent_code,
+                name_zh: r.name_zh,
+                name_en: r.name_en,
+                time_class: r.time_class,
+                grid_class: r.grid_class,
+                department: r.department,
+                merge_radius_m: r.merge_radius_m,
+                merge_window_hours: r.merge_window_hours,
+                merge_same_building: r.merge_same_building,
+                active: r.active,
+            })
+            .collect(),
+    }))
+}
+
+/// The answer to filing an item: the item, its case as it is now, and the merge decision.
+#[derive(Debug, Serialize)]
+pub struct FiledDto<T> {
+    /// The item.
+    #[serde(flatten)]
+    pub item: T,
+    /// Its case.
+    pub case: CaseDto,
+    /// Why it is in that case.
+    pub merge: Option<DecisionDto>,
+    /// False when this item had been filed before (this is the first result again).
+    pub created: bool,
+}
+
+fn answer<T: Serialize>(created: bool, body: FiledDto<T>) -> HttpResponse {
+    if created {
+        HttpResponse::Created().json(body)
+    } else {
+        HttpResponse::Ok().json(body)
+    }
+}
+
+/// The filed ticket.
+#[derive(Debug, Serialize)]
+pub struct FiledTicket {
+    /// The ticket (its caller masked: the filer already has it).
+    pub ticket: TicketDto,
+}
+
+/// `POST /api/v1/tickets`
+pub async fn file_ticket(
+    state: web::Data<AppState>,
+    me: CurrentUser,
+    body: web::Json<TicketInput>,
+) -> Result<HttpResponse, ApiError> {
+    policy::require(&me, Permission::FileTickets)?;
+    let st = state.clone();
+    let user = me.user.clone();
+    let f: Filed<_> =
+        web::block(move || service::file_ticket(&st.db, &st.geo(), &body, &user)).await??;
+    let index = &state.index;
+    Ok(answer(
+        f.created,
+        FiledDto {
+            item: FiledTicket {
+                ticket: TicketDto::new(index, f.item, false),
+            },
+            case: CaseDto::new(index, f.case),
+            merge: f.decision.map(DecisionDto::from),
+            created: f.created,
+        },
+    ))
+}
+
+/// The filed report.
+#[derive(Debug, Serialize)]
+pub struct FiledReport {
+    /// The report.
+    pub report: ReportDto,
+}
+
+/// `POST /api/v1/reports`
+pub async fn file_report(
+    state: web::Data<AppState>,
+    me: CurrentUser,
+    body: web::Json<ReportInput>,
+) -> Result<HttpResponse, ApiError> {
+    policy::require(&me, Permission::FileReports)?;
+    let st = state.clone();
+    let user = me.user.clone();
+    let f = web::block(move || service::file_report(&st.db, &st.geo(), &body, &user)).await??;
+    let index = &state.index;
+    Ok(answer(
+        f.created,
+        FiledDto {
+            item: FiledReport {
+                report: ReportDto::new(index, f.item),
+            },
+            case: CaseDto::new(index, f.case),
+            merge: f.decision.map(DecisionDto::from),
+            created: f.created,
+        },
+    ))
+}

@@ -1,0 +1,833 @@
+//! Intake: a hotline ticket or a patrol report is checked, placed (by its point, or by the names in its address),
+//! given the responsibility chain of its place at that moment, and merged into a case (并单) or opens one — in one
+//! transaction. Filing is idempotent: the same ticket number (or report id) with the same content answers with the
+//! first result; with different content it is refused. Nothing that cannot be placed is dropped: it opens an
+//! unplaced case that waits for a person to place it.
+
+use crate::db::{Db, DbConnection, DbError};
+use crate::domain::ids::{CaseId, ReportId, TicketId, random_id};
+use crate::domain::merge::{self, Candidate, Decision, IntakePolicy, Item};
+use crate::domain::topic::{MergeRule, TopicCode};
+use crate::geo::address::AddressMatcher;
+use crate::geo::index::{Method, PlaceIndex};
+use crate::geo::lonlat::{Lonlat, PointError, parse_crs};
+use crate::service::auth::Principal;
+use crate::service::chain::{self, ChainError};
+use crate::service::topics::{self, TopicError};
+use crate::store::cases::{self as store, CaseRow, DecisionRow, ReportRow, TicketRow};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime, Utc};
+use diesel::Connection;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Errors of intake.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IntakeError {
+    /// A field is missing or malformed.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The point is malformed.
+    #[error("location: {0}")]
+    Point(#[from] PointError),
+    /// The topic is not in the taxonomy (or not a four-digit topic, or inactive).
+    #[error("{0}")]
+    UnknownTopic(String),
+    /// The ticket number was used before for a different ticket.
+    #[error("ticket number {0} was already used for a different ticket")]
+    TicketNoReused(String),
+    /// The report id was used before for a different report.
+    #[error("report id {0} was already used for a different report")]
+    ReportIdReused(String),
+    /// A report's point lies outside every cell.
+    #[error("the point lies outside every grid cell (and is more than 200 m from the nearest)")]
+    OutsideArea,
+    /// The chain or taxonomy could not be read.
+    #[error("{0}")]
+    Lookup(String),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for IntakeError {
+    fn from(e: diesel::result::Error) -> Self {
+        IntakeError::Db(DbError::Query(e))
+    }
+}
+
+impl From<TopicError> for IntakeError {
+    fn from(e: TopicError) -> Self {
+        match e {
+            TopicError::Db(db) => IntakeError::Db(db),
+            other => IntakeError::Lookup(other.to_string()),
+        }
+    }
+}
+
+impl From<ChainError> for IntakeError {
+    fn from(e: ChainError) -> Self {
+        match e {
+            ChainError::Db(db) => IntakeError::Db(db),
+            other => IntakeError::Lookup(other.to_string()),
+        }
+    }
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> IntakeError {
+    IntakeError::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+/// What intake needs of the geography.
+#[derive(Debug, Clone, Copy)]
+pub struct Geo<'a> {
+    /// The place index.
+    pub index: &'a PlaceIndex,
+    /// The address matcher.
+    pub addresses: &'a AddressMatcher,
+}
+
+/// The caller of a ticket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallerInput {
+    /// Name.
+    pub name: String,
+    /// Phone.
+    pub phone: String,
+    /// The caller asked that their identity be kept from handlers.
+    #[serde(default)]
+    pub confidential: bool,
+}
+
+/// A hotline ticket as the hotline sends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketInput {
+    /// The hotline's ticket number (unique).
+    pub ticket_no: String,
+    /// When the hotline received it (default: now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<DateTime<FixedOffset>>,
+    /// Channel.
+    pub channel: String,
+    /// Request type.
+    pub request_type: String,
+    /// Topic code (four digits).
+    pub topic: String,
+    /// What the caller said.
+    pub text: String,
+    /// The caller.
+    pub caller: CallerInput,
+    /// Address as the caller gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// The point, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<LocationInput>,
+}
+
+/// A point in any supported CRS, as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LocationInput {
+    /// Longitude (or x).
+    pub lon: f64,
+    /// Latitude (or y).
+    pub lat: f64,
+    /// `wgs84` (default), `gcj02` or `bd09`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crs: Option<String>,
+}
+
+/// A patrol report as the phone sends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportInput {
+    /// The phone's UUID for it (generated here when absent; send it so a retry is recognised).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// When it was seen (default: now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported_at: Option<DateTime<FixedOffset>>,
+    /// Topic code (four digits).
+    pub topic: String,
+    /// Description.
+    pub text: String,
+    /// Where.
+    pub location: LocationInput,
+    /// SHA-256 (hex) of the photos that go with it.
+    #[serde(default)]
+    pub photos: Vec<String>,
+    /// Fixed on the spot (随手做).
+    #[serde(default)]
+    pub fixed_on_the_spot: bool,
+}
+
+/// Channels a ticket can come by.
+pub const CHANNELS: [&str; 6] = ["phone", "web", "wechat", "message_board", "app", "other"];
+/// Request types (咨询, 求助, 投诉, 举报, 建议, 表扬).
+pub const REQUEST_TYPES: [&str; 6] = [
+    "enquiry",
+    "help",
+    "complaint",
+    "report",
+    "suggestion",
+    "praise",
+];
+/// The most photos a report may name.
+pub const MAX_PHOTOS: usize = 20;
+const MAX_TEXT_CHARS: usize = 5000;
+const MAX_TICKET_NO_CHARS: usize = 64;
+const MAX_NAME_CHARS: usize = 50;
+const MAX_PHONE_CHARS: usize = 20;
+/// At most this many candidate cases are compared.
+const MAX_CANDIDATES: i64 = 50;
+
+/// How precisely an item is placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    /// A point inside a cell.
+    Point,
+    /// A point near (within 200 m of) a cell.
+    Cell,
+    /// Community named in the address.
+    Community,
+    /// Street named in the address.
+    Street,
+    /// District named in the address.
+    District,
+    /// Not placed.
+    Unknown,
+}
+
+impl Precision {
+    /// The name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::Point => "point",
+            Precision::Cell => "cell",
+            Precision::Community => "community",
+            Precision::Street => "street",
+            Precision::District => "district",
+            Precision::Unknown => "unknown",
+        }
+    }
+}
+
+/// Where an item was placed.
+#[derive(Debug, Clone)]
+struct Placement {
+    precision: Precision,
+    place_code: Option<String>,
+    /// The point, when the item was placed by it.
+    point: Option<(f64, f64)>,
+    building: Option<String>,
+}
+
+impl Placement {
+    fn district(&self) -> String {
+        self.place_code
+            .as_deref()
+            .and_then(|c| c.get(..6))
+            .unwrap_or("")
+            .to_owned()
+    }
+}
+
+fn by_point(geo: &Geo<'_>, p: Lonlat) -> Option<Placement> {
+    let l = geo.index.locate(p.lon, p.lat)?;
+    Some(Placement {
+        precision: match l.method {
+            Method::Exact => Precision::Point,
+            Method::Snapped => Precision::Cell,
+        },
+        place_code: Some(l.cell.code.clone()),
+        point: Some((p.lon, p.lat)),
+        building: l.building.map(|(b, _)| b.code.clone()),
+    })
+}
+
+fn by_address(geo: &Geo<'_>, text: &str) -> Placement {
+    use crate::geo::place::Level;
+    match geo.addresses.find(text) {
+        Some(m) => Placement {
+            precision: match m.level {
+                Level::Community => Precision::Community,
+                Level::Street => Precision::Street,
+                _ => Precision::District,
+            },
+            place_code: Some(m.code),
+            point: None,
+            building: None,
+        },
+        None => Placement {
+            precision: Precision::Unknown,
+            place_code: None,
+            point: None,
+            building: None,
+        },
+    }
+}
+
+fn text(
+    field: &'static str,
+    value: &str,
+    max: usize,
+    required: bool,
+) -> Result<String, IntakeError> {
+    let v = value.trim();
+    if required && v.is_empty() {
+        return Err(invalid(field, "is required"));
+    }
+    if v.chars().count() > max {
+        return Err(invalid(field, format!("is longer than {max} characters")));
+    }
+    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(invalid(field, "contains control characters"));
+    }
+    Ok(v.to_owned())
+}
+
+fn one_of(field: &'static str, value: &str, allowed: &[&str]) -> Result<String, IntakeError> {
+    allowed
+        .iter()
+        .find(|a| **a == value)
+        .map(|a| (*a).to_owned())
+        .ok_or_else(|| {
+            invalid(
+                field,
+                format!("{value:?} is not one of {}", allowed.join(", ")),
+            )
+        })
+}
+
+fn point(loc: &LocationInput) -> Result<Lonlat, IntakeError> {
+    Ok(Lonlat::from_numbers(
+        loc.lon,
+        loc.lat,
+        parse_crs(loc.crs.as_deref())?,
+    )?)
+}
+
+fn content_hash<T: Serialize>(input: &T) -> String {
+    let bytes = serde_json::to_vec(input).unwrap_or_default();
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+/// A link of a stored chain snapshot: the kind and the assignment that answered at the time (history is never
+/// overwritten, so the assignment id pins the person or unit).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotLink {
+    /// Kind of link.
+    pub kind: String,
+    /// The assignment that answered, if any.
+    pub assignment_id: Option<String>,
+    /// Whether a level above answered (属地兜底).
+    pub fallback: bool,
+}
+
+/// The chain of a place at a moment, as stored with tickets, reports and cases.
+fn snapshot(db: &Db, place: Option<&str>, at: NaiveDateTime) -> Result<String, IntakeError> {
+    let links: Vec<SnapshotLink> = match place {
+        None => Vec::new(),
+        Some(code) => chain::chain_of(db, code, Some(at))?
+            .links
+            .into_iter()
+            .map(|l| SnapshotLink {
+                kind: l.kind.as_str().to_owned(),
+                assignment_id: l.assignment.map(|a| a.id),
+                fallback: l.fallback,
+            })
+            .collect(),
+    };
+    Ok(serde_json::to_string(&links).unwrap_or_else(|_| "[]".into()))
+}
+
+fn topic_rule(c: &mut DbConnection, code: &str) -> Result<MergeRule, IntakeError> {
+    let parsed = TopicCode::parse(code)
+        .filter(|t| !t.is_class())
+        .ok_or_else(|| {
+            IntakeError::UnknownTopic(format!(
+                "{code:?} is not a four-digit topic code; see GET /api/v1/topics"
+            ))
+        })?;
+    crate::store::topics::get(c, parsed.as_str())?
+        .filter(|r| r.active)
+        .and_then(|r| topics::from_row(&r))
+        .map(|t| t.merge)
+        .ok_or_else(|| {
+            IntakeError::UnknownTopic(format!(
+                "no active topic has the code {code}; see GET /api/v1/topics"
+            ))
+        })
+}
+
+/// What a new item brings to merging.
+struct NewItem<'a> {
+    kind: &'static str,
+    id: &'a str,
+    at: NaiveDateTime,
+    topic: &'a str,
+    placement: &'a Placement,
+    chain: &'a str,
+    source: &'static str,
+}
+
+/// The outcome of filing.
+#[derive(Debug, Clone)]
+pub struct Filed<T> {
+    /// The stored item.
+    pub item: T,
+    /// Its case, as it is now.
+    pub case: CaseRow,
+    /// The decision that put it there.
+    pub decision: Option<DecisionRow>,
+    /// False when the same item had been filed before (this is the first result again).
+    pub created: bool,
+}
+
+fn candidates(
+    c: &mut DbConnection,
+    item: &NewItem<'_>,
+    rule: &MergeRule,
+) -> Result<Vec<CaseRow>, IntakeError> {
+    let since = item.at - Duration::hours(i64::from(rule.window_hours));
+    let mut found = Vec::new();
+    if let Some((lon, lat)) = item.placement.point.filter(|_| rule.radius_m > 0) {
+        let r = f64::from(rule.radius_m);
+        let dlat = r / 110_574.0;
+        let dlon = r / (111_320.0 * lat.to_radians().cos().max(0.1));
+        found = store::candidates_near(
+            c,
+            item.topic,
+            (lon - dlon, lat - dlat, lon + dlon, lat + dlat),
+            since,
+            MAX_CANDIDATES,
+        )?;
+    }
+    if let Some(b) = item
+        .placement
+        .building
+        .as_deref()
+        .filter(|_| rule.same_building)
+    {
+        for case in store::candidates_at_building(c, item.topic, b, since, MAX_CANDIDATES)? {
+            if !found.iter().any(|f| f.id == case.id) {
+                found.push(case);
+            }
+        }
+    }
+    found.sort_by(|a, b| (a.opened_at, &a.id).cmp(&(b.opened_at, &b.id)));
+    Ok(found)
+}
+
+/// Decides where the item goes and makes sure that case exists; the caller then stores the item and calls
+/// [`refresh_case`].
+fn place_in_case(
+    c: &mut DbConnection,
+    item: &NewItem<'_>,
+    rule: &MergeRule,
+    actor: &str,
+) -> Result<(CaseRow, DecisionRow), IntakeError> {
+    let found = candidates(c, item, rule)?;
+    let cands: Vec<Candidate<'_>> = found
+        .iter()
+        .map(|f| Candidate {
+            case_id: &f.id,
+            point: f.lon.zip(f.lat),
+            building: f.building_code.as_deref(),
+            last_item_at: f.last_item_at,
+        })
+        .collect();
+    let decision = merge::decide(
+        &Item {
+            at: item.at,
+            point: item.placement.point,
+            building: item.placement.building.as_deref(),
+        },
+        rule,
+        item.topic,
+        &cands,
+    );
+    let stamp = now();
+    let mut row = DecisionRow {
+        id: random_id("mrg_"),
+        case_id: String::new(),
+        item_kind: item.kind.to_owned(),
+        item_id: item.id.to_owned(),
+        outcome: String::new(),
+        candidate_case_id: None,
+        distance_m: None,
+        age_hours: None,
+        score: None,
+        reason: String::new(),
+        actor: actor.to_owned(),
+        decided_at: stamp,
+        undone_at: None,
+    };
+    let case = match decision {
+        Decision::Joined {
+            case_id,
+            distance_m,
+            age_hours,
+            score,
+            reason,
+        } => {
+            let case = found
+                .into_iter()
+                .find(|f| f.id == case_id)
+                .ok_or_else(|| IntakeError::Lookup("the chosen case vanished".into()))?;
+            row.outcome = "joined".into();
+            row.candidate_case_id = Some(case_id);
+            row.distance_m = Some(distance_m);
+            row.age_hours = Some(age_hours);
+            row.score = Some(score);
+            row.reason = reason;
+            case
+        }
+        Decision::Opened { reason } => {
+            let case = new_case(item, stamp);
+            store::insert_case(c, &case)?;
+            row.outcome = "opened".into();
+            row.reason = reason;
+            case
+        }
+    };
+    row.case_id = case.id.clone();
+    Ok((case, row))
+}
+
+fn new_case(item: &NewItem<'_>, stamp: NaiveDateTime) -> CaseRow {
+    let p = item.placement;
+    CaseRow {
+        id: CaseId::generate().to_string(),
+        district_code: p.district(),
+        place_code: p.place_code.clone(),
+        lon: p.point.map(|x| x.0),
+        lat: p.point.map(|x| x.1),
+        building_code: p.building.clone(),
+        topic_code: item.topic.to_owned(),
+        status: "received".into(),
+        source: item.source.to_owned(),
+        priority: 0,
+        group_request: false,
+        repeat_request: false,
+        ticket_count: 0,
+        caller_count: 0,
+        report_count: 0,
+        opened_at: item.at,
+        last_item_at: item.at,
+        chain: item.chain.to_owned(),
+        version: 0,
+        created_at: stamp,
+        updated_at: stamp,
+    }
+}
+
+/// Recomputes a case's counts, flags, priority and source from its items, and stores it (version + 1).
+pub fn refresh_case(
+    c: &mut DbConnection,
+    mut case: CaseRow,
+    policy: &IntakePolicy,
+) -> diesel::QueryResult<CaseRow> {
+    let (tickets, callers, repeat) = store::ticket_stats(c, &case.id)?;
+    let reports = store::report_count(c, &case.id)?;
+    case.ticket_count = i32::try_from(tickets).unwrap_or(i32::MAX);
+    case.caller_count = i32::try_from(callers).unwrap_or(i32::MAX);
+    case.report_count = i32::try_from(reports).unwrap_or(i32::MAX);
+    case.group_request = policy.is_group(u32::try_from(callers).unwrap_or(u32::MAX));
+    case.repeat_request = repeat;
+    case.priority = policy.priority(case.group_request);
+    case.source = match (tickets > 0, reports > 0) {
+        (true, true) => "mixed",
+        (false, true) => "patrol",
+        _ => "hotline",
+    }
+    .into();
+    case.version += 1;
+    case.updated_at = now();
+    store::update_case(c, &case)?;
+    Ok(case)
+}
+
+fn at_or_now(t: Option<DateTime<FixedOffset>>) -> NaiveDateTime {
+    t.map_or_else(now, |t| t.naive_utc())
+}
+
+/// Files a hotline ticket.
+pub fn file_ticket(
+    db: &Db,
+    geo: &Geo<'_>,
+    input: &TicketInput,
+    actor: &Principal,
+) -> Result<Filed<TicketRow>, IntakeError> {
+    let ticket_no = text("ticket_no", &input.ticket_no, MAX_TICKET_NO_CHARS, true)?;
+    if !ticket_no
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+    {
+        return Err(invalid(
+            "ticket_no",
+            "may hold only letters, digits and - _ . /",
+        ));
+    }
+    let channel = one_of("channel", &input.channel, &CHANNELS)?;
+    let request_type = one_of("request_type", &input.request_type, &REQUEST_TYPES)?;
+    let body = text("text", &input.text, MAX_TEXT_CHARS, true)?;
+    let caller_name = text("caller.name", &input.caller.name, MAX_NAME_CHARS, false)?;
+    let caller_phone = text("caller.phone", &input.caller.phone, MAX_PHONE_CHARS, true)?;
+    if !caller_phone
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
+    {
+        return Err(invalid(
+            "caller.phone",
+            "may hold only digits, +, - and spaces",
+        ));
+    }
+    let address = text(
+        "address",
+        input.address.as_deref().unwrap_or(""),
+        crate::geo::address::MAX_ADDRESS_CHARS,
+        false,
+    )?;
+    let given = input.location.as_ref().map(point).transpose()?;
+    let received_at = at_or_now(input.received_at);
+    let hash = content_hash(input);
+
+    // Same ticket again: answer before doing any work.
+    if let Some(found) = existing_ticket(db, &ticket_no, &hash)? {
+        return Ok(found);
+    }
+    let placement = given
+        .and_then(|p| by_point(geo, p))
+        .unwrap_or_else(|| by_address(geo, &address));
+    let chain = snapshot(db, placement.place_code.as_deref(), received_at)?;
+    let id = TicketId::generate().to_string();
+    let topic = input.topic.trim().to_owned();
+
+    let result = db.writer()?.transaction(|c| {
+        if let Some(t) = store::ticket_by_no(c, &ticket_no)? {
+            return Ok(Err(t));
+        }
+        let rule = topic_rule(c, &topic)?;
+        let policy = topics::intake_policy(c)?;
+        let since = received_at - Duration::days(i64::from(policy.repeat_window_days));
+        let repeat_of =
+            store::earlier_ticket_of_caller(c, &caller_phone, &topic, since, received_at)?
+                .map(|t| t.id);
+        let item = NewItem {
+            kind: "ticket",
+            id: &id,
+            at: received_at,
+            topic: &topic,
+            placement: &placement,
+            chain: &chain,
+            source: "hotline",
+        };
+        let (case, decision) = place_in_case(c, &item, &rule, "system")?;
+        let ticket = TicketRow {
+            id: id.clone(),
+            ticket_no: ticket_no.clone(),
+            content_sha256: hash.clone(),
+            case_id: case.id.clone(),
+            district_code: placement.district(),
+            received_at,
+            channel: channel.clone(),
+            request_type: request_type.clone(),
+            topic_code: topic.clone(),
+            body: body.clone(),
+            caller_name: caller_name.clone(),
+            caller_phone: caller_phone.clone(),
+            caller_confidential: input.caller.confidential,
+            address_text: address.clone(),
+            lon: given.map(|p| p.lon),
+            lat: given.map(|p| p.lat),
+            location_precision: placement.precision.as_str().to_owned(),
+            place_code: placement.place_code.clone(),
+            building_code: placement.building.clone(),
+            chain: chain.clone(),
+            repeat_of,
+            created_by: actor.username.clone(),
+            created_at: now(),
+        };
+        store::insert_ticket(c, &ticket)?;
+        store::insert_decision(c, &decision)?;
+        let mut case = case;
+        case.last_item_at = case.last_item_at.max(received_at);
+        case.opened_at = case.opened_at.min(received_at);
+        let case = refresh_case(c, case, &policy)?;
+        Ok::<_, IntakeError>(Ok(Filed {
+            item: ticket,
+            case,
+            decision: Some(decision),
+            created: true,
+        }))
+    });
+    match result {
+        Ok(Ok(filed)) => Ok(filed),
+        // Filed by someone else between the first look and the transaction.
+        Ok(Err(_))
+        | Err(IntakeError::Db(DbError::Query(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )))) => existing_ticket(db, &ticket_no, &hash)?
+            .ok_or_else(|| IntakeError::Lookup("the ticket vanished".into())),
+        Err(e) => Err(e),
+    }
+}
+
+fn existing_ticket(
+    db: &Db,
+    ticket_no: &str,
+    hash: &str,
+) -> Result<Option<Filed<TicketRow>>, IntakeError> {
+    let mut c = db.reader()?;
+    let Some(t) = store::ticket_by_no(&mut c, ticket_no)? else {
+        return Ok(None);
+    };
+    if t.content_sha256 != hash {
+        return Err(IntakeError::TicketNoReused(ticket_no.to_owned()));
+    }
+    let case = store::case(&mut c, &t.case_id)?
+        .ok_or_else(|| IntakeError::Lookup("the ticket's case vanished".into()))?;
+    let decision = store::standing_decision(&mut c, &t.id)?;
+    Ok(Some(Filed {
+        item: t,
+        case,
+        decision,
+        created: false,
+    }))
+}
+
+/// Files a patrol report by a grid member (or anyone allowed to report); outside the reporter's own places it is
+/// accepted but flagged.
+pub fn file_report(
+    db: &Db,
+    geo: &Geo<'_>,
+    input: &ReportInput,
+    reporter: &Principal,
+) -> Result<Filed<ReportRow>, IntakeError> {
+    let id = match input.id.as_deref() {
+        Some(raw) => {
+            ReportId::parse(raw).ok_or_else(|| invalid("id", format!("{raw:?} is not a UUID")))?
+        }
+        None => ReportId::generate(),
+    };
+    let body = text("text", &input.text, MAX_TEXT_CHARS, true)?;
+    if input.photos.len() > MAX_PHOTOS {
+        return Err(invalid("photos", format!("at most {MAX_PHOTOS} photos")));
+    }
+    let mut photos = Vec::with_capacity(input.photos.len());
+    for p in &input.photos {
+        let p = p.trim().to_ascii_lowercase();
+        if p.len() != 64 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(invalid("photos", format!("{p:?} is not a SHA-256 in hex")));
+        }
+        if !photos.contains(&p) {
+            photos.push(p);
+        }
+    }
+    let given = point(&input.location)?;
+    let reported_at = at_or_now(input.reported_at);
+    let hash = content_hash(&(input, &reporter.id));
+    if let Some(found) = existing_report(db, id.as_str(), &hash)? {
+        return Ok(found);
+    }
+    let placement = by_point(geo, given).ok_or(IntakeError::OutsideArea)?;
+    let cell = placement.place_code.clone().unwrap_or_default();
+    let chain = snapshot(db, Some(&cell), reported_at)?;
+    let topic = input.topic.trim().to_owned();
+    let outside_scope = !crate::auth::policy::can_see_place(reporter, &cell);
+
+    let result = db.writer()?.transaction(|c| {
+        if let Some(r) = store::report(c, id.as_str())? {
+            return Ok(Err(r));
+        }
+        let rule = topic_rule(c, &topic)?;
+        let policy = topics::intake_policy(c)?;
+        let item = NewItem {
+            kind: "report",
+            id: id.as_str(),
+            at: reported_at,
+            topic: &topic,
+            placement: &placement,
+            chain: &chain,
+            source: "patrol",
+        };
+        let (case, decision) = place_in_case(c, &item, &rule, "system")?;
+        let report = ReportRow {
+            id: id.to_string(),
+            content_sha256: hash.clone(),
+            case_id: case.id.clone(),
+            district_code: placement.district(),
+            reporter_id: reporter.id.clone(),
+            reported_at,
+            topic_code: topic.clone(),
+            body: body.clone(),
+            lon: given.lon,
+            lat: given.lat,
+            place_code: cell.clone(),
+            building_code: placement.building.clone(),
+            photos: serde_json::to_string(&photos).unwrap_or_else(|_| "[]".into()),
+            fixed_on_the_spot: input.fixed_on_the_spot,
+            outside_scope,
+            chain: chain.clone(),
+            created_at: now(),
+        };
+        store::insert_report(c, &report)?;
+        store::insert_decision(c, &decision)?;
+        let mut case = case;
+        case.last_item_at = case.last_item_at.max(reported_at);
+        case.opened_at = case.opened_at.min(reported_at);
+        let case = refresh_case(c, case, &policy)?;
+        Ok::<_, IntakeError>(Ok(Filed {
+            item: report,
+            case,
+            decision: Some(decision),
+            created: true,
+        }))
+    });
+    match result {
+        Ok(Ok(filed)) => Ok(filed),
+        Ok(Err(_))
+        | Err(IntakeError::Db(DbError::Query(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )))) => existing_report(db, id.as_str(), &hash)?
+            .ok_or_else(|| IntakeError::Lookup("the report vanished".into())),
+        Err(e) => Err(e),
+    }
+}
+
+fn existing_report(db: &Db, id: &str, hash: &str) -> Result<Option<Filed<ReportRow>>, IntakeError> {
+    let mut c = db.reader()?;
+    let Some(r) = store::report(&mut c, id)? else {
+        return Ok(None);
+    };
+    if r.content_sha256 != hash {
+        return Err(IntakeError::ReportIdReused(id.to_owned()));
+    }
+    let case = store::case(&mut c, &r.case_id)?
+        .ok_or_else(|| IntakeError::Lookup("the report's case vanished".into()))?;
+    let decision = store::standing_decision(&mut c, &r.id)?;
+    Ok(Some(Filed {
+        item: r,
+        case,
+        decision,
+        created: false,
+    }))
+}

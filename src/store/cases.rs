@@ -1,0 +1,534 @@
+//! Cases and what they are made of: hotline tickets, patrol reports and the merge decisions that put them there.
+
+use crate::db::DbConnection;
+use crate::db::schema::{cases, merge_decisions, reports, tickets};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+type Backend = <DbConnection as Connection>::Backend;
+
+/// A stored case.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = cases, treat_none_as_null = true)]
+pub struct CaseRow {
+    /// Id.
+    pub id: String,
+    /// Its district ('' while unplaced).
+    pub district_code: String,
+    /// The most precise place known (cell, community, street or district).
+    pub place_code: Option<String>,
+    /// Longitude (WGS-84) of its first item with a point.
+    pub lon: Option<f64>,
+    /// Latitude.
+    pub lat: Option<f64>,
+    /// The building of its first item, if any.
+    pub building_code: Option<String>,
+    /// Topic code.
+    pub topic_code: String,
+    /// Workflow status.
+    pub status: String,
+    /// `hotline`, `patrol` or `mixed`.
+    pub source: String,
+    /// 0 normal, higher is more urgent.
+    pub priority: i32,
+    /// 群体性诉求.
+    pub group_request: bool,
+    /// One of its tickets repeats an earlier one.
+    pub repeat_request: bool,
+    /// Tickets in it.
+    pub ticket_count: i32,
+    /// Different callers among them.
+    pub caller_count: i32,
+    /// Patrol reports in it.
+    pub report_count: i32,
+    /// When its first item came.
+    pub opened_at: NaiveDateTime,
+    /// When its latest item came.
+    pub last_item_at: NaiveDateTime,
+    /// The responsibility chain when it opened (JSON).
+    pub chain: String,
+    /// Bumped by every change.
+    pub version: i32,
+    /// Created (UTC).
+    pub created_at: NaiveDateTime,
+    /// Last changed (UTC).
+    pub updated_at: NaiveDateTime,
+}
+
+/// A stored hotline ticket.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = tickets)]
+pub struct TicketRow {
+    /// Id.
+    pub id: String,
+    /// The hotline's ticket number.
+    pub ticket_no: String,
+    /// SHA-256 of the content as sent (idempotency).
+    pub content_sha256: String,
+    /// The case it is in.
+    pub case_id: String,
+    /// Its district ('' while unplaced).
+    pub district_code: String,
+    /// Received by the hotline (UTC).
+    pub received_at: NaiveDateTime,
+    /// Channel.
+    pub channel: String,
+    /// Request type.
+    pub request_type: String,
+    /// Topic code.
+    pub topic_code: String,
+    /// What the caller said.
+    pub body: String,
+    /// Caller's name (personal data).
+    pub caller_name: String,
+    /// Caller's phone (personal data).
+    pub caller_phone: String,
+    /// The caller asked for confidentiality.
+    pub caller_confidential: bool,
+    /// Address as given.
+    pub address_text: String,
+    /// Longitude (WGS-84) when a point was given.
+    pub lon: Option<f64>,
+    /// Latitude.
+    pub lat: Option<f64>,
+    /// point / cell / community / street / district / unknown.
+    pub location_precision: String,
+    /// The place it was placed in.
+    pub place_code: Option<String>,
+    /// The nearest building.
+    pub building_code: Option<String>,
+    /// The responsibility chain at intake (JSON).
+    pub chain: String,
+    /// The earlier ticket of the same caller and topic this one repeats.
+    pub repeat_of: Option<String>,
+    /// Who filed it.
+    pub created_by: String,
+    /// Stored (UTC).
+    pub created_at: NaiveDateTime,
+}
+
+/// A stored patrol report.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = reports)]
+pub struct ReportRow {
+    /// Id (the phone's UUID).
+    pub id: String,
+    /// SHA-256 of the content as sent (idempotency).
+    pub content_sha256: String,
+    /// The case it is in.
+    pub case_id: String,
+    /// Its district.
+    pub district_code: String,
+    /// The grid member's user id.
+    pub reporter_id: String,
+    /// When the member reported it (UTC).
+    pub reported_at: NaiveDateTime,
+    /// Topic code.
+    pub topic_code: String,
+    /// Description.
+    pub body: String,
+    /// Longitude (WGS-84).
+    pub lon: f64,
+    /// Latitude.
+    pub lat: f64,
+    /// Its cell.
+    pub place_code: String,
+    /// The nearest building.
+    pub building_code: Option<String>,
+    /// JSON array of photo SHA-256s.
+    pub photos: String,
+    /// Fixed on the spot (随手做).
+    pub fixed_on_the_spot: bool,
+    /// Outside the member's own cells.
+    pub outside_scope: bool,
+    /// The responsibility chain at intake (JSON).
+    pub chain: String,
+    /// Stored (UTC).
+    pub created_at: NaiveDateTime,
+}
+
+/// A stored merge decision.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = merge_decisions)]
+pub struct DecisionRow {
+    /// Id.
+    pub id: String,
+    /// The case the item went to.
+    pub case_id: String,
+    /// `ticket` or `report`.
+    pub item_kind: String,
+    /// The item's id.
+    pub item_id: String,
+    /// `opened`, `joined` or `split` (moved out by a dispatcher).
+    pub outcome: String,
+    /// For `joined`: the case chosen; for `split`: the case it left.
+    pub candidate_case_id: Option<String>,
+    /// Metres.
+    pub distance_m: Option<f64>,
+    /// Hours.
+    pub age_hours: Option<f64>,
+    /// Score.
+    pub score: Option<f64>,
+    /// In words.
+    pub reason: String,
+    /// `system` or the user who decided.
+    pub actor: String,
+    /// When.
+    pub decided_at: NaiveDateTime,
+    /// When it was undone.
+    pub undone_at: Option<NaiveDateTime>,
+}
+
+/// Inserts a case.
+pub fn insert_case(conn: &mut DbConnection, row: &CaseRow) -> QueryResult<()> {
+    diesel::insert_into(cases::table)
+        .values(row.clone())
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Writes every field of a case.
+pub fn update_case(conn: &mut DbConnection, row: &CaseRow) -> QueryResult<usize> {
+    diesel::update(cases::table.find(&row.id))
+        .set(row.clone())
+        .execute(conn)
+}
+
+/// One case.
+pub fn case(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CaseRow>> {
+    cases::table
+        .find(id)
+        .select(CaseRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Cases with these ids.
+pub fn cases_by_id(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<CaseRow>> {
+    cases::table
+        .filter(cases::id.eq_any(ids))
+        .select(CaseRow::as_select())
+        .load(conn)
+}
+
+/// Open cases on a topic whose point lies in a box and whose latest item is at or after `since`, oldest first.
+pub fn candidates_near(
+    conn: &mut DbConnection,
+    topic: &str,
+    (min_lon, min_lat, max_lon, max_lat): (f64, f64, f64, f64),
+    since: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<CaseRow>> {
+    cases::table
+        .filter(cases::topic_code.eq(topic))
+        .filter(cases::status.ne("closed"))
+        .filter(cases::lat.between(min_lat, max_lat))
+        .filter(cases::lon.between(min_lon, max_lon))
+        .filter(cases::last_item_at.ge(since))
+        .order((cases::opened_at.asc(), cases::id.asc()))
+        .limit(limit)
+        .select(CaseRow::as_select())
+        .load(conn)
+}
+
+/// Open cases on a topic at a building whose latest item is at or after `since`, oldest first.
+pub fn candidates_at_building(
+    conn: &mut DbConnection,
+    topic: &str,
+    building: &str,
+    since: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<CaseRow>> {
+    cases::table
+        .filter(cases::building_code.eq(building))
+        .filter(cases::topic_code.eq(topic))
+        .filter(cases::status.ne("closed"))
+        .filter(cases::last_item_at.ge(since))
+        .order((cases::opened_at.asc(), cases::id.asc()))
+        .limit(limit)
+        .select(CaseRow::as_select())
+        .load(conn)
+}
+
+/// Inserts a ticket.
+pub fn insert_ticket(conn: &mut DbConnection, row: &TicketRow) -> QueryResult<()> {
+    diesel::insert_into(tickets::table)
+        .values(row.clone())
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The ticket with a hotline number.
+pub fn ticket_by_no(conn: &mut DbConnection, ticket_no: &str) -> QueryResult<Option<TicketRow>> {
+    tickets::table
+        .filter(tickets::ticket_no.eq(ticket_no))
+        .select(TicketRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Which of these hotline numbers are stored.
+pub fn stored_ticket_nos(conn: &mut DbConnection, nos: &[String]) -> QueryResult<Vec<String>> {
+    tickets::table
+        .filter(tickets::ticket_no.eq_any(nos))
+        .select(tickets::ticket_no)
+        .load(conn)
+}
+
+/// One ticket.
+pub fn ticket(conn: &mut DbConnection, id: &str) -> QueryResult<Option<TicketRow>> {
+    tickets::table
+        .find(id)
+        .select(TicketRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The tickets of a case, oldest first.
+pub fn tickets_of(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec<TicketRow>> {
+    tickets::table
+        .filter(tickets::case_id.eq(case_id))
+        .order((tickets::received_at.asc(), tickets::id.asc()))
+        .select(TicketRow::as_select())
+        .load(conn)
+}
+
+/// The latest earlier ticket of a caller on a topic received in `[since, until]`.
+pub fn earlier_ticket_of_caller(
+    conn: &mut DbConnection,
+    phone: &str,
+    topic: &str,
+    since: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<Option<TicketRow>> {
+    tickets::table
+        .filter(tickets::caller_phone.eq(phone))
+        .filter(tickets::topic_code.eq(topic))
+        .filter(tickets::received_at.between(since, until))
+        .order((tickets::received_at.desc(), tickets::id.desc()))
+        .select(TicketRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Ticket count, different callers, and whether any ticket repeats an earlier one, for a case.
+pub fn ticket_stats(conn: &mut DbConnection, case_id: &str) -> QueryResult<(i64, i64, bool)> {
+    let (n, callers): (i64, i64) = tickets::table
+        .filter(tickets::case_id.eq(case_id))
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::count(tickets::caller_phone).aggregate_distinct(),
+        ))
+        .first(conn)?;
+    let repeats: i64 = tickets::table
+        .filter(tickets::case_id.eq(case_id))
+        .filter(tickets::repeat_of.is_not_null())
+        .count()
+        .get_result(conn)?;
+    Ok((n, callers, repeats > 0))
+}
+
+/// Moves a ticket to another case.
+pub fn move_ticket(conn: &mut DbConnection, id: &str, case_id: &str) -> QueryResult<usize> {
+    diesel::update(tickets::table.find(id))
+        .set(tickets::case_id.eq(case_id))
+        .execute(conn)
+}
+
+/// Inserts a report.
+pub fn insert_report(conn: &mut DbConnection, row: &ReportRow) -> QueryResult<()> {
+    diesel::insert_into(reports::table)
+        .values(row.clone())
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// One report.
+pub fn report(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ReportRow>> {
+    reports::table
+        .find(id)
+        .select(ReportRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The reports of a case, oldest first.
+pub fn reports_of(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec<ReportRow>> {
+    reports::table
+        .filter(reports::case_id.eq(case_id))
+        .order((reports::reported_at.asc(), reports::id.asc()))
+        .select(ReportRow::as_select())
+        .load(conn)
+}
+
+/// How many reports a case has.
+pub fn report_count(conn: &mut DbConnection, case_id: &str) -> QueryResult<i64> {
+    reports::table
+        .filter(reports::case_id.eq(case_id))
+        .count()
+        .get_result(conn)
+}
+
+/// Moves a report to another case.
+pub fn move_report(conn: &mut DbConnection, id: &str, case_id: &str) -> QueryResult<usize> {
+    diesel::update(reports::table.find(id))
+        .set(reports::case_id.eq(case_id))
+        .execute(conn)
+}
+
+/// Records a merge decision.
+pub fn insert_decision(conn: &mut DbConnection, row: &DecisionRow) -> QueryResult<()> {
+    diesel::insert_into(merge_decisions::table)
+        .values(row.clone())
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The decisions about items of a case or naming it as the case they left, in time order.
+pub fn decisions_of(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec<DecisionRow>> {
+    merge_decisions::table
+        .filter(
+            merge_decisions::case_id
+                .eq(case_id)
+                .or(merge_decisions::candidate_case_id.eq(case_id)),
+        )
+        .order((merge_decisions::decided_at.asc(), merge_decisions::id.asc()))
+        .select(DecisionRow::as_select())
+        .load(conn)
+}
+
+/// The standing (not undone) decision that put an item in its case.
+pub fn standing_decision(
+    conn: &mut DbConnection,
+    item_id: &str,
+) -> QueryResult<Option<DecisionRow>> {
+    merge_decisions::table
+        .filter(merge_decisions::item_id.eq(item_id))
+        .filter(merge_decisions::undone_at.is_null())
+        .order((
+            merge_decisions::decided_at.desc(),
+            merge_decisions::id.desc(),
+        ))
+        .select(DecisionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Marks a decision undone.
+pub fn undo_decision(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(merge_decisions::table.find(id))
+        .set(merge_decisions::undone_at.eq(Some(at)))
+        .execute(conn)
+}
+
+/// What to list.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    /// Only cases inside one of these place codes (`None`: the whole city; empty: nothing).
+    pub scope: Option<Vec<String>>,
+    /// Only cases on one of these topics or classes (`None`: any).
+    pub topics: Option<Vec<String>>,
+    /// Only cases inside this place code.
+    pub place: Option<String>,
+    /// Only this topic, or this class (two digits).
+    pub topic: Option<String>,
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only this source.
+    pub source: Option<String>,
+    /// Only group requests.
+    pub group_request: Option<bool>,
+    /// Only repeat requests.
+    pub repeat_request: Option<bool>,
+    /// Only cases that could not be placed anywhere (the queue for a person to place), or only placed ones.
+    pub unplaced: Option<bool>,
+    /// Opened at or after.
+    pub from: Option<NaiveDateTime>,
+    /// Opened before.
+    pub to: Option<NaiveDateTime>,
+    /// Continue after this (opened_at, id), newest first.
+    pub before: Option<(NaiveDateTime, String)>,
+}
+
+type CaseCondition =
+    Box<dyn BoxableExpression<cases::table, Backend, SqlType = diesel::sql_types::Bool>>;
+
+/// Cases inside a place code: the district column narrows (it is indexed), the prefix decides.
+fn inside(code: &str) -> CaseCondition {
+    let district = code.get(..6).unwrap_or(code).to_owned();
+    if code.len() <= 6 {
+        Box::new(cases::district_code.eq(district))
+    } else {
+        Box::new(
+            cases::district_code
+                .eq(district)
+                .and(cases::place_code.assume_not_null().like(format!("{code}%"))),
+        )
+    }
+}
+
+/// Cases newest first, at most `limit`.
+pub fn list(conn: &mut DbConnection, f: &CaseFilter, limit: i64) -> QueryResult<Vec<CaseRow>> {
+    let mut q = cases::table
+        .select(CaseRow::as_select())
+        .order((cases::opened_at.desc(), cases::id.desc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some(scope) = &f.scope {
+        let mut any: CaseCondition = Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0"));
+        for code in scope {
+            any = Box::new(any.or(inside(code)));
+        }
+        q = q.filter(any);
+    }
+    if let Some(topics) = &f.topics {
+        let mut any: CaseCondition = Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0"));
+        for t in topics {
+            any = Box::new(any.or(cases::topic_code.like(format!("{t}%"))));
+        }
+        q = q.filter(any);
+    }
+    if let Some(p) = &f.place {
+        q = q.filter(inside(p));
+    }
+    if let Some(t) = &f.topic {
+        q = if t.len() == 2 {
+            q.filter(cases::topic_code.like(format!("{t}%")))
+        } else {
+            q.filter(cases::topic_code.eq(t.clone()))
+        };
+    }
+    if let Some(s) = &f.status {
+        q = q.filter(cases::status.eq(s.clone()));
+    }
+    if let Some(s) = &f.source {
+        q = q.filter(cases::source.eq(s.clone()));
+    }
+    if let Some(g) = f.group_request {
+        q = q.filter(cases::group_request.eq(g));
+    }
+    if let Some(r) = f.repeat_request {
+        q = q.filter(cases::repeat_request.eq(r));
+    }
+    if let Some(u) = f.unplaced {
+        q = if u {
+            q.filter(cases::place_code.is_null())
+        } else {
+            q.filter(cases::place_code.is_not_null())
+        };
+    }
+    if let Some(t) = f.from {
+        q = q.filter(cases::opened_at.ge(t));
+    }
+    if let Some(t) = f.to {
+        q = q.filter(cases::opened_at.lt(t));
+    }
+    if let Some((at, id)) = &f.before {
+        q = q.filter(
+            cases::opened_at
+                .lt(*at)
+                .or(cases::opened_at.eq(*at).and(cases::id.lt(id.clone()))),
+        );
+    }
+    q.load(conn)
+}

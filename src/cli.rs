@@ -58,6 +58,15 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Bulk imports.
+    Import {
+        /// What to import.
+        #[command(subcommand)]
+        what: ImportWhat,
+        /// Database.
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Manage API keys for machine clients (e.g. the hotline system's integration).
     Apikey {
         /// What to do.
@@ -183,6 +192,139 @@ pub enum ChainAction {
     },
 }
 
+/// What to import.
+#[derive(Debug, Subcommand)]
+pub enum ImportWhat {
+    /// Hotline tickets from a CSV or JSON Lines export: resumable (ticket numbers already stored are skipped), bad
+    /// rows go to a rejects file with their line numbers and reasons.
+    Tickets {
+        /// The export (.csv, or .jsonl / .ndjson).
+        file: PathBuf,
+        /// The format, when the file name does not say.
+        #[arg(long, value_parser = ["csv", "jsonl"])]
+        format: Option<String>,
+        /// Where to write refused rows (default: FILE.rejects.csv).
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        batch: u32,
+    },
+}
+
+fn import_tickets(
+    file: &std::path::Path,
+    format: Option<&str>,
+    rejects: Option<PathBuf>,
+    batch: u32,
+    db: &DbArgs,
+) -> anyhow::Result<()> {
+    use crate::service::intake::Geo;
+    use crate::service::ticket_import::{self, Format};
+    use std::io::{BufRead, Write};
+    let format = match format {
+        Some("csv") => Format::Csv,
+        Some(_) => Format::JsonLines,
+        None => Format::from_path(file).ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: say --format csv or --format jsonl (the name does not end in .csv or .jsonl)",
+                file.display()
+            )
+        })?,
+    };
+    let open_file = || {
+        std::fs::File::open(file)
+            .map(std::io::BufReader::new)
+            .with_context(|| format!("cannot read {}", file.display()))
+    };
+    let lines = open_file()?.split(b'\n').count();
+    let db = open(db)?;
+    crate::service::geodata::ensure_loaded(&db)?;
+    crate::service::topics::ensure_loaded(&db)?;
+    let index = crate::service::geodata::load_index(&db)?;
+    let addresses = crate::geo::address::AddressMatcher::from_index(&index);
+    let geo = Geo {
+        index: &index,
+        addresses: &addresses,
+    };
+    let actor = crate::service::auth::Principal {
+        id: "cli".into(),
+        username: format!(
+            "import:{}",
+            file.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        ),
+        display_name: "bulk import".into(),
+        role: crate::auth::role::Role::HotlineOperator,
+        places: vec![crate::geo::place::CITY_CODE.to_owned()],
+        topics: Vec::new(),
+    };
+    let rejects_path = rejects.unwrap_or_else(|| {
+        let mut p = file.as_os_str().to_owned();
+        p.push(".rejects.csv");
+        PathBuf::from(p)
+    });
+    let mut rejects_out = csv::Writer::from_path(&rejects_path)
+        .with_context(|| format!("cannot write {}", rejects_path.display()))?;
+    rejects_out.write_record(["line", "ticket_no", "code", "reason"])?;
+    let bar = indicatif::ProgressBar::new(
+        lines.saturating_sub(usize::from(format == Format::Csv)) as u64
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} rows  {per_sec}  {elapsed} elapsed, {eta} left",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let started = std::time::Instant::now();
+    let mut write_error = None;
+    let summary = ticket_import::import(
+        &db,
+        &geo,
+        &actor,
+        ticket_import::rows(open_file()?, format),
+        batch as usize,
+        |done| bar.set_position(done as u64),
+        |r| {
+            if let Err(e) =
+                rejects_out.write_record([r.line.to_string(), r.ticket_no, r.code, r.reason])
+            {
+                write_error.get_or_insert(e);
+            }
+        },
+    );
+    bar.finish_and_clear();
+    rejects_out.flush()?;
+    if let Some(e) = write_error {
+        return Err(e).with_context(|| format!("cannot write {}", rejects_path.display()));
+    }
+    let summary = summary?;
+    let secs = started.elapsed().as_secs_f64();
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{} rows in {secs:.1} s ({:.0} rows/s): {} imported, {} already there (skipped), {} rejected{}",
+        summary.rows,
+        summary.rows as f64 / secs.max(1e-9),
+        summary.imported,
+        summary.skipped,
+        summary.rejected,
+        if summary.rejected > 0 {
+            format!(" (see {})", rejects_path.display())
+        } else {
+            String::new()
+        }
+    )?;
+    tracing::info!(
+        rows = summary.rows,
+        imported = summary.imported,
+        skipped = summary.skipped,
+        rejected = summary.rejected,
+        "ticket import finished"
+    );
+    Ok(())
+}
+
 /// What to do with the topic taxonomy.
 #[derive(Debug, Subcommand)]
 pub enum TopicsAction {
@@ -210,7 +352,9 @@ fn topics_command(action: TopicsAction, db: &DbArgs) -> anyhow::Result<()> {
             let text = String::from_utf8(bytes)
                 .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", file.display()))?;
             match topics::import_csv(&db, &text) {
-                Ok(n) => println!("the taxonomy now has {n} active topics and classes (a running server reads it at once)"),
+                Ok(n) => println!(
+                    "the taxonomy now has {n} active topics and classes (a running server reads it at once)"
+                ),
                 Err(TopicError::Invalid(errors)) => {
                     for e in &errors {
                         println!("{e}");
@@ -526,6 +670,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Apikey { action, db } => apikey_command(action, &db),
         Command::Chain { action, db } => chain_command(action, &db),
         Command::Topics { action, db } => topics_command(action, &db),
+        Command::Import {
+            what:
+                ImportWhat::Tickets {
+                    file,
+                    format,
+                    rejects,
+                    batch,
+                },
+            db,
+        } => import_tickets(&file, format.as_deref(), rejects, batch, &db),
         Command::Locate { lon, lat, crs, db } => locate(&lon, &lat, &crs, &db),
     }
 }

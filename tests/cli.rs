@@ -300,7 +300,146 @@ fn the_taxonomy_is_exported_changed_and_imported_all_or_nothing() {
     std::fs::write(&file, changed.replace(",300,", ",-1,")).unwrap();
     let out = gridline(&["topics", "import", file.to_str().unwrap()], &env);
     assert!(!out.status.success());
-    assert!(text(&out.stdout).contains("line 3:"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("line 3:"),
+        "{}",
+        text(&out.stdout)
+    );
     let rows = gridline::service::topics::list(&db).unwrap();
-    assert_eq!(rows.iter().find(|r| r.code == "0101").unwrap().merge_radius_m, 300);
+    assert_eq!(
+        rows.iter()
+            .find(|r| r.code == "0101")
+            .unwrap()
+            .merge_radius_m,
+        300
+    );
+}
+
+fn jsonl_ticket(no: &str, lon: f64, lat: f64) -> String {
+    serde_json::json!({
+        "ticket_no": no,
+        "received_at": "2026-03-03T09:00:00+08:00",
+        "channel": "phone",
+        "request_type": "complaint",
+        "topic": "0101",
+        "text": "垃圾",
+        "caller": { "name": "李四", "phone": "13800000000" },
+        "location": { "lon": lon, "lat": lat }
+    })
+    .to_string()
+}
+
+fn stored(t: &TestDb, nos: &[String]) -> usize {
+    let db = t.open();
+    let mut c = db.reader().unwrap();
+    gridline::store::cases::stored_ticket_nos(&mut c, nos)
+        .unwrap()
+        .len()
+}
+
+#[test]
+fn a_ticket_import_keeps_good_rows_reports_bad_ones_and_resumes_without_duplicates() {
+    let t = TestDb::beijing();
+    let env = [("DATABASE_URL", t.url.as_str())];
+    let (lon, lat) = gridline::geo::grid::center(862, 566);
+    let mut lines = Vec::new();
+    let mut good = Vec::new();
+    for i in 0..300 {
+        let no = format!("IMP-{i}");
+        let line = match i {
+            17 => "{not json".to_owned(),
+            42 => jsonl_ticket(&no, lon, lat).replace("0101", "0100"),
+            99 => jsonl_ticket(&no, lat, lon),
+            _ => {
+                good.push(no.clone());
+                jsonl_ticket(&no, lon + f64::from(i) * 1e-4, lat)
+            }
+        };
+        lines.push(line);
+    }
+    // The same ticket twice in one file is stored once.
+    lines.push(jsonl_ticket("IMP-0", lon, lat));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("export.jsonl");
+
+    // An import that stopped part way (the first 120 lines), then the whole file.
+    std::fs::write(&file, lines[..120].join("\n")).unwrap();
+    let out = gridline(
+        &["import", "tickets", file.to_str().unwrap(), "--batch", "50"],
+        &env,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("117 imported"),
+        "{}",
+        text(&out.stdout)
+    );
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let out = gridline(
+        &["import", "tickets", file.to_str().unwrap(), "--batch", "50"],
+        &env,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary = text(&out.stdout);
+    assert!(
+        summary.contains("301 rows")
+            && summary.contains("180 imported")
+            && summary.contains("118 already there")
+            && summary.contains("3 rejected"),
+        "{summary}"
+    );
+    assert_eq!(stored(&t, &good), good.len());
+    assert_eq!(
+        stored(&t, &["IMP-17".into(), "IMP-42".into(), "IMP-99".into()]),
+        0
+    );
+
+    let rejects = std::fs::read_to_string(dir.path().join("export.jsonl.rejects.csv")).unwrap();
+    let lines: Vec<&str> = rejects.lines().collect();
+    assert_eq!(lines[0], "line,ticket_no,code,reason");
+    assert!(lines[1].starts_with("18,,malformed_row,"), "{rejects}");
+    assert!(
+        lines[2].starts_with("43,IMP-42,unknown_topic,"),
+        "{rejects}"
+    );
+    assert!(
+        lines[3].starts_with("100,IMP-99,coordinates_swapped,"),
+        "{rejects}"
+    );
+    assert_eq!(lines.len(), 4);
+}
+
+#[test]
+fn a_csv_export_imports_with_address_only_rows() {
+    let t = TestDb::beijing();
+    let env = [("DATABASE_URL", t.url.as_str())];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("export.csv");
+    std::fs::write(
+        &file,
+        "ticket_no,received_at,channel,request_type,topic,text,caller_name,caller_phone,caller_confidential,address,lon,lat,crs\n\
+         C-1,2026-03-03T09:00:00+08:00,phone,complaint,0801,\"电梯坏了,三天\",王五,13900000000,false,朝阳区望京街道花家地社区,,,\n\
+         C-2,2026-03-03T09:00:00+08:00,fax,complaint,0801,电梯,王五,13900000000,false,,,,\n",
+    )
+    .unwrap();
+    let out = gridline(&["import", "tickets", file.to_str().unwrap()], &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("1 imported"),
+        "{}",
+        text(&out.stdout)
+    );
+    let rejects = std::fs::read_to_string(dir.path().join("export.csv.rejects.csv")).unwrap();
+    assert!(
+        rejects.contains("3,C-2,invalid_field,\"channel"),
+        "{rejects}"
+    );
+    let db = t.open();
+    let mut c = db.reader().unwrap();
+    let ticket = gridline::store::cases::ticket_by_no(&mut c, "C-1")
+        .unwrap()
+        .unwrap();
+    assert_eq!(ticket.place_code.as_deref(), Some("110105026041"));
+    assert_eq!(ticket.location_precision, "community");
+    assert_eq!(ticket.body, "电梯坏了,三天");
 }

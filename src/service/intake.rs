@@ -567,13 +567,27 @@ fn at_or_now(t: Option<DateTime<FixedOffset>>) -> NaiveDateTime {
     t.map_or_else(now, |t| t.naive_utc())
 }
 
-/// Files a hotline ticket.
-pub fn file_ticket(
+/// A ticket checked and placed, ready to store.
+#[derive(Debug, Clone)]
+pub struct PreparedTicket {
+    row: TicketRow,
+    placement: Placement,
+}
+
+impl PreparedTicket {
+    /// The hotline's number.
+    pub fn ticket_no(&self) -> &str {
+        &self.row.ticket_no
+    }
+}
+
+/// Checks a ticket and places it (no database access except the chain snapshot).
+pub fn prepare_ticket(
     db: &Db,
     geo: &Geo<'_>,
     input: &TicketInput,
     actor: &Principal,
-) -> Result<Filed<TicketRow>, IntakeError> {
+) -> Result<PreparedTicket, IntakeError> {
     let ticket_no = text("ticket_no", &input.ticket_no, MAX_TICKET_NO_CHARS, true)?;
     if !ticket_no
         .chars()
@@ -604,90 +618,158 @@ pub fn file_ticket(
         crate::geo::address::MAX_ADDRESS_CHARS,
         false,
     )?;
+    let topic = input.topic.trim().to_owned();
+    TopicCode::parse(&topic)
+        .filter(|t| !t.is_class())
+        .ok_or_else(|| {
+            IntakeError::UnknownTopic(format!(
+                "{topic:?} is not a four-digit topic code; see GET /api/v1/topics"
+            ))
+        })?;
     let given = input.location.as_ref().map(point).transpose()?;
     let received_at = at_or_now(input.received_at);
-    let hash = content_hash(input);
-
-    // Same ticket again: answer before doing any work.
-    if let Some(found) = existing_ticket(db, &ticket_no, &hash)? {
-        return Ok(found);
-    }
     let placement = given
         .and_then(|p| by_point(geo, p))
         .unwrap_or_else(|| by_address(geo, &address));
     let chain = snapshot(db, placement.place_code.as_deref(), received_at)?;
-    let id = TicketId::generate().to_string();
-    let topic = input.topic.trim().to_owned();
-
-    let result = db.writer()?.transaction(|c| {
-        if let Some(t) = store::ticket_by_no(c, &ticket_no)? {
-            return Ok(Err(t));
-        }
-        let rule = topic_rule(c, &topic)?;
-        let policy = topics::intake_policy(c)?;
-        let since = received_at - Duration::days(i64::from(policy.repeat_window_days));
-        let repeat_of =
-            store::earlier_ticket_of_caller(c, &caller_phone, &topic, since, received_at)?
-                .map(|t| t.id);
-        let item = NewItem {
-            kind: "ticket",
-            id: &id,
-            at: received_at,
-            topic: &topic,
-            placement: &placement,
-            chain: &chain,
-            source: "hotline",
-        };
-        let (case, decision) = place_in_case(c, &item, &rule, "system")?;
-        let ticket = TicketRow {
-            id: id.clone(),
-            ticket_no: ticket_no.clone(),
-            content_sha256: hash.clone(),
-            case_id: case.id.clone(),
+    Ok(PreparedTicket {
+        row: TicketRow {
+            id: TicketId::generate().to_string(),
+            ticket_no,
+            content_sha256: content_hash(input),
+            case_id: String::new(),
             district_code: placement.district(),
             received_at,
-            channel: channel.clone(),
-            request_type: request_type.clone(),
-            topic_code: topic.clone(),
-            body: body.clone(),
-            caller_name: caller_name.clone(),
-            caller_phone: caller_phone.clone(),
+            channel,
+            request_type,
+            topic_code: topic,
+            body,
+            caller_name,
+            caller_phone,
             caller_confidential: input.caller.confidential,
-            address_text: address.clone(),
+            address_text: address,
             lon: given.map(|p| p.lon),
             lat: given.map(|p| p.lat),
             location_precision: placement.precision.as_str().to_owned(),
             place_code: placement.place_code.clone(),
             building_code: placement.building.clone(),
-            chain: chain.clone(),
-            repeat_of,
+            chain,
+            repeat_of: None,
             created_by: actor.username.clone(),
             created_at: now(),
-        };
-        store::insert_ticket(c, &ticket)?;
-        store::insert_decision(c, &decision)?;
-        let mut case = case;
-        case.last_item_at = case.last_item_at.max(received_at);
-        case.opened_at = case.opened_at.min(received_at);
-        let case = refresh_case(c, case, &policy)?;
-        Ok::<_, IntakeError>(Ok(Filed {
-            item: ticket,
+        },
+        placement,
+    })
+}
+
+/// Stores a prepared ticket inside the caller's transaction: the first result again when the same ticket was
+/// filed before, `TicketNoReused` when its number was used for another.
+pub fn store_ticket(
+    c: &mut DbConnection,
+    prepared: &PreparedTicket,
+    policy: &IntakePolicy,
+) -> Result<Filed<TicketRow>, IntakeError> {
+    let mut ticket = prepared.row.clone();
+    if let Some(t) = store::ticket_by_no(c, &ticket.ticket_no)? {
+        if t.content_sha256 != ticket.content_sha256 {
+            return Err(IntakeError::TicketNoReused(ticket.ticket_no));
+        }
+        let case = store::case(c, &t.case_id)?
+            .ok_or_else(|| IntakeError::Lookup("the ticket's case vanished".into()))?;
+        let decision = store::standing_decision(c, &t.id)?;
+        return Ok(Filed {
+            item: t,
             case,
-            decision: Some(decision),
-            created: true,
-        }))
-    });
-    match result {
-        Ok(Ok(filed)) => Ok(filed),
-        // Filed by someone else between the first look and the transaction.
-        Ok(Err(_))
-        | Err(IntakeError::Db(DbError::Query(diesel::result::Error::DatabaseError(
+            decision,
+            created: false,
+        });
+    }
+    let rule = topic_rule(c, &ticket.topic_code)?;
+    let since = ticket.received_at - Duration::days(i64::from(policy.repeat_window_days));
+    ticket.repeat_of = store::earlier_ticket_of_caller(
+        c,
+        &ticket.caller_phone,
+        &ticket.topic_code,
+        since,
+        ticket.received_at,
+    )?
+    .map(|t| t.id);
+    let item = NewItem {
+        kind: "ticket",
+        id: &ticket.id,
+        at: ticket.received_at,
+        topic: &ticket.topic_code,
+        placement: &prepared.placement,
+        chain: &ticket.chain,
+        source: "hotline",
+    };
+    let (mut case, decision) = place_in_case(c, &item, &rule, "system")?;
+    ticket.case_id = case.id.clone();
+    store::insert_ticket(c, &ticket)?;
+    store::insert_decision(c, &decision)?;
+    case.last_item_at = case.last_item_at.max(ticket.received_at);
+    case.opened_at = case.opened_at.min(ticket.received_at);
+    let case = refresh_case(c, case, policy)?;
+    Ok(Filed {
+        item: ticket,
+        case,
+        decision: Some(decision),
+        created: true,
+    })
+}
+
+fn is_unique_violation(e: &IntakeError) -> bool {
+    matches!(
+        e,
+        IntakeError::Db(DbError::Query(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
-        )))) => existing_ticket(db, &ticket_no, &hash)?
-            .ok_or_else(|| IntakeError::Lookup("the ticket vanished".into())),
-        Err(e) => Err(e),
+        )))
+    )
+}
+
+/// Files a hotline ticket.
+pub fn file_ticket(
+    db: &Db,
+    geo: &Geo<'_>,
+    input: &TicketInput,
+    actor: &Principal,
+) -> Result<Filed<TicketRow>, IntakeError> {
+    let hash = content_hash(input);
+    // Same ticket again: answer before doing any work.
+    if let Some(found) = existing_ticket(db, input.ticket_no.trim(), &hash)? {
+        return Ok(found);
     }
+    let prepared = prepare_ticket(db, geo, input, actor)?;
+    let result = db.writer()?.transaction(|c| {
+        let policy = topics::intake_policy(c)?;
+        store_ticket(c, &prepared, &policy)
+    });
+    match result {
+        // Filed by someone else between the first look and the transaction (PostgreSQL).
+        Err(e) if is_unique_violation(&e) => existing_ticket(db, prepared.ticket_no(), &hash)?
+            .ok_or_else(|| IntakeError::Lookup("the ticket vanished".into())),
+        other => other,
+    }
+}
+
+/// Files many tickets in one transaction, each in its own savepoint so that one bad ticket never undoes the
+/// others; one result per ticket, in order.
+pub fn file_tickets(
+    db: &Db,
+    prepared: Vec<Result<PreparedTicket, IntakeError>>,
+) -> Result<Vec<Result<Filed<TicketRow>, IntakeError>>, IntakeError> {
+    db.writer()?.transaction(|c| {
+        let policy = topics::intake_policy(c)?;
+        let mut out = Vec::with_capacity(prepared.len());
+        for p in prepared {
+            out.push(match p {
+                Err(e) => Err(e),
+                Ok(p) => c.transaction(|c| store_ticket(c, &p, &policy)),
+            });
+        }
+        Ok(out)
+    })
 }
 
 fn existing_ticket(
@@ -803,11 +885,9 @@ pub fn file_report(
     });
     match result {
         Ok(Ok(filed)) => Ok(filed),
-        Ok(Err(_))
-        | Err(IntakeError::Db(DbError::Query(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )))) => existing_report(db, id.as_str(), &hash)?
+        Ok(Err(_)) => existing_report(db, id.as_str(), &hash)?
+            .ok_or_else(|| IntakeError::Lookup("the report vanished".into())),
+        Err(e) if is_unique_violation(&e) => existing_report(db, id.as_str(), &hash)?
             .ok_or_else(|| IntakeError::Lookup("the report vanished".into())),
         Err(e) => Err(e),
     }

@@ -9,4 +9,5 @@ pub mod geodata;
 pub mod intake;
 pub mod org;
 pub mod places;
+pub mod ticket_import;
 pub mod topics;

@@ -46,7 +46,7 @@ CREATE TABLE cases (
 );
 CREATE INDEX cases_opened ON cases (opened_at, id);
 CREATE INDEX cases_district_opened ON cases (district_code, opened_at, id);
-CREATE INDEX cases_merge ON cases (topic_code, status, lat);
+CREATE INDEX cases_merge ON cases (topic_code, lat);
 CREATE INDEX cases_building ON cases (building_code, topic_code);
 
 CREATE TABLE tickets (

@@ -5,6 +5,7 @@ use crate::db::Db;
 use crate::error::ApiError;
 use crate::geo::index::PlaceIndex;
 use crate::http::{self, Routes};
+use crate::service::chain_index::SharedChainIndex;
 use crate::service::geodata;
 use actix_web::{App, HttpRequest, HttpServer, dev::Server, middleware, web};
 use anyhow::Context;
@@ -14,23 +15,60 @@ use std::sync::Arc;
 /// The largest JSON body accepted (a batch of 10,000 points is about 600 KiB).
 pub const MAX_JSON_BYTES: usize = 4 << 20;
 
-/// What every handler shares: the database and the read-only place index.
+/// What every handler shares: the database, the read-only place index and the chain index.
 #[derive(Debug)]
 pub struct AppState {
     /// The database.
     pub db: Db,
     /// The place index, built once at start.
     pub index: Arc<PlaceIndex>,
+    /// The responsibility chain in memory, loaded at start and refreshed by every HTTP write that changes it.
+    pub chain: SharedChainIndex,
 }
 
-/// Opens the database, loads the default dataset on first start and builds the index.
+impl AppState {
+    /// The state over a database whose place index is already built: loads the chain index.
+    pub fn new(db: Db, index: Arc<PlaceIndex>) -> anyhow::Result<AppState> {
+        let chain = load_chain(&db)?;
+        Ok(AppState { db, index, chain })
+    }
+}
+
+fn load_chain(db: &Db) -> anyhow::Result<SharedChainIndex> {
+    let started = std::time::Instant::now();
+    let chain = SharedChainIndex::load(db).context("building the chain index")?;
+    let (stats, bytes) = {
+        let i = chain.read();
+        (i.stats(), i.heap_bytes())
+    };
+    tracing::info!(
+        assignments = stats.assignments,
+        people = stats.people,
+        units = stats.units,
+        heap_mib = bytes >> 20,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "chain index built"
+    );
+    Ok(chain)
+}
+
+/// Opens the database, loads the default dataset on first start and builds the place and chain indexes.
 pub fn prepare(database_url: &str, pool_size: u32) -> anyhow::Result<web::Data<AppState>> {
     let started = std::time::Instant::now();
     let db = Db::connect(database_url, pool_size).context("opening the database")?;
     if geodata::ensure_loaded(&db).context("loading the default dataset")? {
         tracing::info!("first start: the default Beijing dataset was loaded into the database");
     }
-    let index = geodata::load_index(&db).context("building the place index")?;
+    // The two indexes are independent: build them side by side (each takes about half a second).
+    let (index, chain) = std::thread::scope(|s| {
+        let chain = s.spawn(|| load_chain(&db));
+        let index = geodata::load_index(&db).context("building the place index");
+        let chain = chain
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("building the chain index panicked")));
+        (index, chain)
+    });
+    let (index, chain) = (index?, chain?);
     tracing::info!(
         cells = index.cell_count(),
         buildings = index.building_count(),
@@ -40,6 +78,7 @@ pub fn prepare(database_url: &str, pool_size: u32) -> anyhow::Result<web::Data<A
     Ok(web::Data::new(AppState {
         db,
         index: Arc::new(index),
+        chain,
     }))
 }
 

@@ -184,7 +184,9 @@ fn chain_command(action: ChainAction, db: &DbArgs) -> anyhow::Result<()> {
             let text = String::from_utf8(bytes)
                 .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", file.display()))?;
             match chain::import_csv(&db, &text) {
-                Ok(n) => println!("applied {n} assignments"),
+                Ok(n) => println!(
+                    "applied {n} assignments. Restart a running server to see them in its chains."
+                ),
                 Err(Ok(errors)) => {
                     for e in &errors {
                         println!("line {}: {}", e.line, e.message);

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod chain;
+pub mod chain_index;
 pub mod chain_seed;
 pub mod geodata;
 pub mod org;

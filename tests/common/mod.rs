@@ -275,10 +275,9 @@ impl TestApp {
     /// The app over a fresh copy of the Beijing database.
     pub fn beijing() -> TestApp {
         let db = TestDb::beijing();
-        let state = web::Data::new(AppState {
-            db: db.open(),
-            index: beijing_index(),
-        });
+        let state = web::Data::new(
+            AppState::new(db.open(), beijing_index()).expect("state over the test database"),
+        );
         TestApp { db, state }
     }
 

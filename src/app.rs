@@ -6,6 +6,7 @@ use crate::error::ApiError;
 use crate::geo::address::AddressMatcher;
 use crate::geo::index::PlaceIndex;
 use crate::http::{self, Routes};
+use crate::service::chain_index::SharedChainIndex;
 use crate::service::intake::Geo;
 use crate::service::{geodata, topics};
 use actix_web::{App, HttpRequest, HttpServer, dev::Server, middleware, web};
@@ -16,7 +17,7 @@ use std::sync::Arc;
 /// The largest JSON body accepted (a batch of 10,000 points is about 600 KiB).
 pub const MAX_JSON_BYTES: usize = 4 << 20;
 
-/// What every handler shares: the database and the read-only place index.
+/// What every handler shares: the database, the read-only place index and the chain index.
 #[derive(Debug)]
 pub struct AppState {
     /// The database.
@@ -25,19 +26,54 @@ pub struct AppState {
     pub index: Arc<PlaceIndex>,
     /// Place names for tickets that come with address text only.
     pub addresses: Arc<AddressMatcher>,
+    /// The responsibility chain in memory, loaded at start and refreshed by every HTTP write that changes it.
+    pub chain: SharedChainIndex,
 }
 
 impl AppState {
-    /// What intake needs of the geography.
+    /// What intake needs of the geography and the chain.
     pub fn geo(&self) -> Geo<'_> {
         Geo {
             index: &self.index,
             addresses: &self.addresses,
+            chain: &self.chain,
         }
     }
 }
 
-/// Opens the database, loads the default dataset on first start and builds the index.
+impl AppState {
+    /// The state over a database whose place index is already built: loads the chain index.
+    pub fn new(db: Db, index: Arc<PlaceIndex>) -> anyhow::Result<AppState> {
+        let chain = load_chain(&db)?;
+        let addresses = Arc::new(AddressMatcher::from_index(&index));
+        Ok(AppState {
+            db,
+            index,
+            addresses,
+            chain,
+        })
+    }
+}
+
+fn load_chain(db: &Db) -> anyhow::Result<SharedChainIndex> {
+    let started = std::time::Instant::now();
+    let chain = SharedChainIndex::load(db).context("building the chain index")?;
+    let (stats, bytes) = {
+        let i = chain.read();
+        (i.stats(), i.heap_bytes())
+    };
+    tracing::info!(
+        assignments = stats.assignments,
+        people = stats.people,
+        units = stats.units,
+        heap_mib = bytes >> 20,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "chain index built"
+    );
+    Ok(chain)
+}
+
+/// Opens the database, loads the default dataset on first start and builds the place and chain indexes.
 pub fn prepare(database_url: &str, pool_size: u32) -> anyhow::Result<web::Data<AppState>> {
     let started = std::time::Instant::now();
     let db = Db::connect(database_url, pool_size).context("opening the database")?;
@@ -47,7 +83,16 @@ pub fn prepare(database_url: &str, pool_size: u32) -> anyhow::Result<web::Data<A
     if topics::ensure_loaded(&db).context("loading the topic taxonomy")? {
         tracing::info!("first start: the built-in topic taxonomy was loaded");
     }
-    let index = geodata::load_index(&db).context("building the place index")?;
+    // The two indexes are independent: build them side by side (each takes about half a second).
+    let (index, chain) = std::thread::scope(|s| {
+        let chain = s.spawn(|| load_chain(&db));
+        let index = geodata::load_index(&db).context("building the place index");
+        let chain = chain
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("building the chain index panicked")));
+        (index, chain)
+    });
+    let (index, chain) = (index?, chain?);
     let addresses = AddressMatcher::from_index(&index);
     tracing::info!(
         cells = index.cell_count(),
@@ -59,6 +104,7 @@ pub fn prepare(database_url: &str, pool_size: u32) -> anyhow::Result<web::Data<A
         db,
         index: Arc::new(index),
         addresses: Arc::new(addresses),
+        chain,
     }))
 }
 

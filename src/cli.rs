@@ -243,9 +243,11 @@ fn import_tickets(
     crate::service::topics::ensure_loaded(&db)?;
     let index = crate::service::geodata::load_index(&db)?;
     let addresses = crate::geo::address::AddressMatcher::from_index(&index);
+    let chain = crate::service::chain_index::SharedChainIndex::load(&db)?;
     let geo = Geo {
         index: &index,
         addresses: &addresses,
+        chain: &chain,
     };
     let actor = crate::service::auth::Principal {
         id: "cli".into(),
@@ -390,7 +392,9 @@ fn chain_command(action: ChainAction, db: &DbArgs) -> anyhow::Result<()> {
             let text = String::from_utf8(bytes)
                 .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", file.display()))?;
             match chain::import_csv(&db, &text) {
-                Ok(n) => println!("applied {n} assignments"),
+                Ok(n) => println!(
+                    "applied {n} assignments. Restart a running server to see them in its chains."
+                ),
                 Err(Ok(errors)) => {
                     for e in &errors {
                         println!("line {}: {}", e.line, e.message);

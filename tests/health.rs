@@ -36,11 +36,9 @@ async fn an_unknown_route_answers_404_with_a_code() {
 async fn readyz_answers_503_when_no_cells_are_loaded() {
     let mut app = TestApp::beijing();
     let empty = gridline::geo::index::PlaceIndex::new(&[], &[]);
-    app.state = actix_web::web::Data::new(gridline::app::AppState {
-        db: app.db.open(),
-        index: std::sync::Arc::new(empty),
-        addresses: common::beijing_addresses(),
-    });
+    app.state = actix_web::web::Data::new(
+        gridline::app::AppState::new(app.db.open(), std::sync::Arc::new(empty)).unwrap(),
+    );
     let r = app.get("/readyz").await;
     assert_eq!(r.status, 503);
     assert_eq!(r.json["code"], "geodata_not_loaded");

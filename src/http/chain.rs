@@ -1,4 +1,6 @@
 //! The responsibility chain: `GET /api/v1/places/{code}/chain`, `GET /api/v1/chain`, assignments and sections.
+//! Chains are answered from the in-memory chain index; every write refreshes it after it commits, before
+//! answering, so the next read sees the change.
 
 use crate::app::AppState;
 use crate::auth::current_user::CurrentUser;
@@ -150,17 +152,17 @@ impl From<service::Link> for LinkDto {
             target: l.target,
             fallback: l.fallback,
             since: l.assignment.as_ref().map(|a| time(a.valid_from)),
-            assignment_id: l.assignment.map(|a| a.id),
+            assignment_id: l.assignment.map(|a| a.id.clone()),
             person: l.person.map(|p| LinkPerson {
-                id: p.id,
-                name: p.name,
-                phone: p.phone,
-                role: p.role,
+                id: p.id.clone(),
+                name: p.name.clone(),
+                phone: p.phone.clone(),
+                role: p.role.clone(),
             }),
             unit: l.unit.map(|u| LinkUnit {
-                id: u.id,
-                name: u.name,
-                kind: u.kind,
+                id: u.id.clone(),
+                name: u.name.clone(),
+                kind: u.kind.clone(),
             }),
         }
     }
@@ -182,16 +184,12 @@ pub async fn place_chain(
     policy::require(&me, Permission::ReadOrganisation)?;
     policy::require_place(&me, &code)?;
     let at = parse_at(q.at.as_deref())?;
-    let db = state.db.clone();
-    let chain = web::block(move || service::chain_of(&db, &code, at))
-        .await?
-        .map_err(|e| match e {
-            ChainError::Invalid { .. } => {
-                ApiError::bad_request("invalid_place_code", e.to_string())
-            }
-            ChainError::NotFound(_) => ApiError::not_found("place_not_found", e.to_string()),
-            other => other.into(),
-        })?;
+    // In memory and a few microseconds: no need for a blocking thread.
+    let chain = service::chain_of(&state.index, &state.chain, &code, at).map_err(|e| match e {
+        ChainError::Invalid { .. } => ApiError::bad_request("invalid_place_code", e.to_string()),
+        ChainError::NotFound(_) => ApiError::not_found("place_not_found", e.to_string()),
+        other => other.into(),
+    })?;
     Ok(web::Json(chain.into()))
 }
 
@@ -231,8 +229,7 @@ pub async fn point_chain(
         name: b.name.clone(),
         households: b.households,
     });
-    let db = state.db.clone();
-    let chain = web::block(move || service::chain_of(&db, &cell, at)).await??;
+    let chain = service::chain_of(&state.index, &state.chain, &cell, at)?;
     let mut dto = ChainDto::from(chain);
     dto.building = building;
     Ok(web::Json(dto))
@@ -305,8 +302,14 @@ pub async fn assign(
         unit_id: b.unit_id,
         valid_from: parse_at(b.valid_from.as_deref())?,
     };
-    let db = state.db.clone();
-    let done = web::block(move || service::assign(&db, input)).await??;
+    let st = state.clone();
+    let done = web::block(move || {
+        let done = service::assign(&st.db, input)?;
+        let a = &done.assignment;
+        st.chain.refresh_assignments(&st.db, &a.kind, &a.target)?;
+        Ok::<_, ChainError>(done)
+    })
+    .await??;
     Ok(HttpResponse::Created().json(AssignedDto {
         assignment: done.assignment.into(),
         closed: done.closed,
@@ -328,12 +331,14 @@ pub async fn end(
 ) -> Result<web::Json<AssignmentDto>, ApiError> {
     policy::require(&me, Permission::ManageOrganisation)?;
     let at = parse_at(body.at.as_deref())?;
-    let db = state.db.clone();
-    Ok(web::Json(
-        web::block(move || service::end_assignment(&db, &id, at))
-            .await??
-            .into(),
-    ))
+    let st = state.clone();
+    let ended = web::block(move || {
+        let a = service::end_assignment(&st.db, &id, at)?;
+        st.chain.refresh_assignments(&st.db, &a.kind, &a.target)?;
+        Ok::<_, ChainError>(a)
+    })
+    .await??;
+    Ok(web::Json(ended.into()))
 }
 
 /// `?kind=&target=`
@@ -400,8 +405,13 @@ pub async fn create_section(
     body: web::Json<SectionInput>,
 ) -> Result<HttpResponse, ApiError> {
     policy::require(&me, Permission::ManageOrganisation)?;
-    let db = state.db.clone();
-    let s = web::block(move || service::create_section(&db, body.into_inner())).await??;
+    let st = state.clone();
+    let s = web::block(move || {
+        let s = service::create_section(&st.db, body.into_inner())?;
+        st.chain.refresh_section(&st.db, &s.0.id)?;
+        Ok::<_, ChainError>(s)
+    })
+    .await??;
     Ok(HttpResponse::Created().json(section_dto(s)))
 }
 

@@ -1,4 +1,5 @@
 //! Units and people: `/api/v1/units[/{id}]` and `/api/v1/people[/{id}]` (create, list, read, change, delete).
+//! Every write refreshes the record in the chain index after it commits, before answering.
 
 use crate::app::AppState;
 use crate::auth::current_user::CurrentUser;
@@ -142,8 +143,13 @@ pub async fn create_unit(
     body: web::Json<UnitInput>,
 ) -> Result<HttpResponse, ApiError> {
     policy::require(&me, Permission::ManageOrganisation)?;
-    let db = state.db.clone();
-    let u = run(move || service::create_unit(&db, body.into_inner())).await?;
+    let st = state.clone();
+    let u = run(move || {
+        let u = service::create_unit(&st.db, body.into_inner())?;
+        st.chain.refresh_unit(&st.db, &u.id)?;
+        Ok(u)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(UnitDto::from(u)))
 }
 
@@ -183,12 +189,14 @@ pub async fn update_unit(
     body: web::Json<UnitInput>,
 ) -> Result<web::Json<UnitDto>, ApiError> {
     policy::require(&me, Permission::ManageOrganisation)?;
-    let db = state.db.clone();
-    Ok(web::Json(
-        run(move || service::update_unit(&db, &id, body.into_inner()))
-            .await?
-            .into(),
-    ))
+    let st = state.clone();
+    let u = run(move || {
+        let u = service::update_unit(&st.db, &id, body.into_inner())?;
+        st.chain.refresh_unit(&st.db, &u.id)?;
+        Ok(u)
+    })
+    .await?;
+    Ok(web::Json(u.into()))
 }
 
 /// `DELETE /api/v1/units/{id}`
@@ -198,8 +206,12 @@ pub async fn delete_unit(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     policy::require(&me, Permission::ManageOrganisation)?;
-    let db = state.db.clone();
-    run(move || service::delete_unit(&db, &id)).await?;
+    let st = state.clone();
+    run(move || {
+        service::delete_unit(&st.db, &id)?;
+        Ok(st.chain.refresh_unit(&st.db, &id)?)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -210,8 +222,13 @@ pub async fn create_person(
     body: web::Json<PersonInput>,
 ) -> Result<HttpResponse, ApiError> {
     policy::require(&me, Permission::ManageOrganisation)?;
-    let db = state.db.clone();
-    let p = run(move || service::create_person(&db, body.into_inner())).await?;
+    let st = state.clone();
+    let p = run(move || {
+        let p = service::create_person(&st.db, body.into_inner())?;
+        st.chain.refresh_person(&st.db, &p.id)?;
+        Ok(p)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(PersonDto::from(p)))
 }
 
@@ -251,12 +268,14 @@ pub async fn update_person(
     body: web::Json<PersonInput>,
 ) -> Result<web::Json<PersonDto>, ApiError> {
     policy::require(&me, Permission::ManageOrganisation)?;
-    let db = state.db.clone();
-    Ok(web::Json(
-        run(move || service::update_person(&db, &id, body.into_inner()))
-            .await?
-            .into(),
-    ))
+    let st = state.clone();
+    let p = run(move || {
+        let p = service::update_person(&st.db, &id, body.into_inner())?;
+        st.chain.refresh_person(&st.db, &p.id)?;
+        Ok(p)
+    })
+    .await?;
+    Ok(web::Json(p.into()))
 }
 
 /// `DELETE /api/v1/people/{id}`
@@ -266,7 +285,11 @@ pub async fn delete_person(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     policy::require(&me, Permission::ManageOrganisation)?;
-    let db = state.db.clone();
-    run(move || service::delete_person(&db, &id)).await?;
+    let st = state.clone();
+    run(move || {
+        service::delete_person(&st.db, &id)?;
+        Ok(st.chain.refresh_person(&st.db, &id)?)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

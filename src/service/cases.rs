@@ -15,6 +15,7 @@ use crate::store::chain as chain_store;
 use crate::store::org as org_store;
 use chrono::{NaiveDateTime, Utc};
 use diesel::Connection;
+use std::sync::Arc;
 
 /// Errors of the case use-cases.
 #[derive(Debug, thiserror::Error)]
@@ -137,9 +138,9 @@ pub fn resolve_snapshot(c: &mut DbConnection, json: &str) -> Result<Vec<Link>, C
         out.push(Link {
             kind,
             target: assignment.as_ref().map(|a| a.target.clone()),
-            assignment,
-            person,
-            unit,
+            assignment: assignment.map(Arc::new),
+            person: person.map(Arc::new),
+            unit: unit.map(Arc::new),
             fallback: l.fallback,
         });
     }

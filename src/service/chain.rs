@@ -6,13 +6,15 @@ use crate::domain::chain::{self, Assignee, AssignmentKind, Target};
 use crate::domain::ids::{PersonId, UnitId, random_id};
 use crate::domain::org::valid_name;
 use crate::domain::time::rfc3339;
+use crate::geo::index::PlaceIndex;
 use crate::geo::place::{Level, PlaceCode};
+use crate::service::chain_index::SharedChainIndex;
 use crate::store::chain::{self as store, AssignmentRow, SectionRow};
 use crate::store::org::{self as org_store, PersonRow, UnitRow};
 use crate::store::places;
 use chrono::{NaiveDateTime, Utc};
 use diesel::Connection;
-use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Errors of the chain use-cases.
 #[derive(Debug, thiserror::Error)]
@@ -533,12 +535,12 @@ pub struct Link {
     pub kind: AssignmentKind,
     /// What it answers for (place code or section id).
     pub target: Option<String>,
-    /// The assignment that answers (its own, or the one above when `fallback`).
-    pub assignment: Option<AssignmentRow>,
+    /// The assignment that answers (its own, or the one above when `fallback`); shared with the chain index.
+    pub assignment: Option<Arc<AssignmentRow>>,
     /// The person named.
-    pub person: Option<PersonRow>,
+    pub person: Option<Arc<PersonRow>>,
     /// The unit named (or the person's unit).
-    pub unit: Option<UnitRow>,
+    pub unit: Option<Arc<UnitRow>>,
     /// Whether a level above answers because nobody is assigned here.
     pub fallback: bool,
 }
@@ -558,105 +560,18 @@ pub struct Chain {
     pub links: Vec<Link>,
 }
 
-/// The chain of a place at `at` (default now); `NotFound` for an unknown place.
-pub fn chain_of(db: &Db, code: &str, at: Option<NaiveDateTime>) -> Result<Chain, ChainError> {
+/// The chain of a place at `at` (default now), resolved in memory from the place index and the chain index;
+/// `Invalid` for a malformed code, `NotFound` for an unknown place.
+pub fn chain_of(
+    places: &PlaceIndex,
+    chains: &SharedChainIndex,
+    code: &str,
+    at: Option<NaiveDateTime>,
+) -> Result<Chain, ChainError> {
     let at = at.unwrap_or_else(now);
-    let (code, level) = PlaceCode::parse(code)
+    let (code, _) = PlaceCode::parse(code)
         .ok_or_else(|| invalid("code", format!("{code:?} is not a place code")))?;
-    let mut conn = db.reader()?;
-    let place = places::get(&mut conn, code.as_str())?
-        .ok_or_else(|| ChainError::NotFound(format!("no place has the code {code}")))?;
-    let kinds = AssignmentKind::for_level(level);
-    let c = code.as_str();
-    let prefix = |n: usize| c.get(..n).map(str::to_owned);
-    let place_target = |k: AssignmentKind| match k.target() {
-        Target::Place(l) => prefix(l.code_len()),
-        Target::Section => None,
-    };
-    let street_and_community: Vec<String> = [prefix(9), prefix(12)]
-        .into_iter()
-        .flatten()
-        .filter(|_| level >= Level::Street)
-        .collect();
-    let section_ids = if street_and_community.is_empty() {
-        Vec::new()
-    } else {
-        store::sections_of(
-            &mut conn,
-            &street_and_community
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>(),
-        )?
-    };
-    let mut targets: Vec<String> = kinds.iter().filter_map(|&k| place_target(k)).collect();
-    targets.extend(section_ids.iter().cloned());
-    targets.sort();
-    targets.dedup();
-    let active = store::active_for(
-        &mut conn,
-        &targets.iter().map(String::as_str).collect::<Vec<_>>(),
-        at,
-    )?;
-    let mut by_key: HashMap<(String, String), AssignmentRow> = HashMap::new();
-    for a in active {
-        by_key
-            .entry((a.kind.clone(), a.target.clone()))
-            .or_insert(a);
-    }
-    let mut found: Vec<AssignmentRow> = Vec::new();
-    let mut link_targets = Vec::new();
-    let own: Vec<Option<usize>> = kinds
-        .iter()
-        .map(|&k| {
-            let candidates: Vec<String> = match k.target() {
-                Target::Place(_) => place_target(k).into_iter().collect(),
-                Target::Section => section_ids.clone(),
-            };
-            link_targets.push(candidates.first().cloned());
-            let hit = candidates
-                .iter()
-                .find_map(|t| by_key.remove(&(k.as_str().to_owned(), t.clone())));
-            hit.map(|a| {
-                found.push(a);
-                found.len() - 1
-            })
-        })
-        .collect();
-    let mut links = Vec::with_capacity(kinds.len());
-    for (r, target) in chain::resolve(&kinds, &own).into_iter().zip(link_targets) {
-        let assignment = r.filled_by.map(|i| found[i].clone());
-        let person = match assignment.as_ref().and_then(|a| a.person_id.as_deref()) {
-            Some(id) => org_store::person(&mut conn, id)?,
-            None => None,
-        };
-        let unit_id = assignment
-            .as_ref()
-            .and_then(|a| a.unit_id.clone())
-            .or_else(|| person.as_ref().map(|p| p.unit_id.clone()));
-        let unit = match unit_id {
-            Some(id) => org_store::unit(&mut conn, &id)?,
-            None => None,
-        };
-        let target = if r.kind == AssignmentKind::SectionLeader && !r.fallback {
-            assignment.as_ref().map(|a| a.target.clone()).or(target)
-        } else {
-            target
-        };
-        links.push(Link {
-            kind: r.kind,
-            target,
-            assignment,
-            person,
-            unit,
-            fallback: r.fallback,
-        });
-    }
-    Ok(Chain {
-        at,
-        code: place.code,
-        name: place.name,
-        level,
-        links,
-    })
+    chains
+        .chain_at(places, code.as_str(), at)
+        .ok_or_else(|| ChainError::NotFound(format!("no place has the code {code}")))
 }

@@ -12,7 +12,8 @@ use crate::geo::address::AddressMatcher;
 use crate::geo::index::{Method, PlaceIndex};
 use crate::geo::lonlat::{Lonlat, PointError, parse_crs};
 use crate::service::auth::Principal;
-use crate::service::chain::{self, ChainError};
+use crate::service::chain::ChainError;
+use crate::service::chain_index::SharedChainIndex;
 use crate::service::topics::{self, TopicError};
 use crate::store::cases::{self as store, CaseRow, DecisionRow, ReportRow, TicketRow};
 use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime, Utc};
@@ -93,6 +94,8 @@ pub struct Geo<'a> {
     pub index: &'a PlaceIndex,
     /// The address matcher.
     pub addresses: &'a AddressMatcher,
+    /// The responsibility chain.
+    pub chain: &'a SharedChainIndex,
 }
 
 /// The caller of a ticket.
@@ -340,20 +343,21 @@ pub struct SnapshotLink {
 }
 
 /// The chain of a place at a moment, as stored with tickets, reports and cases.
-fn snapshot(db: &Db, place: Option<&str>, at: NaiveDateTime) -> Result<String, IntakeError> {
-    let links: Vec<SnapshotLink> = match place {
-        None => Vec::new(),
-        Some(code) => chain::chain_of(db, code, Some(at))?
-            .links
-            .into_iter()
-            .map(|l| SnapshotLink {
-                kind: l.kind.as_str().to_owned(),
-                assignment_id: l.assignment.map(|a| a.id),
-                fallback: l.fallback,
-            })
-            .collect(),
-    };
-    Ok(serde_json::to_string(&links).unwrap_or_else(|_| "[]".into()))
+fn snapshot(geo: &Geo<'_>, place: Option<&str>, at: NaiveDateTime) -> String {
+    let links: Vec<SnapshotLink> = place
+        .and_then(|code| geo.chain.chain_at(geo.index, code, at))
+        .map(|c| {
+            c.links
+                .into_iter()
+                .map(|l| SnapshotLink {
+                    kind: l.kind.as_str().to_owned(),
+                    assignment_id: l.assignment.map(|a| a.id.clone()),
+                    fallback: l.fallback,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    serde_json::to_string(&links).unwrap_or_else(|_| "[]".into())
 }
 
 fn topic_rule(c: &mut DbConnection, code: &str) -> Result<MergeRule, IntakeError> {
@@ -581,9 +585,8 @@ impl PreparedTicket {
     }
 }
 
-/// Checks a ticket and places it (no database access except the chain snapshot).
+/// Checks a ticket, places it and takes its chain snapshot (no database access).
 pub fn prepare_ticket(
-    db: &Db,
     geo: &Geo<'_>,
     input: &TicketInput,
     actor: &Principal,
@@ -631,7 +634,7 @@ pub fn prepare_ticket(
     let placement = given
         .and_then(|p| by_point(geo, p))
         .unwrap_or_else(|| by_address(geo, &address));
-    let chain = snapshot(db, placement.place_code.as_deref(), received_at)?;
+    let chain = snapshot(geo, placement.place_code.as_deref(), received_at);
     Ok(PreparedTicket {
         row: TicketRow {
             id: TicketId::generate().to_string(),
@@ -740,7 +743,7 @@ pub fn file_ticket(
     if let Some(found) = existing_ticket(db, input.ticket_no.trim(), &hash)? {
         return Ok(found);
     }
-    let prepared = prepare_ticket(db, geo, input, actor)?;
+    let prepared = prepare_ticket(geo, input, actor)?;
     let result = db.writer()?.transaction(|c| {
         let policy = topics::intake_policy(c)?;
         store_ticket(c, &prepared, &policy)
@@ -831,7 +834,7 @@ pub fn file_report(
     }
     let placement = by_point(geo, given).ok_or(IntakeError::OutsideArea)?;
     let cell = placement.place_code.clone().unwrap_or_default();
-    let chain = snapshot(db, Some(&cell), reported_at)?;
+    let chain = snapshot(geo, Some(&cell), reported_at);
     let topic = input.topic.trim().to_owned();
     let outside_scope = !crate::auth::policy::can_see_place(reporter, &cell);
 

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod cases;
 pub mod chain;
+pub mod chain_index;
 pub mod chain_seed;
 pub mod geodata;
 pub mod intake;

@@ -246,7 +246,7 @@ pub fn import(
                 Ok(t) if stored.contains(t.ticket_no.trim()) => sum.skipped += 1,
                 Ok(t) => {
                     let no = t.ticket_no.trim().to_owned();
-                    pending.push((row.line, no, intake::prepare_ticket(db, geo, &t, actor)));
+                    pending.push((row.line, no, intake::prepare_ticket(geo, &t, actor)));
                 }
             }
         }

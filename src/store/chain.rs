@@ -88,13 +88,14 @@ pub fn section_place_codes(conn: &mut DbConnection, id: &str) -> QueryResult<Vec
         .load(conn)
 }
 
-/// The sections holding any of these places, by id.
-pub fn sections_of(conn: &mut DbConnection, codes: &[&str]) -> QueryResult<Vec<String>> {
+/// Every (section id, place code) pair.
+pub fn all_section_places(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {
     section_places::table
-        .filter(section_places::place_code.eq_any(codes))
-        .select(section_places::section_id)
-        .distinct()
-        .order(section_places::section_id.asc())
+        .order((
+            section_places::section_id.asc(),
+            section_places::place_code.asc(),
+        ))
+        .select((section_places::section_id, section_places::place_code))
         .load(conn)
 }
 
@@ -144,29 +145,6 @@ pub fn history(
         .filter(assignments::kind.eq(kind))
         .filter(assignments::target.eq(target))
         .order((assignments::valid_from.asc(), assignments::id.asc()))
-        .select(AssignmentRow::as_select())
-        .load(conn)
-}
-
-/// The assignments active at `at` for any of these targets.
-pub fn active_for(
-    conn: &mut DbConnection,
-    targets: &[&str],
-    at: NaiveDateTime,
-) -> QueryResult<Vec<AssignmentRow>> {
-    assignments::table
-        .filter(assignments::target.eq_any(targets))
-        .filter(assignments::valid_from.le(at))
-        .filter(
-            assignments::valid_to
-                .is_null()
-                .or(assignments::valid_to.gt(at)),
-        )
-        .order((
-            assignments::kind.asc(),
-            assignments::target.asc(),
-            assignments::valid_from.desc(),
-        ))
         .select(AssignmentRow::as_select())
         .load(conn)
 }

@@ -66,6 +66,11 @@ pub fn unit(conn: &mut DbConnection, id: &str) -> QueryResult<Option<UnitRow>> {
         .optional()
 }
 
+/// Every unit.
+pub fn all_units(conn: &mut DbConnection) -> QueryResult<Vec<UnitRow>> {
+    units::table.select(UnitRow::as_select()).load(conn)
+}
+
 /// Units, optionally of one kind and/or for one place, by name then id.
 pub fn units(
     conn: &mut DbConnection,
@@ -121,6 +126,11 @@ pub fn person(conn: &mut DbConnection, id: &str) -> QueryResult<Option<PersonRow
         .select(PersonRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// Every person.
+pub fn all_people(conn: &mut DbConnection) -> QueryResult<Vec<PersonRow>> {
+    people::table.select(PersonRow::as_select()).load(conn)
 }
 
 /// People, optionally of one unit, by name then id.

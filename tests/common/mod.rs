@@ -14,7 +14,6 @@ use actix_web::{App, test, web};
 use diesel::prelude::*;
 use gridline::app::{self, AppState};
 use gridline::db::Db;
-use gridline::geo::address::AddressMatcher;
 use gridline::geo::index::PlaceIndex;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -218,13 +217,6 @@ impl Drop for TestDb {
     }
 }
 
-/// The address matcher of the default dataset, built once per process.
-pub fn beijing_addresses() -> Arc<AddressMatcher> {
-    static A: OnceLock<Arc<AddressMatcher>> = OnceLock::new();
-    A.get_or_init(|| Arc::new(AddressMatcher::from_index(&beijing_index())))
-        .clone()
-}
-
 /// The index of the default dataset, built once per process.
 pub fn beijing_index() -> Arc<PlaceIndex> {
     static I: OnceLock<Arc<PlaceIndex>> = OnceLock::new();
@@ -285,11 +277,9 @@ impl TestApp {
     /// The app over a fresh copy of the Beijing database.
     pub fn beijing() -> TestApp {
         let db = TestDb::beijing();
-        let state = web::Data::new(AppState {
-            db: db.open(),
-            index: beijing_index(),
-            addresses: beijing_addresses(),
-        });
+        let state = web::Data::new(
+            AppState::new(db.open(), beijing_index()).expect("state over the test database"),
+        );
         TestApp { db, state }
     }
 

@@ -52,6 +52,25 @@ fn main() {
     let key = gridline::service::auth::create_api_key(&state.db, "hotline", Role::HotlineOperator)
         .unwrap()
         .key;
+
+    // 0. The service alone, one thread, no HTTP: what one ticket costs the database path.
+    {
+        let actor = gridline::service::auth::authenticate(&state.db, &key).unwrap();
+        let inputs: Vec<gridline::service::intake::TicketInput> = tickets("svc", 5_000, 9)
+            .iter()
+            .map(|b| serde_json::from_slice(b).unwrap())
+            .collect();
+        let started = Instant::now();
+        for t in &inputs {
+            gridline::service::intake::file_ticket(&state.db, &state.geo(), t, &actor).unwrap();
+        }
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "service::intake::file_ticket, one thread, no HTTP: {} tickets in {secs:.1} s = {:.0} tickets/s",
+            inputs.len(),
+            inputs.len() as f64 / secs
+        );
+    }
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {

@@ -8,6 +8,7 @@ use crate::geo::index::PlaceIndex;
 use crate::http::{self, Routes};
 use crate::service::chain_index::SharedChainIndex;
 use crate::service::intake::Geo;
+use crate::service::ticket_queue::TicketQueue;
 use crate::service::{geodata, topics};
 use actix_web::{App, HttpRequest, HttpServer, dev::Server, middleware, web};
 use anyhow::Context;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub addresses: Arc<AddressMatcher>,
     /// The responsibility chain in memory, loaded at start and refreshed by every HTTP write that changes it.
     pub chain: SharedChainIndex,
+    /// Group commit of hotline tickets.
+    pub tickets: TicketQueue,
 }
 
 impl AppState {
@@ -46,11 +49,13 @@ impl AppState {
     pub fn new(db: Db, index: Arc<PlaceIndex>) -> anyhow::Result<AppState> {
         let chain = load_chain(&db)?;
         let addresses = Arc::new(AddressMatcher::from_index(&index));
+        let tickets = TicketQueue::start(db.clone());
         Ok(AppState {
             db,
             index,
             addresses,
             chain,
+            tickets,
         })
     }
 }
@@ -100,11 +105,13 @@ pub fn prepare(database_url: &str, pool_size: u32) -> anyhow::Result<web::Data<A
         elapsed_ms = started.elapsed().as_millis() as u64,
         "ready"
     );
+    let tickets = TicketQueue::start(db.clone());
     Ok(web::Data::new(AppState {
         db,
         index: Arc::new(index),
         addresses: Arc::new(addresses),
         chain,
+        tickets,
     }))
 }
 

@@ -5,7 +5,8 @@ use crate::auth::current_user::CurrentUser;
 use crate::auth::policy::{self, Permission};
 use crate::error::ApiError;
 use crate::http::cases::{CaseDto, DecisionDto, ReportDto, TicketDto};
-use crate::service::intake::{self as service, Filed, IntakeError, ReportInput, TicketInput};
+use crate::service::intake::{self as service, IntakeError, ReportInput, TicketInput};
+use crate::service::ticket_queue::QueueOutcome;
 use crate::service::topics::{self, TopicError};
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
@@ -140,10 +141,27 @@ pub async fn file_ticket(
     body: web::Json<TicketInput>,
 ) -> Result<HttpResponse, ApiError> {
     policy::require(&me, Permission::FileTickets)?;
-    let st = state.clone();
-    let user = me.user.clone();
-    let f: Filed<_> =
-        web::block(move || service::file_ticket(&st.db, &st.geo(), &body, &user)).await??;
+    let input = body.into_inner();
+    // Checking and placing a ticket is pure computation over the in-memory indexes: no need for a blocking thread.
+    let prepared = service::prepare_ticket(&state.geo(), &input, &me.user)?;
+    let (ticket_no, hash) = (prepared.ticket_no().to_owned(), prepared.content_sha256().to_owned());
+    let f = match state.tickets.file(prepared).await {
+        Ok(f) => f,
+        Err(QueueOutcome::Intake(e)) if service::is_unique_violation(&e) => {
+            // Filed concurrently by another writer: answer with that first result.
+            let db = state.db.clone();
+            web::block(move || service::existing_ticket(&db, &ticket_no, &hash))
+                .await??
+                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the ticket vanished")))?
+        }
+        Err(QueueOutcome::Intake(e)) => return Err(e.into()),
+        Err(QueueOutcome::Queue(e)) => {
+            return Err(ApiError::Unavailable {
+                code: "busy",
+                message: e.to_string(),
+            });
+        }
+    };
     let index = &state.index;
     Ok(answer(
         f.created,

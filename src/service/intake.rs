@@ -541,7 +541,27 @@ fn new_case(item: &NewItem<'_>, stamp: NaiveDateTime) -> CaseRow {
     }
 }
 
-/// Recomputes a case's counts, flags, priority and source from its items, and stores it (version + 1).
+/// Sets a case's group flag, priority and source from its counts, bumps its version and stores it.
+fn store_case(
+    c: &mut DbConnection,
+    mut case: CaseRow,
+    policy: &IntakePolicy,
+) -> diesel::QueryResult<CaseRow> {
+    case.group_request = policy.is_group(u32::try_from(case.caller_count).unwrap_or(0));
+    case.priority = policy.priority(case.group_request);
+    case.source = match (case.ticket_count > 0, case.report_count > 0) {
+        (true, true) => "mixed",
+        (false, true) => "patrol",
+        _ => "hotline",
+    }
+    .into();
+    case.version += 1;
+    case.updated_at = now();
+    store::update_case(c, &case)?;
+    Ok(case)
+}
+
+/// Recomputes a case's counts and flags from its items (after items moved out of it), and stores it.
 pub fn refresh_case(
     c: &mut DbConnection,
     mut case: CaseRow,
@@ -552,19 +572,8 @@ pub fn refresh_case(
     case.ticket_count = i32::try_from(tickets).unwrap_or(i32::MAX);
     case.caller_count = i32::try_from(callers).unwrap_or(i32::MAX);
     case.report_count = i32::try_from(reports).unwrap_or(i32::MAX);
-    case.group_request = policy.is_group(u32::try_from(callers).unwrap_or(u32::MAX));
     case.repeat_request = repeat;
-    case.priority = policy.priority(case.group_request);
-    case.source = match (tickets > 0, reports > 0) {
-        (true, true) => "mixed",
-        (false, true) => "patrol",
-        _ => "hotline",
-    }
-    .into();
-    case.version += 1;
-    case.updated_at = now();
-    store::update_case(c, &case)?;
-    Ok(case)
+    store_case(c, case, policy)
 }
 
 fn at_or_now(t: Option<DateTime<FixedOffset>>) -> NaiveDateTime {
@@ -582,6 +591,11 @@ impl PreparedTicket {
     /// The hotline's number.
     pub fn ticket_no(&self) -> &str {
         &self.row.ticket_no
+    }
+
+    /// The hash of the content as sent.
+    pub fn content_sha256(&self) -> &str {
+        &self.row.content_sha256
     }
 }
 
@@ -707,12 +721,17 @@ pub fn store_ticket(
         source: "hotline",
     };
     let (mut case, decision) = place_in_case(c, &item, &rule, "system")?;
+    let new_caller =
+        case.ticket_count == 0 || !store::caller_in_case(c, &case.id, &ticket.caller_phone)?;
     ticket.case_id = case.id.clone();
     store::insert_ticket(c, &ticket)?;
     store::insert_decision(c, &decision)?;
     case.last_item_at = case.last_item_at.max(ticket.received_at);
     case.opened_at = case.opened_at.min(ticket.received_at);
-    let case = refresh_case(c, case, policy)?;
+    case.ticket_count += 1;
+    case.caller_count += i32::from(new_caller);
+    case.repeat_request |= ticket.repeat_of.is_some();
+    let case = store_case(c, case, policy)?;
     Ok(Filed {
         item: ticket,
         case,
@@ -721,7 +740,8 @@ pub fn store_ticket(
     })
 }
 
-fn is_unique_violation(e: &IntakeError) -> bool {
+/// Whether the error is a unique-key violation (the same ticket filed concurrently on PostgreSQL).
+pub fn is_unique_violation(e: &IntakeError) -> bool {
     matches!(
         e,
         IntakeError::Db(DbError::Query(diesel::result::Error::DatabaseError(
@@ -739,10 +759,6 @@ pub fn file_ticket(
     actor: &Principal,
 ) -> Result<Filed<TicketRow>, IntakeError> {
     let hash = content_hash(input);
-    // Same ticket again: answer before doing any work.
-    if let Some(found) = existing_ticket(db, input.ticket_no.trim(), &hash)? {
-        return Ok(found);
-    }
     let prepared = prepare_ticket(geo, input, actor)?;
     let result = db.writer()?.transaction(|c| {
         let policy = topics::intake_policy(c)?;
@@ -775,7 +791,8 @@ pub fn file_tickets(
     })
 }
 
-fn existing_ticket(
+/// The first result of a ticket already stored, `TicketNoReused` when its content differs, `None` if absent.
+pub fn existing_ticket(
     db: &Db,
     ticket_no: &str,
     hash: &str,
@@ -878,7 +895,8 @@ pub fn file_report(
         let mut case = case;
         case.last_item_at = case.last_item_at.max(reported_at);
         case.opened_at = case.opened_at.min(reported_at);
-        let case = refresh_case(c, case, &policy)?;
+        case.report_count += 1;
+        let case = store_case(c, case, &policy)?;
         Ok::<_, IntakeError>(Ok(Filed {
             item: report,
             case,

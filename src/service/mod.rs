@@ -11,4 +11,5 @@ pub mod intake;
 pub mod org;
 pub mod places;
 pub mod ticket_import;
+pub mod ticket_queue;
 pub mod topics;

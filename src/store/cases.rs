@@ -328,6 +328,16 @@ pub fn ticket_stats(conn: &mut DbConnection, case_id: &str) -> QueryResult<(i64,
     Ok((n, callers, repeats > 0))
 }
 
+/// Whether a case already has a ticket from this phone.
+pub fn caller_in_case(conn: &mut DbConnection, case_id: &str, phone: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        tickets::table
+            .filter(tickets::case_id.eq(case_id))
+            .filter(tickets::caller_phone.eq(phone)),
+    ))
+    .get_result(conn)
+}
+
 /// Moves a ticket to another case.
 pub fn move_ticket(conn: &mut DbConnection, id: &str, case_id: &str) -> QueryResult<usize> {
     diesel::update(tickets::table.find(id))

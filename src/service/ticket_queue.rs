@@ -1,0 +1,104 @@
+//! Group commit for hotline tickets: requests hand their prepared ticket to one writer thread, which files whatever
+//! has queued up (up to [`MAX_BATCH`]) in one transaction — one savepoint per ticket, so one bad ticket never undoes
+//! another — and answers each request with its own result.
+//!
+//! SQLite has one writer; committing each ticket alone spends most of the time writing the same index pages again.
+//! Batching what arrives while the previous batch commits costs a lone ticket nothing and lets many concurrent ones
+//! share a commit. The queue is bounded: when it is full the request is refused (503, retry) rather than queued
+//! without limit.
+
+use crate::db::Db;
+use crate::service::intake::{self, Filed, IntakeError, PreparedTicket};
+use crate::store::cases::TicketRow;
+use std::sync::mpsc;
+
+/// The most tickets one transaction files.
+pub const MAX_BATCH: usize = 200;
+/// The most tickets waiting for the writer.
+pub const MAX_QUEUED: usize = 10_000;
+
+type Reply = tokio::sync::oneshot::Sender<Result<Filed<TicketRow>, IntakeError>>;
+
+/// The handle requests file through; cloning it is cheap. The writer thread stops when every handle is dropped.
+#[derive(Debug, Clone)]
+pub struct TicketQueue {
+    tx: mpsc::SyncSender<(PreparedTicket, Reply)>,
+}
+
+/// Why a ticket could not be queued.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueueError {
+    /// Too many tickets are waiting.
+    #[error("too many tickets are waiting to be stored; retry in a moment")]
+    Full,
+    /// The writer thread is gone.
+    #[error("the ticket writer has stopped")]
+    Stopped,
+}
+
+impl TicketQueue {
+    /// Starts the writer thread.
+    pub fn start(db: Db) -> TicketQueue {
+        let (tx, rx) = mpsc::sync_channel::<(PreparedTicket, Reply)>(MAX_QUEUED);
+        let spawned = std::thread::Builder::new()
+            .name("ticket-writer".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    let (tickets, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+                    match intake::file_tickets(&db, tickets.into_iter().map(Ok).collect()) {
+                        Ok(results) => {
+                            for (reply, result) in replies.into_iter().zip(results) {
+                                // The request may have gone away; its ticket is stored all the same.
+                                let _ = reply.send(result);
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, tickets = replies.len(), "a batch of tickets failed");
+                            for reply in replies {
+                                let _ = reply.send(Err(IntakeError::Lookup(format!(
+                                    "the batch of tickets failed: {e}"
+                                ))));
+                            }
+                        }
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the ticket writer; tickets will be refused");
+        }
+        TicketQueue { tx }
+    }
+
+    /// Files a prepared ticket and waits for its result.
+    pub async fn file(&self, ticket: PreparedTicket) -> Result<Filed<TicketRow>, QueueOutcome> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.tx.try_send((ticket, reply)).map_err(|e| match e {
+            mpsc::TrySendError::Full(_) => QueueOutcome::Queue(QueueError::Full),
+            mpsc::TrySendError::Disconnected(_) => QueueOutcome::Queue(QueueError::Stopped),
+        })?;
+        answer
+            .await
+            .map_err(|_| QueueOutcome::Queue(QueueError::Stopped))?
+            .map_err(QueueOutcome::Intake)
+    }
+}
+
+/// What can go wrong filing through the queue.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueueOutcome {
+    /// The queue refused or lost the ticket.
+    #[error(transparent)]
+    Queue(QueueError),
+    /// Intake refused the ticket or the database failed.
+    #[error(transparent)]
+    Intake(IntakeError),
+}

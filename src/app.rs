@@ -1,7 +1,7 @@
 //! The application: shared state, route configuration (used by `serve` and by the in-process tests alike) and
 //! starting the HTTP server.
 
-use crate::db::Db;
+use crate::db::{CheckpointGuard, Db};
 use crate::error::ApiError;
 use crate::geo::address::AddressMatcher;
 use crate::geo::index::PlaceIndex;
@@ -31,6 +31,8 @@ pub struct AppState {
     pub chain: SharedChainIndex,
     /// Group commit of hotline tickets.
     pub tickets: TicketQueue,
+    /// Keeps SQLite's log checkpointed in the background.
+    pub checkpoints: CheckpointGuard,
 }
 
 impl AppState {
@@ -50,12 +52,14 @@ impl AppState {
         let chain = load_chain(&db)?;
         let addresses = Arc::new(AddressMatcher::from_index(&index));
         let tickets = TicketQueue::start(db.clone());
+        let checkpoints = db.checkpoint_in_background();
         Ok(AppState {
             db,
             index,
             addresses,
             chain,
             tickets,
+            checkpoints,
         })
     }
 }
@@ -106,12 +110,14 @@ pub fn prepare(database_url: &str, pool_size: u32) -> anyhow::Result<web::Data<A
         "ready"
     );
     let tickets = TicketQueue::start(db.clone());
+    let checkpoints = db.checkpoint_in_background();
     Ok(web::Data::new(AppState {
         db,
         index: Arc::new(index),
         addresses: Arc::new(addresses),
         chain,
         tickets,
+        checkpoints,
     }))
 }
 

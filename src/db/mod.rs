@@ -95,9 +95,12 @@ impl r2d2::ManageConnection for Manager {
                 c.batch_execute("PRAGMA foreign_keys = ON")?;
                 // The default page cache (2 MiB) is far smaller than the indexes intake touches: every statement
                 // would read pages back from the OS. Pages are mapped rather than copied where the OS allows.
-                c.batch_execute("PRAGMA cache_size = -32768")?;
+                c.batch_execute("PRAGMA cache_size = -8192")?;
                 c.batch_execute("PRAGMA mmap_size = 268435456")?;
                 c.batch_execute("PRAGMA temp_store = MEMORY")?;
+                // Checkpoints run in the background (see `Db::checkpoint_in_background`); this is only the safety
+                // net for processes that run none (a commit past 40 MiB of log checkpoints, stalling that commit).
+                c.batch_execute("PRAGMA wal_autocheckpoint = 10000")?;
                 Ok(DbConnection::Sqlite(c))
             }
             Backend::Postgres => Ok(DbConnection::Pg(PgConnection::establish(&self.target)?)),
@@ -184,6 +187,36 @@ impl Db {
         Ok(self.write.get()?)
     }
 
+    /// On SQLite, copies the write-ahead log back into the database every half second from a thread of its own
+    /// (a passive checkpoint: it never blocks the writer), so that commits never stall for a checkpoint. The thread
+    /// stops when the returned guard is dropped. On PostgreSQL it does nothing.
+    pub fn checkpoint_in_background(&self) -> CheckpointGuard {
+        let guard = CheckpointGuard(std::sync::Arc::new(()));
+        if self.backend != Backend::Sqlite {
+            return guard;
+        }
+        let alive = std::sync::Arc::downgrade(&guard.0);
+        let pool = self.read.clone();
+        let spawned = std::thread::Builder::new()
+            .name("wal-checkpoint".into())
+            .spawn(move || {
+                while alive.upgrade().is_some() {
+                    std::thread::sleep(Duration::from_millis(500));
+                    let done = pool.get().map_err(DbError::from).and_then(|mut c| {
+                        c.batch_execute("PRAGMA wal_checkpoint(PASSIVE)")
+                            .map_err(DbError::from)
+                    });
+                    if let Err(e) = done {
+                        tracing::warn!(error = %e, "background checkpoint failed");
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot start the background checkpoint; commits will checkpoint");
+        }
+        guard
+    }
+
     /// Whether the database answers.
     pub fn ping(&self) -> bool {
         self.reader()
@@ -191,6 +224,10 @@ impl Db {
             .is_ok()
     }
 }
+
+/// Keeps the background checkpoint running while it lives.
+#[derive(Debug, Clone)]
+pub struct CheckpointGuard(std::sync::Arc<()>);
 
 /// Runs the same diesel expression on the concrete connection inside a [`DbConnection`], for queries the
 /// multi-backend cannot express (multi-row INSERT): `with_backend!(conn, c => query.execute(c))`.

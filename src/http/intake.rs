@@ -144,7 +144,10 @@ pub async fn file_ticket(
     let input = body.into_inner();
     // Checking and placing a ticket is pure computation over the in-memory indexes: no need for a blocking thread.
     let prepared = service::prepare_ticket(&state.geo(), &input, &me.user)?;
-    let (ticket_no, hash) = (prepared.ticket_no().to_owned(), prepared.content_sha256().to_owned());
+    let (ticket_no, hash) = (
+        prepared.ticket_no().to_owned(),
+        prepared.content_sha256().to_owned(),
+    );
     let f = match state.tickets.file(prepared).await {
         Ok(f) => f,
         Err(QueueOutcome::Intake(e)) if service::is_unique_violation(&e) => {

@@ -179,19 +179,7 @@ pub async fn pii_reads(
     use crate::store::audit::PiiReadFilter;
     policy::require(&me, Permission::ReadAudit)?;
     let q = q.into_inner();
-    let since = match q.since.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => Some(
-            chrono::DateTime::parse_from_rfc3339(s)
-                .map_err(|_| {
-                    ApiError::bad_request(
-                        "invalid_time",
-                        "since is not an RFC 3339 time such as 2026-03-03T08:00:00+08:00",
-                    )
-                })?
-                .naive_utc(),
-        ),
-    };
+    let since = crate::http::dto::parse_time("since", q.since.as_deref())?;
     let filter = PiiReadFilter {
         ticket_id: q.ticket_id,
         username: q.username,

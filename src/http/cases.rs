@@ -10,10 +10,10 @@ use crate::domain::time::rfc3339 as time;
 use crate::error::ApiError;
 use crate::geo::index::PlaceIndex;
 use crate::http::chain::LinkDto;
+use crate::http::dto::parse_time;
 use crate::service::cases::{self as service, CaseError, UnmergeInput};
 use crate::store::cases::{CaseFilter, CaseRow, DecisionRow, ReportRow, TicketRow};
 use actix_web::web;
-use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
 impl From<CaseError> for ApiError {
@@ -338,20 +338,6 @@ pub struct CasePage {
     pub cases: Vec<CaseDto>,
     /// Pass as `cursor` for the next page; absent on the last.
     pub next_cursor: Option<String>,
-}
-
-fn parse_time(name: &'static str, raw: Option<&str>) -> Result<Option<NaiveDateTime>, ApiError> {
-    match raw.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => chrono::DateTime::parse_from_rfc3339(s)
-            .map(|t| Some(t.naive_utc()))
-            .map_err(|_| {
-                ApiError::bad_request(
-                    "invalid_time",
-                    format!("{name} is not an RFC 3339 time such as 2026-03-03T08:00:00+08:00"),
-                )
-            }),
-    }
 }
 
 fn code_param(

@@ -34,20 +34,7 @@ impl From<ChainError> for ApiError {
 use crate::domain::time::rfc3339 as time;
 
 fn parse_at(raw: Option<&str>) -> Result<Option<NaiveDateTime>, ApiError> {
-    match raw.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => chrono::DateTime::parse_from_rfc3339(s)
-            .map(|t| Some(t.naive_utc()))
-            .map_err(|_| {
-                ApiError::bad_request(
-                    "invalid_time",
-                    format!(
-                        "{:?} is not an RFC 3339 time such as 2026-03-03T08:00:00+08:00",
-                        s.chars().take(40).collect::<String>()
-                    ),
-                )
-            }),
-    }
+    crate::http::dto::parse_time("at", raw)
 }
 
 /// A person in a chain link.
@@ -300,7 +287,7 @@ pub async fn assign(
         target: b.target,
         person_id: b.person_id,
         unit_id: b.unit_id,
-        valid_from: parse_at(b.valid_from.as_deref())?,
+        valid_from: crate::http::dto::parse_time("valid_from", b.valid_from.as_deref())?,
     };
     let st = state.clone();
     let done = web::block(move || {

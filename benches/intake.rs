@@ -62,11 +62,13 @@ fn main() {
             .collect();
         let started = Instant::now();
         for t in &inputs {
-            gridline::service::intake::file_ticket(&state.db, &state.geo(), t, &actor).unwrap();
+            let p = gridline::service::intake::prepare_ticket(&state.geo(), t, &actor);
+            let mut r = gridline::service::intake::file_tickets(&state.db, vec![p]).unwrap();
+            r.pop().unwrap().unwrap();
         }
         let secs = started.elapsed().as_secs_f64();
         println!(
-            "service::intake::file_ticket, one thread, no HTTP: {} tickets in {secs:.1} s = {:.0} tickets/s",
+            "service::intake::file_tickets, one ticket per transaction, one thread, no HTTP: {} tickets in {secs:.1} s = {:.0} tickets/s",
             inputs.len(),
             inputs.len() as f64 / secs
         );

@@ -751,27 +751,6 @@ pub fn is_unique_violation(e: &IntakeError) -> bool {
     )
 }
 
-/// Files a hotline ticket.
-pub fn file_ticket(
-    db: &Db,
-    geo: &Geo<'_>,
-    input: &TicketInput,
-    actor: &Principal,
-) -> Result<Filed<TicketRow>, IntakeError> {
-    let hash = content_hash(input);
-    let prepared = prepare_ticket(geo, input, actor)?;
-    let result = db.writer()?.transaction(|c| {
-        let policy = topics::intake_policy(c)?;
-        store_ticket(c, &prepared, &policy)
-    });
-    match result {
-        // Filed by someone else between the first look and the transaction (PostgreSQL).
-        Err(e) if is_unique_violation(&e) => existing_ticket(db, prepared.ticket_no(), &hash)?
-            .ok_or_else(|| IntakeError::Lookup("the ticket vanished".into())),
-        other => other,
-    }
-}
-
 /// Files many tickets in one transaction, each in its own savepoint so that one bad ticket never undoes the
 /// others; one result per ticket, in order.
 pub fn file_tickets(

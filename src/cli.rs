@@ -5,7 +5,7 @@ use crate::config::{DbArgs, ServeArgs};
 use crate::geo::place::Level;
 use crate::geo::validate::Problem;
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -67,6 +67,8 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Simulate realistic activity (hotline tickets, patrol reports, planted hotspots) through the intake services.
+    Simulate(SimulateArgs),
     /// Manage API keys for machine clients (e.g. the hotline system's integration).
     Apikey {
         /// What to do.
@@ -91,6 +93,35 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+}
+
+/// `gridline simulate ...`
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Days to simulate (1-366).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=366))]
+    pub days: u32,
+    /// First day, YYYY-MM-DD (default: DAYS days before today).
+    #[arg(long)]
+    pub start: Option<chrono::NaiveDate>,
+    /// Random seed: the same seed gives the same traffic (and a second run files nothing new).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Share of Beijing's volume (1.0: about 13,000 tickets and 3,000 patrol reports a day).
+    #[arg(long, default_value_t = 1.0, value_parser = crate::config::parse_scale)]
+    pub scale: f64,
+    /// Hotspots to plant (0-100).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(0..=100))]
+    pub hotspots: u16,
+    /// Where to write the planted hotspots (default: DATA_DIR/simulation-truth.json).
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+    /// Write the hotline tickets as JSON Lines to this file (for `gridline import tickets`) instead of filing them.
+    #[arg(long)]
+    pub export: Option<PathBuf>,
+    /// Database.
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 /// `gridline geodata ...`
@@ -219,7 +250,6 @@ fn import_tickets(
     batch: u32,
     db: &DbArgs,
 ) -> anyhow::Result<()> {
-    use crate::service::intake::Geo;
     use crate::service::ticket_import::{self, Format};
     use std::io::{BufRead, Write};
     let format = match format {
@@ -238,29 +268,17 @@ fn import_tickets(
             .with_context(|| format!("cannot read {}", file.display()))
     };
     let lines = open_file()?.split(b'\n').count();
-    let db = open(db)?;
-    crate::service::geodata::ensure_loaded(&db)?;
-    crate::service::topics::ensure_loaded(&db)?;
-    let index = crate::service::geodata::load_index(&db)?;
-    let addresses = crate::geo::address::AddressMatcher::from_index(&index);
-    let chain = crate::service::chain_index::SharedChainIndex::load(&db)?;
-    let geo = Geo {
-        index: &index,
-        addresses: &addresses,
-        chain: &chain,
-    };
-    let actor = crate::service::auth::Principal {
-        id: "cli".into(),
-        username: format!(
+    let state = crate::app::prepare(&db.database_url()?, 2)?;
+    let (db, geo) = (&state.db, state.geo());
+    let actor = crate::service::auth::Principal::machine(
+        &format!(
             "import:{}",
             file.file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
         ),
-        display_name: "bulk import".into(),
-        role: crate::auth::role::Role::HotlineOperator,
-        places: vec![crate::geo::place::CITY_CODE.to_owned()],
-        topics: Vec::new(),
-    };
+        "bulk import",
+        crate::auth::role::Role::HotlineOperator,
+    );
     let rejects_path = rejects.unwrap_or_else(|| {
         let mut p = file.as_os_str().to_owned();
         p.push(".rejects.csv");
@@ -281,7 +299,7 @@ fn import_tickets(
     let started = std::time::Instant::now();
     let mut write_error = None;
     let summary = ticket_import::import(
-        &db,
+        db,
         &geo,
         &actor,
         ticket_import::rows(open_file()?, format),
@@ -674,6 +692,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Apikey { action, db } => apikey_command(action, &db),
         Command::Chain { action, db } => chain_command(action, &db),
         Command::Topics { action, db } => topics_command(action, &db),
+        Command::Simulate(args) => simulate(&args),
         Command::Import {
             what:
                 ImportWhat::Tickets {
@@ -810,10 +829,128 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let workers = args.workers()?;
     let state = crate::app::prepare(&url, (workers as u32 * 4).max(8))?;
     bootstrap_admin(&state.db)?;
+    if args.demo {
+        demo_data(&state, args.demo_scale)?;
+    }
     actix_web::rt::System::new().block_on(async move {
         let (server, addr) = crate::app::server(state, args.bind, workers)
             .with_context(|| format!("cannot listen on {}", args.bind))?;
         tracing::info!(%addr, workers, "listening");
         server.await.context("server failed")
     })
+}
+
+fn progress_bar(unit: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{bar:40}} {{pos}}/{{len}} {unit}  {{per_sec}}  {{elapsed}} elapsed, {{eta}} left"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
+    use crate::service::simulate::{self, traffic::Plan};
+    use std::io::Write;
+    let plan = Plan {
+        start: args.start.unwrap_or_else(|| {
+            chrono::Utc::now().date_naive() - chrono::Duration::days(i64::from(args.days))
+        }),
+        days: args.days,
+        seed: args.seed,
+        scale: args.scale,
+        hotspots: usize::from(args.hotspots),
+    };
+    let state = crate::app::prepare(&args.db.database_url()?, 2)?;
+    let bar = progress_bar("items");
+    let progress = |p: simulate::Progress| {
+        bar.set_length(p.planned);
+        bar.set_position(p.done);
+    };
+    let started = std::time::Instant::now();
+    let mut out = std::io::stdout().lock();
+    let truth = if let Some(path) = &args.export {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let mut w = std::io::BufWriter::new(file);
+        let (tickets, truth) = simulate::export(&state.db, &state.geo(), plan, &mut w, progress)?;
+        bar.finish_and_clear();
+        writeln!(
+            out,
+            "{tickets} tickets written to {} in {:.1} s",
+            path.display(),
+            started.elapsed().as_secs_f64()
+        )?;
+        truth
+    } else {
+        let (sum, truth) = simulate::run(&state.db, &state.geo(), plan, progress)?;
+        bar.finish_and_clear();
+        let secs = started.elapsed().as_secs_f64();
+        writeln!(
+            out,
+            "{} tickets and {} patrol reports in {secs:.1} s ({:.0} items/s): {} cases opened, {} repeat tickets, \
+             {} group requests, {} tickets waiting to be placed, {} already there, {} refused",
+            sum.tickets,
+            sum.reports,
+            (sum.tickets + sum.reports) as f64 / secs.max(1e-9),
+            sum.cases_opened,
+            sum.repeat_tickets,
+            sum.group_cases,
+            sum.unplaced_tickets,
+            sum.skipped,
+            sum.rejected
+        )?;
+        tracing::info!(?sum, "simulation finished");
+        truth
+    };
+    let path = args
+        .truth
+        .clone()
+        .unwrap_or_else(|| args.db.data_dir.join("simulation-truth.json"));
+    std::fs::write(&path, serde_json::to_vec_pretty(&truth)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    writeln!(
+        out,
+        "{} planted hotspots written to {}",
+        truth.hotspots.len(),
+        path.display()
+    )?;
+    Ok(())
+}
+
+/// `serve --demo`: a month of simulated activity up to today, when no case is stored yet.
+fn demo_data(state: &crate::app::AppState, scale: f64) -> anyhow::Result<()> {
+    use crate::service::simulate::{self, traffic::Plan};
+    if crate::service::cases::any_stored(&state.db)? {
+        tracing::info!("demo: cases are already stored; no simulated data added");
+        return Ok(());
+    }
+    let plan = Plan {
+        start: chrono::Utc::now().date_naive() - chrono::Duration::days(30),
+        days: 30,
+        seed: 1,
+        scale,
+        hotspots: 6,
+    };
+    tracing::info!(
+        scale,
+        "demo: simulating a month of activity before listening"
+    );
+    let mut last = std::time::Instant::now();
+    let (sum, truth) = simulate::run(&state.db, &state.geo(), plan, |p| {
+        if last.elapsed().as_secs() >= 5 {
+            last = std::time::Instant::now();
+            tracing::info!(done = p.done, planned = p.planned, "demo: simulating");
+        }
+    })?;
+    tracing::info!(
+        tickets = sum.tickets,
+        reports = sum.reports,
+        cases = sum.cases_opened,
+        hotspots = truth.hotspots.len(),
+        "demo: simulated data ready"
+    );
+    Ok(())
 }

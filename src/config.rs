@@ -24,9 +24,23 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "GRIDLINE_WORKERS")]
     pub workers: Option<usize>,
+    /// Start with a month of simulated activity (`gridline simulate`) when no case is stored yet.
+    #[arg(long, env = "GRIDLINE_DEMO")]
+    pub demo: bool,
+    /// Share of Beijing's volume the demo simulates (1.0: about 400,000 tickets a month).
+    #[arg(long, env = "GRIDLINE_DEMO_SCALE", default_value_t = 1.0, value_parser = parse_scale)]
+    pub demo_scale: f64,
     /// Database.
     #[command(flatten)]
     pub db: DbArgs,
+}
+
+/// A share of Beijing's simulated volume: above 0, at most 10.
+pub fn parse_scale(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x > 0.0 && x <= 10.0 => Ok(x),
+        _ => Err(format!("{s:?}: give a number above 0 and at most 10")),
+    }
 }
 
 /// A configuration problem, stated in one line.

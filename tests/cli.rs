@@ -443,3 +443,66 @@ fn a_csv_export_imports_with_address_only_rows() {
     assert_eq!(ticket.location_precision, "community");
     assert_eq!(ticket.body, "电梯坏了,三天");
 }
+
+#[test]
+fn simulated_tickets_export_import_and_are_recognised_when_simulated_again() {
+    let t = TestDb::beijing();
+    let env = [("DATABASE_URL", t.url.as_str())];
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("sim.jsonl");
+    let truth = dir.path().join("truth.json");
+    let plan = [
+        "--days",
+        "1",
+        "--scale",
+        "0.01",
+        "--start",
+        "2026-07-01",
+        "--seed",
+        "3",
+        "--truth",
+    ];
+    let mut args = vec!["simulate"];
+    args.extend(plan);
+    args.push(truth.to_str().unwrap());
+    let mut export_args = args.clone();
+    export_args.extend(["--export", export.to_str().unwrap()]);
+
+    let out = gridline(&export_args, &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = std::fs::read_to_string(&export).unwrap().lines().count();
+    assert!(lines > 50, "{lines}");
+    assert!(text(&out.stdout).contains(&format!("{lines} tickets written")));
+    let planted: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&truth).unwrap()).unwrap();
+    assert_eq!(planted["seed"], 3);
+    assert_eq!(planted["hotspots"].as_array().unwrap().len(), 6);
+
+    let out = gridline(&["import", "tickets", export.to_str().unwrap()], &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&format!("{lines} imported")),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Filing the same plan finds every ticket already there and adds only the patrol reports.
+    let out = gridline(&args, &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("0 tickets and "), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{lines} already there")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("and 0 patrol reports"), "{stdout}");
+
+    // A bad scale is refused before anything runs.
+    let out = gridline(&["simulate", "--scale", "0"], &env);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("above 0"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -205,6 +205,11 @@ impl PlaceIndex {
         self.buildings.len()
     }
 
+    /// Every building, in the order it was given.
+    pub fn buildings(&self) -> &[BuildingInfo] {
+        &self.buildings
+    }
+
     /// Every place, districts to cells.
     pub fn places(&self) -> &[PlaceInfo] {
         &self.places

@@ -79,6 +79,18 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// A machine actor (an import, the simulator) acting city-wide with a role; not an account.
+    pub fn machine(username: &str, display_name: &str, role: Role) -> Principal {
+        Principal {
+            id: username.to_owned(),
+            username: username.to_owned(),
+            display_name: display_name.to_owned(),
+            role,
+            places: vec![crate::geo::place::CITY_CODE.to_owned()],
+            topics: Vec::new(),
+        }
+    }
+
     fn with_scopes(mut self, scopes: Vec<(String, String)>) -> Principal {
         for (kind, value) in scopes {
             match kind.as_str() {

@@ -88,6 +88,11 @@ pub fn cursor_of(case: &CaseRow) -> String {
     encode_cursor(case.opened_at, &case.id)
 }
 
+/// Whether any case is stored.
+pub fn any_stored(db: &Db) -> Result<bool, CaseError> {
+    Ok(store::any_case(&mut *db.reader()?)?)
+}
+
 /// One page of cases the user may see, newest first, and the cursor of the next page.
 pub fn list(
     db: &Db,

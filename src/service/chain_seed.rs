@@ -13,6 +13,7 @@ use crate::store::org::{PersonRow, UnitRow};
 use chrono::{NaiveDate, NaiveDateTime};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::sync::LazyLock;
 
 /// The seed of the generated chain.
 pub const SEED: u64 = 12_345;
@@ -49,9 +50,26 @@ pub fn since() -> NaiveDateTime {
 
 struct Gen {
     rng: ChaCha8Rng,
-    surnames: Vec<char>,
-    given: Vec<char>,
     seed: Seed,
+}
+
+static SURNAME_CHARS: LazyLock<Vec<char>> = LazyLock::new(|| SURNAMES.chars().collect());
+static GIVEN_CHARS: LazyLock<Vec<char>> = LazyLock::new(|| GIVEN.chars().collect());
+
+/// A plausible Chinese name: a common surname and one or two given characters.
+pub fn fake_name(rng: &mut impl Rng) -> String {
+    let mut s = String::new();
+    s.push(SURNAME_CHARS[rng.random_range(0..SURNAME_CHARS.len())]);
+    for _ in 0..rng.random_range(1..=2) {
+        s.push(GIVEN_CHARS[rng.random_range(0..GIVEN_CHARS.len())]);
+    }
+    s
+}
+
+/// A well-formed (fake) mainland mobile number.
+pub fn fake_mobile(rng: &mut impl Rng) -> String {
+    let prefix = MOBILE_PREFIXES[rng.random_range(0..MOBILE_PREFIXES.len())];
+    format!("{prefix}{:08}", rng.random_range(0..100_000_000u32))
 }
 
 impl Gen {
@@ -60,17 +78,11 @@ impl Gen {
     }
 
     fn name(&mut self) -> String {
-        let mut s = String::new();
-        s.push(self.surnames[self.rng.random_range(0..self.surnames.len())]);
-        for _ in 0..self.rng.random_range(1..=2) {
-            s.push(self.given[self.rng.random_range(0..self.given.len())]);
-        }
-        s
+        fake_name(&mut self.rng)
     }
 
     fn phone(&mut self) -> String {
-        let prefix = MOBILE_PREFIXES[self.rng.random_range(0..MOBILE_PREFIXES.len())];
-        format!("{prefix}{:08}", self.rng.random_range(0..100_000_000u32))
+        fake_mobile(&mut self.rng)
     }
 
     fn unit(&mut self, kind: UnitKind, name: String, place: Option<&str>) -> String {
@@ -138,8 +150,6 @@ impl Gen {
 pub fn generate(places: &[Place]) -> Seed {
     let mut g = Gen {
         rng: ChaCha8Rng::seed_from_u64(SEED),
-        surnames: SURNAMES.chars().collect(),
-        given: GIVEN.chars().collect(),
         seed: Seed::default(),
     };
     let mut sorted: Vec<&Place> = places.iter().collect();

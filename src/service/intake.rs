@@ -20,6 +20,7 @@ use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime, Utc};
 use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 
 /// Errors of intake.
 #[derive(Debug, thiserror::Error)]
@@ -360,6 +361,33 @@ fn snapshot(geo: &Geo<'_>, place: Option<&str>, at: NaiveDateTime) -> String {
     serde_json::to_string(&links).unwrap_or_else(|_| "[]".into())
 }
 
+/// What filing needs inside one transaction: the intake policy, and the merge rules of the topics met so far (read
+/// once per batch, not once per item).
+#[derive(Debug)]
+pub struct Rules {
+    policy: IntakePolicy,
+    merge: HashMap<String, MergeRule>,
+}
+
+impl Rules {
+    /// Reads the policy.
+    pub fn load(c: &mut DbConnection) -> Result<Rules, IntakeError> {
+        Ok(Rules {
+            policy: topics::intake_policy(c)?,
+            merge: HashMap::new(),
+        })
+    }
+
+    fn merge_rule(&mut self, c: &mut DbConnection, code: &str) -> Result<MergeRule, IntakeError> {
+        if let Some(rule) = self.merge.get(code) {
+            return Ok(*rule);
+        }
+        let rule = topic_rule(c, code)?;
+        self.merge.insert(code.to_owned(), rule);
+        Ok(rule)
+    }
+}
+
 fn topic_rule(c: &mut DbConnection, code: &str) -> Result<MergeRule, IntakeError> {
     let parsed = TopicCode::parse(code)
         .filter(|t| !t.is_class())
@@ -684,25 +712,18 @@ pub fn prepare_ticket(
 pub fn store_ticket(
     c: &mut DbConnection,
     prepared: &PreparedTicket,
-    policy: &IntakePolicy,
+    rules: &mut Rules,
 ) -> Result<Filed<TicketRow>, IntakeError> {
     let mut ticket = prepared.row.clone();
     if let Some(t) = store::ticket_by_no(c, &ticket.ticket_no)? {
         if t.content_sha256 != ticket.content_sha256 {
             return Err(IntakeError::TicketNoReused(ticket.ticket_no));
         }
-        let case = store::case(c, &t.case_id)?
-            .ok_or_else(|| IntakeError::Lookup("the ticket's case vanished".into()))?;
-        let decision = store::standing_decision(c, &t.id)?;
-        return Ok(Filed {
-            item: t,
-            case,
-            decision,
-            created: false,
-        });
+        let (case_id, id) = (t.case_id.clone(), t.id.clone());
+        return first_result(c, t, &case_id, &id);
     }
-    let rule = topic_rule(c, &ticket.topic_code)?;
-    let since = ticket.received_at - Duration::days(i64::from(policy.repeat_window_days));
+    let rule = rules.merge_rule(c, &ticket.topic_code)?;
+    let since = ticket.received_at - Duration::days(i64::from(rules.policy.repeat_window_days));
     ticket.repeat_of = store::earlier_ticket_of_caller(
         c,
         &ticket.caller_phone,
@@ -731,7 +752,7 @@ pub fn store_ticket(
     case.ticket_count += 1;
     case.caller_count += i32::from(new_caller);
     case.repeat_request |= ticket.repeat_of.is_some();
-    let case = store_case(c, case, policy)?;
+    let case = store_case(c, case, &rules.policy)?;
     Ok(Filed {
         item: ticket,
         case,
@@ -751,22 +772,49 @@ pub fn is_unique_violation(e: &IntakeError) -> bool {
     )
 }
 
-/// Files many tickets in one transaction, each in its own savepoint so that one bad ticket never undoes the
-/// others; one result per ticket, in order.
-pub fn file_tickets(
+/// Files many items in one transaction, each in its own savepoint so that one bad item never undoes the others;
+/// one result per item, in order. Items must come in time order for merging to see them as they happened.
+pub fn file_batch<P, T>(
     db: &Db,
-    prepared: Vec<Result<PreparedTicket, IntakeError>>,
-) -> Result<Vec<Result<Filed<TicketRow>, IntakeError>>, IntakeError> {
+    prepared: Vec<Result<P, IntakeError>>,
+    store: impl Fn(&mut DbConnection, &P, &mut Rules) -> Result<T, IntakeError>,
+) -> Result<Vec<Result<T, IntakeError>>, IntakeError> {
     db.writer()?.transaction(|c| {
-        let policy = topics::intake_policy(c)?;
+        let mut rules = Rules::load(c)?;
         let mut out = Vec::with_capacity(prepared.len());
         for p in prepared {
             out.push(match p {
                 Err(e) => Err(e),
-                Ok(p) => c.transaction(|c| store_ticket(c, &p, &policy)),
+                Ok(p) => c.transaction(|c| store(c, &p, &mut rules)),
             });
         }
         Ok(out)
+    })
+}
+
+/// Files many tickets in one transaction (see [`file_batch`]).
+pub fn file_tickets(
+    db: &Db,
+    prepared: Vec<Result<PreparedTicket, IntakeError>>,
+) -> Result<Vec<Result<Filed<TicketRow>, IntakeError>>, IntakeError> {
+    file_batch(db, prepared, store_ticket)
+}
+
+/// The first result of an item stored before: the item, its case and the decision that put it there.
+fn first_result<T>(
+    c: &mut DbConnection,
+    item: T,
+    case_id: &str,
+    item_id: &str,
+) -> Result<Filed<T>, IntakeError> {
+    let case = store::case(c, case_id)?
+        .ok_or_else(|| IntakeError::Lookup("the item's case vanished".into()))?;
+    let decision = store::standing_decision(c, item_id)?;
+    Ok(Filed {
+        item,
+        case,
+        decision,
+        created: false,
     })
 }
 
@@ -783,25 +831,24 @@ pub fn existing_ticket(
     if t.content_sha256 != hash {
         return Err(IntakeError::TicketNoReused(ticket_no.to_owned()));
     }
-    let case = store::case(&mut c, &t.case_id)?
-        .ok_or_else(|| IntakeError::Lookup("the ticket's case vanished".into()))?;
-    let decision = store::standing_decision(&mut c, &t.id)?;
-    Ok(Some(Filed {
-        item: t,
-        case,
-        decision,
-        created: false,
-    }))
+    let (case_id, id) = (t.case_id.clone(), t.id.clone());
+    first_result(&mut c, t, &case_id, &id).map(Some)
 }
 
-/// Files a patrol report by a grid member (or anyone allowed to report); outside the reporter's own places it is
-/// accepted but flagged.
-pub fn file_report(
-    db: &Db,
+/// A report checked and placed, ready to store.
+#[derive(Debug, Clone)]
+pub struct PreparedReport {
+    row: ReportRow,
+    placement: Placement,
+}
+
+/// Checks a patrol report, places it and takes its chain snapshot (no database access). Outside the reporter's own
+/// places it is accepted but flagged; outside every cell it is refused.
+pub fn prepare_report(
     geo: &Geo<'_>,
     input: &ReportInput,
     reporter: &Principal,
-) -> Result<Filed<ReportRow>, IntakeError> {
+) -> Result<PreparedReport, IntakeError> {
     let id = match input.id.as_deref() {
         Some(raw) => {
             ReportId::parse(raw).ok_or_else(|| invalid("id", format!("{raw:?} is not a UUID")))?
@@ -822,74 +869,102 @@ pub fn file_report(
             photos.push(p);
         }
     }
+    let topic = input.topic.trim().to_owned();
+    TopicCode::parse(&topic)
+        .filter(|t| !t.is_class())
+        .ok_or_else(|| {
+            IntakeError::UnknownTopic(format!(
+                "{topic:?} is not a four-digit topic code; see GET /api/v1/topics"
+            ))
+        })?;
     let given = point(&input.location)?;
     let reported_at = at_or_now(input.reported_at);
-    let hash = content_hash(&(input, &reporter.id));
-    if let Some(found) = existing_report(db, id.as_str(), &hash)? {
-        return Ok(found);
-    }
     let placement = by_point(geo, given).ok_or(IntakeError::OutsideArea)?;
     let cell = placement.place_code.clone().unwrap_or_default();
     let chain = snapshot(geo, Some(&cell), reported_at);
-    let topic = input.topic.trim().to_owned();
-    let outside_scope = !crate::auth::policy::can_see_place(reporter, &cell);
-
-    let result = db.writer()?.transaction(|c| {
-        if let Some(r) = store::report(c, id.as_str())? {
-            return Ok(Err(r));
-        }
-        let rule = topic_rule(c, &topic)?;
-        let policy = topics::intake_policy(c)?;
-        let item = NewItem {
-            kind: "report",
-            id: id.as_str(),
-            at: reported_at,
-            topic: &topic,
-            placement: &placement,
-            chain: &chain,
-            source: "patrol",
-        };
-        let (case, decision) = place_in_case(c, &item, &rule, "system")?;
-        let report = ReportRow {
+    Ok(PreparedReport {
+        row: ReportRow {
             id: id.to_string(),
-            content_sha256: hash.clone(),
-            case_id: case.id.clone(),
+            content_sha256: content_hash(&(input, &reporter.id)),
+            case_id: String::new(),
             district_code: placement.district(),
             reporter_id: reporter.id.clone(),
             reported_at,
-            topic_code: topic.clone(),
-            body: body.clone(),
+            topic_code: topic,
+            body,
             lon: given.lon,
             lat: given.lat,
-            place_code: cell.clone(),
+            outside_scope: !crate::auth::policy::can_see_place(reporter, &cell),
+            place_code: cell,
             building_code: placement.building.clone(),
             photos: serde_json::to_string(&photos).unwrap_or_else(|_| "[]".into()),
             fixed_on_the_spot: input.fixed_on_the_spot,
-            outside_scope,
-            chain: chain.clone(),
+            chain,
             created_at: now(),
-        };
-        store::insert_report(c, &report)?;
-        store::insert_decision(c, &decision)?;
-        let mut case = case;
-        case.last_item_at = case.last_item_at.max(reported_at);
-        case.opened_at = case.opened_at.min(reported_at);
-        case.report_count += 1;
-        let case = store_case(c, case, &policy)?;
-        Ok::<_, IntakeError>(Ok(Filed {
-            item: report,
-            case,
-            decision: Some(decision),
-            created: true,
-        }))
+        },
+        placement,
+    })
+}
+
+/// Stores a prepared report inside the caller's transaction: the first result again when the same report was
+/// filed before, `ReportIdReused` when its id was used for another.
+pub fn store_report(
+    c: &mut DbConnection,
+    prepared: &PreparedReport,
+    rules: &mut Rules,
+) -> Result<Filed<ReportRow>, IntakeError> {
+    let mut report = prepared.row.clone();
+    if let Some(r) = store::report(c, &report.id)? {
+        if r.content_sha256 != report.content_sha256 {
+            return Err(IntakeError::ReportIdReused(report.id));
+        }
+        let (case_id, id) = (r.case_id.clone(), r.id.clone());
+        return first_result(c, r, &case_id, &id);
+    }
+    let rule = rules.merge_rule(c, &report.topic_code)?;
+    let item = NewItem {
+        kind: "report",
+        id: &report.id,
+        at: report.reported_at,
+        topic: &report.topic_code,
+        placement: &prepared.placement,
+        chain: &report.chain,
+        source: "patrol",
+    };
+    let (mut case, decision) = place_in_case(c, &item, &rule, "system")?;
+    report.case_id = case.id.clone();
+    store::insert_report(c, &report)?;
+    store::insert_decision(c, &decision)?;
+    case.last_item_at = case.last_item_at.max(report.reported_at);
+    case.opened_at = case.opened_at.min(report.reported_at);
+    case.report_count += 1;
+    let case = store_case(c, case, &rules.policy)?;
+    Ok(Filed {
+        item: report,
+        case,
+        decision: Some(decision),
+        created: true,
+    })
+}
+
+/// Files one patrol report by a grid member (or anyone allowed to report), in its own transaction.
+pub fn file_report(
+    db: &Db,
+    geo: &Geo<'_>,
+    input: &ReportInput,
+    reporter: &Principal,
+) -> Result<Filed<ReportRow>, IntakeError> {
+    let prepared = prepare_report(geo, input, reporter)?;
+    let (id, hash) = (prepared.row.id.clone(), prepared.row.content_sha256.clone());
+    let result = file_batch(db, vec![Ok(prepared)], store_report).and_then(|mut r| {
+        r.pop()
+            .unwrap_or_else(|| Err(IntakeError::Lookup("no result".into())))
     });
     match result {
-        Ok(Ok(filed)) => Ok(filed),
-        Ok(Err(_)) => existing_report(db, id.as_str(), &hash)?
+        // Filed concurrently by a retry on another connection (PostgreSQL): answer with that result.
+        Err(e) if is_unique_violation(&e) => existing_report(db, &id, &hash)?
             .ok_or_else(|| IntakeError::Lookup("the report vanished".into())),
-        Err(e) if is_unique_violation(&e) => existing_report(db, id.as_str(), &hash)?
-            .ok_or_else(|| IntakeError::Lookup("the report vanished".into())),
-        Err(e) => Err(e),
+        other => other,
     }
 }
 
@@ -901,13 +976,6 @@ fn existing_report(db: &Db, id: &str, hash: &str) -> Result<Option<Filed<ReportR
     if r.content_sha256 != hash {
         return Err(IntakeError::ReportIdReused(id.to_owned()));
     }
-    let case = store::case(&mut c, &r.case_id)?
-        .ok_or_else(|| IntakeError::Lookup("the report's case vanished".into()))?;
-    let decision = store::standing_decision(&mut c, &r.id)?;
-    Ok(Some(Filed {
-        item: r,
-        case,
-        decision,
-        created: false,
-    }))
+    let case_id = r.case_id.clone();
+    first_result(&mut c, r, &case_id, id).map(Some)
 }

@@ -10,6 +10,7 @@ pub mod geodata;
 pub mod intake;
 pub mod org;
 pub mod places;
+pub mod simulate;
 pub mod ticket_import;
 pub mod ticket_queue;
 pub mod topics;

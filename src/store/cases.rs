@@ -203,6 +203,15 @@ pub fn case(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CaseRow>> {
         .optional()
 }
 
+/// Whether any case is stored.
+pub fn any_case(conn: &mut DbConnection) -> QueryResult<bool> {
+    Ok(cases::table
+        .select(cases::id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some())
+}
+
 /// Cases with these ids.
 pub fn cases_by_id(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<CaseRow>> {
     cases::table

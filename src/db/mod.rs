@@ -73,11 +73,18 @@ impl Backend {
     }
 }
 
+/// SQLite page cache of a reading connection, in KiB.
+const READER_CACHE_KIB: u32 = 8 * 1024;
+/// SQLite page cache of the writing connection, in KiB.
+const WRITER_CACHE_KIB: u32 = 64 * 1024;
+
 /// The r2d2 manager: opens a connection of the right backend and prepares it.
 #[derive(Debug, Clone)]
 pub struct Manager {
     backend: Backend,
     target: String,
+    /// SQLite page cache per connection, in KiB.
+    cache_kib: u32,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -95,7 +102,7 @@ impl r2d2::ManageConnection for Manager {
                 c.batch_execute("PRAGMA foreign_keys = ON")?;
                 // The default page cache (2 MiB) is far smaller than the indexes intake touches: every statement
                 // would read pages back from the OS. Pages are mapped rather than copied where the OS allows.
-                c.batch_execute("PRAGMA cache_size = -8192")?;
+                c.batch_execute(&format!("PRAGMA cache_size = -{}", self.cache_kib))?;
                 c.batch_execute("PRAGMA mmap_size = 268435456")?;
                 c.batch_execute("PRAGMA temp_store = MEMORY")?;
                 // Checkpoints run in the background (see `Db::checkpoint_in_background`); this is only the safety
@@ -144,17 +151,21 @@ impl Db {
             std::fs::create_dir_all(dir)
                 .map_err(|e| DbError::Migration(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let manager = Manager { backend, target };
-        let build = |size: u32| {
+        let build = |size: u32, cache_kib: u32| {
             r2d2::Pool::builder()
                 .max_size(size)
                 .min_idle(Some(0))
                 .connection_timeout(Duration::from_secs(10))
-                .build(manager.clone())
+                .build(Manager {
+                    backend,
+                    target: target.clone(),
+                    cache_kib,
+                })
         };
-        let read = build(max_connections.max(1))?;
+        let read = build(max_connections.max(1), READER_CACHE_KIB)?;
         let write = if backend == Backend::Sqlite {
-            build(1)?
+            // The one writer touches every index of every insert: a larger cache keeps their hot pages.
+            build(1, WRITER_CACHE_KIB)?
         } else {
             read.clone()
         };

@@ -11,7 +11,7 @@ macro_rules! id_type {
         pub struct $name(String);
 
         impl $name {
-            /// A new random id.
+            /// A new id (time-ordered, see [`random_id`]).
             pub fn generate() -> $name {
                 $name(random_id($prefix))
             }
@@ -41,12 +41,16 @@ macro_rules! id_type {
     };
 }
 
-/// A random id: `prefix` and 32 hex digits (128 random bits).
+/// A new id: `prefix` and 32 hex digits, the creation time (milliseconds) then 80 random bits.
 pub fn random_id(prefix: &str) -> String {
-    let n: u128 = rand::random();
+    // Milliseconds since the epoch in the top 48 bits (as in UUIDv7), random below: ids made one after another
+    // sort one after another, so new rows append to their table's key index instead of landing on random pages.
+    let millis = u128::from(
+        u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0) & 0xFFFF_FFFF_FFFF,
+    );
+    let n: u128 = (millis << 80) | (rand::random::<u128>() >> 48);
     format!("{prefix}{n:032x}")
 }
-
 id_type!(
     /// A unit (单位): `unit_` and 32 hex digits.
     UnitId,
@@ -103,6 +107,16 @@ impl fmt::Display for ReportId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_made_later_sort_later_and_never_repeat() {
+        let first = random_id("t_");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let ids: Vec<String> = (0..1000).map(|_| random_id("t_")).collect();
+        assert!(ids.iter().all(|id| *id > first && id.len() == 34));
+        let unique: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len());
+    }
 
     #[test]
     fn ids_round_trip_and_do_not_mix() {

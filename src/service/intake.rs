@@ -466,14 +466,14 @@ fn candidates(
     Ok(found)
 }
 
-/// Decides where the item goes and makes sure that case exists; the caller then stores the item and calls
-/// [`refresh_case`].
+/// Decides where the item goes: an open case (read) or a new one (not stored yet: `true`); the caller updates the
+/// case's counts, stores it with [`store_case`], then stores the item and the decision.
 fn place_in_case(
     c: &mut DbConnection,
     item: &NewItem<'_>,
     rule: &MergeRule,
     actor: &str,
-) -> Result<(CaseRow, DecisionRow), IntakeError> {
+) -> Result<(CaseRow, DecisionRow, bool), IntakeError> {
     let found = candidates(c, item, rule)?;
     let cands: Vec<Candidate<'_>> = found
         .iter()
@@ -510,7 +510,7 @@ fn place_in_case(
         decided_at: stamp,
         undone_at: None,
     };
-    let case = match decision {
+    let (case, new) = match decision {
         Decision::Joined {
             case_id,
             distance_m,
@@ -528,18 +528,16 @@ fn place_in_case(
             row.age_hours = Some(age_hours);
             row.score = Some(score);
             row.reason = reason;
-            case
+            (case, false)
         }
         Decision::Opened { reason } => {
-            let case = new_case(item, stamp);
-            store::insert_case(c, &case)?;
             row.outcome = "opened".into();
             row.reason = reason;
-            case
+            (new_case(item, stamp), true)
         }
     };
     row.case_id = case.id.clone();
-    Ok((case, row))
+    Ok((case, row, new))
 }
 
 fn new_case(item: &NewItem<'_>, stamp: NaiveDateTime) -> CaseRow {
@@ -569,11 +567,13 @@ fn new_case(item: &NewItem<'_>, stamp: NaiveDateTime) -> CaseRow {
     }
 }
 
-/// Sets a case's group flag, priority and source from its counts, bumps its version and stores it.
+/// Sets a case's group flag, priority and source from its counts, bumps its version and stores it (inserts it when
+/// `new`).
 fn store_case(
     c: &mut DbConnection,
     mut case: CaseRow,
     policy: &IntakePolicy,
+    new: bool,
 ) -> diesel::QueryResult<CaseRow> {
     case.group_request = policy.is_group(u32::try_from(case.caller_count).unwrap_or(0));
     case.priority = policy.priority(case.group_request);
@@ -585,7 +585,11 @@ fn store_case(
     .into();
     case.version += 1;
     case.updated_at = now();
-    store::update_case(c, &case)?;
+    if new {
+        store::insert_case(c, &case)?;
+    } else {
+        store::update_case(c, &case)?;
+    }
     Ok(case)
 }
 
@@ -601,7 +605,7 @@ pub fn refresh_case(
     case.caller_count = i32::try_from(callers).unwrap_or(i32::MAX);
     case.report_count = i32::try_from(reports).unwrap_or(i32::MAX);
     case.repeat_request = repeat;
-    store_case(c, case, policy)
+    store_case(c, case, policy, false)
 }
 
 fn at_or_now(t: Option<DateTime<FixedOffset>>) -> NaiveDateTime {
@@ -741,18 +745,18 @@ pub fn store_ticket(
         chain: &ticket.chain,
         source: "hotline",
     };
-    let (mut case, decision) = place_in_case(c, &item, &rule, "system")?;
+    let (mut case, decision, new) = place_in_case(c, &item, &rule, "system")?;
     let new_caller =
         case.ticket_count == 0 || !store::caller_in_case(c, &case.id, &ticket.caller_phone)?;
-    ticket.case_id = case.id.clone();
-    store::insert_ticket(c, &ticket)?;
-    store::insert_decision(c, &decision)?;
     case.last_item_at = case.last_item_at.max(ticket.received_at);
     case.opened_at = case.opened_at.min(ticket.received_at);
     case.ticket_count += 1;
     case.caller_count += i32::from(new_caller);
     case.repeat_request |= ticket.repeat_of.is_some();
-    let case = store_case(c, case, &rules.policy)?;
+    let case = store_case(c, case, &rules.policy, new)?;
+    ticket.case_id = case.id.clone();
+    store::insert_ticket(c, &ticket)?;
+    store::insert_decision(c, &decision)?;
     Ok(Filed {
         item: ticket,
         case,
@@ -931,14 +935,14 @@ pub fn store_report(
         chain: &report.chain,
         source: "patrol",
     };
-    let (mut case, decision) = place_in_case(c, &item, &rule, "system")?;
-    report.case_id = case.id.clone();
-    store::insert_report(c, &report)?;
-    store::insert_decision(c, &decision)?;
+    let (mut case, decision, new) = place_in_case(c, &item, &rule, "system")?;
     case.last_item_at = case.last_item_at.max(report.reported_at);
     case.opened_at = case.opened_at.min(report.reported_at);
     case.report_count += 1;
-    let case = store_case(c, case, &rules.policy)?;
+    let case = store_case(c, case, &rules.policy, new)?;
+    report.case_id = case.id.clone();
+    store::insert_report(c, &report)?;
+    store::insert_decision(c, &decision)?;
     Ok(Filed {
         item: report,
         case,

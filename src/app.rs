@@ -159,15 +159,20 @@ fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web
     ApiError::bad_request("invalid_path", format!("the path could not be read: {err}")).into()
 }
 
-async fn no_route(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::not_found(
+async fn no_route(req: HttpRequest) -> actix_web::HttpResponse {
+    use actix_web::ResponseError;
+    if http::open311::is_open311(req.path()) {
+        return http::open311::no_route(&req);
+    }
+    ApiError::not_found(
         "route_not_found",
         format!(
             "there is no {} {}; see api-spec/openapi.yaml",
             req.method(),
             req.path()
         ),
-    ))
+    )
+    .error_response()
 }
 
 /// Registers state, extractor limits, every route and the fallback.

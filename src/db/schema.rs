@@ -195,6 +195,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    ticket_media (ticket_id) {
+        ticket_id -> Text,
+        url -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     tickets (id) {
         id -> Text,
         ticket_no -> Text,
@@ -279,6 +287,7 @@ diesel::joinable!(people -> units (unit_id));
 diesel::joinable!(reports -> cases (case_id));
 diesel::joinable!(section_places -> sections (section_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(ticket_media -> tickets (ticket_id));
 diesel::joinable!(tickets -> cases (case_id));
 diesel::joinable!(user_scopes -> users (user_id));
 
@@ -298,6 +307,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     section_places,
     sections,
     sessions,
+    ticket_media,
     tickets,
     topics,
     units,

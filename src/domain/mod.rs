@@ -3,6 +3,7 @@
 pub mod chain;
 pub mod ids;
 pub mod merge;
+pub mod open311;
 pub mod org;
 pub mod privacy;
 pub mod time;

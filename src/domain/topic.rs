@@ -99,6 +99,16 @@ impl TimeClass {
     pub fn parse(s: &str) -> Option<TimeClass> {
         TimeClass::ALL.into_iter().find(|c| c.as_str() == s)
     }
+
+    /// The time allowed, in hours.
+    pub fn hours(self) -> u32 {
+        match self {
+            TimeClass::Hours2 => 2,
+            TimeClass::Hours24 => 24,
+            TimeClass::Days7 => 7 * 24,
+            TimeClass::Days15 => 15 * 24,
+        }
+    }
 }
 
 /// The grid-management class: a part (部件: a thing, such as a manhole cover) or an event (事件).
@@ -336,6 +346,12 @@ pub fn to_csv(topics: &[Topic]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_classes_allow_their_hours() {
+        let hours: Vec<u32> = TimeClass::ALL.iter().map(|c| c.hours()).collect();
+        assert_eq!(hours, [2, 24, 168, 360]);
+    }
 
     #[test]
     fn the_built_in_taxonomy_reads_and_round_trips() {

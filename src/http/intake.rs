@@ -5,9 +5,12 @@ use crate::auth::current_user::CurrentUser;
 use crate::auth::policy::{self, Permission};
 use crate::error::ApiError;
 use crate::http::cases::{CaseDto, DecisionDto, ReportDto, TicketDto};
-use crate::service::intake::{self as service, IntakeError, ReportInput, TicketInput};
+use crate::service::intake::{
+    self as service, Filed, IntakeError, PreparedTicket, ReportInput, TicketInput,
+};
 use crate::service::ticket_queue::QueueOutcome;
 use crate::service::topics::{self, TopicError};
+use crate::store::cases::TicketRow;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
@@ -134,6 +137,33 @@ pub struct FiledTicket {
     pub ticket: TicketDto,
 }
 
+/// Files a prepared ticket through the ticket queue (group commit): the path every ticket the API receives takes,
+/// from the hotline (`POST /api/v1/tickets`) or a citizen's app (Open311).
+pub async fn file_prepared(
+    state: &AppState,
+    prepared: PreparedTicket,
+) -> Result<Filed<TicketRow>, ApiError> {
+    let (ticket_no, hash) = (
+        prepared.ticket_no().to_owned(),
+        prepared.content_sha256().to_owned(),
+    );
+    match state.tickets.file(prepared).await {
+        Ok(f) => Ok(f),
+        Err(QueueOutcome::Intake(e)) if service::is_unique_violation(&e) => {
+            // Filed concurrently by another writer: answer with that first result.
+            let db = state.db.clone();
+            web::block(move || service::existing_ticket(&db, &ticket_no, &hash))
+                .await??
+                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the ticket vanished")))
+        }
+        Err(QueueOutcome::Intake(e)) => Err(e.into()),
+        Err(QueueOutcome::Queue(e)) => Err(ApiError::Unavailable {
+            code: "busy",
+            message: e.to_string(),
+        }),
+    }
+}
+
 /// `POST /api/v1/tickets`
 pub async fn file_ticket(
     state: web::Data<AppState>,
@@ -144,27 +174,7 @@ pub async fn file_ticket(
     let input = body.into_inner();
     // Checking and placing a ticket is pure computation over the in-memory indexes: no need for a blocking thread.
     let prepared = service::prepare_ticket(&state.geo(), &input, &me.user)?;
-    let (ticket_no, hash) = (
-        prepared.ticket_no().to_owned(),
-        prepared.content_sha256().to_owned(),
-    );
-    let f = match state.tickets.file(prepared).await {
-        Ok(f) => f,
-        Err(QueueOutcome::Intake(e)) if service::is_unique_violation(&e) => {
-            // Filed concurrently by another writer: answer with that first result.
-            let db = state.db.clone();
-            web::block(move || service::existing_ticket(&db, &ticket_no, &hash))
-                .await??
-                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the ticket vanished")))?
-        }
-        Err(QueueOutcome::Intake(e)) => return Err(e.into()),
-        Err(QueueOutcome::Queue(e)) => {
-            return Err(ApiError::Unavailable {
-                code: "busy",
-                message: e.to_string(),
-            });
-        }
-    };
+    let f = file_prepared(&state, prepared).await?;
     let index = &state.index;
     Ok(answer(
         f.created,

@@ -11,6 +11,7 @@ pub mod dto;
 pub mod health;
 pub mod intake;
 pub mod locate;
+pub mod open311;
 pub mod org;
 pub mod places;
 
@@ -105,5 +106,31 @@ pub fn api(r: &mut Routes<'_>) {
         Method::GET,
         "/api/v1/places/{code}/children",
         places::children,
+    );
+    r.add(
+        Method::GET,
+        "/open311/v2/discovery.json",
+        open311::discovery,
+    );
+    r.add(Method::GET, "/open311/v2/services.json", open311::services);
+    r.add(
+        Method::GET,
+        "/open311/v2/services/{code}.json",
+        open311::service_definition,
+    );
+    r.add(
+        Method::GET,
+        "/open311/v2/requests.json",
+        open311::list_requests,
+    );
+    r.add(
+        Method::POST,
+        "/open311/v2/requests.json",
+        open311::post_request,
+    );
+    r.add(
+        Method::GET,
+        "/open311/v2/requests/{id}.json",
+        open311::get_request,
     );
 }

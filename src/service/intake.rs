@@ -174,6 +174,8 @@ pub struct ReportInput {
 
 /// Channels a ticket can come by.
 pub const CHANNELS: [&str; 6] = ["phone", "web", "wechat", "message_board", "app", "other"];
+/// Channels by which a citizen may file without a phone number.
+pub const ONLINE_CHANNELS: [&str; 4] = ["web", "wechat", "message_board", "app"];
 /// Request types (咨询, 求助, 投诉, 举报, 建议, 表扬).
 pub const REQUEST_TYPES: [&str; 6] = [
     "enquiry",
@@ -651,7 +653,14 @@ pub fn prepare_ticket(
     let request_type = one_of("request_type", &input.request_type, &REQUEST_TYPES)?;
     let body = text("text", &input.text, MAX_TEXT_CHARS, true)?;
     let caller_name = text("caller.name", &input.caller.name, MAX_NAME_CHARS, false)?;
-    let caller_phone = text("caller.phone", &input.caller.phone, MAX_PHONE_CHARS, true)?;
+    // A call always shows a number; a citizen app or web form may file without one (an anonymous caller, who is
+    // never counted as a repeat nor as the same caller as anyone else).
+    let caller_phone = text(
+        "caller.phone",
+        &input.caller.phone,
+        MAX_PHONE_CHARS,
+        !ONLINE_CHANNELS.contains(&channel.as_str()),
+    )?;
     if !caller_phone
         .chars()
         .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
@@ -728,14 +737,19 @@ pub fn store_ticket(
     }
     let rule = rules.merge_rule(c, &ticket.topic_code)?;
     let since = ticket.received_at - Duration::days(i64::from(rules.policy.repeat_window_days));
-    ticket.repeat_of = store::earlier_ticket_of_caller(
-        c,
-        &ticket.caller_phone,
-        &ticket.topic_code,
-        since,
-        ticket.received_at,
-    )?
-    .map(|t| t.id);
+    let anonymous = ticket.caller_phone.is_empty();
+    ticket.repeat_of = if anonymous {
+        None
+    } else {
+        store::earlier_ticket_of_caller(
+            c,
+            &ticket.caller_phone,
+            &ticket.topic_code,
+            since,
+            ticket.received_at,
+        )?
+        .map(|t| t.id)
+    };
     let item = NewItem {
         kind: "ticket",
         id: &ticket.id,
@@ -746,8 +760,9 @@ pub fn store_ticket(
         source: "hotline",
     };
     let (mut case, decision, new) = place_in_case(c, &item, &rule, "system")?;
-    let new_caller =
-        case.ticket_count == 0 || !store::caller_in_case(c, &case.id, &ticket.caller_phone)?;
+    let new_caller = anonymous
+        || case.ticket_count == 0
+        || !store::caller_in_case(c, &case.id, &ticket.caller_phone)?;
     case.last_item_at = case.last_item_at.max(ticket.received_at);
     case.opened_at = case.opened_at.min(ticket.received_at);
     case.ticket_count += 1;

@@ -8,6 +8,7 @@ pub mod chain_index;
 pub mod chain_seed;
 pub mod geodata;
 pub mod intake;
+pub mod open311;
 pub mod org;
 pub mod places;
 pub mod simulate;

@@ -1,7 +1,7 @@
 //! Cases and what they are made of: hotline tickets, patrol reports and the merge decisions that put them there.
 
 use crate::db::DbConnection;
-use crate::db::schema::{cases, merge_decisions, reports, tickets};
+use crate::db::schema::{cases, merge_decisions, reports, ticket_media, tickets};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -320,15 +320,23 @@ pub fn earlier_ticket_of_caller(
         .optional()
 }
 
-/// Ticket count, different callers, and whether any ticket repeats an earlier one, for a case.
+/// Ticket count, different callers (each anonymous caller, without a phone, counts as one of their own), and
+/// whether any ticket repeats an earlier one, for a case.
 pub fn ticket_stats(conn: &mut DbConnection, case_id: &str) -> QueryResult<(i64, i64, bool)> {
-    let (n, callers): (i64, i64) = tickets::table
+    let (n, known): (i64, i64) = tickets::table
         .filter(tickets::case_id.eq(case_id))
         .select((
             diesel::dsl::count_star(),
             diesel::dsl::count(tickets::caller_phone).aggregate_distinct(),
         ))
         .first(conn)?;
+    let anonymous: i64 = tickets::table
+        .filter(tickets::case_id.eq(case_id))
+        .filter(tickets::caller_phone.eq(""))
+        .count()
+        .get_result(conn)?;
+    // `known` counted '' once if any ticket is anonymous.
+    let callers = known - i64::from(anonymous > 0) + anonymous;
     let repeats: i64 = tickets::table
         .filter(tickets::case_id.eq(case_id))
         .filter(tickets::repeat_of.is_not_null())
@@ -550,4 +558,113 @@ pub fn list(conn: &mut DbConnection, f: &CaseFilter, limit: i64) -> QueryResult<
         );
     }
     q.load(conn)
+}
+
+/// A ticket as the public may see it: no caller name, phone or address text is ever read.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tickets)]
+pub struct PublicTicketRow {
+    /// Id.
+    pub id: String,
+    /// The case it is in.
+    pub case_id: String,
+    /// Received (UTC).
+    pub received_at: NaiveDateTime,
+    /// Topic code.
+    pub topic_code: String,
+    /// What the caller said (may hold contact details: redact before showing).
+    pub body: String,
+    /// The caller asked for confidentiality.
+    pub caller_confidential: bool,
+    /// Longitude (WGS-84) when a point was given.
+    pub lon: Option<f64>,
+    /// Latitude.
+    pub lat: Option<f64>,
+    /// The place it was placed in.
+    pub place_code: Option<String>,
+    /// Stored (UTC).
+    pub created_at: NaiveDateTime,
+}
+
+/// The public view of a ticket with what its case says about progress.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = cases)]
+pub struct CaseProgressRow {
+    /// Workflow status.
+    pub status: String,
+    /// Last changed (UTC).
+    pub updated_at: NaiveDateTime,
+}
+
+/// Which tickets the public list holds.
+#[derive(Debug, Clone, Default)]
+pub struct PublicTicketFilter {
+    /// Only these ticket ids.
+    pub ids: Option<Vec<String>>,
+    /// Only these topic codes.
+    pub topics: Option<Vec<String>>,
+    /// Received at or after.
+    pub from: Option<NaiveDateTime>,
+    /// Received at or before.
+    pub to: Option<NaiveDateTime>,
+    /// `Some(true)`: only tickets whose case has one of these statuses; `Some(false)`: only the others.
+    pub statuses: Option<(bool, Vec<String>)>,
+}
+
+/// Tickets newest first with their case's progress: `limit` of them after skipping `offset`.
+pub fn public_tickets(
+    conn: &mut DbConnection,
+    f: &PublicTicketFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<(PublicTicketRow, CaseProgressRow)>> {
+    let mut q = tickets::table
+        .inner_join(cases::table)
+        .select((PublicTicketRow::as_select(), CaseProgressRow::as_select()))
+        .order((tickets::received_at.desc(), tickets::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .into_boxed();
+    if let Some(ids) = &f.ids {
+        q = q.filter(tickets::id.eq_any(ids.clone()));
+    }
+    if let Some(topics) = &f.topics {
+        q = q.filter(tickets::topic_code.eq_any(topics.clone()));
+    }
+    if let Some(t) = f.from {
+        q = q.filter(tickets::received_at.ge(t));
+    }
+    if let Some(t) = f.to {
+        q = q.filter(tickets::received_at.le(t));
+    }
+    match &f.statuses {
+        Some((true, s)) => q = q.filter(cases::status.eq_any(s.clone())),
+        Some((false, s)) => q = q.filter(cases::status.ne_all(s.clone())),
+        None => {}
+    }
+    q.load(conn)
+}
+
+/// Records the photo link sent with a new ticket.
+pub fn insert_media(
+    conn: &mut DbConnection,
+    ticket_id: &str,
+    url: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::insert_into(ticket_media::table)
+        .values((
+            ticket_media::ticket_id.eq(ticket_id),
+            ticket_media::url.eq(url),
+            ticket_media::created_at.eq(at),
+        ))
+        .execute(conn)
+}
+
+/// The photo links of these tickets: (ticket id, url).
+pub fn media_of(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    ticket_media::table
+        .filter(ticket_media::ticket_id.eq_any(ids))
+        .select((ticket_media::ticket_id, ticket_media::url))
+        .load(conn)
 }

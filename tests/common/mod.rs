@@ -324,6 +324,46 @@ impl TestApp {
         }
     }
 
+    /// Sends a request with a raw body and any headers through the real routes, and checks the answer against the
+    /// spec.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Resp {
+        let state = self.state.clone();
+        let svc =
+            test::init_service(App::new().configure(move |cfg| app::configure(cfg, state))).await;
+        let mut req = test::TestRequest::default().method(method.clone()).uri(uri);
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
+        if let Some(b) = body {
+            req = req.set_payload(b);
+        }
+        let res = test::call_service(&svc, req.to_request()).await;
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = test::read_body(res).await;
+        let json: serde_json::Value =
+            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        spec::check_response(&method, uri, status.as_u16(), &json);
+        Resp {
+            status,
+            json,
+            headers,
+        }
+    }
+
+    /// An API key of `role` (as `gridline apikey add` makes one).
+    pub fn api_key(&self, role: gridline::auth::role::Role) -> String {
+        gridline::service::auth::create_api_key(&self.state.db, "test client", role)
+            .expect("api key")
+            .key
+    }
+
     /// Signs in a new user of `role` whose jurisdiction is `places`; returns the token.
     pub fn token(&self, role: gridline::auth::role::Role, places: &[&str]) -> String {
         use std::sync::atomic::{AtomicU64, Ordering};

@@ -10,6 +10,7 @@ pub mod geodata;
 pub mod intake;
 pub mod open311;
 pub mod org;
+pub mod pipeline;
 pub mod places;
 pub mod simulate;
 pub mod ticket_import;

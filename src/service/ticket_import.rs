@@ -7,7 +7,10 @@
 
 use crate::db::Db;
 use crate::service::auth::Principal;
-use crate::service::intake::{self, CallerInput, Geo, IntakeError, LocationInput, TicketInput};
+use crate::service::intake::{
+    self, CallerInput, Geo, IntakeError, LocationInput, PreparedTicket, TicketInput,
+};
+use crate::service::pipeline;
 use crate::store::cases as store;
 use std::io::BufRead;
 
@@ -139,7 +142,10 @@ fn csv_ticket(rec: &csv::StringRecord) -> Result<TicketInput, String> {
 }
 
 /// The rows of a file, streamed.
-pub fn rows<R: BufRead + 'static>(reader: R, format: Format) -> Box<dyn Iterator<Item = Row>> {
+pub fn rows<R: BufRead + Send + 'static>(
+    reader: R,
+    format: Format,
+) -> Box<dyn Iterator<Item = Row> + Send> {
     match format {
         Format::JsonLines => Box::new(
             reader
@@ -206,72 +212,108 @@ fn code_of(e: &IntakeError) -> &'static str {
     }
 }
 
-/// Imports rows in batches of `batch`; calls `progress(rows done)` after each batch and `reject` for each refused
-/// row. Fails only when the database fails (what was committed before stays).
+/// A batch read and placed, waiting to be written.
+struct Placed {
+    rows: usize,
+    skipped: usize,
+    rejects: Vec<Reject>,
+    meta: Vec<(usize, String)>,
+    prepared: Vec<Result<PreparedTicket, IntakeError>>,
+}
+
+/// Reads a batch, skips ticket numbers already stored and places the rest (no writes).
+fn place(
+    db: &Db,
+    geo: &Geo<'_>,
+    actor: &Principal,
+    chunk: Vec<Row>,
+) -> Result<Placed, IntakeError> {
+    let nos: Vec<String> = chunk
+        .iter()
+        .filter_map(|r| r.ticket.as_ref().ok())
+        .map(|t| t.ticket_no.trim().to_owned())
+        .collect();
+    let stored: std::collections::HashSet<String> =
+        store::stored_ticket_nos(&mut *db.reader()?, &nos)?
+            .into_iter()
+            .collect();
+    let mut placed = Placed {
+        rows: chunk.len(),
+        skipped: 0,
+        rejects: Vec::new(),
+        meta: Vec::with_capacity(chunk.len()),
+        prepared: Vec::with_capacity(chunk.len()),
+    };
+    for row in chunk {
+        match row.ticket {
+            Err(reason) => placed.rejects.push(Reject {
+                line: row.line,
+                ticket_no: String::new(),
+                code: "malformed_row".into(),
+                reason,
+            }),
+            Ok(t) if stored.contains(t.ticket_no.trim()) => placed.skipped += 1,
+            Ok(t) => {
+                placed.meta.push((row.line, t.ticket_no.trim().to_owned()));
+                placed.prepared.push(intake::prepare_ticket(geo, &t, actor));
+            }
+        }
+    }
+    Ok(placed)
+}
+
+/// Imports rows in batches of `batch`: one thread reads and places, this one writes. Calls `progress(rows done)`
+/// after each batch and `reject` for each refused row. Fails only when the database fails (what was committed
+/// before stays).
 pub fn import(
     db: &Db,
     geo: &Geo<'_>,
     actor: &Principal,
-    rows: impl Iterator<Item = Row>,
+    rows: impl Iterator<Item = Row> + Send,
     batch: usize,
     mut progress: impl FnMut(usize),
     mut reject: impl FnMut(Reject),
 ) -> Result<Summary, IntakeError> {
     let mut sum = Summary::default();
-    let mut rows = rows.peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<Row> = rows.by_ref().take(batch.max(1)).collect();
-        sum.rows += chunk.len();
-        let nos: Vec<String> = chunk
-            .iter()
-            .filter_map(|r| r.ticket.as_ref().ok())
-            .map(|t| t.ticket_no.trim().to_owned())
-            .collect();
-        let stored: std::collections::HashSet<String> =
-            store::stored_ticket_nos(&mut *db.reader()?, &nos)?
-                .into_iter()
-                .collect();
-        let mut pending = Vec::with_capacity(chunk.len());
-        for row in chunk {
-            match row.ticket {
-                Err(reason) => {
-                    sum.rejected += 1;
-                    reject(Reject {
-                        line: row.line,
-                        ticket_no: String::new(),
-                        code: "malformed_row".into(),
-                        reason,
-                    });
-                }
-                Ok(t) if stored.contains(t.ticket_no.trim()) => sum.skipped += 1,
-                Ok(t) => {
-                    let no = t.ticket_no.trim().to_owned();
-                    pending.push((row.line, no, intake::prepare_ticket(geo, &t, actor)));
+    let read = pipeline::run(
+        |send| -> Result<(), IntakeError> {
+            let mut rows = rows.peekable();
+            while rows.peek().is_some() {
+                let chunk: Vec<Row> = rows.by_ref().take(batch.max(1)).collect();
+                if !send(place(db, geo, actor, chunk)?) {
+                    break;
                 }
             }
-        }
-        let (meta, prepared): (Vec<(usize, String)>, Vec<_>) = pending
-            .into_iter()
-            .map(|(line, no, p)| ((line, no), p))
-            .unzip();
-        for ((line, no), result) in meta.into_iter().zip(intake::file_tickets(db, prepared)?) {
-            match result {
-                Ok(f) if f.created => sum.imported += 1,
-                Ok(_) => sum.skipped += 1,
-                Err(IntakeError::Db(e)) => return Err(IntakeError::Db(e)),
-                Err(e) => {
-                    sum.rejected += 1;
-                    reject(Reject {
-                        line,
-                        ticket_no: no,
-                        code: code_of(&e).into(),
-                        reason: e.to_string(),
-                    });
+            Ok(())
+        },
+        |placed: Placed| -> Result<(), IntakeError> {
+            sum.rows += placed.rows;
+            sum.skipped += placed.skipped;
+            sum.rejected += placed.rejects.len();
+            placed.rejects.into_iter().for_each(&mut reject);
+            let filed = intake::file_tickets(db, placed.prepared)?;
+            for ((line, no), result) in placed.meta.into_iter().zip(filed) {
+                match result {
+                    Ok(f) if f.created => sum.imported += 1,
+                    Ok(_) => sum.skipped += 1,
+                    Err(IntakeError::Db(e)) => return Err(IntakeError::Db(e)),
+                    Err(e) => {
+                        sum.rejected += 1;
+                        reject(Reject {
+                            line,
+                            ticket_no: no,
+                            code: code_of(&e).into(),
+                            reason: e.to_string(),
+                        });
+                    }
                 }
             }
-        }
-        progress(sum.rows);
-    }
+            progress(sum.rows);
+            Ok(())
+        },
+        || IntakeError::Lookup("reading the file failed".into()),
+    )?;
+    read?;
     Ok(sum)
 }
 

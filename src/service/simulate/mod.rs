@@ -14,6 +14,7 @@ use crate::db::{Db, DbConnection};
 use crate::domain::chain::AssignmentKind;
 use crate::service::auth::Principal;
 use crate::service::intake::{self, Geo, IntakeError, PreparedReport, PreparedTicket, Rules};
+use crate::service::pipeline;
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -174,14 +175,13 @@ pub fn run(
     let planned = traffic.planned();
     let mut sum = Summary::default();
     let mut group_cases = HashSet::new();
-    let hotspots = std::thread::scope(|s| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<Prepared, IntakeError>>>(2);
-        let producer = s.spawn(move || {
+    let mut done = 0u64;
+    let hotspots = pipeline::run(
+        |send| {
             let mut reporters: HashMap<String, Principal> = HashMap::new();
             'days: for k in 0..plan.days {
-                let events = traffic.day(k);
                 let mut batch = Vec::with_capacity(BATCH);
-                for (at, event) in events {
+                for (at, event) in traffic.day(k) {
                     batch.push(match event {
                         Event::Ticket(t) => {
                             intake::prepare_ticket(geo, &t, &operator).map(Prepared::Ticket)
@@ -193,18 +193,17 @@ pub fn run(
                             intake::prepare_report(geo, &input, reporter).map(Prepared::Report)
                         }
                     });
-                    if batch.len() == BATCH && tx.send(std::mem::take(&mut batch)).is_err() {
+                    if batch.len() == BATCH && !send(std::mem::take(&mut batch)) {
                         break 'days;
                     }
                 }
-                if !batch.is_empty() && tx.send(batch).is_err() {
+                if !batch.is_empty() && !send(batch) {
                     break;
                 }
             }
             traffic.hotspots().to_vec()
-        });
-        let mut done = 0u64;
-        for batch in rx {
+        },
+        |batch: Vec<Result<Prepared, IntakeError>>| {
             done += batch.len() as u64;
             for result in intake::file_batch(db, batch, store_item)? {
                 match result {
@@ -230,11 +229,10 @@ pub fn run(
                 done,
                 planned: planned.max(done),
             });
-        }
-        producer
-            .join()
-            .map_err(|_| IntakeError::Lookup("the traffic generator failed".into()))
-    })?;
+            Ok(())
+        },
+        || IntakeError::Lookup("the traffic generator failed".into()),
+    )?;
     sum.group_cases = group_cases.len() as u64;
     Ok((
         sum,

@@ -76,7 +76,7 @@ impl Backend {
 /// SQLite page cache of a reading connection, in KiB.
 const READER_CACHE_KIB: u32 = 8 * 1024;
 /// SQLite page cache of the writing connection, in KiB.
-const WRITER_CACHE_KIB: u32 = 64 * 1024;
+const WRITER_CACHE_KIB: u32 = 256 * 1024;
 
 /// The r2d2 manager: opens a connection of the right backend and prepares it.
 #[derive(Debug, Clone)]
@@ -103,7 +103,7 @@ impl r2d2::ManageConnection for Manager {
                 // The default page cache (2 MiB) is far smaller than the indexes intake touches: every statement
                 // would read pages back from the OS. Pages are mapped rather than copied where the OS allows.
                 c.batch_execute(&format!("PRAGMA cache_size = -{}", self.cache_kib))?;
-                c.batch_execute("PRAGMA mmap_size = 268435456")?;
+                c.batch_execute("PRAGMA mmap_size = 8589934592")?;
                 c.batch_execute("PRAGMA temp_store = MEMORY")?;
                 // Checkpoints run in the background (see `Db::checkpoint_in_background`); this is only the safety
                 // net for processes that run none (a commit past 40 MiB of log checkpoints, stalling that commit).

@@ -8,3 +8,4 @@ pub mod org;
 pub mod privacy;
 pub mod time;
 pub mod topic;
+pub mod workflow;

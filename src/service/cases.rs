@@ -7,7 +7,7 @@ use crate::domain::chain::AssignmentKind;
 use crate::domain::ids::{CaseId, random_id};
 use crate::service::auth::Principal;
 use crate::service::chain::Link;
-use crate::service::intake::{self, SnapshotLink};
+use crate::service::intake;
 use crate::service::topics;
 use crate::store::audit::{self, PiiReadFilter, PiiReadRow};
 use crate::store::cases::{self as store, CaseFilter, CaseRow, DecisionRow, ReportRow, TicketRow};
@@ -116,9 +116,9 @@ pub fn list(
     Ok((rows, next))
 }
 
-/// Resolves a stored chain snapshot (JSON) into its people and units.
-pub fn resolve_snapshot(c: &mut DbConnection, json: &str) -> Result<Vec<Link>, CaseError> {
-    let links: Vec<SnapshotLink> = serde_json::from_str(json).unwrap_or_default();
+/// Resolves a stored chain snapshot into its people and units.
+pub fn resolve_snapshot(c: &mut DbConnection, stored: &str) -> Result<Vec<Link>, CaseError> {
+    let links = intake::decode_snapshot(stored);
     let mut out = Vec::with_capacity(links.len());
     for l in links {
         let Some(kind) = AssignmentKind::parse(&l.kind) else {

@@ -345,6 +345,47 @@ pub struct SnapshotLink {
     pub fallback: bool,
 }
 
+/// Writes a snapshot compactly, one `kind=assignment` per link separated by spaces (`kind^=` when a level above
+/// answered, nothing after `=` when nobody did): about half the bytes of JSON, on every ticket, report and case.
+pub fn encode_snapshot(links: &[SnapshotLink]) -> String {
+    let mut out = String::with_capacity(links.len() * 56);
+    for (k, l) in links.iter().enumerate() {
+        if k > 0 {
+            out.push(' ');
+        }
+        out.push_str(&l.kind);
+        if l.fallback {
+            out.push('^');
+        }
+        out.push('=');
+        out.push_str(l.assignment_id.as_deref().unwrap_or(""));
+    }
+    out
+}
+
+/// Reads a snapshot written by [`encode_snapshot`] (or the JSON array of earlier versions); malformed parts are
+/// skipped.
+pub fn decode_snapshot(stored: &str) -> Vec<SnapshotLink> {
+    if stored.trim_start().starts_with('[') {
+        return serde_json::from_str(stored).unwrap_or_default();
+    }
+    stored
+        .split_whitespace()
+        .filter_map(|part| {
+            let (kind, id) = part.split_once('=')?;
+            let (kind, fallback) = match kind.strip_suffix('^') {
+                Some(k) => (k, true),
+                None => (kind, false),
+            };
+            Some(SnapshotLink {
+                kind: kind.to_owned(),
+                assignment_id: Some(id.to_owned()).filter(|i| !i.is_empty()),
+                fallback,
+            })
+        })
+        .collect()
+}
+
 /// The chain of a place at a moment, as stored with tickets, reports and cases.
 fn snapshot(geo: &Geo<'_>, place: Option<&str>, at: NaiveDateTime) -> String {
     let links: Vec<SnapshotLink> = place
@@ -360,7 +401,7 @@ fn snapshot(geo: &Geo<'_>, place: Option<&str>, at: NaiveDateTime) -> String {
                 .collect()
         })
         .unwrap_or_default();
-    serde_json::to_string(&links).unwrap_or_else(|_| "[]".into())
+    encode_snapshot(&links)
 }
 
 /// What filing needs inside one transaction: the intake policy, and the merge rules of the topics met so far (read
@@ -997,4 +1038,41 @@ fn existing_report(db: &Db, id: &str, hash: &str) -> Result<Option<Filed<ReportR
     }
     let case_id = r.case_id.clone();
     first_result(&mut c, r, &case_id, id).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshots_round_trip_compactly_and_old_json_still_reads() {
+        let links = vec![
+            SnapshotLink {
+                kind: "command_centre".into(),
+                assignment_id: Some("asg_0123".into()),
+                fallback: false,
+            },
+            SnapshotLink {
+                kind: "grid_member".into(),
+                assignment_id: Some("asg_0456".into()),
+                fallback: true,
+            },
+            SnapshotLink {
+                kind: "household_member".into(),
+                assignment_id: None,
+                fallback: false,
+            },
+        ];
+        let text = encode_snapshot(&links);
+        assert_eq!(
+            text,
+            "command_centre=asg_0123 grid_member^=asg_0456 household_member="
+        );
+        assert_eq!(decode_snapshot(&text), links);
+        let json = serde_json::to_string(&links).unwrap_or_default();
+        assert!(json.len() > text.len() * 3 / 2);
+        assert_eq!(decode_snapshot(&json), links);
+        assert_eq!(decode_snapshot(""), Vec::new());
+        assert_eq!(decode_snapshot("garbage"), Vec::new());
+    }
 }

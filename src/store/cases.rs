@@ -220,7 +220,8 @@ pub fn cases_by_id(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<C
         .load(conn)
 }
 
-/// Open cases on a topic whose point lies in a box and whose latest item is at or after `since`, oldest first.
+/// Open cases on a topic whose point lies in a box and whose latest item is at or after `since` (at most `limit`,
+/// in no particular order).
 pub fn candidates_near(
     conn: &mut DbConnection,
     topic: &str,
@@ -234,13 +235,15 @@ pub fn candidates_near(
         .filter(cases::lat.between(min_lat, max_lat))
         .filter(cases::lon.between(min_lon, max_lon))
         .filter(cases::last_item_at.ge(since))
-        .order((cases::opened_at.asc(), cases::id.asc()))
+        // No ORDER BY: it would tempt the planner into the (topic, opened_at) index, scanning every case on the
+        // topic; the caller orders the few candidates itself.
         .limit(limit)
         .select(CaseRow::as_select())
         .load(conn)
 }
 
-/// Open cases on a topic at a building whose latest item is at or after `since`, oldest first.
+/// Open cases on a topic at a building whose latest item is at or after `since` (at most `limit`, in no particular
+/// order).
 pub fn candidates_at_building(
     conn: &mut DbConnection,
     topic: &str,
@@ -253,7 +256,6 @@ pub fn candidates_at_building(
         .filter(cases::topic_code.eq(topic))
         .filter(cases::status.ne("closed"))
         .filter(cases::last_item_at.ge(since))
-        .order((cases::opened_at.asc(), cases::id.asc()))
         .limit(limit)
         .select(CaseRow::as_select())
         .load(conn)
@@ -494,6 +496,14 @@ fn inside(code: &str) -> CaseCondition {
     }
 }
 
+/// The disjunction of the conditions (false for none). Built without a constant seed such as `1 = 0 OR ...`: with
+/// one, SQLite no longer sees the district condition and scans every case in time order.
+fn any_of(conditions: impl Iterator<Item = CaseCondition>) -> CaseCondition {
+    conditions
+        .reduce(|a, b| Box::new(a.or(b)))
+        .unwrap_or_else(|| Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0")))
+}
+
 /// Cases newest first, at most `limit`.
 pub fn list(conn: &mut DbConnection, f: &CaseFilter, limit: i64) -> QueryResult<Vec<CaseRow>> {
     let mut q = cases::table
@@ -502,18 +512,14 @@ pub fn list(conn: &mut DbConnection, f: &CaseFilter, limit: i64) -> QueryResult<
         .limit(limit)
         .into_boxed();
     if let Some(scope) = &f.scope {
-        let mut any: CaseCondition = Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0"));
-        for code in scope {
-            any = Box::new(any.or(inside(code)));
-        }
-        q = q.filter(any);
+        q = q.filter(any_of(scope.iter().map(|code| inside(code))));
     }
     if let Some(topics) = &f.topics {
-        let mut any: CaseCondition = Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0"));
-        for t in topics {
-            any = Box::new(any.or(cases::topic_code.like(format!("{t}%"))));
-        }
-        q = q.filter(any);
+        q = q.filter(any_of(
+            topics
+                .iter()
+                .map(|t| -> CaseCondition { Box::new(cases::topic_code.like(format!("{t}%"))) }),
+        ));
     }
     if let Some(p) = &f.place {
         q = q.filter(inside(p));

@@ -1,5 +1,5 @@
--- Merge candidates are found by topic and a box around the new item's point, among cases whose latest item is
--- recent. With the longitude and the time in the index, the box and the window are checked on index entries alone:
--- only real candidates cost a read of their case row.
+-- Merge candidates are found by topic and a box around the new item's point, among open cases whose latest item is
+-- recent. With longitude, time and status in the index, the box, the window and the status are checked on index
+-- entries alone: only real candidates cost a read of their case row.
 DROP INDEX cases_merge;
-CREATE INDEX cases_merge ON cases (topic_code, lat, lon, last_item_at);
+CREATE INDEX cases_merge ON cases (topic_code, lat, lon, last_item_at, status);

@@ -115,7 +115,12 @@ fn case_list(db: &gridline::db::Db) {
         ("city, 5 pages deep", &admin, CaseFilter::default(), 5),
         ("district dispatcher", &chaoyang, CaseFilter::default(), 1),
         ("street handler", &street, CaseFilter::default(), 1),
-        ("department handler (07, 海淀)", &department, CaseFilter::default(), 1),
+        (
+            "department handler (07, 海淀)",
+            &department,
+            CaseFilter::default(),
+            1,
+        ),
         (
             "city, topic 0701",
             &admin,
@@ -189,14 +194,9 @@ fn case_list(db: &gridline::db::Db) {
             let mut cursor: Option<String> = None;
             for _ in 0..*pages {
                 let started = Instant::now();
-                let (rows, next) = gridline::service::cases::list(
-                    db,
-                    user,
-                    filter.clone(),
-                    cursor.as_deref(),
-                    50,
-                )
-                .unwrap();
+                let (rows, next) =
+                    gridline::service::cases::list(db, user, filter.clone(), cursor.as_deref(), 50)
+                        .unwrap();
                 times.push(started.elapsed());
                 assert!(!rows.is_empty() || next.is_none());
                 cursor = next;
@@ -232,8 +232,8 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let steps = std::env::var("GRIDLINE_BENCH_STEPS")
-        .unwrap_or_else(|_| "simulate,import,list".into());
+    let steps =
+        std::env::var("GRIDLINE_BENCH_STEPS").unwrap_or_else(|_| "simulate,import,list".into());
     if steps.contains("simulate") {
         simulate_month();
     }

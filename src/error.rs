@@ -20,6 +20,9 @@ pub struct ErrorBody {
     /// For a 500: the id under which the cause was logged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_id: Option<String>,
+    /// For `illegal_transition`: the steps the user may take on the case now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<String>>,
 }
 
 /// An error answer.
@@ -73,6 +76,14 @@ pub enum ApiError {
         code: &'static str,
         /// Explanation.
         message: String,
+    },
+    /// 409 `illegal_transition`: the step is not possible from the case's status; `allowed` lists what is.
+    #[error("{message}")]
+    IllegalTransition {
+        /// Explanation.
+        message: String,
+        /// The steps the user may take now.
+        allowed: Vec<String>,
     },
     /// 413: the request is too large.
     #[error("{message}")]
@@ -136,6 +147,7 @@ impl ApiError {
             | ApiError::Unprocessable { code, .. }
             | ApiError::Unavailable { code, .. } => code,
             ApiError::Throttled { .. } => "too_many_attempts",
+            ApiError::IllegalTransition { .. } => "illegal_transition",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -149,7 +161,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::IllegalTransition { .. } => StatusCode::CONFLICT,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -168,12 +180,17 @@ impl ResponseError for ApiError {
                         "an internal error occurred; quote error id {id} when reporting it"
                     ),
                     error_id: Some(id),
+                    allowed: None,
                 }
             }
             other => ErrorBody {
                 code: other.code().to_owned(),
                 message: other.to_string(),
                 error_id: None,
+                allowed: match other {
+                    ApiError::IllegalTransition { allowed, .. } => Some(allowed.clone()),
+                    _ => None,
+                },
             },
         };
         let mut res = HttpResponse::build(self.status_code());

@@ -38,6 +38,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_transitions (id) {
+        id -> Text,
+        case_id -> Text,
+        district_code -> Text,
+        seq -> Integer,
+        action -> Text,
+        from_status -> Text,
+        to_status -> Text,
+        actor_id -> Text,
+        actor_name -> Text,
+        actor_role -> Text,
+        at -> Timestamp,
+        note -> Text,
+        details -> Text,
+        evidence -> Text,
+    }
+}
+
+diesel::table! {
     cases (id) {
         id -> Text,
         district_code -> Text,
@@ -282,6 +301,7 @@ diesel::table! {
 
 diesel::joinable!(assignments -> people (person_id));
 diesel::joinable!(assignments -> units (unit_id));
+diesel::joinable!(case_transitions -> cases (case_id));
 diesel::joinable!(merge_decisions -> cases (case_id));
 diesel::joinable!(people -> units (unit_id));
 diesel::joinable!(reports -> cases (case_id));
@@ -295,6 +315,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     assignments,
     buildings,
+    case_transitions,
     cases,
     geodata_meta,
     login_failures,

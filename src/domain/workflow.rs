@@ -485,30 +485,52 @@ mod tests {
 
     #[test]
     fn returns_go_back_for_re_dispatch_and_patrol_cases_can_be_fixed_on_the_spot() {
-        let s = go(Status::Dispatched, Origin::Hotline, Role::StreetHandler, Action::Return);
+        let s = go(
+            Status::Dispatched,
+            Origin::Hotline,
+            Role::StreetHandler,
+            Action::Return,
+        );
         assert_eq!(s, Status::Returned);
         assert_eq!(
             go(s, Origin::Hotline, Role::Dispatcher, Action::Dispatch),
             Status::Dispatched
         );
-        let s = go(Status::Received, Origin::Patrol, Role::GridMember, Action::SelfResolve);
+        let s = go(
+            Status::Received,
+            Origin::Patrol,
+            Role::GridMember,
+            Action::SelfResolve,
+        );
         assert_eq!(
             go(s, Origin::Patrol, Role::CommunitySecretary, Action::Verify),
             Status::Closed
         );
         assert!(matches!(
-            decide(Status::Received, Origin::Hotline, Role::GridMember, Action::SelfResolve),
+            decide(
+                Status::Received,
+                Origin::Hotline,
+                Role::GridMember,
+                Action::SelfResolve
+            ),
             Err(Refusal::Illegal { .. })
         ));
     }
 
     #[test]
     fn needs_are_named() {
-        let d = |a| decide(Status::InProgress, Origin::Hotline, Role::StreetHandler, a).map(|s| s.needs);
+        let d = |a| {
+            decide(Status::InProgress, Origin::Hotline, Role::StreetHandler, a).map(|s| s.needs)
+        };
         assert_eq!(d(Action::Reply).map(|n| n.evidence), Ok(true));
         assert_eq!(d(Action::Extend).map(|n| n.reason && n.days), Ok(true));
         assert_eq!(d(Action::Whistle).map(|n| n.targets), Ok(true));
-        let back = decide(Status::Replied, Origin::Hotline, Role::HotlineOperator, Action::CallBack);
+        let back = decide(
+            Status::Replied,
+            Origin::Hotline,
+            Role::HotlineOperator,
+            Action::CallBack,
+        );
         assert_eq!(back.map(|s| s.needs.callback), Ok(true));
     }
 
@@ -516,13 +538,23 @@ mod tests {
     fn roles_are_kept_to_their_steps() {
         // A grid member cannot dispatch; a department handler cannot close; nobody acts on a merged case.
         assert_eq!(
-            decide(Status::Received, Origin::Hotline, Role::GridMember, Action::Dispatch),
+            decide(
+                Status::Received,
+                Origin::Hotline,
+                Role::GridMember,
+                Action::Dispatch
+            ),
             Err(Refusal::Forbidden {
                 roles: vec![Role::Dispatcher, Role::Admin]
             })
         );
         assert!(matches!(
-            decide(Status::CalledBack, Origin::Hotline, Role::DepartmentHandler, Action::Close),
+            decide(
+                Status::CalledBack,
+                Origin::Hotline,
+                Role::DepartmentHandler,
+                Action::Close
+            ),
             Err(Refusal::Forbidden { .. })
         ));
         for role in Role::ALL {
@@ -530,7 +562,12 @@ mod tests {
         }
         // An illegal step names what this role could do instead.
         assert_eq!(
-            decide(Status::Received, Origin::Hotline, Role::Dispatcher, Action::Close),
+            decide(
+                Status::Received,
+                Origin::Hotline,
+                Role::Dispatcher,
+                Action::Close
+            ),
             Err(Refusal::Illegal {
                 allowed: vec![Action::Dispatch, Action::Merge]
             })
@@ -562,7 +599,10 @@ mod tests {
         }
         for action in Action::ALL {
             assert_eq!(Action::parse(action.as_str()), Some(action));
-            assert!(RULES.iter().any(|r| r.action == action), "{action:?} has no rule");
+            assert!(
+                RULES.iter().any(|r| r.action == action),
+                "{action:?} has no rule"
+            );
         }
         // Every status but the final ones has a way forward.
         for status in Status::ALL.into_iter().filter(|s| !s.is_final()) {

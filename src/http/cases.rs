@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::geo::index::PlaceIndex;
 use crate::http::chain::LinkDto;
 use crate::http::dto::parse_time;
+use crate::http::workflow::{StepDto, TransitionDto};
 use crate::service::cases::{self as service, CaseError, UnmergeInput};
 use crate::store::cases::{CaseFilter, CaseRow, DecisionRow, ReportRow, TicketRow};
 use actix_web::web;
@@ -420,6 +421,10 @@ pub struct CaseDetailDto {
     pub merges: Vec<DecisionDto>,
     /// The responsibility chain of its place when it opened.
     pub chain: Vec<LinkDto>,
+    /// The workflow steps taken on it, in order.
+    pub transitions: Vec<TransitionDto>,
+    /// The steps the reader may take now, and what each needs.
+    pub next_steps: Vec<StepDto>,
 }
 
 /// `?reason=`
@@ -442,7 +447,13 @@ pub async fn get(
     let reason = q.into_inner().reason;
     let d = web::block(move || service::detail(&db, &user, &id, reason.as_deref())).await??;
     let index = &state.index;
+    let next_steps = crate::service::workflow::allowed_steps(&me.user, &d.case)
+        .into_iter()
+        .map(StepDto::from)
+        .collect();
     Ok(web::Json(CaseDetailDto {
+        next_steps,
+        transitions: d.transitions.into_iter().map(TransitionDto::from).collect(),
         case: CaseDto::new(index, d.case),
         tickets: d
             .tickets

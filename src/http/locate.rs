@@ -190,6 +190,7 @@ fn failed<'a>(e: ApiError) -> BatchItem<'a> {
             code: code.to_owned(),
             message,
             error_id: None,
+            allowed: None,
         },
     }
 }

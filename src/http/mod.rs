@@ -14,6 +14,7 @@ pub mod locate;
 pub mod open311;
 pub mod org;
 pub mod places;
+pub mod workflow;
 
 use actix_web::http::Method;
 use actix_web::{FromRequest, Handler, Responder, web};
@@ -98,6 +99,11 @@ pub fn api(r: &mut Routes<'_>) {
     r.add(Method::GET, "/api/v1/cases", cases::list);
     r.add(Method::GET, "/api/v1/cases/{id}", cases::get);
     r.add(Method::POST, "/api/v1/cases/{id}/unmerge", cases::unmerge);
+    r.add(
+        Method::POST,
+        "/api/v1/cases/{id}/transitions",
+        workflow::transition,
+    );
     r.add(Method::GET, "/api/v1/admin/pii-reads", admin::pii_reads);
     r.add(Method::GET, "/api/v1/locate", locate::locate);
     r.add(Method::POST, "/api/v1/locate/batch", locate::locate_batch);

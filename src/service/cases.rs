@@ -163,6 +163,8 @@ pub struct CaseDetail {
     pub reports: Vec<ReportRow>,
     /// The merge decisions about it, in time order.
     pub decisions: Vec<DecisionRow>,
+    /// The workflow steps taken on it, in order.
+    pub transitions: Vec<crate::store::workflow::TransitionRow>,
     /// Its responsibility chain when it opened.
     pub chain: Vec<Link>,
 }
@@ -188,6 +190,7 @@ pub fn detail(
         .collect();
     let reports = store::reports_of(&mut c, id)?;
     let decisions = store::decisions_of(&mut c, id)?;
+    let transitions = crate::store::workflow::of_case(&mut c, id)?;
     let chain = resolve_snapshot(&mut c, &case.chain)?;
     drop(c);
     let reason = reason.map(str::trim).filter(|r| !r.is_empty()).map_or_else(
@@ -216,6 +219,7 @@ pub fn detail(
         tickets,
         reports,
         decisions,
+        transitions,
         chain,
     })
 }

@@ -16,3 +16,4 @@ pub mod simulate;
 pub mod ticket_import;
 pub mod ticket_queue;
 pub mod topics;
+pub mod workflow;

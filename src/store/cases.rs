@@ -515,11 +515,9 @@ pub fn list(conn: &mut DbConnection, f: &CaseFilter, limit: i64) -> QueryResult<
         q = q.filter(any_of(scope.iter().map(|code| inside(code))));
     }
     if let Some(topics) = &f.topics {
-        q = q.filter(any_of(
-            topics
-                .iter()
-                .map(|t| -> CaseCondition { Box::new(cases::topic_code.like(format!("{t}%"))) }),
-        ));
+        q = q.filter(any_of(topics.iter().map(|t| -> CaseCondition {
+            Box::new(cases::topic_code.like(format!("{t}%")))
+        })));
     }
     if let Some(p) = &f.place {
         q = q.filter(inside(p));

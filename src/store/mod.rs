@@ -8,3 +8,4 @@ pub mod org;
 pub mod places;
 pub mod topics;
 pub mod users;
+pub mod workflow;

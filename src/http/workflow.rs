@@ -1,0 +1,139 @@
+//! The case workflow: `POST /api/v1/cases/{id}/transitions` takes a step; the case detail shows the history and the
+//! steps the reader may take next.
+
+use crate::app::AppState;
+use crate::auth::current_user::CurrentUser;
+use crate::auth::policy::{self, Permission};
+use crate::domain::workflow::Step;
+use crate::error::ApiError;
+use crate::http::cases::CaseDto;
+use crate::service::workflow::{self as service, TransitionInput, WorkflowError};
+use crate::store::workflow::TransitionRow;
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+impl From<WorkflowError> for ApiError {
+    fn from(e: WorkflowError) -> Self {
+        match e {
+            WorkflowError::Invalid { .. } => ApiError::bad_request("invalid_field", e.to_string()),
+            WorkflowError::NotFound(_) => ApiError::not_found("case_not_found", e.to_string()),
+            WorkflowError::Illegal { ref allowed, .. } => ApiError::IllegalTransition {
+                allowed: allowed.iter().map(|a| (*a).to_owned()).collect(),
+                message: e.to_string(),
+            },
+            WorkflowError::Forbidden { .. } => ApiError::Forbidden {
+                code: "forbidden_transition",
+                message: e.to_string(),
+            },
+            WorkflowError::VersionConflict { .. } => ApiError::Conflict {
+                code: "version_conflict",
+                message: e.to_string(),
+            },
+            WorkflowError::Db(db) => ApiError::internal(db),
+        }
+    }
+}
+
+/// A step taken on a case.
+#[derive(Debug, Serialize)]
+pub struct TransitionDto {
+    /// Id.
+    pub id: String,
+    /// 1, 2, ... within the case.
+    pub seq: i32,
+    /// The action.
+    pub action: String,
+    /// Status before.
+    pub from: String,
+    /// Status after.
+    pub to: String,
+    /// Who (user id).
+    pub actor_id: String,
+    /// Their name then.
+    pub actor_name: String,
+    /// Their role then.
+    pub actor_role: String,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// Reason or note.
+    pub note: String,
+    /// What the step needed: targets, days, into_case, callback.
+    pub details: serde_json::Value,
+    /// SHA-256 of the evidence photos.
+    pub evidence: Vec<String>,
+}
+
+impl From<TransitionRow> for TransitionDto {
+    fn from(t: TransitionRow) -> Self {
+        TransitionDto {
+            id: t.id,
+            seq: t.seq,
+            action: t.action,
+            from: t.from_status,
+            to: t.to_status,
+            actor_id: t.actor_id,
+            actor_name: t.actor_name,
+            actor_role: t.actor_role,
+            at: crate::domain::time::rfc3339(t.at),
+            note: t.note,
+            details: serde_json::from_str(&t.details).unwrap_or_default(),
+            evidence: serde_json::from_str(&t.evidence).unwrap_or_default(),
+        }
+    }
+}
+
+/// A step the reader may take now, and what it needs.
+#[derive(Debug, Serialize)]
+pub struct StepDto {
+    /// The action.
+    pub action: &'static str,
+    /// The status it leads to.
+    pub to: &'static str,
+    /// What it needs.
+    pub needs: crate::domain::workflow::Needs,
+}
+
+impl From<Step> for StepDto {
+    fn from(s: Step) -> Self {
+        StepDto {
+            action: s.action.as_str(),
+            to: s.to.as_str(),
+            needs: s.needs,
+        }
+    }
+}
+
+/// The answer to a step: the case as it is now and the step recorded.
+#[derive(Debug, Serialize)]
+pub struct Transitioned {
+    /// The case.
+    pub case: CaseDto,
+    /// The step.
+    pub transition: TransitionDto,
+    /// What the user may do next.
+    pub next_steps: Vec<StepDto>,
+}
+
+/// `POST /api/v1/cases/{id}/transitions`
+pub async fn transition(
+    state: web::Data<AppState>,
+    me: CurrentUser,
+    id: web::Path<String>,
+    body: web::Json<TransitionInput>,
+) -> Result<HttpResponse, ApiError> {
+    policy::require(&me, Permission::ReadCases)?;
+    let db = state.db.clone();
+    let user = me.user.clone();
+    let id = id.into_inner();
+    let (case, step) =
+        web::block(move || service::transition(&db, &user, &id, &body.into_inner())).await??;
+    let next_steps = service::allowed_steps(&me.user, &case)
+        .into_iter()
+        .map(StepDto::from)
+        .collect();
+    Ok(HttpResponse::Created().json(Transitioned {
+        case: CaseDto::new(&state.index, case),
+        transition: TransitionDto::from(step),
+        next_steps,
+    }))
+}

@@ -1,0 +1,383 @@
+//! Taking a step on a case (`POST /api/v1/cases/{id}/transitions`): the state machine of `domain::workflow`
+//! decides, this checks what the step needs (reason, targets, days, the case to join, callback results, evidence),
+//! and records it with the case's new status in one transaction.
+//!
+//! Guarantees: a step is taken on the status the case has when the transaction runs (never on a stale read); a
+//! client that names the version it saw gets `VersionConflict` instead of acting on a newer case; every step is
+//! kept, numbered per case.
+
+use crate::auth::policy;
+use crate::db::{Db, DbError};
+use crate::domain::ids::random_id;
+use crate::domain::workflow::{self, Action, Origin, Refusal, Status};
+use crate::service::auth::Principal;
+use crate::store::cases::{self as case_store, CaseRow};
+use crate::store::org as org_store;
+use crate::store::workflow::{self as store, TransitionRow};
+use chrono::Utc;
+use diesel::Connection;
+use serde::{Deserialize, Serialize};
+
+/// The longest extension one step may grant, in days.
+pub const MAX_EXTENSION_DAYS: u32 = 30;
+/// The most units a dispatch or whistle may name.
+pub const MAX_TARGETS: usize = 20;
+/// Evidence photos at most.
+pub const MAX_EVIDENCE: usize = 20;
+const MAX_NOTE_CHARS: usize = 2000;
+
+/// Errors of the workflow.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorkflowError {
+    /// A field is missing or malformed.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// No such case (or not visible to this user).
+    #[error("no case {0}")]
+    NotFound(String),
+    /// The step is not possible from the case's status.
+    #[error("cannot {action} a case that is {status}; {allowed_text}")]
+    Illegal {
+        /// The action asked for.
+        action: &'static str,
+        /// The case's status.
+        status: &'static str,
+        /// What this user may do instead.
+        allowed: Vec<&'static str>,
+        /// The same in words.
+        allowed_text: String,
+    },
+    /// The step is possible, but not for this role.
+    #[error("a {role} may not {action} a case; {roles} may")]
+    Forbidden {
+        /// The role.
+        role: &'static str,
+        /// The action.
+        action: &'static str,
+        /// Who may, in words.
+        roles: String,
+    },
+    /// The case changed since the client read it.
+    #[error(
+        "the case is at version {current}, not {expected}: read it again and decide on what it is now"
+    )]
+    VersionConflict {
+        /// What the client named.
+        expected: i32,
+        /// What is stored.
+        current: i32,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for WorkflowError {
+    fn from(e: diesel::result::Error) -> Self {
+        WorkflowError::Db(DbError::Query(e))
+    }
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> WorkflowError {
+    WorkflowError::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+/// Whether the problem was solved, as the caller says on the callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolved {
+    /// 已解决.
+    Yes,
+    /// 部分解决.
+    Partly,
+    /// 未解决.
+    No,
+}
+
+/// How satisfied the caller is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Satisfaction {
+    /// 满意.
+    Satisfied,
+    /// 基本满意.
+    BasicallySatisfied,
+    /// 不满意.
+    Dissatisfied,
+}
+
+/// The result of a callback (回访).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackInput {
+    /// Whether the caller was reached.
+    pub contacted: bool,
+    /// Solved? (when reached)
+    #[serde(default)]
+    pub resolved: Option<Resolved>,
+    /// Satisfied? (when reached)
+    #[serde(default)]
+    pub satisfaction: Option<Satisfaction>,
+}
+
+/// A step as a client asks for it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TransitionInput {
+    /// The action: dispatch, accept, return, start, extend, whistle, end_whistle, reply, call_back, close, reopen,
+    /// merge, self_resolve, verify.
+    pub action: String,
+    /// Reason or note.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Unit ids: where to dispatch, or which departments a whistle summons.
+    #[serde(default)]
+    pub targets: Vec<String>,
+    /// Days of an extension.
+    #[serde(default)]
+    pub days: Option<u32>,
+    /// The case a merge joins.
+    #[serde(default)]
+    pub into_case: Option<String>,
+    /// Callback results.
+    #[serde(default)]
+    pub callback: Option<CallbackInput>,
+    /// SHA-256 (hex) of evidence photos.
+    #[serde(default)]
+    pub evidence: Vec<String>,
+    /// The case version the client saw; the step is refused if the case has changed since.
+    #[serde(default)]
+    pub version: Option<i32>,
+}
+
+/// What a step needed, as stored with it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Details {
+    /// Units.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+    /// Days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<u32>,
+    /// Case joined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub into_case: Option<String>,
+    /// Callback results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback: Option<CallbackInput>,
+}
+
+/// The steps `user` may take on a case now.
+pub fn allowed_steps(user: &Principal, case: &CaseRow) -> Vec<workflow::Step> {
+    match Status::parse(&case.status) {
+        Some(status) => workflow::steps(status, origin(case), user.role),
+        None => Vec::new(),
+    }
+}
+
+fn origin(case: &CaseRow) -> Origin {
+    if case.ticket_count > 0 {
+        Origin::Hotline
+    } else {
+        Origin::Patrol
+    }
+}
+
+fn note(input: &TransitionInput, required: bool) -> Result<String, WorkflowError> {
+    let note = input.note.as_deref().unwrap_or("").trim().to_owned();
+    if required && note.is_empty() {
+        return Err(invalid("note", "this step needs a reason"));
+    }
+    if note.chars().count() > MAX_NOTE_CHARS {
+        return Err(invalid(
+            "note",
+            format!("is longer than {MAX_NOTE_CHARS} characters"),
+        ));
+    }
+    if note
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(invalid("note", "contains control characters"));
+    }
+    Ok(note)
+}
+
+fn evidence(input: &TransitionInput, needed: bool) -> Result<Vec<String>, WorkflowError> {
+    if input.evidence.len() > MAX_EVIDENCE {
+        return Err(invalid(
+            "evidence",
+            format!("at most {MAX_EVIDENCE} photos"),
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(input.evidence.len());
+    for p in &input.evidence {
+        let p = p.trim().to_ascii_lowercase();
+        if p.len() != 64 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(invalid(
+                "evidence",
+                format!("{p:?} is not a SHA-256 in hex"),
+            ));
+        }
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    if needed && out.is_empty() {
+        return Err(invalid(
+            "evidence",
+            "this step needs at least one photo (its SHA-256)",
+        ));
+    }
+    Ok(out)
+}
+
+/// Takes a step on a case: the case as it is now and the recorded step.
+pub fn transition(
+    db: &Db,
+    user: &Principal,
+    case_id: &str,
+    input: &TransitionInput,
+) -> Result<(CaseRow, TransitionRow), WorkflowError> {
+    let action = Action::parse(input.action.trim()).ok_or_else(|| {
+        invalid(
+            "action",
+            format!(
+                "{:?} is not one of {}",
+                input.action,
+                Action::ALL.map(Action::as_str).join(", ")
+            ),
+        )
+    })?;
+    if input.targets.len() > MAX_TARGETS {
+        return Err(invalid("targets", format!("at most {MAX_TARGETS} units")));
+    }
+    db.writer()?.transaction(|c| {
+        let mut case = case_store::case(c, case_id)?
+            .filter(|k| policy::can_see_case(user, k.place_code.as_deref(), &k.topic_code))
+            .ok_or_else(|| WorkflowError::NotFound(case_id.to_owned()))?;
+        if let Some(expected) = input.version
+            && expected != case.version
+        {
+            return Err(WorkflowError::VersionConflict {
+                expected,
+                current: case.version,
+            });
+        }
+        let status = Status::parse(&case.status).unwrap_or(Status::Received);
+        let step = workflow::decide(status, origin(&case), user.role, action).map_err(|r| match r {
+            Refusal::Illegal { allowed } => {
+                let allowed: Vec<&'static str> = allowed.into_iter().map(Action::as_str).collect();
+                WorkflowError::Illegal {
+                    action: action.as_str(),
+                    status: status.as_str(),
+                    allowed_text: if allowed.is_empty() {
+                        format!("a {} can take no step on it now", user.role.as_str())
+                    } else {
+                        format!(
+                            "a {} may now: {}",
+                            user.role.as_str(),
+                            allowed.join(", ")
+                        )
+                    },
+                    allowed,
+                }
+            }
+            Refusal::Forbidden { roles } => WorkflowError::Forbidden {
+                role: user.role.as_str(),
+                action: action.as_str(),
+                roles: roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
+            },
+        })?;
+        let needs = step.needs;
+        let note = note(input, needs.reason)?;
+        let evidence = evidence(input, needs.evidence)?;
+        let mut details = Details::default();
+        if needs.targets {
+            if input.targets.is_empty() {
+                return Err(invalid("targets", "name at least one unit"));
+            }
+            for id in &input.targets {
+                if org_store::unit(c, id)?.is_none() {
+                    return Err(invalid("targets", format!("there is no unit {id}")));
+                }
+            }
+            details.targets = input.targets.clone();
+        }
+        if needs.days {
+            match input.days {
+                Some(d) if (1..=MAX_EXTENSION_DAYS).contains(&d) => details.days = Some(d),
+                _ => {
+                    return Err(invalid(
+                        "days",
+                        format!("give a number of days from 1 to {MAX_EXTENSION_DAYS}"),
+                    ));
+                }
+            }
+        }
+        if needs.into_case {
+            let into = input.into_case.as_deref().unwrap_or("").trim();
+            let target = case_store::case(c, into)?
+                .filter(|k| policy::can_see_case(user, k.place_code.as_deref(), &k.topic_code))
+                .ok_or_else(|| invalid("into_case", format!("there is no case {into:?}")))?;
+            if target.id == case.id {
+                return Err(invalid("into_case", "a case cannot join itself"));
+            }
+            if Status::parse(&target.status).is_none_or(Status::is_final) {
+                return Err(invalid(
+                    "into_case",
+                    format!("case {} is {}: it takes no more work", target.id, target.status),
+                ));
+            }
+            details.into_case = Some(target.id);
+        }
+        if needs.callback {
+            let cb = input
+                .callback
+                .clone()
+                .ok_or_else(|| invalid("callback", "give the callback's results"))?;
+            if cb.contacted && (cb.resolved.is_none() || cb.satisfaction.is_none()) {
+                return Err(invalid(
+                    "callback",
+                    "a caller who was reached says whether it is resolved and how satisfied they are",
+                ));
+            }
+            details.callback = Some(cb);
+        }
+        let at = Utc::now().naive_utc();
+        let row = TransitionRow {
+            id: random_id("trn_"),
+            case_id: case.id.clone(),
+            district_code: case.district_code.clone(),
+            seq: store::last_seq(c, &case.id)? + 1,
+            action: action.as_str().to_owned(),
+            from_status: status.as_str().to_owned(),
+            to_status: step.to.as_str().to_owned(),
+            actor_id: user.id.clone(),
+            actor_name: user.display_name.clone(),
+            actor_role: user.role.as_str().to_owned(),
+            at,
+            note,
+            details: serde_json::to_string(&details).unwrap_or_else(|_| "{}".into()),
+            evidence: serde_json::to_string(&evidence).unwrap_or_else(|_| "[]".into()),
+        };
+        store::insert(c, &row)?;
+        case.status = step.to.as_str().to_owned();
+        case.version += 1;
+        case.updated_at = at;
+        case_store::update_case(c, &case)?;
+        Ok((case, row))
+    })
+}
+
+/// The steps taken on a case, in order.
+pub fn history(db: &Db, case_id: &str) -> Result<Vec<TransitionRow>, WorkflowError> {
+    Ok(store::of_case(&mut *db.reader()?, case_id)?)
+}

@@ -1,0 +1,341 @@
+//! The case workflow through the real routes: a case goes the whole loop (dispatch, accept, whistle, extend, reply,
+//! a failed callback, reopen, a good callback, close) and keeps every step; illegal, forbidden, stale and
+//! incomplete steps are refused with what is allowed and change nothing; a patrol case is fixed on the spot and
+//! verified.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use actix_web::http::Method;
+use common::{Req, Resp, TestApp};
+use gridline::auth::role::Role;
+use serde_json::{Value, json};
+
+fn spot() -> (f64, f64, String) {
+    let index = common::beijing_index();
+    let (lon, lat) = gridline::geo::grid::center(862, 566);
+    let cell = index.cell_code(index.cell_at(lon, lat).unwrap()).to_owned();
+    (lon, lat, cell)
+}
+
+async fn post_as(app: &TestApp, token: &str, uri: &str, body: Value) -> Resp {
+    app.send(Req {
+        method: Method::POST,
+        uri,
+        body: Some(body),
+        token: Some(token),
+        ..Req::default()
+    })
+    .await
+}
+
+const PHOTO_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const PHOTO_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+/// A hotline case in the test cell, with the unit ids of its chain (command centre first).
+async fn hotline_case(app: &TestApp, no: &str) -> (String, Vec<String>) {
+    let op = app.token(Role::HotlineOperator, &[]);
+    let (lon, lat, _) = spot();
+    let r = post_as(
+        app,
+        &op,
+        "/api/v1/tickets",
+        json!({
+            "ticket_no": no,
+            "channel": "phone",
+            "request_type": "complaint",
+            "topic": "0101",
+            "text": "楼下垃圾堆了三天没人清",
+            "caller": { "name": "张三丰", "phone": "13812345678" },
+            "location": { "lon": lon, "lat": lat }
+        }),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let id = r.json["case"]["id"].as_str().unwrap().to_owned();
+    let d = app.get_as(&op, &format!("/api/v1/cases/{id}")).await;
+    let units = d.json["chain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["unit"]["id"].as_str().map(str::to_owned))
+        .collect();
+    (id, units)
+}
+
+async fn step(app: &TestApp, token: &str, case: &str, body: Value) -> Resp {
+    post_as(
+        app,
+        token,
+        &format!("/api/v1/cases/{case}/transitions"),
+        body,
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn a_case_goes_the_whole_loop_and_keeps_every_step() {
+    let app = TestApp::beijing();
+    let (_, _, cell) = spot();
+    let (id, units) = hotline_case(&app, "WF-1").await;
+    let dispatcher = app.token(Role::Dispatcher, &[&cell[..6]]);
+    let street = app.token(Role::StreetHandler, &[&cell[..9]]);
+    let hotline = app.token(Role::HotlineOperator, &[]);
+
+    let loop_steps: Vec<(&str, Value, &str)> = vec![
+        (
+            &dispatcher,
+            json!({"action": "dispatch", "targets": [units[1]]}),
+            "dispatched",
+        ),
+        (&street, json!({"action": "accept"}), "accepted"),
+        (&street, json!({"action": "start"}), "in_progress"),
+        (
+            &street,
+            json!({"action": "whistle", "note": "需要城管执法和环卫一起处理", "targets": [units[0]]}),
+            "whistled",
+        ),
+        (
+            &street,
+            json!({"action": "extend", "note": "等待清运车辆", "days": 3}),
+            "whistled",
+        ),
+        (&street, json!({"action": "end_whistle"}), "in_progress"),
+        (
+            &street,
+            json!({"action": "reply", "note": "已清理", "evidence": [PHOTO_A, PHOTO_B.to_uppercase()]}),
+            "replied",
+        ),
+        (
+            &hotline,
+            json!({"action": "call_back", "callback": {"contacted": true, "resolved": "no", "satisfaction": "dissatisfied"}}),
+            "called_back",
+        ),
+        (
+            &hotline,
+            json!({"action": "reopen", "note": "市民反映仍有垃圾"}),
+            "dispatched",
+        ),
+        (&street, json!({"action": "accept"}), "accepted"),
+        (&street, json!({"action": "start"}), "in_progress"),
+        (
+            &street,
+            json!({"action": "reply", "note": "再次清理并加装垃圾桶", "evidence": [PHOTO_B]}),
+            "replied",
+        ),
+        (
+            &hotline,
+            json!({"action": "call_back", "callback": {"contacted": true, "resolved": "yes", "satisfaction": "satisfied"}}),
+            "called_back",
+        ),
+        (&hotline, json!({"action": "close"}), "closed"),
+    ];
+    let mut version = 1;
+    for (k, (token, body, to)) in loop_steps.iter().enumerate() {
+        let r = step(&app, token, &id, body.clone()).await;
+        assert_eq!(r.status, 201, "step {k} {body}: {}", r.json);
+        assert_eq!(r.json["case"]["status"], *to, "step {k}");
+        assert_eq!(r.json["transition"]["seq"], k + 1);
+        assert_eq!(r.json["transition"]["to"], *to);
+        assert!(r.json["case"]["version"].as_i64().unwrap() > version);
+        version = r.json["case"]["version"].as_i64().unwrap();
+    }
+
+    // The history holds every step, in order, with who did it and what it needed.
+    let d = app
+        .get_as(&dispatcher, &format!("/api/v1/cases/{id}"))
+        .await;
+    assert_eq!(d.status, 200);
+    let history = d.json["transitions"].as_array().unwrap();
+    assert_eq!(history.len(), loop_steps.len());
+    assert_eq!(history[0]["from"], "received");
+    assert_eq!(history[0]["actor_role"], "dispatcher");
+    assert_eq!(history[0]["details"]["targets"][0], units[1].as_str());
+    assert_eq!(history[4]["details"]["days"], 3);
+    assert_eq!(history[4]["from"], "whistled");
+    assert_eq!(history[6]["evidence"], json!([PHOTO_A, PHOTO_B]));
+    assert_eq!(history[7]["details"]["callback"]["resolved"], "no");
+    assert_eq!(history[8]["note"], "市民反映仍有垃圾");
+    assert_eq!(history[13]["actor_role"], "hotline_operator");
+    for pair in history.windows(2) {
+        assert_eq!(pair[0]["to"], pair[1]["from"]);
+    }
+    // A closed case offers the street nothing, the hotline only a reopen.
+    let s = app.get_as(&street, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(s.json["next_steps"], json!([]));
+    let h = app.get_as(&hotline, &format!("/api/v1/cases/{id}")).await;
+    let next: Vec<&str> = h.json["next_steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(next, ["reopen"]);
+}
+
+#[actix_web::test]
+async fn wrong_steps_are_refused_with_what_is_allowed_and_change_nothing() {
+    let app = TestApp::beijing();
+    let (_, _, cell) = spot();
+    let (id, units) = hotline_case(&app, "WF-2").await;
+    let dispatcher = app.token(Role::Dispatcher, &[&cell[..6]]);
+    let other_district = app.token(Role::Dispatcher, &["110119"]);
+    let grid = app.token(Role::GridMember, &[&cell]);
+    let street = app.token(Role::StreetHandler, &[&cell[..9]]);
+
+    let r = step(&app, &dispatcher, &id, json!({"action": "close"})).await;
+    assert_eq!(r.status, 409, "{}", r.json);
+    assert_eq!(r.json["code"], "illegal_transition");
+    assert_eq!(r.json["allowed"], json!(["dispatch", "merge"]));
+
+    let r = step(
+        &app,
+        &grid,
+        &id,
+        json!({"action": "dispatch", "targets": [units[1]]}),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.json);
+    assert_eq!(r.json["code"], "forbidden_transition");
+    assert!(r.json["message"].as_str().unwrap().contains("dispatcher"));
+
+    let r = step(
+        &app,
+        &other_district,
+        &id,
+        json!({"action": "dispatch", "targets": [units[1]]}),
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.json);
+
+    for (body, field) in [
+        (json!({"action": "dispatch"}), "targets"),
+        (
+            json!({"action": "dispatch", "targets": ["unit_nope"]}),
+            "targets",
+        ),
+        (json!({"action": "fly"}), "action"),
+        (
+            json!({"action": "merge", "note": "重复", "into_case": id}),
+            "into_case",
+        ),
+    ] {
+        let r = step(&app, &dispatcher, &id, body.clone()).await;
+        assert_eq!(r.status, 400, "{body}: {}", r.json);
+        assert!(
+            r.json["message"].as_str().unwrap().starts_with(field),
+            "{}",
+            r.json
+        );
+    }
+
+    let r = step(
+        &app,
+        &dispatcher,
+        &id,
+        json!({"action": "dispatch", "targets": [units[1]], "version": 0}),
+    )
+    .await;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.json["code"], "version_conflict");
+
+    // Nothing above changed the case.
+    let d = app
+        .get_as(&dispatcher, &format!("/api/v1/cases/{id}"))
+        .await;
+    assert_eq!(d.json["case"]["status"], "received");
+    assert_eq!(d.json["transitions"], json!([]));
+
+    // Returning needs a reason; with one, the case goes back for re-dispatch.
+    let r = step(
+        &app,
+        &dispatcher,
+        &id,
+        json!({"action": "dispatch", "targets": [units[1]]}),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    let r = step(
+        &app,
+        &street,
+        &id,
+        json!({"action": "return", "note": "  "}),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let r = step(
+        &app,
+        &street,
+        &id,
+        json!({"action": "return", "note": "不属于本街道管辖"}),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(r.json["case"]["status"], "returned");
+    let next: Vec<&str> = r.json["next_steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["action"].as_str().unwrap())
+        .collect();
+    assert!(next.is_empty(), "{next:?}");
+}
+
+#[actix_web::test]
+async fn a_patrol_case_is_fixed_on_the_spot_and_verified() {
+    let app = TestApp::beijing();
+    let (lon, lat, cell) = spot();
+    let grid = app.token(Role::GridMember, &[&cell]);
+    let secretary = app.token(Role::CommunitySecretary, &[&cell[..12]]);
+    let r = post_as(
+        &app,
+        &grid,
+        "/api/v1/reports",
+        json!({"topic": "0101", "text": "路边垃圾", "location": {"lon": lon, "lat": lat}}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let id = r.json["case"]["id"].as_str().unwrap().to_owned();
+
+    let r = step(&app, &grid, &id, json!({"action": "self_resolve"})).await;
+    assert_eq!(r.status, 400);
+    assert!(r.json["message"].as_str().unwrap().starts_with("evidence"));
+    let r = step(
+        &app,
+        &grid,
+        &id,
+        json!({"action": "self_resolve", "evidence": ["not a hash"]}),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let r = step(
+        &app,
+        &grid,
+        &id,
+        json!({"action": "self_resolve", "note": "随手清理", "evidence": [PHOTO_A, PHOTO_B]}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    assert_eq!(r.json["case"]["status"], "self_resolved");
+
+    // The grid member cannot verify their own work; the community secretary can.
+    let r = step(
+        &app,
+        &grid,
+        &id,
+        json!({"action": "verify", "evidence": [PHOTO_B]}),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    let r = step(
+        &app,
+        &secretary,
+        &id,
+        json!({"action": "verify", "evidence": [PHOTO_B]}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    assert_eq!(r.json["case"]["status"], "closed");
+    assert_eq!(r.json["transition"]["actor_role"], "community_secretary");
+}

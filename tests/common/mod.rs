@@ -296,11 +296,9 @@ impl TestApp {
 
     /// Sends a request with a token and a client address.
     pub async fn send(&self, r: Req<'_>) -> Resp {
-        let state = self.state.clone();
-        let svc =
-            test::init_service(App::new().configure(move |cfg| app::configure(cfg, state))).await;
-        let (method, uri) = (r.method.clone(), r.uri);
-        let mut req = test::TestRequest::default().method(r.method).uri(uri);
+        let mut req = test::TestRequest::default()
+            .method(r.method.clone())
+            .uri(r.uri);
         if let Some(b) = r.body {
             req = req.set_json(b);
         }
@@ -310,18 +308,7 @@ impl TestApp {
         if let Some(addr) = r.peer {
             req = req.peer_addr(addr);
         }
-        let res = test::call_service(&svc, req.to_request()).await;
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = test::read_body(res).await;
-        let json: serde_json::Value =
-            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-        spec::check_response(&method, uri, status.as_u16(), &json);
-        Resp {
-            status,
-            json,
-            headers,
-        }
+        self.answer(req, &r.method, r.uri).await
     }
 
     /// Sends a request with a raw body and any headers through the real routes, and checks the answer against the
@@ -333,9 +320,6 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Resp {
-        let state = self.state.clone();
-        let svc =
-            test::init_service(App::new().configure(move |cfg| app::configure(cfg, state))).await;
         let mut req = test::TestRequest::default().method(method.clone()).uri(uri);
         for (name, value) in headers {
             req = req.insert_header((*name, *value));
@@ -343,13 +327,21 @@ impl TestApp {
         if let Some(b) = body {
             req = req.set_payload(b);
         }
+        self.answer(req, &method, uri).await
+    }
+
+    /// Runs a request through the real routes and checks the answer against the spec.
+    async fn answer(&self, req: test::TestRequest, method: &Method, uri: &str) -> Resp {
+        let state = self.state.clone();
+        let svc =
+            test::init_service(App::new().configure(move |cfg| app::configure(cfg, state))).await;
         let res = test::call_service(&svc, req.to_request()).await;
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = test::read_body(res).await;
         let json: serde_json::Value =
             serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-        spec::check_response(&method, uri, status.as_u16(), &json);
+        spec::check_response(method, uri, status.as_u16(), &json);
         Resp {
             status,
             json,

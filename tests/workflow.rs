@@ -283,6 +283,47 @@ async fn wrong_steps_are_refused_with_what_is_allowed_and_change_nothing() {
 }
 
 #[actix_web::test]
+async fn a_case_merged_by_hand_takes_no_new_items() {
+    let app = TestApp::beijing();
+    let (lon, lat, cell) = spot();
+    let op = app.token(Role::HotlineOperator, &[]);
+    let dispatcher = app.token(Role::Dispatcher, &[&cell[..6]]);
+    let (a, _) = hotline_case(&app, "WF-3").await;
+    // A second case on the topic 500 m north: too far to merge by itself.
+    let ticket = |no: &str, lat: f64| {
+        json!({
+            "ticket_no": no, "channel": "phone", "request_type": "complaint", "topic": "0101",
+            "text": "垃圾", "caller": { "name": "李四", "phone": "13900000000" },
+            "location": { "lon": lon, "lat": lat }
+        })
+    };
+    let r = post_as(
+        &app,
+        &op,
+        "/api/v1/tickets",
+        ticket("WF-4", lat + 500.0 / 111_195.0),
+    )
+    .await;
+    let b = r.json["case"]["id"].as_str().unwrap().to_owned();
+    assert_ne!(a, b);
+    let r = step(
+        &app,
+        &dispatcher,
+        &a,
+        json!({"action": "merge", "note": "同一堆垃圾", "into_case": b}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    assert_eq!(r.json["case"]["status"], "merged");
+    assert_eq!(r.json["transition"]["details"]["into_case"], b.as_str());
+    // A new ticket where case A was does not join the merged case.
+    let r = post_as(&app, &op, "/api/v1/tickets", ticket("WF-5", lat)).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    assert_ne!(r.json["case"]["id"], a.as_str());
+    assert_eq!(r.json["merge"]["outcome"], "opened");
+}
+
+#[actix_web::test]
 async fn a_patrol_case_is_fixed_on_the_spot_and_verified() {
     let app = TestApp::beijing();
     let (lon, lat, cell) = spot();

@@ -2,6 +2,7 @@
 
 use crate::db::DbConnection;
 use crate::db::schema::{cases, merge_decisions, reports, ticket_media, tickets};
+use crate::domain::workflow::Status;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -220,8 +221,8 @@ pub fn cases_by_id(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<C
         .load(conn)
 }
 
-/// Open cases on a topic whose point lies in a box and whose latest item is at or after `since` (at most `limit`,
-/// in no particular order).
+/// Cases that still take new items (not closed, merged away or fixed on the spot) on a topic whose point lies in a
+/// box and whose latest item is at or after `since` (at most `limit`, in no particular order).
 pub fn candidates_near(
     conn: &mut DbConnection,
     topic: &str,
@@ -231,7 +232,9 @@ pub fn candidates_near(
 ) -> QueryResult<Vec<CaseRow>> {
     cases::table
         .filter(cases::topic_code.eq(topic))
-        .filter(cases::status.ne("closed"))
+        .filter(cases::status.ne(Status::Closed.as_str()))
+        .filter(cases::status.ne(Status::Merged.as_str()))
+        .filter(cases::status.ne(Status::SelfResolved.as_str()))
         .filter(cases::lat.between(min_lat, max_lat))
         .filter(cases::lon.between(min_lon, max_lon))
         .filter(cases::last_item_at.ge(since))
@@ -242,8 +245,8 @@ pub fn candidates_near(
         .load(conn)
 }
 
-/// Open cases on a topic at a building whose latest item is at or after `since` (at most `limit`, in no particular
-/// order).
+/// Cases that still take new items on a topic at a building whose latest item is at or after `since` (at most
+/// `limit`, in no particular order).
 pub fn candidates_at_building(
     conn: &mut DbConnection,
     topic: &str,
@@ -254,7 +257,9 @@ pub fn candidates_at_building(
     cases::table
         .filter(cases::building_code.eq(building))
         .filter(cases::topic_code.eq(topic))
-        .filter(cases::status.ne("closed"))
+        .filter(cases::status.ne(Status::Closed.as_str()))
+        .filter(cases::status.ne(Status::Merged.as_str()))
+        .filter(cases::status.ne(Status::SelfResolved.as_str()))
         .filter(cases::last_item_at.ge(since))
         .limit(limit)
         .select(CaseRow::as_select())

@@ -8,6 +8,18 @@ use diesel::prelude::*;
 
 type Backend = <DbConnection as Connection>::Backend;
 
+/// Runs a query on the connection inside the enum, typed for its backend: diesel then caches the prepared statement
+/// by the query's type instead of building its SQL text on every call (as it does through the multi-backend
+/// connection). For the statements intake runs for every item.
+macro_rules! native {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            DbConnection::Sqlite($c) => $body,
+            DbConnection::Pg($c) => $body,
+        }
+    };
+}
+
 /// A stored case.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = cases, treat_none_as_null = true)]
@@ -182,17 +194,17 @@ pub struct DecisionRow {
 
 /// Inserts a case.
 pub fn insert_case(conn: &mut DbConnection, row: &CaseRow) -> QueryResult<()> {
-    diesel::insert_into(cases::table)
-        .values(row.clone())
-        .execute(conn)
-        .map(|_| ())
+    native!(conn, |c| diesel::insert_into(cases::table)
+        .values(row)
+        .execute(c))
+    .map(|_| ())
 }
 
 /// Writes every field of a case.
 pub fn update_case(conn: &mut DbConnection, row: &CaseRow) -> QueryResult<usize> {
-    diesel::update(cases::table.find(&row.id))
-        .set(row.clone())
-        .execute(conn)
+    native!(conn, |c| diesel::update(cases::table.find(&row.id))
+        .set(row)
+        .execute(c))
 }
 
 /// One case.
@@ -230,7 +242,7 @@ pub fn candidates_near(
     since: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<CaseRow>> {
-    cases::table
+    native!(conn, |c| cases::table
         .filter(cases::topic_code.eq(topic))
         .filter(cases::status.ne(Status::Closed.as_str()))
         .filter(cases::status.ne(Status::Merged.as_str()))
@@ -242,7 +254,7 @@ pub fn candidates_near(
         // topic; the caller orders the few candidates itself.
         .limit(limit)
         .select(CaseRow::as_select())
-        .load(conn)
+        .load(c))
 }
 
 /// Cases that still take new items on a topic at a building whose latest item is at or after `since` (at most
@@ -254,7 +266,7 @@ pub fn candidates_at_building(
     since: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<CaseRow>> {
-    cases::table
+    native!(conn, |c| cases::table
         .filter(cases::building_code.eq(building))
         .filter(cases::topic_code.eq(topic))
         .filter(cases::status.ne(Status::Closed.as_str()))
@@ -263,24 +275,24 @@ pub fn candidates_at_building(
         .filter(cases::last_item_at.ge(since))
         .limit(limit)
         .select(CaseRow::as_select())
-        .load(conn)
+        .load(c))
 }
 
 /// Inserts a ticket.
 pub fn insert_ticket(conn: &mut DbConnection, row: &TicketRow) -> QueryResult<()> {
-    diesel::insert_into(tickets::table)
-        .values(row.clone())
-        .execute(conn)
-        .map(|_| ())
+    native!(conn, |c| diesel::insert_into(tickets::table)
+        .values(row)
+        .execute(c))
+    .map(|_| ())
 }
 
 /// The ticket with a hotline number.
 pub fn ticket_by_no(conn: &mut DbConnection, ticket_no: &str) -> QueryResult<Option<TicketRow>> {
-    tickets::table
+    native!(conn, |c| tickets::table
         .filter(tickets::ticket_no.eq(ticket_no))
         .select(TicketRow::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 /// Which of these hotline numbers are stored.
@@ -317,14 +329,14 @@ pub fn earlier_ticket_of_caller(
     since: NaiveDateTime,
     until: NaiveDateTime,
 ) -> QueryResult<Option<TicketRow>> {
-    tickets::table
+    native!(conn, |c| tickets::table
         .filter(tickets::caller_phone.eq(phone))
         .filter(tickets::topic_code.eq(topic))
         .filter(tickets::received_at.between(since, until))
         .order((tickets::received_at.desc(), tickets::id.desc()))
         .select(TicketRow::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 /// Ticket count, different callers (each anonymous caller, without a phone, counts as one of their own), and
@@ -354,12 +366,12 @@ pub fn ticket_stats(conn: &mut DbConnection, case_id: &str) -> QueryResult<(i64,
 
 /// Whether a case already has a ticket from this phone.
 pub fn caller_in_case(conn: &mut DbConnection, case_id: &str, phone: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
+    native!(conn, |c| diesel::select(diesel::dsl::exists(
         tickets::table
             .filter(tickets::case_id.eq(case_id))
             .filter(tickets::caller_phone.eq(phone)),
     ))
-    .get_result(conn)
+    .get_result(c))
 }
 
 /// Moves a ticket to another case.
@@ -371,19 +383,19 @@ pub fn move_ticket(conn: &mut DbConnection, id: &str, case_id: &str) -> QueryRes
 
 /// Inserts a report.
 pub fn insert_report(conn: &mut DbConnection, row: &ReportRow) -> QueryResult<()> {
-    diesel::insert_into(reports::table)
-        .values(row.clone())
-        .execute(conn)
-        .map(|_| ())
+    native!(conn, |c| diesel::insert_into(reports::table)
+        .values(row)
+        .execute(c))
+    .map(|_| ())
 }
 
 /// One report.
 pub fn report(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ReportRow>> {
-    reports::table
+    native!(conn, |c| reports::table
         .find(id)
         .select(ReportRow::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 /// The reports of a case, oldest first.
@@ -412,10 +424,10 @@ pub fn move_report(conn: &mut DbConnection, id: &str, case_id: &str) -> QueryRes
 
 /// Records a merge decision.
 pub fn insert_decision(conn: &mut DbConnection, row: &DecisionRow) -> QueryResult<()> {
-    diesel::insert_into(merge_decisions::table)
-        .values(row.clone())
-        .execute(conn)
-        .map(|_| ())
+    native!(conn, |c| diesel::insert_into(merge_decisions::table)
+        .values(row)
+        .execute(c))
+    .map(|_| ())
 }
 
 /// The decisions about items of a case or naming it as the case they left, in time order.

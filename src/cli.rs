@@ -287,15 +287,8 @@ fn import_tickets(
     let mut rejects_out = csv::Writer::from_path(&rejects_path)
         .with_context(|| format!("cannot write {}", rejects_path.display()))?;
     rejects_out.write_record(["line", "ticket_no", "code", "reason"])?;
-    let bar = indicatif::ProgressBar::new(
-        lines.saturating_sub(usize::from(format == Format::Csv)) as u64
-    );
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} rows  {per_sec}  {elapsed} elapsed, {eta} left",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let bar = progress_bar("rows");
+    bar.set_length(lines.saturating_sub(usize::from(format == Format::Csv)) as u64);
     let started = std::time::Instant::now();
     let mut write_error = None;
     let summary = ticket_import::import(

@@ -6,18 +6,9 @@
 
 mod common;
 
-use actix_web::http::Method;
-use common::{Req, Resp, TestApp};
+use common::{Resp, TestApp};
 use gridline::auth::role::Role;
 use serde_json::{Value, json};
-
-/// A point well inside a cell, and that cell's code.
-fn spot() -> (f64, f64, String) {
-    let index = common::beijing_index();
-    let (lon, lat) = gridline::geo::grid::center(862, 566);
-    let cell = index.cell_code(index.cell_at(lon, lat).unwrap()).to_owned();
-    (lon, lat, cell)
-}
 
 /// `metres` north of a point.
 fn north(lat: f64, metres: f64) -> f64 {
@@ -35,17 +26,6 @@ fn ticket(no: &str, topic: &str, phone: &str, lon: f64, lat: f64) -> Value {
         "caller": { "name": "张三丰", "phone": phone },
         "location": { "lon": lon, "lat": lat }
     })
-}
-
-async fn post_as(app: &TestApp, token: &str, uri: &str, body: Value) -> Resp {
-    app.send(Req {
-        method: Method::POST,
-        uri,
-        body: Some(body),
-        token: Some(token),
-        ..Req::default()
-    })
-    .await
 }
 
 fn case_id(r: &Resp) -> String {
@@ -71,14 +51,14 @@ async fn the_taxonomy_is_public_and_complete() {
 async fn a_ticket_is_placed_given_its_chain_and_opens_a_case() {
     let app = TestApp::beijing();
     let op = app.token(Role::HotlineOperator, &[]);
-    let (lon, lat, cell) = spot();
-    let r = post_as(
-        &app,
-        &op,
-        "/api/v1/tickets",
-        ticket("T-1", "0101", "13812345678", lon, lat),
-    )
-    .await;
+    let (lon, lat, cell) = common::spot();
+    let r = app
+        .post_as(
+            &op,
+            "/api/v1/tickets",
+            ticket("T-1", "0101", "13812345678", lon, lat),
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.json);
     assert_eq!(r.json["created"], true);
     assert_eq!(r.json["ticket"]["location_precision"], "point");
@@ -115,18 +95,18 @@ async fn a_ticket_is_placed_given_its_chain_and_opens_a_case() {
 async fn the_same_ticket_twice_is_stored_once_and_a_reused_number_is_refused() {
     let app = TestApp::beijing();
     let op = app.token(Role::HotlineOperator, &[]);
-    let (lon, lat, _) = spot();
+    let (lon, lat, _) = common::spot();
     let body = ticket("T-2", "0101", "13812345678", lon, lat);
-    let first = post_as(&app, &op, "/api/v1/tickets", body.clone()).await;
+    let first = app.post_as(&op, "/api/v1/tickets", body.clone()).await;
     assert_eq!(first.status, 201);
-    let again = post_as(&app, &op, "/api/v1/tickets", body.clone()).await;
+    let again = app.post_as(&op, "/api/v1/tickets", body.clone()).await;
     assert_eq!(again.status, 200, "{}", again.json);
     assert_eq!(again.json["created"], false);
     assert_eq!(again.json["ticket"]["id"], first.json["ticket"]["id"]);
     assert_eq!(again.json["case"]["ticket_count"], 1);
     let mut changed = body;
     changed["text"] = json!("另一件事");
-    let reused = post_as(&app, &op, "/api/v1/tickets", changed).await;
+    let reused = app.post_as(&op, "/api/v1/tickets", changed).await;
     assert_eq!(reused.status, 409);
     assert_eq!(reused.json["code"], "ticket_no_reused");
     let page = app.get_as(&op, "/api/v1/cases").await;
@@ -137,21 +117,21 @@ async fn the_same_ticket_twice_is_stored_once_and_a_reused_number_is_refused() {
 async fn tickets_80_m_apart_merge_and_400_m_apart_or_on_another_topic_do_not() {
     let app = TestApp::beijing();
     let op = app.token(Role::HotlineOperator, &[]);
-    let (lon, lat, _) = spot();
-    let a = post_as(
-        &app,
-        &op,
-        "/api/v1/tickets",
-        ticket("M-1", "0101", "13800000001", lon, lat),
-    )
-    .await;
-    let near = post_as(
-        &app,
-        &op,
-        "/api/v1/tickets",
-        ticket("M-2", "0101", "13800000002", lon, north(lat, 80.0)),
-    )
-    .await;
+    let (lon, lat, _) = common::spot();
+    let a = app
+        .post_as(
+            &op,
+            "/api/v1/tickets",
+            ticket("M-1", "0101", "13800000001", lon, lat),
+        )
+        .await;
+    let near = app
+        .post_as(
+            &op,
+            "/api/v1/tickets",
+            ticket("M-2", "0101", "13800000002", lon, north(lat, 80.0)),
+        )
+        .await;
     assert_eq!(near.status, 201, "{}", near.json);
     assert_eq!(
         case_id(&near),
@@ -170,22 +150,22 @@ async fn tickets_80_m_apart_merge_and_400_m_apart_or_on_another_topic_do_not() {
     assert_eq!(near.json["case"]["ticket_count"], 2);
     assert_eq!(near.json["case"]["caller_count"], 2);
 
-    let far = post_as(
-        &app,
-        &op,
-        "/api/v1/tickets",
-        ticket("M-3", "0101", "13800000003", lon, north(lat, 400.0)),
-    )
-    .await;
+    let far = app
+        .post_as(
+            &op,
+            "/api/v1/tickets",
+            ticket("M-3", "0101", "13800000003", lon, north(lat, 400.0)),
+        )
+        .await;
     assert_ne!(case_id(&far), case_id(&a), "400 m apart do not merge");
     assert_eq!(far.json["merge"]["outcome"], "opened");
-    let other = post_as(
-        &app,
-        &op,
-        "/api/v1/tickets",
-        ticket("M-4", "0302", "13800000004", lon, lat),
-    )
-    .await;
+    let other = app
+        .post_as(
+            &op,
+            "/api/v1/tickets",
+            ticket("M-4", "0302", "13800000004", lon, lat),
+        )
+        .await;
     assert_ne!(case_id(&other), case_id(&a), "another topic does not merge");
 }
 
@@ -193,22 +173,22 @@ async fn tickets_80_m_apart_merge_and_400_m_apart_or_on_another_topic_do_not() {
 async fn five_callers_make_a_group_request_and_a_caller_again_is_a_repeat() {
     let app = TestApp::beijing();
     let op = app.token(Role::HotlineOperator, &[]);
-    let (lon, lat, _) = spot();
+    let (lon, lat, _) = common::spot();
     let mut last = None;
     for i in 0..5 {
-        let r = post_as(
-            &app,
-            &op,
-            "/api/v1/tickets",
-            ticket(
-                &format!("G-{i}"),
-                "0101",
-                &format!("1390000000{i}"),
-                lon,
-                north(lat, f64::from(i) * 10.0),
-            ),
-        )
-        .await;
+        let r = app
+            .post_as(
+                &op,
+                "/api/v1/tickets",
+                ticket(
+                    &format!("G-{i}"),
+                    "0101",
+                    &format!("1390000000{i}"),
+                    lon,
+                    north(lat, f64::from(i) * 10.0),
+                ),
+            )
+            .await;
         assert_eq!(r.status, 201);
         assert_eq!(
             r.json["case"]["group_request"],
@@ -224,7 +204,7 @@ async fn five_callers_make_a_group_request_and_a_caller_again_is_a_repeat() {
     // The first caller again, on the same topic: a repeat, in the same case; the group does not grow.
     let mut again = ticket("G-5", "0101", "13900000000", lon, lat);
     again["received_at"] = json!("2026-03-05T09:00:00+08:00");
-    let r = post_as(&app, &op, "/api/v1/tickets", again).await;
+    let r = app.post_as(&op, "/api/v1/tickets", again).await;
     assert!(r.json["ticket"]["repeat_of"].is_string(), "{}", r.json);
     assert_eq!(r.json["case"]["repeat_request"], true);
     assert_eq!(r.json["case"]["ticket_count"], 6);
@@ -240,7 +220,7 @@ async fn address_only_tickets_are_placed_at_the_community_and_unplaceable_ones_w
     let mut t = ticket("A-1", "0801", "13812340000", 0.0, 0.0);
     t.as_object_mut().unwrap().remove("location");
     t["address"] = json!("朝阳区望京街道花家地社区3号楼");
-    let r = post_as(&app, &op, "/api/v1/tickets", t.clone()).await;
+    let r = app.post_as(&op, "/api/v1/tickets", t.clone()).await;
     assert_eq!(r.status, 201, "{}", r.json);
     assert_eq!(r.json["ticket"]["location_precision"], "community");
     assert_eq!(r.json["ticket"]["place"]["code"], "110105026041");
@@ -248,7 +228,7 @@ async fn address_only_tickets_are_placed_at_the_community_and_unplaceable_ones_w
 
     t["ticket_no"] = json!("A-2");
     t["address"] = json!("不知道在哪个地方");
-    let r = post_as(&app, &op, "/api/v1/tickets", t).await;
+    let r = app.post_as(&op, "/api/v1/tickets", t).await;
     assert_eq!(r.status, 201, "an unplaceable ticket is accepted");
     assert_eq!(r.json["ticket"]["location_precision"], "unknown");
     assert!(r.json["case"]["place"].is_null());
@@ -266,43 +246,43 @@ async fn address_only_tickets_are_placed_at_the_community_and_unplaceable_ones_w
 async fn unmerge_restores_both_cases_and_keeps_the_history() {
     let app = TestApp::beijing();
     let op = app.token(Role::HotlineOperator, &[]);
-    let (lon, lat, cell) = spot();
+    let (lon, lat, cell) = common::spot();
     let dispatcher = app.token(Role::Dispatcher, &[&cell[..6]]);
-    let a = post_as(
-        &app,
-        &op,
-        "/api/v1/tickets",
-        ticket("U-1", "0101", "13800000011", lon, lat),
-    )
-    .await;
-    let b = post_as(
-        &app,
-        &op,
-        "/api/v1/tickets",
-        ticket("U-2", "0101", "13800000012", lon, north(lat, 50.0)),
-    )
-    .await;
+    let a = app
+        .post_as(
+            &op,
+            "/api/v1/tickets",
+            ticket("U-1", "0101", "13800000011", lon, lat),
+        )
+        .await;
+    let b = app
+        .post_as(
+            &op,
+            "/api/v1/tickets",
+            ticket("U-2", "0101", "13800000012", lon, north(lat, 50.0)),
+        )
+        .await;
     let id = case_id(&a);
     assert_eq!(case_id(&b), id);
     let b_ticket = b.json["ticket"]["id"].as_str().unwrap().to_owned();
 
     let uri = format!("/api/v1/cases/{id}/unmerge");
     let grid = app.token(Role::GridMember, &[&cell]);
-    let r = post_as(
-        &app,
-        &grid,
-        &uri,
-        json!({"ticket_id": b_ticket, "reason": "different bins"}),
-    )
-    .await;
+    let r = app
+        .post_as(
+            &grid,
+            &uri,
+            json!({"ticket_id": b_ticket, "reason": "different bins"}),
+        )
+        .await;
     assert_eq!(r.status, 403, "grid members cannot unmerge");
-    let r = post_as(
-        &app,
-        &dispatcher,
-        &uri,
-        json!({"ticket_id": b_ticket, "reason": "two different bins"}),
-    )
-    .await;
+    let r = app
+        .post_as(
+            &dispatcher,
+            &uri,
+            json!({"ticket_id": b_ticket, "reason": "two different bins"}),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.json);
     assert_eq!(r.json["case"]["ticket_count"], 1);
     assert_eq!(r.json["split_case"]["ticket_count"], 1);
@@ -332,22 +312,22 @@ async fn unmerge_restores_both_cases_and_keeps_the_history() {
     assert_eq!(new.json["tickets"][0]["id"], b_ticket.as_str());
     assert_eq!(new.json["case"]["caller_count"], 1);
 
-    let r = post_as(
-        &app,
-        &dispatcher,
-        &uri,
-        json!({"ticket_id": b_ticket, "reason": "again"}),
-    )
-    .await;
+    let r = app
+        .post_as(
+            &dispatcher,
+            &uri,
+            json!({"ticket_id": b_ticket, "reason": "again"}),
+        )
+        .await;
     assert_eq!(r.json["code"], "item_not_in_case");
     let a_ticket = a.json["ticket"]["id"].as_str().unwrap();
-    let r = post_as(
-        &app,
-        &dispatcher,
-        &uri,
-        json!({"ticket_id": a_ticket, "reason": "alone"}),
-    )
-    .await;
+    let r = app
+        .post_as(
+            &dispatcher,
+            &uri,
+            json!({"ticket_id": a_ticket, "reason": "alone"}),
+        )
+        .await;
     assert_eq!(r.status, 409);
     assert_eq!(r.json["code"], "nothing_to_unmerge");
 }
@@ -356,19 +336,19 @@ async fn unmerge_restores_both_cases_and_keeps_the_history() {
 async fn callers_are_masked_unless_the_reader_may_see_them_and_every_unmasked_read_is_audited() {
     let app = TestApp::beijing();
     let op = app.token(Role::HotlineOperator, &[]);
-    let (lon, lat, cell) = spot();
+    let (lon, lat, cell) = common::spot();
     let street = &cell[..9];
-    let open = post_as(
-        &app,
-        &op,
-        "/api/v1/tickets",
-        ticket("P-1", "0101", "13812345678", lon, lat),
-    )
-    .await;
+    let open = app
+        .post_as(
+            &op,
+            "/api/v1/tickets",
+            ticket("P-1", "0101", "13812345678", lon, lat),
+        )
+        .await;
     let mut secret = ticket("P-2", "0101", "13987654321", lon, north(lat, 20.0));
     secret["caller"]["confidential"] = json!(true);
     secret["received_at"] = json!("2026-03-03T09:05:00+08:00");
-    let secret = post_as(&app, &op, "/api/v1/tickets", secret).await;
+    let secret = app.post_as(&op, "/api/v1/tickets", secret).await;
     let id = case_id(&open);
     assert_eq!(case_id(&secret), id);
     let uri = format!("/api/v1/cases/{id}?reason=callback");
@@ -448,14 +428,14 @@ async fn callers_are_masked_unless_the_reader_may_see_them_and_every_unmasked_re
 async fn cases_outside_the_jurisdiction_are_not_found_and_not_listed() {
     let app = TestApp::beijing();
     let op = app.token(Role::HotlineOperator, &[]);
-    let (lon, lat, cell) = spot();
-    let r = post_as(
-        &app,
-        &op,
-        "/api/v1/tickets",
-        ticket("S-1", "0101", "13812345678", lon, lat),
-    )
-    .await;
+    let (lon, lat, cell) = common::spot();
+    let r = app
+        .post_as(
+            &op,
+            "/api/v1/tickets",
+            ticket("S-1", "0101", "13812345678", lon, lat),
+        )
+        .await;
     let id = case_id(&r);
     let mine = app.token(Role::CommunitySecretary, &[&cell[..12]]);
     let other = app.token(Role::CommunitySecretary, &["110105026041"]);
@@ -492,13 +472,13 @@ async fn cases_outside_the_jurisdiction_are_not_found_and_not_listed() {
     );
     assert_eq!(app.get("/api/v1/cases").await.status, 401);
     let grid = app.token(Role::GridMember, &[&cell]);
-    let r = post_as(
-        &app,
-        &grid,
-        "/api/v1/tickets",
-        ticket("S-2", "0101", "1", lon, lat),
-    )
-    .await;
+    let r = app
+        .post_as(
+            &grid,
+            "/api/v1/tickets",
+            ticket("S-2", "0101", "1", lon, lat),
+        )
+        .await;
     assert_eq!(r.status, 403, "grid members do not file hotline tickets");
 }
 
@@ -506,7 +486,7 @@ async fn cases_outside_the_jurisdiction_are_not_found_and_not_listed() {
 async fn the_case_list_pages_with_a_cursor_and_filters() {
     let app = TestApp::beijing();
     let op = app.token(Role::HotlineOperator, &[]);
-    let (lon, lat, cell) = spot();
+    let (lon, lat, cell) = common::spot();
     for i in 0..5 {
         let mut t = ticket(
             &format!("L-{i}"),
@@ -516,7 +496,7 @@ async fn the_case_list_pages_with_a_cursor_and_filters() {
             north(lat, f64::from(i) * 1000.0),
         );
         t["received_at"] = json!(format!("2026-03-0{}T09:00:00+08:00", i + 1));
-        post_as(&app, &op, "/api/v1/tickets", t).await;
+        app.post_as(&op, "/api/v1/tickets", t).await;
     }
     let p1 = app.get_as(&op, "/api/v1/cases?limit=2").await;
     let cursor = p1.json["next_cursor"].as_str().unwrap();
@@ -564,14 +544,14 @@ async fn the_case_list_pages_with_a_cursor_and_filters() {
 async fn patrol_reports_merge_with_tickets_and_are_flagged_outside_the_members_cells() {
     let app = TestApp::beijing();
     let op = app.token(Role::HotlineOperator, &[]);
-    let (lon, lat, cell) = spot();
-    let t = post_as(
-        &app,
-        &op,
-        "/api/v1/tickets",
-        ticket("R-1", "0101", "13812345678", lon, lat),
-    )
-    .await;
+    let (lon, lat, cell) = common::spot();
+    let t = app
+        .post_as(
+            &op,
+            "/api/v1/tickets",
+            ticket("R-1", "0101", "13812345678", lon, lat),
+        )
+        .await;
     let member = app.token(Role::GridMember, &[&cell]);
     let report = json!({
         "id": "6f9619ff-8b86-d011-b42d-00c04fc964ff",
@@ -581,44 +561,48 @@ async fn patrol_reports_merge_with_tickets_and_are_flagged_outside_the_members_c
         "location": { "lon": lon, "lat": north(lat, 30.0) },
         "photos": ["a".repeat(64)]
     });
-    let r = post_as(&app, &member, "/api/v1/reports", report.clone()).await;
+    let r = app
+        .post_as(&member, "/api/v1/reports", report.clone())
+        .await;
     assert_eq!(r.status, 201, "{}", r.json);
     assert_eq!(case_id(&r), case_id(&t));
     assert_eq!(r.json["case"]["source"], "mixed");
     assert_eq!(r.json["report"]["outside_scope"], false);
-    let again = post_as(&app, &member, "/api/v1/reports", report.clone()).await;
+    let again = app
+        .post_as(&member, "/api/v1/reports", report.clone())
+        .await;
     assert_eq!(again.status, 200);
     assert_eq!(again.json["case"]["report_count"], 1);
     let mut changed = report;
     changed["text"] = json!("别的");
-    let r = post_as(&app, &member, "/api/v1/reports", changed).await;
+    let r = app.post_as(&member, "/api/v1/reports", changed).await;
     assert_eq!(r.json["code"], "report_id_reused");
 
     let elsewhere = app.token(Role::GridMember, &["110105026041001"]);
-    let r = post_as(
-        &app,
-        &elsewhere,
-        "/api/v1/reports",
-        json!({"topic": "0201", "text": "游商", "location": {"lon": lon, "lat": lat}}),
-    )
-    .await;
+    let r = app
+        .post_as(
+            &elsewhere,
+            "/api/v1/reports",
+            json!({"topic": "0201", "text": "游商", "location": {"lon": lon, "lat": lat}}),
+        )
+        .await;
     assert_eq!(r.status, 201);
     assert_eq!(r.json["report"]["outside_scope"], true);
-    let r = post_as(
-        &app,
-        &member,
-        "/api/v1/reports",
-        json!({"topic": "0201", "text": "游商", "location": {"lon": 100.0, "lat": 30.0}}),
-    )
-    .await;
+    let r = app
+        .post_as(
+            &member,
+            "/api/v1/reports",
+            json!({"topic": "0201", "text": "游商", "location": {"lon": 100.0, "lat": 30.0}}),
+        )
+        .await;
     assert_eq!(r.status, 422);
     assert_eq!(r.json["code"], "outside_jurisdiction");
-    let r = post_as(
-        &app,
-        &member,
-        "/api/v1/reports",
-        json!({"topic": "0100", "text": "x", "location": {"lon": lon, "lat": lat}}),
-    )
-    .await;
+    let r = app
+        .post_as(
+            &member,
+            "/api/v1/reports",
+            json!({"topic": "0100", "text": "x", "location": {"lon": lon, "lat": lat}}),
+        )
+        .await;
     assert_eq!(r.json["code"], "unknown_topic");
 }

@@ -13,14 +13,6 @@ use serde_json::{Value, json};
 
 const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
 
-/// A point well inside a cell, and that cell's code.
-fn spot() -> (f64, f64, String) {
-    let index = common::beijing_index();
-    let (lon, lat) = gridline::geo::grid::center(862, 566);
-    let cell = index.cell_code(index.cell_at(lon, lat).unwrap()).to_owned();
-    (lon, lat, cell)
-}
-
 /// The district, street and community names of a cell, as one line; and the district and street.
 fn names_of(cell: &str) -> (String, String) {
     let index = common::beijing_index();
@@ -156,7 +148,7 @@ async fn a_service_definition_has_no_attributes_and_an_unknown_code_is_a_404() {
 async fn a_posted_request_is_filed_as_a_ticket_and_read_back_without_any_caller_data() {
     let app = TestApp::beijing();
     let key = app.api_key(Role::HotlineOperator);
-    let (lon, lat, cell) = spot();
+    let (lon, lat, cell) = common::spot();
     let (lon_s, lat_s) = (lon.to_string(), lat.to_string());
     let r = post_form(
         &app,
@@ -257,7 +249,7 @@ async fn a_posted_request_is_filed_as_a_ticket_and_read_back_without_any_caller_
 #[actix_web::test]
 async fn posting_needs_a_valid_api_key_that_may_file_tickets() {
     let app = TestApp::beijing();
-    let (lon, lat, _) = spot();
+    let (lon, lat, _) = common::spot();
     let (lon_s, lat_s) = (lon.to_string(), lat.to_string());
     let fields = [
         ("service_code", "0101"),
@@ -312,7 +304,7 @@ async fn posting_needs_a_valid_api_key_that_may_file_tickets() {
 async fn a_request_without_a_service_or_a_location_or_with_bad_values_is_a_400() {
     let app = TestApp::beijing();
     let key = app.api_key(Role::HotlineOperator);
-    let (lon, lat, _) = spot();
+    let (lon, lat, _) = common::spot();
     let (lon_s, lat_s) = (lon.to_string(), lat.to_string());
     let (lon_s, lat_s) = (lon_s.as_str(), lat_s.as_str());
     let long_text = "很".repeat(5001);
@@ -431,7 +423,7 @@ async fn a_json_request_placed_by_address_only_is_accepted_and_anonymous_callers
 
     // Three anonymous requests on one problem: the same case, three callers, no repeat; a dispatcher splits one
     // off and two callers remain.
-    let (lon, lat, _) = spot();
+    let (lon, lat, _) = common::spot();
     let (lon_s, lat_s) = (lon.to_string(), lat.to_string());
     let mut last = String::new();
     for _ in 0..3 {
@@ -478,7 +470,7 @@ async fn a_json_request_placed_by_address_only_is_accepted_and_anonymous_callers
 async fn an_idempotency_key_makes_a_retry_file_once() {
     let app = TestApp::beijing();
     let key = app.api_key(Role::HotlineOperator);
-    let (lon, lat, _) = spot();
+    let (lon, lat, _) = common::spot();
     let (lon_s, lat_s) = (lon.to_string(), lat.to_string());
     let send = |description: &'static str| {
         let (key, lon_s, lat_s) = (key.clone(), lon_s.clone(), lat_s.clone());
@@ -515,7 +507,7 @@ async fn an_idempotency_key_makes_a_retry_file_once() {
 async fn a_confidential_callers_request_shows_neither_text_nor_point_nor_photo() {
     let app = TestApp::beijing();
     let op = app.token(Role::HotlineOperator, &[]);
-    let (lon, lat, cell) = spot();
+    let (lon, lat, cell) = common::spot();
     let mut t = hotline_ticket("C-1", "0101", "2026-03-03T09:00:00+08:00", lon, lat);
     t["caller"]["confidential"] = json!(true);
     t["text"] = json!("对面饭馆油烟，我住松鹤园");
@@ -535,7 +527,7 @@ async fn a_confidential_callers_request_shows_neither_text_nor_point_nor_photo()
 async fn the_request_list_filters_by_service_status_dates_and_ids_and_bounds_its_pages() {
     let app = TestApp::beijing();
     let op = app.token(Role::HotlineOperator, &[]);
-    let (lon, lat, _) = spot();
+    let (lon, lat, _) = common::spot();
     let mut ids = Vec::new();
     // Far apart (about 1 km each) so that each opens its own case.
     for (i, (topic, at)) in [

@@ -7,28 +7,9 @@
 
 mod common;
 
-use actix_web::http::Method;
-use common::{Req, Resp, TestApp};
+use common::{Resp, TestApp};
 use gridline::auth::role::Role;
 use serde_json::{Value, json};
-
-fn spot() -> (f64, f64, String) {
-    let index = common::beijing_index();
-    let (lon, lat) = gridline::geo::grid::center(862, 566);
-    let cell = index.cell_code(index.cell_at(lon, lat).unwrap()).to_owned();
-    (lon, lat, cell)
-}
-
-async fn post_as(app: &TestApp, token: &str, uri: &str, body: Value) -> Resp {
-    app.send(Req {
-        method: Method::POST,
-        uri,
-        body: Some(body),
-        token: Some(token),
-        ..Req::default()
-    })
-    .await
-}
 
 const PHOTO_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const PHOTO_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
@@ -36,22 +17,22 @@ const PHOTO_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
 /// A hotline case in the test cell, with the unit ids of its chain (command centre first).
 async fn hotline_case(app: &TestApp, no: &str) -> (String, Vec<String>) {
     let op = app.token(Role::HotlineOperator, &[]);
-    let (lon, lat, _) = spot();
-    let r = post_as(
-        app,
-        &op,
-        "/api/v1/tickets",
-        json!({
-            "ticket_no": no,
-            "channel": "phone",
-            "request_type": "complaint",
-            "topic": "0101",
-            "text": "楼下垃圾堆了三天没人清",
-            "caller": { "name": "张三丰", "phone": "13812345678" },
-            "location": { "lon": lon, "lat": lat }
-        }),
-    )
-    .await;
+    let (lon, lat, _) = common::spot();
+    let r = app
+        .post_as(
+            &op,
+            "/api/v1/tickets",
+            json!({
+                "ticket_no": no,
+                "channel": "phone",
+                "request_type": "complaint",
+                "topic": "0101",
+                "text": "楼下垃圾堆了三天没人清",
+                "caller": { "name": "张三丰", "phone": "13812345678" },
+                "location": { "lon": lon, "lat": lat }
+            }),
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.json);
     let id = r.json["case"]["id"].as_str().unwrap().to_owned();
     let d = app.get_as(&op, &format!("/api/v1/cases/{id}")).await;
@@ -65,19 +46,14 @@ async fn hotline_case(app: &TestApp, no: &str) -> (String, Vec<String>) {
 }
 
 async fn step(app: &TestApp, token: &str, case: &str, body: Value) -> Resp {
-    post_as(
-        app,
-        token,
-        &format!("/api/v1/cases/{case}/transitions"),
-        body,
-    )
-    .await
+    app.post_as(token, &format!("/api/v1/cases/{case}/transitions"), body)
+        .await
 }
 
 #[actix_web::test]
 async fn a_case_goes_the_whole_loop_and_keeps_every_step() {
     let app = TestApp::beijing();
-    let (_, _, cell) = spot();
+    let (_, _, cell) = common::spot();
     let (id, units) = hotline_case(&app, "WF-1").await;
     let dispatcher = app.token(Role::Dispatcher, &[&cell[..6]]);
     let street = app.token(Role::StreetHandler, &[&cell[..9]]);
@@ -177,7 +153,7 @@ async fn a_case_goes_the_whole_loop_and_keeps_every_step() {
 #[actix_web::test]
 async fn wrong_steps_are_refused_with_what_is_allowed_and_change_nothing() {
     let app = TestApp::beijing();
-    let (_, _, cell) = spot();
+    let (_, _, cell) = common::spot();
     let (id, units) = hotline_case(&app, "WF-2").await;
     let dispatcher = app.token(Role::Dispatcher, &[&cell[..6]]);
     let other_district = app.token(Role::Dispatcher, &["110119"]);
@@ -285,7 +261,7 @@ async fn wrong_steps_are_refused_with_what_is_allowed_and_change_nothing() {
 #[actix_web::test]
 async fn a_case_merged_by_hand_takes_no_new_items() {
     let app = TestApp::beijing();
-    let (lon, lat, cell) = spot();
+    let (lon, lat, cell) = common::spot();
     let op = app.token(Role::HotlineOperator, &[]);
     let dispatcher = app.token(Role::Dispatcher, &[&cell[..6]]);
     let (a, _) = hotline_case(&app, "WF-3").await;
@@ -297,13 +273,13 @@ async fn a_case_merged_by_hand_takes_no_new_items() {
             "location": { "lon": lon, "lat": lat }
         })
     };
-    let r = post_as(
-        &app,
-        &op,
-        "/api/v1/tickets",
-        ticket("WF-4", lat + 500.0 / 111_195.0),
-    )
-    .await;
+    let r = app
+        .post_as(
+            &op,
+            "/api/v1/tickets",
+            ticket("WF-4", lat + 500.0 / 111_195.0),
+        )
+        .await;
     let b = r.json["case"]["id"].as_str().unwrap().to_owned();
     assert_ne!(a, b);
     let r = step(
@@ -317,7 +293,9 @@ async fn a_case_merged_by_hand_takes_no_new_items() {
     assert_eq!(r.json["case"]["status"], "merged");
     assert_eq!(r.json["transition"]["details"]["into_case"], b.as_str());
     // A new ticket where case A was does not join the merged case.
-    let r = post_as(&app, &op, "/api/v1/tickets", ticket("WF-5", lat)).await;
+    let r = app
+        .post_as(&op, "/api/v1/tickets", ticket("WF-5", lat))
+        .await;
     assert_eq!(r.status, 201, "{}", r.json);
     assert_ne!(r.json["case"]["id"], a.as_str());
     assert_eq!(r.json["merge"]["outcome"], "opened");
@@ -326,16 +304,16 @@ async fn a_case_merged_by_hand_takes_no_new_items() {
 #[actix_web::test]
 async fn a_patrol_case_is_fixed_on_the_spot_and_verified() {
     let app = TestApp::beijing();
-    let (lon, lat, cell) = spot();
+    let (lon, lat, cell) = common::spot();
     let grid = app.token(Role::GridMember, &[&cell]);
     let secretary = app.token(Role::CommunitySecretary, &[&cell[..12]]);
-    let r = post_as(
-        &app,
-        &grid,
-        "/api/v1/reports",
-        json!({"topic": "0101", "text": "路边垃圾", "location": {"lon": lon, "lat": lat}}),
-    )
-    .await;
+    let r = app
+        .post_as(
+            &grid,
+            "/api/v1/reports",
+            json!({"topic": "0101", "text": "路边垃圾", "location": {"lon": lon, "lat": lat}}),
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.json);
     let id = r.json["case"]["id"].as_str().unwrap().to_owned();
 

@@ -228,6 +228,14 @@ pub fn beijing_index() -> Arc<PlaceIndex> {
     .clone()
 }
 
+/// A point well inside a cell of the default dataset, and that cell's code.
+pub fn spot() -> (f64, f64, String) {
+    let index = beijing_index();
+    let (lon, lat) = gridline::geo::grid::center(862, 566);
+    let cell = index.cell_code(index.cell_at(lon, lat).unwrap()).to_owned();
+    (lon, lat, cell)
+}
+
 /// The app in process over a test database.
 pub struct TestApp {
     /// The database (kept alive for the test).
@@ -309,6 +317,18 @@ impl TestApp {
             req = req.peer_addr(addr);
         }
         self.answer(req, &r.method, r.uri).await
+    }
+
+    /// POSTs a JSON body with a bearer token.
+    pub async fn post_as(&self, token: &str, uri: &str, body: serde_json::Value) -> Resp {
+        self.send(Req {
+            method: Method::POST,
+            uri,
+            body: Some(body),
+            token: Some(token),
+            ..Req::default()
+        })
+        .await
     }
 
     /// Sends a request with a raw body and any headers through the real routes, and checks the answer against the

@@ -57,6 +57,59 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_work (case_id) {
+        case_id -> Text,
+        district_code -> Text,
+        street_code -> Nullable<Text>,
+        handler_unit_id -> Nullable<Text>,
+        departments -> Text,
+        copied -> Text,
+        time_class -> Text,
+        dispatched_at -> Timestamp,
+        respond_due_at -> Timestamp,
+        complete_due_at -> Timestamp,
+        extension_days -> Integer,
+        accepted_at -> Nullable<Timestamp>,
+        accepted_by -> Nullable<Text>,
+        accepted_by_name -> Nullable<Text>,
+        replied_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        return_count -> Integer,
+        buck_passing -> Bool,
+        evidence_missing -> Bool,
+        rung -> Integer,
+        next_rung_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    escalations (case_id, rung) {
+        case_id -> Text,
+        rung -> Integer,
+        name -> Text,
+        district_code -> Text,
+        due_at -> Timestamp,
+        fired_at -> Timestamp,
+        notified -> Text,
+    }
+}
+
+diesel::table! {
+    whistle_calls (case_id, whistle_seq, unit_id) {
+        case_id -> Text,
+        whistle_seq -> Integer,
+        unit_id -> Text,
+        unit_name -> Text,
+        district_code -> Text,
+        summoned_at -> Timestamp,
+        due_at -> Timestamp,
+        reported_at -> Nullable<Timestamp>,
+        reported_by -> Nullable<Text>,
+        reported_by_name -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     cases (id) {
         id -> Text,
         district_code -> Text,
@@ -214,6 +267,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    ticket_callbacks (ticket_id, round) {
+        ticket_id -> Text,
+        round -> Integer,
+        case_id -> Text,
+        district_code -> Text,
+        at -> Timestamp,
+        actor_id -> Text,
+        contacted -> Bool,
+        resolved -> Nullable<Text>,
+        satisfaction -> Nullable<Text>,
+        note -> Text,
+    }
+}
+
+diesel::table! {
     ticket_media (ticket_id) {
         ticket_id -> Text,
         url -> Text,
@@ -302,21 +370,28 @@ diesel::table! {
 diesel::joinable!(assignments -> people (person_id));
 diesel::joinable!(assignments -> units (unit_id));
 diesel::joinable!(case_transitions -> cases (case_id));
+diesel::joinable!(case_work -> cases (case_id));
+diesel::joinable!(escalations -> cases (case_id));
 diesel::joinable!(merge_decisions -> cases (case_id));
 diesel::joinable!(people -> units (unit_id));
 diesel::joinable!(reports -> cases (case_id));
 diesel::joinable!(section_places -> sections (section_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(ticket_callbacks -> cases (case_id));
+diesel::joinable!(ticket_callbacks -> tickets (ticket_id));
 diesel::joinable!(ticket_media -> tickets (ticket_id));
 diesel::joinable!(tickets -> cases (case_id));
 diesel::joinable!(user_scopes -> users (user_id));
+diesel::joinable!(whistle_calls -> cases (case_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     assignments,
     buildings,
     case_transitions,
+    case_work,
     cases,
+    escalations,
     geodata_meta,
     login_failures,
     merge_decisions,
@@ -328,10 +403,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     section_places,
     sections,
     sessions,
+    ticket_callbacks,
     ticket_media,
     tickets,
     topics,
     units,
     user_scopes,
     users,
+    whistle_calls,
 );

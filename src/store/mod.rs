@@ -8,4 +8,5 @@ pub mod org;
 pub mod places;
 pub mod topics;
 pub mod users;
+pub mod work;
 pub mod workflow;

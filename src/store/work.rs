@@ -1,0 +1,273 @@
+//! The work on dispatched cases: their clocks and handlers (`case_work`), the escalation rungs they crossed
+//! (`escalations`) and the departments whistled to them (`whistle_calls`); diesel only.
+
+use crate::db::DbConnection;
+use crate::db::schema::{case_work, escalations, ticket_callbacks, whistle_calls};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+/// The work on one case.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = case_work, primary_key(case_id), treat_none_as_null = true)]
+pub struct WorkRow {
+    /// The case.
+    pub case_id: String,
+    /// Its district.
+    pub district_code: String,
+    /// The street whose office handles it (9 digits), if any.
+    pub street_code: Option<String>,
+    /// The unit handling it (the street office, or what the dispatcher named first).
+    pub handler_unit_id: Option<String>,
+    /// Departments it was also sent to (双派), JSON array of unit ids.
+    pub departments: String,
+    /// Units copied (the district command centre when the street handles it), JSON array of unit ids.
+    pub copied: String,
+    /// `2h`, `24h`, `7d` or `15d`.
+    pub time_class: String,
+    /// The first dispatch: the clocks start here.
+    pub dispatched_at: NaiveDateTime,
+    /// Accept (签收, contact the caller) by then.
+    pub respond_due_at: NaiveDateTime,
+    /// Reply by then (extensions included).
+    pub complete_due_at: NaiveDateTime,
+    /// Days of extension granted.
+    pub extension_days: i32,
+    /// When it was accepted.
+    pub accepted_at: Option<NaiveDateTime>,
+    /// Who accepted it (user id): the handler.
+    pub accepted_by: Option<String>,
+    /// Their name then.
+    pub accepted_by_name: Option<String>,
+    /// When the handler replied (or the grid member fixed it).
+    pub replied_at: Option<NaiveDateTime>,
+    /// When it closed.
+    pub closed_at: Option<NaiveDateTime>,
+    /// Times it was returned (退单).
+    pub return_count: i32,
+    /// Returned often enough to look like buck-passing.
+    pub buck_passing: bool,
+    /// The reply came without evidence photos.
+    pub evidence_missing: bool,
+    /// Escalation rungs crossed so far.
+    pub rung: i32,
+    /// When the next rung falls due (`None`: no more rungs, or the work is done).
+    pub next_rung_at: Option<NaiveDateTime>,
+}
+
+/// A rung of the escalation ladder a case crossed.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = escalations)]
+pub struct EscalationRow {
+    /// The case.
+    pub case_id: String,
+    /// 1, 2, 3 ...
+    pub rung: i32,
+    /// `remind`, `supervise`, `investigate` (policy names).
+    pub name: String,
+    /// The case's district.
+    pub district_code: String,
+    /// When it fell due.
+    pub due_at: NaiveDateTime,
+    /// When the scheduler recorded it.
+    pub fired_at: NaiveDateTime,
+    /// Who was notified, JSON array.
+    pub notified: String,
+}
+
+/// A department summoned by a whistle.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = whistle_calls)]
+pub struct WhistleCallRow {
+    /// The case.
+    pub case_id: String,
+    /// The `seq` of the whistle step.
+    pub whistle_seq: i32,
+    /// The department.
+    pub unit_id: String,
+    /// Its name then.
+    pub unit_name: String,
+    /// The case's district.
+    pub district_code: String,
+    /// When it was summoned.
+    pub summoned_at: NaiveDateTime,
+    /// Report in by then.
+    pub due_at: NaiveDateTime,
+    /// When it reported in.
+    pub reported_at: Option<NaiveDateTime>,
+    /// Who reported (user id).
+    pub reported_by: Option<String>,
+    /// Their name then.
+    pub reported_by_name: Option<String>,
+}
+
+/// The callback (回访) of one ticket's caller in one round.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = ticket_callbacks)]
+pub struct CallbackRow {
+    /// The ticket.
+    pub ticket_id: String,
+    /// 1 for the first callback, +1 after each reopen.
+    pub round: i32,
+    /// Its case.
+    pub case_id: String,
+    /// The case's district.
+    pub district_code: String,
+    /// When.
+    pub at: NaiveDateTime,
+    /// Who called (user id).
+    pub actor_id: String,
+    /// Whether the caller was reached.
+    pub contacted: bool,
+    /// `yes`, `partly`, `no` (when reached).
+    pub resolved: Option<String>,
+    /// `satisfied`, `basically_satisfied`, `dissatisfied` (when reached).
+    pub satisfaction: Option<String>,
+    /// Note.
+    pub note: String,
+}
+
+/// The work on a case, if it was ever dispatched.
+pub fn get(conn: &mut DbConnection, case_id: &str) -> QueryResult<Option<WorkRow>> {
+    case_work::table
+        .find(case_id)
+        .select(WorkRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Stores the work on a case (new or changed).
+pub fn put(conn: &mut DbConnection, row: &WorkRow) -> QueryResult<()> {
+    let changed = diesel::update(case_work::table.find(&row.case_id))
+        .set(row.clone())
+        .execute(conn)?;
+    if changed == 0 {
+        diesel::insert_into(case_work::table)
+            .values(row.clone())
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Work whose next escalation rung is due at `now`, oldest first, at most `limit`.
+pub fn due_for_escalation(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<WorkRow>> {
+    case_work::table
+        .filter(case_work::next_rung_at.le(now))
+        .order(case_work::next_rung_at.asc())
+        .limit(limit)
+        .select(WorkRow::as_select())
+        .load(conn)
+}
+
+/// Records a crossed rung; `false` when it was already recorded (nothing changes then).
+pub fn insert_escalation(conn: &mut DbConnection, row: &EscalationRow) -> QueryResult<bool> {
+    let n = crate::with_backend!(conn, c => diesel::insert_into(escalations::table)
+        .values(row)
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(n == 1)
+}
+
+/// The rungs a case crossed, in order.
+pub fn escalations_of(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec<EscalationRow>> {
+    escalations::table
+        .filter(escalations::case_id.eq(case_id))
+        .order(escalations::rung.asc())
+        .select(EscalationRow::as_select())
+        .load(conn)
+}
+
+/// Rungs crossed in districts starting with `district_prefix` ('' for all) since `since`, oldest first.
+pub fn escalations_since(
+    conn: &mut DbConnection,
+    district_prefix: &str,
+    since: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<EscalationRow>> {
+    escalations::table
+        .filter(escalations::district_code.like(format!("{district_prefix}%")))
+        .filter(escalations::fired_at.gt(since))
+        .order((escalations::fired_at.asc(), escalations::case_id.asc()))
+        .limit(limit)
+        .select(EscalationRow::as_select())
+        .load(conn)
+}
+
+/// Records departments summoned by a whistle.
+pub fn insert_whistle_calls(conn: &mut DbConnection, rows: &[WhistleCallRow]) -> QueryResult<()> {
+    crate::with_backend!(conn, c => diesel::insert_into(whistle_calls::table).values(rows).execute(c))
+        .map(|_| ())
+}
+
+/// The departments whistled to a case, in order.
+pub fn whistle_calls_of(
+    conn: &mut DbConnection,
+    case_id: &str,
+) -> QueryResult<Vec<WhistleCallRow>> {
+    whistle_calls::table
+        .filter(whistle_calls::case_id.eq(case_id))
+        .order((
+            whistle_calls::whistle_seq.asc(),
+            whistle_calls::summoned_at.asc(),
+        ))
+        .select(WhistleCallRow::as_select())
+        .load(conn)
+}
+
+/// Marks a department as reported in on the latest whistle of a case; the number of rows changed (0 when it was
+/// not summoned or had already reported).
+pub fn report_in(
+    conn: &mut DbConnection,
+    case_id: &str,
+    whistle_seq: i32,
+    unit_id: &str,
+    at: NaiveDateTime,
+    by: &str,
+    by_name: &str,
+) -> QueryResult<usize> {
+    diesel::update(
+        whistle_calls::table
+            .filter(whistle_calls::case_id.eq(case_id))
+            .filter(whistle_calls::whistle_seq.eq(whistle_seq))
+            .filter(whistle_calls::unit_id.eq(unit_id))
+            .filter(whistle_calls::reported_at.is_null()),
+    )
+    .set((
+        whistle_calls::reported_at.eq(Some(at)),
+        whistle_calls::reported_by.eq(Some(by)),
+        whistle_calls::reported_by_name.eq(Some(by_name)),
+    ))
+    .execute(conn)
+}
+
+/// Records callbacks.
+pub fn insert_callbacks(conn: &mut DbConnection, rows: &[CallbackRow]) -> QueryResult<()> {
+    for chunk in rows.chunks(1000) {
+        crate::with_backend!(conn, c => diesel::insert_into(ticket_callbacks::table).values(chunk).execute(c))?;
+    }
+    Ok(())
+}
+
+/// The callbacks of a case's tickets, by ticket and round.
+pub fn callbacks_of(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec<CallbackRow>> {
+    ticket_callbacks::table
+        .filter(ticket_callbacks::case_id.eq(case_id))
+        .order((
+            ticket_callbacks::ticket_id.asc(),
+            ticket_callbacks::round.asc(),
+        ))
+        .select(CallbackRow::as_select())
+        .load(conn)
+}
+
+/// The latest callback round of a case (0 before the first).
+pub fn last_round(conn: &mut DbConnection, case_id: &str) -> QueryResult<i32> {
+    Ok(ticket_callbacks::table
+        .filter(ticket_callbacks::case_id.eq(case_id))
+        .select(diesel::dsl::max(ticket_callbacks::round))
+        .first::<Option<i32>>(conn)?
+        .unwrap_or(0))
+}

@@ -33,6 +33,31 @@ pub struct AppState {
     pub tickets: TicketQueue,
     /// Keeps SQLite's log checkpointed in the background.
     pub checkpoints: CheckpointGuard,
+    /// The time workflow steps are taken at and clocks are read against.
+    pub clock: Clock,
+}
+
+/// The server's clock: the system's, moved by an offset that only tests change (to cross deadlines without
+/// waiting for them).
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    offset_ms: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl Clock {
+    /// Now (UTC).
+    pub fn now(&self) -> chrono::NaiveDateTime {
+        chrono::Utc::now().naive_utc()
+            + chrono::Duration::milliseconds(
+                self.offset_ms.load(std::sync::atomic::Ordering::Relaxed),
+            )
+    }
+
+    /// Moves the clock on by `by`.
+    pub fn advance(&self, by: chrono::Duration) {
+        self.offset_ms
+            .fetch_add(by.num_milliseconds(), std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl AppState {
@@ -60,6 +85,7 @@ impl AppState {
             chain,
             tickets,
             checkpoints,
+            clock: Clock::default(),
         })
     }
 }
@@ -118,6 +144,7 @@ pub fn prepare(database_url: &str, pool_size: u32) -> anyhow::Result<web::Data<A
         chain,
         tickets,
         checkpoints,
+        clock: Clock::default(),
     }))
 }
 

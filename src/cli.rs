@@ -58,6 +58,15 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// The case workflow's scheduled work.
+    Work {
+        /// What to do.
+        #[command(subcommand)]
+        action: WorkAction,
+        /// Database.
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Bulk imports.
     Import {
         /// What to import.
@@ -353,6 +362,36 @@ pub enum TopicsAction {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+/// Scheduled work.
+#[derive(Debug, Subcommand)]
+pub enum WorkAction {
+    /// One scheduler pass (auto-dispatch, then escalation), as the server runs it on its timer; prints what it did
+    /// as JSON. Safe to repeat: nothing is dispatched or escalated twice.
+    Tick {
+        /// The moment to act at (RFC 3339; default now).
+        #[arg(long, value_parser = parse_rfc3339)]
+        now: Option<chrono::NaiveDateTime>,
+    },
+}
+
+fn parse_rfc3339(s: &str) -> Result<chrono::NaiveDateTime, String> {
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.naive_utc())
+        .map_err(|e| format!("{s:?} is not an RFC 3339 time (2026-03-01T08:00:00Z): {e}"))
+}
+
+fn work_command(action: WorkAction, db: &DbArgs) -> anyhow::Result<()> {
+    let db = open(db)?;
+    match action {
+        WorkAction::Tick { now } => {
+            let now = now.unwrap_or_else(|| chrono::Utc::now().naive_utc());
+            let report = crate::service::scheduler::tick(&db, now)?;
+            println!("{}", serde_json::to_string(&report)?);
+        }
+    }
+    Ok(())
 }
 
 fn topics_command(action: TopicsAction, db: &DbArgs) -> anyhow::Result<()> {
@@ -685,6 +724,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Apikey { action, db } => apikey_command(action, &db),
         Command::Chain { action, db } => chain_command(action, &db),
         Command::Topics { action, db } => topics_command(action, &db),
+        Command::Work { action, db } => work_command(action, &db),
         Command::Simulate(args) => simulate(&args),
         Command::Import {
             what:
@@ -824,6 +864,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     bootstrap_admin(&state.db)?;
     if args.demo {
         demo_data(&state, args.demo_scale)?;
+    }
+    if args.scheduler_secs > 0 {
+        crate::service::scheduler::spawn(
+            state.db.clone(),
+            std::time::Duration::from_secs(args.scheduler_secs),
+        )
+        .context("cannot start the work scheduler")?;
+        tracing::info!(every_secs = args.scheduler_secs, "work scheduler started");
     }
     actix_web::rt::System::new().block_on(async move {
         let (server, addr) = crate::app::server(state, args.bind, workers)

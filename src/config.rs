@@ -30,6 +30,10 @@ pub struct ServeArgs {
     /// Share of Beijing's volume the demo simulates (1.0: about 400,000 tickets a month).
     #[arg(long, env = "GRIDLINE_DEMO_SCALE", default_value_t = 1.0, value_parser = parse_scale)]
     pub demo_scale: f64,
+    /// Seconds between passes of the work scheduler (auto-dispatch, escalation); 0 turns it off (then run
+    /// `gridline work tick` from cron).
+    #[arg(long, env = "GRIDLINE_SCHEDULER_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub scheduler_secs: u64,
     /// Database.
     #[command(flatten)]
     pub db: DbArgs,

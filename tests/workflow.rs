@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 const PHOTO_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const PHOTO_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
-/// A hotline case in the test cell, with the unit ids of its chain (command centre first).
+/// A hotline case in the test cell, with the unit ids of its chain (command centre first, then the street office).
 async fn hotline_case(app: &TestApp, no: &str) -> (String, Vec<String>) {
     let op = app.token(Role::HotlineOperator, &[]);
     let (lon, lat, _) = common::spot();
@@ -55,6 +55,7 @@ async fn a_case_goes_the_whole_loop_and_keeps_every_step() {
     let app = TestApp::beijing();
     let (_, _, cell) = common::spot();
     let (id, units) = hotline_case(&app, "WF-1").await;
+    let departments = common::departments(&app, &cell[..6]).await;
     let dispatcher = app.token(Role::Dispatcher, &[&cell[..6]]);
     let street = app.token(Role::StreetHandler, &[&cell[..9]]);
     let hotline = app.token(Role::HotlineOperator, &[]);
@@ -69,7 +70,7 @@ async fn a_case_goes_the_whole_loop_and_keeps_every_step() {
         (&street, json!({"action": "start"}), "in_progress"),
         (
             &street,
-            json!({"action": "whistle", "note": "需要城管执法和环卫一起处理", "targets": [units[0]]}),
+            json!({"action": "whistle", "note": "需要城管执法和环卫一起处理", "targets": [departments[0].0]}),
             "whistled",
         ),
         (
@@ -131,7 +132,7 @@ async fn a_case_goes_the_whole_loop_and_keeps_every_step() {
     assert_eq!(history[4]["details"]["days"], 3);
     assert_eq!(history[4]["from"], "whistled");
     assert_eq!(history[6]["evidence"], json!([PHOTO_A, PHOTO_B]));
-    assert_eq!(history[7]["details"]["callback"]["resolved"], "no");
+    assert_eq!(history[7]["details"]["callbacks"][0]["resolved"], "no");
     assert_eq!(history[8]["note"], "市民反映仍有垃圾");
     assert_eq!(history[13]["actor_role"], "hotline_operator");
     for pair in history.windows(2) {
@@ -186,7 +187,10 @@ async fn wrong_steps_are_refused_with_what_is_allowed_and_change_nothing() {
     assert_eq!(r.status, 404, "{}", r.json);
 
     for (body, field) in [
-        (json!({"action": "dispatch"}), "targets"),
+        (
+            json!({"action": "dispatch", "targets": [units[0]]}),
+            "targets",
+        ),
         (
             json!({"action": "dispatch", "targets": ["unit_nope"]}),
             "targets",

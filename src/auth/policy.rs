@@ -25,6 +25,8 @@ pub enum Permission {
     ReadAudit,
     /// Read cases (within the jurisdiction).
     ReadCases,
+    /// Work the dispatcher's queue (cases the dispatch rules could not route, returned cases).
+    Dispatch,
 }
 
 /// Whether `role` holds `permission`.
@@ -39,12 +41,16 @@ pub fn allows(role: Role, permission: Permission) -> bool {
         ),
         Permission::Unmerge => matches!(role, Role::Admin | Role::Dispatcher),
         Permission::ReadAudit => role == Role::Admin,
+        Permission::Dispatch => {
+            matches!(role, Role::Admin | Role::Dispatcher | Role::HotlineOperator)
+        }
     }
 }
 
 /// Whether a user may see a case at `place` (its most precise place; `None` while unplaced) on `topic`: city-wide
 /// roles see every case; department handlers see the cases of their topics (inside their places, when they have
-/// any); everyone else sees the cases inside their places. Unplaced cases are for city-wide roles only.
+/// any); everyone else sees the cases inside their places. Unplaced cases are for city-wide roles and users whose
+/// jurisdiction is the whole city.
 pub fn can_see_case(
     user: &crate::service::auth::Principal,
     place: Option<&str>,
@@ -54,7 +60,11 @@ pub fn can_see_case(
         return true;
     }
     let Some(place) = place else {
-        return false;
+        return user.role != Role::DepartmentHandler
+            && user
+                .places
+                .iter()
+                .any(|p| p == crate::geo::place::CITY_CODE);
     };
     if user.role == Role::DepartmentHandler {
         let topic_ok = user.topics.iter().any(|t| topic.starts_with(t.as_str()));

@@ -1,6 +1,7 @@
 //! Pure rules of the domain: no actix, no diesel, tested as plain functions.
 
 pub mod chain;
+pub mod deadline;
 pub mod ids;
 pub mod merge;
 pub mod open311;

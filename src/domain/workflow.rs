@@ -84,7 +84,8 @@ impl Status {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
-    /// 首派 / 改派: send the case to the street that answers for its place (and to departments: 双派).
+    /// 首派 / 改派: send the case to the street that answers for its place (and to departments: 双派); without
+    /// targets the dispatch rules choose them.
     Dispatch,
     /// 签收: the handler takes the case.
     Accept,
@@ -96,6 +97,8 @@ pub enum Action {
     Extend,
     /// 吹哨: the street summons named departments.
     Whistle,
+    /// 报到: a summoned department reports in on a whistled case.
+    ReportIn,
     /// The joint work after a whistle is done.
     EndWhistle,
     /// 反馈: the handler says what was done (with evidence per policy).
@@ -116,13 +119,14 @@ pub enum Action {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 15] = [
         Action::Dispatch,
         Action::Accept,
         Action::Return,
         Action::Start,
         Action::Extend,
         Action::Whistle,
+        Action::ReportIn,
         Action::EndWhistle,
         Action::Reply,
         Action::CallBack,
@@ -142,6 +146,7 @@ impl Action {
             Action::Start => "start",
             Action::Extend => "extend",
             Action::Whistle => "whistle",
+            Action::ReportIn => "report_in",
             Action::EndWhistle => "end_whistle",
             Action::Reply => "reply",
             Action::CallBack => "call_back",
@@ -215,10 +220,7 @@ const RULES: &[Rule] = &[
         from: &[Status::Received, Status::Returned],
         to: Some(Status::Dispatched),
         roles: COMMAND,
-        needs: Needs {
-            targets: true,
-            ..NONE
-        },
+        needs: NONE,
         patrol_only: false,
     },
     Rule {
@@ -264,6 +266,17 @@ const RULES: &[Rule] = &[
         roles: &[Role::StreetHandler],
         needs: Needs {
             reason: true,
+            targets: true,
+            ..NONE
+        },
+        patrol_only: false,
+    },
+    Rule {
+        action: Action::ReportIn,
+        from: &[Status::Whistled],
+        to: None,
+        roles: &[Role::DepartmentHandler],
+        needs: Needs {
             targets: true,
             ..NONE
         },
@@ -338,7 +351,7 @@ const RULES: &[Rule] = &[
     },
     Rule {
         action: Action::SelfResolve,
-        from: &[Status::Received],
+        from: &[Status::Received, Status::Dispatched],
         to: Some(Status::SelfResolved),
         roles: &[Role::GridMember],
         needs: EVIDENCE,
@@ -467,6 +480,7 @@ mod tests {
             (StreetHandler, Accept),
             (StreetHandler, Start),
             (StreetHandler, Whistle),
+            (DepartmentHandler, ReportIn),
             (StreetHandler, Extend),
             (StreetHandler, EndWhistle),
             (StreetHandler, Reply),
@@ -525,6 +539,33 @@ mod tests {
         assert_eq!(d(Action::Reply).map(|n| n.evidence), Ok(true));
         assert_eq!(d(Action::Extend).map(|n| n.reason && n.days), Ok(true));
         assert_eq!(d(Action::Whistle).map(|n| n.targets), Ok(true));
+        // Dispatch names its units only when the dispatcher overrides the dispatch rules.
+        let first = decide(
+            Status::Received,
+            Origin::Hotline,
+            Role::Dispatcher,
+            Action::Dispatch,
+        );
+        assert_eq!(first.map(|s| s.needs.targets), Ok(false));
+        let report = decide(
+            Status::Whistled,
+            Origin::Hotline,
+            Role::DepartmentHandler,
+            Action::ReportIn,
+        );
+        assert_eq!(
+            report.map(|s| (s.to, s.needs.targets)),
+            Ok((Status::Whistled, true))
+        );
+        assert!(matches!(
+            decide(
+                Status::Whistled,
+                Origin::Hotline,
+                Role::StreetHandler,
+                Action::ReportIn
+            ),
+            Err(Refusal::Forbidden { .. })
+        ));
         let back = decide(
             Status::Replied,
             Origin::Hotline,

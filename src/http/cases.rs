@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::geo::index::PlaceIndex;
 use crate::http::chain::LinkDto;
 use crate::http::dto::parse_time;
+use crate::http::work::{CallbackDto, EscalationDto, WhistleCallDto, WorkDto};
 use crate::http::workflow::{StepDto, TransitionDto};
 use crate::service::cases::{self as service, CaseError, UnmergeInput};
 use crate::store::cases::{CaseFilter, CaseRow, DecisionRow, ReportRow, TicketRow};
@@ -326,6 +327,7 @@ pub struct CaseQuery {
     group_request: Option<bool>,
     repeat_request: Option<bool>,
     unplaced: Option<bool>,
+    overdue: Option<bool>,
     from: Option<String>,
     to: Option<String>,
     cursor: Option<String>,
@@ -383,6 +385,7 @@ pub async fn list(
         group_request: q.group_request,
         repeat_request: q.repeat_request,
         unplaced: q.unplaced,
+        overdue_at: q.overdue.unwrap_or(false).then(|| state.clock.now()),
         from: parse_time("from", q.from.as_deref())?,
         to: parse_time("to", q.to.as_deref())?,
         ..CaseFilter::default()
@@ -423,6 +426,14 @@ pub struct CaseDetailDto {
     pub chain: Vec<LinkDto>,
     /// The workflow steps taken on it, in order.
     pub transitions: Vec<TransitionDto>,
+    /// The work once dispatched: handler, clocks, returns, escalation.
+    pub work: Option<WorkDto>,
+    /// Departments whistled to it and whether they reported in on time.
+    pub whistle_calls: Vec<WhistleCallDto>,
+    /// Escalation rungs crossed.
+    pub escalations: Vec<EscalationDto>,
+    /// Callbacks per ticket and round.
+    pub callbacks: Vec<CallbackDto>,
     /// The steps the reader may take now, and what each needs.
     pub next_steps: Vec<StepDto>,
 }
@@ -451,8 +462,17 @@ pub async fn get(
         .into_iter()
         .map(StepDto::from)
         .collect();
+    let now = state.clock.now();
     Ok(web::Json(CaseDetailDto {
         next_steps,
+        work: d.work.map(|w| WorkDto::new(w, now)),
+        whistle_calls: d
+            .whistle_calls
+            .into_iter()
+            .map(|w| WhistleCallDto::new(w, now))
+            .collect(),
+        escalations: d.escalations.into_iter().map(EscalationDto::from).collect(),
+        callbacks: d.callbacks.into_iter().map(CallbackDto::from).collect(),
         transitions: d.transitions.into_iter().map(TransitionDto::from).collect(),
         case: CaseDto::new(index, d.case),
         tickets: d

@@ -14,6 +14,7 @@ pub mod locate;
 pub mod open311;
 pub mod org;
 pub mod places;
+pub mod work;
 pub mod workflow;
 
 use actix_web::http::Method;
@@ -104,6 +105,8 @@ pub fn api(r: &mut Routes<'_>) {
         "/api/v1/cases/{id}/transitions",
         workflow::transition,
     );
+    r.add(Method::GET, "/api/v1/dispatch/queue", work::queue);
+    r.add(Method::GET, "/api/v1/escalations", work::escalations);
     r.add(Method::GET, "/api/v1/admin/pii-reads", admin::pii_reads);
     r.add(Method::GET, "/api/v1/locate", locate::locate);
     r.add(Method::POST, "/api/v1/locate/batch", locate::locate_batch);

@@ -29,6 +29,10 @@ impl From<WorkflowError> for ApiError {
                 code: "version_conflict",
                 message: e.to_string(),
             },
+            WorkflowError::NoRoute(_) => ApiError::Conflict {
+                code: "no_route",
+                message: e.to_string(),
+            },
             WorkflowError::Db(db) => ApiError::internal(db),
         }
     }
@@ -125,8 +129,9 @@ pub async fn transition(
     let db = state.db.clone();
     let user = me.user.clone();
     let id = id.into_inner();
+    let at = state.clock.now();
     let (case, step) =
-        web::block(move || service::transition(&db, &user, &id, &body.into_inner())).await??;
+        web::block(move || service::transition(&db, &user, &id, &body.into_inner(), at)).await??;
     let next_steps = service::allowed_steps(&me.user, &case)
         .into_iter()
         .map(StepDto::from)

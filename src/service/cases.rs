@@ -13,6 +13,7 @@ use crate::store::audit::{self, PiiReadFilter, PiiReadRow};
 use crate::store::cases::{self as store, CaseFilter, CaseRow, DecisionRow, ReportRow, TicketRow};
 use crate::store::chain as chain_store;
 use crate::store::org as org_store;
+use crate::store::work as work_store;
 use chrono::{NaiveDateTime, Utc};
 use diesel::Connection;
 use std::sync::Arc;
@@ -64,12 +65,12 @@ fn now() -> NaiveDateTime {
 pub const MAX_PAGE: i64 = 200;
 
 /// A page cursor: the (time, id) where the last page ended. Nanoseconds, so that no stored time is rounded.
-fn encode_cursor(at: NaiveDateTime, id: &str) -> String {
+pub(crate) fn encode_cursor(at: NaiveDateTime, id: &str) -> String {
     let nanos = at.and_utc().timestamp_nanos_opt().unwrap_or(i64::MAX);
     format!("{nanos}.{id}")
 }
 
-fn decode_cursor(s: &str) -> Result<(NaiveDateTime, String), CaseError> {
+pub(crate) fn decode_cursor(s: &str) -> Result<(NaiveDateTime, String), CaseError> {
     let bad = || invalid("cursor", "is not a cursor this server handed out");
     let (nanos, id) = s.split_once('.').ok_or_else(bad)?;
     let nanos: i64 = nanos.parse().map_err(|_| bad())?;
@@ -167,6 +168,14 @@ pub struct CaseDetail {
     pub transitions: Vec<crate::store::workflow::TransitionRow>,
     /// Its responsibility chain when it opened.
     pub chain: Vec<Link>,
+    /// The work on it, once dispatched (clocks, handler, returns, escalation).
+    pub work: Option<crate::store::work::WorkRow>,
+    /// Departments whistled to it (吹哨报到).
+    pub whistle_calls: Vec<crate::store::work::WhistleCallRow>,
+    /// Escalation rungs it crossed.
+    pub escalations: Vec<crate::store::work::EscalationRow>,
+    /// Callbacks of its tickets' callers.
+    pub callbacks: Vec<crate::store::work::CallbackRow>,
 }
 
 /// One case the user may see; callers are unmasked where the user may read them, and each such read is written to
@@ -192,6 +201,10 @@ pub fn detail(
     let decisions = store::decisions_of(&mut c, id)?;
     let transitions = crate::store::workflow::of_case(&mut c, id)?;
     let chain = resolve_snapshot(&mut c, &case.chain)?;
+    let work = work_store::get(&mut c, id)?;
+    let whistle_calls = work_store::whistle_calls_of(&mut c, id)?;
+    let escalations = work_store::escalations_of(&mut c, id)?;
+    let callbacks = work_store::callbacks_of(&mut c, id)?;
     drop(c);
     let reason = reason.map(str::trim).filter(|r| !r.is_empty()).map_or_else(
         || "case detail".to_owned(),
@@ -221,6 +234,10 @@ pub fn detail(
         decisions,
         transitions,
         chain,
+        work,
+        whistle_calls,
+        escalations,
+        callbacks,
     })
 }
 

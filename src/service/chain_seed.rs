@@ -253,8 +253,37 @@ pub fn generate(places: &[Place]) -> Seed {
             None,
         );
     }
+    for d in of(Level::District) {
+        for (name, topics) in DEPARTMENTS.iter() {
+            let id = g.unit(
+                UnitKind::Department,
+                format!("{}{name}", d.name),
+                Some(d.code.as_str()),
+            );
+            if let Some(u) = g.seed.units.iter_mut().rev().find(|u| u.id == id) {
+                u.topics = serde_json::to_string(topics).unwrap_or_else(|_| "[]".into());
+            }
+        }
+    }
     g.seed
 }
+
+/// The departments the dispatch catalogue (the default topics) names, each with the topic codes it answers for:
+/// every district gets one of each (区城市管理委员会, 区住房和城乡建设委员会, ...).
+static DEPARTMENTS: LazyLock<Vec<(String, Vec<String>)>> = LazyLock::new(|| {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for t in crate::domain::topic::parse_csv(crate::domain::topic::DEFAULT_CSV).unwrap_or_default()
+    {
+        if t.department.is_empty() {
+            continue;
+        }
+        match out.iter_mut().find(|(n, _)| *n == t.department) {
+            Some((_, codes)) => codes.push(t.code.to_string()),
+            None => out.push((t.department, vec![t.code.to_string()])),
+        }
+    }
+    out
+});
 
 #[cfg(test)]
 mod tests {
@@ -311,5 +340,15 @@ mod tests {
                 .all(|p| valid_phone(&p.phone) && crate::domain::org::valid_name(&p.name))
         );
         assert!(a.sections.len() >= 349 / STREETS_PER_SECTION);
+        // Every district has the catalogue's departments, answering for the topics that name them.
+        let departments: Vec<&UnitRow> =
+            a.units.iter().filter(|u| u.kind == "department").collect();
+        assert_eq!(departments.len(), 16 * DEPARTMENTS.len());
+        assert!(DEPARTMENTS.len() >= 5);
+        let heating = departments
+            .iter()
+            .find(|u| u.district_code == "110105" && u.topics.contains("\"0701\""))
+            .expect("a Chaoyang department answers for heating");
+        assert!(heating.name.starts_with("朝阳区"));
     }
 }

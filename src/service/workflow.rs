@@ -7,14 +7,16 @@
 //! kept, numbered per case.
 
 use crate::auth::policy;
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbConnection, DbError};
+use crate::domain::deadline::WorkPolicy;
 use crate::domain::ids::random_id;
 use crate::domain::workflow::{self, Action, Origin, Refusal, Status};
 use crate::service::auth::Principal;
+use crate::service::work::{self, Router, StepAt};
 use crate::store::cases::{self as case_store, CaseRow};
 use crate::store::org as org_store;
 use crate::store::workflow::{self as store, TransitionRow};
-use chrono::Utc;
+use chrono::NaiveDateTime;
 use diesel::Connection;
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +27,8 @@ pub const MAX_TARGETS: usize = 20;
 /// Evidence photos at most.
 pub const MAX_EVIDENCE: usize = 20;
 const MAX_NOTE_CHARS: usize = 2000;
+/// Per-ticket callback results one step may carry.
+pub const MAX_CALLBACKS: usize = 1000;
 
 /// Errors of the workflow.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +77,9 @@ pub enum WorkflowError {
         /// What is stored.
         current: i32,
     },
+    /// A dispatch without units, and the dispatch rules do not know where the case goes.
+    #[error("{0}")]
+    NoRoute(String),
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -103,6 +110,17 @@ pub enum Resolved {
     No,
 }
 
+impl Resolved {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resolved::Yes => "yes",
+            Resolved::Partly => "partly",
+            Resolved::No => "no",
+        }
+    }
+}
+
 /// How satisfied the caller is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -113,6 +131,17 @@ pub enum Satisfaction {
     BasicallySatisfied,
     /// 不满意.
     Dissatisfied,
+}
+
+impl Satisfaction {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Satisfaction::Satisfied => "satisfied",
+            Satisfaction::BasicallySatisfied => "basically_satisfied",
+            Satisfaction::Dissatisfied => "dissatisfied",
+        }
+    }
 }
 
 /// The result of a callback (回访).
@@ -126,6 +155,34 @@ pub struct CallbackInput {
     /// Satisfied? (when reached)
     #[serde(default)]
     pub satisfaction: Option<Satisfaction>,
+}
+
+impl CallbackInput {
+    fn check(&self) -> Result<(), WorkflowError> {
+        if self.contacted && (self.resolved.is_none() || self.satisfaction.is_none()) {
+            return Err(invalid(
+                "callback",
+                "a caller who was reached says whether it is resolved and how satisfied they are",
+            ));
+        }
+        if !self.contacted && (self.resolved.is_some() || self.satisfaction.is_some()) {
+            return Err(invalid(
+                "callback",
+                "a caller who was not reached gives no resolved or satisfaction answer",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The callback of one ticket's caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketCallback {
+    /// The ticket.
+    pub ticket_id: String,
+    /// Its result.
+    #[serde(flatten)]
+    pub result: CallbackInput,
 }
 
 /// A step as a client asks for it.
@@ -146,9 +203,12 @@ pub struct TransitionInput {
     /// The case a merge joins.
     #[serde(default)]
     pub into_case: Option<String>,
-    /// Callback results.
+    /// Callback results for every ticket of the case not named in `callbacks`.
     #[serde(default)]
     pub callback: Option<CallbackInput>,
+    /// Callback results per ticket.
+    #[serde(default)]
+    pub callbacks: Vec<TicketCallback>,
     /// SHA-256 (hex) of evidence photos.
     #[serde(default)]
     pub evidence: Vec<String>,
@@ -160,18 +220,21 @@ pub struct TransitionInput {
 /// What a step needed, as stored with it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Details {
-    /// Units.
+    /// Units: where a dispatch went (the handler first), whom a whistle summoned, who reported in.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<String>,
+    /// Units copied on a dispatch (the district command centre).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub copied: Vec<String>,
     /// Days.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub days: Option<u32>,
     /// Case joined.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub into_case: Option<String>,
-    /// Callback results.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub callback: Option<CallbackInput>,
+    /// Callback results, per ticket.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub callbacks: Vec<TicketCallback>,
 }
 
 /// The steps `user` may take on a case now.
@@ -239,12 +302,13 @@ fn evidence(input: &TransitionInput, needed: bool) -> Result<Vec<String>, Workfl
     Ok(out)
 }
 
-/// Takes a step on a case: the case as it is now and the recorded step.
+/// Takes a step on a case at `at`: the case as it is now and the recorded step.
 pub fn transition(
     db: &Db,
     user: &Principal,
     case_id: &str,
     input: &TransitionInput,
+    at: NaiveDateTime,
 ) -> Result<(CaseRow, TransitionRow), WorkflowError> {
     let action = Action::parse(input.action.trim()).ok_or_else(|| {
         invalid(
@@ -259,8 +323,14 @@ pub fn transition(
     if input.targets.len() > MAX_TARGETS {
         return Err(invalid("targets", format!("at most {MAX_TARGETS} units")));
     }
+    if input.callbacks.len() > MAX_CALLBACKS {
+        return Err(invalid(
+            "callbacks",
+            format!("at most {MAX_CALLBACKS} tickets"),
+        ));
+    }
     db.writer()?.transaction(|c| {
-        let mut case = case_store::case(c, case_id)?
+        let case = case_store::case(c, case_id)?
             .filter(|k| policy::can_see_case(user, k.place_code.as_deref(), &k.topic_code))
             .ok_or_else(|| WorkflowError::NotFound(case_id.to_owned()))?;
         if let Some(expected) = input.version
@@ -271,110 +341,154 @@ pub fn transition(
                 current: case.version,
             });
         }
-        let status = Status::parse(&case.status).unwrap_or(Status::Received);
-        let step = workflow::decide(status, origin(&case), user.role, action).map_err(|r| match r {
-            Refusal::Illegal { allowed } => {
-                let allowed: Vec<&'static str> = allowed.into_iter().map(Action::as_str).collect();
-                WorkflowError::Illegal {
-                    action: action.as_str(),
-                    status: status.as_str(),
-                    allowed_text: if allowed.is_empty() {
-                        format!("a {} can take no step on it now", user.role.as_str())
-                    } else {
-                        format!(
-                            "a {} may now: {}",
-                            user.role.as_str(),
-                            allowed.join(", ")
-                        )
-                    },
-                    allowed,
-                }
-            }
-            Refusal::Forbidden { roles } => WorkflowError::Forbidden {
-                role: user.role.as_str(),
-                action: action.as_str(),
-                roles: roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
-            },
-        })?;
-        let needs = step.needs;
-        let note = note(input, needs.reason)?;
-        let evidence = evidence(input, needs.evidence)?;
-        let mut details = Details::default();
-        if needs.targets {
-            if input.targets.is_empty() {
-                return Err(invalid("targets", "name at least one unit"));
-            }
-            for id in &input.targets {
-                if org_store::unit(c, id)?.is_none() {
-                    return Err(invalid("targets", format!("there is no unit {id}")));
-                }
-            }
-            details.targets = input.targets.clone();
-        }
-        if needs.days {
-            match input.days {
-                Some(d) if (1..=MAX_EXTENSION_DAYS).contains(&d) => details.days = Some(d),
-                _ => {
-                    return Err(invalid(
-                        "days",
-                        format!("give a number of days from 1 to {MAX_EXTENSION_DAYS}"),
-                    ));
-                }
-            }
-        }
-        if needs.into_case {
-            let into = input.into_case.as_deref().unwrap_or("").trim();
-            let target = case_store::case(c, into)?
-                .filter(|k| policy::can_see_case(user, k.place_code.as_deref(), &k.topic_code))
-                .ok_or_else(|| invalid("into_case", format!("there is no case {into:?}")))?;
-            if target.id == case.id {
-                return Err(invalid("into_case", "a case cannot join itself"));
-            }
-            if Status::parse(&target.status).is_none_or(Status::is_final) {
-                return Err(invalid(
-                    "into_case",
-                    format!("case {} is {}: it takes no more work", target.id, target.status),
-                ));
-            }
-            details.into_case = Some(target.id);
-        }
-        if needs.callback {
-            let cb = input
-                .callback
-                .clone()
-                .ok_or_else(|| invalid("callback", "give the callback's results"))?;
-            if cb.contacted && (cb.resolved.is_none() || cb.satisfaction.is_none()) {
-                return Err(invalid(
-                    "callback",
-                    "a caller who was reached says whether it is resolved and how satisfied they are",
-                ));
-            }
-            details.callback = Some(cb);
-        }
-        let at = Utc::now().naive_utc();
-        let row = TransitionRow {
-            id: random_id("trn_"),
-            case_id: case.id.clone(),
-            district_code: case.district_code.clone(),
-            seq: store::last_seq(c, &case.id)? + 1,
-            action: action.as_str().to_owned(),
-            from_status: status.as_str().to_owned(),
-            to_status: step.to.as_str().to_owned(),
-            actor_id: user.id.clone(),
-            actor_name: user.display_name.clone(),
-            actor_role: user.role.as_str().to_owned(),
-            at,
-            note,
-            details: serde_json::to_string(&details).unwrap_or_else(|_| "{}".into()),
-            evidence: serde_json::to_string(&evidence).unwrap_or_else(|_| "[]".into()),
-        };
-        store::insert(c, &row)?;
-        case.status = step.to.as_str().to_owned();
-        case.version += 1;
-        case.updated_at = at;
-        case_store::update_case(c, &case)?;
-        Ok((case, row))
+        let policy = work::policy(c)?;
+        let mut router = Router::default();
+        take_step(c, &policy, &mut router, user, case, action, input, at)
     })
+}
+
+fn refusal(user: &Principal, status: Status, action: Action, r: Refusal) -> WorkflowError {
+    match r {
+        Refusal::Illegal { allowed } => {
+            let allowed: Vec<&'static str> = allowed.into_iter().map(Action::as_str).collect();
+            WorkflowError::Illegal {
+                action: action.as_str(),
+                status: status.as_str(),
+                allowed_text: if allowed.is_empty() {
+                    format!("a {} can take no step on it now", user.role.as_str())
+                } else {
+                    format!("a {} may now: {}", user.role.as_str(), allowed.join(", "))
+                },
+                allowed,
+            }
+        }
+        Refusal::Forbidden { roles } => WorkflowError::Forbidden {
+            role: user.role.as_str(),
+            action: action.as_str(),
+            roles: roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        },
+    }
+}
+
+/// Takes a step on `case` (read in this transaction) at `at`: decides it, checks what it needs, keeps the work in
+/// step and records it. The caller has checked the user may see the case.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn take_step(
+    c: &mut DbConnection,
+    policy: &WorkPolicy,
+    router: &mut Router,
+    user: &Principal,
+    mut case: CaseRow,
+    action: Action,
+    input: &TransitionInput,
+    at: NaiveDateTime,
+) -> Result<(CaseRow, TransitionRow), WorkflowError> {
+    let status = Status::parse(&case.status).unwrap_or(Status::Received);
+    let step = workflow::decide(status, origin(&case), user.role, action)
+        .map_err(|r| refusal(user, status, action, r))?;
+    let needs = step.needs;
+    let note = note(input, needs.reason)?;
+    let evidence = evidence(input, needs.evidence)?;
+    let mut details = Details::default();
+    if needs.targets || action == Action::Dispatch {
+        if needs.targets && input.targets.is_empty() {
+            return Err(invalid("targets", "name at least one unit"));
+        }
+        for id in &input.targets {
+            if org_store::unit(c, id)?.is_none() {
+                return Err(invalid("targets", format!("there is no unit {id}")));
+            }
+        }
+        details.targets = input.targets.clone();
+    }
+    if needs.days {
+        match input.days {
+            Some(d) if (1..=MAX_EXTENSION_DAYS).contains(&d) => details.days = Some(d),
+            _ => {
+                return Err(invalid(
+                    "days",
+                    format!("give a number of days from 1 to {MAX_EXTENSION_DAYS}"),
+                ));
+            }
+        }
+    }
+    if needs.into_case {
+        let into = input.into_case.as_deref().unwrap_or("").trim();
+        let target = case_store::case(c, into)?
+            .filter(|k| policy::can_see_case(user, k.place_code.as_deref(), &k.topic_code))
+            .ok_or_else(|| invalid("into_case", format!("there is no case {into:?}")))?;
+        if target.id == case.id {
+            return Err(invalid("into_case", "a case cannot join itself"));
+        }
+        if Status::parse(&target.status).is_none_or(Status::is_final) {
+            return Err(invalid(
+                "into_case",
+                format!(
+                    "case {} is {}: it takes no more work",
+                    target.id, target.status
+                ),
+            ));
+        }
+        details.into_case = Some(target.id);
+    }
+    if needs.callback {
+        if input.callback.is_none() && input.callbacks.is_empty() {
+            return Err(invalid("callback", "give the callback's results"));
+        }
+        if let Some(cb) = &input.callback {
+            cb.check()?;
+        }
+        for cb in &input.callbacks {
+            cb.result.check()?;
+        }
+        details.callbacks =
+            work::callbacks_for(c, &case, input.callback.as_ref(), &input.callbacks)?;
+    }
+    let seq = store::last_seq(c, &case.id)? + 1;
+    let callbacks = std::mem::take(&mut details.callbacks);
+    work::on_step(
+        c,
+        policy,
+        router,
+        &StepAt {
+            case: &case,
+            action,
+            user,
+            at,
+            seq,
+            evidence: &evidence,
+            callbacks: &callbacks,
+            note: &note,
+        },
+        &mut details,
+    )?;
+    details.callbacks = callbacks;
+    let row = TransitionRow {
+        id: random_id("trn_"),
+        case_id: case.id.clone(),
+        district_code: case.district_code.clone(),
+        seq,
+        action: action.as_str().to_owned(),
+        from_status: status.as_str().to_owned(),
+        to_status: step.to.as_str().to_owned(),
+        actor_id: user.id.clone(),
+        actor_name: user.display_name.clone(),
+        actor_role: user.role.as_str().to_owned(),
+        at,
+        note,
+        details: serde_json::to_string(&details).unwrap_or_else(|_| "{}".into()),
+        evidence: serde_json::to_string(&evidence).unwrap_or_else(|_| "[]".into()),
+    };
+    store::insert(c, &row)?;
+    case.status = step.to.as_str().to_owned();
+    case.version += 1;
+    case.updated_at = at;
+    case_store::update_case(c, &case)?;
+    Ok((case, row))
 }
 
 /// The steps taken on a case, in order.

@@ -494,6 +494,8 @@ pub struct CaseFilter {
     pub to: Option<NaiveDateTime>,
     /// Continue after this (opened_at, id), newest first.
     pub before: Option<(NaiveDateTime, String)>,
+    /// Only cases whose work is past its completion deadline at this moment and not yet replied or closed.
+    pub overdue_at: Option<NaiveDateTime>,
 }
 
 type CaseCondition =
@@ -519,6 +521,30 @@ fn any_of(conditions: impl Iterator<Item = CaseCondition>) -> CaseCondition {
     conditions
         .reduce(|a, b| Box::new(a.or(b)))
         .unwrap_or_else(|| Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0")))
+}
+
+/// Cases in `status` (`received` or `returned`: both indexed) oldest first, after `after` (opened_at, id), at most
+/// `limit`.
+pub fn waiting(
+    conn: &mut DbConnection,
+    status: &str,
+    after: Option<&(NaiveDateTime, String)>,
+    limit: i64,
+) -> QueryResult<Vec<CaseRow>> {
+    let mut q = cases::table
+        .filter(cases::status.eq(status))
+        .order((cases::opened_at.asc(), cases::id.asc()))
+        .limit(limit)
+        .select(CaseRow::as_select())
+        .into_boxed();
+    if let Some((t, id)) = after {
+        q = q.filter(
+            cases::opened_at
+                .gt(*t)
+                .or(cases::opened_at.eq(*t).and(cases::id.gt(id.clone()))),
+        );
+    }
+    q.load(conn)
 }
 
 /// Cases newest first, at most `limit`.
@@ -551,6 +577,18 @@ pub fn list(conn: &mut DbConnection, f: &CaseFilter, limit: i64) -> QueryResult<
     }
     if let Some(s) = &f.source {
         q = q.filter(cases::source.eq(s.clone()));
+    }
+    if let Some(now) = f.overdue_at {
+        use crate::db::schema::case_work;
+        q = q.filter(
+            cases::id.eq_any(
+                case_work::table
+                    .filter(case_work::complete_due_at.lt(now))
+                    .filter(case_work::replied_at.is_null())
+                    .filter(case_work::closed_at.is_null())
+                    .select(case_work::case_id),
+            ),
+        );
     }
     if let Some(g) = f.group_request {
         q = q.filter(cases::group_request.eq(g));

@@ -176,3 +176,17 @@ pub fn insert_people(conn: &mut DbConnection, rows: &[PersonRow]) -> QueryResult
     }
     Ok(())
 }
+
+/// The units of a kind in a district.
+pub fn units_in_district(
+    conn: &mut DbConnection,
+    kind: &str,
+    district: &str,
+) -> QueryResult<Vec<UnitRow>> {
+    units::table
+        .filter(units::kind.eq(kind))
+        .filter(units::district_code.eq(district))
+        .order(units::id.asc())
+        .select(UnitRow::as_select())
+        .load(conn)
+}

@@ -180,17 +180,28 @@ pub fn escalations_of(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec
         .load(conn)
 }
 
-/// Rungs crossed in districts starting with `district_prefix` ('' for all) since `since`, oldest first.
-pub fn escalations_since(
+/// Rungs crossed after `after` (fired_at, case id, rung), in that order, at most `limit`.
+pub fn escalations_after(
     conn: &mut DbConnection,
-    district_prefix: &str,
-    since: NaiveDateTime,
+    after: &(NaiveDateTime, String, i32),
     limit: i64,
 ) -> QueryResult<Vec<EscalationRow>> {
+    let (t, id, rung) = after.clone();
     escalations::table
-        .filter(escalations::district_code.like(format!("{district_prefix}%")))
-        .filter(escalations::fired_at.gt(since))
-        .order((escalations::fired_at.asc(), escalations::case_id.asc()))
+        .filter(
+            escalations::fired_at
+                .gt(t)
+                .or(escalations::fired_at.eq(t).and(
+                    escalations::case_id
+                        .gt(id.clone())
+                        .or(escalations::case_id.eq(id).and(escalations::rung.gt(rung))),
+                )),
+        )
+        .order((
+            escalations::fired_at.asc(),
+            escalations::case_id.asc(),
+            escalations::rung.asc(),
+        ))
         .limit(limit)
         .select(EscalationRow::as_select())
         .load(conn)

@@ -378,6 +378,16 @@ impl TestApp {
 
     /// Signs in a new user of `role` whose jurisdiction is `places`; returns the token.
     pub fn token(&self, role: gridline::auth::role::Role, places: &[&str]) -> String {
+        self.token_with_topics(role, places, &[])
+    }
+
+    /// A signed-in user with a role, places and topics (department handlers answer for topics).
+    pub fn token_with_topics(
+        &self,
+        role: gridline::auth::role::Role,
+        places: &[&str],
+        topics: &[&str],
+    ) -> String {
         use std::sync::atomic::{AtomicU64, Ordering};
         static N: AtomicU64 = AtomicU64::new(0);
         let db = &self.state.db;
@@ -385,7 +395,8 @@ impl TestApp {
         gridline::service::auth::add_user(db, &name, &name, role, "test password 1")
             .expect("add user");
         let places: Vec<String> = places.iter().map(|p| (*p).to_owned()).collect();
-        gridline::service::auth::set_scopes(db, &name, &places, &[]).expect("scopes");
+        let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
+        gridline::service::auth::set_scopes(db, &name, &places, &topics).expect("scopes");
         gridline::service::auth::login(db, &name, "test password 1", "test")
             .expect("login")
             .token
@@ -411,4 +422,28 @@ impl TestApp {
     pub async fn post(&self, uri: &str, body: serde_json::Value) -> Resp {
         self.call(Method::POST, uri, Some(body)).await
     }
+}
+
+/// The departments of a district as (id, name, topics), in the order the API lists them.
+pub async fn departments(app: &TestApp, district: &str) -> Vec<(String, String, Vec<String>)> {
+    let admin = app.token(gridline::auth::role::Role::Admin, &[]);
+    let r = app
+        .get_as(
+            &admin,
+            &format!("/api/v1/units?kind=department&place={district}"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    r.json["units"]
+        .as_array()
+        .expect("units")
+        .iter()
+        .map(|u| {
+            (
+                u["id"].as_str().unwrap_or_default().to_owned(),
+                u["name"].as_str().unwrap_or_default().to_owned(),
+                serde_json::from_value(u["topics"].clone()).unwrap_or_default(),
+            )
+        })
+        .collect()
 }

@@ -41,7 +41,7 @@ CREATE TABLE escalations (
     notified TEXT NOT NULL,
     PRIMARY KEY (case_id, rung)
 );
-CREATE INDEX escalations_district ON escalations (district_code, fired_at);
+CREATE INDEX escalations_fired ON escalations (fired_at, case_id, rung);
 
 -- 吹哨报到: each department a whistle summoned, when it must report in by, and when it did (and who).
 CREATE TABLE whistle_calls (
@@ -59,8 +59,9 @@ CREATE TABLE whistle_calls (
 );
 CREATE INDEX whistle_calls_unit ON whistle_calls (unit_id, summoned_at);
 
--- Cases waiting for a dispatcher or for the auto-dispatch pass.
-CREATE INDEX cases_waiting ON cases (status, opened_at) WHERE status IN ('received', 'returned');
+-- Cases waiting for the auto-dispatch pass or a dispatcher (received), and returned ones (objection review).
+CREATE INDEX cases_received ON cases (opened_at, id) WHERE status = 'received';
+CREATE INDEX cases_returned ON cases (opened_at, id) WHERE status = 'returned';
 
 -- 回访: the hotline's callback of each ticket's caller, one row per ticket and round (round 1 the first callback,
 -- +1 after each reopen): contact made, resolved (yes/partly/no) and satisfaction

@@ -1,0 +1,354 @@
+//! Clocks of dispatched work, as policy data: the response and completion deadlines of each time class, the
+//! escalation ladder (催办 remind, 督办 supervise, 查办 investigate), the whistle report-in window, when returns
+//! count as buck-passing and which topics are dispatched to a department as well (双派). Pure: no I/O.
+//!
+//! The ladder counts from the first dispatch plus the extensions granted ("两天催办、三天督办、四天查办" of the
+//! Airport street practice: unreplied work is reminded two days after dispatch, supervised at three, investigated at
+//! four); shorter classes have shorter ladders. Every number can be overridden from the `policy` table.
+
+use crate::domain::topic::TimeClass;
+use chrono::{Duration, NaiveDateTime};
+
+/// One rung of the escalation ladder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rung {
+    /// Its name (`remind`, `supervise`, `investigate`).
+    pub name: String,
+    /// How long after dispatch (plus extensions) it falls due.
+    pub after: Duration,
+}
+
+/// The clocks of one time class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassClock {
+    /// Accept (签收, contact the caller) within this.
+    pub respond: Duration,
+    /// Reply within this.
+    pub complete: Duration,
+    /// The escalation ladder, earliest rung first.
+    pub ladder: Vec<Rung>,
+}
+
+/// The work policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkPolicy {
+    /// Clocks of 2h, 24h, 7d, 15d (in `TimeClass::ALL` order).
+    pub classes: [ClassClock; 4],
+    /// Departments must report in this long after a whistle (吹哨报到: 30 minutes).
+    pub whistle_report: Duration,
+    /// A case returned this many times is flagged as buck-passing.
+    pub buck_passing_returns: u32,
+    /// Whether the scheduler dispatches placed cases by itself.
+    pub auto_dispatch: bool,
+    /// Topic codes or prefixes dispatched to the catalogue's department as well as to the street (双派).
+    pub dual_dispatch_topics: Vec<String>,
+}
+
+fn ladder(hours: [i64; 3]) -> Vec<Rung> {
+    ["remind", "supervise", "investigate"]
+        .into_iter()
+        .zip(hours)
+        .map(|(name, h)| Rung {
+            name: name.to_owned(),
+            after: Duration::minutes(h * 60),
+        })
+        .collect()
+}
+
+impl Default for WorkPolicy {
+    fn default() -> Self {
+        let clock = |respond_min: i64, class: TimeClass, rungs: [i64; 3]| ClassClock {
+            respond: Duration::minutes(respond_min),
+            complete: Duration::hours(i64::from(class.hours())),
+            ladder: ladder(rungs),
+        };
+        WorkPolicy {
+            classes: [
+                clock(30, TimeClass::Hours2, [1, 2, 4]),
+                clock(120, TimeClass::Hours24, [12, 24, 48]),
+                clock(24 * 60, TimeClass::Days7, [48, 72, 96]),
+                clock(24 * 60, TimeClass::Days15, [48, 72, 96]),
+            ],
+            whistle_report: Duration::minutes(30),
+            buck_passing_returns: 2,
+            auto_dispatch: true,
+            dual_dispatch_topics: ["03", "05", "07", "12"].map(String::from).to_vec(),
+        }
+    }
+}
+
+fn class_index(class: TimeClass) -> usize {
+    TimeClass::ALL.iter().position(|c| *c == class).unwrap_or(2)
+}
+
+/// Why a policy value was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("policy {key}: {message}")]
+pub struct PolicyError {
+    /// The key.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn minutes(key: &str, value: &str) -> Result<Duration, PolicyError> {
+    match value.trim().parse::<i64>() {
+        Ok(n) if (1..=60 * 24 * 365).contains(&n) => Ok(Duration::minutes(n)),
+        _ => Err(PolicyError {
+            key: key.to_owned(),
+            message: format!("{value:?} is not a number of minutes from 1 to 525600"),
+        }),
+    }
+}
+
+impl WorkPolicy {
+    /// The clocks of a class.
+    pub fn class(&self, class: TimeClass) -> &ClassClock {
+        &self.classes[class_index(class)]
+    }
+
+    /// Applies one stored policy value. Keys: `work.<class>.respond_minutes`, `work.<class>.complete_minutes`,
+    /// `work.<class>.ladder` (`remind:2880,supervise:4320,investigate:5760`: rung names with minutes after
+    /// dispatch, ascending), `work.whistle_report_minutes`, `work.buck_passing_returns`, `work.auto_dispatch`
+    /// (`true`/`false`), `work.dual_dispatch_topics` (comma-separated codes or prefixes). Other keys are not ours:
+    /// `Ok(false)`.
+    pub fn apply(&mut self, key: &str, value: &str) -> Result<bool, PolicyError> {
+        let bad = |message: String| PolicyError {
+            key: key.to_owned(),
+            message,
+        };
+        let Some(rest) = key.strip_prefix("work.") else {
+            return Ok(false);
+        };
+        match rest {
+            "whistle_report_minutes" => self.whistle_report = minutes(key, value)?,
+            "buck_passing_returns" => {
+                self.buck_passing_returns = value
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=100).contains(n))
+                    .ok_or_else(|| bad(format!("{value:?} is not a count from 1 to 100")))?;
+            }
+            "auto_dispatch" => {
+                self.auto_dispatch = match value.trim() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(bad(format!("{value:?} is not true or false"))),
+                }
+            }
+            "dual_dispatch_topics" => {
+                let topics: Vec<String> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect();
+                if let Some(t) = topics
+                    .iter()
+                    .find(|t| t.len() > 4 || !t.bytes().all(|b| b.is_ascii_digit()))
+                {
+                    return Err(bad(format!("{t:?} is not a topic code")));
+                }
+                self.dual_dispatch_topics = topics;
+            }
+            _ => {
+                let Some((class, field)) = rest.split_once('.') else {
+                    return Ok(false);
+                };
+                let Some(class) = TimeClass::parse(class) else {
+                    return Ok(false);
+                };
+                let clock = &mut self.classes[class_index(class)];
+                match field {
+                    "respond_minutes" => clock.respond = minutes(key, value)?,
+                    "complete_minutes" => clock.complete = minutes(key, value)?,
+                    "ladder" => clock.ladder = parse_ladder(key, value)?,
+                    _ => return Ok(false),
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Whether a topic is dispatched to its department as well.
+    pub fn dual(&self, topic: &str) -> bool {
+        self.dual_dispatch_topics
+            .iter()
+            .any(|t| topic.starts_with(t.as_str()))
+    }
+}
+
+fn parse_ladder(key: &str, value: &str) -> Result<Vec<Rung>, PolicyError> {
+    let mut out: Vec<Rung> = Vec::new();
+    for part in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let Some((name, m)) = part.split_once(':') else {
+            return Err(PolicyError {
+                key: key.to_owned(),
+                message: format!("{part:?} is not name:minutes"),
+            });
+        };
+        let after = minutes(key, m)?;
+        if out.last().is_some_and(|r| r.after >= after) {
+            return Err(PolicyError {
+                key: key.to_owned(),
+                message: "rungs must fall due later and later".into(),
+            });
+        }
+        out.push(Rung {
+            name: name.trim().to_owned(),
+            after,
+        });
+    }
+    if out.is_empty() || out.len() > 10 {
+        return Err(PolicyError {
+            key: key.to_owned(),
+            message: "give from 1 to 10 rungs".into(),
+        });
+    }
+    Ok(out)
+}
+
+/// The deadlines of work dispatched at `dispatched_at` with `extension_days` granted: (respond by, reply by).
+pub fn deadlines(
+    policy: &WorkPolicy,
+    class: TimeClass,
+    dispatched_at: NaiveDateTime,
+    extension_days: i32,
+) -> (NaiveDateTime, NaiveDateTime) {
+    let c = policy.class(class);
+    (
+        dispatched_at + c.respond,
+        dispatched_at + c.complete + Duration::days(i64::from(extension_days)),
+    )
+}
+
+/// The next rung after `crossed` rungs: (its number from 1, the rung, when it falls due), or `None` at the top.
+pub fn next_rung(
+    policy: &WorkPolicy,
+    class: TimeClass,
+    dispatched_at: NaiveDateTime,
+    extension_days: i32,
+    crossed: i32,
+) -> Option<(i32, &Rung, NaiveDateTime)> {
+    let ladder = &policy.class(class).ladder;
+    let i = usize::try_from(crossed).ok()?;
+    let rung = ladder.get(i)?;
+    Some((
+        crossed + 1,
+        rung,
+        dispatched_at + Duration::days(i64::from(extension_days)) + rung.after,
+    ))
+}
+
+/// Whether something due at `due` and done at `done` (or not yet, at `now`) is late.
+pub fn late(due: NaiveDateTime, done: Option<NaiveDateTime>, now: NaiveDateTime) -> bool {
+    done.unwrap_or(now) > due
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    #[test]
+    fn deadlines_follow_the_time_class_and_extensions() {
+        let p = WorkPolicy::default();
+        let at = t("2026-03-01 08:00");
+        assert_eq!(
+            deadlines(&p, TimeClass::Hours2, at, 0),
+            (t("2026-03-01 08:30"), t("2026-03-01 10:00"))
+        );
+        assert_eq!(
+            deadlines(&p, TimeClass::Hours24, at, 0),
+            (t("2026-03-01 10:00"), t("2026-03-02 08:00"))
+        );
+        assert_eq!(
+            deadlines(&p, TimeClass::Days7, at, 3),
+            (t("2026-03-02 08:00"), t("2026-03-11 08:00"))
+        );
+        assert_eq!(
+            deadlines(&p, TimeClass::Days15, at, 0).1,
+            t("2026-03-16 08:00")
+        );
+    }
+
+    #[test]
+    fn the_ladder_is_two_three_four_days_for_general_work() {
+        let p = WorkPolicy::default();
+        let at = t("2026-03-01 08:00");
+        let names: Vec<(i32, String, NaiveDateTime)> = (0..4)
+            .filter_map(|k| next_rung(&p, TimeClass::Days7, at, 0, k))
+            .map(|(n, r, due)| (n, r.name.clone(), due))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                (1, "remind".into(), t("2026-03-03 08:00")),
+                (2, "supervise".into(), t("2026-03-04 08:00")),
+                (3, "investigate".into(), t("2026-03-05 08:00")),
+            ]
+        );
+        // An extension moves the ladder with the deadline.
+        assert_eq!(
+            next_rung(&p, TimeClass::Days7, at, 2, 0).map(|x| x.2),
+            Some(t("2026-03-05 08:00"))
+        );
+        assert!(next_rung(&p, TimeClass::Hours2, at, 0, 3).is_none());
+        assert!(next_rung(&p, TimeClass::Hours2, at, 0, -1).is_none());
+    }
+
+    #[test]
+    fn policy_values_override_and_bad_ones_are_refused() {
+        let mut p = WorkPolicy::default();
+        assert_eq!(p.apply("work.7d.respond_minutes", "60"), Ok(true));
+        assert_eq!(p.class(TimeClass::Days7).respond, Duration::minutes(60));
+        assert_eq!(
+            p.apply("work.2h.ladder", "remind:30, investigate:90"),
+            Ok(true)
+        );
+        assert_eq!(p.class(TimeClass::Hours2).ladder.len(), 2);
+        assert_eq!(p.apply("work.whistle_report_minutes", "45"), Ok(true));
+        assert_eq!(p.whistle_report, Duration::minutes(45));
+        assert_eq!(p.apply("work.auto_dispatch", "false"), Ok(true));
+        assert!(!p.auto_dispatch);
+        assert_eq!(p.apply("work.dual_dispatch_topics", "07,0301"), Ok(true));
+        assert!(p.dual("0701") && p.dual("0301") && !p.dual("0302"));
+        assert_eq!(p.apply("group_min_callers", "3"), Ok(false));
+        assert_eq!(p.apply("work.9d.respond_minutes", "3"), Ok(false));
+        let before = p.clone();
+        for (k, v) in [
+            ("work.7d.respond_minutes", "0"),
+            ("work.7d.complete_minutes", "soon"),
+            ("work.7d.ladder", "remind:100,supervise:50"),
+            ("work.7d.ladder", "remind"),
+            ("work.7d.ladder", ""),
+            ("work.buck_passing_returns", "0"),
+            ("work.auto_dispatch", "yes"),
+            ("work.dual_dispatch_topics", "07,heat"),
+        ] {
+            assert!(p.clone().apply(k, v).is_err(), "{k}={v}");
+        }
+        assert_eq!(p, before);
+    }
+
+    #[test]
+    fn late_compares_done_or_now_with_due() {
+        let due = t("2026-03-01 08:30");
+        assert!(!late(
+            due,
+            Some(t("2026-03-01 08:30")),
+            t("2026-03-09 00:00")
+        ));
+        assert!(late(
+            due,
+            Some(t("2026-03-01 08:31")),
+            t("2026-03-01 08:00")
+        ));
+        assert!(!late(due, None, t("2026-03-01 08:00")));
+        assert!(late(due, None, t("2026-03-01 09:00")));
+    }
+}

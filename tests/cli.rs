@@ -506,3 +506,46 @@ fn simulated_tickets_export_import_and_are_recognised_when_simulated_again() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn work_tick_dispatches_and_escalates_once_across_separate_runs() {
+    let t = TestDb::beijing();
+    let env = [("DATABASE_URL", t.url.as_str())];
+    let (lon, lat) = gridline::geo::grid::center(862, 566);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("one.jsonl");
+    std::fs::write(&file, jsonl_ticket("TICK-1", lon, lat)).unwrap();
+    let out = gridline(&["import", "tickets", file.to_str().unwrap()], &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // Each run is a fresh process: what one run did, the next one knows.
+    let tick = |now: &str| -> serde_json::Value {
+        let out = gridline(&["work", "tick", "--now", now], &env);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_str(text(&out.stdout).trim()).unwrap()
+    };
+    let first = tick("2026-03-03T02:00:00Z");
+    assert_eq!(first["dispatched"], 1, "{first}");
+    assert_eq!(tick("2026-03-03T02:00:00Z")["dispatched"], 0);
+    assert_eq!(tick("2026-03-04T02:00:00Z")["escalated"], 0);
+    assert_eq!(
+        tick("2026-03-05T02:00:01Z")["escalated"],
+        1,
+        "remind at 2 days"
+    );
+    assert_eq!(tick("2026-03-05T02:00:01Z")["escalated"], 0, "not twice");
+    assert_eq!(
+        tick("2026-03-12T00:00:00Z")["escalated"],
+        2,
+        "supervise and investigate"
+    );
+    assert_eq!(tick("2026-04-01T00:00:00Z")["escalated"], 0);
+
+    let out = gridline(&["work", "tick", "--now", "tomorrow"], &env);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("RFC 3339"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -296,13 +296,33 @@ async fn a_case_merged_by_hand_takes_no_new_items() {
     assert_eq!(r.status, 201, "{}", r.json);
     assert_eq!(r.json["case"]["status"], "merged");
     assert_eq!(r.json["transition"]["details"]["into_case"], b.as_str());
+    assert_eq!(r.json["case"]["ticket_count"], 0, "its ticket moved");
+    // The ticket moved into B, with a decision saying who merged it and why, undoable.
+    let d = app.get_as(&dispatcher, &format!("/api/v1/cases/{b}")).await;
+    assert_eq!(d.json["case"]["ticket_count"], 2);
+    let moved = d.json["merges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["outcome"] == "merged_by_hand")
+        .expect("a merged_by_hand decision")
+        .clone();
+    assert_eq!(moved["candidate_case_id"], a.as_str());
+    assert_eq!(moved["reason"], "同一堆垃圾");
     // A new ticket where case A was does not join the merged case.
     let r = app
         .post_as(&op, "/api/v1/tickets", ticket("WF-5", lat))
         .await;
     assert_eq!(r.status, 201, "{}", r.json);
     assert_ne!(r.json["case"]["id"], a.as_str());
-    assert_eq!(r.json["merge"]["outcome"], "opened");
+    let r = app
+        .post_as(
+            &dispatcher,
+            &format!("/api/v1/cases/{b}/unmerge"),
+            json!({"ticket_id": moved["item_id"], "reason": "并错了"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
 }
 
 #[actix_web::test]

@@ -410,3 +410,55 @@ pub fn unmerge(
         Ok((old, fresh))
     })
 }
+
+/// 并单 by hand: moves every ticket and report of `from` into the case `into_id`, each with a decision saying who
+/// merged it and why (the decision that put it into `from` is marked undone, so `unmerge` can take it out again),
+/// and recomputes both cases. Runs inside the caller's transaction; returns (`from`, the case it joined).
+pub(crate) fn merge_items(
+    c: &mut DbConnection,
+    from: CaseRow,
+    into_id: &str,
+    actor: &str,
+    reason: &str,
+    at: NaiveDateTime,
+) -> Result<(CaseRow, CaseRow), CaseError> {
+    let into = store::case(c, into_id)?.ok_or_else(|| CaseError::NotFound(into_id.to_owned()))?;
+    let tickets = store::tickets_of(c, &from.id)?;
+    let reports = store::reports_of(c, &from.id)?;
+    let items = tickets
+        .iter()
+        .map(|t| ("ticket", t.id.as_str()))
+        .chain(reports.iter().map(|r| ("report", r.id.as_str())));
+    for (kind, item_id) in items {
+        if let Some(d) = store::standing_decision(c, item_id)? {
+            store::undo_decision(c, &d.id, at)?;
+        }
+        match kind {
+            "ticket" => store::move_ticket(c, item_id, &into.id)?,
+            _ => store::move_report(c, item_id, &into.id)?,
+        };
+        store::insert_decision(
+            c,
+            &DecisionRow {
+                id: random_id("mrg_"),
+                case_id: into.id.clone(),
+                item_kind: kind.to_owned(),
+                item_id: item_id.to_owned(),
+                outcome: "merged_by_hand".into(),
+                candidate_case_id: Some(from.id.clone()),
+                distance_m: None,
+                age_hours: None,
+                score: None,
+                reason: reason.to_owned(),
+                actor: actor.to_owned(),
+                decided_at: at,
+                undone_at: None,
+            },
+        )?;
+    }
+    let policy = topics::intake_policy(c)?;
+    let into = rebase(c, into)?;
+    let into = intake::refresh_case(c, into, &policy)?;
+    let from = intake::refresh_case(c, from, &policy)?;
+    Ok((from, into))
+}

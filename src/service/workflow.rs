@@ -488,6 +488,15 @@ pub(crate) fn take_step(
     case.version += 1;
     case.updated_at = at;
     case_store::update_case(c, &case)?;
+    if let Some(into) = details.into_case.as_deref() {
+        let (from, _) =
+            crate::service::cases::merge_items(c, case, into, &user.username, &row.note, at)
+                .map_err(|e| match e {
+                    crate::service::cases::CaseError::Db(d) => WorkflowError::Db(d),
+                    other => invalid("into_case", other.to_string()),
+                })?;
+        case = from;
+    }
     Ok((case, row))
 }
 

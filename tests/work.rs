@@ -204,7 +204,7 @@ async fn a_case_goes_every_path_and_its_clocks_follow() {
         &app,
         &street,
         &id,
-        json!({"action": "whistle", "note": "管线抢修需多部门", "targets": [water, gas]}),
+        json!({"action": "whistle", "note": "管线抢修需多部门", "targets": [water, gas, water]}),
     )
     .await;
     assert_eq!(r["case"]["status"], "whistled");

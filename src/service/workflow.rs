@@ -399,11 +399,14 @@ pub(crate) fn take_step(
             return Err(invalid("targets", "name at least one unit"));
         }
         for id in &input.targets {
+            if details.targets.contains(id) {
+                continue;
+            }
             if org_store::unit(c, id)?.is_none() {
                 return Err(invalid("targets", format!("there is no unit {id}")));
             }
+            details.targets.push(id.clone());
         }
-        details.targets = input.targets.clone();
     }
     if needs.days {
         match input.days {

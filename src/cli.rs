@@ -58,6 +58,15 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Policy values (deadlines, the escalation ladder, dual dispatch, ...): list, set (checked), unset.
+    Policy {
+        /// What to do.
+        #[command(subcommand)]
+        action: PolicyAction,
+        /// Database.
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// The case workflow's scheduled work.
     Work {
         /// What to do.
@@ -362,6 +371,47 @@ pub enum TopicsAction {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+/// Policy values.
+#[derive(Debug, Subcommand)]
+pub enum PolicyAction {
+    /// Print the stored values (key=value); keys not listed take their defaults.
+    List,
+    /// Store a value, checked by the policy that reads it.
+    Set {
+        /// The key, e.g. work.7d.ladder.
+        key: String,
+        /// The value, e.g. remind:2880,supervise:4320,investigate:5760.
+        value: String,
+    },
+    /// Remove a stored value: the default applies again.
+    Unset {
+        /// The key.
+        key: String,
+    },
+}
+
+fn policy_command(action: PolicyAction, db: &DbArgs) -> anyhow::Result<()> {
+    use crate::service::policy;
+    let db = open(db)?;
+    match action {
+        PolicyAction::List => {
+            for (key, value) in policy::list(&db)? {
+                println!("{key}={value}");
+            }
+        }
+        PolicyAction::Set { key, value } => {
+            policy::set(&db, &key, &value)?;
+            println!("{key}={}", value.trim());
+        }
+        PolicyAction::Unset { key } => {
+            if !policy::unset(&db, &key)? {
+                anyhow::bail!("no value is stored for {key}: its default applies");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Scheduled work.
@@ -725,6 +775,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Chain { action, db } => chain_command(action, &db),
         Command::Topics { action, db } => topics_command(action, &db),
         Command::Work { action, db } => work_command(action, &db),
+        Command::Policy { action, db } => policy_command(action, &db),
         Command::Simulate(args) => simulate(&args),
         Command::Import {
             what:

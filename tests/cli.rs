@@ -541,6 +541,19 @@ fn work_tick_dispatches_and_escalates_once_across_separate_runs() {
     );
     assert_eq!(tick("2026-04-01T00:00:00Z")["escalated"], 0);
 
+    // A shorter ladder set from the command line governs the next pass.
+    let out = gridline(&["policy", "set", "work.7d.ladder", "remind:30"], &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = gridline(&["policy", "set", "work.7d.ladder", "remind"], &env);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("name:minutes"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = gridline(&["policy", "list"], &env);
+    assert_eq!(text(&out.stdout), "work.7d.ladder=remind:30\n");
+
     let out = gridline(&["work", "tick", "--now", "tomorrow"], &env);
     assert!(!out.status.success());
     assert!(

@@ -731,3 +731,91 @@ async fn a_patrol_case_dispatched_by_the_rules_is_still_fixed_on_the_spot() {
     assert!(d["work"]["replied_at"].is_string());
     assert_eq!(d["work"]["next_rung_at"], Value::Null);
 }
+
+async fn put_policy(app: &TestApp, token: &str, key: &str, value: &str) -> Resp {
+    app.send(common::Req {
+        method: actix_web::http::Method::PUT,
+        uri: &format!("/api/v1/policy/{key}"),
+        body: Some(json!({ "value": value })),
+        token: Some(token),
+        ..common::Req::default()
+    })
+    .await
+}
+
+#[actix_web::test]
+async fn policy_values_are_checked_stored_and_govern_the_clocks() {
+    let app = TestApp::beijing();
+    let (_, _, cell) = common::spot();
+    let admin = app.token(Role::Admin, &[]);
+    let dispatcher = app.token(Role::Dispatcher, &[&cell[..6]]);
+
+    let r = put_policy(&app, &admin, "work.7d.ladder", "remind:60,supervise:120").await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let r = put_policy(&app, &admin, "work.7d.respond_minutes", "45").await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    for (key, value, status, code) in [
+        (
+            "work.7d.ladder",
+            "supervise:120,remind:60",
+            400,
+            "invalid_field",
+        ),
+        ("work.7d.respond_minutes", "-5", 400, "invalid_field"),
+        ("work.auto_dispatch", "maybe", 400, "invalid_field"),
+        ("work.7d.colour", "red", 404, "unknown_policy_key"),
+    ] {
+        let r = put_policy(&app, &admin, key, value).await;
+        assert_eq!(
+            (r.status.as_u16(), r.json["code"].as_str()),
+            (status, Some(code)),
+            "{key}={value}"
+        );
+    }
+    let r = put_policy(&app, &dispatcher, "work.auto_dispatch", "false").await;
+    assert_eq!(r.status, 403);
+    let r = app.get_as(&dispatcher, "/api/v1/policy").await;
+    assert_eq!(
+        r.json["values"],
+        json!([
+            {"key": "work.7d.ladder", "value": "remind:60,supervise:120"},
+            {"key": "work.7d.respond_minutes", "value": "45"}
+        ])
+    );
+
+    // The stored values govern the next dispatch and the ladder.
+    let id = ticket(&app, "POL-1", "0101", "13712341234").await.json["case"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let t0 = Utc::now().naive_utc();
+    assert_eq!(scheduler::tick(&app.state.db, t0).unwrap().dispatched, 1);
+    let d = detail(&app, &dispatcher, &id).await;
+    let dispatched = at(&d["work"]["dispatched_at"]);
+    assert_eq!(
+        at(&d["work"]["respond_due_at"]),
+        dispatched + Duration::minutes(45)
+    );
+    assert_eq!(
+        scheduler::escalate(&app.state.db, dispatched + Duration::minutes(200)).unwrap(),
+        2,
+        "a two-rung ladder"
+    );
+
+    // Removed, the default applies again; removing twice says nothing was stored.
+    let del = |key: &'static str| common::Req {
+        method: actix_web::http::Method::DELETE,
+        uri: key,
+        token: Some(&admin),
+        ..common::Req::default()
+    };
+    assert_eq!(
+        app.send(del("/api/v1/policy/work.7d.ladder")).await.status,
+        204
+    );
+    let again = app.send(del("/api/v1/policy/work.7d.ladder")).await;
+    assert_eq!(
+        (again.status.as_u16(), again.json["code"].clone()),
+        (404, json!("policy_not_set"))
+    );
+}

@@ -14,6 +14,7 @@ pub mod locate;
 pub mod open311;
 pub mod org;
 pub mod places;
+pub mod policy;
 pub mod work;
 pub mod workflow;
 
@@ -107,6 +108,9 @@ pub fn api(r: &mut Routes<'_>) {
     );
     r.add(Method::GET, "/api/v1/dispatch/queue", work::queue);
     r.add(Method::GET, "/api/v1/escalations", work::escalations);
+    r.add(Method::GET, "/api/v1/policy", policy::list);
+    r.add(Method::PUT, "/api/v1/policy/{key}", policy::set);
+    r.add(Method::DELETE, "/api/v1/policy/{key}", policy::unset);
     r.add(Method::GET, "/api/v1/admin/pii-reads", admin::pii_reads);
     r.add(Method::GET, "/api/v1/locate", locate::locate);
     r.add(Method::POST, "/api/v1/locate/batch", locate::locate_batch);

@@ -13,6 +13,7 @@ pub mod open311;
 pub mod org;
 pub mod pipeline;
 pub mod places;
+pub mod policy;
 pub mod scheduler;
 pub mod simulate;
 pub mod ticket_import;

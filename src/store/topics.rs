@@ -61,7 +61,26 @@ pub fn replace(conn: &mut DbConnection, rows: &[TopicRow]) -> QueryResult<()> {
 pub fn policy_values(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {
     policy::table
         .select((policy::key, policy::value))
+        .order(policy::key.asc())
         .load(conn)
+}
+
+/// Stores a policy value (replacing the one stored).
+pub fn set_policy(conn: &mut DbConnection, key: &str, value: &str) -> QueryResult<()> {
+    let changed = diesel::update(policy::table.find(key))
+        .set(policy::value.eq(value))
+        .execute(conn)?;
+    if changed == 0 {
+        diesel::insert_into(policy::table)
+            .values((policy::key.eq(key), policy::value.eq(value)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Removes a stored policy value; whether there was one.
+pub fn unset_policy(conn: &mut DbConnection, key: &str) -> QueryResult<bool> {
+    Ok(diesel::delete(policy::table.find(key)).execute(conn)? > 0)
 }
 
 /// One topic.

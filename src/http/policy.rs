@@ -1,0 +1,95 @@
+//! Policy values: `GET /api/v1/policy` (every signed-in user: the numbers they are held to),
+//! `PUT /api/v1/policy/{key}` and `DELETE /api/v1/policy/{key}` (admins).
+
+use crate::app::AppState;
+use crate::auth::current_user::CurrentUser;
+use crate::auth::policy::{self, Permission};
+use crate::error::ApiError;
+use crate::service::policy::{self as service, PolicyError};
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+impl From<PolicyError> for ApiError {
+    fn from(e: PolicyError) -> Self {
+        match e {
+            PolicyError::UnknownKey(_) => ApiError::not_found("unknown_policy_key", e.to_string()),
+            PolicyError::Invalid(_) => ApiError::bad_request("invalid_field", e.to_string()),
+            PolicyError::Db(db) => ApiError::internal(db),
+        }
+    }
+}
+
+/// A stored value.
+#[derive(Debug, Serialize)]
+pub struct PolicyValue {
+    /// The key.
+    pub key: String,
+    /// The value.
+    pub value: String,
+}
+
+/// The stored values.
+#[derive(Debug, Serialize)]
+pub struct PolicyValues {
+    /// By key; keys not listed take their defaults.
+    pub values: Vec<PolicyValue>,
+}
+
+/// Body of a change.
+#[derive(Debug, Deserialize)]
+pub struct SetPolicy {
+    /// The value, as text.
+    pub value: String,
+}
+
+/// `GET /api/v1/policy`
+pub async fn list(
+    state: web::Data<AppState>,
+    me: CurrentUser,
+) -> Result<web::Json<PolicyValues>, ApiError> {
+    policy::require(&me, Permission::ReadOrganisation)?;
+    let db = state.db.clone();
+    let rows = web::block(move || service::list(&db)).await??;
+    Ok(web::Json(PolicyValues {
+        values: rows
+            .into_iter()
+            .map(|(key, value)| PolicyValue { key, value })
+            .collect(),
+    }))
+}
+
+/// `PUT /api/v1/policy/{key}`
+pub async fn set(
+    state: web::Data<AppState>,
+    me: CurrentUser,
+    key: web::Path<String>,
+    body: web::Json<SetPolicy>,
+) -> Result<web::Json<PolicyValue>, ApiError> {
+    policy::require(&me, Permission::ManageOrganisation)?;
+    let db = state.db.clone();
+    let key = key.into_inner();
+    let value = body.into_inner().value.trim().to_owned();
+    let (k, v) = (key.clone(), value.clone());
+    web::block(move || service::set(&db, &k, &v)).await??;
+    Ok(web::Json(PolicyValue { key, value }))
+}
+
+/// `DELETE /api/v1/policy/{key}`
+pub async fn unset(
+    state: web::Data<AppState>,
+    me: CurrentUser,
+    key: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    policy::require(&me, Permission::ManageOrganisation)?;
+    let db = state.db.clone();
+    let key = key.into_inner();
+    let k = key.clone();
+    if web::block(move || service::unset(&db, &k)).await?? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(ApiError::not_found(
+            "policy_not_set",
+            format!("no value is stored for {key:?}: its default applies"),
+        ))
+    }
+}

@@ -1,0 +1,105 @@
+//! Policy values (`policy` table): every number the workflow and intake use — deadlines, the escalation ladder, the
+//! whistle window, buck-passing, dual dispatch, group and repeat requests — stored over the defaults. A value is
+//! checked by the policy that reads it before it is stored, so a stored value always takes effect.
+
+use crate::db::{Db, DbError};
+use crate::domain::deadline::WorkPolicy;
+use crate::store::topics as store;
+use diesel::Connection;
+
+/// Errors of policy changes.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// No policy reads this key.
+    #[error("no policy reads {0:?}: see the README for the keys")]
+    UnknownKey(String),
+    /// The value is not one the policy takes.
+    #[error("{0}")]
+    Invalid(String),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for PolicyError {
+    fn from(e: diesel::result::Error) -> Self {
+        PolicyError::Db(DbError::Query(e))
+    }
+}
+
+fn whole(key: &str, value: &str, range: std::ops::RangeInclusive<u32>) -> Result<(), PolicyError> {
+    match value.trim().parse::<u32>() {
+        Ok(n) if range.contains(&n) => Ok(()),
+        _ => Err(PolicyError::Invalid(format!(
+            "policy {key}: {value:?} is not a whole number from {} to {}",
+            range.start(),
+            range.end()
+        ))),
+    }
+}
+
+/// Checks a value for a key.
+pub fn check(key: &str, value: &str) -> Result<(), PolicyError> {
+    if value.len() > 1000 {
+        return Err(PolicyError::Invalid(format!(
+            "policy {key}: the value is longer than 1000 characters"
+        )));
+    }
+    match key {
+        "group_min_callers" => whole(key, value, 2..=1000),
+        "repeat_window_days" => whole(key, value, 1..=365),
+        _ => match WorkPolicy::default().apply(key, value) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(PolicyError::UnknownKey(key.chars().take(100).collect())),
+            Err(e) => Err(PolicyError::Invalid(e.to_string())),
+        },
+    }
+}
+
+/// Every stored value, by key.
+pub fn list(db: &Db) -> Result<Vec<(String, String)>, PolicyError> {
+    Ok(store::policy_values(&mut *db.reader()?)?)
+}
+
+/// Stores a value after checking it.
+pub fn set(db: &Db, key: &str, value: &str) -> Result<(), PolicyError> {
+    let value = value.trim();
+    check(key, value)?;
+    db.writer()?
+        .transaction(|c| store::set_policy(c, key, value))?;
+    tracing::info!(%key, %value, "policy value set");
+    Ok(())
+}
+
+/// Removes a stored value (the default applies again); whether one was stored.
+pub fn unset(db: &Db, key: &str) -> Result<bool, PolicyError> {
+    Ok(store::unset_policy(&mut *db.writer()?, key)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_checked_by_the_policy_that_reads_them() {
+        assert!(check("work.7d.ladder", "remind:60,supervise:120").is_ok());
+        assert!(check("group_min_callers", "3").is_ok());
+        assert!(matches!(
+            check("work.7d.ladder", "supervise:120,remind:60"),
+            Err(PolicyError::Invalid(_))
+        ));
+        assert!(matches!(
+            check("group_min_callers", "1"),
+            Err(PolicyError::Invalid(_))
+        ));
+        assert!(matches!(
+            check("work.7d.colour", "red"),
+            Err(PolicyError::UnknownKey(_))
+        ));
+        assert!(matches!(
+            check("speed_limit", "30"),
+            Err(PolicyError::UnknownKey(_))
+        ));
+    }
+}

@@ -23,25 +23,7 @@ fn at(v: &Value) -> NaiveDateTime {
 }
 
 async fn ticket(app: &TestApp, no: &str, topic: &str, phone: &str) -> Resp {
-    let op = app.token(Role::HotlineOperator, &[]);
-    let (lon, lat, _) = common::spot();
-    let r = app
-        .post_as(
-            &op,
-            "/api/v1/tickets",
-            json!({
-                "ticket_no": no,
-                "channel": "phone",
-                "request_type": "complaint",
-                "topic": topic,
-                "text": "整栋楼停水一天了",
-                "caller": { "name": "王小明", "phone": phone },
-                "location": { "lon": lon, "lat": lat }
-            }),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.json);
-    r
+    common::file_ticket(app, no, topic, phone, "整栋楼停水一天了").await
 }
 
 async fn step(app: &TestApp, token: &str, case: &str, body: Value) -> Resp {

@@ -17,23 +17,7 @@ const PHOTO_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
 /// A hotline case in the test cell, with the unit ids of its chain (command centre first, then the street office).
 async fn hotline_case(app: &TestApp, no: &str) -> (String, Vec<String>) {
     let op = app.token(Role::HotlineOperator, &[]);
-    let (lon, lat, _) = common::spot();
-    let r = app
-        .post_as(
-            &op,
-            "/api/v1/tickets",
-            json!({
-                "ticket_no": no,
-                "channel": "phone",
-                "request_type": "complaint",
-                "topic": "0101",
-                "text": "楼下垃圾堆了三天没人清",
-                "caller": { "name": "张三丰", "phone": "13812345678" },
-                "location": { "lon": lon, "lat": lat }
-            }),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.json);
+    let r = common::file_ticket(app, no, "0101", "13812345678", "楼下垃圾堆了三天没人清").await;
     let id = r.json["case"]["id"].as_str().unwrap().to_owned();
     let d = app.get_as(&op, &format!("/api/v1/cases/{id}")).await;
     let units = d.json["chain"]

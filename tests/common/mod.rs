@@ -447,3 +447,26 @@ pub async fn departments(app: &TestApp, district: &str) -> Vec<(String, String, 
         })
         .collect()
 }
+
+/// Files a hotline complaint at the test spot (`spot()`) as a hotline operator; panics unless it is filed.
+pub async fn file_ticket(app: &TestApp, no: &str, topic: &str, phone: &str, text: &str) -> Resp {
+    let op = app.token(gridline::auth::role::Role::HotlineOperator, &[]);
+    let (lon, lat, _) = spot();
+    let r = app
+        .post_as(
+            &op,
+            "/api/v1/tickets",
+            serde_json::json!({
+                "ticket_no": no,
+                "channel": "phone",
+                "request_type": "complaint",
+                "topic": topic,
+                "text": text,
+                "caller": { "name": "王小明", "phone": phone },
+                "location": { "lon": lon, "lat": lat }
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    r
+}

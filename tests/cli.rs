@@ -450,7 +450,7 @@ fn simulated_tickets_export_import_and_are_recognised_when_simulated_again() {
     let env = [("DATABASE_URL", t.url.as_str())];
     let dir = tempfile::tempdir().unwrap();
     let export = dir.path().join("sim.jsonl");
-    let truth = dir.path().join("truth.json");
+    let truth = dir.path().join("not-yet").join("truth.json");
     let plan = [
         "--days",
         "1",
@@ -473,6 +473,7 @@ fn simulated_tickets_export_import_and_are_recognised_when_simulated_again() {
     let lines = std::fs::read_to_string(&export).unwrap().lines().count();
     assert!(lines > 50, "{lines}");
     assert!(text(&out.stdout).contains(&format!("{lines} tickets written")));
+    // The truth file's folder is made when it does not exist yet.
     let planted: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&truth).unwrap()).unwrap();
     assert_eq!(planted["seed"], 3);

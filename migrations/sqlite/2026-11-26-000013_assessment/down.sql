@@ -1,0 +1,3 @@
+DROP INDEX whistle_calls_summoned;
+DROP INDEX ticket_callbacks_assessment;
+DROP INDEX case_work_assessment;

@@ -336,6 +336,28 @@ fn main() {
     } else {
         println!("reusing {path}: {filled} case_work rows");
     }
+    // Each query of the street level alone, on one connection (the service runs volume and callbacks side by side).
+    {
+        use gridline::store::assessment::{self as q, GroupBy, Rounds, Scope};
+        let m = Month::parse(MONTH).unwrap();
+        let (from, to) = (m.start_utc(), m.end_utc());
+        let mut c = db.reader().unwrap();
+        let all = Scope::default();
+        for round in 0..2 {
+            let t = Instant::now();
+            q::volume(&mut c, GroupBy::Street, from, to, &all).unwrap();
+            let v = t.elapsed().as_secs_f64() * 1e3;
+            let t = Instant::now();
+            q::callbacks(&mut c, GroupBy::Street, from, to, Rounds::All, &all).unwrap();
+            let a = t.elapsed().as_secs_f64() * 1e3;
+            let t = Instant::now();
+            q::callbacks(&mut c, GroupBy::Street, from, to, Rounds::Superseded, &all).unwrap();
+            let s = t.elapsed().as_secs_f64() * 1e3;
+            println!(
+                "  street queries, round {round}: volume {v:.0} ms, callbacks {a:.0} ms, superseded rounds {s:.0} ms"
+            );
+        }
+    }
     let admin = Principal::machine("bench", "bench", Role::Admin);
     let month = Month::parse(MONTH).unwrap();
     for level in Level::ALL {

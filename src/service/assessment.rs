@@ -11,7 +11,7 @@ use crate::domain::assessment::{
     self as rules, AssessmentPolicy, Counts, Level, Month, POLICY_PREFIX, Rates,
 };
 use crate::service::auth::Principal;
-use crate::store::assessment::{self as store, GroupBy, Scope, WhistleSums};
+use crate::store::assessment::{self as store, GroupBy, Rounds, Scope, WhistleSums};
 use crate::store::topics as policy_store;
 use chrono::NaiveDateTime;
 use std::collections::HashMap;
@@ -161,33 +161,91 @@ fn group_by(level: Level) -> GroupBy {
     }
 }
 
-/// Counts per key of one month, with the names the work carries.
-fn month_counts(
+/// Counts per key, with the names the work carries.
+type Sums = HashMap<String, (Option<String>, Counts)>;
+
+/// Adds one month's ticket volume and response.
+fn add_volume(
     conn: &mut crate::db::DbConnection,
     by: GroupBy,
     month: Month,
     scope: &Scope,
-) -> Result<HashMap<String, (Option<String>, Counts)>, AssessmentError> {
-    let (from, to) = (month.start_utc(), month.end_utc());
-    let mut out: HashMap<String, (Option<String>, Counts)> = HashMap::new();
-    for v in store::volume(conn, by, from, to, scope)? {
+    out: &mut Sums,
+) -> Result<(), AssessmentError> {
+    for v in store::volume(conn, by, month.start_utc(), month.end_utc(), scope)? {
         let e = out.entry(v.key).or_default();
         e.0 = v.name;
-        e.1.tickets = v.tickets;
-        e.1.responded = v.responded;
+        e.1.tickets += v.tickets;
+        e.1.responded += v.responded;
     }
-    for c in store::callbacks(conn, by, from, to, scope)? {
-        let e = &mut out.entry(c.key).or_default().1;
-        e.reached = c.reached;
-        e.resolved = c.resolved;
-        e.partly = c.partly;
-        e.unresolved = c.reached - c.resolved - c.partly;
-        e.satisfied = c.satisfied;
-        e.basic = c.basic;
-        e.dissatisfied = c.reached - c.satisfied - c.basic;
-        e.both_ok = c.both_ok;
-        e.both_missing = c.both_missing;
-        e.no_evidence = c.no_evidence;
+    Ok(())
+}
+
+/// Adds one month's latest callbacks: every reached callback, less those a later round replaced.
+fn add_callbacks(
+    conn: &mut crate::db::DbConnection,
+    by: GroupBy,
+    month: Month,
+    scope: &Scope,
+    out: &mut Sums,
+) -> Result<(), AssessmentError> {
+    let (from, to) = (month.start_utc(), month.end_utc());
+    for (rounds, sign) in [(Rounds::All, 1), (Rounds::Superseded, -1)] {
+        for c in store::callbacks(conn, by, from, to, rounds, scope)? {
+            let e = &mut out.entry(c.key).or_default().1;
+            e.reached += sign * c.reached;
+            e.resolved += sign * c.resolved;
+            e.partly += sign * c.partly;
+            e.unresolved += sign * (c.reached - c.resolved - c.partly);
+            e.satisfied += sign * c.satisfied;
+            e.basic += sign * c.basic;
+            e.dissatisfied += sign * (c.reached - c.satisfied - c.basic);
+            e.both_ok += sign * c.both_ok;
+            e.both_missing += sign * c.both_missing;
+            e.no_evidence += sign * c.no_evidence;
+        }
+    }
+    Ok(())
+}
+
+/// The sums of `months`. The volume queries and the callback queries take about as long as each other, so they
+/// run side by side on two reader connections (SQLite readers do not block each other under WAL).
+fn sums(
+    db: &Db,
+    by: GroupBy,
+    months: [Month; 2],
+    scope: &Scope,
+) -> Result<[Sums; 2], AssessmentError> {
+    let run = |add: fn(
+        &mut crate::db::DbConnection,
+        GroupBy,
+        Month,
+        &Scope,
+        &mut Sums,
+    ) -> Result<(), AssessmentError>| {
+        let mut conn = db.reader()?;
+        let mut out = [Sums::new(), Sums::new()];
+        for (m, o) in months.into_iter().zip(out.iter_mut()) {
+            add(&mut conn, by, m, scope, o)?;
+        }
+        Ok::<_, AssessmentError>(out)
+    };
+    let (volume, callbacks) = std::thread::scope(|s| {
+        let volume = s.spawn(|| run(add_volume));
+        let callbacks = run(add_callbacks);
+        (
+            volume
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            callbacks,
+        )
+    });
+    let mut out = volume?;
+    for (o, c) in out.iter_mut().zip(callbacks?) {
+        for (key, (_, counts)) in c {
+            let e = o.entry(key).or_default();
+            e.1 = e.1.plus(counts);
+        }
     }
     Ok(out)
 }
@@ -202,9 +260,7 @@ pub fn assess_at(
 ) -> Result<Assessment, AssessmentError> {
     let (places, topics) = policy::assessment_scope(user);
     let scope = Scope { places, topics };
-    let mut conn = db.reader()?;
-    let conn = &mut *conn;
-    let pol = load_policy(conn)?;
+    let pol = load_policy(&mut *db.reader()?)?;
     let previous = month.previous();
     let mut result = Assessment {
         month,
@@ -219,8 +275,10 @@ pub fn assess_at(
         return Ok(result);
     }
     let by = group_by(level);
-    let current = month_counts(conn, by, month, &scope)?;
-    let before = month_counts(conn, by, previous, &scope)?;
+    // Two connections for the sums, then one for the rest: a pool of two (the command line's) is enough.
+    let [current, before] = sums(db, by, [month, previous], &scope)?;
+    let mut conn = db.reader()?;
+    let conn = &mut *conn;
     let whistles: HashMap<String, WhistleSums> = if level == Level::Department {
         store::whistles(conn, month.start_utc(), month.end_utc(), now, &scope)?
             .into_iter()

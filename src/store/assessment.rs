@@ -4,8 +4,8 @@
 //! `jsonb_array_elements_text` on PostgreSQL) and diesel's DSL cannot; every value is bound, never spliced in.
 //!
 //! The queries are driven by the month's range of `case_work.dispatched_at` and read the other tables through
-//! indexes that cover them (migration `2026-11-26-000013_assessment`), so a month of all Beijing sums up well
-//! under a second on SQLite.
+//! indexes that cover them (migration `2026-11-26-000013_assessment`): one index probe per ticket and per callback,
+//! no table rows, one sort for the GROUP BY (`cargo bench --bench assessment` has the figures).
 
 use crate::db::DbConnection;
 use crate::db::schema::{places, units};
@@ -255,13 +255,26 @@ pub fn volume(
     q.load(conn)
 }
 
-/// The latest callback of each ticket that reached its caller, summed per group, of the cases first dispatched
-/// in `[from, to)`.
+/// Which callbacks [`callbacks`] sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rounds {
+    /// Every callback that reached the caller, whatever its round.
+    All,
+    /// Only those a later round replaced (the caller was called back again after a reopen).
+    Superseded,
+}
+
+/// Callbacks that reached the caller, summed per group, of the cases first dispatched in `[from, to)`.
+///
+/// Only the latest round of each ticket counts, but checking every callback for a later round costs a lookup
+/// each; as sums subtract, the assessment takes `All` minus `Superseded`, and the superseded ones are found from
+/// the few later rounds (a partial index holds only those) instead.
 pub fn callbacks(
     conn: &mut DbConnection,
     by: GroupBy,
     from: NaiveDateTime,
     to: NaiveDateTime,
+    rounds: Rounds,
     scope: &Scope,
 ) -> QueryResult<Vec<CallbackSums>> {
     let mut q = Sql::new(conn);
@@ -277,17 +290,30 @@ pub fn callbacks(
          SUM(CASE WHEN c.resolved = 'yes' AND c.satisfaction IN {SATISFIED} THEN 1 ELSE 0 END) AS both_ok, \
          SUM(CASE WHEN COALESCE(c.resolved, '') <> 'yes' AND COALESCE(c.satisfaction, '') NOT IN {SATISFIED} \
          THEN 1 ELSE 0 END) AS both_missing, \
-         SUM(CASE WHEN w.evidence_missing THEN 1 ELSE 0 END) AS no_evidence \
-         FROM case_work w"
+         SUM(CASE WHEN w.evidence_missing THEN 1 ELSE 0 END) AS no_evidence"
     ));
-    q.push(&from_clause.text);
-    q.push(" JOIN ticket_callbacks c ON c.case_id = w.case_id");
-    q.range(by, key, from, to);
-    // The latest round of each ticket counts (a reopened case is called back again).
-    q.push(
-        " AND c.contacted AND NOT EXISTS (SELECT 1 FROM ticket_callbacks c2 \
-         WHERE c2.ticket_id = c.ticket_id AND c2.round > c.round)",
-    );
+    match rounds {
+        Rounds::All => {
+            q.push(" FROM case_work w");
+            q.push(&from_clause.text);
+            q.push(" JOIN ticket_callbacks c ON c.case_id = w.case_id");
+            q.range(by, key, from, to);
+        }
+        Rounds::Superseded => {
+            q.push(" FROM ticket_callbacks c JOIN case_work w ON w.case_id = c.case_id");
+            q.push(&from_clause.text);
+            q.range(by, key, from, to);
+            // A case's callbacks come after its dispatch, so the later rounds of the range's cases are at or
+            // after its start.
+            q.push(" AND c.ticket_id IN (SELECT ticket_id FROM ticket_callbacks WHERE round > 1 AND at >= ")
+                .bind(Bind::Time(from))
+                .push(
+                    ") AND EXISTS (SELECT 1 FROM ticket_callbacks c2 \
+                     WHERE c2.ticket_id = c.ticket_id AND c2.round > c.round)",
+                );
+        }
+    }
+    q.push(" AND c.contacted");
     q.scope(scope, "w.district_code");
     q.push(&format!(" GROUP BY {key}"));
     q.load(conn)

@@ -93,6 +93,22 @@ pub fn case_scope(
     (Some(user.places.clone()), None)
 }
 
+/// What the monthly assessment covers for a user: `(None, None)` for the whole city; else the district (6-digit)
+/// and street (9-digit) codes of their jurisdiction and, for department handlers, their topics, as for the case
+/// list ([`case_scope`]). The assessment is kept per street at the finest, so a jurisdiction of communities or
+/// cells alone covers nothing: a street's figures would show the work of communities outside it.
+pub fn assessment_scope(
+    user: &crate::service::auth::Principal,
+) -> (Option<Vec<String>>, Option<Vec<String>>) {
+    let (places, topics) = case_scope(user);
+    let places = places.map(|p| {
+        p.into_iter()
+            .filter(|c| (c.len() == 6 || c.len() == 9) && c.bytes().all(|b| b.is_ascii_digit()))
+            .collect()
+    });
+    (places, topics)
+}
+
 /// Whether a user may see a ticket's caller unmasked (`pii:read` for that record): hotline operators (they took
 /// the call) always; street and department handlers (they must contact the caller) unless the caller asked for
 /// confidentiality; nobody else.
@@ -185,6 +201,33 @@ mod tests {
             );
             assert_eq!(confidential, role == Role::HotlineOperator, "{role}");
         }
+    }
+
+    #[test]
+    fn the_assessment_covers_districts_and_streets_of_the_jurisdiction() {
+        let leader = user(Role::Leader, &["110000"], &[]);
+        assert_eq!(assessment_scope(&leader), (None, None));
+        let operator = user(Role::HotlineOperator, &[], &[]);
+        assert_eq!(assessment_scope(&operator), (None, None));
+        let dispatcher = user(
+            Role::Dispatcher,
+            &["110105", "110101001", "110101001001"],
+            &[],
+        );
+        assert_eq!(
+            assessment_scope(&dispatcher),
+            (
+                Some(vec!["110105".to_owned(), "110101001".to_owned()]),
+                None
+            )
+        );
+        let secretary = user(Role::CommunitySecretary, &["110105026041"], &[]);
+        assert_eq!(assessment_scope(&secretary), (Some(vec![]), None));
+        let heating = user(Role::DepartmentHandler, &[], &["07"]);
+        assert_eq!(
+            assessment_scope(&heating),
+            (None, Some(vec!["07".to_owned()]))
+        );
     }
 
     #[test]

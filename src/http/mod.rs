@@ -4,6 +4,7 @@
 //! compares that list with the spec, so a route cannot exist without being documented.
 
 pub mod admin;
+pub mod assessment;
 pub mod auth;
 pub mod cases;
 pub mod chain;
@@ -112,6 +113,7 @@ pub fn api(r: &mut Routes<'_>) {
     r.add(Method::PUT, "/api/v1/policy/{key}", policy::set);
     r.add(Method::DELETE, "/api/v1/policy/{key}", policy::unset);
     r.add(Method::GET, "/api/v1/admin/pii-reads", admin::pii_reads);
+    r.add(Method::GET, "/api/v1/assessment", assessment::get);
     r.add(Method::GET, "/api/v1/locate", locate::locate);
     r.add(Method::POST, "/api/v1/locate/batch", locate::locate_batch);
     r.add(Method::GET, "/api/v1/places/{code}", places::get_place);

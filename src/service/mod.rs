@@ -1,6 +1,7 @@
 //! Use-cases: each public function is one unit of work (one transaction where it writes), called by the HTTP
 //! handlers and the command line alike.
 
+pub mod assessment;
 pub mod auth;
 pub mod cases;
 pub mod chain;

@@ -1,6 +1,7 @@
 //! Storage: diesel only, one file per aggregate. Functions take `&mut DbConnection` so one service call can wrap
 //! several of them in one transaction; none of them opens its own.
 
+pub mod assessment;
 pub mod audit;
 pub mod cases;
 pub mod chain;

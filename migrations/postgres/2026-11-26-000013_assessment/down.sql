@@ -1,0 +1,4 @@
+DROP INDEX whistle_calls_summoned;
+DROP INDEX ticket_callbacks_later_rounds;
+DROP INDEX ticket_callbacks_assessment;
+DROP INDEX case_work_assessment;

@@ -1,0 +1,371 @@
+//! The sums behind the monthly assessment: a few GROUP BY queries over `case_work`, `tickets`,
+//! `ticket_callbacks` and `whistle_calls`, grouped by street, district, department or handler. Raw SQL, because
+//! the department level unpacks each case's JSON array of departments (`json_each` on SQLite,
+//! `jsonb_array_elements_text` on PostgreSQL) and diesel's DSL cannot; every value is bound, never spliced in.
+//!
+//! The queries are driven by the month's range of `case_work.dispatched_at` and read the other tables through
+//! indexes that cover them (migration `2026-11-26-000013_assessment`): one index probe per ticket and per callback,
+//! no table rows, one sort for the GROUP BY (`cargo bench --bench assessment` has the figures).
+
+use crate::db::DbConnection;
+use crate::db::schema::{places, units};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+
+/// What the rows are grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    /// `case_work.street_code` (cases without a street are left out).
+    Street,
+    /// `case_work.district_code`.
+    District,
+    /// Each unit id in `case_work.departments` (cases without departments are left out).
+    Department,
+    /// `case_work.accepted_by` (cases nobody accepted are left out).
+    Handler,
+}
+
+/// Which work the sums cover; the default covers the whole city.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Only cases in these districts or streets (`None`: anywhere). An empty list covers nothing.
+    pub places: Option<Vec<String>>,
+    /// Only cases on these topics or classes, by code prefix (`None`: every topic).
+    pub topics: Option<Vec<String>>,
+}
+
+/// Ticket volume and response of one group.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct VolumeRow {
+    /// Street or district code, unit id or user id.
+    #[diesel(sql_type = Text)]
+    pub key: String,
+    /// The handler's name as stored with the work (handler level only).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub name: Option<String>,
+    /// Tickets of the cases dispatched in the range.
+    #[diesel(sql_type = BigInt)]
+    pub tickets: i64,
+    /// Of those, tickets whose case was accepted by its response deadline.
+    #[diesel(sql_type = BigInt)]
+    pub responded: i64,
+}
+
+/// Latest callbacks that reached the caller, of one group.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct CallbackSums {
+    /// Street or district code, unit id or user id.
+    #[diesel(sql_type = Text)]
+    pub key: String,
+    /// Tickets whose latest callback reached the caller.
+    #[diesel(sql_type = BigInt)]
+    pub reached: i64,
+    /// Resolved `yes`.
+    #[diesel(sql_type = BigInt)]
+    pub resolved: i64,
+    /// Resolved `partly`.
+    #[diesel(sql_type = BigInt)]
+    pub partly: i64,
+    /// `satisfied`.
+    #[diesel(sql_type = BigInt)]
+    pub satisfied: i64,
+    /// `basically_satisfied`.
+    #[diesel(sql_type = BigInt)]
+    pub basic: i64,
+    /// Resolved `yes` and satisfied or basically satisfied.
+    #[diesel(sql_type = BigInt)]
+    pub both_ok: i64,
+    /// Neither resolved `yes` nor (basically) satisfied.
+    #[diesel(sql_type = BigInt)]
+    pub both_missing: i64,
+    /// Of the reached, those whose case's reply had no evidence.
+    #[diesel(sql_type = BigInt)]
+    pub no_evidence: i64,
+}
+
+/// Whistle report-ins of one department.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct WhistleSums {
+    /// The summoned unit.
+    #[diesel(sql_type = Text)]
+    pub key: String,
+    /// Times summoned in the range.
+    #[diesel(sql_type = BigInt)]
+    pub summoned: i64,
+    /// Reported in after the deadline.
+    #[diesel(sql_type = BigInt)]
+    pub late: i64,
+    /// Not reported in, and the deadline has passed.
+    #[diesel(sql_type = BigInt)]
+    pub missing: i64,
+}
+
+enum Bind {
+    Text(String),
+    Time(NaiveDateTime),
+}
+
+/// SQL text with its bound values, written with the backend's placeholders (`?` or `$n`).
+struct Sql {
+    text: String,
+    binds: Vec<Bind>,
+    numbered: bool,
+}
+
+impl Sql {
+    fn new(conn: &DbConnection) -> Sql {
+        Sql {
+            text: String::new(),
+            binds: Vec::new(),
+            numbered: matches!(conn, DbConnection::Pg(_)),
+        }
+    }
+
+    fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+
+    fn bind(&mut self, b: Bind) -> &mut Self {
+        self.binds.push(b);
+        if self.numbered {
+            self.text.push_str(&format!("${}", self.binds.len()));
+        } else {
+            self.text.push('?');
+        }
+        self
+    }
+
+    fn bind_list(&mut self, values: &[String]) -> &mut Self {
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(Bind::Text(v.clone()));
+        }
+        self
+    }
+
+    /// `AND` the scope's conditions on the case work `w` (districts by `district_col`).
+    fn scope(&mut self, scope: &Scope, district_col: &str) -> &mut Self {
+        if let Some(places) = &scope.places {
+            let districts: Vec<String> = places.iter().filter(|p| p.len() == 6).cloned().collect();
+            let streets: Vec<String> = places.iter().filter(|p| p.len() == 9).cloned().collect();
+            self.push(" AND (1 = 0");
+            if !districts.is_empty() {
+                self.push(&format!(" OR {district_col} IN ("))
+                    .bind_list(&districts)
+                    .push(")");
+            }
+            if !streets.is_empty() {
+                self.push(" OR w.street_code IN (")
+                    .bind_list(&streets)
+                    .push(")");
+            }
+            self.push(")");
+        }
+        if let Some(topics) = &scope.topics {
+            self.push(" AND EXISTS (SELECT 1 FROM cases ca WHERE ca.id = w.case_id AND (1 = 0");
+            for t in topics {
+                self.push(" OR ca.topic_code LIKE ")
+                    .bind(Bind::Text(format!("{t}%")));
+            }
+            self.push("))");
+        }
+        self
+    }
+
+    /// The grouping key and the tables it needs after `FROM case_work w`.
+    fn group(&mut self, by: GroupBy) -> &'static str {
+        match by {
+            GroupBy::Street => "w.street_code",
+            GroupBy::District => "w.district_code",
+            GroupBy::Handler => "w.accepted_by",
+            GroupBy::Department => {
+                if self.numbered {
+                    self.push(
+                        " CROSS JOIN LATERAL jsonb_array_elements_text(w.departments::jsonb) AS d(value)",
+                    );
+                } else {
+                    self.push(" JOIN json_each(w.departments) AS d");
+                }
+                "d.value"
+            }
+        }
+    }
+
+    /// The conditions every ticket query shares: the month range and the key being known.
+    fn range(&mut self, by: GroupBy, key: &str, from: NaiveDateTime, to: NaiveDateTime) {
+        self.push(" WHERE w.dispatched_at >= ")
+            .bind(Bind::Time(from))
+            .push(" AND w.dispatched_at < ")
+            .bind(Bind::Time(to));
+        match by {
+            GroupBy::Department => self.push(" AND w.departments <> '[]'"),
+            GroupBy::District => self,
+            _ => self.push(&format!(" AND {key} IS NOT NULL")),
+        };
+    }
+
+    fn load<R>(self, conn: &mut DbConnection) -> QueryResult<Vec<R>>
+    where
+        R: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
+    {
+        let Sql { text, binds, .. } = self;
+        crate::with_backend!(conn, c => {
+            let mut q = diesel::sql_query(text).into_boxed();
+            for b in binds {
+                q = match b {
+                    Bind::Text(s) => q.bind::<Text, _>(s),
+                    Bind::Time(t) => q.bind::<Timestamp, _>(t),
+                };
+            }
+            q.load::<R>(c)
+        })
+    }
+}
+
+/// Tickets and responses per group, of the cases first dispatched in `[from, to)`.
+pub fn volume(
+    conn: &mut DbConnection,
+    by: GroupBy,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    scope: &Scope,
+) -> QueryResult<Vec<VolumeRow>> {
+    let mut q = Sql::new(conn);
+    let mut from_clause = Sql::new(conn);
+    let key = from_clause.group(by);
+    let name = if by == GroupBy::Handler {
+        "MAX(w.accepted_by_name)"
+    } else {
+        "NULL"
+    };
+    q.push(&format!(
+        "SELECT {key} AS key, {name} AS name, COUNT(*) AS tickets, \
+         SUM(CASE WHEN w.accepted_at IS NOT NULL AND w.accepted_at <= w.respond_due_at THEN 1 ELSE 0 END) \
+         AS responded FROM case_work w"
+    ));
+    q.push(&from_clause.text);
+    q.push(" JOIN tickets t ON t.case_id = w.case_id");
+    q.range(by, key, from, to);
+    q.scope(scope, "w.district_code");
+    q.push(&format!(" GROUP BY {key}"));
+    q.load(conn)
+}
+
+/// Which callbacks [`callbacks`] sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rounds {
+    /// Every callback that reached the caller, whatever its round.
+    All,
+    /// Only those a later round replaced (the caller was called back again after a reopen).
+    Superseded,
+}
+
+/// Callbacks that reached the caller, summed per group, of the cases first dispatched in `[from, to)`.
+///
+/// Only the latest round of each ticket counts, but checking every callback for a later round costs a lookup
+/// each; as sums subtract, the assessment takes `All` minus `Superseded`, and the superseded ones are found from
+/// the few later rounds (a partial index holds only those) instead.
+pub fn callbacks(
+    conn: &mut DbConnection,
+    by: GroupBy,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    rounds: Rounds,
+    scope: &Scope,
+) -> QueryResult<Vec<CallbackSums>> {
+    let mut q = Sql::new(conn);
+    let mut from_clause = Sql::new(conn);
+    let key = from_clause.group(by);
+    const SATISFIED: &str = "('satisfied', 'basically_satisfied')";
+    q.push(&format!(
+        "SELECT {key} AS key, COUNT(*) AS reached, \
+         SUM(CASE WHEN c.resolved = 'yes' THEN 1 ELSE 0 END) AS resolved, \
+         SUM(CASE WHEN c.resolved = 'partly' THEN 1 ELSE 0 END) AS partly, \
+         SUM(CASE WHEN c.satisfaction = 'satisfied' THEN 1 ELSE 0 END) AS satisfied, \
+         SUM(CASE WHEN c.satisfaction = 'basically_satisfied' THEN 1 ELSE 0 END) AS basic, \
+         SUM(CASE WHEN c.resolved = 'yes' AND c.satisfaction IN {SATISFIED} THEN 1 ELSE 0 END) AS both_ok, \
+         SUM(CASE WHEN COALESCE(c.resolved, '') <> 'yes' AND COALESCE(c.satisfaction, '') NOT IN {SATISFIED} \
+         THEN 1 ELSE 0 END) AS both_missing, \
+         SUM(CASE WHEN w.evidence_missing THEN 1 ELSE 0 END) AS no_evidence"
+    ));
+    match rounds {
+        Rounds::All => {
+            q.push(" FROM case_work w");
+            q.push(&from_clause.text);
+            q.push(" JOIN ticket_callbacks c ON c.case_id = w.case_id");
+            q.range(by, key, from, to);
+        }
+        Rounds::Superseded => {
+            q.push(" FROM ticket_callbacks c JOIN case_work w ON w.case_id = c.case_id");
+            q.push(&from_clause.text);
+            q.range(by, key, from, to);
+            // A case's callbacks come after its dispatch, so the later rounds of the range's cases are at or
+            // after its start.
+            q.push(" AND c.ticket_id IN (SELECT ticket_id FROM ticket_callbacks WHERE round > 1 AND at >= ")
+                .bind(Bind::Time(from))
+                .push(
+                    ") AND EXISTS (SELECT 1 FROM ticket_callbacks c2 \
+                     WHERE c2.ticket_id = c.ticket_id AND c2.round > c.round)",
+                );
+        }
+    }
+    q.push(" AND c.contacted");
+    q.scope(scope, "w.district_code");
+    q.push(&format!(" GROUP BY {key}"));
+    q.load(conn)
+}
+
+/// Whistle report-ins per summoned unit, of the whistles blown in `[from, to)`; `now` decides which missing
+/// report-ins are overdue.
+pub fn whistles(
+    conn: &mut DbConnection,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    now: NaiveDateTime,
+    scope: &Scope,
+) -> QueryResult<Vec<WhistleSums>> {
+    let mut q = Sql::new(conn);
+    q.push(
+        "SELECT wc.unit_id AS key, COUNT(*) AS summoned, \
+         SUM(CASE WHEN wc.reported_at IS NOT NULL AND wc.reported_at > wc.due_at THEN 1 ELSE 0 END) AS late, \
+         SUM(CASE WHEN wc.reported_at IS NULL AND wc.due_at < ",
+    )
+    .bind(Bind::Time(now))
+    .push(
+        " THEN 1 ELSE 0 END) AS missing \
+         FROM whistle_calls wc LEFT JOIN case_work w ON w.case_id = wc.case_id \
+         WHERE wc.summoned_at >= ",
+    )
+    .bind(Bind::Time(from))
+    .push(" AND wc.summoned_at < ")
+    .bind(Bind::Time(to))
+    .scope(scope, "wc.district_code")
+    .push(" GROUP BY wc.unit_id");
+    q.load(conn)
+}
+
+/// Names of the districts and streets, by code.
+pub fn place_names(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {
+    places::table
+        .filter(places::level.eq_any(["district", "street"]))
+        .select((places::code, places::name))
+        .load(conn)
+}
+
+/// Names of units, by id.
+pub fn unit_names(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        out.extend(
+            units::table
+                .filter(units::id.eq_any(chunk))
+                .select((units::id, units::name))
+                .load::<(String, String)>(conn)?,
+        );
+    }
+    Ok(out)
+}

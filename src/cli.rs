@@ -1124,8 +1124,7 @@ fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| args.db.data_dir.join("simulation-truth.json"));
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     std::fs::write(&path, serde_json::to_vec_pretty(&truth)?)
         .with_context(|| format!("cannot write {}", path.display()))?;

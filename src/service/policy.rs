@@ -1,8 +1,10 @@
-//! Policy values (`policy` table): every number the workflow and intake use — deadlines, the escalation ladder, the
-//! whistle window, buck-passing, dual dispatch, group and repeat requests — stored over the defaults. A value is
-//! checked by the policy that reads it before it is stored, so a stored value always takes effect.
+//! Policy values (`policy` table): every number the workflow, intake and assessment use — deadlines, the escalation
+//! ladder, the whistle window, buck-passing, dual dispatch, group and repeat requests, the assessment's weights and
+//! points — stored over the defaults. A value is checked by the policy that reads it before it is stored, so a stored
+//! value always takes effect.
 
 use crate::db::{Db, DbError};
+use crate::domain::assessment::{AssessmentPolicy, POLICY_PREFIX};
 use crate::domain::deadline::WorkPolicy;
 use crate::store::topics as store;
 use diesel::Connection;
@@ -46,6 +48,15 @@ pub fn check(key: &str, value: &str) -> Result<(), PolicyError> {
             "policy {key}: the value is longer than 1000 characters"
         )));
     }
+    if let Some(rest) = key.strip_prefix(POLICY_PREFIX) {
+        // Every assessment setting takes 0; one that does not is not a setting.
+        if AssessmentPolicy::default().set(rest, "0").is_err() {
+            return Err(PolicyError::UnknownKey(key.chars().take(100).collect()));
+        }
+        return AssessmentPolicy::default()
+            .set(rest, value)
+            .map_err(|why| PolicyError::Invalid(format!("policy {key}: {why}")));
+    }
     match key {
         "group_min_callers" => whole(key, value, 2..=1000),
         "repeat_window_days" => whole(key, value, 1..=365),
@@ -85,6 +96,15 @@ mod tests {
     fn values_are_checked_by_the_policy_that_reads_them() {
         assert!(check("work.7d.ladder", "remind:60,supervise:120").is_ok());
         assert!(check("group_min_callers", "3").is_ok());
+        assert!(check("assessment.partly_weight", "0.6").is_ok());
+        assert!(matches!(
+            check("assessment.partly_weight", "1.5"),
+            Err(PolicyError::Invalid(_))
+        ));
+        assert!(matches!(
+            check("assessment.colour", "0.5"),
+            Err(PolicyError::UnknownKey(_))
+        ));
         assert!(matches!(
             check("work.7d.ladder", "supervise:120,remind:60"),
             Err(PolicyError::Invalid(_))

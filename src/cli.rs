@@ -250,6 +250,10 @@ pub struct SimulateArgs {
     /// Write the hotline tickets as JSON Lines to this file (for `gridline import tickets`) instead of filing them.
     #[arg(long)]
     pub export: Option<PathBuf>,
+    /// Then handle the simulated cases as streets would (dispatch, accept, reply, callbacks, close or reopen) up
+    /// to the end of the simulated days or now, whichever is earlier.
+    #[arg(long, conflicts_with = "export")]
+    pub workflow: bool,
     /// Database.
     #[command(flatten)]
     pub db: DbArgs,
@@ -1077,6 +1081,7 @@ fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
         scale: args.scale,
         hotspots: usize::from(args.hotspots),
     };
+    let plan_end = plan.start + chrono::Duration::days(i64::from(plan.days));
     let state = crate::app::prepare(&args.db.database_url()?, 2)?;
     let bar = progress_bar("items");
     let progress = |p: simulate::Progress| {
@@ -1117,6 +1122,29 @@ fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
             sum.rejected
         )?;
         tracing::info!(?sum, "simulation finished");
+        if args.workflow {
+            let end = plan_end
+                .and_hms_opt(0, 0, 0)
+                .unwrap_or_default()
+                .min(chrono::Utc::now().naive_utc());
+            let started = std::time::Instant::now();
+            let bar = progress_bar("cases");
+            let work = simulate::work::play(&state.db, args.seed, end, |n| bar.set_position(n))?;
+            bar.finish_and_clear();
+            writeln!(
+                out,
+                "handled up to {end}: {} cases dispatched, {} replied, {} closed, {} reopened, {} fixed on the spot, \
+                 {} callbacks, {} left for a dispatcher, in {:.1} s",
+                work.dispatched,
+                work.replied,
+                work.closed,
+                work.reopened,
+                work.self_resolved,
+                work.callbacks,
+                work.unrouted,
+                started.elapsed().as_secs_f64()
+            )?;
+        }
         truth
     };
     let path = args
@@ -1162,6 +1190,13 @@ fn demo_data(state: &crate::app::AppState, scale: f64) -> anyhow::Result<()> {
             tracing::info!(done = p.done, planned = p.planned, "demo: simulating");
         }
     })?;
+    let work = simulate::work::play(&state.db, 1, chrono::Utc::now().naive_utc(), |n| {
+        if last.elapsed().as_secs() >= 5 {
+            last = std::time::Instant::now();
+            tracing::info!(cases = n, "demo: handling the simulated cases");
+        }
+    })?;
+    tracing::info!(?work, "demo: simulated handling done");
     tracing::info!(
         tickets = sum.tickets,
         reports = sum.reports,

@@ -188,3 +188,111 @@ fn simulated_winter_days_look_like_beijing_and_a_second_run_adds_nothing() {
     assert_eq!(n, sum.tickets);
     assert_eq!(a.iter().filter(|&&x| x == b'\n').count() as u64, n);
 }
+
+#[derive(QueryableByName)]
+struct Step {
+    #[diesel(sql_type = Text)]
+    case_id: String,
+    #[diesel(sql_type = Text)]
+    action: String,
+    #[diesel(sql_type = Text)]
+    from_status: String,
+    #[diesel(sql_type = Text)]
+    to_status: String,
+    #[diesel(sql_type = Text)]
+    actor_role: String,
+    #[diesel(sql_type = Timestamp)]
+    at: chrono::NaiveDateTime,
+}
+
+#[test]
+fn simulated_cases_are_handled_only_by_steps_the_workflow_allows() {
+    use gridline::auth::role::Role;
+    use gridline::domain::workflow::{self, Action, Origin, Status};
+    let t = TestDb::beijing();
+    let db = t.open();
+    let index = common::beijing_index();
+    let addresses = AddressMatcher::from_index(&index);
+    let chain = SharedChainIndex::load(&db).unwrap();
+    let geo = Geo {
+        index: &index,
+        addresses: &addresses,
+        chain: &chain,
+    };
+    let plan = Plan {
+        days: 6,
+        scale: 0.01,
+        ..plan()
+    };
+    let until = NaiveDate::from_ymd_opt(2026, 1, 18)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    simulate::run(&db, &geo, plan, |_| {}).unwrap();
+    let work = simulate::work::play(&db, 7, until, |_| {}).unwrap();
+    assert!(work.dispatched > 300, "{work:?}");
+    assert!(work.replied > work.dispatched / 2, "{work:?}");
+    assert!(
+        work.closed > 0 && work.reopened > 0 && work.self_resolved > 0,
+        "{work:?}"
+    );
+    assert!(work.callbacks > 0);
+    // Played again: nothing is received any more but what the rules cannot route.
+    let again = simulate::work::play(&db, 7, until, |_| {}).unwrap();
+    assert_eq!(again.dispatched, 0, "{again:?}");
+
+    let mut c = db.writer().unwrap();
+    let steps: Vec<Step> = diesel::sql_query(
+        "SELECT case_id, action, from_status, to_status, actor_role, at FROM case_transitions \
+         ORDER BY case_id, seq",
+    )
+    .load(&mut c)
+    .unwrap();
+    assert!(steps.len() as u64 > work.dispatched * 3);
+    let mut previous: Option<&Step> = None;
+    for s in &steps {
+        let first = previous.is_none_or(|p| p.case_id != s.case_id);
+        if first {
+            assert_eq!(s.from_status, "received", "{}", s.case_id);
+        } else {
+            let p = previous.unwrap();
+            assert_eq!(p.to_status, s.from_status, "{}", s.case_id);
+            assert!(p.at <= s.at, "{}", s.case_id);
+        }
+        assert!(s.at <= until);
+        let from = Status::parse(&s.from_status).unwrap();
+        let action = Action::parse(&s.action).unwrap();
+        let role = Role::parse(&s.actor_role).unwrap();
+        let allowed = [Origin::Hotline, Origin::Patrol].into_iter().any(|o| {
+            workflow::decide(from, o, role, action).is_ok_and(|st| st.to.as_str() == s.to_status)
+        });
+        assert!(
+            allowed,
+            "{} {} by {} from {}",
+            s.case_id, s.action, s.actor_role, s.from_status
+        );
+        previous = Some(s);
+    }
+    // Each case's status is where its last step left it; dispatched cases have their clocks.
+    let mismatched = count(
+        &mut c,
+        "SELECT COUNT(*) AS n FROM cases k JOIN case_transitions t ON t.case_id = k.id \
+         WHERE t.seq = (SELECT MAX(seq) FROM case_transitions u WHERE u.case_id = k.id) AND t.to_status <> k.status",
+    );
+    assert_eq!(mismatched, 0);
+    let dispatched_without_work = count(
+        &mut c,
+        "SELECT COUNT(*) AS n FROM case_transitions t WHERE t.action = 'dispatch' \
+         AND NOT EXISTS (SELECT 1 FROM case_work w WHERE w.case_id = t.case_id)",
+    );
+    assert_eq!(dispatched_without_work, 0);
+    let reached = count(
+        &mut c,
+        "SELECT COUNT(*) AS n FROM ticket_callbacks WHERE contacted",
+    );
+    let all = count(&mut c, "SELECT COUNT(*) AS n FROM ticket_callbacks");
+    assert!(
+        reached * 100 > all * 85 && reached < all,
+        "{reached} of {all}"
+    );
+}

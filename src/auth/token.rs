@@ -10,7 +10,8 @@ pub const PREFIX: &str = "glt_";
 /// The prefix of an API key for machine clients.
 pub const API_KEY_PREFIX: &str = "glk_";
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
     bytes
         .iter()
         .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {

@@ -727,3 +727,20 @@ pub fn media_of(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(Str
         .select((ticket_media::ticket_id, ticket_media::url))
         .load(conn)
 }
+
+/// The (ticket id, case id) of the tickets of these cases.
+pub fn ticket_ids_of(
+    conn: &mut DbConnection,
+    case_ids: &[String],
+) -> QueryResult<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for chunk in case_ids.chunks(500) {
+        out.extend(
+            tickets::table
+                .filter(tickets::case_id.eq_any(chunk))
+                .select((tickets::id, tickets::case_id))
+                .load::<(String, String)>(conn)?,
+        );
+    }
+    Ok(out)
+}

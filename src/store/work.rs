@@ -282,3 +282,11 @@ pub fn last_round(conn: &mut DbConnection, case_id: &str) -> QueryResult<i32> {
         .first::<Option<i32>>(conn)?
         .unwrap_or(0))
 }
+
+/// Inserts the work of many cases that have none yet (bulk loads such as the simulator).
+pub fn insert_many(conn: &mut DbConnection, rows: &[WorkRow]) -> QueryResult<()> {
+    for chunk in rows.chunks(500) {
+        crate::with_backend!(conn, c => diesel::insert_into(case_work::table).values(chunk).execute(c))?;
+    }
+    Ok(())
+}

@@ -64,3 +64,11 @@ pub fn last_seq(conn: &mut DbConnection, case_id: &str) -> QueryResult<i32> {
         .first::<Option<i32>>(conn)?
         .unwrap_or(0))
 }
+
+/// Records many steps (bulk loads such as the simulator).
+pub fn insert_many(conn: &mut DbConnection, rows: &[TransitionRow]) -> QueryResult<()> {
+    for chunk in rows.chunks(500) {
+        crate::with_backend!(conn, c => diesel::insert_into(case_transitions::table).values(chunk).execute(c))?;
+    }
+    Ok(())
+}

@@ -7,6 +7,7 @@
 
 pub mod model;
 pub mod traffic;
+pub mod work;
 pub mod world;
 
 use crate::auth::role::Role;

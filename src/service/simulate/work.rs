@@ -1,0 +1,525 @@
+//! The simulated handling of simulated cases (`gridline simulate --workflow`, `serve --demo`): every received case
+//! is taken along the workflow as a street would handle it — dispatched by the dispatch rules a few minutes after
+//! it opened, accepted, worked on, replied with evidence, called back ticket by ticket and closed, or reopened when
+//! a caller says it is not solved; patrol cases are partly fixed on the spot and verified — at realistic rates, up
+//! to a moment (`until`): what would happen later has not happened yet, so the scheduler takes over from there.
+//!
+//! Guarantees: every step is one the state machine allows (`domain::workflow::decide`) for the role taking it, and
+//! it is stored as the real step would be (transitions, the case's work and clocks, callbacks, the case's status);
+//! the same seed gives the same handling; cases already handled are not touched again.
+
+use crate::auth::role::Role;
+use crate::db::Db;
+use crate::domain::deadline::{self, WorkPolicy};
+use crate::domain::ids::random_id;
+use crate::domain::topic::TimeClass;
+use crate::domain::workflow::{self, Action, Origin, Status};
+use crate::service::work::{self, Router};
+use crate::service::workflow::{Details, WorkflowError};
+use crate::store::cases::{self as case_store, CaseRow};
+use crate::store::work::{self as work_store, CallbackRow, WorkRow};
+use crate::store::workflow::{self as transition_store, TransitionRow};
+use chrono::{Duration, NaiveDateTime};
+use diesel::Connection;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use std::collections::HashMap;
+
+const BATCH: i64 = 2_000;
+
+/// What the handling did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct WorkSummary {
+    /// Cases dispatched.
+    pub dispatched: u64,
+    /// Cases whose handler replied.
+    pub replied: u64,
+    /// Cases closed (or verified).
+    pub closed: u64,
+    /// Cases reopened after a caller said it was not solved.
+    pub reopened: u64,
+    /// Patrol cases fixed on the spot.
+    pub self_resolved: u64,
+    /// Callbacks recorded (one per ticket).
+    pub callbacks: u64,
+    /// Cases left for a dispatcher (the rules could not route them).
+    pub unrouted: u64,
+}
+
+/// One step as the simulation takes it.
+struct Planned {
+    action: Action,
+    role: Role,
+    actor: String,
+    at: NaiveDateTime,
+    note: &'static str,
+    evidence: bool,
+}
+
+fn minutes(rng: &mut ChaCha8Rng, lo: f64, hi: f64) -> Duration {
+    Duration::seconds((rng.random_range(lo..hi) * 60.0) as i64)
+}
+
+fn share(d: Duration, lo: f64, hi: f64, rng: &mut ChaCha8Rng) -> Duration {
+    Duration::seconds((d.num_seconds() as f64 * rng.random_range(lo..hi)) as i64)
+}
+
+fn evidence_of(case_id: &str, at: NaiveDateTime) -> String {
+    use sha2::{Digest, Sha256};
+    crate::auth::token::hex(&Sha256::digest(format!("{case_id}{at}")))
+}
+
+/// The callback of one ticket: (contacted, resolved, satisfaction).
+fn callback(rng: &mut ChaCha8Rng) -> (bool, Option<&'static str>, Option<&'static str>) {
+    if rng.random_bool(0.05) {
+        return (false, None, None);
+    }
+    let resolved = match rng.random_range(0..100) {
+        0..80 => "yes",
+        80..88 => "partly",
+        _ => "no",
+    };
+    let [s, b] = match resolved {
+        "yes" => [85, 97],
+        "partly" => [40, 80],
+        _ => [5, 20],
+    };
+    let r = rng.random_range(0..100);
+    let satisfaction = if r < s {
+        "satisfied"
+    } else if r < b {
+        "basically_satisfied"
+    } else {
+        "dissatisfied"
+    };
+    (true, Some(resolved), Some(satisfaction))
+}
+
+/// Handles every received case up to `until`; `progress` gets the number of cases looked at so far.
+pub fn play(
+    db: &Db,
+    seed: u64,
+    until: NaiveDateTime,
+    mut progress: impl FnMut(u64),
+) -> Result<WorkSummary, WorkflowError> {
+    let mut sum = WorkSummary::default();
+    let mut after = None;
+    let mut seen = 0u64;
+    loop {
+        let cases = case_store::waiting(&mut *db.reader()?, "received", after.as_ref(), BATCH)?;
+        let Some(last) = cases.last() else {
+            break;
+        };
+        after = Some((last.opened_at, last.id.clone()));
+        seen += cases.len() as u64;
+        db.writer()?.transaction::<_, WorkflowError, _>(|c| {
+            let policy = work::policy(c)?;
+            let mut router = Router::default();
+            let ids: Vec<String> = cases.iter().map(|k| k.id.clone()).collect();
+            let mut tickets: HashMap<String, Vec<String>> = HashMap::new();
+            for (t, case) in case_store::ticket_ids_of(c, &ids)? {
+                tickets.entry(case).or_default().push(t);
+            }
+            let mut out = Out::default();
+            for case in cases {
+                let case_tickets = tickets.remove(&case.id).unwrap_or_default();
+                handle(
+                    c,
+                    &policy,
+                    &mut router,
+                    seed,
+                    until,
+                    case,
+                    &case_tickets,
+                    &mut out,
+                    &mut sum,
+                )?;
+            }
+            transition_store::insert_many(c, &out.transitions)?;
+            work_store::insert_many(c, &out.work)?;
+            work_store::insert_callbacks(c, &out.callbacks)?;
+            for case in &out.cases {
+                case_store::update_case(c, case)?;
+            }
+            Ok(())
+        })?;
+        progress(seen);
+    }
+    Ok(sum)
+}
+
+#[derive(Default)]
+struct Out {
+    transitions: Vec<TransitionRow>,
+    work: Vec<WorkRow>,
+    callbacks: Vec<CallbackRow>,
+    cases: Vec<CaseRow>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn handle(
+    c: &mut crate::db::DbConnection,
+    policy: &WorkPolicy,
+    router: &mut Router,
+    seed: u64,
+    until: NaiveDateTime,
+    mut case: CaseRow,
+    tickets: &[String],
+    out: &mut Out,
+    sum: &mut WorkSummary,
+) -> Result<(), WorkflowError> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    case.id.hash(&mut h);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ h.finish());
+    let origin = if case.ticket_count > 0 {
+        Origin::Hotline
+    } else {
+        Origin::Patrol
+    };
+    let street = case.place_code.clone().unwrap_or_default();
+    let handler = format!(
+        "sim-handler-{}-{}",
+        street.get(..9).unwrap_or(""),
+        rng.random_range(0..3)
+    );
+    let (class, _) = router.topic(c, &case.topic_code)?;
+    let clock = policy.class(class).clone();
+    let mut plan: Vec<Planned> = Vec::new();
+    let mut work = None;
+    let mut t = case.opened_at;
+    let step = |action, role, actor: &str, at, note, evidence| Planned {
+        action,
+        role,
+        actor: actor.to_owned(),
+        at,
+        note,
+        evidence,
+    };
+    if origin == Origin::Patrol && rng.random_bool(0.35) {
+        t += minutes(&mut rng, 5.0, 30.0);
+        plan.push(step(
+            Action::SelfResolve,
+            Role::GridMember,
+            "sim-grid-member",
+            t,
+            "随手做，已处理",
+            true,
+        ));
+        t += minutes(&mut rng, 240.0, 2880.0);
+        plan.push(step(
+            Action::Verify,
+            Role::CommunitySecretary,
+            "sim-secretary",
+            t,
+            "现场核查已解决",
+            true,
+        ));
+    } else {
+        let route = router.route(c, policy, &case)?;
+        let Some(unit) = route.handler.clone() else {
+            sum.unrouted += 1;
+            return Ok(());
+        };
+        t += minutes(&mut rng, 3.0, 40.0);
+        let dispatched = t;
+        plan.push(step(
+            Action::Dispatch,
+            Role::Dispatcher,
+            "sim-dispatcher",
+            t,
+            "",
+            false,
+        ));
+        t += if rng.random_bool(0.985) {
+            share(clock.respond, 0.05, 0.9, &mut rng)
+        } else {
+            share(clock.respond, 1.1, 3.0, &mut rng)
+        };
+        plan.push(step(
+            Action::Accept,
+            Role::StreetHandler,
+            &handler,
+            t,
+            "",
+            false,
+        ));
+        t += minutes(&mut rng, 1.0, 30.0);
+        plan.push(step(
+            Action::Start,
+            Role::StreetHandler,
+            &handler,
+            t,
+            "",
+            false,
+        ));
+        let left = (dispatched + clock.complete - t).max(Duration::minutes(10));
+        t += if rng.random_bool(0.92) {
+            share(left, 0.05, 0.9, &mut rng)
+        } else {
+            share(clock.complete, 1.0, 1.6, &mut rng)
+        };
+        plan.push(step(
+            Action::Reply,
+            Role::StreetHandler,
+            &handler,
+            t,
+            "已处理并反馈",
+            rng.random_bool(0.97),
+        ));
+        if origin == Origin::Hotline {
+            t += minutes(&mut rng, 120.0, 1800.0);
+            plan.push(step(
+                Action::CallBack,
+                Role::HotlineOperator,
+                "sim-hotline",
+                t,
+                "",
+                false,
+            ));
+        } else {
+            t += minutes(&mut rng, 60.0, 1440.0);
+            plan.push(step(
+                Action::Close,
+                Role::Dispatcher,
+                "sim-dispatcher",
+                t,
+                "",
+                false,
+            ));
+        }
+        let mut w = WorkRow {
+            case_id: case.id.clone(),
+            district_code: case.district_code.clone(),
+            street_code: route.street_code.clone(),
+            handler_unit_id: Some(unit.id.clone()),
+            departments: serde_json::to_string(
+                &route.departments.iter().map(|u| &u.id).collect::<Vec<_>>(),
+            )
+            .unwrap_or_else(|_| "[]".into()),
+            copied: serde_json::to_string(&route.copied.iter().map(|u| &u.id).collect::<Vec<_>>())
+                .unwrap_or_else(|_| "[]".into()),
+            time_class: class.as_str().to_owned(),
+            dispatched_at: dispatched,
+            respond_due_at: dispatched,
+            complete_due_at: dispatched,
+            extension_days: 0,
+            accepted_at: None,
+            accepted_by: None,
+            accepted_by_name: None,
+            replied_at: None,
+            closed_at: None,
+            return_count: 0,
+            buck_passing: false,
+            evidence_missing: false,
+            rung: 0,
+            next_rung_at: None,
+        };
+        (w.respond_due_at, w.complete_due_at) = deadline::deadlines(policy, class, dispatched, 0);
+        if dispatched <= until {
+            work = Some(w);
+        }
+    }
+    let before = case.version;
+    let mut ctx = Ctx {
+        rng: &mut rng,
+        out,
+        sum,
+        class,
+        policy,
+    };
+    let work = take(&mut case, origin, plan, until, tickets, work, &mut ctx);
+    if let Some(w) = work {
+        ctx.out.work.push(w);
+    }
+    if case.version != before {
+        ctx.out.cases.push(case);
+    }
+    Ok(())
+}
+
+struct Ctx<'a> {
+    rng: &'a mut ChaCha8Rng,
+    out: &'a mut Out,
+    sum: &'a mut WorkSummary,
+    class: TimeClass,
+    policy: &'a WorkPolicy,
+}
+
+/// Takes the planned steps that happen by `until`, as the state machine allows them; the work as they leave it.
+fn take(
+    case: &mut CaseRow,
+    origin: Origin,
+    plan: Vec<Planned>,
+    until: NaiveDateTime,
+    tickets: &[String],
+    mut work: Option<WorkRow>,
+    ctx: &mut Ctx<'_>,
+) -> Option<WorkRow> {
+    let Ctx {
+        rng,
+        out,
+        sum,
+        class,
+        policy,
+    } = ctx;
+    let (class, policy) = (*class, *policy);
+    let mut status = Status::Received;
+    for (k, p) in plan.into_iter().enumerate() {
+        if p.at > until {
+            break;
+        }
+        let Ok(step) = workflow::decide(status, origin, p.role, p.action) else {
+            break;
+        };
+        let evidence: Vec<String> = if p.evidence {
+            vec![evidence_of(&case.id, p.at)]
+        } else {
+            Vec::new()
+        };
+        let mut details = Details::default();
+        match p.action {
+            Action::Dispatch => {
+                sum.dispatched += 1;
+                if let Some(w) = work.as_ref() {
+                    details.targets = serde_json::from_str::<Vec<String>>(&w.departments)
+                        .map(|d| w.handler_unit_id.iter().cloned().chain(d).collect())
+                        .unwrap_or_default();
+                    details.copied = serde_json::from_str(&w.copied).unwrap_or_default();
+                }
+            }
+            Action::Accept => {
+                if let Some(w) = work.as_mut() {
+                    w.accepted_at = Some(p.at);
+                    w.accepted_by = Some(p.actor.clone());
+                    w.accepted_by_name = Some(format!("经办人{}", &p.actor[p.actor.len() - 1..]));
+                }
+            }
+            Action::Reply | Action::SelfResolve => {
+                sum.replied += 1;
+                if p.action == Action::SelfResolve {
+                    sum.self_resolved += 1;
+                }
+                if let Some(w) = work.as_mut() {
+                    w.replied_at = Some(p.at);
+                    w.evidence_missing = evidence.is_empty();
+                }
+            }
+            Action::CallBack => {
+                let mut unsolved = false;
+                for t in tickets {
+                    let (contacted, resolved, satisfaction) = callback(rng);
+                    unsolved |= resolved == Some("no");
+                    out.callbacks.push(CallbackRow {
+                        ticket_id: t.clone(),
+                        round: 1,
+                        case_id: case.id.clone(),
+                        district_code: case.district_code.clone(),
+                        at: p.at,
+                        actor_id: p.actor.clone(),
+                        contacted,
+                        resolved: resolved.map(str::to_owned),
+                        satisfaction: satisfaction.map(str::to_owned),
+                        note: String::new(),
+                    });
+                    sum.callbacks += 1;
+                }
+                record(case, k, status, step.to, &p, details, evidence, out);
+                status = step.to;
+                // Closed when every caller reached says it is (partly) solved, reopened otherwise.
+                let (action, note) = if unsolved {
+                    (Action::Reopen, "市民反映问题未解决")
+                } else {
+                    (Action::Close, "")
+                };
+                let at = p.at + Duration::minutes(10);
+                if at <= until
+                    && let Ok(next) =
+                        workflow::decide(status, origin, Role::HotlineOperator, action)
+                {
+                    let then = Planned {
+                        action,
+                        role: Role::HotlineOperator,
+                        actor: p.actor.clone(),
+                        at,
+                        note,
+                        evidence: false,
+                    };
+                    record(
+                        case,
+                        k + 1,
+                        status,
+                        next.to,
+                        &then,
+                        Details::default(),
+                        Vec::new(),
+                        out,
+                    );
+                    status = next.to;
+                    if let Some(w) = work.as_mut() {
+                        if unsolved {
+                            sum.reopened += 1;
+                            w.replied_at = None;
+                            w.complete_due_at = at + policy.class(class).complete;
+                        } else {
+                            sum.closed += 1;
+                            w.closed_at = Some(at);
+                        }
+                    }
+                }
+                break;
+            }
+            Action::Close | Action::Verify => {
+                sum.closed += 1;
+                if let Some(w) = work.as_mut() {
+                    w.closed_at = Some(p.at);
+                }
+            }
+            _ => {}
+        }
+        record(case, k, status, step.to, &p, details, evidence, out);
+        status = step.to;
+    }
+    if let Some(w) = work.as_mut() {
+        let done = w.replied_at.is_some() || w.closed_at.is_some();
+        w.next_rung_at = if done {
+            None
+        } else {
+            deadline::next_rung(policy, class, w.dispatched_at, 0, 0).map(|(_, _, due)| due)
+        };
+    }
+    case.status = status.as_str().to_owned();
+    work
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record(
+    case: &mut CaseRow,
+    k: usize,
+    from: Status,
+    to: Status,
+    p: &Planned,
+    details: Details,
+    evidence: Vec<String>,
+    out: &mut Out,
+) {
+    out.transitions.push(TransitionRow {
+        id: random_id("trn_"),
+        case_id: case.id.clone(),
+        district_code: case.district_code.clone(),
+        seq: i32::try_from(k + 1).unwrap_or(i32::MAX),
+        action: p.action.as_str().to_owned(),
+        from_status: from.as_str().to_owned(),
+        to_status: to.as_str().to_owned(),
+        actor_id: p.actor.clone(),
+        actor_name: p.actor.clone(),
+        actor_role: p.role.as_str().to_owned(),
+        at: p.at,
+        note: p.note.to_owned(),
+        details: serde_json::to_string(&details).unwrap_or_else(|_| "{}".into()),
+        evidence: serde_json::to_string(&evidence).unwrap_or_else(|_| "[]".into()),
+    });
+    case.version += 1;
+    case.updated_at = p.at;
+}

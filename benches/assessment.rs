@@ -1,11 +1,8 @@
 //! The monthly assessment over a month of all Beijing on SQLite (release build, this machine's 2 cores):
 //! 1. `gridline simulate` files November 2026 (about 390,000 tickets) through intake into a fresh database;
-//! 2. every case with tickets gets its work (`case_work`: dispatched ten minutes or so after it opened, the street
-//!    office of its place as handler, one of three handlers per street accepting, 10 % also sent to a department)
-//!    and every ticket its callbacks (`ticket_callbacks`), drawn deterministically at realistic rates: response
-//!    about 99 %, callers reached about 95 %, resolution about 86 %, satisfaction about 90 %, 3 % reopened and
-//!    called back twice, 2 % of replies without evidence, 2 % of cases whistled; written in batches through the
-//!    store functions;
+//! 2. `simulate::work::play` handles the simulated cases as streets would (what `gridline simulate --workflow`
+//!    does): dispatched by the rules, accepted, replied, every ticket called back, closed or reopened, patrol cases
+//!    partly fixed on the spot, up to the end of November;
 //! 3. `service::assessment::assess` for the month at each level (street: all 349 streets), several rounds.
 //!
 //! Run: `cargo bench --bench assessment` (prints its figures; not criterion: steps 1–2 take minutes).
@@ -14,18 +11,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use chrono::{Duration, NaiveDate, NaiveDateTime};
+use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
 use gridline::auth::role::Role;
-use gridline::db::schema::{case_work, cases, tickets, units};
+use gridline::db::schema::case_work;
 use gridline::domain::assessment::{Level, Month};
 use gridline::service::auth::Principal;
 use gridline::service::simulate::{self, traffic::Plan};
-use gridline::store::org::UnitRow;
-use gridline::store::work::{self, CallbackRow, WhistleCallRow, WorkRow};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use std::collections::HashMap;
 use std::time::Instant;
 
 const MONTH: &str = "2026-11";
@@ -39,264 +31,6 @@ fn plan(days: u32) -> Plan {
         seed: 1,
         scale: 1.0,
         hotspots: 6,
-    }
-}
-
-/// Departments: four city-wide, four per district.
-fn departments(conn: &mut gridline::db::DbConnection) -> HashMap<String, Vec<String>> {
-    let at = NaiveDate::from_ymd_opt(2026, 1, 1)
-        .unwrap()
-        .and_hms_opt(0, 0, 0)
-        .unwrap();
-    let districts: Vec<String> = gridline::db::schema::places::table
-        .filter(gridline::db::schema::places::level.eq("district"))
-        .select(gridline::db::schema::places::code)
-        .load(conn)
-        .unwrap();
-    let names = ["城管委", "住建委", "水务局", "交通委"];
-    let mut rows = Vec::new();
-    let mut by_district: HashMap<String, Vec<String>> = HashMap::new();
-    for d in std::iter::once("110000".to_owned()).chain(districts) {
-        for (k, n) in names.iter().enumerate() {
-            let id = format!("unit_bench_{d}_{k}");
-            rows.push(UnitRow {
-                id: id.clone(),
-                kind: "department".into(),
-                name: format!("{d}{n}"),
-                place_code: Some(d.clone()),
-                district_code: d.clone(),
-                topics: "[]".into(),
-                created_at: at,
-                updated_at: at,
-            });
-            by_district.entry(d.clone()).or_default().push(id);
-        }
-    }
-    gridline::store::org::insert_units(conn, &rows).unwrap();
-    by_district
-}
-
-/// Work and callbacks for every case with tickets, in batches of 5,000 cases per transaction.
-fn fill(db: &gridline::db::Db) {
-    let started = Instant::now();
-    let mut conn = db.writer().unwrap();
-    let conn = &mut *conn;
-    let depts = conn
-        .transaction(|c| Ok::<_, diesel::result::Error>(departments(c)))
-        .unwrap();
-    let offices: HashMap<String, String> = units::table
-        .filter(units::kind.eq("street_office"))
-        .select((units::place_code.assume_not_null(), units::id))
-        .load::<(String, String)>(conn)
-        .unwrap()
-        .into_iter()
-        .collect();
-    let all: Vec<(String, String, Option<String>, NaiveDateTime)> = cases::table
-        .filter(cases::ticket_count.gt(0))
-        .filter(cases::place_code.is_not_null())
-        .order(cases::id.asc())
-        .select((
-            cases::id,
-            cases::district_code,
-            cases::place_code,
-            cases::opened_at,
-        ))
-        .load(conn)
-        .unwrap();
-    let mut by_case: HashMap<String, Vec<String>> = HashMap::new();
-    for (id, case_id) in tickets::table
-        .select((tickets::id, tickets::case_id))
-        .load::<(String, String)>(conn)
-        .unwrap()
-    {
-        by_case.entry(case_id).or_default().push(id);
-    }
-    let mut rng = ChaCha8Rng::seed_from_u64(5);
-    let (mut n_work, mut n_callbacks, mut n_whistles) = (0, 0, 0);
-    for batch in all.chunks(5000) {
-        let mut works = Vec::with_capacity(batch.len());
-        let mut callbacks = Vec::new();
-        let mut whistles = Vec::new();
-        for (case_id, district, place, opened) in batch {
-            let street = place
-                .as_deref()
-                .filter(|p| p.len() >= 9)
-                .map(|p| p[..9].to_owned());
-            let dispatched = *opened + Duration::minutes(rng.random_range(2..40));
-            let respond_due = dispatched + Duration::hours(2);
-            let roll: f64 = rng.random();
-            let (accepted_at, accepted) = if roll < 0.005 {
-                (None, false) // nobody accepted it
-            } else if roll < 0.01 {
-                (
-                    Some(respond_due + Duration::minutes(rng.random_range(1..600))),
-                    true,
-                )
-            } else {
-                (
-                    Some(dispatched + Duration::minutes(rng.random_range(1..120))),
-                    true,
-                )
-            };
-            let handler = street
-                .as_ref()
-                .map(|s| format!("user_bench_{s}_{}", rng.random_range(0..3)));
-            let dual = rng.random_bool(0.10);
-            let departments = match (dual, depts.get(district.as_str())) {
-                (true, Some(list)) => format!("[\"{}\"]", list[rng.random_range(0..list.len())]),
-                _ => "[]".to_owned(),
-            };
-            let evidence_missing = rng.random_bool(0.02);
-            let replied = accepted_at.map(|a| a + Duration::hours(rng.random_range(2..96)));
-            works.push(WorkRow {
-                case_id: case_id.clone(),
-                district_code: district.clone(),
-                handler_unit_id: street.as_ref().and_then(|s| offices.get(s).cloned()),
-                street_code: street,
-                departments,
-                copied: "[]".into(),
-                time_class: "7d".into(),
-                dispatched_at: dispatched,
-                respond_due_at: respond_due,
-                complete_due_at: dispatched + Duration::days(7),
-                extension_days: 0,
-                accepted_at,
-                accepted_by: if accepted { handler.clone() } else { None },
-                accepted_by_name: if accepted {
-                    handler
-                        .as_ref()
-                        .map(|h| format!("经办人{}", &h[h.len() - 6..]))
-                } else {
-                    None
-                },
-                replied_at: replied,
-                closed_at: replied.map(|r| r + Duration::days(1)),
-                return_count: 0,
-                buck_passing: false,
-                evidence_missing,
-                rung: 0,
-                next_rung_at: None,
-            });
-            if rng.random_bool(0.02)
-                && let Some(list) = depts.get(district.as_str())
-            {
-                for unit in list.iter().take(rng.random_range(1..=2usize)) {
-                    let at = dispatched + Duration::hours(3);
-                    let r: f64 = rng.random();
-                    let reported = if r < 0.90 {
-                        Some(at + Duration::minutes(rng.random_range(1..30)))
-                    } else if r < 0.97 {
-                        Some(at + Duration::minutes(rng.random_range(31..180)))
-                    } else {
-                        None
-                    };
-                    whistles.push(WhistleCallRow {
-                        case_id: case_id.clone(),
-                        whistle_seq: 1,
-                        unit_id: unit.clone(),
-                        unit_name: String::new(),
-                        district_code: district.clone(),
-                        summoned_at: at,
-                        due_at: at + Duration::minutes(30),
-                        reported_at: reported,
-                        reported_by: reported.map(|_| "bench".to_owned()),
-                        reported_by_name: reported.map(|_| "bench".to_owned()),
-                    });
-                }
-            }
-            let Some(replied) = replied else { continue };
-            for ticket in by_case.get(case_id).map(Vec::as_slice).unwrap_or_default() {
-                let r: f64 = rng.random();
-                if r < 0.02 {
-                    continue; // not called back yet
-                }
-                let mut round = 1;
-                if rng.random_bool(0.03) {
-                    callbacks.push(callback(
-                        ticket,
-                        case_id,
-                        district,
-                        replied,
-                        1,
-                        true,
-                        "no",
-                        "dissatisfied",
-                    ));
-                    round = 2;
-                }
-                let contacted = r >= 0.05;
-                let resolved = pick(&mut rng, &[(0.80, "yes"), (0.12, "partly"), (0.08, "no")]);
-                let satisfaction = pick(
-                    &mut rng,
-                    &[
-                        (0.82, "satisfied"),
-                        (0.10, "basically_satisfied"),
-                        (0.08, "dissatisfied"),
-                    ],
-                );
-                callbacks.push(callback(
-                    ticket,
-                    case_id,
-                    district,
-                    replied + Duration::days(i64::from(round)),
-                    round,
-                    contacted,
-                    resolved,
-                    satisfaction,
-                ));
-            }
-        }
-        n_work += works.len();
-        n_callbacks += callbacks.len();
-        n_whistles += whistles.len();
-        conn.transaction(|c| {
-            for w in &works {
-                work::put(c, w)?;
-            }
-            work::insert_callbacks(c, &callbacks)?;
-            work::insert_whistle_calls(c, &whistles)
-        })
-        .unwrap();
-    }
-    println!(
-        "filled {n_work} case_work rows, {n_callbacks} callbacks, {n_whistles} whistle calls in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-}
-
-fn pick(rng: &mut ChaCha8Rng, table: &[(f64, &'static str)]) -> &'static str {
-    let mut x: f64 = rng.random();
-    for (p, v) in table {
-        if x < *p {
-            return v;
-        }
-        x -= p;
-    }
-    table[table.len() - 1].1
-}
-
-#[allow(clippy::too_many_arguments)]
-fn callback(
-    ticket: &str,
-    case_id: &str,
-    district: &str,
-    at: NaiveDateTime,
-    round: i32,
-    contacted: bool,
-    resolved: &str,
-    satisfaction: &str,
-) -> CallbackRow {
-    CallbackRow {
-        ticket_id: ticket.to_owned(),
-        round,
-        case_id: case_id.to_owned(),
-        district_code: district.to_owned(),
-        at,
-        actor_id: "bench".into(),
-        contacted,
-        resolved: contacted.then(|| resolved.to_owned()),
-        satisfaction: contacted.then(|| satisfaction.to_owned()),
-        note: String::new(),
     }
 }
 
@@ -330,7 +64,16 @@ fn main() {
             sum.reports,
             started.elapsed().as_secs_f64()
         );
-        fill(db);
+        let started = Instant::now();
+        let end = NaiveDate::from_ymd_opt(2026, 12, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        let work = simulate::work::play(db, 1, end, |_| {}).unwrap();
+        println!(
+            "handled the simulated cases up to {end} in {:.1} s: {work:?}",
+            started.elapsed().as_secs_f64()
+        );
         let mut c = db.writer().unwrap();
         diesel::sql_query("ANALYZE").execute(&mut *c).unwrap();
     } else {

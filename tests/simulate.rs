@@ -41,6 +41,20 @@ fn count(c: &mut DbConnection, sql: &str) -> i64 {
         .n
 }
 
+/// What intake's `Geo` borrows: the place index, the address matcher and the chain index over `db`.
+fn geo_parts(
+    db: &gridline::db::Db,
+) -> (
+    std::sync::Arc<gridline::geo::index::PlaceIndex>,
+    AddressMatcher,
+    SharedChainIndex,
+) {
+    let index = common::beijing_index();
+    let addresses = AddressMatcher::from_index(&index);
+    let chain = SharedChainIndex::load(db).unwrap();
+    (index, addresses, chain)
+}
+
 fn plan() -> Plan {
     Plan {
         start: NaiveDate::from_ymd_opt(2026, 1, 12).unwrap(),
@@ -55,9 +69,7 @@ fn plan() -> Plan {
 fn simulated_winter_days_look_like_beijing_and_a_second_run_adds_nothing() {
     let t = TestDb::beijing();
     let db = t.open();
-    let index = common::beijing_index();
-    let addresses = AddressMatcher::from_index(&index);
-    let chain = SharedChainIndex::load(&db).unwrap();
+    let (index, addresses, chain) = geo_parts(&db);
     let geo = Geo {
         index: &index,
         addresses: &addresses,
@@ -211,9 +223,7 @@ fn simulated_cases_are_handled_only_by_steps_the_workflow_allows() {
     use gridline::domain::workflow::{self, Action, Origin, Status};
     let t = TestDb::beijing();
     let db = t.open();
-    let index = common::beijing_index();
-    let addresses = AddressMatcher::from_index(&index);
-    let chain = SharedChainIndex::load(&db).unwrap();
+    let (index, addresses, chain) = geo_parts(&db);
     let geo = Geo {
         index: &index,
         addresses: &addresses,

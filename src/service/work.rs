@@ -245,34 +245,7 @@ pub fn on_step(
                     w.copied = ids(&route.copied);
                     w
                 }
-                None => {
-                    let (respond, complete) = deadline::deadlines(policy, class, at, 0);
-                    let mut w = WorkRow {
-                        case_id: case.id.clone(),
-                        district_code: case.district_code.clone(),
-                        street_code: route.street_code.clone(),
-                        handler_unit_id: route.handler.as_ref().map(|u| u.id.clone()),
-                        departments: ids(&route.departments),
-                        copied: ids(&route.copied),
-                        time_class: class.as_str().to_owned(),
-                        dispatched_at: at,
-                        respond_due_at: respond,
-                        complete_due_at: complete,
-                        extension_days: 0,
-                        accepted_at: None,
-                        accepted_by: None,
-                        accepted_by_name: None,
-                        replied_at: None,
-                        closed_at: None,
-                        return_count: 0,
-                        buck_passing: false,
-                        evidence_missing: false,
-                        rung: 0,
-                        next_rung_at: None,
-                    };
-                    schedule(policy, &mut w);
-                    w
-                }
+                None => first_dispatch(policy, case, &route, class, at),
             };
             work = Some(w);
         }
@@ -387,6 +360,42 @@ pub fn on_step(
         store::put(c, &w)?;
     }
     Ok(())
+}
+
+/// The work of a case dispatched for the first time at `at` along `route`: its clocks start.
+pub fn first_dispatch(
+    policy: &WorkPolicy,
+    case: &CaseRow,
+    route: &Route,
+    class: TimeClass,
+    at: NaiveDateTime,
+) -> WorkRow {
+    let (respond, complete) = deadline::deadlines(policy, class, at, 0);
+    let mut w = WorkRow {
+        case_id: case.id.clone(),
+        district_code: case.district_code.clone(),
+        street_code: route.street_code.clone(),
+        handler_unit_id: route.handler.as_ref().map(|u| u.id.clone()),
+        departments: ids(&route.departments),
+        copied: ids(&route.copied),
+        time_class: class.as_str().to_owned(),
+        dispatched_at: at,
+        respond_due_at: respond,
+        complete_due_at: complete,
+        extension_days: 0,
+        accepted_at: None,
+        accepted_by: None,
+        accepted_by_name: None,
+        replied_at: None,
+        closed_at: None,
+        return_count: 0,
+        buck_passing: false,
+        evidence_missing: false,
+        rung: 0,
+        next_rung_at: None,
+    };
+    schedule(policy, &mut w);
+    w
 }
 
 fn no_route_reason(case: &CaseRow) -> String {

@@ -218,10 +218,10 @@ fn handle(
         ));
     } else {
         let route = router.route(c, policy, &case)?;
-        let Some(unit) = route.handler.clone() else {
+        if route.handler.is_none() {
             sum.unrouted += 1;
             return Ok(());
-        };
+        }
         t += minutes(&mut rng, 3.0, 40.0);
         let dispatched = t;
         plan.push(step(
@@ -289,34 +289,7 @@ fn handle(
                 false,
             ));
         }
-        let mut w = WorkRow {
-            case_id: case.id.clone(),
-            district_code: case.district_code.clone(),
-            street_code: route.street_code.clone(),
-            handler_unit_id: Some(unit.id.clone()),
-            departments: serde_json::to_string(
-                &route.departments.iter().map(|u| &u.id).collect::<Vec<_>>(),
-            )
-            .unwrap_or_else(|_| "[]".into()),
-            copied: serde_json::to_string(&route.copied.iter().map(|u| &u.id).collect::<Vec<_>>())
-                .unwrap_or_else(|_| "[]".into()),
-            time_class: class.as_str().to_owned(),
-            dispatched_at: dispatched,
-            respond_due_at: dispatched,
-            complete_due_at: dispatched,
-            extension_days: 0,
-            accepted_at: None,
-            accepted_by: None,
-            accepted_by_name: None,
-            replied_at: None,
-            closed_at: None,
-            return_count: 0,
-            buck_passing: false,
-            evidence_missing: false,
-            rung: 0,
-            next_rung_at: None,
-        };
-        (w.respond_due_at, w.complete_due_at) = deadline::deadlines(policy, class, dispatched, 0);
+        let w = work::first_dispatch(policy, &case, &route, class, dispatched);
         if dispatched <= until {
             work = Some(w);
         }

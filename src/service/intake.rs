@@ -323,10 +323,7 @@ fn point(loc: &LocationInput) -> Result<Lonlat, IntakeError> {
 
 fn content_hash<T: Serialize>(input: &T) -> String {
     let bytes = serde_json::to_vec(input).unwrap_or_default();
-    Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::auth::token::hex(&Sha256::digest(&bytes))
 }
 
 fn now() -> NaiveDateTime {

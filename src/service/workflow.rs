@@ -14,7 +14,6 @@ use crate::domain::workflow::{self, Action, Origin, Refusal, Status};
 use crate::service::auth::Principal;
 use crate::service::work::{self, Router, StepAt};
 use crate::store::cases::{self as case_store, CaseRow};
-use crate::store::org as org_store;
 use crate::store::workflow::{self as store, TransitionRow};
 use chrono::NaiveDateTime;
 use diesel::Connection;
@@ -398,14 +397,11 @@ pub(crate) fn take_step(
         if needs.targets && input.targets.is_empty() {
             return Err(invalid("targets", "name at least one unit"));
         }
+        // Each action checks its units where it uses them (`service::work::on_step`).
         for id in &input.targets {
-            if details.targets.contains(id) {
-                continue;
+            if !details.targets.contains(id) {
+                details.targets.push(id.clone());
             }
-            if org_store::unit(c, id)?.is_none() {
-                return Err(invalid("targets", format!("there is no unit {id}")));
-            }
-            details.targets.push(id.clone());
         }
     }
     if needs.days {

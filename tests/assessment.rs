@@ -3,7 +3,8 @@
 //! a caller not reached and one not called back, a reopened case called back twice, replies without evidence, a
 //! case with two tickets, whistles reported on time, late and never, and a previous month to compare with. Every
 //! expected figure is worked out by hand below; the service must agree at every level, within each reader's
-//! jurisdiction, and in the command line's CSV and JSON.
+//! jurisdiction, and in the command line's CSV and JSON. A case driven through the real routes (a caller joining
+//! after dispatch, a failed callback, reopen, a second round) moves the sums as it goes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -869,6 +870,126 @@ async fn a_reader_sees_only_the_work_of_their_jurisdiction() {
     // Without a token: 401.
     let r = f.app.get("/api/v1/assessment?month=2026-11").await;
     assert_eq!(r.status, 401);
+}
+
+/// The street's counts `[tickets, responded, reached, resolved, unresolved, satisfied, dissatisfied]` in the month.
+async fn street_counts(app: &TestApp, token: &str, month: &str, street: &str) -> [i64; 7] {
+    let v = assessment(app, token, &format!("month={month}&level=street")).await;
+    let e = entries(&v)
+        .iter()
+        .find(|e| e["code"] == street)
+        .unwrap_or_else(|| panic!("no {street} in {v}"));
+    [
+        "tickets",
+        "responded",
+        "reached",
+        "resolved",
+        "unresolved",
+        "satisfied",
+        "dissatisfied",
+    ]
+    .map(|f| e[f].as_i64().unwrap_or_else(|| panic!("{f} in {e}")))
+}
+
+#[actix_web::test]
+async fn the_sums_follow_the_case_through_the_real_routes() {
+    let app = TestApp::beijing();
+    let (_, _, cell) = common::spot();
+    let street_code = &cell[..9];
+    let leader = app.token(Role::Leader, &["110000"]);
+    let dispatcher = app.token(Role::Dispatcher, &[&cell[..6]]);
+    let street = app.token(Role::StreetHandler, &[street_code]);
+    let hotline = app.token(Role::HotlineOperator, &[]);
+    let step = |token: &str, case: &str, body: Value| {
+        let (token, path) = (
+            token.to_owned(),
+            format!("/api/v1/cases/{case}/transitions"),
+        );
+        let app = &app;
+        async move {
+            let r = app.post_as(&token, &path, body.clone()).await;
+            assert_eq!(r.status, 201, "{body}: {}", r.json);
+        }
+    };
+    let photo = "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd";
+
+    let first = common::file_ticket(&app, "SUM-1", "0101", "13811110001", "路灯不亮").await;
+    let case = first.json["case"]["id"].as_str().unwrap().to_owned();
+    let first_ticket = first.json["ticket"]["id"].as_str().unwrap().to_owned();
+    step(&dispatcher, &case, json!({"action": "dispatch"})).await;
+    let d = app
+        .get_as(&leader, &format!("/api/v1/cases/{case}"))
+        .await
+        .json;
+    let dispatched =
+        chrono::DateTime::parse_from_rfc3339(d["work"]["dispatched_at"].as_str().unwrap())
+            .unwrap()
+            .naive_utc();
+    let month = (dispatched + Duration::hours(8))
+        .format("%Y-%m")
+        .to_string();
+    assert_eq!(
+        street_counts(&app, &leader, &month, street_code).await,
+        [1, 0, 0, 0, 0, 0, 0]
+    );
+
+    step(&street, &case, json!({"action": "accept"})).await;
+    step(&street, &case, json!({"action": "start"})).await;
+    // A second caller joins the dispatched case: the volume and the response follow.
+    let second = common::file_ticket(&app, "SUM-2", "0101", "13811110002", "路灯不亮").await;
+    assert_eq!(second.json["case"]["id"], case.as_str());
+    let second_ticket = second.json["ticket"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        street_counts(&app, &leader, &month, street_code).await,
+        [2, 2, 0, 0, 0, 0, 0]
+    );
+
+    step(
+        &street,
+        &case,
+        json!({"action": "reply", "note": "已修复", "evidence": [photo]}),
+    )
+    .await;
+    step(
+        &hotline,
+        &case,
+        json!({"action": "call_back", "callbacks": [
+            {"ticket_id": first_ticket, "contacted": true, "resolved": "no", "satisfaction": "dissatisfied"},
+            {"ticket_id": second_ticket, "contacted": false}]}),
+    )
+    .await;
+    assert_eq!(
+        street_counts(&app, &leader, &month, street_code).await,
+        [2, 2, 1, 0, 1, 0, 1]
+    );
+
+    // Reopened and called back again: the second round replaces the first for both callers.
+    step(
+        &hotline,
+        &case,
+        json!({"action": "reopen", "note": "仍然不亮"}),
+    )
+    .await;
+    step(&street, &case, json!({"action": "accept"})).await;
+    step(&street, &case, json!({"action": "start"})).await;
+    step(
+        &street,
+        &case,
+        json!({"action": "reply", "note": "更换灯具", "evidence": [photo]}),
+    )
+    .await;
+    step(
+        &hotline,
+        &case,
+        json!({"action": "call_back", "callbacks": [
+            {"ticket_id": first_ticket, "contacted": true, "resolved": "yes", "satisfaction": "satisfied"},
+            {"ticket_id": second_ticket, "contacted": true, "resolved": "yes", "satisfaction": "satisfied"}]}),
+    )
+    .await;
+    assert_eq!(
+        street_counts(&app, &leader, &month, street_code).await,
+        [2, 2, 2, 2, 0, 2, 0]
+    );
 }
 
 #[actix_web::test]

@@ -79,6 +79,14 @@ diesel::table! {
         evidence_missing -> Bool,
         rung -> Integer,
         next_rung_at -> Nullable<Timestamp>,
+        tickets -> Integer,
+        cb_reached -> Integer,
+        cb_resolved -> Integer,
+        cb_partly -> Integer,
+        cb_satisfied -> Integer,
+        cb_basic -> Integer,
+        cb_both_ok -> Integer,
+        cb_both_missing -> Integer,
     }
 }
 

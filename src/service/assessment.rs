@@ -1,8 +1,8 @@
 //! The monthly assessment (一份卷子) of streets, districts, departments and handlers: rates, score, points, rank
 //! and the change from the previous month, within the reader's jurisdiction.
 //!
-//! The formulas and what counts are in `domain::assessment`; the sums come from a few GROUP BY queries
-//! (`store::assessment`): per month one for ticket volume and response, one for the latest callbacks, and at the
+//! The formulas and what counts are in `domain::assessment`; the sums come from GROUP BY queries
+//! (`store::assessment`): per month one over the case work (volume, response, latest callbacks), and at the
 //! department level one for whistles. Nothing here walks the tickets one by one.
 
 use crate::auth::policy;
@@ -11,7 +11,7 @@ use crate::domain::assessment::{
     self as rules, AssessmentPolicy, Counts, Level, Month, POLICY_PREFIX, Rates,
 };
 use crate::service::auth::Principal;
-use crate::store::assessment::{self as store, GroupBy, Rounds, Scope, WhistleSums};
+use crate::store::assessment::{self as store, GroupBy, Scope, WhistleSums};
 use crate::store::topics as policy_store;
 use chrono::NaiveDateTime;
 use std::collections::HashMap;
@@ -164,90 +164,54 @@ fn group_by(level: Level) -> GroupBy {
 /// Counts per key, with the names the work carries.
 type Sums = HashMap<String, (Option<String>, Counts)>;
 
-/// Adds one month's ticket volume and response.
-fn add_volume(
+/// The sums of one month.
+fn month_sums(
     conn: &mut crate::db::DbConnection,
     by: GroupBy,
     month: Month,
     scope: &Scope,
-    out: &mut Sums,
-) -> Result<(), AssessmentError> {
-    for v in store::volume(conn, by, month.start_utc(), month.end_utc(), scope)? {
-        let e = out.entry(v.key).or_default();
-        e.0 = v.name;
-        e.1.tickets += v.tickets;
-        e.1.responded += v.responded;
+) -> Result<Sums, AssessmentError> {
+    let mut out = Sums::new();
+    for g in store::sums(conn, by, month.start_utc(), month.end_utc(), scope)? {
+        let counts = Counts {
+            tickets: g.tickets,
+            responded: g.responded,
+            reached: g.reached,
+            resolved: g.resolved,
+            partly: g.partly,
+            unresolved: g.reached - g.resolved - g.partly,
+            satisfied: g.satisfied,
+            basic: g.basic,
+            dissatisfied: g.reached - g.satisfied - g.basic,
+            both_ok: g.both_ok,
+            both_missing: g.both_missing,
+            no_evidence: g.no_evidence,
+        };
+        out.insert(g.key, (g.name, counts));
     }
-    Ok(())
+    Ok(out)
 }
 
-/// Adds one month's latest callbacks: every reached callback, less those a later round replaced.
-fn add_callbacks(
-    conn: &mut crate::db::DbConnection,
-    by: GroupBy,
-    month: Month,
-    scope: &Scope,
-    out: &mut Sums,
-) -> Result<(), AssessmentError> {
-    let (from, to) = (month.start_utc(), month.end_utc());
-    for (rounds, sign) in [(Rounds::All, 1), (Rounds::Superseded, -1)] {
-        for c in store::callbacks(conn, by, from, to, rounds, scope)? {
-            let e = &mut out.entry(c.key).or_default().1;
-            e.reached += sign * c.reached;
-            e.resolved += sign * c.resolved;
-            e.partly += sign * c.partly;
-            e.unresolved += sign * (c.reached - c.resolved - c.partly);
-            e.satisfied += sign * c.satisfied;
-            e.basic += sign * c.basic;
-            e.dissatisfied += sign * (c.reached - c.satisfied - c.basic);
-            e.both_ok += sign * c.both_ok;
-            e.both_missing += sign * c.both_missing;
-            e.no_evidence += sign * c.no_evidence;
-        }
-    }
-    Ok(())
-}
-
-/// The sums of `months`. The volume queries and the callback queries take about as long as each other, so they
-/// run side by side on two reader connections (SQLite readers do not block each other under WAL).
+/// The sums of `months`, side by side on two reader connections (SQLite readers do not block each other under
+/// WAL).
 fn sums(
     db: &Db,
     by: GroupBy,
     months: [Month; 2],
     scope: &Scope,
 ) -> Result<[Sums; 2], AssessmentError> {
-    let run = |add: fn(
-        &mut crate::db::DbConnection,
-        GroupBy,
-        Month,
-        &Scope,
-        &mut Sums,
-    ) -> Result<(), AssessmentError>| {
-        let mut conn = db.reader()?;
-        let mut out = [Sums::new(), Sums::new()];
-        for (m, o) in months.into_iter().zip(out.iter_mut()) {
-            add(&mut conn, by, m, scope, o)?;
-        }
-        Ok::<_, AssessmentError>(out)
-    };
-    let (volume, callbacks) = std::thread::scope(|s| {
-        let volume = s.spawn(|| run(add_volume));
-        let callbacks = run(add_callbacks);
+    let run = |month: Month| month_sums(&mut *db.reader()?, by, month, scope);
+    let (current, previous) = std::thread::scope(|s| {
+        let previous = s.spawn(|| run(months[1]));
+        let current = run(months[0]);
         (
-            volume
+            current,
+            previous
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            callbacks,
         )
     });
-    let mut out = volume?;
-    for (o, c) in out.iter_mut().zip(callbacks?) {
-        for (key, (_, counts)) in c {
-            let e = o.entry(key).or_default();
-            e.1 = e.1.plus(counts);
-        }
-    }
-    Ok(out)
+    Ok([current?, previous?])
 }
 
 /// [`assess`] with the moment that decides which whistle report-ins are overdue.

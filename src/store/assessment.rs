@@ -1,11 +1,12 @@
-//! The sums behind the monthly assessment: a few GROUP BY queries over `case_work`, `tickets`,
-//! `ticket_callbacks` and `whistle_calls`, grouped by street, district, department or handler. Raw SQL, because
-//! the department level unpacks each case's JSON array of departments (`json_each` on SQLite,
-//! `jsonb_array_elements_text` on PostgreSQL) and diesel's DSL cannot; every value is bound, never spliced in.
+//! The sums behind the monthly assessment: a GROUP BY query over `case_work` and one over `whistle_calls`,
+//! grouped by street, district, department or handler. Raw SQL, because the department level unpacks each case's
+//! JSON array of departments (`json_each` on SQLite, `jsonb_array_elements_text` on PostgreSQL) and diesel's DSL
+//! cannot; every value is bound, never spliced in.
 //!
-//! The queries are driven by the month's range of `case_work.dispatched_at` and read the other tables through
-//! indexes that cover them (migration `2026-11-26-000013_assessment`): one index probe per ticket and per callback,
-//! no table rows, one sort for the GROUP BY (`cargo bench --bench assessment` has the figures).
+//! Each case's work carries its tickets and its latest callbacks' sums (triggers keep them, migration
+//! `2026-11-26-000014_assessment_sums`), so a month is one range scan of an index that covers every column read:
+//! no ticket or callback rows, no table rows, one sort for the GROUP BY (`cargo bench --bench assessment` has the
+//! figures).
 
 use crate::db::DbConnection;
 use crate::db::schema::{places, units};
@@ -35,9 +36,9 @@ pub struct Scope {
     pub topics: Option<Vec<String>>,
 }
 
-/// Ticket volume and response of one group.
+/// Ticket volume, response and latest callbacks of one group.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
-pub struct VolumeRow {
+pub struct GroupSums {
     /// Street or district code, unit id or user id.
     #[diesel(sql_type = Text)]
     pub key: String,
@@ -50,14 +51,6 @@ pub struct VolumeRow {
     /// Of those, tickets whose case was accepted by its response deadline.
     #[diesel(sql_type = BigInt)]
     pub responded: i64,
-}
-
-/// Latest callbacks that reached the caller, of one group.
-#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
-pub struct CallbackSums {
-    /// Street or district code, unit id or user id.
-    #[diesel(sql_type = Text)]
-    pub key: String,
     /// Tickets whose latest callback reached the caller.
     #[diesel(sql_type = BigInt)]
     pub reached: i64,
@@ -226,14 +219,16 @@ impl Sql {
     }
 }
 
-/// Tickets and responses per group, of the cases first dispatched in `[from, to)`.
-pub fn volume(
+/// The sums of the cases first dispatched in `[from, to)`, per group: one scan of the `case_work_assessment`
+/// index, which holds each case's tickets and its latest callbacks' sums (kept by triggers, migration
+/// `2026-11-26-000014_assessment_sums`).
+pub fn sums(
     conn: &mut DbConnection,
     by: GroupBy,
     from: NaiveDateTime,
     to: NaiveDateTime,
     scope: &Scope,
-) -> QueryResult<Vec<VolumeRow>> {
+) -> QueryResult<Vec<GroupSums>> {
     let mut q = Sql::new(conn);
     let mut from_clause = Sql::new(conn);
     let key = from_clause.group(by);
@@ -243,77 +238,18 @@ pub fn volume(
         "NULL"
     };
     q.push(&format!(
-        "SELECT {key} AS key, {name} AS name, COUNT(*) AS tickets, \
-         SUM(CASE WHEN w.accepted_at IS NOT NULL AND w.accepted_at <= w.respond_due_at THEN 1 ELSE 0 END) \
-         AS responded FROM case_work w"
+        "SELECT {key} AS key, {name} AS name, SUM(w.tickets) AS tickets, \
+         SUM(CASE WHEN w.accepted_at IS NOT NULL AND w.accepted_at <= w.respond_due_at THEN w.tickets ELSE 0 END) \
+         AS responded, SUM(w.cb_reached) AS reached, SUM(w.cb_resolved) AS resolved, \
+         SUM(w.cb_partly) AS partly, SUM(w.cb_satisfied) AS satisfied, SUM(w.cb_basic) AS basic, \
+         SUM(w.cb_both_ok) AS both_ok, SUM(w.cb_both_missing) AS both_missing, \
+         SUM(CASE WHEN w.evidence_missing THEN w.cb_reached ELSE 0 END) AS no_evidence \
+         FROM case_work w"
     ));
     q.push(&from_clause.text);
-    q.push(" JOIN tickets t ON t.case_id = w.case_id");
     q.range(by, key, from, to);
-    q.scope(scope, "w.district_code");
-    q.push(&format!(" GROUP BY {key}"));
-    q.load(conn)
-}
-
-/// Which callbacks [`callbacks`] sums.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rounds {
-    /// Every callback that reached the caller, whatever its round.
-    All,
-    /// Only those a later round replaced (the caller was called back again after a reopen).
-    Superseded,
-}
-
-/// Callbacks that reached the caller, summed per group, of the cases first dispatched in `[from, to)`.
-///
-/// Only the latest round of each ticket counts, but checking every callback for a later round costs a lookup
-/// each; as sums subtract, the assessment takes `All` minus `Superseded`, and the superseded ones are found from
-/// the few later rounds (a partial index holds only those) instead.
-pub fn callbacks(
-    conn: &mut DbConnection,
-    by: GroupBy,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-    rounds: Rounds,
-    scope: &Scope,
-) -> QueryResult<Vec<CallbackSums>> {
-    let mut q = Sql::new(conn);
-    let mut from_clause = Sql::new(conn);
-    let key = from_clause.group(by);
-    const SATISFIED: &str = "('satisfied', 'basically_satisfied')";
-    q.push(&format!(
-        "SELECT {key} AS key, COUNT(*) AS reached, \
-         SUM(CASE WHEN c.resolved = 'yes' THEN 1 ELSE 0 END) AS resolved, \
-         SUM(CASE WHEN c.resolved = 'partly' THEN 1 ELSE 0 END) AS partly, \
-         SUM(CASE WHEN c.satisfaction = 'satisfied' THEN 1 ELSE 0 END) AS satisfied, \
-         SUM(CASE WHEN c.satisfaction = 'basically_satisfied' THEN 1 ELSE 0 END) AS basic, \
-         SUM(CASE WHEN c.resolved = 'yes' AND c.satisfaction IN {SATISFIED} THEN 1 ELSE 0 END) AS both_ok, \
-         SUM(CASE WHEN COALESCE(c.resolved, '') <> 'yes' AND COALESCE(c.satisfaction, '') NOT IN {SATISFIED} \
-         THEN 1 ELSE 0 END) AS both_missing, \
-         SUM(CASE WHEN w.evidence_missing THEN 1 ELSE 0 END) AS no_evidence"
-    ));
-    match rounds {
-        Rounds::All => {
-            q.push(" FROM case_work w");
-            q.push(&from_clause.text);
-            q.push(" JOIN ticket_callbacks c ON c.case_id = w.case_id");
-            q.range(by, key, from, to);
-        }
-        Rounds::Superseded => {
-            q.push(" FROM ticket_callbacks c JOIN case_work w ON w.case_id = c.case_id");
-            q.push(&from_clause.text);
-            q.range(by, key, from, to);
-            // A case's callbacks come after its dispatch, so the later rounds of the range's cases are at or
-            // after its start.
-            q.push(" AND c.ticket_id IN (SELECT ticket_id FROM ticket_callbacks WHERE round > 1 AND at >= ")
-                .bind(Bind::Time(from))
-                .push(
-                    ") AND EXISTS (SELECT 1 FROM ticket_callbacks c2 \
-                     WHERE c2.ticket_id = c.ticket_id AND c2.round > c.round)",
-                );
-        }
-    }
-    q.push(" AND c.contacted");
+    // Cases without tickets (patrol reports alone) have neither volume nor callbacks.
+    q.push(" AND w.tickets > 0");
     q.scope(scope, "w.district_code");
     q.push(&format!(" GROUP BY {key}"));
     q.load(conn)

@@ -3,6 +3,7 @@
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::service::auth::{self, AuthError, Principal};
+use crate::service::devices::{self, DeviceError};
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use std::future::Future;
@@ -15,6 +16,8 @@ pub struct CurrentUser {
     pub user: Principal,
     /// The bearer token of this request.
     pub token: String,
+    /// The registered phone whose device token came with the request.
+    pub device: Option<crate::store::sync::DeviceRow>,
 }
 
 /// The bearer token of a request, if it carries one.
@@ -51,6 +54,32 @@ impl From<AuthError> for ApiError {
     }
 }
 
+impl From<DeviceError> for ApiError {
+    fn from(e: DeviceError) -> Self {
+        match e {
+            DeviceError::Invalid { .. } => ApiError::bad_request("invalid_field", e.to_string()),
+            DeviceError::Forbidden(_) => ApiError::Forbidden {
+                code: "forbidden",
+                message: e.to_string(),
+            },
+            DeviceError::TooMany => ApiError::Conflict {
+                code: "too_many_devices",
+                message: e.to_string(),
+            },
+            DeviceError::NotFound(_) => ApiError::not_found("device_not_found", e.to_string()),
+            DeviceError::Revoked => ApiError::Unauthorized {
+                code: "device_revoked",
+                message: e.to_string(),
+            },
+            DeviceError::InvalidToken => ApiError::Unauthorized {
+                code: "invalid_token",
+                message: e.to_string(),
+            },
+            DeviceError::Db(db) => ApiError::internal(db),
+        }
+    }
+}
+
 impl FromRequest for CurrentUser {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<CurrentUser, ApiError>>>>;
@@ -69,8 +98,22 @@ impl FromRequest for CurrentUser {
                 state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no application state")))?;
             let db = state.db.clone();
             let t = token.clone();
+            if token.starts_with(crate::auth::token::DEVICE_PREFIX) {
+                let now = state.clock.now();
+                let (user, device) =
+                    web::block(move || devices::authenticate(&db, &t, now)).await??;
+                return Ok(CurrentUser {
+                    user,
+                    token,
+                    device: Some(device),
+                });
+            }
             let user = web::block(move || auth::authenticate(&db, &t)).await??;
-            Ok(CurrentUser { user, token })
+            Ok(CurrentUser {
+                user,
+                token,
+                device: None,
+            })
         })
     }
 }

@@ -9,6 +9,8 @@ use std::fmt::Write;
 pub const PREFIX: &str = "glt_";
 /// The prefix of an API key for machine clients.
 pub const API_KEY_PREFIX: &str = "glk_";
+/// The prefix of a registered phone's token.
+pub const DEVICE_PREFIX: &str = "gld_";
 
 /// Lower-case hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {

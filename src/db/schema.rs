@@ -91,6 +91,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    devices (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_by -> Nullable<Text>,
+        next_seq -> BigInt,
+        last_result_seq -> BigInt,
+    }
+}
+
+diesel::table! {
     escalations (case_id, rung) {
         case_id -> Text,
         rung -> Integer,
@@ -245,6 +260,7 @@ diesel::table! {
         outside_scope -> Bool,
         chain -> Text,
         created_at -> Timestamp,
+        version -> Integer,
     }
 }
 
@@ -271,6 +287,27 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sync_ops (op_id) {
+        op_id -> Text,
+        device_id -> Text,
+        device_seq -> BigInt,
+        kind -> Text,
+        entity_id -> Text,
+        base_version -> Nullable<Integer>,
+        payload -> Text,
+        content_sha256 -> Text,
+        status -> Text,
+        code -> Nullable<Text>,
+        message -> Nullable<Text>,
+        result -> Nullable<Text>,
+        place_code -> Nullable<Text>,
+        received_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+        result_seq -> Nullable<BigInt>,
     }
 }
 
@@ -379,12 +416,14 @@ diesel::joinable!(assignments -> people (person_id));
 diesel::joinable!(assignments -> units (unit_id));
 diesel::joinable!(case_transitions -> cases (case_id));
 diesel::joinable!(case_work -> cases (case_id));
+diesel::joinable!(devices -> users (user_id));
 diesel::joinable!(escalations -> cases (case_id));
 diesel::joinable!(merge_decisions -> cases (case_id));
 diesel::joinable!(people -> units (unit_id));
 diesel::joinable!(reports -> cases (case_id));
 diesel::joinable!(section_places -> sections (section_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(sync_ops -> devices (device_id));
 diesel::joinable!(ticket_callbacks -> cases (case_id));
 diesel::joinable!(ticket_callbacks -> tickets (ticket_id));
 diesel::joinable!(ticket_media -> tickets (ticket_id));
@@ -399,6 +438,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_transitions,
     case_work,
     cases,
+    devices,
     escalations,
     geodata_meta,
     login_failures,
@@ -411,6 +451,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     section_places,
     sections,
     sessions,
+    sync_ops,
     ticket_callbacks,
     ticket_media,
     tickets,

@@ -241,6 +241,8 @@ pub struct ReportDto {
     pub fixed_on_the_spot: bool,
     /// Reported outside the member's own cells.
     pub outside_scope: bool,
+    /// 1 when filed, +1 on each edit; a phone's edit names the version it was made against.
+    pub version: i32,
 }
 
 impl ReportDto {
@@ -262,6 +264,7 @@ impl ReportDto {
             building_code: r.building_code,
             fixed_on_the_spot: r.fixed_on_the_spot,
             outside_scope: r.outside_scope,
+            version: r.version,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod assessment;
 pub mod auth;
 pub mod cases;
 pub mod chain;
+pub mod devices;
 pub mod dto;
 pub mod health;
 pub mod intake;
@@ -16,6 +17,7 @@ pub mod open311;
 pub mod org;
 pub mod places;
 pub mod policy;
+pub mod sync;
 pub mod work;
 pub mod workflow;
 
@@ -114,6 +116,12 @@ pub fn api(r: &mut Routes<'_>) {
     r.add(Method::DELETE, "/api/v1/policy/{key}", policy::unset);
     r.add(Method::GET, "/api/v1/admin/pii-reads", admin::pii_reads);
     r.add(Method::GET, "/api/v1/assessment", assessment::get);
+    r.add(Method::POST, "/api/v1/devices", devices::register);
+    r.add(Method::GET, "/api/v1/devices", devices::list);
+    r.add(Method::POST, "/api/v1/devices/{id}/revoke", devices::revoke);
+    r.add(Method::POST, "/api/v1/sync/push", sync::push);
+    r.add(Method::GET, "/api/v1/sync/ops", sync::ops);
+    r.add(Method::GET, "/api/v1/sync/conflicts", sync::conflicts);
     r.add(Method::GET, "/api/v1/locate", locate::locate);
     r.add(Method::POST, "/api/v1/locate/batch", locate::locate_batch);
     r.add(Method::GET, "/api/v1/places/{code}", places::get_place);

@@ -244,6 +244,20 @@ pub fn authenticate(db: &Db, bearer: &str) -> Result<Principal, AuthError> {
     }
 }
 
+/// The user `id` with their scopes, unless the account is disabled or gone (a device token answers for it).
+pub fn principal_by_id(
+    conn: &mut crate::db::DbConnection,
+    id: &str,
+) -> Result<Option<Principal>, AuthError> {
+    match store::by_id(conn, id)? {
+        Some(user) if !user.disabled => {
+            let scopes = store::scopes(conn, &user.id)?;
+            Ok(Principal::from_row(&user).map(|p| p.with_scopes(scopes)))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Revokes a token (sign-out).
 pub fn logout(db: &Db, bearer: &str) -> Result<(), AuthError> {
     let mut conn = db.writer()?;

@@ -187,7 +187,8 @@ pub const REQUEST_TYPES: [&str; 6] = [
 ];
 /// The most photos a report may name.
 pub const MAX_PHOTOS: usize = 20;
-const MAX_TEXT_CHARS: usize = 5000;
+/// The longest description of a ticket or report.
+pub const MAX_TEXT_CHARS: usize = 5000;
 const MAX_TICKET_NO_CHARS: usize = 64;
 const MAX_NAME_CHARS: usize = 50;
 const MAX_PHONE_CHARS: usize = 20;
@@ -281,7 +282,8 @@ fn by_address(geo: &Geo<'_>, text: &str) -> Placement {
     }
 }
 
-fn text(
+/// A trimmed text field, checked for presence, length and control characters.
+pub(crate) fn text(
     field: &'static str,
     value: &str,
     max: usize,
@@ -899,6 +901,12 @@ pub struct PreparedReport {
     placement: Placement,
 }
 
+/// A photo's SHA-256 as stored (lower-case hex), if `s` is one.
+pub fn photo_hash(s: &str) -> Option<String> {
+    let p = s.trim().to_ascii_lowercase();
+    (p.len() == 64 && p.bytes().all(|b| b.is_ascii_hexdigit())).then_some(p)
+}
+
 /// Checks a patrol report, places it and takes its chain snapshot (no database access). Outside the reporter's own
 /// places it is accepted but flagged; outside every cell it is refused.
 pub fn prepare_report(
@@ -918,10 +926,8 @@ pub fn prepare_report(
     }
     let mut photos = Vec::with_capacity(input.photos.len());
     for p in &input.photos {
-        let p = p.trim().to_ascii_lowercase();
-        if p.len() != 64 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(invalid("photos", format!("{p:?} is not a SHA-256 in hex")));
-        }
+        let p = photo_hash(p)
+            .ok_or_else(|| invalid("photos", format!("{p:?} is not a SHA-256 in hex")))?;
         if !photos.contains(&p) {
             photos.push(p);
         }
@@ -958,6 +964,7 @@ pub fn prepare_report(
             fixed_on_the_spot: input.fixed_on_the_spot,
             chain,
             created_at: now(),
+            version: 1,
         },
         placement,
     })

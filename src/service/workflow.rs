@@ -309,6 +309,18 @@ pub fn transition(
     input: &TransitionInput,
     at: NaiveDateTime,
 ) -> Result<(CaseRow, TransitionRow), WorkflowError> {
+    db.writer()?
+        .transaction(|c| transition_on(c, user, case_id, input, at))
+}
+
+/// [`transition`] on a connection, in the caller's transaction (a phone's pushed step is stored with its result).
+pub(crate) fn transition_on(
+    c: &mut DbConnection,
+    user: &Principal,
+    case_id: &str,
+    input: &TransitionInput,
+    at: NaiveDateTime,
+) -> Result<(CaseRow, TransitionRow), WorkflowError> {
     let action = Action::parse(input.action.trim()).ok_or_else(|| {
         invalid(
             "action",
@@ -328,22 +340,20 @@ pub fn transition(
             format!("at most {MAX_CALLBACKS} tickets"),
         ));
     }
-    db.writer()?.transaction(|c| {
-        let case = case_store::case(c, case_id)?
-            .filter(|k| policy::can_see_case(user, k.place_code.as_deref(), &k.topic_code))
-            .ok_or_else(|| WorkflowError::NotFound(case_id.to_owned()))?;
-        if let Some(expected) = input.version
-            && expected != case.version
-        {
-            return Err(WorkflowError::VersionConflict {
-                expected,
-                current: case.version,
-            });
-        }
-        let policy = work::policy(c)?;
-        let mut router = Router::default();
-        take_step(c, &policy, &mut router, user, case, action, input, at)
-    })
+    let case = case_store::case(c, case_id)?
+        .filter(|k| policy::can_see_case(user, k.place_code.as_deref(), &k.topic_code))
+        .ok_or_else(|| WorkflowError::NotFound(case_id.to_owned()))?;
+    if let Some(expected) = input.version
+        && expected != case.version
+    {
+        return Err(WorkflowError::VersionConflict {
+            expected,
+            current: case.version,
+        });
+    }
+    let policy = work::policy(c)?;
+    let mut router = Router::default();
+    take_step(c, &policy, &mut router, user, case, action, input, at)
 }
 
 fn refusal(user: &Principal, status: Status, action: Action, r: Refusal) -> WorkflowError {

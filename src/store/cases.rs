@@ -158,6 +158,8 @@ pub struct ReportRow {
     pub chain: String,
     /// Stored (UTC).
     pub created_at: NaiveDateTime,
+    /// 1 when filed, +1 on each edit (from the phone: `update_report`, `attach_photo`).
+    pub version: i32,
 }
 
 /// A stored merge decision.

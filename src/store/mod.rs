@@ -7,6 +7,7 @@ pub mod cases;
 pub mod chain;
 pub mod org;
 pub mod places;
+pub mod sync;
 pub mod topics;
 pub mod users;
 pub mod work;

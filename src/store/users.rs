@@ -57,6 +57,15 @@ pub fn by_username(conn: &mut DbConnection, username: &str) -> QueryResult<Optio
         .optional()
 }
 
+/// One user by id.
+pub fn by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// Every user, by name.
 pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<UserRow>> {
     users::table

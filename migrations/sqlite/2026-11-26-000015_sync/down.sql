@@ -1,0 +1,3 @@
+ALTER TABLE reports DROP COLUMN version;
+DROP TABLE sync_ops;
+DROP TABLE devices;

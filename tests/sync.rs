@@ -438,36 +438,54 @@ async fn case_steps_pushed_from_a_phone_follow_the_state_machine() {
     )
     .await;
     let case = r[0]["result"]["case_id"].as_str().unwrap().to_owned();
+    // The rules dispatch it (a patrol case is still the member's to fix on the spot).
+    gridline::service::scheduler::tick(&app.state.db, app.state.clock.now()).unwrap();
+    let version = app
+        .get_as(&member, &format!("/api/v1/cases/{case}"))
+        .await
+        .json["case"]["version"]
+        .as_i64()
+        .unwrap() as i32;
 
     let r = ok_push(
         &app,
         &device,
         vec![
-            // Closing is not a grid member's step; without photos self-resolve is refused; then with them.
+            // Closing is not a grid member's step; a progress note needs its words, then keeps the status; without
+            // photos self-resolve is refused; then with them.
             op(2, 2, "transition", &case, None, json!({"action": "close"})),
+            op(3, 3, "transition", &case, None, json!({"action": "note"})),
             op(
-                3,
-                3,
+                4,
+                4,
+                "transition",
+                &case,
+                Some(version),
+                json!({"action": "note", "note": "已联系物业"}),
+            ),
+            op(
+                5,
+                5,
                 "transition",
                 &case,
                 None,
                 json!({"action": "self_resolve"}),
             ),
             op(
-                4,
-                4,
+                6,
+                6,
                 "transition",
                 &case,
-                Some(1),
+                None,
                 json!({"action": "self_resolve", "note": "已清除", "evidence": [PHOTO_B]}),
             ),
-            // Made against the case before the step above: a conflict.
+            // Made against the case before the steps above: a conflict.
             op(
-                5,
-                5,
+                7,
+                7,
                 "transition",
                 &case,
-                Some(1),
+                Some(version),
                 json!({"action": "verify", "evidence": [PHOTO_B]}),
             ),
         ],
@@ -475,7 +493,9 @@ async fn case_steps_pushed_from_a_phone_follow_the_state_machine() {
     .await;
     assert_eq!(
         statuses(&r),
-        ["rejected", "rejected", "applied", "conflict"],
+        [
+            "rejected", "rejected", "applied", "rejected", "applied", "conflict"
+        ],
         "{r:?}"
     );
     assert!(
@@ -484,8 +504,11 @@ async fn case_steps_pushed_from_a_phone_follow_the_state_machine() {
         r[0]
     );
     assert_eq!(r[1]["code"], "invalid_field");
-    assert_eq!(r[2]["result"]["status"], "self_resolved");
-    assert_eq!(r[3]["result"]["server"]["status"], "self_resolved");
+    assert_eq!(r[2]["result"]["status"], "dispatched");
+    assert_eq!(r[3]["code"], "invalid_field");
+    assert_eq!(r[4]["result"]["status"], "self_resolved");
+    assert_eq!(r[5]["result"]["server"]["status"], "self_resolved");
+    assert_eq!(r[5]["result"]["phone"]["base_version"], version);
     let d = app.get_as(&member, &format!("/api/v1/cases/{case}")).await;
     assert_eq!(d.json["case"]["status"], "self_resolved");
     let steps: Vec<&str> = d.json["transitions"]
@@ -494,7 +517,11 @@ async fn case_steps_pushed_from_a_phone_follow_the_state_machine() {
         .iter()
         .map(|t| t["action"].as_str().unwrap())
         .collect();
-    assert_eq!(steps, ["self_resolve"], "refused steps leave no trace");
+    assert_eq!(
+        steps,
+        ["dispatch", "note", "self_resolve"],
+        "refused steps leave no trace"
+    );
 
     // A case outside the member's cells.
     let far = app.token(Role::GridMember, &["110119"]);
@@ -503,7 +530,7 @@ async fn case_steps_pushed_from_a_phone_follow_the_state_machine() {
         &app,
         &far_device,
         vec![op(
-            6,
+            8,
             1,
             "transition",
             &case,

@@ -115,11 +115,13 @@ pub enum Action {
     SelfResolve,
     /// 核查结案: someone checked on site that it is fixed (photos).
     Verify,
+    /// 进展: a progress note on open work (what was done so far, photos optional); the status stays.
+    Note,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 16] = [
         Action::Dispatch,
         Action::Accept,
         Action::Return,
@@ -135,6 +137,7 @@ impl Action {
         Action::Merge,
         Action::SelfResolve,
         Action::Verify,
+        Action::Note,
     ];
 
     /// The name in the API.
@@ -155,6 +158,7 @@ impl Action {
             Action::Merge => "merge",
             Action::SelfResolve => "self_resolve",
             Action::Verify => "verify",
+            Action::Note => "note",
         }
     }
 
@@ -215,6 +219,24 @@ const OPEN_FOR_MERGE: &[Status] = &[
 ];
 
 const RULES: &[Rule] = &[
+    Rule {
+        action: Action::Note,
+        from: &[
+            Status::Dispatched,
+            Status::Accepted,
+            Status::InProgress,
+            Status::Whistled,
+        ],
+        to: None,
+        roles: &[
+            Role::StreetHandler,
+            Role::DepartmentHandler,
+            Role::GridMember,
+            Role::CommunitySecretary,
+        ],
+        needs: REASON,
+        patrol_only: false,
+    },
     Rule {
         action: Action::Dispatch,
         from: &[Status::Received, Status::Returned],
@@ -573,6 +595,26 @@ mod tests {
             Action::CallBack,
         );
         assert_eq!(back.map(|s| s.needs.callback), Ok(true));
+        // A progress note keeps the status and needs its words; a grid member writes one from the spot.
+        let note = decide(
+            Status::InProgress,
+            Origin::Hotline,
+            Role::GridMember,
+            Action::Note,
+        );
+        assert_eq!(
+            note.map(|s| (s.to, s.needs.reason)),
+            Ok((Status::InProgress, true))
+        );
+        assert!(matches!(
+            decide(
+                Status::Replied,
+                Origin::Hotline,
+                Role::GridMember,
+                Action::Note
+            ),
+            Err(Refusal::Illegal { .. })
+        ));
     }
 
     #[test]

@@ -354,7 +354,7 @@ pub fn on_step(
                 schedule(policy, w);
             }
         }
-        Action::Start | Action::EndWhistle => {}
+        Action::Start | Action::EndWhistle | Action::Note => {}
     }
     if let Some(w) = work {
         store::put(c, &w)?;

@@ -187,8 +187,8 @@ pub struct TicketCallback {
 /// A step as a client asks for it.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct TransitionInput {
-    /// The action: dispatch, accept, return, start, extend, whistle, end_whistle, reply, call_back, close, reopen,
-    /// merge, self_resolve, verify.
+    /// The action: dispatch, accept, return, start, extend, whistle, report_in, end_whistle, note, reply, call_back,
+    /// close, reopen, merge, self_resolve, verify.
     pub action: String,
     /// Reason or note.
     #[serde(default)]

@@ -207,15 +207,27 @@ pub fn push(
         let result = match parse(raw) {
             Err(refused) => *refused,
             Ok((op, hash)) => {
-                let received = c.transaction(|c| receive(c, device, &op, &hash, at))?;
-                if received.status == "waiting" {
-                    drain(&mut c, geo, user, &device.id, &mut rules, at)?;
-                    match store::op(&mut c, &op.op_id)? {
-                        Some(now) => OpResult::of(&now),
-                        None => received,
+                // Received and, when it is next in the device's order (the usual case), decided in one
+                // transaction; operations that were waiting for it follow, one transaction each.
+                let (received, decided) = c.transaction(|c| {
+                    let received = receive(c, device, &op, &hash, at)?;
+                    let decided = if received.status == "waiting" {
+                        decide_next(c, geo, user, &device.id, &mut rules, at)?
+                    } else {
+                        None
+                    };
+                    Ok::<_, SyncError>((received, decided))
+                })?;
+                match decided {
+                    None => received,
+                    Some(first) => {
+                        drain(&mut c, geo, user, &device.id, &mut rules, at)?;
+                        if first.op_id == op.op_id {
+                            OpResult::of(&first)
+                        } else {
+                            store::op(&mut c, &op.op_id)?.map_or(received, |now| OpResult::of(&now))
+                        }
                     }
-                } else {
-                    received
                 }
             }
         };
@@ -324,56 +336,62 @@ fn drain(
     rules: &mut Option<Rules>,
     at: NaiveDateTime,
 ) -> Result<(), SyncError> {
-    loop {
-        let decided = c.transaction(|c| {
-            let Some(device) = store::device_locked(c, device_id)? else {
-                return Ok::<_, SyncError>(false);
-            };
-            let Some(mut op) = store::op_at(c, device_id, device.next_seq)? else {
-                return Ok(false);
-            };
-            // The effect rolls back alone (a savepoint) when the operation is refused; its decision stays. A
-            // failing database aborts the whole transaction instead: the operation stays waiting for a retry.
-            let decision = match c.transaction(|c| match apply(c, geo, user, &op, rules, at) {
-                Ok(d @ Decision::Rejected(..)) => Err(Undo::Refused(d)),
-                Ok(d) => Ok(d),
-                Err(e) => Err(Undo::Failed(e)),
-            }) {
-                Ok(d) | Err(Undo::Refused(d)) => d,
-                Err(Undo::Failed(e)) => return Err(e),
-            };
-            let result_seq = device.last_result_seq + 1;
-            let (status, code, message, result, place) = match decision {
-                Decision::Applied(v, place) => ("applied", None, None, Some(v), place),
-                Decision::Conflict(v, place) => (
-                    "conflict",
-                    None,
-                    Some(
-                        "made against an older version: both versions are kept for review"
-                            .to_owned(),
-                    ),
-                    Some(v),
-                    place,
-                ),
-                Decision::Rejected(code, message) => {
-                    ("rejected", Some(code.to_owned()), Some(message), None, None)
-                }
-            };
-            op.status = status.into();
-            op.code = code;
-            op.message = message;
-            op.result = result.map(|v| v.to_string());
-            op.place_code = place;
-            op.decided_at = Some(at);
-            op.result_seq = Some(result_seq);
-            store::decide_op(c, &op)?;
-            store::set_device_counters(c, device_id, device.next_seq + 1, result_seq)?;
-            Ok(true)
-        })?;
-        if !decided {
-            return Ok(());
+    while c
+        .transaction(|c| decide_next(c, geo, user, device_id, rules, at))?
+        .is_some()
+    {}
+    Ok(())
+}
+
+/// Decides the operation that is next in the device's order, if it has arrived, and returns it.
+fn decide_next(
+    c: &mut DbConnection,
+    geo: &Geo<'_>,
+    user: &Principal,
+    device_id: &str,
+    rules: &mut Option<Rules>,
+    at: NaiveDateTime,
+) -> Result<Option<OpRow>, SyncError> {
+    let Some(device) = store::device_locked(c, device_id)? else {
+        return Ok(None);
+    };
+    let Some(mut op) = store::op_at(c, device_id, device.next_seq)? else {
+        return Ok(None);
+    };
+    // The effect rolls back alone (a savepoint) when the operation is refused; its decision stays. A failing
+    // database aborts the whole transaction instead: the operation stays waiting for a retry.
+    let decision = match c.transaction(|c| match apply(c, geo, user, &op, rules, at) {
+        Ok(d @ Decision::Rejected(..)) => Err(Undo::Refused(d)),
+        Ok(d) => Ok(d),
+        Err(e) => Err(Undo::Failed(e)),
+    }) {
+        Ok(d) | Err(Undo::Refused(d)) => d,
+        Err(Undo::Failed(e)) => return Err(e),
+    };
+    let result_seq = device.last_result_seq + 1;
+    let (status, code, message, result, place) = match decision {
+        Decision::Applied(v, place) => ("applied", None, None, Some(v), place),
+        Decision::Conflict(v, place) => (
+            "conflict",
+            None,
+            Some("made against an older version: both versions are kept for review".to_owned()),
+            Some(v),
+            place,
+        ),
+        Decision::Rejected(code, message) => {
+            ("rejected", Some(code.to_owned()), Some(message), None, None)
         }
-    }
+    };
+    op.status = status.into();
+    op.code = code;
+    op.message = message;
+    op.result = result.map(|v| v.to_string());
+    op.place_code = place;
+    op.decided_at = Some(at);
+    op.result_seq = Some(result_seq);
+    store::decide_op(c, &op)?;
+    store::set_device_counters(c, device_id, device.next_seq + 1, result_seq)?;
+    Ok(Some(op))
 }
 
 /// Why the savepoint of an operation's effect is rolled back.

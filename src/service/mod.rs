@@ -14,6 +14,7 @@ pub mod open311;
 pub mod org;
 pub mod pipeline;
 pub mod places;
+pub mod pull;
 pub mod policy;
 pub mod scheduler;
 pub mod simulate;

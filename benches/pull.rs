@@ -150,8 +150,16 @@ fn main() {
             place.n,
             percentile(&first, 0.5),
             full.len(),
-            if full.is_empty() { f64::NAN } else { percentile(&full, 0.5) },
-            if full.is_empty() { f64::NAN } else { percentile(&full, 0.95) },
+            if full.is_empty() {
+                f64::NAN
+            } else {
+                percentile(&full, 0.5)
+            },
+            if full.is_empty() {
+                f64::NAN
+            } else {
+                percentile(&full, 0.95)
+            },
             full.last().copied().unwrap_or(f64::NAN),
         );
     }

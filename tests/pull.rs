@@ -255,7 +255,10 @@ async fn a_case_merged_or_re_placed_out_of_the_members_places_leaves_a_tombstone
     let pages = phone.pull_all(&app, &member, 50).await;
     let mut gone: Vec<(String, String)> = phone.tombstones.clone();
     gone.sort();
-    let mut want = vec![("case".to_owned(), a.clone()), ("case".to_owned(), moved.clone())];
+    let mut want = vec![
+        ("case".to_owned(), a.clone()),
+        ("case".to_owned(), moved.clone()),
+    ];
     want.sort();
     assert_eq!(gone, want, "{pages:#?}");
     assert_eq!(ids(&pages, "cases"), vec![far.clone()], "{pages:#?}");
@@ -319,13 +322,14 @@ async fn readers_pulling_while_others_write_miss_nothing_committed() {
         id: String,
     }
     let mut c = app.state.db.reader().unwrap();
-    let reports: BTreeSet<String> =
-        diesel::sql_query(format!("SELECT id FROM reports WHERE place_code = '{cell}'"))
-            .load::<Id>(&mut *c)
-            .unwrap()
-            .into_iter()
-            .map(|r| r.id)
-            .collect();
+    let reports: BTreeSet<String> = diesel::sql_query(format!(
+        "SELECT id FROM reports WHERE place_code = '{cell}'"
+    ))
+    .load::<Id>(&mut *c)
+    .unwrap()
+    .into_iter()
+    .map(|r| r.id)
+    .collect();
     let cases: BTreeSet<String> = diesel::sql_query(format!(
         "SELECT id FROM cases WHERE place_code = '{cell}' AND status <> 'merged'"
     ))
@@ -335,7 +339,10 @@ async fn readers_pulling_while_others_write_miss_nothing_committed() {
     .map(|r| r.id)
     .collect();
     assert_eq!(reports.len(), writers * each);
-    assert_eq!(phone.reports.keys().cloned().collect::<BTreeSet<_>>(), reports);
+    assert_eq!(
+        phone.reports.keys().cloned().collect::<BTreeSet<_>>(),
+        reports
+    );
     assert_eq!(phone.cases.keys().cloned().collect::<BTreeSet<_>>(), cases);
     // Every report's case as the phone holds it is the case as stored now (counts included).
     for (id, case) in &phone.cases {
@@ -373,9 +380,7 @@ async fn bad_cursors_and_limits_are_refused() {
     let r = app.get("/api/v1/sync/pull").await;
     assert_eq!(r.status, 401);
     // A cursor made for another jurisdiction starts afresh rather than missing what the new places hold.
-    let r = app
-        .get_as(&member, "/api/v1/sync/pull?limit=500")
-        .await;
+    let r = app.get_as(&member, "/api/v1/sync/pull?limit=500").await;
     assert_eq!(r.status, 200);
     let cursor = r.json["next_cursor"].as_str().unwrap().to_owned();
     let other = app.token(Role::GridMember, &["110105026041001"]);

@@ -183,7 +183,8 @@ fn in_snapshot<T>(
         if matches!(c, DbConnection::Pg(_)) {
             // PostgreSQL's default (READ COMMITTED) takes a snapshot per statement; the page's statements must
             // see one state. The first statement of the transaction, as PostgreSQL requires.
-            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(c)?;
+            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(c)?;
         }
         f(c)
     })
@@ -210,11 +211,20 @@ pub fn pull(
         return Err(PullError::InvalidLimit);
     }
     let tag = scope_tag(user);
-    let (after, reset) = match input.cursor.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+    let (after, reset) = match input
+        .cursor
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
         None => (0, true),
         Some(c) => {
             let (seq, their_tag) = decode_cursor(c)?;
-            if their_tag == tag { (seq, false) } else { (0, true) }
+            if their_tag == tag {
+                (seq, false)
+            } else {
+                (0, true)
+            }
         }
     };
     let (scope, topics) = policy::case_scope(user);
@@ -242,7 +252,11 @@ pub fn pull(
         let cases = case_store::cases_by_id(c, &case_ids)?;
         let history = store::transitions_of(c, &case_ids)?;
         let reports = store::reports_by_id(c, &live("report"))?;
-        let topic_rows = if reset { topic_store::all(c)? } else { Vec::new() };
+        let topic_rows = if reset {
+            topic_store::all(c)?
+        } else {
+            Vec::new()
+        };
         Ok(((rows, more), latest, cases, history, reports, topic_rows))
     })?;
     let (rows, has_more) = rows;
@@ -379,7 +393,14 @@ mod tests {
             decode_cursor(&c).ok(),
             Some((42, "0123456789abcdef".to_owned()))
         );
-        for bad in ["", "42", "x.0123456789abcdef", "42.xyz", "-1.0123456789abcdef", "42.0123"] {
+        for bad in [
+            "",
+            "42",
+            "x.0123456789abcdef",
+            "42.xyz",
+            "-1.0123456789abcdef",
+            "42.0123",
+        ] {
             assert!(decode_cursor(bad).is_err(), "{bad}");
         }
     }

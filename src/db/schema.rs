@@ -91,6 +91,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    change_counter (id) {
+        id -> Integer,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    changes (entity_kind, entity_id, place_code) {
+        entity_kind -> Text,
+        entity_id -> Text,
+        place_code -> Text,
+        seq -> BigInt,
+        gone -> Bool,
+    }
+}
+
+diesel::table! {
     devices (id) {
         id -> Text,
         user_id -> Text,
@@ -438,6 +455,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_transitions,
     case_work,
     cases,
+    change_counter,
+    changes,
     devices,
     escalations,
     geodata_meta,

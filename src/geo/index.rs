@@ -13,7 +13,10 @@
 
 use crate::geo::crs::haversine_m;
 use crate::geo::place::{Building, Level, Place};
-use geo::{Coord, CoordinatePosition, Polygon, coordinate_position::CoordPos};
+use geo::{
+    BoundingRect, Coord, CoordinatePosition, Intersects, MultiPolygon, Polygon,
+    coordinate_position::CoordPos,
+};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 use std::collections::HashMap;
@@ -241,6 +244,48 @@ impl PlaceIndex {
     /// The code of a cell id returned by [`PlaceIndex::cell_at`].
     pub fn cell_code(&self, id: u32) -> &str {
         &self.cells[id as usize]
+    }
+
+    /// The ids of the cells whose code starts with `code` (every cell for the city's code), in code order.
+    pub fn cells_under(&self, code: &str) -> std::ops::Range<u32> {
+        if code == crate::geo::place::CITY_CODE {
+            return 0..self.cells.len() as u32;
+        }
+        let start = self.cells.partition_point(|c| c.as_str() < code);
+        let end = start + self.cells[start..].partition_point(|c| c.starts_with(code));
+        start as u32..end as u32
+    }
+
+    /// The outline of a cell (WGS-84).
+    pub fn cell_geometry(&self, id: u32) -> MultiPolygon<f64> {
+        // Parts were pushed cell by cell in id order, so a cell's parts are one run of `part_cell`.
+        let start = self.part_cell.partition_point(|&c| c < id);
+        let end = self.part_cell.partition_point(|&c| c <= id);
+        MultiPolygon(self.parts[start..end].to_vec())
+    }
+
+    /// The cells that touch or overlap cell `id` (sharing an edge or a corner), without it, in id order.
+    pub fn cell_neighbours(&self, id: u32) -> Vec<u32> {
+        let mine = self.cell_geometry(id);
+        let Some(rect) = mine.bounding_rect() else {
+            return Vec::new();
+        };
+        // A hair wider than the outline, so that cells sharing an edge are candidates despite rounding.
+        let eps = 1e-7;
+        let env = AABB::from_corners(
+            [rect.min().x - eps, rect.min().y - eps],
+            [rect.max().x + eps, rect.max().y + eps],
+        );
+        let mut out: Vec<u32> = self
+            .cell_tree
+            .locate_in_envelope_intersecting(&env)
+            .filter(|e| self.part_cell[e.data as usize] != id)
+            .filter(|e| mine.intersects(&self.parts[e.data as usize]))
+            .map(|e| self.part_cell[e.data as usize])
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     fn nearest_cell_within(&self, lon: f64, lat: f64, radius_m: f64) -> Option<(u32, f64)> {

@@ -77,6 +77,24 @@ pub struct TopicDto {
     pub active: bool,
 }
 
+impl From<crate::store::topics::TopicRow> for TopicDto {
+    fn from(r: crate::store::topics::TopicRow) -> Self {
+        TopicDto {
+            code: r.code,
+            parent_code: r.parent_code,
+            name_zh: r.name_zh,
+            name_en: r.name_en,
+            time_class: r.time_class,
+            grid_class: r.grid_class,
+            department: r.department,
+            merge_radius_m: r.merge_radius_m,
+            merge_window_hours: r.merge_window_hours,
+            merge_same_building: r.merge_same_building,
+            active: r.active,
+        }
+    }
+}
+
 /// The taxonomy.
 #[derive(Debug, Serialize)]
 pub struct Topics {
@@ -89,22 +107,7 @@ pub async fn list_topics(state: web::Data<AppState>) -> Result<web::Json<Topics>
     let db = state.db.clone();
     let rows = web::block(move || topics::list(&db)).await??;
     Ok(web::Json(Topics {
-        topics: rows
-            .into_iter()
-            .map(|r| TopicDto {
-                code: r.code,
-                parent_code: r.parent_code,
-                name_zh: r.name_zh,
-                name_en: r.name_en,
-                time_class: r.time_class,
-                grid_class: r.grid_class,
-                department: r.department,
-                merge_radius_m: r.merge_radius_m,
-                merge_window_hours: r.merge_window_hours,
-                merge_same_building: r.merge_same_building,
-                active: r.active,
-            })
-            .collect(),
+        topics: rows.into_iter().map(TopicDto::from).collect(),
     }))
 }
 

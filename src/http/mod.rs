@@ -17,6 +17,7 @@ pub mod open311;
 pub mod org;
 pub mod places;
 pub mod policy;
+pub mod pull;
 pub mod sync;
 pub mod work;
 pub mod workflow;
@@ -109,6 +110,7 @@ pub fn api(r: &mut Routes<'_>) {
         "/api/v1/cases/{id}/transitions",
         workflow::transition,
     );
+    r.add(Method::GET, "/api/v1/sync/pull", pull::pull);
     r.add(Method::GET, "/api/v1/dispatch/queue", work::queue);
     r.add(Method::GET, "/api/v1/escalations", work::escalations);
     r.add(Method::GET, "/api/v1/policy", policy::list);

@@ -16,6 +16,7 @@ pub mod org;
 pub mod pipeline;
 pub mod places;
 pub mod policy;
+pub mod pull;
 pub mod scheduler;
 pub mod simulate;
 pub mod sync;

@@ -5,6 +5,7 @@ pub mod assessment;
 pub mod audit;
 pub mod cases;
 pub mod chain;
+pub mod changes;
 pub mod org;
 pub mod places;
 pub mod sync;

@@ -1,0 +1,10 @@
+DROP TRIGGER changes_report ON reports;
+DROP FUNCTION changes_report();
+DROP TRIGGER changes_case_transition ON case_transitions;
+DROP FUNCTION changes_case_transition();
+DROP TRIGGER changes_case ON cases;
+DROP FUNCTION changes_case();
+DROP FUNCTION record_change(TEXT, TEXT, TEXT, BOOLEAN);
+DROP FUNCTION next_change_seq();
+DROP TABLE changes;
+DROP TABLE change_counter;

@@ -13,6 +13,7 @@ pub mod intake;
 pub mod open311;
 pub mod org;
 pub mod pipeline;
+pub mod photos;
 pub mod places;
 pub mod policy;
 pub mod scheduler;

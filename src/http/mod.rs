@@ -14,6 +14,7 @@ pub mod intake;
 pub mod locate;
 pub mod open311;
 pub mod org;
+pub mod photos;
 pub mod places;
 pub mod policy;
 pub mod work;
@@ -106,6 +107,22 @@ pub fn api(r: &mut Routes<'_>) {
         Method::POST,
         "/api/v1/cases/{id}/transitions",
         workflow::transition,
+    );
+    r.add(Method::HEAD, "/api/v1/photos/{sha256}", photos::head_photo);
+    r.add(Method::GET, "/api/v1/photos/{sha256}/thumb", photos::thumb);
+    r.add(Method::GET, "/api/v1/photos/{sha256}/display", photos::display);
+    r.add(
+        Method::GET,
+        "/api/v1/photos/{sha256}/original",
+        photos::original,
+    );
+    r.add(Method::POST, "/api/v1/photo-uploads", photos::create_upload);
+    r.add(Method::HEAD, "/api/v1/photo-uploads/{id}", photos::upload_offset);
+    r.add(Method::PATCH, "/api/v1/photo-uploads/{id}", photos::append);
+    r.add(
+        Method::GET,
+        "/api/v1/reports/{id}/photos",
+        photos::report_photos,
     );
     r.add(Method::GET, "/api/v1/dispatch/queue", work::queue);
     r.add(Method::GET, "/api/v1/escalations", work::escalations);

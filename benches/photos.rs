@@ -28,7 +28,11 @@ fn photo(seed: u32) -> Vec<u8> {
             } else if ((col / 250) + (row / 180)) % 3 == 0 {
                 [180.0 - 60.0 * fy, 150.0 - 30.0 * fx, 120.0]
             } else {
-                [90.0 + 40.0 * (fx * 20.0).sin(), 95.0, 100.0 + 30.0 * (fy * 15.0).cos()]
+                [
+                    90.0 + 40.0 * (fx * 20.0).sin(),
+                    95.0,
+                    100.0 + 30.0 * (fy * 15.0).cos(),
+                ]
             };
             for c in base {
                 data.push((c as i32 + noise).clamp(0, 255) as u8);

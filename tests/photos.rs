@@ -40,7 +40,11 @@ fn rational(v: f64) -> Vec<u8> {
     let min = ((v - deg) * 60.0).trunc();
     let sec = ((v - deg) * 60.0 - min) * 60.0;
     let mut out = Vec::new();
-    for (n, d) in [(deg as u32, 1u32), (min as u32, 1), ((sec * 1000.0).round() as u32, 1000)] {
+    for (n, d) in [
+        (deg as u32, 1u32),
+        (min as u32, 1),
+        ((sec * 1000.0).round() as u32, 1000),
+    ] {
         out.extend_from_slice(&n.to_le_bytes());
         out.extend_from_slice(&d.to_le_bytes());
     }
@@ -116,7 +120,11 @@ fn png_bomb() -> Vec<u8> {
     ihdr.extend_from_slice(&100_000u32.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
     chunk(&mut out, b"IHDR", &ihdr);
-    chunk(&mut out, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    chunk(
+        &mut out,
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    );
     chunk(&mut out, b"IEND", &[]);
     out
 }
@@ -152,13 +160,20 @@ async fn patch(app: &TestApp, token: &str, id: &str, offset: usize, piece: &[u8]
 
 async fn head(app: &TestApp, token: &str, uri: &str) -> Resp {
     let auth = format!("Bearer {token}");
-    app.send_raw(Method::HEAD, uri, &[("Authorization", &auth)], None).await
+    app.send_raw(Method::HEAD, uri, &[("Authorization", &auth)], None)
+        .await
 }
 
-async fn get_bytes(app: &TestApp, token: &str, uri: &str) -> (u16, Vec<u8>, actix_web::http::header::HeaderMap) {
+async fn get_bytes(
+    app: &TestApp,
+    token: &str,
+    uri: &str,
+) -> (u16, Vec<u8>, actix_web::http::header::HeaderMap) {
     use actix_web::{App, test};
     let state = app.state.clone();
-    let svc = test::init_service(App::new().configure(move |cfg| gridline::app::configure(cfg, state))).await;
+    let svc =
+        test::init_service(App::new().configure(move |cfg| gridline::app::configure(cfg, state)))
+            .await;
     let req = test::TestRequest::get()
         .uri(uri)
         .insert_header(("Authorization", format!("Bearer {token}")))
@@ -201,7 +216,12 @@ async fn a_photo_sent_in_pieces_survives_a_cut_and_resumes_where_the_server_stan
     let me = app.token(Role::GridMember, &[]);
     let photo = jpeg(1200, 900, 1);
     let hash = sha(&photo);
-    assert_eq!(head(&app, &me, &format!("/api/v1/photos/{hash}")).await.status, 404);
+    assert_eq!(
+        head(&app, &me, &format!("/api/v1/photos/{hash}"))
+            .await
+            .status,
+        404
+    );
     let r = start(&app, &me, &hash, photo.len(), "image/jpeg").await;
     assert_eq!(r.status, 201, "{}", r.json);
     assert_eq!(r.json["offset"], 0);
@@ -222,32 +242,65 @@ async fn a_photo_sent_in_pieces_survives_a_cut_and_resumes_where_the_server_stan
     // Starting again finds the unfinished upload.
     let r = start(&app, &me, &hash, photo.len(), "image/jpeg").await;
     assert_eq!(r.status, 200);
-    assert_eq!((r.json["id"].as_str(), r.json["offset"].as_u64()), (Some(id.as_str()), Some(third as u64)));
+    assert_eq!(
+        (r.json["id"].as_str(), r.json["offset"].as_u64()),
+        (Some(id.as_str()), Some(third as u64))
+    );
     let r = patch(&app, &me, &id, third, &photo[third..]).await;
     assert_eq!(r.status, 200, "{}", r.json);
     assert_eq!(r.json["complete"], true);
-    assert_eq!(head(&app, &me, &format!("/api/v1/photos/{hash}")).await.status, 200);
+    assert_eq!(
+        head(&app, &me, &format!("/api/v1/photos/{hash}"))
+            .await
+            .status,
+        200
+    );
     // Content addressed: the same photo again needs no bytes.
     let r = start(&app, &me, &hash, photo.len(), "image/jpeg").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json["complete"], true);
     assert!(r.json["id"].is_null());
     // The finished upload is gone.
-    assert_eq!(head(&app, &me, &format!("/api/v1/photo-uploads/{id}")).await.status, 404);
+    assert_eq!(
+        head(&app, &me, &format!("/api/v1/photo-uploads/{id}"))
+            .await
+            .status,
+        404
+    );
 
     // Every stored original hashes to its name; derivatives fit their sizes.
     let root = app.photo_dir.path();
-    let original = std::fs::read(root.join(format!("original/{}/{}/{hash}", &hash[..2], &hash[2..4]))).unwrap();
+    let original =
+        std::fs::read(root.join(format!("original/{}/{}/{hash}", &hash[..2], &hash[2..4])))
+            .unwrap();
     assert_eq!(sha(&original), hash);
-    let (status, thumb, headers) = get_bytes(&app, &me, &format!("/api/v1/photos/{hash}/thumb")).await;
+    let (status, thumb, headers) =
+        get_bytes(&app, &me, &format!("/api/v1/photos/{hash}/thumb")).await;
     assert_eq!(status, 200);
     assert_eq!(headers.get("content-type").unwrap(), "image/jpeg");
-    assert_eq!(headers.get("etag").unwrap().to_str().unwrap(), format!("\"{hash}\""));
-    assert!(headers.get("cache-control").unwrap().to_str().unwrap().contains("immutable"));
-    assert_eq!(gridline::media::ingest::jpeg_header(&thumb).unwrap(), (320, 240));
-    let (status, display, _) = get_bytes(&app, &me, &format!("/api/v1/photos/{hash}/display")).await;
+    assert_eq!(
+        headers.get("etag").unwrap().to_str().unwrap(),
+        format!("\"{hash}\"")
+    );
+    assert!(
+        headers
+            .get("cache-control")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    assert_eq!(
+        gridline::media::ingest::jpeg_header(&thumb).unwrap(),
+        (320, 240)
+    );
+    let (status, display, _) =
+        get_bytes(&app, &me, &format!("/api/v1/photos/{hash}/display")).await;
     assert_eq!(status, 200);
-    assert_eq!(gridline::media::ingest::jpeg_header(&display).unwrap(), (1200, 900));
+    assert_eq!(
+        gridline::media::ingest::jpeg_header(&display).unwrap(),
+        (1200, 900)
+    );
     let no_files_left = std::fs::read_dir(root.join("uploads")).unwrap().count();
     assert_eq!(no_files_left, 0);
 }
@@ -256,24 +309,43 @@ async fn a_photo_sent_in_pieces_survives_a_cut_and_resumes_where_the_server_stan
 async fn orientation_is_applied_and_the_derivatives_carry_no_exif() {
     let app = TestApp::beijing();
     let me = app.token(Role::GridMember, &[]);
-    let photo = with_exif(&jpeg(640, 320, 2), 6, 116.3975, 39.9087, "2026:03:03 10:05:00");
+    let photo = with_exif(
+        &jpeg(640, 320, 2),
+        6,
+        116.3975,
+        39.9087,
+        "2026:03:03 10:05:00",
+    );
     let hash = sha(&photo);
     let r = upload(&app, &me, &photo, "image/jpeg").await;
     assert_eq!(r.json["complete"], true, "{}", r.json);
     let (_, display, _) = get_bytes(&app, &me, &format!("/api/v1/photos/{hash}/display")).await;
     let (_, thumb, _) = get_bytes(&app, &me, &format!("/api/v1/photos/{hash}/thumb")).await;
     // Orientation 6: turned 90° clockwise, so the wide photo stands and its left (red) half is on top.
-    assert_eq!(gridline::media::ingest::jpeg_header(&display).unwrap(), (320, 640));
-    assert_eq!(gridline::media::ingest::jpeg_header(&thumb).unwrap(), (160, 320));
+    assert_eq!(
+        gridline::media::ingest::jpeg_header(&display).unwrap(),
+        (320, 640)
+    );
+    assert_eq!(
+        gridline::media::ingest::jpeg_header(&thumb).unwrap(),
+        (160, 320)
+    );
     let pixels = jpeg_decoder::Decoder::new(&display[..]).decode().unwrap();
     let (top, bottom) = (&pixels[..3], &pixels[pixels.len() - 3..]);
     assert!(top[0] > 150 && top[2] < 100, "top is red: {top:?}");
-    assert!(bottom[2] > 150 && bottom[0] < 100, "bottom is blue: {bottom:?}");
+    assert!(
+        bottom[2] > 150 && bottom[0] < 100,
+        "bottom is blue: {bottom:?}"
+    );
     for d in [&display, &thumb] {
-        assert!(!d.windows(4).any(|w| w == b"Exif"), "no EXIF in a derivative");
+        assert!(
+            !d.windows(4).any(|w| w == b"Exif"),
+            "no EXIF in a derivative"
+        );
     }
     // The original keeps it, for those who may read it.
-    let (status, original, _) = get_bytes(&app, &me, &format!("/api/v1/photos/{hash}/original")).await;
+    let (status, original, _) =
+        get_bytes(&app, &me, &format!("/api/v1/photos/{hash}/original")).await;
     assert_eq!(status, 200);
     assert_eq!(original, photo);
 }
@@ -289,13 +361,20 @@ async fn bad_bytes_are_refused_each_with_its_code_and_nothing_is_stored() {
     heic.extend(std::iter::repeat_n(7u8, 500));
     let mut jpeg_bomb = jpeg(16, 16, 4);
     // The frame header of a 16×16 JPEG made to declare 65000×65000.
-    let sof = jpeg_bomb.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+    let sof = jpeg_bomb
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .unwrap();
     jpeg_bomb[sof + 5..sof + 9].copy_from_slice(&[0xFD, 0xE8, 0xFD, 0xE8]);
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("truncated_image", truncated, "image/jpeg"),
         ("too_many_pixels", png_bomb(), "image/png"),
         ("too_many_pixels", jpeg_bomb, "image/jpeg"),
-        ("not_an_image", b"%PDF-1.7 this is a document, not a photo".repeat(20), "image/jpeg"),
+        (
+            "not_an_image",
+            b"%PDF-1.7 this is a document, not a photo".repeat(20),
+            "image/jpeg",
+        ),
         ("unsupported_format", heic, "image/jpeg"),
     ];
     for (code, bytes, mime) in cases {
@@ -303,7 +382,13 @@ async fn bad_bytes_are_refused_each_with_its_code_and_nothing_is_stored() {
         assert_eq!(r.status, 422, "{code}: {}", r.json);
         assert_eq!(r.json["code"], code);
         let hash = sha(&bytes);
-        assert_eq!(head(&app, &me, &format!("/api/v1/photos/{hash}")).await.status, 404, "{code}");
+        assert_eq!(
+            head(&app, &me, &format!("/api/v1/photos/{hash}"))
+                .await
+                .status,
+            404,
+            "{code}"
+        );
     }
     // A wrong hash: the bytes are discarded, nothing stored.
     let other = jpeg(200, 100, 5);
@@ -312,20 +397,42 @@ async fn bad_bytes_are_refused_each_with_its_code_and_nothing_is_stored() {
     let r = patch(&app, &me, &id, 0, &other).await;
     assert_eq!(r.status, 422);
     assert_eq!(r.json["code"], "hash_mismatch");
-    assert_eq!(head(&app, &me, &format!("/api/v1/photos/{}", sha(&good))).await.status, 404);
-    assert_eq!(head(&app, &me, &format!("/api/v1/photo-uploads/{id}")).await.status, 404);
+    assert_eq!(
+        head(&app, &me, &format!("/api/v1/photos/{}", sha(&good)))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        head(&app, &me, &format!("/api/v1/photo-uploads/{id}"))
+            .await
+            .status,
+        404
+    );
     // Refused at the start: too large, HEIC declared.
     let r = start(&app, &me, &sha(&good), 21 << 20, "image/jpeg").await;
-    assert_eq!((r.status.as_u16(), r.json["code"].as_str()), (413, Some("photo_too_large")));
+    assert_eq!(
+        (r.status.as_u16(), r.json["code"].as_str()),
+        (413, Some("photo_too_large"))
+    );
     let r = start(&app, &me, &sha(&good), 1000, "image/heic").await;
-    assert_eq!((r.status.as_u16(), r.json["code"].as_str()), (422, Some("unsupported_format")));
+    assert_eq!(
+        (r.status.as_u16(), r.json["code"].as_str()),
+        (422, Some("unsupported_format"))
+    );
     let r = start(&app, &me, "abc", 1000, "image/jpeg").await;
-    assert_eq!((r.status.as_u16(), r.json["code"].as_str()), (400, Some("invalid_sha256")));
+    assert_eq!(
+        (r.status.as_u16(), r.json["code"].as_str()),
+        (400, Some("invalid_sha256"))
+    );
     // A piece past the declared size.
     let r = start(&app, &me, &sha(&good), 100, "image/jpeg").await;
     let id = r.json["id"].as_str().unwrap().to_owned();
     let r = patch(&app, &me, &id, 0, &good[..200]).await;
-    assert_eq!((r.status.as_u16(), r.json["code"].as_str()), (413, Some("beyond_declared_size")));
+    assert_eq!(
+        (r.status.as_u16(), r.json["code"].as_str()),
+        (413, Some("beyond_declared_size"))
+    );
     // PNG is accepted too.
     let p = png(300, 200);
     let r = upload(&app, &me, &p, "image/png").await;
@@ -338,12 +445,20 @@ async fn originals_are_for_the_uploader_and_the_roles_that_handle_evidence() {
     let uploader = app.token(Role::GridMember, &[]);
     let photo = jpeg(300, 200, 6);
     let hash = sha(&photo);
-    assert_eq!(upload(&app, &uploader, &photo, "image/jpeg").await.json["complete"], true);
+    assert_eq!(
+        upload(&app, &uploader, &photo, "image/jpeg").await.json["complete"],
+        true
+    );
     let uri = format!("/api/v1/photos/{hash}/original");
     let another_member = app.token(Role::GridMember, &[]);
     let leader = app.token(Role::Leader, &[]);
     let dispatcher = app.token(Role::Dispatcher, &[]);
-    for (who, status) in [(&uploader, 200), (&dispatcher, 200), (&another_member, 403), (&leader, 403)] {
+    for (who, status) in [
+        (&uploader, 200),
+        (&dispatcher, 200),
+        (&another_member, 403),
+        (&leader, 403),
+    ] {
         let (got, body, _) = get_bytes(&app, who, &uri).await;
         assert_eq!(got, status);
         if status == 403 {
@@ -364,10 +479,19 @@ async fn a_reports_photos_are_present_missing_or_doubtful() {
     let (lon, lat, cell) = common::spot();
     let member = app.token(Role::GridMember, &[&cell]);
     let near = with_exif(&jpeg(320, 240, 7), 1, lon, lat, "2026:03:03 10:05:00");
-    let far = with_exif(&jpeg(320, 240, 8), 1, lon + 0.01, lat, "2026:03:05 10:00:00");
+    let far = with_exif(
+        &jpeg(320, 240, 8),
+        1,
+        lon + 0.01,
+        lat,
+        "2026:03:05 10:00:00",
+    );
     let missing = "c".repeat(64);
     for p in [&near, &far] {
-        assert_eq!(upload(&app, &member, p, "image/jpeg").await.json["complete"], true);
+        assert_eq!(
+            upload(&app, &member, p, "image/jpeg").await.json["complete"],
+            true
+        );
     }
     let r = app
         .post_as(
@@ -385,7 +509,9 @@ async fn a_reports_photos_are_present_missing_or_doubtful() {
         .await;
     assert_eq!(r.status, 201, "{}", r.json);
     let report = r.json["report"]["id"].as_str().unwrap().to_owned();
-    let r = app.get_as(&member, &format!("/api/v1/reports/{report}/photos")).await;
+    let r = app
+        .get_as(&member, &format!("/api/v1/reports/{report}/photos"))
+        .await;
     assert_eq!(r.status, 200, "{}", r.json);
     assert_eq!(r.json["missing"], json!([missing]));
     let photos = r.json["photos"].as_array().unwrap();
@@ -393,7 +519,10 @@ async fn a_reports_photos_are_present_missing_or_doubtful() {
     assert_eq!(photos[0]["doubtful"], false, "{}", photos[0]);
     assert!(photos[0]["distance_m"].as_f64().unwrap() < 1.0);
     assert_eq!(photos[1]["doubtful"], true);
-    assert_eq!(photos[1]["reasons"], json!(["exif_position_far", "exif_time_far"]));
+    assert_eq!(
+        photos[1]["reasons"],
+        json!(["exif_position_far", "exif_time_far"])
+    );
     assert_eq!(photos[2]["present"], false);
     // Thresholds are policy.
     let admin = app.token(Role::Admin, &[]);
@@ -407,10 +536,14 @@ async fn a_reports_photos_are_present_missing_or_doubtful() {
         })
         .await;
     assert_eq!(r.status, 200, "{}", r.json);
-    let r = app.get_as(&member, &format!("/api/v1/reports/{report}/photos")).await;
+    let r = app
+        .get_as(&member, &format!("/api/v1/reports/{report}/photos"))
+        .await;
     assert_eq!(r.json["photos"][1]["reasons"], json!(["exif_position_far"]));
     // Outside the jurisdiction the report does not exist.
     let elsewhere = app.token(Role::GridMember, &["110105026041001"]);
-    let r = app.get_as(&elsewhere, &format!("/api/v1/reports/{report}/photos")).await;
+    let r = app
+        .get_as(&elsewhere, &format!("/api/v1/reports/{report}/photos"))
+        .await;
     assert_eq!(r.status, 404);
 }

@@ -110,14 +110,22 @@ pub fn api(r: &mut Routes<'_>) {
     );
     r.add(Method::HEAD, "/api/v1/photos/{sha256}", photos::head_photo);
     r.add(Method::GET, "/api/v1/photos/{sha256}/thumb", photos::thumb);
-    r.add(Method::GET, "/api/v1/photos/{sha256}/display", photos::display);
+    r.add(
+        Method::GET,
+        "/api/v1/photos/{sha256}/display",
+        photos::display,
+    );
     r.add(
         Method::GET,
         "/api/v1/photos/{sha256}/original",
         photos::original,
     );
     r.add(Method::POST, "/api/v1/photo-uploads", photos::create_upload);
-    r.add(Method::HEAD, "/api/v1/photo-uploads/{id}", photos::upload_offset);
+    r.add(
+        Method::HEAD,
+        "/api/v1/photo-uploads/{id}",
+        photos::upload_offset,
+    );
     r.add(Method::PATCH, "/api/v1/photo-uploads/{id}", photos::append);
     r.add(
         Method::GET,

@@ -29,10 +29,12 @@ impl From<PhotoError> for ApiError {
         match e {
             PhotoError::InvalidHash(_) => ApiError::bad_request("invalid_sha256", message),
             PhotoError::Invalid(_) => ApiError::bad_request("invalid_field", message),
-            PhotoError::TooLarge(_) | PhotoError::Ingest(IngestError::TooLarge(_)) => ApiError::TooLarge {
-                code: "photo_too_large",
-                message,
-            },
+            PhotoError::TooLarge(_) | PhotoError::Ingest(IngestError::TooLarge(_)) => {
+                ApiError::TooLarge {
+                    code: "photo_too_large",
+                    message,
+                }
+            }
             PhotoError::BeyondSize { .. } => ApiError::TooLarge {
                 code: "beyond_declared_size",
                 message,
@@ -136,7 +138,9 @@ pub async fn create_upload(
     let now = state.clock.now();
     let st = state.clone();
     let out = web::block(move || {
-        service::start_upload(&st.db, &st.photos, &me.user, &b.sha256, b.size, &b.mime, now)
+        service::start_upload(
+            &st.db, &st.photos, &me.user, &b.sha256, b.size, &b.mime, now,
+        )
     })
     .await??;
     Ok(upload_answer(out))
@@ -159,17 +163,30 @@ pub async fn upload_offset(
 fn offset_header(req: &HttpRequest) -> Result<u64, ApiError> {
     req.headers()
         .get("Upload-Offset")
-        .ok_or_else(|| ApiError::bad_request("missing_upload_offset", "send the piece's offset in Upload-Offset"))?
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "missing_upload_offset",
+                "send the piece's offset in Upload-Offset",
+            )
+        })?
         .to_str()
         .ok()
         .and_then(|v| v.trim().parse::<u64>().ok())
-        .ok_or_else(|| ApiError::bad_request("invalid_upload_offset", "Upload-Offset is a whole number of bytes"))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_upload_offset",
+                "Upload-Offset is a whole number of bytes",
+            )
+        })
 }
 
 fn too_large() -> ApiError {
     ApiError::TooLarge {
         code: "piece_too_large",
-        message: format!("a piece carries at most {} MiB: send the file in smaller pieces", MAX_PIECE >> 20),
+        message: format!(
+            "a piece carries at most {} MiB: send the file in smaller pieces",
+            MAX_PIECE >> 20
+        ),
     }
 }
 
@@ -215,7 +232,9 @@ pub async fn append(
     let now = state.clock.now();
     let st = state.clone();
     let id = id.into_inner();
-    let out = web::block(move || service::append(&st.db, &st.photos, &me.user, &id, offset, &piece, now)).await?;
+    let out =
+        web::block(move || service::append(&st.db, &st.photos, &me.user, &id, offset, &piece, now))
+            .await?;
     match out {
         Ok(s) => {
             let mut res = HttpResponse::Ok();
@@ -264,7 +283,8 @@ async fn send(
     policy::require(&me, Permission::ReadCases)?;
     let etag = format!("\"{}\"", sha.trim().to_ascii_lowercase());
     let st = state.clone();
-    let file = web::block(move || service::read(&st.db, &st.photos, &me.user, &sha, variant)).await??;
+    let file =
+        web::block(move || service::read(&st.db, &st.photos, &me.user, &sha, variant)).await??;
     // Checked after the rights: a 304 must not tell a user without them that the photo exists.
     let matches = req
         .headers()
@@ -277,9 +297,12 @@ async fn send(
         HttpResponse::Ok()
     };
     // Content addressed: the bytes under a name never change. Private: only signed-in users may see them.
-    res.insert_header((header::CACHE_CONTROL, "private, max-age=31536000, immutable"))
-        .insert_header((header::ETAG, etag))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+    res.insert_header((
+        header::CACHE_CONTROL,
+        "private, max-age=31536000, immutable",
+    ))
+    .insert_header((header::ETAG, etag))
+    .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
     if matches {
         return Ok(res.finish());
     }
@@ -386,11 +409,10 @@ pub async fn report_photos(
             height: p.stored.as_ref().map(|s| s.height),
             exif_lon: p.stored.as_ref().and_then(|s| s.exif_lon),
             exif_lat: p.stored.as_ref().and_then(|s| s.exif_lat),
-            exif_taken_at: p
-                .stored
-                .as_ref()
-                .and_then(|s| s.exif_taken_at)
-                .map(|t| t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            exif_taken_at: p.stored.as_ref().and_then(|s| s.exif_taken_at).map(|t| {
+                t.and_utc()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            }),
             distance_m: p.distance_m.map(|d| (d * 10.0).round() / 10.0),
             hours_apart: p.hours_apart.map(|h| (h * 100.0).round() / 100.0),
             doubtful: !p.doubts.is_empty(),

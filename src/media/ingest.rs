@@ -55,7 +55,9 @@ pub enum IngestError {
     #[error("the photo is {0} bytes; at most {MAX_BYTES} are accepted")]
     TooLarge(u64),
     /// A known image format that is not accepted (HEIC, WebP, ...).
-    #[error("{0} is not supported: send a JPEG (on an iPhone: Settings, Camera, Formats, Most Compatible)")]
+    #[error(
+        "{0} is not supported: send a JPEG (on an iPhone: Settings, Camera, Formats, Most Compatible)"
+    )]
     UnsupportedFormat(&'static str),
     /// Not an image at all.
     #[error("the file is not a JPEG or PNG image")]
@@ -204,7 +206,9 @@ pub fn ingest_unhashed(bytes: &[u8], sha256: PhotoHash) -> Result<Ingested, Inge
 
 fn check_size(width: u32, height: u32) -> Result<(), IngestError> {
     if width == 0 || height == 0 {
-        return Err(IngestError::Corrupt("the header declares an empty image".into()));
+        return Err(IngestError::Corrupt(
+            "the header declares an empty image".into(),
+        ));
     }
     if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS {
         return Err(IngestError::TooManyPixels { width, height });
@@ -213,8 +217,11 @@ fn check_size(width: u32, height: u32) -> Result<(), IngestError> {
 }
 
 fn guarded<T>(f: impl FnOnce() -> Result<T, IngestError>) -> Result<T, IngestError> {
-    catch_unwind(AssertUnwindSafe(f))
-        .unwrap_or_else(|_| Err(IngestError::Corrupt("the decoder gave up on these bytes".into())))
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(IngestError::Corrupt(
+            "the decoder gave up on these bytes".into(),
+        ))
+    })
 }
 
 /// The format from the first bytes.
@@ -279,7 +286,9 @@ pub fn jpeg_header(bytes: &[u8]) -> Result<(u32, u32), IngestError> {
             None => return Err(CUT),
         };
         if len < 2 {
-            return Err(IngestError::Corrupt(format!("bad segment length at byte {i}")));
+            return Err(IngestError::Corrupt(format!(
+                "bad segment length at byte {i}"
+            )));
         }
         if i + len > bytes.len() {
             return Err(CUT);
@@ -313,7 +322,9 @@ pub fn jpeg_header(bytes: &[u8]) -> Result<(u32, u32), IngestError> {
         size.ok_or_else(|| IngestError::Corrupt("no frame header before the end".into()))?;
     if height == 0 {
         // A height of 0 means "given by a DNL marker later": not worth the risk.
-        return Err(IngestError::Corrupt("the frame header declares no height".into()));
+        return Err(IngestError::Corrupt(
+            "the frame header declares no height".into(),
+        ));
     }
     Ok((width, height))
 }
@@ -380,16 +391,29 @@ fn read_exif(bytes: &[u8]) -> ExifInfo {
         }
     };
     if let (Some(lat), Some(lon)) = (degrees(Tag::GPSLatitude), degrees(Tag::GPSLongitude)) {
-        let lat = if reference(Tag::GPSLatitudeRef) == Some(b'S') { -lat } else { lat };
-        let lon = if reference(Tag::GPSLongitudeRef) == Some(b'W') { -lon } else { lon };
-        if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) && (lat, lon) != (0.0, 0.0) {
+        let lat = if reference(Tag::GPSLatitudeRef) == Some(b'S') {
+            -lat
+        } else {
+            lat
+        };
+        let lon = if reference(Tag::GPSLongitudeRef) == Some(b'W') {
+            -lon
+        } else {
+            lon
+        };
+        if (-90.0..=90.0).contains(&lat)
+            && (-180.0..=180.0).contains(&lon)
+            && (lat, lon) != (0.0, 0.0)
+        {
             info.lat = Some(lat);
             info.lon = Some(lon);
         }
     }
     let ascii = |tag: Tag| -> Option<String> {
         match &exif.get_field(tag, In::PRIMARY)?.value {
-            Value::Ascii(v) => v.first().map(|s| String::from_utf8_lossy(s).trim().to_owned()),
+            Value::Ascii(v) => v
+                .first()
+                .map(|s| String::from_utf8_lossy(s).trim().to_owned()),
             _ => None,
         }
     };
@@ -455,7 +479,10 @@ fn decode_jpeg(bytes: &[u8], width: u32, height: u32) -> Result<Rgb, IngestError
     let data = match info.pixel_format {
         P::RGB24 => raw,
         P::L8 => raw.iter().flat_map(|&l| [l, l, l]).collect(),
-        P::L16 => raw.chunks_exact(2).flat_map(|l| [l[0], l[0], l[0]]).collect(),
+        P::L16 => raw
+            .chunks_exact(2)
+            .flat_map(|l| [l[0], l[0], l[0]])
+            .collect(),
         P::CMYK32 => raw
             .chunks_exact(4)
             .flat_map(|p| {
@@ -465,7 +492,9 @@ fn decode_jpeg(bytes: &[u8], width: u32, height: u32) -> Result<Rgb, IngestError
             .collect(),
     };
     if data.len() < n * 3 {
-        return Err(IngestError::Truncated("fewer pixels than the header declares"));
+        return Err(IngestError::Truncated(
+            "fewer pixels than the header declares",
+        ));
     }
     Ok(Rgb {
         width: w,
@@ -479,13 +508,16 @@ fn jpeg_error(e: jpeg_decoder::Error) -> IngestError {
         jpeg_decoder::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             IngestError::Truncated("the data ends inside the image")
         }
-        jpeg_decoder::Error::Unsupported(f) => IngestError::Corrupt(format!("unsupported JPEG feature: {f:?}")),
+        jpeg_decoder::Error::Unsupported(f) => {
+            IngestError::Corrupt(format!("unsupported JPEG feature: {f:?}"))
+        }
         other => IngestError::Corrupt(other.to_string()),
     }
 }
 
 fn decode_png(bytes: &[u8]) -> Result<Rgb, IngestError> {
-    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), image::ImageFormat::Png);
+    let mut reader =
+        image::ImageReader::with_format(std::io::Cursor::new(bytes), image::ImageFormat::Png);
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
@@ -493,7 +525,9 @@ fn decode_png(bytes: &[u8]) -> Result<Rgb, IngestError> {
     limits.max_alloc = Some(MAX_PIXELS * 8 * 2);
     reader.limits(limits);
     let image = reader.decode().map_err(|e| match e {
-        image::ImageError::Limits(_) => IngestError::Corrupt("the image needs more memory than allowed".into()),
+        image::ImageError::Limits(_) => {
+            IngestError::Corrupt("the image needs more memory than allowed".into())
+        }
         image::ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             IngestError::Truncated("the data ends inside the image")
         }
@@ -509,7 +543,9 @@ fn decode_png(bytes: &[u8]) -> Result<Rgb, IngestError> {
 
 /// Resizes to fit `side` on the long side (never enlarges).
 fn fit(src: Rgb, side: u32) -> Result<Rgb, IngestError> {
-    use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer, images::Image};
+    use fast_image_resize::{
+        FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer, images::Image,
+    };
     let long = src.width.max(src.height);
     if long <= side {
         return Ok(src);
@@ -566,7 +602,9 @@ mod tests {
     use super::*;
 
     fn jpeg(w: u16, h: u16) -> Vec<u8> {
-        let data: Vec<u8> = (0..usize::from(w) * usize::from(h) * 3).map(|i| (i * 7 % 251) as u8).collect();
+        let data: Vec<u8> = (0..usize::from(w) * usize::from(h) * 3)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
         let mut out = Vec::new();
         jpeg_encoder::Encoder::new(&mut out, 90)
             .encode(&data, w, h, jpeg_encoder::ColorType::Rgb)
@@ -578,7 +616,10 @@ mod tests {
     fn a_jpeg_is_walked_to_its_end_and_its_size_read() {
         let j = jpeg(300, 200);
         assert_eq!(jpeg_header(&j).unwrap(), (300, 200));
-        assert!(matches!(jpeg_header(&j[..j.len() - 300]), Err(IngestError::Truncated(_))));
+        assert!(matches!(
+            jpeg_header(&j[..j.len() - 300]),
+            Err(IngestError::Truncated(_))
+        ));
     }
 
     #[test]
@@ -595,6 +636,9 @@ mod tests {
         let mut heic = vec![0, 0, 0, 24];
         heic.extend_from_slice(b"ftypheic\0\0\0\0mif1heic");
         assert_eq!(sniff(&heic).unwrap_err().code(), "unsupported_format");
-        assert_eq!(sniff(b"hello world, not a photo").unwrap_err().code(), "not_an_image");
+        assert_eq!(
+            sniff(b"hello world, not a photo").unwrap_err().code(),
+            "not_an_image"
+        );
     }
 }

@@ -84,7 +84,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
         ".{}.{:016x}.tmp",
-        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
         rand::random::<u64>()
     ));
     let written = (|| {
@@ -227,7 +229,10 @@ mod tests {
         assert!(!store.exists(&sha, Variant::Original).unwrap());
         store.put(&sha, Variant::Original, b"abc").unwrap();
         store.put(&sha, Variant::Original, b"abc").unwrap();
-        assert_eq!(store.read(&sha, Variant::Original).unwrap().unwrap(), b"abc");
+        assert_eq!(
+            store.read(&sha, Variant::Original).unwrap().unwrap(),
+            b"abc"
+        );
         let key = Variant::Original.key(&sha);
         assert!(key.starts_with("original/ba/78/ba7816bf"), "{key}");
         let leftovers = fs::read_dir(dir.join("original/ba/78")).unwrap().count();

@@ -96,7 +96,9 @@ pub enum PhotoError {
     #[error("no report {0}")]
     ReportNotFound(String),
     /// The role may not read originals.
-    #[error("originals (with their EXIF) are for admins, dispatchers, street handlers, community secretaries and the uploader")]
+    #[error(
+        "originals (with their EXIF) are for admins, dispatchers, street handlers, community secretaries and the uploader"
+    )]
     OriginalForbidden,
     /// The photo files could not be written or read.
     #[error("photo storage: {0}")]
@@ -179,10 +181,16 @@ pub fn start_upload(
         "image/heic" | "image/heif" | "image/heic-sequence" | "image/heif-sequence" => {
             return Err(IngestError::UnsupportedFormat("HEIC/HEIF").into());
         }
-        _ => return Err(PhotoError::UnsupportedMime(mime.chars().take(100).collect())),
+        _ => {
+            return Err(PhotoError::UnsupportedMime(
+                mime.chars().take(100).collect(),
+            ));
+        }
     }
     if size == 0 {
-        return Err(PhotoError::Invalid("size: a photo has at least one byte".into()));
+        return Err(PhotoError::Invalid(
+            "size: a photo has at least one byte".into(),
+        ));
     }
     if size > MAX_BYTES {
         return Err(PhotoError::TooLarge(size));
@@ -201,7 +209,11 @@ pub fn start_upload(
         id: random_id("upl_"),
         sha256: sha.to_string(),
         size: size as i64,
-        mime: if mime == "image/png" { mime } else { "image/jpeg".into() },
+        mime: if mime == "image/png" {
+            mime
+        } else {
+            "image/jpeg".into()
+        },
         received: 0,
         created_by: user.id.clone(),
         created_at: now,
@@ -226,14 +238,24 @@ fn forget_expired(db: &Db, photos: &Photos, now: NaiveDateTime) -> Result<(), Ph
     Ok(())
 }
 
-fn own_upload(db: &Db, user: &Principal, id: &str, now: NaiveDateTime) -> Result<UploadRow, PhotoError> {
+fn own_upload(
+    db: &Db,
+    user: &Principal,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<UploadRow, PhotoError> {
     store::upload(&mut *db.reader()?, id)?
         .filter(|u| u.created_by == user.id && u.expires_at > now)
         .ok_or_else(|| PhotoError::UploadNotFound(id.chars().take(100).collect()))
 }
 
 /// Where the user's upload `id` stands (tus `HEAD`).
-pub fn upload_offset(db: &Db, user: &Principal, id: &str, now: NaiveDateTime) -> Result<UploadState, PhotoError> {
+pub fn upload_offset(
+    db: &Db,
+    user: &Principal,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<UploadState, PhotoError> {
     let row = own_upload(db, user, id, now)?;
     Ok(upload_state(&row, false))
 }
@@ -254,7 +276,10 @@ pub fn append(
     let row = own_upload(db, user, id, now)?;
     let (current, size) = (row.received as u64, row.size as u64);
     if offset != current {
-        return Err(PhotoError::OffsetMismatch { current, given: offset });
+        return Err(PhotoError::OffsetMismatch {
+            current,
+            given: offset,
+        });
     }
     let end = offset + piece.len() as u64;
     if end > size {
@@ -264,7 +289,10 @@ pub fn append(
     if !store::advance_upload(&mut *db.writer()?, id, row.received, end as i64, now)? {
         // Only one request writes at a time (the lock above), so this is another server process.
         let current = store::upload(&mut *db.reader()?, id)?.map_or(0, |u| u.received as u64);
-        return Err(PhotoError::OffsetMismatch { current, given: offset });
+        return Err(PhotoError::OffsetMismatch {
+            current,
+            given: offset,
+        });
     }
     if end < size {
         return Ok(UploadState {
@@ -345,10 +373,9 @@ pub fn read(
     if variant == Variant::Original && !may_read_original(user, &row.uploaded_by) {
         return Err(PhotoError::OriginalForbidden);
     }
-    let bytes = photos
-        .store
-        .read(&sha, variant)?
-        .ok_or_else(|| std::io::Error::other(format!("photo {sha}: the {variant:?} file is missing")))?;
+    let bytes = photos.store.read(&sha, variant)?.ok_or_else(|| {
+        std::io::Error::other(format!("photo {sha}: the {variant:?} file is missing"))
+    })?;
     let mime = match variant {
         Variant::Original => row.mime,
         Variant::Display | Variant::Thumb => "image/jpeg".into(),
@@ -439,9 +466,9 @@ pub fn report_photos(db: &Db, user: &Principal, id: &str) -> Result<ReportPhotos
         .into_iter()
         .map(|sha| {
             let stored = rows.iter().find(|r| r.sha256 == sha).cloned();
-            let distance_m = stored.as_ref().and_then(|r| {
-                Some(distance_m(r.exif_lon?, r.exif_lat?, report.lon, report.lat))
-            });
+            let distance_m = stored
+                .as_ref()
+                .and_then(|r| Some(distance_m(r.exif_lon?, r.exif_lat?, report.lon, report.lat)));
             let hours_apart = stored.as_ref().and_then(|r| {
                 Some((r.exif_taken_at? - report.reported_at).num_seconds().abs() as f64 / 3600.0)
             });

@@ -78,7 +78,9 @@ pub fn insert_photo(conn: &mut DbConnection, row: &PhotoRow) -> QueryResult<bool
     if photo(conn, &row.sha256)?.is_some() {
         return Ok(false);
     }
-    diesel::insert_into(photos::table).values(row).execute(conn)?;
+    diesel::insert_into(photos::table)
+        .values(row)
+        .execute(conn)?;
     Ok(true)
 }
 

@@ -302,9 +302,12 @@ pub fn append(
     }
     let bytes = photos.uploads.read(id, size)?;
     let finished = finish(db, photos, user, &row, &bytes, now);
-    // Whatever the outcome, this upload is over: a refused file is not kept, a stored one is in the store.
-    store::delete_upload(&mut *db.writer()?, id)?;
-    photos.uploads.remove(id)?;
+    // Stored or refused, this upload is over: a refused file is not kept, a stored one is in the store. A failure
+    // of ours (disk, database) keeps it: an empty piece at the full offset tries the end again.
+    if matches!(finished, Ok(_) | Err(PhotoError::Ingest(_))) {
+        store::delete_upload(&mut *db.writer()?, id)?;
+        photos.uploads.remove(id)?;
+    }
     finished
 }
 

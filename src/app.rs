@@ -8,6 +8,7 @@ use crate::geo::index::PlaceIndex;
 use crate::http::{self, Routes};
 use crate::service::chain_index::SharedChainIndex;
 use crate::service::intake::Geo;
+use crate::service::photos::Photos;
 use crate::service::ticket_queue::TicketQueue;
 use crate::service::{geodata, topics};
 use actix_web::{App, HttpRequest, HttpServer, dev::Server, middleware, web};
@@ -35,6 +36,8 @@ pub struct AppState {
     pub checkpoints: CheckpointGuard,
     /// The time workflow steps are taken at and clocks are read against.
     pub clock: Clock,
+    /// Photo files and uploads in progress.
+    pub photos: Arc<Photos>,
 }
 
 /// The server's clock: the system's, moved by an offset that only tests change (to cross deadlines without
@@ -72,8 +75,10 @@ impl AppState {
 }
 
 impl AppState {
-    /// The state over a database whose place index is already built: loads the chain index.
+    /// The state over a database whose place index is already built: loads the chain index. Photos go to the
+    /// default directory for `db` ([`crate::config::photo_dir`]); [`AppState::with_photo_dir`] moves them.
     pub fn new(db: Db, index: Arc<PlaceIndex>) -> anyhow::Result<AppState> {
+        let photos = open_photos(&crate::config::photo_dir(None))?;
         let chain = load_chain(&db)?;
         let addresses = Arc::new(AddressMatcher::from_index(&index));
         let tickets = TicketQueue::start(db.clone());
@@ -86,8 +91,23 @@ impl AppState {
             tickets,
             checkpoints,
             clock: Clock::default(),
+            photos,
         })
     }
+
+    /// The same state with photos kept in `dir`.
+    pub fn with_photo_dir(self, dir: &std::path::Path) -> anyhow::Result<AppState> {
+        Ok(AppState {
+            photos: open_photos(dir)?,
+            ..self
+        })
+    }
+}
+
+fn open_photos(dir: &std::path::Path) -> anyhow::Result<Arc<Photos>> {
+    let photos = Photos::local(dir)
+        .with_context(|| format!("GRIDLINE_PHOTO_DIR: cannot use {}", dir.display()))?;
+    Ok(Arc::new(photos))
 }
 
 fn load_chain(db: &Db) -> anyhow::Result<SharedChainIndex> {
@@ -112,6 +132,7 @@ fn load_chain(db: &Db) -> anyhow::Result<SharedChainIndex> {
 pub fn prepare(database_url: &str, pool_size: u32) -> anyhow::Result<web::Data<AppState>> {
     let started = std::time::Instant::now();
     let db = Db::connect(database_url, pool_size).context("opening the database")?;
+    let photos = open_photos(&crate::config::photo_dir(Some(database_url)))?;
     if geodata::ensure_loaded(&db).context("loading the default dataset")? {
         tracing::info!("first start: the default Beijing dataset was loaded into the database");
     }
@@ -145,6 +166,7 @@ pub fn prepare(database_url: &str, pool_size: u32) -> anyhow::Result<web::Data<A
         tickets,
         checkpoints,
         clock: Clock::default(),
+        photos,
     }))
 }
 

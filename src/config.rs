@@ -93,3 +93,18 @@ impl ServeArgs {
         }
     }
 }
+
+/// Where photos are kept: `GRIDLINE_PHOTO_DIR` when set, else `photos/` next to the SQLite database file (so
+/// `DATA_DIR/photos` by default), else (PostgreSQL, or no database named) `./data/photos`. Nothing is created until
+/// the first photo arrives.
+pub fn photo_dir(database_url: Option<&str>) -> PathBuf {
+    if let Some(dir) = std::env::var_os("GRIDLINE_PHOTO_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    match database_url.map(crate::db::Backend::from_url) {
+        Some(Ok((crate::db::Backend::Sqlite, path))) => std::path::Path::new(&path)
+            .parent()
+            .map_or_else(|| PathBuf::from("photos"), |p| p.join("photos")),
+        _ => PathBuf::from("./data/photos"),
+    }
+}

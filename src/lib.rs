@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod geo;
 pub mod http;
+pub mod media;
 pub mod service;
 pub mod store;
 

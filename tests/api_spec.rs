@@ -14,7 +14,7 @@ fn every_registered_route_is_in_the_spec_and_every_spec_route_is_registered() {
         .collect();
     let mut documented = BTreeSet::new();
     for (path, item) in common::spec::spec()["paths"].as_object().unwrap() {
-        for method in ["get", "post", "put", "patch", "delete"] {
+        for method in ["get", "head", "post", "put", "patch", "delete"] {
             if item.get(method).is_some() {
                 documented.insert((method.to_owned(), path.clone()));
             }
@@ -36,7 +36,7 @@ fn every_registered_route_is_in_the_spec_and_every_spec_route_is_registered() {
 fn every_operation_documents_its_errors_with_the_error_schema() {
     for (path, item) in common::spec::spec()["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
-            if !["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+            if !["get", "head", "post", "put", "patch", "delete"].contains(&method.as_str()) {
                 continue; // path-level keys such as `parameters`
             }
             let responses = op["responses"].as_object().unwrap();

@@ -222,6 +222,35 @@ diesel::table! {
 }
 
 diesel::table! {
+    photo_uploads (id) {
+        id -> Text,
+        sha256 -> Text,
+        size -> BigInt,
+        mime -> Text,
+        received -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    photos (sha256) {
+        sha256 -> Text,
+        size -> BigInt,
+        mime -> Text,
+        width -> Integer,
+        height -> Integer,
+        exif_lon -> Nullable<Double>,
+        exif_lat -> Nullable<Double>,
+        exif_taken_at -> Nullable<Timestamp>,
+        uploaded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     pii_reads (id) {
         id -> Text,
         read_at -> Timestamp,
@@ -463,6 +492,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     merge_decisions,
     people,
+    photo_uploads,
+    photos,
     pii_reads,
     places,
     policy,

@@ -15,6 +15,7 @@ pub mod intake;
 pub mod locate;
 pub mod open311;
 pub mod org;
+pub mod photos;
 pub mod places;
 pub mod policy;
 pub mod pull;
@@ -111,6 +112,30 @@ pub fn api(r: &mut Routes<'_>) {
         workflow::transition,
     );
     r.add(Method::GET, "/api/v1/sync/pull", pull::pull);
+    r.add(Method::HEAD, "/api/v1/photos/{sha256}", photos::head_photo);
+    r.add(Method::GET, "/api/v1/photos/{sha256}/thumb", photos::thumb);
+    r.add(
+        Method::GET,
+        "/api/v1/photos/{sha256}/display",
+        photos::display,
+    );
+    r.add(
+        Method::GET,
+        "/api/v1/photos/{sha256}/original",
+        photos::original,
+    );
+    r.add(Method::POST, "/api/v1/photo-uploads", photos::create_upload);
+    r.add(
+        Method::HEAD,
+        "/api/v1/photo-uploads/{id}",
+        photos::upload_offset,
+    );
+    r.add(Method::PATCH, "/api/v1/photo-uploads/{id}", photos::append);
+    r.add(
+        Method::GET,
+        "/api/v1/reports/{id}/photos",
+        photos::report_photos,
+    );
     r.add(Method::GET, "/api/v1/dispatch/queue", work::queue);
     r.add(Method::GET, "/api/v1/escalations", work::escalations);
     r.add(Method::GET, "/api/v1/policy", policy::list);

@@ -13,6 +13,7 @@ pub mod geodata;
 pub mod intake;
 pub mod open311;
 pub mod org;
+pub mod photos;
 pub mod pipeline;
 pub mod places;
 pub mod policy;

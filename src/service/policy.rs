@@ -60,6 +60,8 @@ pub fn check(key: &str, value: &str) -> Result<(), PolicyError> {
     match key {
         "group_min_callers" => whole(key, value, 2..=1000),
         "repeat_window_days" => whole(key, value, 1..=365),
+        "photos.doubtful_distance_m" => whole(key, value, 1..=100_000),
+        "photos.doubtful_hours" => whole(key, value, 1..=8760),
         _ => match WorkPolicy::default().apply(key, value) {
             Ok(true) => Ok(()),
             Ok(false) => Err(PolicyError::UnknownKey(key.chars().take(100).collect())),

@@ -7,6 +7,7 @@ pub mod cases;
 pub mod chain;
 pub mod changes;
 pub mod org;
+pub mod photos;
 pub mod places;
 pub mod sync;
 pub mod topics;

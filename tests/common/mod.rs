@@ -242,6 +242,8 @@ pub struct TestApp {
     pub db: TestDb,
     /// The state handlers see.
     pub state: web::Data<AppState>,
+    /// Where its photos are kept (removed with it).
+    pub photo_dir: tempfile::TempDir,
 }
 
 /// A response: status and JSON body (Null when the body is not JSON).
@@ -285,10 +287,17 @@ impl TestApp {
     /// The app over a fresh copy of the Beijing database.
     pub fn beijing() -> TestApp {
         let db = TestDb::beijing();
+        let photo_dir = tempfile::tempdir().expect("photo dir");
         let state = web::Data::new(
-            AppState::new(db.open(), beijing_index()).expect("state over the test database"),
+            AppState::new(db.open(), beijing_index())
+                .and_then(|s| s.with_photo_dir(photo_dir.path()))
+                .expect("state over the test database"),
         );
-        TestApp { db, state }
+        TestApp {
+            db,
+            state,
+            photo_dir,
+        }
     }
 
     /// Sends a request through the real routes and checks the answer against the spec.

@@ -1,0 +1,2 @@
+DROP TABLE photo_uploads;
+DROP TABLE photos;

@@ -1,0 +1,644 @@
+//! Ingest of one uploaded photo, in this order:
+//!
+//! 1. the bytes' SHA-256 must equal the declared one (`hash_mismatch`);
+//! 2. at most [`MAX_BYTES`] (`photo_too_large`);
+//! 3. the format is sniffed from the first bytes: JPEG and PNG are accepted; HEIC/HEIF, AVIF, WebP, GIF, TIFF and
+//!    BMP are `unsupported_format` (ask the phone for JPEG); anything else is `not_an_image`;
+//! 4. the structure is walked without decoding: JPEG marker segments up to the end-of-image marker, PNG chunks up to
+//!    `IEND` (a file cut short is `truncated_image`), and the size is read from the header (SOF / IHDR);
+//! 5. a size over [`MAX_SIDE`] on either side or [`MAX_PIXELS`] in all is refused before any pixel is decoded
+//!    (`too_many_pixels`: decompression bombs declare huge sizes in tiny files);
+//! 6. EXIF (orientation, GPS position, DateTimeOriginal) is read with kamadak-exif; unreadable EXIF is no EXIF;
+//! 7. the pixels are decoded inside `catch_unwind` with allocation limits set (a decoder panic is `corrupt_image`).
+//!    JPEG is decoded at reduced scale by DCT scaling (jpeg-decoder's `Decoder::scale`: 1/2, 1/4 or 1/8, whatever
+//!    still gives at least [`DECODE_MIN_SIDE`] pixels on the long side), so a 12-megapixel photo is decoded straight
+//!    to 2000×1500 without ever building the full-size pixels; PNG is decoded fully (image crate, `Limits` set);
+//! 8. the result is resized (fast_image_resize) to the display size (long side ≤ [`DISPLAY_SIDE`]) and the
+//!    thumbnail (≤ [`THUMB_SIDE`]), turned by the EXIF orientation, and encoded afresh as baseline JPEG: the
+//!    derivatives carry no EXIF (no position, no camera) whatever the original had.
+
+use super::PhotoHash;
+use chrono::{NaiveDateTime, TimeZone};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// The largest file accepted (bytes).
+pub const MAX_BYTES: u64 = 20 << 20;
+/// The most pixels an accepted image may declare (width × height).
+pub const MAX_PIXELS: u64 = 40_000_000;
+/// The longest side an accepted image may declare.
+pub const MAX_SIDE: u32 = 16_384;
+/// The long side of the display derivative is at most this.
+pub const DISPLAY_SIDE: u32 = 2048;
+/// The long side of the thumbnail is at most this.
+pub const THUMB_SIDE: u32 = 320;
+/// JPEG DCT scaling keeps at least this many pixels on the long side (then resizes down to [`DISPLAY_SIDE`] when
+/// the scaled size is larger): 4000 px decodes at 1/2 to 2000 px, 4032 at 1/2 to 2016, 8000 at 1/4 to 2000.
+pub const DECODE_MIN_SIDE: u32 = 1792;
+const DISPLAY_QUALITY: u8 = 82;
+const THUMB_QUALITY: u8 = 75;
+/// Hours east of UTC assumed for an EXIF time without `OffsetTimeOriginal` (phones in Beijing keep local time).
+pub const DEFAULT_EXIF_UTC_OFFSET_HOURS: i32 = 8;
+
+/// Why a file was refused. Each variant has a stable code ([`IngestError::code`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    /// The bytes do not hash to the declared SHA-256.
+    #[error("the bytes hash to {actual}, not to the declared {declared}")]
+    HashMismatch {
+        /// The hash the client declared.
+        declared: String,
+        /// The hash of the bytes received.
+        actual: String,
+    },
+    /// More bytes than [`MAX_BYTES`].
+    #[error("the photo is {0} bytes; at most {MAX_BYTES} are accepted")]
+    TooLarge(u64),
+    /// A known image format that is not accepted (HEIC, WebP, ...).
+    #[error(
+        "{0} is not supported: send a JPEG (on an iPhone: Settings, Camera, Formats, Most Compatible)"
+    )]
+    UnsupportedFormat(&'static str),
+    /// Not an image at all.
+    #[error("the file is not a JPEG or PNG image")]
+    NotAnImage,
+    /// The file ends before the image does.
+    #[error("the image is cut short ({0}): upload the whole file")]
+    Truncated(&'static str),
+    /// The header declares more pixels than accepted.
+    #[error(
+        "the image declares {width}×{height} pixels; at most {MAX_SIDE} per side and {MAX_PIXELS} in all are accepted"
+    )]
+    TooManyPixels {
+        /// Declared width.
+        width: u32,
+        /// Declared height.
+        height: u32,
+    },
+    /// The image could not be decoded.
+    #[error("the image cannot be decoded: {0}")]
+    Corrupt(String),
+}
+
+impl IngestError {
+    /// The stable snake_case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            IngestError::HashMismatch { .. } => "hash_mismatch",
+            IngestError::TooLarge(_) => "photo_too_large",
+            IngestError::UnsupportedFormat(_) => "unsupported_format",
+            IngestError::NotAnImage => "not_an_image",
+            IngestError::Truncated(_) => "truncated_image",
+            IngestError::TooManyPixels { .. } => "too_many_pixels",
+            IngestError::Corrupt(_) => "corrupt_image",
+        }
+    }
+}
+
+/// An accepted format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// JPEG (baseline or progressive).
+    Jpeg,
+    /// PNG.
+    Png,
+}
+
+impl Format {
+    /// Its MIME type.
+    pub fn mime(self) -> &'static str {
+        match self {
+            Format::Jpeg => "image/jpeg",
+            Format::Png => "image/png",
+        }
+    }
+}
+
+/// What the photo's own EXIF says.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExifInfo {
+    /// EXIF orientation 1–8 (1 when absent).
+    pub orientation: u8,
+    /// GPS longitude (WGS-84, east positive).
+    pub lon: Option<f64>,
+    /// GPS latitude (north positive).
+    pub lat: Option<f64>,
+    /// DateTimeOriginal in UTC (its `OffsetTimeOriginal`, else [`DEFAULT_EXIF_UTC_OFFSET_HOURS`]).
+    pub taken_at: Option<NaiveDateTime>,
+}
+
+/// An accepted photo and its derivatives.
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    /// Its name.
+    pub sha256: PhotoHash,
+    /// Its format.
+    pub format: Format,
+    /// Width as shown (after the EXIF orientation).
+    pub width: u32,
+    /// Height as shown.
+    pub height: u32,
+    /// Its EXIF.
+    pub exif: ExifInfo,
+    /// The display JPEG (long side ≤ [`DISPLAY_SIDE`]).
+    pub display: Vec<u8>,
+    /// The thumbnail JPEG (long side ≤ [`THUMB_SIDE`]).
+    pub thumb: Vec<u8>,
+}
+
+/// Checks, decodes and derives one photo whose client declared `declared` as its SHA-256.
+pub fn ingest(bytes: &[u8], declared: &PhotoHash) -> Result<Ingested, IngestError> {
+    let actual = PhotoHash::of(bytes);
+    if &actual != declared {
+        return Err(IngestError::HashMismatch {
+            declared: declared.to_string(),
+            actual: actual.to_string(),
+        });
+    }
+    ingest_unhashed(bytes, actual)
+}
+
+/// [`ingest`] of bytes already known to hash to `sha256`.
+pub fn ingest_unhashed(bytes: &[u8], sha256: PhotoHash) -> Result<Ingested, IngestError> {
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(IngestError::TooLarge(bytes.len() as u64));
+    }
+    let format = sniff(bytes)?;
+    let (width, height) = match format {
+        Format::Jpeg => jpeg_header(bytes)?,
+        Format::Png => png_header(bytes)?,
+    };
+    check_size(width, height)?;
+    // kamadak-exif is careful since 0.6.2, but it parses untrusted bytes: it runs inside the guard too.
+    let exif = guarded(|| Ok(read_exif(bytes)))?;
+    let pixels = guarded(|| match format {
+        Format::Jpeg => decode_jpeg(bytes, width, height),
+        Format::Png => decode_png(bytes),
+    })?;
+    let orientation = image::metadata::Orientation::from_exif(exif.orientation)
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let display = fit(pixels, DISPLAY_SIDE)?;
+    let thumb = fit(
+        Rgb {
+            width: display.width,
+            height: display.height,
+            data: display.data.clone(),
+        },
+        THUMB_SIDE,
+    )?;
+    let display = encode(orient(display, orientation)?, DISPLAY_QUALITY)?;
+    let thumb = encode(orient(thumb, orientation)?, THUMB_QUALITY)?;
+    let (width, height) = if exif.orientation >= 5 {
+        (height, width)
+    } else {
+        (width, height)
+    };
+    Ok(Ingested {
+        sha256,
+        format,
+        width,
+        height,
+        exif,
+        display,
+        thumb,
+    })
+}
+
+fn check_size(width: u32, height: u32) -> Result<(), IngestError> {
+    if width == 0 || height == 0 {
+        return Err(IngestError::Corrupt(
+            "the header declares an empty image".into(),
+        ));
+    }
+    if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(IngestError::TooManyPixels { width, height });
+    }
+    Ok(())
+}
+
+fn guarded<T>(f: impl FnOnce() -> Result<T, IngestError>) -> Result<T, IngestError> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(IngestError::Corrupt(
+            "the decoder gave up on these bytes".into(),
+        ))
+    })
+}
+
+/// The format from the first bytes.
+pub fn sniff(bytes: &[u8]) -> Result<Format, IngestError> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Ok(Format::Jpeg);
+    }
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Ok(Format::Png);
+    }
+    if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
+        return Err(match &bytes[8..12] {
+            b"heic" | b"heix" | b"hevc" | b"hevx" | b"heim" | b"heis" | b"mif1" | b"msf1" => {
+                IngestError::UnsupportedFormat("HEIC/HEIF")
+            }
+            b"avif" | b"avis" => IngestError::UnsupportedFormat("AVIF"),
+            _ => IngestError::NotAnImage,
+        });
+    }
+    if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
+        return Err(IngestError::UnsupportedFormat("WebP"));
+    }
+    if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        return Err(IngestError::UnsupportedFormat("GIF"));
+    }
+    if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
+        return Err(IngestError::UnsupportedFormat("TIFF"));
+    }
+    if bytes.starts_with(b"BM") && bytes.len() > 26 {
+        return Err(IngestError::UnsupportedFormat("BMP"));
+    }
+    Err(IngestError::NotAnImage)
+}
+
+/// Walks a JPEG's segments from SOI to EOI without decoding; the size from its frame header (SOF).
+pub fn jpeg_header(bytes: &[u8]) -> Result<(u32, u32), IngestError> {
+    const CUT: IngestError = IngestError::Truncated("no end-of-image marker");
+    let mut size = None;
+    let mut i = 2;
+    loop {
+        // A marker: 0xFF (fill bytes allowed), then its code.
+        if i >= bytes.len() {
+            return Err(CUT);
+        }
+        if bytes[i] != 0xFF {
+            return Err(IngestError::Corrupt(format!("no marker at byte {i}")));
+        }
+        while i < bytes.len() && bytes[i] == 0xFF {
+            i += 1;
+        }
+        let Some(&code) = bytes.get(i) else {
+            return Err(CUT);
+        };
+        i += 1;
+        match code {
+            0xD9 => break,
+            0x01 | 0xD0..=0xD7 => continue,
+            _ => {}
+        }
+        let len = match bytes.get(i..i + 2) {
+            Some(l) => usize::from(u16::from_be_bytes([l[0], l[1]])),
+            None => return Err(CUT),
+        };
+        if len < 2 {
+            return Err(IngestError::Corrupt(format!(
+                "bad segment length at byte {i}"
+            )));
+        }
+        if i + len > bytes.len() {
+            return Err(CUT);
+        }
+        let segment = &bytes[i + 2..i + len];
+        if matches!(code, 0xC0..=0xCF) && !matches!(code, 0xC4 | 0xC8 | 0xCC) {
+            if segment.len() < 5 {
+                return Err(IngestError::Corrupt("short frame header".into()));
+            }
+            let height = u32::from(u16::from_be_bytes([segment[1], segment[2]]));
+            let width = u32::from(u16::from_be_bytes([segment[3], segment[4]]));
+            size.get_or_insert((width, height));
+        }
+        i += len;
+        if code == 0xDA {
+            // Entropy-coded data: up to the next marker that is neither stuffing (FF 00) nor a restart (FF D0–D7).
+            loop {
+                let Some(at) = bytes[i..].iter().position(|&b| b == 0xFF) else {
+                    return Err(CUT);
+                };
+                i += at;
+                match bytes.get(i + 1) {
+                    None => return Err(CUT),
+                    Some(0x00 | 0xD0..=0xD7 | 0xFF) => i += 1,
+                    Some(_) => break,
+                }
+            }
+        }
+    }
+    let (width, height) =
+        size.ok_or_else(|| IngestError::Corrupt("no frame header before the end".into()))?;
+    if height == 0 {
+        // A height of 0 means "given by a DNL marker later": not worth the risk.
+        return Err(IngestError::Corrupt(
+            "the frame header declares no height".into(),
+        ));
+    }
+    Ok((width, height))
+}
+
+/// Walks a PNG's chunks up to IEND without decoding; the size from IHDR.
+pub fn png_header(bytes: &[u8]) -> Result<(u32, u32), IngestError> {
+    const CUT: IngestError = IngestError::Truncated("no IEND chunk");
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    if bytes.len() < 33 || &bytes[12..16] != b"IHDR" {
+        return Err(if bytes.len() < 33 {
+            CUT
+        } else {
+            IngestError::Corrupt("the first chunk is not IHDR".into())
+        });
+    }
+    let (width, height) = (be(&bytes[16..20]), be(&bytes[20..24]));
+    let mut i = 8;
+    loop {
+        let Some(head) = bytes.get(i..i + 8) else {
+            return Err(CUT);
+        };
+        let len = be(&head[..4]) as usize;
+        let end = i.saturating_add(12).saturating_add(len);
+        if end > bytes.len() {
+            return Err(CUT);
+        }
+        if &head[4..8] == b"IEND" {
+            break;
+        }
+        i = end;
+    }
+    Ok((width, height))
+}
+
+fn read_exif(bytes: &[u8]) -> ExifInfo {
+    use exif::{In, Tag, Value};
+    let mut info = ExifInfo {
+        orientation: 1,
+        ..ExifInfo::default()
+    };
+    let Ok(exif) = exif::Reader::new().read_from_container(&mut std::io::Cursor::new(bytes)) else {
+        return info;
+    };
+    if let Some(o) = exif
+        .get_field(Tag::Orientation, In::PRIMARY)
+        .and_then(|f| f.value.get_uint(0))
+        .filter(|o| (1..=8).contains(o))
+    {
+        info.orientation = o as u8;
+    }
+    let degrees = |tag: Tag| -> Option<f64> {
+        match &exif.get_field(tag, In::PRIMARY)?.value {
+            Value::Rational(v) if v.len() >= 3 => {
+                let d = v[0].to_f64() + v[1].to_f64() / 60.0 + v[2].to_f64() / 3600.0;
+                d.is_finite().then_some(d)
+            }
+            _ => None,
+        }
+    };
+    let reference = |tag: Tag| -> Option<u8> {
+        match &exif.get_field(tag, In::PRIMARY)?.value {
+            Value::Ascii(v) => v.first().and_then(|s| s.first()).copied(),
+            _ => None,
+        }
+    };
+    if let (Some(lat), Some(lon)) = (degrees(Tag::GPSLatitude), degrees(Tag::GPSLongitude)) {
+        let lat = if reference(Tag::GPSLatitudeRef) == Some(b'S') {
+            -lat
+        } else {
+            lat
+        };
+        let lon = if reference(Tag::GPSLongitudeRef) == Some(b'W') {
+            -lon
+        } else {
+            lon
+        };
+        if (-90.0..=90.0).contains(&lat)
+            && (-180.0..=180.0).contains(&lon)
+            && (lat, lon) != (0.0, 0.0)
+        {
+            info.lat = Some(lat);
+            info.lon = Some(lon);
+        }
+    }
+    let ascii = |tag: Tag| -> Option<String> {
+        match &exif.get_field(tag, In::PRIMARY)?.value {
+            Value::Ascii(v) => v
+                .first()
+                .map(|s| String::from_utf8_lossy(s).trim().to_owned()),
+            _ => None,
+        }
+    };
+    if let Some(local) = ascii(Tag::DateTimeOriginal)
+        .and_then(|t| NaiveDateTime::parse_from_str(&t, "%Y:%m:%d %H:%M:%S").ok())
+    {
+        let offset = ascii(Tag::OffsetTimeOriginal)
+            .and_then(|o| chrono::FixedOffset::from_str_offset(&o))
+            .or_else(|| chrono::FixedOffset::east_opt(DEFAULT_EXIF_UTC_OFFSET_HOURS * 3600));
+        info.taken_at = offset
+            .and_then(|o| o.from_local_datetime(&local).single())
+            .map(|t| t.naive_utc());
+    }
+    info
+}
+
+/// `+08:00` style offsets.
+trait FromStrOffset: Sized {
+    fn from_str_offset(s: &str) -> Option<Self>;
+}
+
+impl FromStrOffset for chrono::FixedOffset {
+    fn from_str_offset(s: &str) -> Option<Self> {
+        let (sign, rest) = match s.as_bytes().first()? {
+            b'+' => (1, &s[1..]),
+            b'-' => (-1, &s[1..]),
+            _ => return None,
+        };
+        let (h, m) = rest.split_once(':')?;
+        let secs = h.parse::<i32>().ok()? * 3600 + m.parse::<i32>().ok()? * 60;
+        chrono::FixedOffset::east_opt(sign * secs)
+    }
+}
+
+/// Packed RGB pixels.
+struct Rgb {
+    width: u32,
+    height: u32,
+    data: Vec<u8>,
+}
+
+fn decode_jpeg(bytes: &[u8], width: u32, height: u32) -> Result<Rgb, IngestError> {
+    let mut d = jpeg_decoder::Decoder::new(bytes);
+    d.set_max_decoding_buffer_size((MAX_PIXELS * 4) as usize);
+    let long = width.max(height);
+    let mut denominator = 1;
+    while denominator < 8 && long.div_ceil(denominator * 2) >= DECODE_MIN_SIDE {
+        denominator *= 2;
+    }
+    let (w, h) = d
+        .scale(
+            width.div_ceil(denominator) as u16,
+            height.div_ceil(denominator) as u16,
+        )
+        .map_err(jpeg_error)?;
+    let raw = d.decode().map_err(jpeg_error)?;
+    let info = d
+        .info()
+        .ok_or_else(|| IngestError::Corrupt("no frame decoded".into()))?;
+    let (w, h) = (u32::from(w), u32::from(h));
+    let n = w as usize * h as usize;
+    use jpeg_decoder::PixelFormat as P;
+    let data = match info.pixel_format {
+        P::RGB24 => raw,
+        P::L8 => raw.iter().flat_map(|&l| [l, l, l]).collect(),
+        P::L16 => raw
+            .chunks_exact(2)
+            .flat_map(|l| [l[0], l[0], l[0]])
+            .collect(),
+        P::CMYK32 => raw
+            .chunks_exact(4)
+            .flat_map(|p| {
+                let k = u16::from(p[3]);
+                [p[0], p[1], p[2]].map(|c| ((u16::from(c) * k) / 255) as u8)
+            })
+            .collect(),
+    };
+    if data.len() < n * 3 {
+        return Err(IngestError::Truncated(
+            "fewer pixels than the header declares",
+        ));
+    }
+    Ok(Rgb {
+        width: w,
+        height: h,
+        data,
+    })
+}
+
+fn jpeg_error(e: jpeg_decoder::Error) -> IngestError {
+    match e {
+        jpeg_decoder::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            IngestError::Truncated("the data ends inside the image")
+        }
+        jpeg_decoder::Error::Unsupported(f) => {
+            IngestError::Corrupt(format!("unsupported JPEG feature: {f:?}"))
+        }
+        other => IngestError::Corrupt(other.to_string()),
+    }
+}
+
+fn decode_png(bytes: &[u8]) -> Result<Rgb, IngestError> {
+    let mut reader =
+        image::ImageReader::with_format(std::io::Cursor::new(bytes), image::ImageFormat::Png);
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    // Up to 16 bits × 4 channels per pixel, once for the decoder and once for the conversion.
+    limits.max_alloc = Some(MAX_PIXELS * 8 * 2);
+    reader.limits(limits);
+    let image = reader.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => {
+            IngestError::Corrupt("the image needs more memory than allowed".into())
+        }
+        image::ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            IngestError::Truncated("the data ends inside the image")
+        }
+        other => IngestError::Corrupt(other.to_string()),
+    })?;
+    let rgb = image.into_rgb8();
+    Ok(Rgb {
+        width: rgb.width(),
+        height: rgb.height(),
+        data: rgb.into_raw(),
+    })
+}
+
+/// Resizes to fit `side` on the long side (never enlarges).
+fn fit(src: Rgb, side: u32) -> Result<Rgb, IngestError> {
+    use fast_image_resize::{
+        FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer, images::Image,
+    };
+    let long = src.width.max(src.height);
+    if long <= side {
+        return Ok(src);
+    }
+    let scale = f64::from(side) / f64::from(long);
+    let w = ((f64::from(src.width) * scale).round() as u32).max(1);
+    let h = ((f64::from(src.height) * scale).round() as u32).max(1);
+    let from = Image::from_vec_u8(src.width, src.height, src.data, PixelType::U8x3)
+        .map_err(|e| IngestError::Corrupt(format!("resize: {e}")))?;
+    let mut to = Image::new(w, h, PixelType::U8x3);
+    Resizer::new()
+        .resize(
+            &from,
+            &mut to,
+            &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear)),
+        )
+        .map_err(|e| IngestError::Corrupt(format!("resize: {e}")))?;
+    Ok(Rgb {
+        width: w,
+        height: h,
+        data: to.into_vec(),
+    })
+}
+
+fn orient(src: Rgb, orientation: image::metadata::Orientation) -> Result<Rgb, IngestError> {
+    if orientation == image::metadata::Orientation::NoTransforms {
+        return Ok(src);
+    }
+    let buffer = image::RgbImage::from_raw(src.width, src.height, src.data)
+        .ok_or_else(|| IngestError::Corrupt("pixel buffer size".into()))?;
+    let mut image = image::DynamicImage::ImageRgb8(buffer);
+    image.apply_orientation(orientation);
+    let rgb = image.into_rgb8();
+    Ok(Rgb {
+        width: rgb.width(),
+        height: rgb.height(),
+        data: rgb.into_raw(),
+    })
+}
+
+fn encode(src: Rgb, quality: u8) -> Result<Vec<u8>, IngestError> {
+    let mut out = Vec::with_capacity(src.data.len() / 8);
+    let (Ok(w), Ok(h)) = (u16::try_from(src.width), u16::try_from(src.height)) else {
+        return Err(IngestError::Corrupt("derivative too large".into()));
+    };
+    jpeg_encoder::Encoder::new(&mut out, quality)
+        .encode(&src.data, w, h, jpeg_encoder::ColorType::Rgb)
+        .map_err(|e| IngestError::Corrupt(format!("encoding the derivative: {e}")))?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jpeg(w: u16, h: u16) -> Vec<u8> {
+        let data: Vec<u8> = (0..usize::from(w) * usize::from(h) * 3)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        let mut out = Vec::new();
+        jpeg_encoder::Encoder::new(&mut out, 90)
+            .encode(&data, w, h, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn a_jpeg_is_walked_to_its_end_and_its_size_read() {
+        let j = jpeg(300, 200);
+        assert_eq!(jpeg_header(&j).unwrap(), (300, 200));
+        assert!(matches!(
+            jpeg_header(&j[..j.len() - 300]),
+            Err(IngestError::Truncated(_))
+        ));
+    }
+
+    #[test]
+    fn derivatives_fit_their_sizes() {
+        let j = jpeg(4000, 3000);
+        let got = ingest(&j, &PhotoHash::of(&j)).unwrap();
+        assert_eq!((got.width, got.height), (4000, 3000));
+        assert_eq!(jpeg_header(&got.display).unwrap(), (2000, 1500));
+        assert_eq!(jpeg_header(&got.thumb).unwrap(), (320, 240));
+    }
+
+    #[test]
+    fn heic_and_strangers_have_their_own_codes() {
+        let mut heic = vec![0, 0, 0, 24];
+        heic.extend_from_slice(b"ftypheic\0\0\0\0mif1heic");
+        assert_eq!(sniff(&heic).unwrap_err().code(), "unsupported_format");
+        assert_eq!(
+            sniff(b"hello world, not a photo").unwrap_err().code(),
+            "not_an_image"
+        );
+    }
+}

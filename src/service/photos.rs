@@ -1,0 +1,499 @@
+//! Photo evidence: resumable, content-addressed uploads (a tus-like core: create, ask the offset, append at the
+//! offset), ingest when the last byte arrives, reading the stored variants, and which of a report's photos are
+//! present, missing or doubtful.
+//!
+//! Guarantees: a photo is stored (its three files, then its row) only after its bytes hashed to the declared
+//! SHA-256 and passed [`ingest`]; a refused upload leaves nothing behind; a piece is accepted only at the offset the
+//! database holds, so a client that lost an answer asks for the offset and resumes without gaps or overlaps.
+
+use crate::auth::policy::{self, Permission};
+use crate::auth::role::Role;
+use crate::db::{Db, DbError};
+use crate::domain::ids::random_id;
+use crate::media::PhotoHash;
+use crate::media::ingest::{self, IngestError, MAX_BYTES};
+use crate::media::store::{LocalPhotoStore, PhotoStore, UploadArea, Variant};
+use crate::service::auth::Principal;
+use crate::store::photos::{self as store, PhotoRow, UploadRow};
+use chrono::NaiveDateTime;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The most bytes one `PATCH` may carry.
+pub const MAX_PIECE: usize = 4 << 20;
+/// How long an unfinished upload is kept.
+pub const UPLOAD_TTL_HOURS: i64 = 24;
+/// Default of policy `photos.doubtful_distance_m`: a photo taken farther than this from the report is doubtful.
+pub const DOUBTFUL_DISTANCE_M: f64 = 200.0;
+/// Default of policy `photos.doubtful_hours`: a photo taken more than this many hours before or after the report
+/// is doubtful.
+pub const DOUBTFUL_HOURS: f64 = 24.0;
+
+/// Where photos and uploads in progress are kept.
+#[derive(Debug)]
+pub struct Photos {
+    /// The photo files.
+    pub store: Arc<dyn PhotoStore>,
+    /// Uploads in progress.
+    pub uploads: UploadArea,
+}
+
+impl Photos {
+    /// Photos in a local directory: files under `dir`, uploads in progress under `dir/uploads`.
+    pub fn local(dir: &Path) -> std::io::Result<Photos> {
+        Ok(Photos {
+            store: Arc::new(LocalPhotoStore::open(dir)?),
+            uploads: UploadArea::open(dir.join("uploads"))?,
+        })
+    }
+}
+
+/// Errors of photo use-cases.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PhotoError {
+    /// Not 64 hex digits.
+    #[error("{0:?} is not a SHA-256 in hex (64 digits)")]
+    InvalidHash(String),
+    /// A field of the request is wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// The declared size is over the limit.
+    #[error("the photo is {0} bytes; at most {MAX_BYTES} are accepted")]
+    TooLarge(u64),
+    /// The declared type is not accepted.
+    #[error("{0:?} is not accepted: send image/jpeg (or image/png)")]
+    UnsupportedMime(String),
+    /// No such upload (or another user's, or expired).
+    #[error("no upload {0}: start one with POST /api/v1/photo-uploads")]
+    UploadNotFound(String),
+    /// The piece does not start where the upload stands.
+    #[error("the upload stands at offset {current}, not at {given}: resume from {current}")]
+    OffsetMismatch {
+        /// Where the upload stands.
+        current: u64,
+        /// Where the piece said it starts.
+        given: u64,
+    },
+    /// The piece goes past the declared size.
+    #[error("the piece ends at byte {end}, past the declared size {size}")]
+    BeyondSize {
+        /// Where the piece would end.
+        end: u64,
+        /// The declared size.
+        size: u64,
+    },
+    /// Another request is writing to this upload.
+    #[error("another request is writing to upload {0}: wait for it, then ask the offset")]
+    Busy(String),
+    /// The bytes were refused.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    /// No such photo.
+    #[error("no photo {0} is stored")]
+    PhotoNotFound(String),
+    /// No such report (or not visible).
+    #[error("no report {0}")]
+    ReportNotFound(String),
+    /// The role may not read originals.
+    #[error(
+        "originals (with their EXIF) are for admins, dispatchers, street handlers, community secretaries and the uploader"
+    )]
+    OriginalForbidden,
+    /// The photo files could not be written or read.
+    #[error("photo storage: {0}")]
+    Io(#[from] std::io::Error),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for PhotoError {
+    fn from(e: diesel::result::Error) -> Self {
+        PhotoError::Db(DbError::Query(e))
+    }
+}
+
+/// Parses a SHA-256 given by a client.
+pub fn parse_hash(s: &str) -> Result<PhotoHash, PhotoError> {
+    PhotoHash::parse(s).ok_or_else(|| PhotoError::InvalidHash(s.chars().take(100).collect()))
+}
+
+/// Where an upload stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadState {
+    /// The upload's id; `None` when the photo was already stored and nothing needs sending.
+    pub id: Option<String>,
+    /// The photo.
+    pub sha256: String,
+    /// Its size.
+    pub size: u64,
+    /// Bytes received (the next piece starts here).
+    pub offset: u64,
+    /// Whether the photo is stored.
+    pub complete: bool,
+    /// Whether this call created the upload.
+    pub created: bool,
+}
+
+/// Whether a photo is stored.
+pub fn is_stored(db: &Db, sha: &PhotoHash) -> Result<bool, PhotoError> {
+    Ok(store::photo(&mut *db.reader()?, sha.as_str())?.is_some())
+}
+
+fn stored_state(row: &PhotoRow) -> UploadState {
+    UploadState {
+        id: None,
+        sha256: row.sha256.clone(),
+        size: row.size as u64,
+        offset: row.size as u64,
+        complete: true,
+        created: false,
+    }
+}
+
+fn upload_state(row: &UploadRow, created: bool) -> UploadState {
+    UploadState {
+        id: Some(row.id.clone()),
+        sha256: row.sha256.clone(),
+        size: row.size as u64,
+        offset: row.received as u64,
+        complete: false,
+        created,
+    }
+}
+
+/// Starts an upload of `size` bytes hashing to `sha`: the stored photo when there is one (nothing to send), the
+/// user's unfinished upload of the same photo when there is one (resume it), else a new upload at offset 0.
+pub fn start_upload(
+    db: &Db,
+    photos: &Photos,
+    user: &Principal,
+    sha: &str,
+    size: u64,
+    mime: &str,
+    now: NaiveDateTime,
+) -> Result<UploadState, PhotoError> {
+    let sha = parse_hash(sha)?;
+    let mime = mime.trim().to_ascii_lowercase();
+    match mime.as_str() {
+        "image/jpeg" | "image/jpg" | "image/png" => {}
+        "image/heic" | "image/heif" | "image/heic-sequence" | "image/heif-sequence" => {
+            return Err(IngestError::UnsupportedFormat("HEIC/HEIF").into());
+        }
+        _ => {
+            return Err(PhotoError::UnsupportedMime(
+                mime.chars().take(100).collect(),
+            ));
+        }
+    }
+    if size == 0 {
+        return Err(PhotoError::Invalid(
+            "size: a photo has at least one byte".into(),
+        ));
+    }
+    if size > MAX_BYTES {
+        return Err(PhotoError::TooLarge(size));
+    }
+    forget_expired(db, photos, now)?;
+    let mut c = db.writer()?;
+    if let Some(row) = store::photo(&mut c, sha.as_str())? {
+        return Ok(stored_state(&row));
+    }
+    if let Some(row) = store::open_upload_of(&mut c, sha.as_str(), &user.id, now)?
+        && row.size as u64 == size
+    {
+        return Ok(upload_state(&row, false));
+    }
+    let row = UploadRow {
+        id: random_id("upl_"),
+        sha256: sha.to_string(),
+        size: size as i64,
+        mime: if mime == "image/png" {
+            mime
+        } else {
+            "image/jpeg".into()
+        },
+        received: 0,
+        created_by: user.id.clone(),
+        created_at: now,
+        updated_at: now,
+        expires_at: now + chrono::Duration::hours(UPLOAD_TTL_HOURS),
+    };
+    store::insert_upload(&mut c, &row)?;
+    Ok(upload_state(&row, true))
+}
+
+/// Drops uploads that expired (rows and files), a hundred at a time.
+fn forget_expired(db: &Db, photos: &Photos, now: NaiveDateTime) -> Result<(), PhotoError> {
+    let ids = store::expired_uploads(&mut *db.reader()?, now)?;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut c = db.writer()?;
+    for id in ids {
+        store::delete_upload(&mut c, &id)?;
+        photos.uploads.remove(&id)?;
+    }
+    Ok(())
+}
+
+fn own_upload(
+    db: &Db,
+    user: &Principal,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<UploadRow, PhotoError> {
+    store::upload(&mut *db.reader()?, id)?
+        .filter(|u| u.created_by == user.id && u.expires_at > now)
+        .ok_or_else(|| PhotoError::UploadNotFound(id.chars().take(100).collect()))
+}
+
+/// Where the user's upload `id` stands (tus `HEAD`).
+pub fn upload_offset(
+    db: &Db,
+    user: &Principal,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<UploadState, PhotoError> {
+    let row = own_upload(db, user, id, now)?;
+    Ok(upload_state(&row, false))
+}
+
+/// Appends a piece that starts at `offset` (tus `PATCH`); when it is the last, checks and stores the photo.
+pub fn append(
+    db: &Db,
+    photos: &Photos,
+    user: &Principal,
+    id: &str,
+    offset: u64,
+    piece: &[u8],
+    now: NaiveDateTime,
+) -> Result<UploadState, PhotoError> {
+    let Some(_lock) = photos.uploads.lock(id) else {
+        return Err(PhotoError::Busy(id.to_owned()));
+    };
+    let row = own_upload(db, user, id, now)?;
+    let (current, size) = (row.received as u64, row.size as u64);
+    if offset != current {
+        return Err(PhotoError::OffsetMismatch {
+            current,
+            given: offset,
+        });
+    }
+    let end = offset + piece.len() as u64;
+    if end > size {
+        return Err(PhotoError::BeyondSize { end, size });
+    }
+    photos.uploads.write_at(id, offset, piece)?;
+    if !store::advance_upload(&mut *db.writer()?, id, row.received, end as i64, now)? {
+        // Only one request writes at a time (the lock above), so this is another server process.
+        let current = store::upload(&mut *db.reader()?, id)?.map_or(0, |u| u.received as u64);
+        return Err(PhotoError::OffsetMismatch {
+            current,
+            given: offset,
+        });
+    }
+    if end < size {
+        return Ok(UploadState {
+            offset: end,
+            ..upload_state(&row, false)
+        });
+    }
+    let bytes = photos.uploads.read(id, size)?;
+    let finished = finish(db, photos, user, &row, &bytes, now);
+    // Stored or refused, this upload is over: a refused file is not kept, a stored one is in the store. A failure
+    // of ours (disk, database) keeps it: an empty piece at the full offset tries the end again.
+    if matches!(finished, Ok(_) | Err(PhotoError::Ingest(_))) {
+        store::delete_upload(&mut *db.writer()?, id)?;
+        photos.uploads.remove(id)?;
+    }
+    finished
+}
+
+fn finish(
+    db: &Db,
+    photos: &Photos,
+    user: &Principal,
+    row: &UploadRow,
+    bytes: &[u8],
+    now: NaiveDateTime,
+) -> Result<UploadState, PhotoError> {
+    let sha = parse_hash(&row.sha256)?;
+    let photo = ingest::ingest(bytes, &sha)?;
+    // Files first, row last: a row always has its files; files without a row (a crash in between) are rewritten
+    // by the next upload of the same photo.
+    photos.store.put(&sha, Variant::Original, bytes)?;
+    photos.store.put(&sha, Variant::Display, &photo.display)?;
+    photos.store.put(&sha, Variant::Thumb, &photo.thumb)?;
+    let stored = PhotoRow {
+        sha256: sha.to_string(),
+        size: bytes.len() as i64,
+        mime: photo.format.mime().to_owned(),
+        width: photo.width as i32,
+        height: photo.height as i32,
+        exif_lon: photo.exif.lon,
+        exif_lat: photo.exif.lat,
+        exif_taken_at: photo.exif.taken_at,
+        uploaded_by: user.id.clone(),
+        created_at: now,
+    };
+    store::insert_photo(&mut *db.writer()?, &stored)?;
+    tracing::info!(sha256 = %sha, size = bytes.len(), user = %user.username, "photo stored");
+    Ok(stored_state(&stored))
+}
+
+/// A stored file to send.
+#[derive(Debug, Clone)]
+pub struct PhotoFile {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// Their MIME type.
+    pub mime: String,
+}
+
+/// Whether `user` may read the original (with its EXIF) of a photo `uploaded_by`.
+pub fn may_read_original(user: &Principal, uploaded_by: &str) -> bool {
+    user.id == uploaded_by
+        || matches!(
+            user.role,
+            Role::Admin | Role::Dispatcher | Role::StreetHandler | Role::CommunitySecretary
+        )
+}
+
+/// One variant of a stored photo: display and thumbnail for every user who may read cases, the original only as
+/// [`may_read_original`] says.
+pub fn read(
+    db: &Db,
+    photos: &Photos,
+    user: &Principal,
+    sha: &str,
+    variant: Variant,
+) -> Result<PhotoFile, PhotoError> {
+    let sha = parse_hash(sha)?;
+    let row = store::photo(&mut *db.reader()?, sha.as_str())?
+        .ok_or_else(|| PhotoError::PhotoNotFound(sha.to_string()))?;
+    if variant == Variant::Original && !may_read_original(user, &row.uploaded_by) {
+        return Err(PhotoError::OriginalForbidden);
+    }
+    let bytes = photos.store.read(&sha, variant)?.ok_or_else(|| {
+        std::io::Error::other(format!("photo {sha}: the {variant:?} file is missing"))
+    })?;
+    let mime = match variant {
+        Variant::Original => row.mime,
+        Variant::Display | Variant::Thumb => "image/jpeg".into(),
+    };
+    Ok(PhotoFile { bytes, mime })
+}
+
+/// The evidence thresholds in force (policy over the defaults).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EvidencePolicy {
+    /// Metres (`photos.doubtful_distance_m`).
+    pub distance_m: f64,
+    /// Hours (`photos.doubtful_hours`).
+    pub hours: f64,
+}
+
+/// One photo a report names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportPhoto {
+    /// The photo.
+    pub sha256: String,
+    /// Its row, when stored.
+    pub stored: Option<PhotoRow>,
+    /// Metres between the photo's EXIF position and the report's point.
+    pub distance_m: Option<f64>,
+    /// Hours between the photo's EXIF time and the report's time.
+    pub hours_apart: Option<f64>,
+    /// Why it is doubtful (`exif_position_far`, `exif_time_far`); empty when it is not.
+    pub doubts: Vec<&'static str>,
+}
+
+/// A report's photos.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportPhotos {
+    /// The report.
+    pub report_id: String,
+    /// In the report's order.
+    pub photos: Vec<ReportPhoto>,
+    /// The thresholds used.
+    pub policy: EvidencePolicy,
+}
+
+fn evidence_policy(db: &Db) -> Result<EvidencePolicy, PhotoError> {
+    let mut p = EvidencePolicy {
+        distance_m: DOUBTFUL_DISTANCE_M,
+        hours: DOUBTFUL_HOURS,
+    };
+    for (key, value) in crate::store::topics::policy_values(&mut *db.reader()?)? {
+        let Ok(v) = value.trim().parse::<f64>() else {
+            continue;
+        };
+        match key.as_str() {
+            "photos.doubtful_distance_m" => p.distance_m = v,
+            "photos.doubtful_hours" => p.hours = v,
+            _ => {}
+        }
+    }
+    Ok(p)
+}
+
+/// Metres between two WGS-84 points (haversine on a sphere of the mean radius).
+pub fn distance_m(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = p2 - p1;
+    let dl = (lon2 - lon1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * 6_371_008.8 * a.sqrt().min(1.0).asin()
+}
+
+/// The photos report `id` names: which are stored and which missing (the phone still has to send them), and for
+/// each stored one whether its own EXIF puts it far from the report's point or time (a flag for a person to look
+/// at, never a refusal).
+pub fn report_photos(db: &Db, user: &Principal, id: &str) -> Result<ReportPhotos, PhotoError> {
+    let not_found = || PhotoError::ReportNotFound(id.chars().take(100).collect());
+    let mut c = db.reader()?;
+    let report = crate::store::cases::report(&mut c, id)?.ok_or_else(not_found)?;
+    let case = crate::store::cases::case(&mut c, &report.case_id)?.ok_or_else(not_found)?;
+    if !policy::allows(user.role, Permission::ReadCases)
+        || !policy::can_see_case(user, case.place_code.as_deref(), &case.topic_code)
+    {
+        return Err(not_found());
+    }
+    let shas: Vec<String> = serde_json::from_str(&report.photos).unwrap_or_default();
+    let rows = store::photos_among(&mut c, &shas)?;
+    drop(c);
+    let policy = evidence_policy(db)?;
+    let photos = shas
+        .into_iter()
+        .map(|sha| {
+            let stored = rows.iter().find(|r| r.sha256 == sha).cloned();
+            let distance_m = stored
+                .as_ref()
+                .and_then(|r| Some(distance_m(r.exif_lon?, r.exif_lat?, report.lon, report.lat)));
+            let hours_apart = stored.as_ref().and_then(|r| {
+                Some((r.exif_taken_at? - report.reported_at).num_seconds().abs() as f64 / 3600.0)
+            });
+            let mut doubts = Vec::new();
+            if distance_m.is_some_and(|d| d > policy.distance_m) {
+                doubts.push("exif_position_far");
+            }
+            if hours_apart.is_some_and(|h| h > policy.hours) {
+                doubts.push("exif_time_far");
+            }
+            ReportPhoto {
+                sha256: sha,
+                stored,
+                distance_m,
+                hours_apart,
+                doubts,
+            }
+        })
+        .collect();
+    Ok(ReportPhotos {
+        report_id: report.id,
+        photos,
+        policy,
+    })
+}

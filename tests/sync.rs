@@ -149,6 +149,18 @@ async fn devices_are_registered_listed_and_revoked_and_a_revoked_device_cannot_p
         0,
         "nothing was filed"
     );
+
+    // A revoked device no longer counts against the limit of live devices.
+    for _ in 0..20 {
+        phone(&app, &member).await;
+    }
+    let r = app
+        .post_as(&member, "/api/v1/devices", json!({"name": "第21台"}))
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["code"].clone()),
+        (409, json!("too_many_devices"))
+    );
 }
 
 #[actix_web::test]

@@ -111,11 +111,7 @@ pub fn register(
         last_result_seq: 0,
     };
     db.writer()?.transaction(|c| {
-        let live = store::devices(c, Some(&user.id), LIST_LIMIT)?
-            .iter()
-            .filter(|d| d.revoked_at.is_none())
-            .count();
-        if live >= MAX_LIVE_DEVICES {
+        if store::live_devices(c, &user.id)? >= MAX_LIVE_DEVICES as i64 {
             return Err(DeviceError::TooMany);
         }
         store::insert_device(c, &device)?;

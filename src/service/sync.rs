@@ -576,12 +576,26 @@ fn update_report(
             Some(r.place_code),
         ));
     }
+    save_report(c, r, &text, None)
+}
+
+/// Stores a report's new text and photos (`None`: unchanged) as its next version.
+fn save_report(
+    c: &mut DbConnection,
+    r: case_store::ReportRow,
+    text: &str,
+    photos: Option<&str>,
+) -> Result<Decision, SyncError> {
     let version = r.version + 1;
-    store::update_report(c, &r.id, &text, &r.photos, version)?;
-    Ok(Decision::Applied(
+    store::update_report(c, &r.id, text, photos.unwrap_or(&r.photos), version)?;
+    Ok(report_applied(r, version))
+}
+
+fn report_applied(r: case_store::ReportRow, version: i32) -> Decision {
+    Decision::Applied(
         serde_json::json!({"report_id": r.id, "version": version}),
         Some(r.place_code),
-    ))
+    )
 }
 
 fn attach_photo(
@@ -606,10 +620,8 @@ fn attach_photo(
     };
     let mut photos: Vec<String> = serde_json::from_str(&r.photos).unwrap_or_default();
     if photos.contains(&sha) {
-        return Ok(Decision::Applied(
-            serde_json::json!({"report_id": r.id, "version": r.version}),
-            Some(r.place_code),
-        ));
+        let version = r.version;
+        return Ok(report_applied(r, version));
     }
     if photos.len() >= intake::MAX_PHOTOS {
         return Ok(Decision::Rejected(
@@ -618,13 +630,9 @@ fn attach_photo(
         ));
     }
     photos.push(sha);
-    let version = r.version + 1;
     let photos = serde_json::to_string(&photos).unwrap_or_else(|_| "[]".into());
-    store::update_report(c, &r.id, &r.body, &photos, version)?;
-    Ok(Decision::Applied(
-        serde_json::json!({"report_id": r.id, "version": version}),
-        Some(r.place_code),
-    ))
+    let text = r.body.clone();
+    save_report(c, r, &text, Some(&photos))
 }
 
 fn transition(

@@ -126,6 +126,15 @@ pub fn devices(
     q.load(conn)
 }
 
+/// How many devices a user has that are not revoked.
+pub fn live_devices(conn: &mut DbConnection, user_id: &str) -> QueryResult<i64> {
+    devices::table
+        .filter(devices::user_id.eq(user_id))
+        .filter(devices::revoked_at.is_null())
+        .count()
+        .get_result(conn)
+}
+
 /// Marks a device revoked; false if it was already.
 pub fn revoke_device(
     conn: &mut DbConnection,

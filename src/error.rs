@@ -23,6 +23,9 @@ pub struct ErrorBody {
     /// For `illegal_transition`: the steps the user may take on the case now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed: Option<Vec<String>>,
+    /// For `photos_missing`: the photos (SHA-256) the server does not have yet; upload them, then retry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<Vec<String>>,
 }
 
 /// An error answer.
@@ -84,6 +87,14 @@ pub enum ApiError {
         message: String,
         /// The steps the user may take now.
         allowed: Vec<String>,
+    },
+    /// 409 `photos_missing`: the step names evidence photos the server does not have; `missing` lists them.
+    #[error("{message}")]
+    PhotosMissing {
+        /// Explanation.
+        message: String,
+        /// The photos (SHA-256) still to upload.
+        missing: Vec<String>,
     },
     /// 413: the request is too large.
     #[error("{message}")]
@@ -148,6 +159,7 @@ impl ApiError {
             | ApiError::Unavailable { code, .. } => code,
             ApiError::Throttled { .. } => "too_many_attempts",
             ApiError::IllegalTransition { .. } => "illegal_transition",
+            ApiError::PhotosMissing { .. } => "photos_missing",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -161,7 +173,9 @@ impl ResponseError for ApiError {
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
-            ApiError::Conflict { .. } | ApiError::IllegalTransition { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. }
+            | ApiError::IllegalTransition { .. }
+            | ApiError::PhotosMissing { .. } => StatusCode::CONFLICT,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -181,6 +195,7 @@ impl ResponseError for ApiError {
                     ),
                     error_id: Some(id),
                     allowed: None,
+                    missing: None,
                 }
             }
             other => ErrorBody {
@@ -189,6 +204,10 @@ impl ResponseError for ApiError {
                 error_id: None,
                 allowed: match other {
                     ApiError::IllegalTransition { allowed, .. } => Some(allowed.clone()),
+                    _ => None,
+                },
+                missing: match other {
+                    ApiError::PhotosMissing { missing, .. } => Some(missing.clone()),
                     _ => None,
                 },
             },

@@ -911,7 +911,7 @@ async fn the_sums_follow_the_case_through_the_real_routes() {
             assert_eq!(r.status, 201, "{body}: {}", r.json);
         }
     };
-    let photo = "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd";
+    let photo = common::stored_photo(&app, &street, 1).await;
 
     let first = common::file_ticket(&app, "SUM-1", "0101", "13811110001", "路灯不亮").await;
     let case = first.json["case"]["id"].as_str().unwrap().to_owned();

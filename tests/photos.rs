@@ -6,34 +6,10 @@
 mod common;
 
 use actix_web::http::Method;
-use common::{Resp, TestApp};
+use common::{Resp, TestApp, jpeg};
 use gridline::auth::role::Role;
 use gridline::media::PhotoHash;
 use serde_json::json;
-
-/// A noisy, photo-like JPEG of `w`×`h`, left half reddish and right half bluish.
-fn jpeg(w: u16, h: u16, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
-    let mut data = Vec::with_capacity(usize::from(w) * usize::from(h) * 3);
-    for _row in 0..h {
-        for col in 0..w {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            let noise = (x % 40) as u8;
-            if col < w / 2 {
-                data.extend_from_slice(&[200 + noise / 2, noise, noise]);
-            } else {
-                data.extend_from_slice(&[noise, noise, 200 + noise / 2]);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    jpeg_encoder::Encoder::new(&mut out, 90)
-        .encode(&data, w, h, jpeg_encoder::ColorType::Rgb)
-        .unwrap();
-    out
-}
 
 fn rational(v: f64) -> Vec<u8> {
     let deg = v.trunc();
@@ -526,15 +502,7 @@ async fn a_reports_photos_are_present_missing_or_doubtful() {
     assert_eq!(photos[2]["present"], false);
     // Thresholds are policy.
     let admin = app.token(Role::Admin, &[]);
-    let r = app
-        .send(common::Req {
-            method: Method::PUT,
-            uri: "/api/v1/policy/photos.doubtful_hours",
-            body: Some(json!({"value": "72"})),
-            token: Some(&admin),
-            ..common::Req::default()
-        })
-        .await;
+    let r = common::put_policy(&app, &admin, "photos.doubtful_hours", "72").await;
     assert_eq!(r.status, 200, "{}", r.json);
     let r = app
         .get_as(&member, &format!("/api/v1/reports/{report}/photos"))

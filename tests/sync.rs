@@ -440,6 +440,9 @@ async fn case_steps_pushed_from_a_phone_follow_the_state_machine() {
     let (_, _, cell) = common::spot();
     let member = app.token(Role::GridMember, &[&cell]);
     let (device, _) = phone(&app, &member).await;
+    // Before and after: the before photo is uploaded, the after one not yet.
+    let before = common::stored_photo(&app, &member, 1).await;
+    let after = gridline::media::PhotoHash::of(&common::jpeg(64, 48, 2)).to_string();
     let report_id = uuid(300);
     let mut payload = report_payload("电线杆上的小广告");
     payload["fixed_on_the_spot"] = json!(true);
@@ -489,27 +492,49 @@ async fn case_steps_pushed_from_a_phone_follow_the_state_machine() {
                 "transition",
                 &case,
                 None,
-                json!({"action": "self_resolve", "note": "已清除", "evidence": [PHOTO_B]}),
-            ),
-            // Made against the case before the steps above: a conflict.
-            op(
-                7,
-                7,
-                "transition",
-                &case,
-                Some(version),
-                json!({"action": "verify", "evidence": [PHOTO_B]}),
+                json!({"action": "self_resolve", "note": "已清除", "evidence": [before, after]}),
             ),
         ],
     )
     .await;
     assert_eq!(
         statuses(&r),
-        [
-            "rejected", "rejected", "applied", "rejected", "applied", "conflict"
-        ],
+        ["rejected", "rejected", "applied", "rejected", "rejected"],
         "{r:?}"
     );
+    assert_eq!(r[4]["code"], "photos_missing", "{}", r[4]);
+    assert!(r[4]["message"].as_str().unwrap().contains(&after));
+    // The phone uploads the after photo, then sends the step again as a new operation.
+    assert_eq!(common::stored_photo(&app, &member, 2).await, after);
+    let r = [
+        r,
+        ok_push(
+            &app,
+            &device,
+            vec![
+                op(
+                    9,
+                    7,
+                    "transition",
+                    &case,
+                    None,
+                    json!({"action": "self_resolve", "note": "已清除", "evidence": [before, after]}),
+                ),
+                // Made against the case before the steps above: a conflict.
+                op(
+                    7,
+                    8,
+                    "transition",
+                    &case,
+                    Some(version),
+                    json!({"action": "verify", "evidence": [after]}),
+                ),
+            ],
+        )
+        .await,
+    ]
+    .concat();
+    assert_eq!(statuses(&r)[5..], ["applied", "conflict"], "{r:?}");
     assert!(
         ["illegal_transition", "forbidden_transition"].contains(&r[0]["code"].as_str().unwrap()),
         "{}",
@@ -518,9 +543,9 @@ async fn case_steps_pushed_from_a_phone_follow_the_state_machine() {
     assert_eq!(r[1]["code"], "invalid_field");
     assert_eq!(r[2]["result"]["status"], "dispatched");
     assert_eq!(r[3]["code"], "invalid_field");
-    assert_eq!(r[4]["result"]["status"], "self_resolved");
-    assert_eq!(r[5]["result"]["server"]["status"], "self_resolved");
-    assert_eq!(r[5]["result"]["phone"]["base_version"], version);
+    assert_eq!(r[5]["result"]["status"], "self_resolved");
+    assert_eq!(r[6]["result"]["server"]["status"], "self_resolved");
+    assert_eq!(r[6]["result"]["phone"]["base_version"], version);
     let d = app.get_as(&member, &format!("/api/v1/cases/{case}")).await;
     assert_eq!(d.json["case"]["status"], "self_resolved");
     let steps: Vec<&str> = d.json["transitions"]

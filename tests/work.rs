@@ -14,8 +14,6 @@ use gridline::auth::role::Role;
 use gridline::service::scheduler;
 use serde_json::{Value, json};
 
-const PHOTO: &str = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
-
 fn at(v: &Value) -> NaiveDateTime {
     DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("a time: {v}")))
         .unwrap()
@@ -62,6 +60,7 @@ async fn a_case_goes_every_path_and_its_clocks_follow() {
     let district = &cell[..6];
     let dispatcher = app.token(Role::Dispatcher, &[district]);
     let street = app.token(Role::StreetHandler, &[&cell[..9]]);
+    let photo = common::stored_photo(&app, &street, 1).await;
     let hotline = app.token(Role::HotlineOperator, &[]);
     let water_dept = app.token_with_topics(Role::DepartmentHandler, &[], &["07"]);
 
@@ -280,7 +279,7 @@ async fn a_case_goes_every_path_and_its_clocks_follow() {
         &app,
         &street,
         &id,
-        json!({"action": "reply", "note": "已恢复供水", "evidence": [PHOTO]}),
+        json!({"action": "reply", "note": "已恢复供水", "evidence": [photo]}),
     )
     .await;
     let d = detail(&app, &street, &id).await;
@@ -336,7 +335,7 @@ async fn a_case_goes_every_path_and_its_clocks_follow() {
         &app,
         &street,
         &id,
-        json!({"action": "reply", "note": "更换水泵", "evidence": [PHOTO]}),
+        json!({"action": "reply", "note": "更换水泵", "evidence": [photo]}),
     )
     .await;
     ok_step(
@@ -416,6 +415,7 @@ async fn the_ladder_is_climbed_once_per_rung_also_across_a_restart() {
     let (_, _, cell) = common::spot();
     let dispatcher = app.token(Role::Dispatcher, &[&cell[..6]]);
     let street = app.token(Role::StreetHandler, &[&cell[..9]]);
+    let photo = common::stored_photo(&app, &street, 1).await;
     let slow = ticket(&app, "ESC-1", "0101", "13700001111").await.json["case"]["id"]
         .as_str()
         .unwrap()
@@ -443,7 +443,7 @@ async fn the_ladder_is_climbed_once_per_rung_also_across_a_restart() {
         &app,
         &street,
         &quick,
-        json!({"action": "reply", "note": "已修剪", "evidence": [PHOTO]}),
+        json!({"action": "reply", "note": "已修剪", "evidence": [photo]}),
     )
     .await;
 
@@ -561,6 +561,7 @@ async fn the_queue_holds_what_the_rules_cannot_route_and_roles_keep_to_their_ste
     let app = TestApp::beijing();
     let (_, _, cell) = common::spot();
     let op = app.token(Role::HotlineOperator, &[]);
+    let photo = common::stored_photo(&app, &op, 1).await;
     let r = app
         .post_as(
             &op,
@@ -647,7 +648,7 @@ async fn the_queue_holds_what_the_rules_cannot_route_and_roles_keep_to_their_ste
         &app,
         &street,
         &placed,
-        json!({"action": "reply", "note": "已清理", "evidence": [PHOTO]}),
+        json!({"action": "reply", "note": "已清理", "evidence": [photo]}),
     )
     .await;
     ok_step(
@@ -677,6 +678,10 @@ async fn a_patrol_case_dispatched_by_the_rules_is_still_fixed_on_the_spot() {
     let app = TestApp::beijing();
     let (lon, lat, cell) = common::spot();
     let grid = app.token(Role::GridMember, &[&cell]);
+    let (before, after) = (
+        common::stored_photo(&app, &grid, 1).await,
+        common::stored_photo(&app, &grid, 2).await,
+    );
     let r = app
         .post_as(
             &grid,
@@ -686,7 +691,7 @@ async fn a_patrol_case_dispatched_by_the_rules_is_still_fixed_on_the_spot() {
                 "topic": "0103",
                 "text": "电线杆上的小广告",
                 "location": { "lon": lon, "lat": lat },
-                "photos": [PHOTO],
+                "photos": [before],
                 "fixed_on_the_spot": true
             }),
         )
@@ -705,24 +710,13 @@ async fn a_patrol_case_dispatched_by_the_rules_is_still_fixed_on_the_spot() {
         &app,
         &grid,
         &id,
-        json!({"action": "self_resolve", "note": "已清除", "evidence": [PHOTO]}),
+        json!({"action": "self_resolve", "note": "已清除", "evidence": [before, after]}),
     )
     .await;
     let d = detail(&app, &grid, &id).await;
     assert_eq!(d["case"]["status"], "self_resolved");
     assert!(d["work"]["replied_at"].is_string());
     assert_eq!(d["work"]["next_rung_at"], Value::Null);
-}
-
-async fn put_policy(app: &TestApp, token: &str, key: &str, value: &str) -> Resp {
-    app.send(common::Req {
-        method: actix_web::http::Method::PUT,
-        uri: &format!("/api/v1/policy/{key}"),
-        body: Some(json!({ "value": value })),
-        token: Some(token),
-        ..common::Req::default()
-    })
-    .await
 }
 
 #[actix_web::test]
@@ -732,9 +726,9 @@ async fn policy_values_are_checked_stored_and_govern_the_clocks() {
     let admin = app.token(Role::Admin, &[]);
     let dispatcher = app.token(Role::Dispatcher, &[&cell[..6]]);
 
-    let r = put_policy(&app, &admin, "work.7d.ladder", "remind:60,supervise:120").await;
+    let r = common::put_policy(&app, &admin, "work.7d.ladder", "remind:60,supervise:120").await;
     assert_eq!(r.status, 200, "{}", r.json);
-    let r = put_policy(&app, &admin, "work.7d.respond_minutes", "45").await;
+    let r = common::put_policy(&app, &admin, "work.7d.respond_minutes", "45").await;
     assert_eq!(r.status, 200, "{}", r.json);
     for (key, value, status, code) in [
         (
@@ -747,14 +741,14 @@ async fn policy_values_are_checked_stored_and_govern_the_clocks() {
         ("work.auto_dispatch", "maybe", 400, "invalid_field"),
         ("work.7d.colour", "red", 404, "unknown_policy_key"),
     ] {
-        let r = put_policy(&app, &admin, key, value).await;
+        let r = common::put_policy(&app, &admin, key, value).await;
         assert_eq!(
             (r.status.as_u16(), r.json["code"].as_str()),
             (status, Some(code)),
             "{key}={value}"
         );
     }
-    let r = put_policy(&app, &dispatcher, "work.auto_dispatch", "false").await;
+    let r = common::put_policy(&app, &dispatcher, "work.auto_dispatch", "false").await;
     assert_eq!(r.status, 403);
     let r = app.get_as(&dispatcher, "/api/v1/policy").await;
     assert_eq!(

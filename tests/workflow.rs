@@ -11,9 +11,6 @@ use common::{Resp, TestApp};
 use gridline::auth::role::Role;
 use serde_json::{Value, json};
 
-const PHOTO_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-const PHOTO_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
-
 /// A hotline case in the test cell, with the unit ids of its chain (command centre first, then the street office).
 async fn hotline_case(app: &TestApp, no: &str) -> (String, Vec<String>) {
     let op = app.token(Role::HotlineOperator, &[]);
@@ -43,6 +40,8 @@ async fn a_case_goes_the_whole_loop_and_keeps_every_step() {
     let dispatcher = app.token(Role::Dispatcher, &[&cell[..6]]);
     let street = app.token(Role::StreetHandler, &[&cell[..9]]);
     let hotline = app.token(Role::HotlineOperator, &[]);
+    let photo_a = common::stored_photo(&app, &street, 1).await;
+    let photo_b = common::stored_photo(&app, &street, 2).await;
 
     let loop_steps: Vec<(&str, Value, &str)> = vec![
         (
@@ -65,7 +64,7 @@ async fn a_case_goes_the_whole_loop_and_keeps_every_step() {
         (&street, json!({"action": "end_whistle"}), "in_progress"),
         (
             &street,
-            json!({"action": "reply", "note": "已清理", "evidence": [PHOTO_A, PHOTO_B.to_uppercase()]}),
+            json!({"action": "reply", "note": "已清理", "evidence": [photo_a, photo_b.to_uppercase()]}),
             "replied",
         ),
         (
@@ -82,7 +81,7 @@ async fn a_case_goes_the_whole_loop_and_keeps_every_step() {
         (&street, json!({"action": "start"}), "in_progress"),
         (
             &street,
-            json!({"action": "reply", "note": "再次清理并加装垃圾桶", "evidence": [PHOTO_B]}),
+            json!({"action": "reply", "note": "再次清理并加装垃圾桶", "evidence": [photo_b]}),
             "replied",
         ),
         (
@@ -115,7 +114,7 @@ async fn a_case_goes_the_whole_loop_and_keeps_every_step() {
     assert_eq!(history[0]["details"]["targets"][0], units[1].as_str());
     assert_eq!(history[4]["details"]["days"], 3);
     assert_eq!(history[4]["from"], "whistled");
-    assert_eq!(history[6]["evidence"], json!([PHOTO_A, PHOTO_B]));
+    assert_eq!(history[6]["evidence"], json!([photo_a, photo_b]));
     assert_eq!(history[7]["details"]["callbacks"][0]["resolved"], "no");
     assert_eq!(history[8]["note"], "市民反映仍有垃圾");
     assert_eq!(history[13]["actor_role"], "hotline_operator");
@@ -336,11 +335,41 @@ async fn a_patrol_case_is_fixed_on_the_spot_and_verified() {
     )
     .await;
     assert_eq!(r.status, 400);
+    // Before and after: one photo is not enough (policy `work.evidence.self_resolve`, 2 by default).
+    let before = common::stored_photo(&app, &grid, 1).await;
     let r = step(
         &app,
         &grid,
         &id,
-        json!({"action": "self_resolve", "note": "随手清理", "evidence": [PHOTO_A, PHOTO_B]}),
+        json!({"action": "self_resolve", "note": "随手清理", "evidence": [before, before.to_uppercase()]}),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.json);
+    assert!(r.json["message"].as_str().unwrap().contains("at least 2"));
+    // The after photo is named but not uploaded yet: the answer lists exactly what to send.
+    let after_bytes = common::jpeg(64, 48, 2);
+    let after = gridline::media::PhotoHash::of(&after_bytes).to_string();
+    let r = step(
+        &app,
+        &grid,
+        &id,
+        json!({"action": "self_resolve", "note": "随手清理", "evidence": [before, after]}),
+    )
+    .await;
+    assert_eq!(r.status, 409, "{}", r.json);
+    assert_eq!(r.json["code"], "photos_missing");
+    assert_eq!(r.json["missing"], json!([after]));
+    let d = app.get_as(&grid, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(
+        d.json["case"]["status"], "received",
+        "a refused step leaves the case as it was"
+    );
+    assert_eq!(common::stored_photo(&app, &grid, 2).await, after);
+    let r = step(
+        &app,
+        &grid,
+        &id,
+        json!({"action": "self_resolve", "note": "随手清理", "evidence": [before, after]}),
     )
     .await;
     assert_eq!(r.status, 201, "{}", r.json);
@@ -351,17 +380,17 @@ async fn a_patrol_case_is_fixed_on_the_spot_and_verified() {
         &app,
         &grid,
         &id,
-        json!({"action": "verify", "evidence": [PHOTO_B]}),
+        json!({"action": "verify", "evidence": [after]}),
     )
     .await;
     assert_eq!(r.status, 403);
-    let r = step(
-        &app,
-        &secretary,
-        &id,
-        json!({"action": "verify", "evidence": [PHOTO_B]}),
-    )
-    .await;
+    let r = step(&app, &secretary, &id, json!({"action": "verify"})).await;
+    assert_eq!(r.status, 400, "verify needs a photo by default: {}", r.json);
+    // Policy may make the check's photo optional.
+    let admin = app.token(Role::Admin, &[]);
+    let r = common::put_policy(&app, &admin, "work.evidence.verify", "0").await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let r = step(&app, &secretary, &id, json!({"action": "verify"})).await;
     assert_eq!(r.status, 201, "{}", r.json);
     assert_eq!(r.json["case"]["status"], "closed");
     assert_eq!(r.json["transition"]["actor_role"], "community_secretary");

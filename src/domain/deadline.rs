@@ -1,6 +1,7 @@
 //! Clocks of dispatched work, as policy data: the response and completion deadlines of each time class, the
 //! escalation ladder (催办 remind, 督办 supervise, 查办 investigate), the whistle report-in window, when returns
-//! count as buck-passing and which topics are dispatched to a department as well (双派). Pure: no I/O.
+//! count as buck-passing, which topics are dispatched to a department as well (双派) and how many evidence photos
+//! the closing steps need. Pure: no I/O.
 //!
 //! The ladder counts from the first dispatch plus the extensions granted ("两天催办、三天督办、四天查办" of the
 //! Airport street practice: unreplied work is reminded two days after dispatch, supervised at three, investigated at
@@ -42,7 +43,24 @@ pub struct WorkPolicy {
     pub auto_dispatch: bool,
     /// Topic codes or prefixes dispatched to the catalogue's department as well as to the street (双派).
     pub dual_dispatch_topics: Vec<String>,
+    /// Evidence photos the closing steps need at least.
+    pub evidence: EvidenceMinimum,
 }
+
+/// How many evidence photos each closing step needs at least (0: photos are optional; a reply without them counts
+/// as missing evidence in the assessment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvidenceMinimum {
+    /// 反馈: the handler's reply (`work.evidence.reply`, default 1: the result on site).
+    pub reply: u32,
+    /// 随手做: a grid member's fix on the spot (`work.evidence.self_resolve`, default 2: before and after).
+    pub self_resolve: u32,
+    /// 核查结案: the check on site (`work.evidence.verify`, default 1).
+    pub verify: u32,
+}
+
+/// The most evidence photos a policy may ask of one step.
+pub const MAX_EVIDENCE_MINIMUM: u32 = 20;
 
 fn ladder(hours: [i64; 3]) -> Vec<Rung> {
     ["remind", "supervise", "investigate"]
@@ -73,6 +91,11 @@ impl Default for WorkPolicy {
             buck_passing_returns: 2,
             auto_dispatch: true,
             dual_dispatch_topics: ["03", "05", "07", "12"].map(String::from).to_vec(),
+            evidence: EvidenceMinimum {
+                reply: 1,
+                self_resolve: 2,
+                verify: 1,
+            },
         }
     }
 }
@@ -110,8 +133,9 @@ impl WorkPolicy {
     /// Applies one stored policy value. Keys: `work.<class>.respond_minutes`, `work.<class>.complete_minutes`,
     /// `work.<class>.ladder` (`remind:2880,supervise:4320,investigate:5760`: rung names with minutes after
     /// dispatch, ascending), `work.whistle_report_minutes`, `work.buck_passing_returns`, `work.auto_dispatch`
-    /// (`true`/`false`), `work.dual_dispatch_topics` (comma-separated codes or prefixes). Other keys are not ours:
-    /// `Ok(false)`.
+    /// (`true`/`false`), `work.dual_dispatch_topics` (comma-separated codes or prefixes),
+    /// `work.evidence.reply|self_resolve|verify` (photos at least, 0 to [`MAX_EVIDENCE_MINIMUM`]). Other keys are not
+    /// ours: `Ok(false)`.
     pub fn apply(&mut self, key: &str, value: &str) -> Result<bool, PolicyError> {
         let bad = |message: String| PolicyError {
             key: key.to_owned(),
@@ -151,6 +175,23 @@ impl WorkPolicy {
                     return Err(bad(format!("{t:?} is not a topic code")));
                 }
                 self.dual_dispatch_topics = topics;
+            }
+            "evidence.reply" | "evidence.self_resolve" | "evidence.verify" => {
+                let n = value
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n <= MAX_EVIDENCE_MINIMUM)
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "{value:?} is not a number of photos from 0 to {MAX_EVIDENCE_MINIMUM}"
+                        ))
+                    })?;
+                match rest {
+                    "evidence.reply" => self.evidence.reply = n,
+                    "evidence.self_resolve" => self.evidence.self_resolve = n,
+                    _ => self.evidence.verify = n,
+                }
             }
             _ => {
                 let Some((class, field)) = rest.split_once('.') else {
@@ -317,6 +358,14 @@ mod tests {
         assert!(!p.auto_dispatch);
         assert_eq!(p.apply("work.dual_dispatch_topics", "07,0301"), Ok(true));
         assert!(p.dual("0701") && p.dual("0301") && !p.dual("0302"));
+        assert_eq!(p.evidence.self_resolve, 2);
+        assert_eq!(p.apply("work.evidence.self_resolve", "1"), Ok(true));
+        assert_eq!(p.apply("work.evidence.reply", "0"), Ok(true));
+        assert_eq!(
+            (p.evidence.reply, p.evidence.self_resolve, p.evidence.verify),
+            (0, 1, 1)
+        );
+        assert_eq!(p.apply("work.evidence.close", "1"), Ok(false));
         assert_eq!(p.apply("group_min_callers", "3"), Ok(false));
         assert_eq!(p.apply("work.9d.respond_minutes", "3"), Ok(false));
         let before = p.clone();
@@ -329,6 +378,8 @@ mod tests {
             ("work.buck_passing_returns", "0"),
             ("work.auto_dispatch", "yes"),
             ("work.dual_dispatch_topics", "07,heat"),
+            ("work.evidence.verify", "21"),
+            ("work.evidence.reply", "-1"),
         ] {
             assert!(p.clone().apply(k, v).is_err(), "{k}={v}");
         }

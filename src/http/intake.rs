@@ -16,27 +16,20 @@ use serde::Serialize;
 
 impl From<IntakeError> for ApiError {
     fn from(e: IntakeError) -> Self {
+        let code = e.code().unwrap_or("internal_error");
+        let message = e.to_string();
         match e {
-            IntakeError::Invalid { .. } => ApiError::bad_request("invalid_field", e.to_string()),
-            IntakeError::Point(ref p) => ApiError::bad_request(p.code(), e.to_string()),
-            IntakeError::UnknownTopic(_) => ApiError::Unprocessable {
-                code: "unknown_topic",
-                message: e.to_string(),
-            },
-            IntakeError::TicketNoReused(_) => ApiError::Conflict {
-                code: "ticket_no_reused",
-                message: e.to_string(),
-            },
-            IntakeError::ReportIdReused(_) => ApiError::Conflict {
-                code: "report_id_reused",
-                message: e.to_string(),
-            },
-            IntakeError::OutsideArea => ApiError::Unprocessable {
-                code: "outside_jurisdiction",
-                message: e.to_string(),
-            },
-            IntakeError::Lookup(_) => ApiError::internal(e),
             IntakeError::Db(db) => ApiError::internal(db),
+            e @ IntakeError::Lookup(_) => ApiError::internal(e),
+            IntakeError::Invalid { .. } | IntakeError::Point(_) => {
+                ApiError::bad_request(code, message)
+            }
+            IntakeError::UnknownTopic(_) | IntakeError::OutsideArea => {
+                ApiError::Unprocessable { code, message }
+            }
+            IntakeError::TicketNoReused(_) | IntakeError::ReportIdReused(_) => {
+                ApiError::Conflict { code, message }
+            }
         }
     }
 }

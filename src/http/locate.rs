@@ -191,6 +191,7 @@ fn failed<'a>(e: ApiError) -> BatchItem<'a> {
             message,
             error_id: None,
             allowed: None,
+            missing: None,
         },
     }
 }

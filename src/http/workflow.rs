@@ -14,26 +14,21 @@ use serde::Serialize;
 
 impl From<WorkflowError> for ApiError {
     fn from(e: WorkflowError) -> Self {
+        let code = e.code().unwrap_or("internal_error");
+        let message = e.to_string();
         match e {
-            WorkflowError::Invalid { .. } => ApiError::bad_request("invalid_field", e.to_string()),
-            WorkflowError::NotFound(_) => ApiError::not_found("case_not_found", e.to_string()),
-            WorkflowError::Illegal { ref allowed, .. } => ApiError::IllegalTransition {
-                allowed: allowed.iter().map(|a| (*a).to_owned()).collect(),
-                message: e.to_string(),
-            },
-            WorkflowError::Forbidden { .. } => ApiError::Forbidden {
-                code: "forbidden_transition",
-                message: e.to_string(),
-            },
-            WorkflowError::VersionConflict { .. } => ApiError::Conflict {
-                code: "version_conflict",
-                message: e.to_string(),
-            },
-            WorkflowError::NoRoute(_) => ApiError::Conflict {
-                code: "no_route",
-                message: e.to_string(),
-            },
             WorkflowError::Db(db) => ApiError::internal(db),
+            WorkflowError::Invalid { .. } => ApiError::bad_request(code, message),
+            WorkflowError::NotFound(_) => ApiError::not_found(code, message),
+            WorkflowError::Illegal { allowed, .. } => ApiError::IllegalTransition {
+                allowed: allowed.iter().map(|a| (*a).to_owned()).collect(),
+                message,
+            },
+            WorkflowError::Forbidden { .. } => ApiError::Forbidden { code, message },
+            WorkflowError::PhotosMissing(missing) => ApiError::PhotosMissing { message, missing },
+            WorkflowError::VersionConflict { .. } | WorkflowError::NoRoute(_) => {
+                ApiError::Conflict { code, message }
+            }
         }
     }
 }

@@ -57,6 +57,22 @@ pub enum IntakeError {
     Db(#[from] DbError),
 }
 
+impl IntakeError {
+    /// The stable snake_case code (the HTTP answer's and a pushed report's); `None` for a failure of ours (the
+    /// database, the chain or taxonomy lookup).
+    pub fn code(&self) -> Option<&'static str> {
+        Some(match self {
+            IntakeError::Invalid { .. } => "invalid_field",
+            IntakeError::Point(p) => p.code(),
+            IntakeError::UnknownTopic(_) => "unknown_topic",
+            IntakeError::TicketNoReused(_) => "ticket_no_reused",
+            IntakeError::ReportIdReused(_) => "report_id_reused",
+            IntakeError::OutsideArea => "outside_jurisdiction",
+            IntakeError::Lookup(_) | IntakeError::Db(_) => return None,
+        })
+    }
+}
+
 impl From<diesel::result::Error> for IntakeError {
     fn from(e: diesel::result::Error) -> Self {
         IntakeError::Db(DbError::Query(e))

@@ -491,16 +491,10 @@ fn intake_db(e: IntakeError) -> SyncError {
 }
 
 fn intake_refusal(e: IntakeError) -> Result<Decision, SyncError> {
-    let code = match &e {
-        IntakeError::Invalid { .. } => "invalid_field",
-        IntakeError::Point(p) => p.code(),
-        IntakeError::UnknownTopic(_) => "unknown_topic",
-        IntakeError::ReportIdReused(_) => "report_id_reused",
-        IntakeError::TicketNoReused(_) => "ticket_no_reused",
-        IntakeError::OutsideArea => "outside_jurisdiction",
-        IntakeError::Lookup(_) | IntakeError::Db(_) => return Err(intake_db(e)),
-    };
-    Ok(Decision::Rejected(code, e.to_string()))
+    match e.code() {
+        Some(code) => Ok(Decision::Rejected(code, e.to_string())),
+        None => Err(intake_db(e)),
+    }
 }
 
 /// The report an edit acts on, if the user may edit it: its reporter, or someone whose jurisdiction holds it.
@@ -667,16 +661,14 @@ fn transition(
             ))
         }
         Err(WorkflowError::Db(db)) => Err(SyncError::Db(db)),
-        Err(e) => {
-            let code = match &e {
-                WorkflowError::NotFound(_) => "out_of_scope",
-                WorkflowError::Illegal { .. } => "illegal_transition",
-                WorkflowError::Forbidden { .. } => "forbidden_transition",
-                WorkflowError::NoRoute(_) => "no_route",
-                _ => "invalid_field",
-            };
-            Ok(Decision::Rejected(code, e.to_string()))
+        // A case the phone may not see is outside its member's scope, whether or not it exists.
+        Err(e @ WorkflowError::NotFound(_)) => {
+            Ok(Decision::Rejected("out_of_scope", e.to_string()))
         }
+        Err(e) => Ok(Decision::Rejected(
+            e.code().unwrap_or("invalid_field"),
+            e.to_string(),
+        )),
     }
 }
 

@@ -14,6 +14,7 @@ use crate::domain::workflow::{self, Action, Origin, Refusal, Status};
 use crate::service::auth::Principal;
 use crate::service::work::{self, Router, StepAt};
 use crate::store::cases::{self as case_store, CaseRow};
+use crate::store::photos as photo_store;
 use crate::store::workflow::{self as store, TransitionRow};
 use chrono::NaiveDateTime;
 use diesel::Connection;
@@ -79,9 +80,32 @@ pub enum WorkflowError {
     /// A dispatch without units, and the dispatch rules do not know where the case goes.
     #[error("{0}")]
     NoRoute(String),
+    /// The step names evidence photos the server does not have yet.
+    #[error(
+        "the server does not have {} of the evidence photos yet: upload {}, then send the step again",
+        .0.len(),
+        .0.join(", ")
+    )]
+    PhotosMissing(Vec<String>),
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+impl WorkflowError {
+    /// The stable snake_case code (the HTTP answer's and a pushed step's); `None` for a database failure.
+    pub fn code(&self) -> Option<&'static str> {
+        Some(match self {
+            WorkflowError::Invalid { .. } => "invalid_field",
+            WorkflowError::NotFound(_) => "case_not_found",
+            WorkflowError::Illegal { .. } => "illegal_transition",
+            WorkflowError::Forbidden { .. } => "forbidden_transition",
+            WorkflowError::VersionConflict { .. } => "version_conflict",
+            WorkflowError::NoRoute(_) => "no_route",
+            WorkflowError::PhotosMissing(_) => "photos_missing",
+            WorkflowError::Db(_) => return None,
+        })
+    }
 }
 
 impl From<diesel::result::Error> for WorkflowError {
@@ -272,7 +296,13 @@ fn note(input: &TransitionInput, required: bool) -> Result<String, WorkflowError
     Ok(note)
 }
 
-fn evidence(input: &TransitionInput, needed: bool) -> Result<Vec<String>, WorkflowError> {
+/// The evidence photos a step names (lower-case hex, each once), at least `minimum` of them, every one already
+/// stored on the server.
+fn evidence(
+    c: &mut DbConnection,
+    input: &TransitionInput,
+    minimum: u32,
+) -> Result<Vec<String>, WorkflowError> {
     if input.evidence.len() > MAX_EVIDENCE {
         return Err(invalid(
             "evidence",
@@ -292,13 +322,39 @@ fn evidence(input: &TransitionInput, needed: bool) -> Result<Vec<String>, Workfl
             out.push(p);
         }
     }
-    if needed && out.is_empty() {
+    if out.len() < minimum as usize {
         return Err(invalid(
             "evidence",
-            "this step needs at least one photo (its SHA-256)",
+            match minimum {
+                1 => "this step needs at least one photo (its SHA-256)".to_owned(),
+                n => format!(
+                    "this step needs at least {n} different photos (their SHA-256), e.g. before and after"
+                ),
+            },
         ));
     }
+    if !out.is_empty() {
+        let stored = photo_store::photos_among(c, &out)?;
+        let missing: Vec<String> = out
+            .iter()
+            .filter(|p| !stored.iter().any(|r| &r.sha256 == *p))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            return Err(WorkflowError::PhotosMissing(missing));
+        }
+    }
     Ok(out)
+}
+
+/// How many evidence photos `action` needs under `policy` (0 for steps that take none or where they are optional).
+fn evidence_minimum(policy: &WorkPolicy, action: Action) -> u32 {
+    match action {
+        Action::Reply => policy.evidence.reply,
+        Action::SelfResolve => policy.evidence.self_resolve,
+        Action::Verify => policy.evidence.verify,
+        _ => 0,
+    }
 }
 
 /// Takes a step on a case at `at`: the case as it is now and the recorded step.
@@ -401,7 +457,12 @@ pub(crate) fn take_step(
         .map_err(|r| refusal(user, status, action, r))?;
     let needs = step.needs;
     let note = note(input, needs.reason)?;
-    let evidence = evidence(input, needs.evidence)?;
+    let minimum = if needs.evidence {
+        evidence_minimum(policy, action)
+    } else {
+        0
+    };
+    let evidence = evidence(c, input, minimum)?;
     let mut details = Details::default();
     if needs.targets || action == Action::Dispatch {
         if needs.targets && input.targets.is_empty() {

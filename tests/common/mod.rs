@@ -479,3 +479,74 @@ pub async fn file_ticket(app: &TestApp, no: &str, topic: &str, phone: &str, text
     assert_eq!(r.status, 201, "{}", r.json);
     r
 }
+
+/// A small noisy photo-like JPEG of `w`×`h` (left half reddish, right half bluish); each seed gives other bytes.
+pub fn jpeg(w: u16, h: u16, seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+    let mut data = Vec::with_capacity(usize::from(w) * usize::from(h) * 3);
+    for _row in 0..h {
+        for col in 0..w {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let noise = (x % 40) as u8;
+            if col < w / 2 {
+                data.extend_from_slice(&[200 + noise / 2, noise, noise]);
+            } else {
+                data.extend_from_slice(&[noise, noise, 200 + noise / 2]);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    jpeg_encoder::Encoder::new(&mut out, 90)
+        .encode(&data, w, h, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    out
+}
+
+/// Uploads a small JPEG (made from `seed`) through the real upload routes as the holder of `token`; its SHA-256.
+/// Evidence photos must be on the server before a step names them.
+pub async fn stored_photo(app: &TestApp, token: &str, seed: u32) -> String {
+    let bytes = jpeg(64, 48, seed);
+    let sha = gridline::media::PhotoHash::of(&bytes).to_string();
+    let r = app
+        .post_as(
+            token,
+            "/api/v1/photo-uploads",
+            serde_json::json!({"sha256": sha, "size": bytes.len(), "mime": "image/jpeg"}),
+        )
+        .await;
+    if r.json["complete"] == true {
+        return sha;
+    }
+    assert_eq!(r.status, 201, "{}", r.json);
+    let uri = format!("/api/v1/photo-uploads/{}", r.json["id"].as_str().unwrap());
+    let auth = format!("Bearer {token}");
+    let r = app
+        .send_raw(
+            Method::PATCH,
+            &uri,
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/offset+octet-stream"),
+                ("Upload-Offset", "0"),
+            ],
+            Some(bytes),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["complete"], true, "{}", r.json);
+    sha
+}
+
+/// Stores a policy value through `PUT /api/v1/policy/{key}` as the holder of `token` (an admin).
+pub async fn put_policy(app: &TestApp, token: &str, key: &str, value: &str) -> Resp {
+    app.send(Req {
+        method: Method::PUT,
+        uri: &format!("/api/v1/policy/{key}"),
+        body: Some(serde_json::json!({ "value": value })),
+        token: Some(token),
+        ..Req::default()
+    })
+    .await
+}

@@ -178,14 +178,7 @@ pub fn ingest_unhashed(bytes: &[u8], sha256: PhotoHash) -> Result<Ingested, Inge
     let orientation = image::metadata::Orientation::from_exif(exif.orientation)
         .unwrap_or(image::metadata::Orientation::NoTransforms);
     let display = fit(pixels, DISPLAY_SIDE)?;
-    let thumb = fit(
-        Rgb {
-            width: display.width,
-            height: display.height,
-            data: display.data.clone(),
-        },
-        THUMB_SIDE,
-    )?;
+    let thumb = resized(&display, THUMB_SIDE)?.unwrap_or_else(|| display.clone());
     let display = encode(orient(display, orientation)?, DISPLAY_QUALITY)?;
     let thumb = encode(orient(thumb, orientation)?, THUMB_QUALITY)?;
     let (width, height) = if exif.orientation >= 5 {
@@ -449,6 +442,7 @@ impl FromStrOffset for chrono::FixedOffset {
 }
 
 /// Packed RGB pixels.
+#[derive(Clone)]
 struct Rgb {
     width: u32,
     height: u32,
@@ -543,17 +537,22 @@ fn decode_png(bytes: &[u8]) -> Result<Rgb, IngestError> {
 
 /// Resizes to fit `side` on the long side (never enlarges).
 fn fit(src: Rgb, side: u32) -> Result<Rgb, IngestError> {
+    Ok(resized(&src, side)?.unwrap_or(src))
+}
+
+/// A copy of `src` resized to fit `side` on the long side; `None` when it fits already.
+fn resized(src: &Rgb, side: u32) -> Result<Option<Rgb>, IngestError> {
     use fast_image_resize::{
-        FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer, images::Image,
+        FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer, images::Image, images::ImageRef,
     };
     let long = src.width.max(src.height);
     if long <= side {
-        return Ok(src);
+        return Ok(None);
     }
     let scale = f64::from(side) / f64::from(long);
     let w = ((f64::from(src.width) * scale).round() as u32).max(1);
     let h = ((f64::from(src.height) * scale).round() as u32).max(1);
-    let from = Image::from_vec_u8(src.width, src.height, src.data, PixelType::U8x3)
+    let from = ImageRef::new(src.width, src.height, &src.data, PixelType::U8x3)
         .map_err(|e| IngestError::Corrupt(format!("resize: {e}")))?;
     let mut to = Image::new(w, h, PixelType::U8x3);
     Resizer::new()
@@ -563,11 +562,11 @@ fn fit(src: Rgb, side: u32) -> Result<Rgb, IngestError> {
             &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear)),
         )
         .map_err(|e| IngestError::Corrupt(format!("resize: {e}")))?;
-    Ok(Rgb {
+    Ok(Some(Rgb {
         width: w,
         height: h,
         data: to.into_vec(),
-    })
+    }))
 }
 
 fn orient(src: Rgb, orientation: image::metadata::Orientation) -> Result<Rgb, IngestError> {

@@ -201,7 +201,13 @@ pub fn push(
         });
     }
     let mut c = db.writer()?;
-    let mut rules = None;
+    let mut push = Push {
+        geo,
+        user,
+        device_id: &device.id,
+        rules: None,
+        at,
+    };
     let mut out = Vec::with_capacity(ops.len());
     for raw in ops {
         let result = match parse(raw) {
@@ -210,9 +216,9 @@ pub fn push(
                 // Received and, when it is next in the device's order (the usual case), decided in one
                 // transaction; operations that were waiting for it follow, one transaction each.
                 let (received, decided) = c.transaction(|c| {
-                    let received = receive(c, device, &op, &hash, at)?;
+                    let (received, current) = receive(c, device, &op, &hash, at)?;
                     let decided = if received.status == "waiting" {
-                        decide_next(c, geo, user, &device.id, &mut rules, at)?
+                        push.decide_next(c, current)?
                     } else {
                         None
                     };
@@ -221,7 +227,7 @@ pub fn push(
                 match decided {
                     None => received,
                     Some(first) => {
-                        drain(&mut c, geo, user, &device.id, &mut rules, at)?;
+                        push.drain(&mut c)?;
                         if first.op_id == op.op_id {
                             OpResult::of(&first)
                         } else {
@@ -268,16 +274,28 @@ fn parse(raw: Value) -> Result<(OpInput, String), Box<OpResult>> {
     Ok((op, hash))
 }
 
-/// Stores a new operation as waiting for its turn, or answers a retry or a reused id.
+/// Stores a new operation as waiting for its turn, or answers a retry or a reused id; with the device's row as
+/// this transaction locked and read it.
 fn receive(
     c: &mut DbConnection,
     device: &DeviceRow,
     op: &OpInput,
     hash: &str,
     at: NaiveDateTime,
-) -> Result<OpResult, SyncError> {
+) -> Result<(OpResult, DeviceRow), SyncError> {
     // The device first: its lock orders concurrent pushes of one device (PostgreSQL).
     let current = store::device_locked(c, &device.id)?.unwrap_or_else(|| device.clone());
+    let result = receive_locked(c, &current, op, hash, at)?;
+    Ok((result, current))
+}
+
+fn receive_locked(
+    c: &mut DbConnection,
+    current: &DeviceRow,
+    op: &OpInput,
+    hash: &str,
+    at: NaiveDateTime,
+) -> Result<OpResult, SyncError> {
     if let Some(before) = store::op(c, &op.op_id)? {
         if before.content_sha256 != hash {
             return Ok(OpResult::refused(
@@ -294,7 +312,7 @@ fn receive(
         again.original_status = Some(std::mem::replace(&mut again.status, "duplicate".into()));
         return Ok(again);
     }
-    if op.device_seq < current.next_seq || store::op_at(c, &device.id, op.device_seq)?.is_some() {
+    if op.device_seq < current.next_seq || store::op_at(c, &current.id, op.device_seq)?.is_some() {
         return Ok(OpResult::refused(
             Some(op.op_id.clone()),
             Some(op.device_seq),
@@ -307,7 +325,7 @@ fn receive(
     }
     let row = OpRow {
         op_id: op.op_id.clone(),
-        device_id: device.id.clone(),
+        device_id: current.id.clone(),
         device_seq: op.device_seq,
         kind: op.kind.clone(),
         entity_id: op.entity_id.clone(),
@@ -327,71 +345,97 @@ fn receive(
     Ok(OpResult::of(&row))
 }
 
-/// Decides the device's waiting operations that are next in its order, one transaction each.
-fn drain(
-    c: &mut DbConnection,
-    geo: &Geo<'_>,
-    user: &Principal,
-    device_id: &str,
-    rules: &mut Option<Rules>,
+/// What every operation of one push shares: the places, the member, their device, the intake rules (read when
+/// the first report needs them) and the time.
+struct Push<'a, 'g> {
+    geo: &'a Geo<'g>,
+    user: &'a Principal,
+    device_id: &'a str,
+    rules: Option<Rules>,
     at: NaiveDateTime,
-) -> Result<(), SyncError> {
-    while c
-        .transaction(|c| decide_next(c, geo, user, device_id, rules, at))?
-        .is_some()
-    {}
-    Ok(())
 }
 
-/// Decides the operation that is next in the device's order, if it has arrived, and returns it.
-fn decide_next(
-    c: &mut DbConnection,
-    geo: &Geo<'_>,
-    user: &Principal,
-    device_id: &str,
-    rules: &mut Option<Rules>,
-    at: NaiveDateTime,
-) -> Result<Option<OpRow>, SyncError> {
-    let Some(device) = store::device_locked(c, device_id)? else {
-        return Ok(None);
-    };
-    let Some(mut op) = store::op_at(c, device_id, device.next_seq)? else {
-        return Ok(None);
-    };
-    // The effect rolls back alone (a savepoint) when the operation is refused; its decision stays. A failing
-    // database aborts the whole transaction instead: the operation stays waiting for a retry.
-    let decision = match c.transaction(|c| match apply(c, geo, user, &op, rules, at) {
-        Ok(d @ Decision::Rejected(..)) => Err(Undo::Refused(d)),
-        Ok(d) => Ok(d),
-        Err(e) => Err(Undo::Failed(e)),
-    }) {
-        Ok(d) | Err(Undo::Refused(d)) => d,
-        Err(Undo::Failed(e)) => return Err(e),
-    };
-    let result_seq = device.last_result_seq + 1;
-    let (status, code, message, result, place) = match decision {
-        Decision::Applied(v, place) => ("applied", None, None, Some(v), place),
-        Decision::Conflict(v, place) => (
-            "conflict",
-            None,
-            Some("made against an older version: both versions are kept for review".to_owned()),
-            Some(v),
-            place,
-        ),
-        Decision::Rejected(code, message) => {
-            ("rejected", Some(code.to_owned()), Some(message), None, None)
+impl Push<'_, '_> {
+    /// Decides the device's waiting operations that are next in its order, one transaction each.
+    fn drain(&mut self, c: &mut DbConnection) -> Result<(), SyncError> {
+        while c
+            .transaction(|c| {
+                let device = store::device_locked(c, self.device_id)?;
+                match device {
+                    Some(device) => self.decide_next(c, device),
+                    None => Ok(None),
+                }
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+
+    /// Decides the operation that is next in the order of `device` (locked and read in this transaction), if it
+    /// has arrived, and returns it.
+    fn decide_next(
+        &mut self,
+        c: &mut DbConnection,
+        device: DeviceRow,
+    ) -> Result<Option<OpRow>, SyncError> {
+        let Some(mut op) = store::op_at(c, &device.id, device.next_seq)? else {
+            return Ok(None);
+        };
+        // The effect rolls back alone (a savepoint) when the operation is refused; its decision stays. A failing
+        // database aborts the whole transaction instead: the operation stays waiting for a retry.
+        let decision = match c.transaction(|c| match self.apply(c, &op) {
+            Ok(d @ Decision::Rejected(..)) => Err(Undo::Refused(d)),
+            Ok(d) => Ok(d),
+            Err(e) => Err(Undo::Failed(e)),
+        }) {
+            Ok(d) | Err(Undo::Refused(d)) => d,
+            Err(Undo::Failed(e)) => return Err(e),
+        };
+        let result_seq = device.last_result_seq + 1;
+        let (status, code, message, result, place) = match decision {
+            Decision::Applied(v, place) => ("applied", None, None, Some(v), place),
+            Decision::Conflict(v, place) => (
+                "conflict",
+                None,
+                Some("made against an older version: both versions are kept for review".to_owned()),
+                Some(v),
+                place,
+            ),
+            Decision::Rejected(code, message) => {
+                ("rejected", Some(code.to_owned()), Some(message), None, None)
+            }
+        };
+        op.status = status.into();
+        op.code = code;
+        op.message = message;
+        op.result = result.map(|v| v.to_string());
+        op.place_code = place;
+        op.decided_at = Some(self.at);
+        op.result_seq = Some(result_seq);
+        store::decide_op(c, &op)?;
+        store::set_device_counters(c, &device.id, device.next_seq + 1, result_seq)?;
+        Ok(Some(op))
+    }
+
+    /// The effect of one operation.
+    fn apply(&mut self, c: &mut DbConnection, op: &OpRow) -> Result<Decision, SyncError> {
+        let Some(kind) = OpKind::parse(&op.kind) else {
+            let kinds = OpKind::ALL.map(OpKind::as_str).join(", ");
+            return Ok(Decision::Rejected(
+                "malformed_op",
+                format!("kind: one of {kinds}"),
+            ));
+        };
+        let payload: Value = serde_json::from_str(&op.payload).unwrap_or(Value::Null);
+        match kind {
+            OpKind::CreateReport => {
+                create_report(c, self.geo, self.user, op, payload, &mut self.rules)
+            }
+            OpKind::UpdateReport => update_report(c, self.user, op, payload),
+            OpKind::AttachPhoto => attach_photo(c, self.user, op, payload),
+            OpKind::Transition => transition(c, self.user, op, payload, self.at),
         }
-    };
-    op.status = status.into();
-    op.code = code;
-    op.message = message;
-    op.result = result.map(|v| v.to_string());
-    op.place_code = place;
-    op.decided_at = Some(at);
-    op.result_seq = Some(result_seq);
-    store::decide_op(c, &op)?;
-    store::set_device_counters(c, device_id, device.next_seq + 1, result_seq)?;
-    Ok(Some(op))
+    }
 }
 
 /// Why the savepoint of an operation's effect is rolled back.
@@ -405,31 +449,6 @@ enum Undo {
 impl From<diesel::result::Error> for Undo {
     fn from(e: diesel::result::Error) -> Self {
         Undo::Failed(e.into())
-    }
-}
-
-/// The effect of one operation.
-fn apply(
-    c: &mut DbConnection,
-    geo: &Geo<'_>,
-    user: &Principal,
-    op: &OpRow,
-    rules: &mut Option<Rules>,
-    at: NaiveDateTime,
-) -> Result<Decision, SyncError> {
-    let Some(kind) = OpKind::parse(&op.kind) else {
-        let kinds = OpKind::ALL.map(OpKind::as_str).join(", ");
-        return Ok(Decision::Rejected(
-            "malformed_op",
-            format!("kind: one of {kinds}"),
-        ));
-    };
-    let payload: Value = serde_json::from_str(&op.payload).unwrap_or(Value::Null);
-    match kind {
-        OpKind::CreateReport => create_report(c, geo, user, op, payload, rules),
-        OpKind::UpdateReport => update_report(c, user, op, payload),
-        OpKind::AttachPhoto => attach_photo(c, user, op, payload),
-        OpKind::Transition => transition(c, user, op, payload, at),
     }
 }
 

@@ -727,3 +727,65 @@ fn forty_phones_syncing_at_once_lose_and_duplicate_nothing() {
     assert_eq!(assert_photo_rows_whole(db, app.photo_dir.path()), PHONES);
     eprintln!("{PHONES} phones synced in {took:?}");
 }
+
+#[test]
+fn a_person_drives_the_phone_from_the_command_line() {
+    let app = TestApp::beijing();
+    let server = LiveServer::start(app.state.clone(), 1);
+    let (lon, lat, cell) = common::spot();
+    let member = app.token(Role::GridMember, &[&cell]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("phone.sqlite");
+    let photo = dir.path().join("a.jpg");
+    std::fs::write(&photo, jpeg(32, 24, 7)).unwrap();
+    let phone = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gridline"))
+            .arg("phone")
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .env("GRIDLINE_TOKEN", &member)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(phone(&["register", "--server", &server.url()]).contains("registered as device"));
+    let (lon, lat) = (lon.to_string(), lat.to_string());
+    let recorded = phone(&[
+        "report",
+        "--topic",
+        "0103",
+        "--text",
+        "小广告",
+        "--lon",
+        &lon,
+        "--lat",
+        &lat,
+        "--photo",
+        photo.to_str().unwrap(),
+    ]);
+    let id = recorded.split_whitespace().nth(1).unwrap().to_owned();
+    phone(&["edit", &id, "--version", "1", "--text", "小广告，已拍照"]);
+    assert!(phone(&["status"]).contains("operations pending: 2"));
+    let synced = phone(&["sync"]);
+    assert!(
+        synced.contains("1 photos sent") && synced.contains("2 operations decided"),
+        "{synced}"
+    );
+    assert!(phone(&["status"]).contains("operations done: 2"));
+    let (version, photos): (i32, String) = reports::table
+        .find(&id)
+        .select((reports::version, reports::photos))
+        .first(&mut *app.state.db.reader().unwrap())
+        .unwrap();
+    assert_eq!(version, 2);
+    assert_eq!(
+        serde_json::from_str::<Vec<String>>(&photos).unwrap(),
+        [hex_sha(&std::fs::read(&photo).unwrap())]
+    );
+}

@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `geodata build|check|import`, `locate`, `report assessment`, ...
+//! The command line: `serve`, `migrate`, `geodata build|check|import`, `locate`, `report assessment`, `phone`, ...
 
 use crate::auth::role::Role;
 use crate::config::{DbArgs, ServeArgs};
@@ -105,6 +105,8 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// The reference phone client: record reports offline in a local SQLite file, sync when the network is up.
+    Phone(crate::phone::cli::PhoneArgs),
     /// Print the place chain of a point, as GET /api/v1/locate answers it.
     Locate {
         /// Longitude.
@@ -904,6 +906,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 },
             db,
         } => import_tickets(&file, format.as_deref(), rejects, batch, &db),
+        Command::Phone(args) => crate::phone::cli::run(args),
         Command::Locate { lon, lat, crs, db } => locate(&lon, &lat, &crs, &db),
         Command::Report {
             what:

@@ -2,7 +2,7 @@
 //! (grid management). See README.md for what it does and how to run it.
 //!
 //! Layers, dependencies pointing inward: `http → service → {geo, store}`, `store → db`. `geo` imports neither
-//! actix nor diesel.
+//! actix nor diesel. `phone` is a client of the HTTP API (a reference phone), not a layer of the server.
 
 pub mod app;
 pub mod auth;
@@ -14,6 +14,7 @@ pub mod error;
 pub mod geo;
 pub mod http;
 pub mod media;
+pub mod phone;
 pub mod service;
 pub mod store;
 

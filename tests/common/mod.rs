@@ -7,6 +7,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod live;
 pub mod spec;
 
 use actix_web::http::{Method, StatusCode};

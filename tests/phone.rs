@@ -815,3 +815,88 @@ fn a_person_drives_the_phone_from_the_command_line() {
         [hex_sha(&std::fs::read(&photo).unwrap())]
     );
 }
+
+#[test]
+fn a_phone_killed_mid_sync_loses_nothing_and_its_next_sync_finishes_the_rest() {
+    let app = TestApp::beijing();
+    let server = LiveServer::start(app.state.clone(), 2);
+    let (_, _, cell) = common::spot();
+    let member = app.token(Role::GridMember, &[&cell]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("phone.sqlite");
+    {
+        let mut p = Phone::open(&path).unwrap();
+        p.register(&transport(&server.url(), 3), &member, "荣耀")
+            .unwrap();
+        for n in 0..100u32 {
+            let op = p
+                .create_report(report(&format!("占道经营 {n}"), false))
+                .unwrap();
+            if n < 40 {
+                let sha = p
+                    .add_photo(&jpeg(96, 64, 70_000 + n), "image/jpeg")
+                    .unwrap();
+                p.attach_photo(&op.entity_id, &sha).unwrap();
+            }
+            let base = if n < 40 { 2 } else { 1 };
+            p.update_report(&op.entity_id, base, &format!("占道经营，已劝离 {n}"))
+                .unwrap();
+        }
+    }
+    let sync = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gridline"))
+            .args(["phone", "--db"])
+            .arg(&path)
+            .args(["sync", "--no-pull", "--batch", "10"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // Killed (SIGKILL) first while sending photos, then while pushing operations.
+    let mut watch = Phone::open(&path).unwrap();
+    for round in 0..2 {
+        let mut child = sync();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let count = |v: Vec<(String, i64)>, s: &str| {
+                v.into_iter().find(|(k, _)| k == s).map_or(0, |(_, n)| n)
+            };
+            let enough = if round == 0 {
+                count(watch.queue().photo_counts().unwrap(), "stored") >= 10
+            } else {
+                count(watch.queue().counts().unwrap(), "done") >= 50
+            };
+            if enough || Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let s = watch.status().unwrap();
+        eprintln!("phone killed: {:?} {:?}", s.ops, s.photos);
+        assert!(
+            s.ops.iter().any(|(k, n)| k != "done" && *n > 0),
+            "killed before the end"
+        );
+    }
+    let status = sync().wait().unwrap();
+    assert!(status.success());
+    drop(watch);
+    let mut phone = Phone::open(&path).unwrap();
+    assert_exactly_once_in_order(&app.state.db, &mut phone);
+    assert!(
+        phone
+            .queue()
+            .ops()
+            .unwrap()
+            .iter()
+            .all(|o| o.status.as_deref() == Some("applied"))
+    );
+    assert_eq!(phone.status().unwrap().photos, [("stored".to_owned(), 40)]);
+    assert_eq!(
+        assert_photo_rows_whole(&app.state.db, app.photo_dir.path()),
+        40
+    );
+}

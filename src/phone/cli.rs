@@ -99,6 +99,9 @@ pub enum PhoneAction {
         /// Do not pull the feed.
         #[arg(long)]
         no_pull: bool,
+        /// Operations per push (1–500; fewer for a poor connection).
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u16).range(1..=500))]
+        batch: u16,
     },
     /// What the phone holds: operations and photos per state, the last results.
     Status,
@@ -191,6 +194,7 @@ pub fn run(args: PhoneArgs) -> anyhow::Result<()> {
             server,
             timeout,
             no_pull,
+            batch,
         } => {
             let server = match server {
                 Some(s) => s,
@@ -207,6 +211,7 @@ pub fn run(args: PhoneArgs) -> anyhow::Result<()> {
             );
             let options = SyncOptions {
                 pull: !no_pull,
+                batch: usize::from(batch),
                 ..SyncOptions::default()
             };
             let done = phone.sync(&t, &options, &mut |p| match p {

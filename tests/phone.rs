@@ -229,7 +229,8 @@ fn three_days_offline_then_a_flaky_connection_delivers_everything_once_in_order(
     cases.sort();
     cases.dedup();
 
-    // Days 1–3 offline: 300 operations — 60 reports, 200 photos attached, 20 edits, 20 progress notes.
+    // Days 1–3 offline: 300 operations — 60 reports, 200 photos attached, 20 edits, 20 progress notes — and 10 more
+    // below.
     let mut versions: BTreeMap<String, i32> = BTreeMap::new();
     let mut expected_photos: HashMap<String, Vec<String>> = HashMap::new();
     let mut expected_text: HashMap<String, String> = HashMap::new();
@@ -270,6 +271,26 @@ fn three_days_offline_then_a_flaky_connection_delivers_everything_once_in_order(
     assert_eq!(photo_n, 200);
     assert_eq!(versions.len(), 60);
     assert_eq!(notes.len(), 20);
+    // And five problems fixed on the spot (随手做): a report, then self_resolve addressed by the report's UUID (the
+    // case's id is the server's to give), with before and after photos taken among those above.
+    let mut taken: Vec<String> = expected_photos.values().flatten().cloned().collect();
+    taken.sort();
+    let mut fixed: Vec<(String, [String; 2])> = Vec::new();
+    for n in 0..5 {
+        // Another topic than the reports above, so that each opens a case of its own.
+        let mut fix = report(&format!("第3天 随手清理垃圾 {n}"), true);
+        fix.topic = "0101".into();
+        let op = phone.create_report(fix).unwrap();
+        let evidence = [taken[2 * n].clone(), taken[2 * n + 1].clone()];
+        phone
+            .transition(
+                &op.entity_id,
+                None,
+                &json!({"action": "self_resolve", "note": "已清除", "evidence": evidence}),
+            )
+            .unwrap();
+        fixed.push((op.entity_id, evidence));
+    }
     assert_eq!(
         phone.queue().photos().unwrap().len(),
         200,
@@ -286,7 +307,7 @@ fn three_days_offline_then_a_flaky_connection_delivers_everything_once_in_order(
     };
     let done = phone.sync(&flaky, &options, &mut quiet).unwrap();
     assert_eq!(done.photos_sent, 200, "{done:?}");
-    assert_eq!(done.decided, 300, "{done:?}");
+    assert_eq!(done.decided, 310, "{done:?}");
     let stats = &proxy.stats;
     let cuts = [&stats.cut_before, &stats.cut_after, &stats.cut_mid]
         .map(|c| c.load(std::sync::atomic::Ordering::SeqCst));
@@ -330,6 +351,26 @@ fn three_days_offline_then_a_flaky_connection_delivers_everything_once_in_order(
             .get_result(&mut *c)
             .unwrap();
         assert_eq!(n, 1, "note {note} once");
+    }
+    for (report, evidence) in &fixed {
+        let case: String = reports::table
+            .filter(reports::id.eq(report))
+            .select(reports::case_id)
+            .first(&mut *c)
+            .unwrap();
+        let steps: Vec<(String, String)> = case_transitions::table
+            .filter(case_transitions::case_id.eq(&case))
+            .select((case_transitions::action, case_transitions::evidence))
+            .load(&mut *c)
+            .unwrap();
+        assert_eq!(
+            steps,
+            [(
+                "self_resolve".to_owned(),
+                serde_json::to_string(evidence).unwrap()
+            )],
+            "report {report}: fixed once, with its before and after photos"
+        );
     }
     let uploads: i64 = photo_uploads::table.count().get_result(&mut *c).unwrap();
     drop(c);
@@ -657,8 +698,12 @@ fn a_server_killed_mid_storm_keeps_what_it_acknowledged_and_the_phones_finish_af
         .unwrap();
     assert_eq!(reports, (PHONES * 15) as i64);
     assert_eq!(assert_photo_rows_whole(&db, photo_dir.path()), PHONES * 30);
-    let (originals, _) = photo_files(photo_dir.path());
-    assert_eq!(originals, PHONES * 30);
+    let (originals, temps) = photo_files(photo_dir.path());
+    assert_eq!(
+        (originals, temps),
+        (PHONES * 30, vec![]),
+        "the restarted server swept what the killed one left half-written"
+    );
     server.kill().unwrap();
     server.wait().unwrap();
 }

@@ -32,12 +32,20 @@ impl Variant {
     /// `thumb/ab/cd/<sha256>.jpg`.
     pub fn key(self, sha: &PhotoHash) -> String {
         let s = sha.as_str();
-        let (folder, ext) = match self {
-            Variant::Original => ("original", ""),
-            Variant::Display => ("display", ".jpg"),
-            Variant::Thumb => ("thumb", ".jpg"),
+        let ext = match self {
+            Variant::Original => "",
+            Variant::Display | Variant::Thumb => ".jpg",
         };
-        format!("{folder}/{}/{}/{s}{ext}", &s[..2], &s[2..4])
+        format!("{}/{}/{}/{s}{ext}", self.dir(), &s[..2], &s[2..4])
+    }
+
+    /// The top folder of this variant.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Variant::Original => "original",
+            Variant::Display => "display",
+            Variant::Thumb => "thumb",
+        }
     }
 }
 
@@ -60,9 +68,46 @@ pub struct LocalPhotoStore {
 }
 
 impl LocalPhotoStore {
-    /// A store rooted at `root` (created with the first photo).
+    /// A store rooted at `root` (created with the first photo). Temporary files a killed process left behind are
+    /// removed (they were never visible as photos).
     pub fn open(root: impl Into<PathBuf>) -> io::Result<LocalPhotoStore> {
-        Ok(LocalPhotoStore { root: root.into() })
+        let store = LocalPhotoStore { root: root.into() };
+        let swept = store.sweep_temporaries()?;
+        if swept > 0 {
+            tracing::info!(swept, root = %store.root.display(), "left-over temporary photo files removed");
+        }
+        Ok(store)
+    }
+
+    /// Removes the temporary files of writes that never finished (`<variant>/ab/cd/.<name>.<random>.tmp`); how many.
+    fn sweep_temporaries(&self) -> io::Result<usize> {
+        fn sweep(dir: &Path, depth: u8) -> io::Result<usize> {
+            let entries = match fs::read_dir(dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+                Err(e) => return Err(e),
+            };
+            let mut n = 0;
+            for entry in entries {
+                let entry = entry?;
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if entry.file_type()?.is_dir() {
+                    if depth < 2 {
+                        n += sweep(&entry.path(), depth + 1)?;
+                    }
+                } else if name.starts_with('.') && name.ends_with(".tmp") {
+                    fs::remove_file(entry.path())?;
+                    n += 1;
+                }
+            }
+            Ok(n)
+        }
+        let mut n = 0;
+        for variant in [Variant::Original, Variant::Display, Variant::Thumb] {
+            n += sweep(&self.root.join(variant.dir()), 0)?;
+        }
+        Ok(n)
     }
 
     /// Its root directory.
@@ -237,6 +282,28 @@ mod tests {
         assert!(key.starts_with("original/ba/78/ba7816bf"), "{key}");
         let leftovers = fs::read_dir(dir.join("original/ba/78")).unwrap().count();
         assert_eq!(leftovers, 1, "no temporary file is left behind");
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn temporary_files_a_killed_writer_left_are_swept_on_open_and_photos_stay() {
+        let dir = std::env::temp_dir().join(format!("gridline-photos-{:x}", rand::random::<u64>()));
+        let store = LocalPhotoStore::open(&dir).unwrap();
+        let sha = PhotoHash::of(b"abc");
+        store.put(&sha, Variant::Display, b"abc").unwrap();
+        let folder = dir.join("display/ba/78");
+        let stale = folder.join(format!(".{sha}.jpg.00000000deadbeef.tmp"));
+        fs::write(&stale, b"half a photo").unwrap();
+        let uploads = dir.join("uploads");
+        fs::create_dir_all(&uploads).unwrap();
+        fs::write(uploads.join("upl_1"), b"an upload in progress").unwrap();
+        let store = LocalPhotoStore::open(&dir).unwrap();
+        assert!(!stale.exists(), "the temporary file is gone");
+        assert_eq!(store.read(&sha, Variant::Display).unwrap().unwrap(), b"abc");
+        assert!(
+            uploads.join("upl_1").exists(),
+            "uploads are not the store's"
+        );
         let _ = fs::remove_dir_all(dir);
     }
 }

@@ -42,8 +42,9 @@ pub enum OpKind {
     UpdateReport,
     /// Add a photo to a report's evidence (payload `{"sha256": ...}`); photos only accumulate, so never a conflict.
     AttachPhoto,
-    /// A step on a case (the entity is the case; the payload is the step as `POST /cases/{id}/transitions` takes
-    /// it: accept, start, reply, self_resolve, verify, ...), against the case's `base_version` when given.
+    /// A step on a case (the entity is the case, or a report of it: a case opened offline is known to the phone
+    /// only by its report's UUID; the payload is the step as `POST /cases/{id}/transitions` takes it: accept,
+    /// start, reply, self_resolve, verify, ...), against the case's `base_version` when given.
     Transition,
 }
 
@@ -662,17 +663,23 @@ fn transition(
     if op.base_version.is_some() {
         input.version = op.base_version;
     }
-    match workflow::transition_on(c, user, &op.entity_id, &input, at) {
+    // A phone names the case, or (for a case opened offline, whose id only the server knows) the report it filed.
+    let case_id = match case_store::case(c, &op.entity_id)? {
+        Some(_) => op.entity_id.clone(),
+        None => case_store::report(c, &op.entity_id)?
+            .map_or_else(|| op.entity_id.clone(), |r| r.case_id),
+    };
+    match workflow::transition_on(c, user, &case_id, &input, at) {
         Ok((case, step)) => Ok(Decision::Applied(
             serde_json::json!({"case_id": case.id, "version": case.version, "status": case.status,
                                "transition_id": step.id}),
             case.place_code,
         )),
         Err(WorkflowError::VersionConflict { expected, current }) => {
-            let case = case_store::case(c, &op.entity_id)?;
+            let case = case_store::case(c, &case_id)?;
             Ok(Decision::Conflict(
                 serde_json::json!({
-                    "case_id": op.entity_id,
+                    "case_id": case_id,
                     "server": {"version": current, "status": case.as_ref().map(|k| k.status.clone())},
                     "phone": {"base_version": expected, "step": payload},
                 }),

@@ -809,6 +809,8 @@ fn a_person_drives_the_phone_from_the_command_line() {
     let db = dir.path().join("phone.sqlite");
     let photo = dir.path().join("a.jpg");
     std::fs::write(&photo, jpeg(32, 24, 7)).unwrap();
+    let after = dir.path().join("b.jpg");
+    std::fs::write(&after, jpeg(32, 24, 8)).unwrap();
     let phone = |args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_gridline"))
             .arg("phone")
@@ -842,13 +844,33 @@ fn a_person_drives_the_phone_from_the_command_line() {
     ]);
     let id = recorded.split_whitespace().nth(1).unwrap().to_owned();
     phone(&["edit", &id, "--version", "1", "--text", "小广告，已拍照"]);
-    assert!(phone(&["status"]).contains("operations pending: 2"));
+    // Fixed on the spot, before and after photos as evidence, the case named by the report (it has no id yet).
+    phone(&[
+        "step",
+        &id,
+        "--action",
+        "self_resolve",
+        "--note",
+        "已清除",
+        "--photo",
+        photo.to_str().unwrap(),
+        "--photo",
+        after.to_str().unwrap(),
+    ]);
+    assert!(phone(&["status"]).contains("operations pending: 3"));
     let synced = phone(&["sync"]);
     assert!(
-        synced.contains("1 photos sent") && synced.contains("2 operations decided"),
+        synced.contains("2 photos sent") && synced.contains("3 operations decided"),
         "{synced}"
     );
-    assert!(phone(&["status"]).contains("operations done: 2"));
+    assert!(phone(&["status"]).contains("operations done: 3"));
+    let status: String = gridline::db::schema::cases::table
+        .inner_join(reports::table.on(reports::case_id.eq(gridline::db::schema::cases::id)))
+        .filter(reports::id.eq(&id))
+        .select(gridline::db::schema::cases::status)
+        .first(&mut *app.state.db.reader().unwrap())
+        .unwrap();
+    assert_eq!(status, "self_resolved");
     let (version, photos): (i32, String) = reports::table
         .find(&id)
         .select((reports::version, reports::photos))

@@ -76,7 +76,7 @@ pub enum PhoneAction {
     },
     /// Record a step on a case (offline), e.g. `--action note --note 已联系物业`.
     Step {
-        /// The case's id.
+        /// The case's id, or the id of a report of it (a case opened on this phone offline).
         case: String,
         /// The action: note, accept, start, reply, self_resolve, ...
         #[arg(long)]
@@ -84,6 +84,9 @@ pub enum PhoneAction {
         /// Reason or note.
         #[arg(long)]
         note: Option<String>,
+        /// An evidence photo file (JPEG or PNG); repeat for several (self_resolve: before and after).
+        #[arg(long = "photo")]
+        photos: Vec<PathBuf>,
         /// The case version the step is made against.
         #[arg(long)]
         version: Option<i32>,
@@ -181,11 +184,19 @@ pub fn run(args: PhoneArgs) -> anyhow::Result<()> {
             case,
             action,
             note,
+            photos,
             version,
         } => {
             let mut step = serde_json::json!({ "action": action });
             if let Some(n) = note {
                 step["note"] = n.into();
+            }
+            if !photos.is_empty() {
+                let evidence = photos
+                    .iter()
+                    .map(|f| read_photo(&mut phone, f))
+                    .collect::<anyhow::Result<Vec<String>>>()?;
+                step["evidence"] = evidence.into();
             }
             let op = phone.transition(&case, version, &step)?;
             println!("step recorded (operation {})", op.seq);

@@ -7,8 +7,8 @@
 
 mod common;
 
-use common::TestApp;
 use common::live::{FlakyProxy, LiveServer, Plan};
+use common::{TestApp, jpeg};
 use diesel::prelude::*;
 use gridline::auth::role::Role;
 use gridline::db::Db;
@@ -21,23 +21,6 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-/// A small noisy JPEG, different for every seed.
-fn jpeg(w: u16, h: u16, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
-    let mut data = Vec::with_capacity(usize::from(w) * usize::from(h) * 3);
-    for _ in 0..usize::from(w) * usize::from(h) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        data.extend_from_slice(&[(x % 200) as u8, (x >> 8) as u8 % 200, (x >> 16) as u8 % 200]);
-    }
-    let mut out = Vec::new();
-    jpeg_encoder::Encoder::new(&mut out, 85)
-        .encode(&data, w, h, jpeg_encoder::ColorType::Rgb)
-        .unwrap();
-    out
-}
 
 fn hex_sha(bytes: &[u8]) -> String {
     gridline::auth::token::hex(&Sha256::digest(bytes))

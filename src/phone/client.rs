@@ -3,6 +3,7 @@
 //!
 //! Plain blocking HTTP/1.1 (ureq): the phone has one thing to do at a time, and a sync is a sequence of requests.
 
+use crate::service::sync::OpResult;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
@@ -87,37 +88,16 @@ struct Answer {
     body: Vec<u8>,
 }
 
-/// The result of one pushed operation, as the server sends it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct WireResult {
-    /// The operation.
-    pub op_id: Option<String>,
-    /// Its device sequence number.
-    pub device_seq: Option<i64>,
-    /// `applied`, `duplicate`, `conflict`, `rejected` or `waiting`.
-    pub status: String,
-    /// For a duplicate, the original decision.
-    pub original_status: Option<String>,
-    /// A rejection's code.
-    pub code: Option<String>,
-    /// The server's message.
-    pub message: Option<String>,
-    /// What came of it.
-    pub result: Option<Value>,
-    /// The number of the decision among the device's results.
-    pub result_seq: Option<i64>,
-}
-
 #[derive(Deserialize)]
 struct PushAnswer {
-    results: Vec<WireResult>,
+    results: Vec<OpResult>,
 }
 
 /// A page of `GET /api/v1/sync/ops`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct OpsPage {
     /// In the order decided.
-    pub items: Vec<WireResult>,
+    pub items: Vec<OpResult>,
     /// Read on from here.
     pub next_since: i64,
 }
@@ -324,7 +304,7 @@ impl Transport {
         &self,
         device_token: &str,
         ops: Vec<Value>,
-    ) -> Result<Vec<WireResult>, TransportError> {
+    ) -> Result<Vec<OpResult>, TransportError> {
         let a: PushAnswer = Self::json(self.post_json(
             "/api/v1/sync/push",
             device_token,

@@ -21,7 +21,8 @@ pub mod client;
 pub mod queue;
 
 use crate::service::intake::ReportInput;
-use client::{Appended, Transport, TransportError, WireResult};
+use crate::service::sync::OpResult;
+use client::{Appended, Transport, TransportError};
 use queue::{Decision, LocalOp, Queue, QueueError};
 use serde_json::Value;
 use std::path::Path;
@@ -490,7 +491,7 @@ impl Phone {
 }
 
 /// The decision a result carries: a duplicate stands for its original decision.
-fn decision(r: &WireResult) -> Option<Decision<'_>> {
+fn decision(r: &OpResult) -> Option<Decision<'_>> {
     let status = match (r.status.as_str(), r.original_status.as_deref()) {
         ("duplicate", Some(original)) => original,
         (s, _) => s,

@@ -121,8 +121,8 @@ pub struct OpInput {
     pub payload: Value,
 }
 
-/// The result of one operation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The result of one operation (as the server sends it and the reference phone reads it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OpResult {
     /// The operation (absent when it had no usable id).
     pub op_id: Option<String>,

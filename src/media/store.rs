@@ -60,7 +60,7 @@ pub trait PhotoStore: Send + Sync + std::fmt::Debug {
     fn read(&self, sha: &PhotoHash, variant: Variant) -> io::Result<Option<Vec<u8>>>;
 }
 
-/// Photos in a local directory: each file is written to a temporary name in its final directory, flushed to disk
+/// Photos in a local directory: each file is written to a temporary name in `tmp/` under the root, flushed to disk
 /// and renamed into place (then the directory is flushed), so a crash never leaves a half file under a final name.
 #[derive(Debug, Clone)]
 pub struct LocalPhotoStore {
@@ -69,7 +69,7 @@ pub struct LocalPhotoStore {
 
 impl LocalPhotoStore {
     /// A store rooted at `root` (created with the first photo). Temporary files a killed process left behind are
-    /// removed (they were never visible as photos).
+    /// removed (they were never visible as photos); they all live in one folder, so this reads one directory.
     pub fn open(root: impl Into<PathBuf>) -> io::Result<LocalPhotoStore> {
         let store = LocalPhotoStore { root: root.into() };
         let swept = store.sweep_temporaries()?;
@@ -79,33 +79,22 @@ impl LocalPhotoStore {
         Ok(store)
     }
 
-    /// Removes the temporary files of writes that never finished (`<variant>/ab/cd/.<name>.<random>.tmp`); how many.
+    /// Where files are written before they are renamed into place (same filesystem as the photos).
+    fn tmp_dir(&self) -> PathBuf {
+        self.root.join(TMP_DIR)
+    }
+
+    /// Removes the temporary files of writes that never finished; how many.
     fn sweep_temporaries(&self) -> io::Result<usize> {
-        fn sweep(dir: &Path, depth: u8) -> io::Result<usize> {
-            let entries = match fs::read_dir(dir) {
-                Ok(e) => e,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
-                Err(e) => return Err(e),
-            };
-            let mut n = 0;
-            for entry in entries {
-                let entry = entry?;
-                let name = entry.file_name();
-                let name = name.to_string_lossy();
-                if entry.file_type()?.is_dir() {
-                    if depth < 2 {
-                        n += sweep(&entry.path(), depth + 1)?;
-                    }
-                } else if name.starts_with('.') && name.ends_with(".tmp") {
-                    fs::remove_file(entry.path())?;
-                    n += 1;
-                }
-            }
-            Ok(n)
-        }
+        let entries = match fs::read_dir(self.tmp_dir()) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
         let mut n = 0;
-        for variant in [Variant::Original, Variant::Display, Variant::Thumb] {
-            n += sweep(&self.root.join(variant.dir()), 0)?;
+        for entry in entries {
+            fs::remove_file(entry?.path())?;
+            n += 1;
         }
         Ok(n)
     }
@@ -121,19 +110,18 @@ impl LocalPhotoStore {
     }
 }
 
-/// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename, fsync of the directory.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+/// The folder (under the store's root) of files being written.
+const TMP_DIR: &str = "tmp";
+
+/// Writes `bytes` to `path` atomically: a temporary file in `tmp_dir` (on the same filesystem), fsync, rename, fsync
+/// of the destination directory.
+pub fn write_atomically(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::other("a photo path has a directory"))?;
     fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.{:016x}.tmp",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        rand::random::<u64>()
-    ));
+    fs::create_dir_all(tmp_dir)?;
+    let tmp = tmp_dir.join(format!("{:016x}.tmp", rand::random::<u64>()));
     let written = (|| {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -157,7 +145,7 @@ impl PhotoStore for LocalPhotoStore {
         if path.exists() {
             return Ok(());
         }
-        write_atomically(&path, bytes)
+        write_atomically(&self.tmp_dir(), &path, bytes)
     }
 
     fn exists(&self, sha: &PhotoHash, variant: Variant) -> io::Result<bool> {
@@ -281,7 +269,9 @@ mod tests {
         let key = Variant::Original.key(&sha);
         assert!(key.starts_with("original/ba/78/ba7816bf"), "{key}");
         let leftovers = fs::read_dir(dir.join("original/ba/78")).unwrap().count();
-        assert_eq!(leftovers, 1, "no temporary file is left behind");
+        assert_eq!(leftovers, 1, "one file under the photo's name");
+        let temps = fs::read_dir(dir.join(TMP_DIR)).unwrap().count();
+        assert_eq!(temps, 0, "no temporary file is left behind");
         let _ = fs::remove_dir_all(dir);
     }
 
@@ -291,8 +281,7 @@ mod tests {
         let store = LocalPhotoStore::open(&dir).unwrap();
         let sha = PhotoHash::of(b"abc");
         store.put(&sha, Variant::Display, b"abc").unwrap();
-        let folder = dir.join("display/ba/78");
-        let stale = folder.join(format!(".{sha}.jpg.00000000deadbeef.tmp"));
+        let stale = dir.join(TMP_DIR).join("00000000deadbeef.tmp");
         fs::write(&stale, b"half a photo").unwrap();
         let uploads = dir.join("uploads");
         fs::create_dir_all(&uploads).unwrap();

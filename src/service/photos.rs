@@ -8,7 +8,7 @@
 
 use crate::auth::policy::{self, Permission};
 use crate::auth::role::Role;
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbConnection, DbError};
 use crate::domain::ids::random_id;
 use crate::media::PhotoHash;
 use crate::media::ingest::{self, IngestError, MAX_BYTES};
@@ -421,12 +421,12 @@ pub struct ReportPhotos {
     pub policy: EvidencePolicy,
 }
 
-fn evidence_policy(db: &Db) -> Result<EvidencePolicy, PhotoError> {
+fn evidence_policy(c: &mut DbConnection) -> Result<EvidencePolicy, PhotoError> {
     let mut p = EvidencePolicy {
         distance_m: DOUBTFUL_DISTANCE_M,
         hours: DOUBTFUL_HOURS,
     };
-    for (key, value) in crate::store::topics::policy_values(&mut *db.reader()?)? {
+    for (key, value) in crate::store::topics::policy_values(c)? {
         let Ok(v) = value.trim().parse::<f64>() else {
             continue;
         };
@@ -463,8 +463,8 @@ pub fn report_photos(db: &Db, user: &Principal, id: &str) -> Result<ReportPhotos
     }
     let shas: Vec<String> = serde_json::from_str(&report.photos).unwrap_or_default();
     let rows = store::photos_among(&mut c, &shas)?;
+    let policy = evidence_policy(&mut c)?;
     drop(c);
-    let policy = evidence_policy(db)?;
     let photos = shas
         .into_iter()
         .map(|sha| {

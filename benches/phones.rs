@@ -29,11 +29,7 @@ fn jpeg(seed: u32) -> Vec<u8> {
         x ^= x << 5;
         data.extend_from_slice(&[(x % 200) as u8, (x >> 8) as u8 % 200, (x >> 16) as u8 % 200]);
     }
-    let mut out = Vec::new();
-    jpeg_encoder::Encoder::new(&mut out, 85)
-        .encode(&data, 32, 24, jpeg_encoder::ColorType::Rgb)
-        .unwrap();
-    out
+    gridline::media::ingest::encode_rgb(&data, 32, 24, 85).unwrap()
 }
 
 fn main() {

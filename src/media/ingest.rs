@@ -9,12 +9,17 @@
 //! 5. a size over [`MAX_SIDE`] on either side or [`MAX_PIXELS`] in all is refused before any pixel is decoded
 //!    (`too_many_pixels`: decompression bombs declare huge sizes in tiny files);
 //! 6. EXIF (orientation, GPS position, DateTimeOriginal) is read with kamadak-exif; unreadable EXIF is no EXIF;
-//! 7. the pixels are decoded inside `catch_unwind` with allocation limits set (a decoder panic is `corrupt_image`).
-//!    JPEG is decoded at reduced scale by DCT scaling (jpeg-decoder's `Decoder::scale`: 1/2, 1/4 or 1/8, whatever
-//!    still gives at least [`DECODE_MIN_SIDE`] pixels on the long side), so a 12-megapixel photo is decoded straight
-//!    to 2000×1500 without ever building the full-size pixels; PNG is decoded fully (image crate, `Limits` set);
+//! 7. the pixels are decoded inside `catch_unwind` (libjpeg reports fatal errors by unwinding; a decoder panic is
+//!    `corrupt_image` with the decoder's message). JPEG is decoded by libjpeg-turbo (the `mozjpeg` crate, SIMD) at
+//!    reduced scale inside the inverse DCT (1/2, 1/4 or 1/8, whatever still gives at least [`DECODE_MIN_SIDE`]
+//!    pixels on the long side), so a 12-megapixel photo is decoded straight to 2000×1500 without ever building the
+//!    full-size pixels. Damaged entropy-coded data inside a complete file is decoded as far as it goes (libjpeg's
+//!    warning, the rest grey), as browsers show it. A progressive JPEG keeps all its coefficients while it decodes,
+//!    so one needing more than [`MAX_COEFFICIENT_BYTES`] for them, or with more than [`MAX_SCANS`] scans (each
+//!    costs a pass over the image), is refused in step 4. PNG is decoded fully (image crate, `Limits` set);
 //! 8. the result is resized (fast_image_resize) to the display size (long side ≤ [`DISPLAY_SIDE`]) and the
-//!    thumbnail (≤ [`THUMB_SIDE`]), turned by the EXIF orientation, and encoded afresh as baseline JPEG: the
+//!    thumbnail (≤ [`THUMB_SIDE`]), turned by the EXIF orientation, and encoded afresh as baseline 4:2:0 JPEG by
+//!    libjpeg-turbo: the
 //!    derivatives carry no EXIF (no position, no camera) whatever the original had.
 
 use super::PhotoHash;
@@ -34,6 +39,11 @@ pub const THUMB_SIDE: u32 = 320;
 /// JPEG DCT scaling keeps at least this many pixels on the long side (then resizes down to [`DISPLAY_SIDE`] when
 /// the scaled size is larger): 4000 px decodes at 1/2 to 2000 px, 4032 at 1/2 to 2016, 8000 at 1/4 to 2000.
 pub const DECODE_MIN_SIDE: u32 = 1792;
+/// The most scans a JPEG may have (libjpeg-turbo's own suggested limit; a real progressive photo has about ten).
+pub const MAX_SCANS: u32 = 500;
+/// The most memory a progressive JPEG's coefficients may take while it decodes (128 bytes per 8×8 block: a
+/// 40-megapixel 4:2:0 photo needs 120 MB).
+pub const MAX_COEFFICIENT_BYTES: u64 = 160 << 20;
 const DISPLAY_QUALITY: u8 = 82;
 const THUMB_QUALITY: u8 = 75;
 /// Hours east of UTC assumed for an EXIF time without `OffsetTimeOriginal` (phones in Beijing keep local time).
@@ -209,11 +219,17 @@ fn check_size(width: u32, height: u32) -> Result<(), IngestError> {
     Ok(())
 }
 
+/// Runs a decoder or encoder step; a panic (libjpeg reports its fatal errors by unwinding) is `corrupt_image` with
+/// the decoder's own words where it gave any.
 fn guarded<T>(f: impl FnOnce() -> Result<T, IngestError>) -> Result<T, IngestError> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
-        Err(IngestError::Corrupt(
-            "the decoder gave up on these bytes".into(),
-        ))
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let said = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .map(|m| m.trim_start_matches("libjpeg fatal error: "))
+            .unwrap_or("the decoder gave up on these bytes");
+        Err(IngestError::Corrupt(said.to_owned()))
     })
 }
 
@@ -253,6 +269,7 @@ pub fn sniff(bytes: &[u8]) -> Result<Format, IngestError> {
 pub fn jpeg_header(bytes: &[u8]) -> Result<(u32, u32), IngestError> {
     const CUT: IngestError = IngestError::Truncated("no end-of-image marker");
     let mut size = None;
+    let mut scans = 0;
     let mut i = 2;
     loop {
         // A marker: 0xFF (fill bytes allowed), then its code.
@@ -294,12 +311,27 @@ pub fn jpeg_header(bytes: &[u8]) -> Result<(u32, u32), IngestError> {
             let height = u32::from(u16::from_be_bytes([segment[1], segment[2]]));
             let width = u32::from(u16::from_be_bytes([segment[3], segment[4]]));
             size.get_or_insert((width, height));
+            if matches!(code, 0xC2 | 0xC6 | 0xCA | 0xCE) {
+                check_size(width, height.max(1))?;
+                if coefficient_bytes(width, height, &segment[5..]) > MAX_COEFFICIENT_BYTES {
+                    return Err(IngestError::Corrupt(format!(
+                        "this progressive JPEG needs more than {} MB to decode; send it as a baseline JPEG",
+                        MAX_COEFFICIENT_BYTES >> 20
+                    )));
+                }
+            }
         }
         i += len;
         if code == 0xDA {
+            scans += 1;
+            if scans > MAX_SCANS {
+                return Err(IngestError::Corrupt(format!(
+                    "the JPEG has more than {MAX_SCANS} scans"
+                )));
+            }
             // Entropy-coded data: up to the next marker that is neither stuffing (FF 00) nor a restart (FF D0–D7).
             loop {
-                let Some(at) = bytes[i..].iter().position(|&b| b == 0xFF) else {
+                let Some(at) = memchr::memchr(0xFF, &bytes[i..]) else {
                     return Err(CUT);
                 };
                 i += at;
@@ -320,6 +352,29 @@ pub fn jpeg_header(bytes: &[u8]) -> Result<(u32, u32), IngestError> {
         ));
     }
     Ok((width, height))
+}
+
+/// The bytes libjpeg keeps for a progressive frame's coefficients: 128 per 8×8 block of each component, from the
+/// frame header's component list (`count`, then `id, sampling HV, table` each).
+fn coefficient_bytes(width: u32, height: u32, components: &[u8]) -> u64 {
+    let Some((&count, list)) = components.split_first() else {
+        return 0;
+    };
+    let sampling: Vec<(u64, u64)> = list
+        .chunks_exact(3)
+        .take(usize::from(count))
+        .map(|c| (u64::from(c[1] >> 4).max(1), u64::from(c[1] & 15).max(1)))
+        .collect();
+    let h_max = sampling.iter().map(|s| s.0).max().unwrap_or(1);
+    let v_max = sampling.iter().map(|s| s.1).max().unwrap_or(1);
+    sampling
+        .iter()
+        .map(|(h, v)| {
+            let w = (u64::from(width) * h).div_ceil(h_max).div_ceil(8);
+            let rows = (u64::from(height) * v).div_ceil(v_max).div_ceil(8);
+            w * rows * 128
+        })
+        .sum()
 }
 
 /// Walks a PNG's chunks up to IEND without decoding; the size from IHDR.
@@ -450,42 +505,40 @@ struct Rgb {
 }
 
 fn decode_jpeg(bytes: &[u8], width: u32, height: u32) -> Result<Rgb, IngestError> {
-    let mut d = jpeg_decoder::Decoder::new(bytes);
-    d.set_max_decoding_buffer_size((MAX_PIXELS * 4) as usize);
     let long = width.max(height);
     let mut denominator = 1;
     while denominator < 8 && long.div_ceil(denominator * 2) >= DECODE_MIN_SIDE {
         denominator *= 2;
     }
-    let (w, h) = d
-        .scale(
-            width.div_ceil(denominator) as u16,
-            height.div_ceil(denominator) as u16,
-        )
-        .map_err(jpeg_error)?;
-    let raw = d.decode().map_err(jpeg_error)?;
-    let info = d
-        .info()
-        .ok_or_else(|| IngestError::Corrupt("no frame decoded".into()))?;
-    let (w, h) = (u32::from(w), u32::from(h));
-    let n = w as usize * h as usize;
-    use jpeg_decoder::PixelFormat as P;
-    let data = match info.pixel_format {
-        P::RGB24 => raw,
-        P::L8 => raw.iter().flat_map(|&l| [l, l, l]).collect(),
-        P::L16 => raw
-            .chunks_exact(2)
-            .flat_map(|l| [l[0], l[0], l[0]])
-            .collect(),
-        P::CMYK32 => raw
-            .chunks_exact(4)
+    let mut d = mozjpeg::Decompress::new_mem(bytes).map_err(jpeg_error)?;
+    // libjpeg scales by numerator / 8 inside the inverse DCT.
+    d.scale((8 / denominator) as u8);
+    let cmyk = matches!(
+        d.color_space(),
+        mozjpeg::ColorSpace::JCS_CMYK | mozjpeg::ColorSpace::JCS_YCCK
+    );
+    let mut started = if cmyk {
+        d.to_colorspace(mozjpeg::ColorSpace::JCS_CMYK)
+    } else {
+        // Grayscale is widened to RGB by libjpeg itself.
+        d.rgb()
+    }
+    .map_err(jpeg_error)?;
+    let (w, h) = (started.width() as u32, started.height() as u32);
+    let raw: Vec<u8> = started.read_scanlines().map_err(jpeg_error)?;
+    started.finish().map_err(jpeg_error)?;
+    let data = if cmyk {
+        // Adobe CMYK as stored (inverted: 255 is no ink).
+        raw.chunks_exact(4)
             .flat_map(|p| {
                 let k = u16::from(p[3]);
                 [p[0], p[1], p[2]].map(|c| ((u16::from(c) * k) / 255) as u8)
             })
-            .collect(),
+            .collect()
+    } else {
+        raw
     };
-    if data.len() < n * 3 {
+    if data.len() < w as usize * h as usize * 3 {
         return Err(IngestError::Truncated(
             "fewer pixels than the header declares",
         ));
@@ -497,15 +550,11 @@ fn decode_jpeg(bytes: &[u8], width: u32, height: u32) -> Result<Rgb, IngestError
     })
 }
 
-fn jpeg_error(e: jpeg_decoder::Error) -> IngestError {
-    match e {
-        jpeg_decoder::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            IngestError::Truncated("the data ends inside the image")
-        }
-        jpeg_decoder::Error::Unsupported(f) => {
-            IngestError::Corrupt(format!("unsupported JPEG feature: {f:?}"))
-        }
-        other => IngestError::Corrupt(other.to_string()),
+fn jpeg_error(e: std::io::Error) -> IngestError {
+    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        IngestError::Truncated("the data ends inside the image")
+    } else {
+        IngestError::Corrupt(e.to_string())
     }
 }
 
@@ -586,29 +635,47 @@ fn orient(src: Rgb, orientation: image::metadata::Orientation) -> Result<Rgb, In
 }
 
 fn encode(src: Rgb, quality: u8) -> Result<Vec<u8>, IngestError> {
-    let mut out = Vec::with_capacity(src.data.len() / 8);
-    let (Ok(w), Ok(h)) = (u16::try_from(src.width), u16::try_from(src.height)) else {
-        return Err(IngestError::Corrupt("derivative too large".into()));
-    };
-    jpeg_encoder::Encoder::new(&mut out, quality)
-        .encode(&src.data, w, h, jpeg_encoder::ColorType::Rgb)
-        .map_err(|e| IngestError::Corrupt(format!("encoding the derivative: {e}")))?;
-    Ok(out)
+    guarded(|| encode_rgb(&src.data, src.width, src.height, quality))
+}
+
+/// Encodes 8-bit RGB pixels (row by row, `width × height × 3` bytes) as a baseline JPEG with 4:2:0 chroma, as the
+/// derivatives are made (libjpeg-turbo's SIMD encoder; no metadata but the JFIF header). Errors of libjpeg unwind:
+/// call it inside `catch_unwind` when the input is not known to be well-formed.
+pub fn encode_rgb(
+    data: &[u8],
+    width: u32,
+    height: u32,
+    quality: u8,
+) -> Result<Vec<u8>, IngestError> {
+    if data.len() != width as usize * height as usize * 3 || width == 0 || height == 0 {
+        return Err(IngestError::Corrupt(format!(
+            "{} bytes are not {width}×{height} RGB pixels",
+            data.len()
+        )));
+    }
+    let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+    // libjpeg-turbo's settings (baseline, standard Huffman tables), not mozjpeg's slow trellis search.
+    c.set_fastest_defaults();
+    c.set_size(width as usize, height as usize);
+    c.set_quality(f32::from(quality));
+    let encoding =
+        |e: std::io::Error| IngestError::Corrupt(format!("encoding the derivative: {e}"));
+    let mut started = c
+        .start_compress(Vec::with_capacity(data.len() / 8))
+        .map_err(encoding)?;
+    started.write_scanlines(data).map_err(encoding)?;
+    started.finish().map_err(encoding)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn jpeg(w: u16, h: u16) -> Vec<u8> {
-        let data: Vec<u8> = (0..usize::from(w) * usize::from(h) * 3)
+    fn jpeg(w: u32, h: u32) -> Vec<u8> {
+        let data: Vec<u8> = (0..w as usize * h as usize * 3)
             .map(|i| (i * 7 % 251) as u8)
             .collect();
-        let mut out = Vec::new();
-        jpeg_encoder::Encoder::new(&mut out, 90)
-            .encode(&data, w, h, jpeg_encoder::ColorType::Rgb)
-            .unwrap();
-        out
+        encode_rgb(&data, w, h, 90).unwrap()
     }
 
     #[test]
@@ -628,6 +695,47 @@ mod tests {
         assert_eq!((got.width, got.height), (4000, 3000));
         assert_eq!(jpeg_header(&got.display).unwrap(), (2000, 1500));
         assert_eq!(jpeg_header(&got.thumb).unwrap(), (320, 240));
+    }
+
+    /// SOI, a progressive frame header of `w`×`h` with three components sampled `y` (HV nibbles), 1×1, 1×1, then
+    /// `scans` empty scans and EOI.
+    fn progressive(w: u16, h: u16, y: u8, scans: usize) -> Vec<u8> {
+        let mut j = vec![0xFF, 0xD8, 0xFF, 0xC2, 0, 17, 8];
+        j.extend_from_slice(&h.to_be_bytes());
+        j.extend_from_slice(&w.to_be_bytes());
+        j.extend_from_slice(&[3, 1, y, 0, 2, 0x11, 1, 3, 0x11, 1]);
+        for _ in 0..scans {
+            j.extend_from_slice(&[0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 0, 0]);
+        }
+        j.extend_from_slice(&[0xFF, 0xD9]);
+        j
+    }
+
+    #[test]
+    fn a_progressive_jpeg_is_refused_when_its_coefficients_or_scans_are_too_many() {
+        // 6000×6000 at 4:2:0 keeps 108 MB of coefficients: allowed.
+        assert_eq!(
+            jpeg_header(&progressive(6000, 6000, 0x22, 10)).unwrap(),
+            (6000, 6000)
+        );
+        // The same at 4:4:4 keeps 216 MB.
+        let e = jpeg_header(&progressive(6000, 6000, 0x11, 10)).unwrap_err();
+        assert_eq!(e.code(), "corrupt_image");
+        assert!(e.to_string().contains("baseline"), "{e}");
+        assert!(jpeg_header(&progressive(64, 64, 0x11, MAX_SCANS as usize)).is_ok());
+        let e = jpeg_header(&progressive(64, 64, 0x11, MAX_SCANS as usize + 1)).unwrap_err();
+        assert!(e.to_string().contains("scans"), "{e}");
+    }
+
+    #[test]
+    fn libjpeg_errors_are_corrupt_image_in_its_own_words() {
+        let mut j = jpeg(64, 48);
+        // The first Huffman table's sixteen code counts, all 255: more codes than any table can hold.
+        let dht = j.windows(2).position(|w| w == [0xFF, 0xC4]).unwrap();
+        j[dht + 5..dht + 21].fill(0xFF);
+        let e = ingest(&j, &PhotoHash::of(&j)).unwrap_err();
+        assert_eq!(e.code(), "corrupt_image");
+        assert!(e.to_string().contains("Huffman"), "{e}");
     }
 
     #[test]

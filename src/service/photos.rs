@@ -17,7 +17,7 @@ use crate::service::auth::Principal;
 use crate::store::photos::{self as store, PhotoRow, UploadRow};
 use chrono::NaiveDateTime;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 /// The most bytes one `PATCH` may carry.
 pub const MAX_PIECE: usize = 4 << 20;
@@ -36,6 +36,8 @@ pub struct Photos {
     pub store: Arc<dyn PhotoStore>,
     /// Uploads in progress.
     pub uploads: UploadArea,
+    /// Completed uploads being checked and derived now.
+    ingesting: Slots,
 }
 
 impl Photos {
@@ -44,7 +46,50 @@ impl Photos {
         Ok(Photos {
             store: Arc::new(LocalPhotoStore::open(dir)?),
             uploads: UploadArea::open(dir.join("uploads"))?,
+            ingesting: Slots::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            ),
         })
+    }
+}
+
+/// At most as many photos are ingested at once as there are cores: each holds its file (up to 20 MB) and its
+/// decoded pixels (or a progressive JPEG's coefficients, up to 160 MB) in memory, and more decodes than cores only
+/// share the cores. A completed upload waits here for a free slot.
+#[derive(Debug)]
+struct Slots {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// A taken slot, given back when dropped.
+struct Slot<'a>(&'a Slots);
+
+impl Slots {
+    fn new(n: usize) -> Slots {
+        Slots {
+            free: Mutex::new(n.max(1)),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn take(&self) -> Slot<'_> {
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        while *free == 0 {
+            free = self
+                .freed
+                .wait(free)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *free -= 1;
+        Slot(self)
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        self.0.freed.notify_one();
     }
 }
 
@@ -300,8 +345,10 @@ pub fn append(
             ..upload_state(&row, false)
         });
     }
+    let slot = photos.ingesting.take();
     let bytes = photos.uploads.read(id, size)?;
     let finished = finish(db, photos, user, &row, &bytes, now);
+    drop((bytes, slot));
     // Stored or refused, this upload is over: a refused file is not kept, a stored one is in the store. A failure
     // of ours (disk, database) keeps it: an empty piece at the full offset tries the end again.
     if matches!(finished, Ok(_) | Err(PhotoError::Ingest(_))) {
@@ -496,4 +543,33 @@ pub fn report_photos(db: &Db, user: &Principal, id: &str) -> Result<ReportPhotos
         photos,
         policy,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Slots;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    #[test]
+    fn an_ingest_waits_for_a_free_slot() {
+        let slots = Slots::new(1);
+        let first = slots.take();
+        let (tx, rx) = mpsc::channel();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let _second = slots.take();
+                tx.send(()).unwrap();
+            });
+            assert!(
+                rx.recv_timeout(Duration::from_millis(200)).is_err(),
+                "the second ingest ran while the only slot was taken"
+            );
+            drop(first);
+            rx.recv_timeout(Duration::from_secs(10))
+                .expect("the second ingest runs once the slot is free");
+        });
+        // Both slots' holders are gone: the slot is free again.
+        drop(slots.take());
+    }
 }

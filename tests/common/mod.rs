@@ -498,11 +498,7 @@ pub fn jpeg(w: u16, h: u16, seed: u32) -> Vec<u8> {
             }
         }
     }
-    let mut out = Vec::new();
-    jpeg_encoder::Encoder::new(&mut out, 90)
-        .encode(&data, w, h, jpeg_encoder::ColorType::Rgb)
-        .unwrap();
-    out
+    gridline::media::ingest::encode_rgb(&data, w.into(), h.into(), 90).unwrap()
 }
 
 /// Uploads a small JPEG (made from `seed`) through the real upload routes as the holder of `token`; its SHA-256.

@@ -19,8 +19,7 @@
 //!    costs a pass over the image), is refused in step 4. PNG is decoded fully (image crate, `Limits` set);
 //! 8. the result is resized (fast_image_resize) to the display size (long side ≤ [`DISPLAY_SIDE`]) and the
 //!    thumbnail (≤ [`THUMB_SIDE`]), turned by the EXIF orientation, and encoded afresh as baseline 4:2:0 JPEG by
-//!    libjpeg-turbo: the
-//!    derivatives carry no EXIF (no position, no camera) whatever the original had.
+//!    libjpeg-turbo: the derivatives carry no EXIF (no position, no camera) whatever the original had.
 
 use super::PhotoHash;
 use chrono::{NaiveDateTime, TimeZone};
@@ -736,6 +735,37 @@ mod tests {
         let e = ingest(&j, &PhotoHash::of(&j)).unwrap_err();
         assert_eq!(e.code(), "corrupt_image");
         assert!(e.to_string().contains("Huffman"), "{e}");
+    }
+
+    #[test]
+    fn damaged_scan_data_in_a_whole_file_is_shown_as_far_as_it_goes() {
+        let mut j = jpeg(640, 480);
+        let (good, _) = decoded(&j);
+        // 2 KB of the entropy-coded data in the middle zeroed (no marker made or lost): libjpeg warns and goes on.
+        let sos = j.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+        let middle = sos + (j.len() - sos) / 2;
+        j[middle..middle + 2048].fill(0);
+        let (damaged, got) = decoded(&j);
+        assert_eq!((got.width, got.height), (640, 480));
+        assert_eq!(damaged.len(), good.len());
+        assert_ne!(damaged, good, "the damage shows");
+        assert_eq!(
+            damaged[..3 * 640 * 8],
+            good[..3 * 640 * 8],
+            "the rows before it are intact"
+        );
+    }
+
+    /// The display copy's pixels and the ingest result.
+    fn decoded(j: &[u8]) -> (Vec<u8>, Ingested) {
+        let got = ingest(j, &PhotoHash::of(j)).unwrap();
+        let pixels = mozjpeg::Decompress::new_mem(&got.display)
+            .unwrap()
+            .rgb()
+            .unwrap()
+            .read_scanlines()
+            .unwrap();
+        (pixels, got)
     }
 
     #[test]

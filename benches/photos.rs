@@ -1,6 +1,7 @@
 //! Photo ingest throughput: 12-megapixel JPEGs (4000×3000, photographic texture with sensor noise, quality 90,
-//! 4:2:0 chroma as phone cameras write, 3.7 MB: about the size a phone sends) through [`gridline::media::ingest::ingest`] — SHA-256 check, header walk, EXIF,
-//! DCT-scaled decode, display (long side 2048) and thumbnail (320) JPEGs — on one thread and on two.
+//! 4:2:0 chroma as phone cameras write, 3.7 MB: about the size a phone sends) through
+//! [`gridline::media::ingest::ingest`] — SHA-256 check, header walk, EXIF, DCT-scaled decode, display (long side
+//! 2048) and thumbnail (320) JPEGs — on one thread and on two.
 //!
 //! Run: `cargo bench --bench photos` (prints photos/s; not criterion, so the figures are the issue's unit).
 //! Target (issue 6): at least 40 photos/s on 2 cores.

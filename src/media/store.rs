@@ -68,14 +68,16 @@ pub struct LocalPhotoStore {
 }
 
 impl LocalPhotoStore {
-    /// A store rooted at `root` (created with the first photo). Temporary files a killed process left behind are
-    /// removed (they were never visible as photos); they all live in one folder, so this reads one directory.
+    /// A store rooted at `root` (created here with its `tmp/` folder). Temporary files a killed process left
+    /// behind are removed (they were never visible as photos); they all live in one folder, so this reads one
+    /// directory.
     pub fn open(root: impl Into<PathBuf>) -> io::Result<LocalPhotoStore> {
         let store = LocalPhotoStore { root: root.into() };
         let swept = store.sweep_temporaries()?;
         if swept > 0 {
             tracing::info!(swept, root = %store.root.display(), "left-over temporary photo files removed");
         }
+        fs::create_dir_all(store.tmp_dir())?;
         Ok(store)
     }
 
@@ -113,14 +115,13 @@ impl LocalPhotoStore {
 /// The folder (under the store's root) of files being written.
 const TMP_DIR: &str = "tmp";
 
-/// Writes `bytes` to `path` atomically: a temporary file in `tmp_dir` (on the same filesystem), fsync, rename, fsync
-/// of the destination directory.
-pub fn write_atomically(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
+/// Writes `bytes` to `path` atomically: a temporary file in `tmp_dir` (an existing folder on the same filesystem),
+/// fsync, rename, fsync of the destination directory.
+fn write_atomically(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::other("a photo path has a directory"))?;
     fs::create_dir_all(dir)?;
-    fs::create_dir_all(tmp_dir)?;
     let tmp = tmp_dir.join(format!("{:016x}.tmp", rand::random::<u64>()));
     let written = (|| {
         let mut f = fs::File::create(&tmp)?;

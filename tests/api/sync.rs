@@ -3,9 +3,8 @@
 //! arrive early, malformed operations that block nothing, two phones editing one report, and reading every result
 //! back.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{Resp, TestApp};
 use gridline::auth::role::Role;

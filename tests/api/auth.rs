@@ -1,8 +1,7 @@
 //! Sign-in, tokens, sign-out, throttling and the first admin.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use actix_web::http::Method;
 use common::{Req, TestApp};

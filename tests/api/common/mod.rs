@@ -44,25 +44,32 @@ fn rand_suffix() -> u32 {
     t % 1_000_000
 }
 
-fn binary_name() -> String {
-    std::env::current_exe()
-        .ok()
-        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        // Drop cargo's hash so each test binary reuses (drops and recreates) one template.
-        .map(|s| {
-            s.rsplit_once('-')
-                .map_or(s.clone(), |(name, _)| name.to_owned())
-        })
-        .unwrap_or_else(|| "tests".into())
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
+/// Drops the templates of test runs that are no longer running, so that concurrent runs (two checkouts, or the
+/// SQLite and PostgreSQL suites side by side) each keep their own template and none is left behind for long.
+fn drop_stale_templates(url: &str) {
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        datname: String,
+    }
+    let Ok(mut c) = PgConnection::establish(url) else {
+        return;
+    };
+    let names: Vec<Name> =
+        diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE 'gridline_tpl_%'")
+            .load(&mut c)
+            .unwrap_or_default();
+    for Name { datname } in names {
+        let alive = datname
+            .rsplit('_')
+            .next()
+            .and_then(|pid| pid.parse::<u32>().ok())
+            .is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
+        if !alive {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {datname} WITH (FORCE)"))
+                .execute(&mut c);
+        }
+    }
 }
 
 /// Replaces the database name of a PostgreSQL URL.
@@ -100,11 +107,9 @@ fn template() -> &'static Template {
     static T: OnceLock<Template> = OnceLock::new();
     T.get_or_init(|| match postgres_url() {
         Some(url) => {
-            let name = format!("gridline_tpl_{}", binary_name());
-            pg_admin(
-                &url,
-                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-            );
+            // One template per test process, named by its pid (see `drop_stale_templates`).
+            drop_stale_templates(&url);
+            let name = format!("gridline_tpl_{}", std::process::id());
             pg_admin(&url, &format!("CREATE DATABASE {name}"));
             {
                 let db = Db::connect(&with_database(&url, &name), 2).expect("template database");

@@ -1,8 +1,7 @@
 //! `gridline chain import` / `export`: all or nothing, with line-numbered errors.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::TestDb;
 use gridline::service::chain;

@@ -1,8 +1,7 @@
 //! `GET /api/v1/places/{code}` and `/children`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 

@@ -1,8 +1,7 @@
 //! The default Beijing dataset: counts, codes, a clean partition, and the index against brute force.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use geo::{
     BoundingRect, Contains, CoordinatePosition, GeodesicArea, coordinate_position::CoordPos,

@@ -2,9 +2,8 @@
 //! services (the topics), posting a request with an API key and reading it back — with no personal data in any
 //! public answer — and the request list's filters and paging. Errors come in the spec's `[{"code","description"}]`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use actix_web::http::Method;
 use common::{Req, Resp, TestApp};

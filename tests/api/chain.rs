@@ -1,8 +1,7 @@
 //! The responsibility chain: assignments with history, sections, fallback, and the chain of a place or point.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use actix_web::http::Method;
 use common::{Req, Resp, TestApp};

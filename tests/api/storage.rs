@@ -1,8 +1,7 @@
 //! Storage on both backends: first start loads the dataset once, migrations are repeatable, bad URLs are refused.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::TestDb;
 use gridline::db::{Backend, Db, DbError};

@@ -3,9 +3,8 @@
 //! leaves their places comes as a tombstone; concurrent writers never make a reader skip a committed change; bad
 //! cursors and limits are refused.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{Resp, TestApp};
 use diesel::RunQueryDsl;

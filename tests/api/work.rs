@@ -4,9 +4,8 @@
 //! escalation ladder crossed exactly once per rung with a controllable clock, also across a restart; overdue
 //! lists; and what each role may not do.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use common::{Resp, TestApp};

@@ -3,9 +3,8 @@
 //! incomplete steps are refused with what is allowed and change nothing; a patrol case is fixed on the spot and
 //! verified.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{Resp, TestApp};
 use gridline::auth::role::Role;

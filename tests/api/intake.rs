@@ -2,9 +2,8 @@
 //! group or repeat requests, can be unmerged, are idempotent, and callers stay masked except for those who may
 //! read them (each such read audited).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{Resp, TestApp};
 use gridline::auth::role::Role;

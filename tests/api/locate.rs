@@ -1,8 +1,7 @@
 //! `GET /api/v1/locate` and `POST /api/v1/locate/batch` through the real routes.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use gridline::geo::crs::{Crs, from_wgs84};

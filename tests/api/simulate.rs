@@ -1,9 +1,8 @@
 //! Simulated traffic: realistic in mix and place, filed through intake, deterministic, resumable, with its hotspots
 //! written as ground truth.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use chrono::NaiveDate;
 use common::TestDb;

@@ -1,9 +1,8 @@
 //! The chain is answered from memory: every write through the API (people, units, sections, assignments) shows in
 //! the very next chain read, of a place and of a point.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use actix_web::http::Method;
 use common::{Req, Resp, TestApp};

@@ -1,9 +1,8 @@
 //! `geodata check` and `geodata import`: problems are reported with codes, a failing file changes nothing,
 //! a good file replaces its level, and lower levels that would no longer nest are protected.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::TestDb;
 use gridline::geo::layers;

@@ -1,8 +1,7 @@
 //! Health, readiness and unknown routes.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 

@@ -6,9 +6,8 @@
 //! jurisdiction, and in the command line's CSV and JSON. A case driven through the real routes (a caller joining
 //! after dispatch, a failed callback, reopen, a second round) moves the sums as it goes.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use common::TestApp;

@@ -1,8 +1,7 @@
 //! The contract: every registered route is in api-spec/openapi.yaml and every route there is registered.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

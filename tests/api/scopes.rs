@@ -1,8 +1,7 @@
 //! Who may see what: each role sees places and chains inside its jurisdiction, and gets 404 (not a leak) outside.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use gridline::auth::role::Role;

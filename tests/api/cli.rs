@@ -1,8 +1,7 @@
 //! The command line, run as a user would run it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::TestDb;
 use std::process::{Command, Output};

@@ -1,9 +1,8 @@
 //! Photo evidence through the real routes: resumable uploads, refusals of bad bytes, stored files and derivatives,
 //! the rights on originals, and which of a report's photos are present, missing or doubtful.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use actix_web::http::Method;
 use common::{Resp, TestApp, jpeg};

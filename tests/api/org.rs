@@ -1,8 +1,7 @@
 //! Units and people through the real routes: create, list, read, change, delete, with their rules and rights.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use actix_web::http::Method;
 use common::{Req, Resp, TestApp};

@@ -1,0 +1,31 @@
+//! The integration tests: one binary, one module per area, real HTTP through the real routes on SQLite (or on
+//! PostgreSQL when `GRIDLINE_TEST_POSTGRES_URL` is set). The Beijing template database is built once per run.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+mod api_spec;
+mod assessment;
+mod auth;
+mod chain;
+mod chain_import;
+mod chain_live;
+mod cli;
+mod geodata;
+mod geodata_import;
+mod health;
+mod intake;
+mod locate;
+mod open311;
+mod org;
+mod phone;
+mod photos;
+mod places;
+mod pull;
+mod scopes;
+mod simulate;
+mod storage;
+mod sync;
+mod work;
+mod workflow;

@@ -799,7 +799,7 @@ async fn policy_values_are_checked_stored_and_govern_the_clocks() {
 }
 
 /// A 0702 water case dispatched by the rules (street office + the water department), accepted, started and whistled
-/// to the water and gas departments: (app, case id, water unit, gas unit, street handler token).
+/// to the water and gas departments: (case id, water unit, gas unit, street handler token).
 async fn whistled_water_case(app: &TestApp) -> (String, String, String, String) {
     let (_, _, cell) = common::spot();
     let district = &cell[..6];

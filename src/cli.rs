@@ -309,7 +309,9 @@ pub enum GeodataAction {
 /// `gridline user ...`
 #[derive(Debug, Subcommand)]
 pub enum UserAction {
-    /// Add a user; the password comes from GRIDLINE_USER_PASSWORD, or a random one is printed once.
+    /// Add a user with their jurisdiction and units, all or nothing; the password comes from
+    /// GRIDLINE_USER_PASSWORD, or a random one is printed once. A department handler needs --topic to see cases
+    /// and --unit to report in and work them for their department.
     Add {
         /// Sign-in name.
         username: String,
@@ -323,9 +325,13 @@ pub enum UserAction {
         /// A place code of the user's jurisdiction (repeatable); everything inside it is visible.
         #[arg(long = "scope")]
         scopes: Vec<String>,
-        /// A topic code a department handler answers for (repeatable).
+        /// A topic code a department handler answers for (repeatable); without one they see no case.
         #[arg(long = "topic")]
         topics: Vec<String>,
+        /// The id of a unit the user acts for (repeatable; `GET /api/v1/units` lists them): a department handler
+        /// reports in and works cases only for their units.
+        #[arg(long = "unit")]
+        units: Vec<String>,
     },
     /// List users.
     List,
@@ -720,18 +726,25 @@ fn user_command(action: UserAction, db: &DbArgs) -> anyhow::Result<()> {
             name,
             scopes,
             topics,
+            units,
         } => {
             let (password, generated) = new_password();
-            auth::check_scopes(&db, &scopes, &topics)?;
-            auth::add_user(
+            auth::create_user(
                 &db,
-                &username,
-                name.as_deref().unwrap_or(&username),
-                role,
-                &password,
+                &auth::NewUser {
+                    username: &username,
+                    display_name: name.as_deref().unwrap_or(&username),
+                    role,
+                    password: &password,
+                    places: &scopes,
+                    topics: &topics,
+                    units: &units,
+                },
             )?;
-            auth::set_scopes(&db, &username, &scopes, &topics)?;
-            println!("added {username} ({role})");
+            println!(
+                "added {username} ({})",
+                crate::domain::text::a(role.as_str())
+            );
             if generated {
                 println!("password (shown once): {password}");
             }

@@ -4,7 +4,10 @@
 //! `thiserror` enums; the command line wraps everything in `anyhow` with context. Handlers return [`ApiError`],
 //! whose every variant maps to one status and a stable snake_case `code`. Anything that is not the client's fault
 //! becomes [`ApiError::Internal`]: a 500 that logs the whole cause chain under an error id and tells the client
-//! only that id.
+//! only that id. A database constraint violation is never a 500: [`ApiError::from`] a [`crate::db::DbError`] turns it
+//! into a 409 with a code for the kind of constraint (`already_exists`, `still_referenced`, `constraint_violation`),
+//! the same on SQLite and PostgreSQL. Where a client needs to know exactly what blocks a change (a person's
+//! assignments, a unit's open cases), the service checks first inside its transaction and answers a specific code.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -26,6 +29,9 @@ pub struct ErrorBody {
     /// For `photos_missing`: the photos (SHA-256) the server does not have yet; upload them, then retry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing: Option<Vec<String>>,
+    /// For `unit_has_open_work`: the open cases that block the change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cases: Option<Vec<String>>,
 }
 
 /// An error answer.
@@ -96,6 +102,16 @@ pub enum ApiError {
         /// The photos (SHA-256) still to upload.
         missing: Vec<String>,
     },
+    /// 409: open cases block the change (e.g. deleting a unit that still handles them); `cases` lists them.
+    #[error("{message}")]
+    OpenCases {
+        /// Stable code.
+        code: &'static str,
+        /// Explanation.
+        message: String,
+        /// The cases.
+        cases: Vec<String>,
+    },
     /// 413: the request is too large.
     #[error("{message}")]
     TooLarge {
@@ -154,6 +170,7 @@ impl ApiError {
             | ApiError::Forbidden { code, .. }
             | ApiError::NotFound { code, .. }
             | ApiError::Conflict { code, .. }
+            | ApiError::OpenCases { code, .. }
             | ApiError::TooLarge { code, .. }
             | ApiError::Unprocessable { code, .. }
             | ApiError::Unavailable { code, .. } => code,
@@ -174,6 +191,7 @@ impl ResponseError for ApiError {
             ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. }
+            | ApiError::OpenCases { .. }
             | ApiError::IllegalTransition { .. }
             | ApiError::PhotosMissing { .. } => StatusCode::CONFLICT,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -196,6 +214,7 @@ impl ResponseError for ApiError {
                     error_id: Some(id),
                     allowed: None,
                     missing: None,
+                    cases: None,
                 }
             }
             other => ErrorBody {
@@ -208,6 +227,10 @@ impl ResponseError for ApiError {
                 },
                 missing: match other {
                     ApiError::PhotosMissing { missing, .. } => Some(missing.clone()),
+                    _ => None,
+                },
+                cases: match other {
+                    ApiError::OpenCases { cases, .. } => Some(cases.clone()),
                     _ => None,
                 },
             },
@@ -236,13 +259,40 @@ impl From<actix_web::error::BlockingError> for ApiError {
 
 impl From<crate::db::DbError> for ApiError {
     fn from(e: crate::db::DbError) -> Self {
-        ApiError::internal(e)
+        match e {
+            crate::db::DbError::Query(q) => ApiError::from(q),
+            other => ApiError::internal(other),
+        }
     }
 }
 
 impl From<diesel::result::Error> for ApiError {
+    /// A constraint violation is the client's conflict with what is stored (409), whichever backend reports it;
+    /// everything else is ours (500). SQLite names neither the table nor the constraint, so the code says only
+    /// which kind of constraint refused the change.
     fn from(e: diesel::result::Error) -> Self {
-        ApiError::internal(e)
+        use diesel::result::{DatabaseErrorKind as Kind, Error};
+        let (code, message) = match &e {
+            Error::DatabaseError(Kind::UniqueViolation, _) => (
+                "already_exists",
+                "the change would store something that already exists (a duplicate): leave the duplicate out",
+            ),
+            Error::DatabaseError(Kind::ForeignKeyViolation, _) => (
+                "still_referenced",
+                "the change conflicts with a reference between records (a record still in use, or one that does \
+                 not exist): remove or fix the reference first",
+            ),
+            Error::DatabaseError(Kind::CheckViolation | Kind::NotNullViolation, _) => (
+                "constraint_violation",
+                "the change breaks a rule of what may be stored: check the values",
+            ),
+            _ => return ApiError::internal(e),
+        };
+        tracing::info!(cause = %e, code, "refused by a database constraint");
+        ApiError::Conflict {
+            code,
+            message: message.to_owned(),
+        }
     }
 }
 
@@ -275,6 +325,29 @@ mod tests {
             !b.to_string().contains("secret"),
             "the cause is logged, not shown: {b}"
         );
+    }
+
+    #[test]
+    fn a_constraint_violation_answers_409_with_the_kind_of_constraint() {
+        use diesel::result::{DatabaseErrorKind as Kind, Error};
+        let violation = |kind| {
+            ApiError::from(crate::db::DbError::Query(Error::DatabaseError(
+                kind,
+                Box::new("FOREIGN KEY constraint failed".to_owned()),
+            )))
+        };
+        for (kind, code) in [
+            (Kind::UniqueViolation, "already_exists"),
+            (Kind::ForeignKeyViolation, "still_referenced"),
+            (Kind::CheckViolation, "constraint_violation"),
+            (Kind::NotNullViolation, "constraint_violation"),
+        ] {
+            let e = violation(kind);
+            assert_eq!(e.status_code(), StatusCode::CONFLICT, "{code}");
+            assert_eq!(body(&e)["code"], code);
+        }
+        let other = ApiError::from(Error::NotFound);
+        assert_eq!(other.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 
     #[test]

@@ -45,11 +45,13 @@ impl From<AuthError> for ApiError {
                 message: e.to_string(),
             },
             AuthError::UnknownScope(_)
+            | AuthError::UnknownUnit(_)
+            | AuthError::TooMany
             | AuthError::UsernameTaken(_)
             | AuthError::UnknownUser(_)
             | AuthError::InvalidUsername
             | AuthError::Password(_) => ApiError::bad_request("invalid_account", e.to_string()),
-            AuthError::Db(db) => ApiError::internal(db),
+            AuthError::Db(db) => ApiError::from(db),
         }
     }
 }
@@ -75,7 +77,7 @@ impl From<DeviceError> for ApiError {
                 code: "invalid_token",
                 message: e.to_string(),
             },
-            DeviceError::Db(db) => ApiError::internal(db),
+            DeviceError::Db(db) => ApiError::from(db),
         }
     }
 }

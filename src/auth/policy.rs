@@ -109,6 +109,33 @@ pub fn assessment_scope(
     (places, topics)
 }
 
+/// Whether a role acts only for the units its users are members of (`user_units`): department handlers, whose
+/// jurisdiction is topics across places, so that their place does not tie them to a department. Other roles act as
+/// their role and jurisdiction allow (a dispatcher or admin names any unit).
+pub fn acts_only_for_own_units(role: Role) -> bool {
+    role == Role::DepartmentHandler
+}
+
+/// Whether `user`, a member of the units `member_of`, may act for `unit` (report in for it when whistled).
+pub fn may_act_for_unit(
+    user: &crate::service::auth::Principal,
+    member_of: &[String],
+    unit: &str,
+) -> bool {
+    !acts_only_for_own_units(user.role) || member_of.iter().any(|u| u == unit)
+}
+
+/// Whether `user`, a member of the units `member_of`, may work on a case (accept, return, start, extend, note,
+/// reply) whose units are `case_units` (the unit handling it, the departments it was sent to, the departments a
+/// whistle summoned): a department handler only as a member of one of them.
+pub fn may_work_case(
+    user: &crate::service::auth::Principal,
+    member_of: &[String],
+    case_units: &[String],
+) -> bool {
+    !acts_only_for_own_units(user.role) || case_units.iter().any(|u| member_of.contains(u))
+}
+
 /// Whether a user may see a ticket's caller unmasked (`pii:read` for that record): hotline operators (they took
 /// the call) always; street and department handlers (they must contact the caller) unless the caller asked for
 /// confidentiality; nobody else.
@@ -228,6 +255,27 @@ mod tests {
             assessment_scope(&heating),
             (None, Some(vec!["07".to_owned()]))
         );
+    }
+
+    #[test]
+    fn department_handlers_act_only_for_their_own_units() {
+        let water = ["unit_water".to_owned()];
+        let handler = user(Role::DepartmentHandler, &[], &["07"]);
+        assert!(may_act_for_unit(&handler, &water, "unit_water"));
+        assert!(!may_act_for_unit(&handler, &water, "unit_gas"));
+        assert!(!may_act_for_unit(&handler, &[], "unit_water"));
+        let case_units = ["unit_street".to_owned(), "unit_gas".to_owned()];
+        assert!(!may_work_case(&handler, &water, &case_units));
+        assert!(may_work_case(
+            &handler,
+            &["unit_gas".to_owned()],
+            &case_units
+        ));
+        for role in [Role::Admin, Role::Dispatcher, Role::StreetHandler] {
+            let u = user(role, &["110105"], &[]);
+            assert!(may_act_for_unit(&u, &[], "unit_water"), "{role}");
+            assert!(may_work_case(&u, &[], &case_units), "{role}");
+        }
     }
 
     #[test]

@@ -446,6 +446,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_units (user_id, unit_id) {
+        user_id -> Text,
+        unit_id -> Text,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Text,
         username -> Text,
@@ -475,6 +482,8 @@ diesel::joinable!(ticket_callbacks -> tickets (ticket_id));
 diesel::joinable!(ticket_media -> tickets (ticket_id));
 diesel::joinable!(tickets -> cases (case_id));
 diesel::joinable!(user_scopes -> users (user_id));
+diesel::joinable!(user_units -> units (unit_id));
+diesel::joinable!(user_units -> users (user_id));
 diesel::joinable!(whistle_calls -> cases (case_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -508,6 +517,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     topics,
     units,
     user_scopes,
+    user_units,
     users,
     whistle_calls,
 );

@@ -1,4 +1,5 @@
-//! Account administration: `GET /api/v1/admin/users`, `POST /api/v1/admin/users/{username}/revoke-tokens`.
+//! Account administration: `GET /api/v1/admin/users`, `POST /api/v1/admin/users/{username}/revoke-tokens`, a user's
+//! jurisdiction (`PUT .../scopes`) and the units they act for (`PUT .../units`).
 
 use crate::app::AppState;
 use crate::auth::current_user::CurrentUser;
@@ -23,6 +24,8 @@ pub struct AdminUser {
     pub disabled: bool,
     /// When created (RFC 3339, UTC).
     pub created_at: String,
+    /// The units the user acts for (unit ids).
+    pub units: Vec<String>,
 }
 
 /// Body of the user list.
@@ -46,17 +49,18 @@ pub async fn list_users(
 ) -> Result<web::Json<AdminUsers>, ApiError> {
     policy::require(&me, Permission::ManageUsers)?;
     let db = state.db.clone();
-    let rows = web::block(move || auth::list_users(&db)).await??;
+    let rows = web::block(move || auth::list_users_with_units(&db)).await??;
     Ok(web::Json(AdminUsers {
         users: rows
             .into_iter()
-            .map(|u| AdminUser {
+            .map(|(u, units)| AdminUser {
                 id: u.id,
                 username: u.username,
                 display_name: u.display_name,
                 role: u.role,
                 disabled: u.disabled,
                 created_at: crate::domain::time::rfc3339(u.created_at),
+                units,
             })
             .collect(),
     }))
@@ -73,10 +77,7 @@ pub async fn revoke_tokens(
     let username = path.into_inner();
     match web::block(move || auth::revoke_tokens(&db, &username)).await? {
         Ok(revoked) => Ok(HttpResponse::Ok().json(Revoked { revoked })),
-        Err(AuthError::UnknownUser(name)) => Err(ApiError::not_found(
-            "user_not_found",
-            format!("there is no user {name:?}"),
-        )),
+        Err(AuthError::UnknownUser(name)) => Err(user_not_found(&name)),
         Err(e) => Err(e.into()),
     }
 }
@@ -92,10 +93,11 @@ pub struct Scopes {
     pub topics: Vec<String>,
 }
 
-/// The most scopes one user may hold.
-pub const MAX_SCOPES: usize = 1000;
+fn user_not_found(name: &str) -> ApiError {
+    ApiError::not_found("user_not_found", format!("there is no user {name:?}"))
+}
 
-/// `PUT /api/v1/admin/users/{username}/scopes`: replaces a user's jurisdiction.
+/// `PUT /api/v1/admin/users/{username}/scopes`: replaces a user's jurisdiction; a code named twice is kept once.
 pub async fn set_scopes(
     state: web::Data<AppState>,
     me: CurrentUser,
@@ -104,25 +106,45 @@ pub async fn set_scopes(
 ) -> Result<web::Json<Scopes>, ApiError> {
     policy::require(&me, Permission::ManageUsers)?;
     let scopes = body.into_inner();
-    if scopes.places.len() + scopes.topics.len() > MAX_SCOPES {
-        return Err(ApiError::bad_request(
-            "invalid_scope",
-            format!("at most {MAX_SCOPES} scopes"),
-        ));
-    }
     let db = state.db.clone();
     let username = path.into_inner();
-    let (places, topics) = (scopes.places.clone(), scopes.topics.clone());
-    match web::block(move || auth::set_scopes(&db, &username, &places, &topics)).await? {
-        Ok(()) => Ok(web::Json(scopes)),
-        Err(AuthError::UnknownUser(name)) => Err(ApiError::not_found(
-            "user_not_found",
-            format!("there is no user {name:?}"),
-        )),
-        Err(AuthError::UnknownScope(s)) => Err(ApiError::bad_request(
-            "invalid_scope",
-            format!("{s:?} is not a known place code or a topic code"),
-        )),
+    match web::block(move || auth::set_scopes(&db, &username, &scopes.places, &scopes.topics))
+        .await?
+    {
+        Ok((places, topics)) => Ok(web::Json(Scopes { places, topics })),
+        Err(AuthError::UnknownUser(name)) => Err(user_not_found(&name)),
+        Err(e @ (AuthError::UnknownScope(_) | AuthError::TooMany)) => {
+            Err(ApiError::bad_request("invalid_scope", e.to_string()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The units a user acts for.
+#[derive(Debug, Serialize, serde::Deserialize)]
+pub struct Units {
+    /// Unit ids.
+    pub units: Vec<String>,
+}
+
+/// `PUT /api/v1/admin/users/{username}/units`: replaces the units a user acts for (a department handler reports in
+/// and works cases only for these); a unit named twice is kept once.
+pub async fn set_units(
+    state: web::Data<AppState>,
+    me: CurrentUser,
+    path: web::Path<String>,
+    body: web::Json<Units>,
+) -> Result<web::Json<Units>, ApiError> {
+    policy::require(&me, Permission::ManageUsers)?;
+    let units = body.into_inner().units;
+    let db = state.db.clone();
+    let username = path.into_inner();
+    match web::block(move || auth::set_units(&db, &username, &units)).await? {
+        Ok(units) => Ok(web::Json(Units { units })),
+        Err(AuthError::UnknownUser(name)) => Err(user_not_found(&name)),
+        Err(e @ (AuthError::UnknownUnit(_) | AuthError::TooMany)) => {
+            Err(ApiError::bad_request("invalid_unit", e.to_string()))
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -14,7 +14,7 @@ impl From<AssessmentError> for ApiError {
             AssessmentError::Invalid { .. } => {
                 ApiError::bad_request("invalid_field", e.to_string())
             }
-            AssessmentError::Db(db) => ApiError::internal(db),
+            AssessmentError::Db(db) => ApiError::from(db),
         }
     }
 }

@@ -34,7 +34,7 @@ impl From<CaseError> for ApiError {
                 code: "nothing_to_unmerge",
                 message: e.to_string(),
             },
-            CaseError::Db(db) => ApiError::internal(db),
+            CaseError::Db(db) => ApiError::from(db),
         }
     }
 }

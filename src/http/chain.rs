@@ -26,7 +26,7 @@ impl From<ChainError> for ApiError {
                 code: "overlapping_assignment",
                 message: e.to_string(),
             },
-            ChainError::Db(db) => ApiError::internal(db),
+            ChainError::Db(db) => ApiError::from(db),
         }
     }
 }

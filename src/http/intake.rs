@@ -19,7 +19,7 @@ impl From<IntakeError> for ApiError {
         let code = e.code().unwrap_or("internal_error");
         let message = e.to_string();
         match e {
-            IntakeError::Db(db) => ApiError::internal(db),
+            IntakeError::Db(db) => ApiError::from(db),
             e @ IntakeError::Lookup(_) => ApiError::internal(e),
             IntakeError::Invalid { .. } | IntakeError::Point(_) => {
                 ApiError::bad_request(code, message)
@@ -38,7 +38,7 @@ impl From<TopicError> for ApiError {
     fn from(e: TopicError) -> Self {
         match e {
             TopicError::Invalid(_) => ApiError::bad_request("invalid_taxonomy", e.to_string()),
-            TopicError::Db(db) => ApiError::internal(db),
+            TopicError::Db(db) => ApiError::from(db),
         }
     }
 }

@@ -192,6 +192,7 @@ fn failed<'a>(e: ApiError) -> BatchItem<'a> {
             error_id: None,
             allowed: None,
             missing: None,
+            cases: None,
         },
     }
 }

@@ -79,6 +79,11 @@ pub fn api(r: &mut Routes<'_>) {
         "/api/v1/admin/users/{username}/scopes",
         admin::set_scopes,
     );
+    r.add(
+        Method::PUT,
+        "/api/v1/admin/users/{username}/units",
+        admin::set_units,
+    );
     r.add(Method::POST, "/api/v1/units", org::create_unit);
     r.add(Method::GET, "/api/v1/units", org::list_units);
     r.add(Method::GET, "/api/v1/units/{id}", org::get_unit);

@@ -24,7 +24,16 @@ impl From<OrgError> for ApiError {
                 code: "unit_in_use",
                 message: e.to_string(),
             },
-            OrgError::Db(db) => ApiError::internal(db),
+            OrgError::HasAssignments(_) => ApiError::Conflict {
+                code: "person_has_assignments",
+                message: e.to_string(),
+            },
+            OrgError::OpenWork(ref cases) => ApiError::OpenCases {
+                code: "unit_has_open_work",
+                cases: cases.clone(),
+                message: e.to_string(),
+            },
+            OrgError::Db(db) => ApiError::from(db),
         }
     }
 }

@@ -63,7 +63,7 @@ impl From<PhotoError> for ApiError {
                 message,
             },
             PhotoError::Io(io) => ApiError::internal(io),
-            PhotoError::Db(db) => ApiError::internal(db),
+            PhotoError::Db(db) => ApiError::from(db),
         }
     }
 }

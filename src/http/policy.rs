@@ -14,7 +14,7 @@ impl From<PolicyError> for ApiError {
         match e {
             PolicyError::UnknownKey(_) => ApiError::not_found("unknown_policy_key", e.to_string()),
             PolicyError::Invalid(_) => ApiError::bad_request("invalid_field", e.to_string()),
-            PolicyError::Db(db) => ApiError::internal(db),
+            PolicyError::Db(db) => ApiError::from(db),
         }
     }
 }

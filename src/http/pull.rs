@@ -19,7 +19,7 @@ impl From<PullError> for ApiError {
         match e {
             PullError::InvalidCursor => ApiError::bad_request("invalid_cursor", e.to_string()),
             PullError::InvalidLimit => ApiError::bad_request("invalid_field", e.to_string()),
-            PullError::Db(db) => ApiError::internal(db),
+            PullError::Db(db) => ApiError::from(db),
         }
     }
 }

@@ -19,7 +19,7 @@ impl From<SyncError> for ApiError {
                 code: "device_required",
                 message: e.to_string(),
             },
-            SyncError::Db(db) => ApiError::internal(db),
+            SyncError::Db(db) => ApiError::from(db),
         }
     }
 }

@@ -17,14 +17,16 @@ impl From<WorkflowError> for ApiError {
         let code = e.code().unwrap_or("internal_error");
         let message = e.to_string();
         match e {
-            WorkflowError::Db(db) => ApiError::internal(db),
+            WorkflowError::Db(db) => ApiError::from(db),
             WorkflowError::Invalid { .. } => ApiError::bad_request(code, message),
             WorkflowError::NotFound(_) => ApiError::not_found(code, message),
             WorkflowError::Illegal { allowed, .. } => ApiError::IllegalTransition {
                 allowed: allowed.iter().map(|a| (*a).to_owned()).collect(),
                 message,
             },
-            WorkflowError::Forbidden { .. } => ApiError::Forbidden { code, message },
+            WorkflowError::Forbidden { .. } | WorkflowError::NotMember(_) => {
+                ApiError::Forbidden { code, message }
+            }
             WorkflowError::PhotosMissing(missing) => ApiError::PhotosMissing { message, missing },
             WorkflowError::VersionConflict { .. } | WorkflowError::NoRoute(_) => {
                 ApiError::Conflict { code, message }

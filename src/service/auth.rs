@@ -21,6 +21,10 @@ pub const MAX_FAILURES_PER_ACCOUNT: usize = 5;
 pub const MAX_FAILURES_PER_ADDRESS: usize = 20;
 /// The longest user name accepted.
 pub const MAX_USERNAME_LEN: usize = 64;
+/// The most scopes (places and topics together) one user may hold.
+pub const MAX_SCOPES: usize = 1000;
+/// The most units one user may act for.
+pub const MAX_UNITS: usize = 100;
 
 /// Errors of signing in and of account management.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +51,12 @@ pub enum AuthError {
     /// A scope that is not a known place code or a topic code.
     #[error("{0:?} is not a known place code or a topic code")]
     UnknownScope(String),
+    /// A unit id that names no unit.
+    #[error("no unit has the id {0:?} (see GET /api/v1/units)")]
+    UnknownUnit(String),
+    /// More scopes or units than one user may hold.
+    #[error("at most {MAX_SCOPES} scopes and {MAX_UNITS} units per user")]
+    TooMany,
     /// A password that does not meet the rules.
     #[error(transparent)]
     Password(#[from] password::PasswordError),
@@ -265,7 +275,26 @@ pub fn logout(db: &Db, bearer: &str) -> Result<(), AuthError> {
     Ok(())
 }
 
-/// Creates a user.
+/// An account to create, with its jurisdiction and the units it acts for.
+#[derive(Debug, Clone, Copy)]
+pub struct NewUser<'a> {
+    /// Sign-in name.
+    pub username: &'a str,
+    /// Name shown to people.
+    pub display_name: &'a str,
+    /// Role.
+    pub role: Role,
+    /// Password.
+    pub password: &'a str,
+    /// Place codes of the jurisdiction.
+    pub places: &'a [String],
+    /// Topic codes (department handlers).
+    pub topics: &'a [String],
+    /// Unit ids the user acts for.
+    pub units: &'a [String],
+}
+
+/// Creates a user without scopes or units.
 pub fn add_user(
     db: &Db,
     username: &str,
@@ -273,27 +302,51 @@ pub fn add_user(
     role: Role,
     pass: &str,
 ) -> Result<Principal, AuthError> {
-    if !valid_username(username) {
+    create_user(
+        db,
+        &NewUser {
+            username,
+            display_name,
+            role,
+            password: pass,
+            places: &[],
+            topics: &[],
+            units: &[],
+        },
+    )
+}
+
+/// Creates a user with their scopes and units in one transaction: the account exists whole or not at all.
+pub fn create_user(db: &Db, new: &NewUser<'_>) -> Result<Principal, AuthError> {
+    if !valid_username(new.username) {
         return Err(AuthError::InvalidUsername);
     }
-    let hash = password::hash(pass)?;
-    let mut conn = db.writer()?;
-    if store::by_username(&mut conn, username)?.is_some() {
-        return Err(AuthError::UsernameTaken(username.to_owned()));
-    }
+    // Hash before taking the writer: on SQLite every other write waits for it.
+    let hash = password::hash(new.password)?;
     let t = now();
     let row = UserRow {
         id: new_id(),
-        username: username.to_owned(),
-        display_name: display_name.to_owned(),
-        role: role.as_str().to_owned(),
+        username: new.username.to_owned(),
+        display_name: new.display_name.to_owned(),
+        role: new.role.as_str().to_owned(),
         password_hash: hash,
         disabled: false,
         created_at: t,
         password_changed_at: t,
     };
-    store::insert(&mut conn, &row)?;
-    tracing::info!(user = %username, role = %role, "user added");
+    let mut conn = db.writer()?;
+    conn.transaction::<_, AuthError, _>(|c| {
+        if store::by_username(c, new.username)?.is_some() {
+            return Err(AuthError::UsernameTaken(new.username.to_owned()));
+        }
+        store::insert(c, &row)?;
+        let scopes = scopes_on(c, new.places, new.topics)?;
+        store::set_scopes(c, &row.id, &scopes)?;
+        let units = units_on(c, new.units)?;
+        store::set_units(c, &row.id, &units)?;
+        Ok(())
+    })?;
+    tracing::info!(user = %new.username, role = %new.role, "user added");
     Principal::from_row(&row).ok_or(AuthError::InvalidUsername)
 }
 
@@ -396,17 +449,20 @@ pub fn revoke_tokens(db: &Db, username: &str) -> Result<usize, AuthError> {
     )?)
 }
 
-/// Checks scopes: place codes that exist, and topic codes; returns them as (kind, value).
-pub fn check_scopes(
-    db: &Db,
+/// Checks scopes on a connection: place codes that exist, and topic codes; returns them as (kind, value), each
+/// once (a code named twice is kept once rather than refused).
+fn scopes_on(
+    conn: &mut crate::db::DbConnection,
     places: &[String],
     topics: &[String],
 ) -> Result<Vec<(String, String)>, AuthError> {
-    let mut conn = db.reader()?;
-    let mut scopes = Vec::new();
+    if places.len() + topics.len() > MAX_SCOPES {
+        return Err(AuthError::TooMany);
+    }
+    let mut scopes: Vec<(String, String)> = Vec::with_capacity(places.len() + topics.len());
     for p in places {
         let known = crate::geo::place::PlaceCode::parse(p).is_some()
-            && crate::store::places::get(&mut conn, p)?.is_some();
+            && crate::store::places::get(conn, p)?.is_some();
         if !known {
             return Err(AuthError::UnknownScope(p.clone()));
         }
@@ -418,18 +474,83 @@ pub fn check_scopes(
         }
         scopes.push(("topic".to_owned(), t.clone()));
     }
+    scopes.sort();
+    scopes.dedup();
     Ok(scopes)
 }
 
-/// Sets a user's jurisdiction: place codes (each must exist) and topic codes.
+/// Checks unit ids on a connection (each must name a unit); returns them each once, sorted.
+fn units_on(
+    conn: &mut crate::db::DbConnection,
+    units: &[String],
+) -> Result<Vec<String>, AuthError> {
+    if units.len() > MAX_UNITS {
+        return Err(AuthError::TooMany);
+    }
+    let mut out = Vec::with_capacity(units.len());
+    for u in units {
+        let u = u.trim();
+        if crate::store::org::unit(conn, u)?.is_none() {
+            return Err(AuthError::UnknownUnit(u.to_owned()));
+        }
+        out.push(u.to_owned());
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Sets a user's jurisdiction: place codes (each must exist) and topic codes, each kept once. Returns what is now
+/// in force as (places, topics).
 pub fn set_scopes(
     db: &Db,
     username: &str,
     places: &[String],
     topics: &[String],
-) -> Result<(), AuthError> {
-    let u = user(db, username)?;
-    let scopes = check_scopes(db, places, topics)?;
+) -> Result<(Vec<String>, Vec<String>), AuthError> {
     let mut conn = db.writer()?;
-    conn.transaction::<_, AuthError, _>(|c| Ok(store::set_scopes(c, &u.id, &scopes)?))
+    conn.transaction::<_, AuthError, _>(|c| {
+        let u = store::by_username(c, username)?
+            .ok_or_else(|| AuthError::UnknownUser(username.to_owned()))?;
+        let scopes = scopes_on(c, places, topics)?;
+        store::set_scopes(c, &u.id, &scopes)?;
+        let pick = |kind: &str| {
+            scopes
+                .iter()
+                .filter(|(k, _)| k == kind)
+                .map(|(_, v)| v.clone())
+                .collect::<Vec<_>>()
+        };
+        Ok((pick("place"), pick("topic")))
+    })
+}
+
+/// Sets the units a user acts for (each must exist; each kept once); returns them.
+pub fn set_units(db: &Db, username: &str, units: &[String]) -> Result<Vec<String>, AuthError> {
+    let mut conn = db.writer()?;
+    conn.transaction::<_, AuthError, _>(|c| {
+        let u = store::by_username(c, username)?
+            .ok_or_else(|| AuthError::UnknownUser(username.to_owned()))?;
+        let units = units_on(c, units)?;
+        store::set_units(c, &u.id, &units)?;
+        Ok(units)
+    })
+}
+
+/// Every user with the units they act for, by name.
+pub fn list_users_with_units(db: &Db) -> Result<Vec<(UserRow, Vec<String>)>, AuthError> {
+    let mut conn = db.reader()?;
+    let users = store::all(&mut conn)?;
+    let mut memberships: std::collections::HashMap<String, Vec<String>> =
+        std::collections::HashMap::new();
+    for (user, unit) in store::all_units(&mut conn)? {
+        memberships.entry(user).or_default().push(unit);
+    }
+    Ok(users
+        .into_iter()
+        .map(|u| {
+            let units = memberships.remove(&u.id).unwrap_or_default();
+            (u, units)
+        })
+        .collect())
 }

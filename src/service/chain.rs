@@ -5,6 +5,7 @@ use crate::db::{Db, DbConnection, DbError};
 use crate::domain::chain::{self, Assignee, AssignmentKind, Target};
 use crate::domain::ids::{PersonId, UnitId, random_id};
 use crate::domain::org::valid_name;
+use crate::domain::text::a;
 use crate::domain::time::rfc3339;
 use crate::geo::index::PlaceIndex;
 use crate::geo::place::{Level, PlaceCode};
@@ -95,7 +96,7 @@ fn check_target(
             if l != level {
                 return Err(invalid(
                     "target",
-                    format!("a {} answers for a {level}, not a {l}", kind.as_str()),
+                    format!("{} answers for a {level}, not a {l}", a(kind.as_str())),
                 ));
             }
             places::get(conn, code.as_str())?.ok_or_else(|| {
@@ -122,7 +123,10 @@ fn check_assignee(
             if input.unit_id.is_some() {
                 return Err(invalid(
                     "unit_id",
-                    format!("a {} names a person (person_id), not a unit", kind.as_str()),
+                    format!(
+                        "{} names a person (person_id), not a unit",
+                        a(kind.as_str())
+                    ),
                 ));
             }
             let id = input
@@ -139,11 +143,11 @@ fn check_assignee(
                 return Err(invalid(
                     "person_id",
                     format!(
-                        "{} is a {}; a {} assignment needs a {}",
+                        "{} is {}; {} assignment needs {}",
                         p.name,
-                        p.role,
-                        kind.as_str(),
-                        role.as_str()
+                        a(&p.role),
+                        a(kind.as_str()),
+                        a(role.as_str())
                     ),
                 ));
             }
@@ -152,7 +156,7 @@ fn check_assignee(
             if input.person_id.is_some() {
                 return Err(invalid(
                     "person_id",
-                    format!("a {} names a unit (unit_id), not a person", kind.as_str()),
+                    format!("{} names a unit (unit_id), not a person", a(kind.as_str())),
                 ));
             }
             let id = input

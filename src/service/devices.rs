@@ -35,7 +35,8 @@ pub enum DeviceError {
     },
     /// The role may not register phones (machine clients and roles that file no reports).
     #[error(
-        "a {0} does not register phones; grid members, community secretaries and street handlers do"
+        "{} does not register phones; grid members, community secretaries and street handlers do",
+        crate::domain::text::a(.0)
     )]
     Forbidden(&'static str),
     /// Too many live devices.

@@ -3,9 +3,11 @@
 use crate::db::{Db, DbError};
 use crate::domain::ids::{PersonId, UnitId};
 use crate::domain::org::{self, PersonRole, UnitKind};
+use crate::domain::text::a;
 use crate::geo::place::{CITY_CODE, Level, PlaceCode};
 use crate::store::org::{self as store, PersonRow, UnitRow};
 use crate::store::places;
+use crate::store::work as work_store;
 use chrono::Utc;
 use diesel::Connection;
 
@@ -30,9 +32,23 @@ pub enum OrgError {
     /// No such record.
     #[error("no {0} has the id {1:?}")]
     NotFound(&'static str, String),
-    /// The unit still has people.
-    #[error("the unit still has {0} people: move or delete them first")]
-    InUse(i64),
+    /// The unit is still referenced: by people, by assignments of the responsibility chain, or by users acting
+    /// for it.
+    #[error("the unit still has {0}: move or remove them first")]
+    InUse(String),
+    /// The unit still works on open cases (handles them, co-handles them, or is summoned and has not reported in).
+    #[error(
+        "the unit still works on {} open case(s) ({}): re-dispatch or close them first",
+        .0.len(),
+        .0.join(", ")
+    )]
+    OpenWork(Vec<String>),
+    /// The person is named by assignments of the responsibility chain (current or past).
+    #[error(
+        "the person is named by {0} assignment(s) of the responsibility chain, kept as history: end them and keep \
+         the person, or assign someone else"
+    )]
+    HasAssignments(i64),
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -107,7 +123,7 @@ fn check_unit(conn: &mut crate::db::DbConnection, u: &mut UnitRow) -> Result<(),
         (Some(_), None) => {
             return Err(invalid(
                 "place_code",
-                format!("a {} answers for a place: give its code", kind.as_str()),
+                format!("{} answers for a place: give its code", a(kind.as_str())),
             ));
         }
         (_, Some(code)) => {
@@ -118,8 +134,8 @@ fn check_unit(conn: &mut crate::db::DbConnection, u: &mut UnitRow) -> Result<(),
                 return Err(invalid(
                     "place_code",
                     format!(
-                        "a {} answers for a {}, not a {level}",
-                        kind.as_str(),
+                        "{} answers for a {}, not a {level}",
+                        a(kind.as_str()),
                         names.join(" or ")
                     ),
                 ));
@@ -232,14 +248,33 @@ pub fn update_unit(db: &Db, id: &str, input: UnitInput) -> Result<UnitRow, OrgEr
     Ok(u)
 }
 
-/// Deletes a unit that has no people.
+/// The most open cases a refused unit deletion lists.
+pub const MAX_OPEN_CASES_LISTED: i64 = 50;
+
+/// Deletes a unit that nothing refers to: no open case, no people, no assignment (current or past) and no user
+/// acting for it. Checked in the transaction that deletes, so what the refusal names is what blocked it.
 pub fn delete_unit(db: &Db, id: &str) -> Result<(), OrgError> {
     let u = unit(db, id)?;
     let mut conn = db.writer()?;
     conn.transaction::<_, OrgError, _>(|c| {
-        let n = store::count_people_in(c, &u.id)?;
-        if n > 0 {
-            return Err(OrgError::InUse(n));
+        let open = work_store::open_cases_of_unit(c, &u.id, MAX_OPEN_CASES_LISTED)?;
+        if !open.is_empty() {
+            return Err(OrgError::OpenWork(open));
+        }
+        let held: Vec<String> = [
+            (store::count_people_in(c, &u.id)?, "people"),
+            (
+                store::count_assignments_of_unit(c, &u.id)?,
+                "assignment(s) in the responsibility chain",
+            ),
+            (store::count_members(c, &u.id)?, "user(s) acting for it"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        if !held.is_empty() {
+            return Err(OrgError::InUse(held.join(", ")));
         }
         store::delete_unit(c, &u.id)?;
         Ok(())
@@ -353,9 +388,16 @@ pub fn update_person(db: &Db, id: &str, input: PersonInput) -> Result<PersonRow,
     Ok(p)
 }
 
-/// Deletes a person.
+/// Deletes a person no assignment names (assignments are history: who answered for a place stays answerable).
 pub fn delete_person(db: &Db, id: &str) -> Result<(), OrgError> {
     let p = person(db, id)?;
-    store::delete_person(&mut *db.writer()?, &p.id)?;
-    Ok(())
+    let mut conn = db.writer()?;
+    conn.transaction::<_, OrgError, _>(|c| {
+        let n = store::count_assignments_of_person(c, &p.id)?;
+        if n > 0 {
+            return Err(OrgError::HasAssignments(n));
+        }
+        store::delete_person(c, &p.id)?;
+        Ok(())
+    })
 }

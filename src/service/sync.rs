@@ -464,7 +464,10 @@ fn create_report(
     if !policy::allows(user.role, Permission::FileReports) {
         return Ok(Decision::Rejected(
             "forbidden",
-            format!("a {} does not file reports", user.role.as_str()),
+            format!(
+                "{} does not file reports",
+                crate::domain::text::a(user.role.as_str())
+            ),
         ));
     }
     let mut input: ReportInput = match serde_json::from_value(payload) {

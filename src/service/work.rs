@@ -284,8 +284,9 @@ pub fn on_step(
                     return Err(invalid(
                         "targets",
                         format!(
-                            "{} is a {}: a whistle summons departments",
-                            unit.name, unit.kind
+                            "{} is {}: a whistle summons departments",
+                            unit.name,
+                            crate::domain::text::a(&unit.kind)
                         ),
                     ));
                 }
@@ -431,8 +432,9 @@ fn chosen(
             return Err(invalid(
                 "targets",
                 format!(
-                    "{} is a {}: cases go to street offices, departments and enterprises",
-                    u.name, u.kind
+                    "{} is {}: cases go to street offices, departments and enterprises",
+                    u.name,
+                    crate::domain::text::a(&u.kind)
                 ),
             ));
         }

@@ -15,6 +15,8 @@ use crate::service::auth::Principal;
 use crate::service::work::{self, Router, StepAt};
 use crate::store::cases::{self as case_store, CaseRow};
 use crate::store::photos as photo_store;
+use crate::store::users as user_store;
+use crate::store::work as work_store;
 use crate::store::workflow::{self as store, TransitionRow};
 use chrono::NaiveDateTime;
 use diesel::Connection;
@@ -58,7 +60,7 @@ pub enum WorkflowError {
         allowed_text: String,
     },
     /// The step is possible, but not for this role.
-    #[error("a {role} may not {action} a case; {roles} may")]
+    #[error("{} may not {action} a case; {roles} may", crate::domain::text::a(.role))]
     Forbidden {
         /// The role.
         role: &'static str,
@@ -67,6 +69,9 @@ pub enum WorkflowError {
         /// Who may, in words.
         roles: String,
     },
+    /// A department handler acting for a unit they are not a member of.
+    #[error("{0}")]
+    NotMember(String),
     /// The case changed since the client read it.
     #[error(
         "the case is at version {current}, not {expected}: read it again and decide on what it is now"
@@ -100,6 +105,7 @@ impl WorkflowError {
             WorkflowError::NotFound(_) => "case_not_found",
             WorkflowError::Illegal { .. } => "illegal_transition",
             WorkflowError::Forbidden { .. } => "forbidden_transition",
+            WorkflowError::NotMember(_) => "not_unit_member",
             WorkflowError::VersionConflict { .. } => "version_conflict",
             WorkflowError::NoRoute(_) => "no_route",
             WorkflowError::PhotosMissing(_) => "photos_missing",
@@ -420,9 +426,16 @@ fn refusal(user: &Principal, status: Status, action: Action, r: Refusal) -> Work
                 action: action.as_str(),
                 status: status.as_str(),
                 allowed_text: if allowed.is_empty() {
-                    format!("a {} can take no step on it now", user.role.as_str())
+                    format!(
+                        "{} can take no step on it now",
+                        crate::domain::text::a(user.role.as_str())
+                    )
                 } else {
-                    format!("a {} may now: {}", user.role.as_str(), allowed.join(", "))
+                    format!(
+                        "{} may now: {}",
+                        crate::domain::text::a(user.role.as_str()),
+                        allowed.join(", ")
+                    )
                 },
                 allowed,
             }
@@ -436,6 +449,55 @@ fn refusal(user: &Principal, status: Status, action: Action, r: Refusal) -> Work
                 .collect::<Vec<_>>()
                 .join(", "),
         },
+    }
+}
+
+/// Refuses a step a department handler takes for a unit they are not a member of: reporting in for another
+/// department, or working on a case none of their units was sent or whistled to.
+fn check_units(
+    c: &mut DbConnection,
+    user: &Principal,
+    case: &CaseRow,
+    action: Action,
+    targets: &[String],
+) -> Result<(), WorkflowError> {
+    if !policy::acts_only_for_own_units(user.role) {
+        return Ok(());
+    }
+    let member_of = user_store::units(c, &user.id)?;
+    let how = "an admin makes a user a member of a unit (PUT /api/v1/admin/users/{username}/units, or \
+               `gridline user add --unit`)";
+    if action == Action::ReportIn {
+        if let Some(unit) = targets
+            .iter()
+            .find(|u| !policy::may_act_for_unit(user, &member_of, u))
+        {
+            return Err(WorkflowError::NotMember(format!(
+                "{} is not a member of unit {unit} and cannot report in for it; {how}",
+                user.username
+            )));
+        }
+        return Ok(());
+    }
+    let mut case_units: Vec<String> = Vec::new();
+    if let Some(w) = work_store::get(c, &case.id)? {
+        case_units.extend(w.handler_unit_id);
+        case_units.extend(serde_json::from_str::<Vec<String>>(&w.departments).unwrap_or_default());
+    }
+    case_units.extend(
+        work_store::whistle_calls_of(c, &case.id)?
+            .into_iter()
+            .map(|w| w.unit_id),
+    );
+    if policy::may_work_case(user, &member_of, &case_units) {
+        Ok(())
+    } else {
+        Err(WorkflowError::NotMember(format!(
+            "{} is a member of none of the units case {} was sent or whistled to, and cannot {} it; {how}",
+            user.username,
+            case.id,
+            action.as_str()
+        )))
     }
 }
 
@@ -455,6 +517,7 @@ pub(crate) fn take_step(
     let status = Status::parse(&case.status).unwrap_or(Status::Received);
     let step = workflow::decide(status, origin(&case), user.role, action)
         .map_err(|r| refusal(user, status, action, r))?;
+    check_units(c, user, &case, action, &input.targets)?;
     let needs = step.needs;
     let note = note(input, needs.reason)?;
     let minimum = if needs.evidence {

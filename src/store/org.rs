@@ -190,3 +190,30 @@ pub fn units_in_district(
         .select(UnitRow::as_select())
         .load(conn)
 }
+
+/// How many assignments of the responsibility chain (current or past) name a person.
+pub fn count_assignments_of_person(conn: &mut DbConnection, person_id: &str) -> QueryResult<i64> {
+    use crate::db::schema::assignments;
+    assignments::table
+        .filter(assignments::person_id.eq(person_id))
+        .count()
+        .get_result(conn)
+}
+
+/// How many assignments of the responsibility chain (current or past) name a unit.
+pub fn count_assignments_of_unit(conn: &mut DbConnection, unit_id: &str) -> QueryResult<i64> {
+    use crate::db::schema::assignments;
+    assignments::table
+        .filter(assignments::unit_id.eq(unit_id))
+        .count()
+        .get_result(conn)
+}
+
+/// How many users act for a unit (`user_units`).
+pub fn count_members(conn: &mut DbConnection, unit_id: &str) -> QueryResult<i64> {
+    use crate::db::schema::user_units;
+    user_units::table
+        .filter(user_units::unit_id.eq(unit_id))
+        .count()
+        .get_result(conn)
+}

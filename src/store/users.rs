@@ -289,3 +289,37 @@ pub fn set_scopes(
     }
     Ok(())
 }
+
+/// The units a user acts for, by id.
+pub fn units(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<String>> {
+    use crate::db::schema::user_units;
+    user_units::table
+        .filter(user_units::user_id.eq(user_id))
+        .order(user_units::unit_id.asc())
+        .select(user_units::unit_id)
+        .load(conn)
+}
+
+/// Every membership as (user id, unit id), by user then unit.
+pub fn all_units(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {
+    use crate::db::schema::user_units;
+    user_units::table
+        .order((user_units::user_id.asc(), user_units::unit_id.asc()))
+        .select((user_units::user_id, user_units::unit_id))
+        .load(conn)
+}
+
+/// Replaces the units a user acts for.
+pub fn set_units(conn: &mut DbConnection, user_id: &str, units: &[String]) -> QueryResult<()> {
+    use crate::db::schema::user_units;
+    diesel::delete(user_units::table.filter(user_units::user_id.eq(user_id))).execute(conn)?;
+    for unit in units {
+        diesel::insert_into(user_units::table)
+            .values((
+                user_units::user_id.eq(user_id),
+                user_units::unit_id.eq(unit),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -290,3 +290,45 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[WorkRow]) -> QueryResult<()>
     }
     Ok(())
 }
+
+/// The open cases a unit works on, at most `limit`, by id: those it handles or was sent as a department (work not
+/// closed, the case neither returned for re-dispatch nor finished) and those whose latest whistle summoned it and
+/// it has not reported in yet. Deleting the unit would leave them stuck.
+pub fn open_cases_of_unit(
+    conn: &mut DbConnection,
+    unit_id: &str,
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    use crate::db::schema::cases;
+    // `departments` is a JSON array of ids: the quoted id is found in it as text.
+    let in_departments = format!("%\"{unit_id}\"%");
+    let mut ids: Vec<String> = case_work::table
+        .inner_join(cases::table)
+        .filter(case_work::closed_at.is_null())
+        .filter(cases::status.ne("returned"))
+        .filter(cases::status.ne("closed"))
+        .filter(cases::status.ne("merged"))
+        .filter(
+            case_work::handler_unit_id
+                .eq(unit_id)
+                .or(case_work::departments.like(in_departments)),
+        )
+        .order(case_work::case_id.asc())
+        .limit(limit)
+        .select(case_work::case_id)
+        .load(conn)?;
+    let summoned: Vec<String> = whistle_calls::table
+        .inner_join(cases::table)
+        .filter(whistle_calls::unit_id.eq(unit_id))
+        .filter(whistle_calls::reported_at.is_null())
+        .filter(cases::status.eq("whistled"))
+        .order(whistle_calls::case_id.asc())
+        .limit(limit)
+        .select(whistle_calls::case_id)
+        .load(conn)?;
+    ids.extend(summoned);
+    ids.sort();
+    ids.dedup();
+    ids.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok(ids)
+}

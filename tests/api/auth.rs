@@ -331,3 +331,105 @@ async fn only_an_admin_lists_users_and_revokes_their_tokens() {
     assert_eq!(me(&app, Some(&member)).await.status, 401);
     assert_eq!(revoke("nobody", admin).await.json["code"], "user_not_found");
 }
+
+async fn put(app: &TestApp, token: &str, uri: &str, body: serde_json::Value) -> common::Resp {
+    app.send(Req {
+        method: Method::PUT,
+        uri,
+        body: Some(body),
+        token: Some(token),
+        ..Req::default()
+    })
+    .await
+}
+
+#[actix_web::test]
+async fn a_scope_named_twice_is_kept_once_not_refused_with_a_500() {
+    let app = app_with_user("zhao");
+    let admin = app.token(Role::Admin, &[]);
+    let r = put(
+        &app,
+        &admin,
+        "/api/v1/admin/users/zhao/scopes",
+        json!({"places": ["110105", "110105001", "110105"], "topics": ["07", "07"]}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(
+        r.json,
+        json!({"places": ["110105", "110105001"], "topics": ["07"]})
+    );
+    let s = auth::login(&app.state.db, "zhao", PASSWORD, "10.5.0.1").unwrap();
+    let me = auth::authenticate(&app.state.db, &s.token).unwrap();
+    assert_eq!(me.places, ["110105", "110105001"]);
+    assert_eq!(me.topics, ["07"]);
+}
+
+#[actix_web::test]
+async fn an_admin_sets_the_units_a_user_acts_for_and_the_user_list_shows_them() {
+    let app = app_with_user("sun");
+    let admin = app.token(Role::Admin, &[]);
+    let departments = common::departments(&app, "110105").await;
+    let (water, gas) = (departments[0].0.clone(), departments[1].0.clone());
+    let r = put(
+        &app,
+        &admin,
+        "/api/v1/admin/users/sun/units",
+        json!({"units": [gas, water, gas]}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let mut both = vec![water.clone(), gas.clone()];
+    both.sort();
+    assert_eq!(r.json["units"], json!(both));
+    let list = app.get_as(&admin, "/api/v1/admin/users").await;
+    let sun = list.json["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "sun")
+        .unwrap()
+        .clone();
+    assert_eq!(sun["units"], json!(both));
+
+    let r = put(
+        &app,
+        &admin,
+        "/api/v1/admin/users/sun/units",
+        json!({"units": [water, "unit_nosuchunit"]}),
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["code"].clone()),
+        (400, json!("invalid_unit"))
+    );
+    let list = app.get_as(&admin, "/api/v1/admin/users").await;
+    assert!(
+        list.json["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["username"] == "sun" && u["units"] == json!(both)),
+        "a refused change changes nothing"
+    );
+    let r = put(
+        &app,
+        &admin,
+        "/api/v1/admin/users/nobody/units",
+        json!({"units": []}),
+    )
+    .await;
+    assert_eq!(r.json["code"], "user_not_found");
+    let member = app.token(Role::DepartmentHandler, &[]);
+    let r = put(
+        &app,
+        &member,
+        "/api/v1/admin/users/sun/units",
+        json!({"units": [water]}),
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["code"].clone()),
+        (403, json!("forbidden"))
+    );
+}

@@ -270,6 +270,98 @@ fn a_user_added_with_a_scope_sees_only_inside_it() {
 }
 
 #[test]
+fn a_user_added_with_a_scope_named_twice_is_added_whole_with_it_once() {
+    let t = TestDb::beijing();
+    let env = [
+        ("DATABASE_URL", t.url.as_str()),
+        ("GRIDLINE_USER_PASSWORD", "a long enough password"),
+    ];
+    let out = gridline(
+        &[
+            "user", "add", "twice", "--role", "admin", "--scope", "110105", "--scope", "110105",
+        ],
+        &env,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("added twice (an admin)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let db = t.open();
+    let s = gridline::service::auth::login(&db, "twice", "a long enough password", "127.0.0.1")
+        .unwrap();
+    let me = gridline::service::auth::authenticate(&db, &s.token).unwrap();
+    assert_eq!(me.places, ["110105"]);
+}
+
+#[test]
+fn a_user_add_that_fails_leaves_no_account_and_says_nothing_was_added() {
+    let t = TestDb::beijing();
+    let env = [
+        ("DATABASE_URL", t.url.as_str()),
+        ("GRIDLINE_USER_PASSWORD", "a long enough password"),
+        ("RUST_LOG", "info"),
+    ];
+    let db = t.open();
+    let water = gridline::service::org::units(&db, Some("department"), Some("110105"))
+        .unwrap()
+        .into_iter()
+        .find(|u| u.topics.contains("0702"))
+        .unwrap()
+        .id;
+    let out = gridline(
+        &[
+            "user",
+            "add",
+            "half",
+            "--role",
+            "department_handler",
+            "--topic",
+            "07",
+            "--unit",
+            &water,
+            "--unit",
+            "unit_nosuchunit",
+        ],
+        &env,
+    );
+    assert!(!out.status.success());
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(stderr.contains("unit_nosuchunit"), "{stderr}");
+    assert!(
+        !stdout.contains("added") && !stderr.contains("added"),
+        "{stdout}{stderr}"
+    );
+    assert!(
+        !text(&gridline(&["user", "list"], &env).stdout).contains("half"),
+        "no account without its units"
+    );
+
+    let out = gridline(
+        &[
+            "user",
+            "add",
+            "water",
+            "--role",
+            "department_handler",
+            "--topic",
+            "07",
+            "--unit",
+            &water,
+        ],
+        &env,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let member = gridline::service::auth::list_users_with_units(&db)
+        .unwrap()
+        .into_iter()
+        .find(|(u, _)| u.username == "water")
+        .unwrap();
+    assert_eq!(member.1, [water]);
+}
+
+#[test]
 fn the_taxonomy_is_exported_changed_and_imported_all_or_nothing() {
     let t = TestDb::beijing();
     let env = [("DATABASE_URL", t.url.as_str())];

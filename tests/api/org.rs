@@ -296,3 +296,149 @@ async fn only_admins_change_the_organisation_and_everyone_must_sign_in() {
         403
     );
 }
+
+impl Org {
+    async fn created(&self, uri: &str, body: Value) -> String {
+        let r = self.admin(Method::POST, uri, Some(body)).await;
+        assert_eq!(r.status, 201, "{}", r.json);
+        r.json["id"].as_str().unwrap().to_owned()
+    }
+}
+
+#[actix_web::test]
+async fn a_person_named_by_an_assignment_is_not_deleted_and_the_answer_says_why() {
+    let o = Org::new().await;
+    let (_, _, cell) = common::spot();
+    let unit = o
+        .created(
+            "/api/v1/units",
+            json!({"kind": "community_committee", "name": "花家地社区居委会", "place_code": &cell[..12]}),
+        )
+        .await;
+    let person = o
+        .created(
+            "/api/v1/people",
+            json!({"name": "王网格", "phone": "13812345678", "unit_id": unit, "role": "grid_member"}),
+        )
+        .await;
+    let r = o
+        .admin(
+            Method::POST,
+            "/api/v1/assignments",
+            Some(json!({"kind": "grid_member", "target": cell, "person_id": person})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+
+    let r = o
+        .admin(Method::DELETE, &format!("/api/v1/people/{person}"), None)
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["code"].clone()),
+        (409, json!("person_has_assignments")),
+        "{}",
+        r.json
+    );
+    let r = o
+        .admin(Method::GET, &format!("/api/v1/people/{person}"), None)
+        .await;
+    assert_eq!(r.status, 200, "the person is still there");
+}
+
+#[actix_web::test]
+async fn a_unit_named_by_an_assignment_is_not_deleted() {
+    let o = Org::new().await;
+    let (_, _, cell) = common::spot();
+    let street = &cell[..9];
+    let unit = o
+        .created(
+            "/api/v1/units",
+            json!({"kind": "street_office", "name": "新街道办事处", "place_code": street}),
+        )
+        .await;
+    let r = o
+        .admin(
+            Method::POST,
+            "/api/v1/assignments",
+            Some(json!({"kind": "street_office", "target": street, "unit_id": unit})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+
+    let r = o
+        .admin(Method::DELETE, &format!("/api/v1/units/{unit}"), None)
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["code"].clone()),
+        (409, json!("unit_in_use")),
+        "{}",
+        r.json
+    );
+    assert!(
+        r.json["message"].as_str().unwrap().contains("assignment"),
+        "{}",
+        r.json
+    );
+}
+
+#[actix_web::test]
+async fn a_unit_with_a_dispatched_open_case_is_not_deleted_and_the_case_is_listed() {
+    let o = Org::new().await;
+    let (_, _, cell) = common::spot();
+    let unit = o
+        .created(
+            "/api/v1/units",
+            json!({"kind": "department", "name": "临时专班", "place_code": &cell[..6], "topics": ["0101"]}),
+        )
+        .await;
+    let case = common::file_ticket(&o.app, "DEL-1", "0101", "13811112222", "楼下垃圾三天没人清")
+        .await
+        .json["case"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = o
+        .admin(
+            Method::POST,
+            &format!("/api/v1/cases/{case}/transitions"),
+            Some(json!({"action": "dispatch", "targets": [unit]})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+
+    let r = o
+        .admin(Method::DELETE, &format!("/api/v1/units/{unit}"), None)
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["code"].clone()),
+        (409, json!("unit_has_open_work")),
+        "{}",
+        r.json
+    );
+    assert_eq!(r.json["cases"], json!([case]));
+    let r = o
+        .admin(Method::GET, &format!("/api/v1/units/{unit}"), None)
+        .await;
+    assert_eq!(r.status, 200, "the unit is still there");
+}
+
+#[actix_web::test]
+async fn a_unit_that_users_act_for_is_not_deleted() {
+    let o = Org::new().await;
+    let unit = o
+        .created(
+            "/api/v1/units",
+            json!({"kind": "department", "name": "区水务局", "place_code": "110105", "topics": ["0702"]}),
+        )
+        .await;
+    o.app.department_handler(&["07"], &[&unit]);
+    let r = o
+        .admin(Method::DELETE, &format!("/api/v1/units/{unit}"), None)
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["code"].clone()),
+        (409, json!("unit_in_use")),
+        "{}",
+        r.json
+    );
+}

@@ -60,7 +60,6 @@ async fn a_case_goes_every_path_and_its_clocks_follow() {
     let street = app.token(Role::StreetHandler, &[&cell[..9]]);
     let photo = common::stored_photo(&app, &street, 1).await;
     let hotline = app.token(Role::HotlineOperator, &[]);
-    let water_dept = app.token_with_topics(Role::DepartmentHandler, &[], &["07"]);
 
     // Two callers about one water cut: one case (0702: 24 h, dual-dispatched to the water company).
     let first = ticket(&app, "WK-1", "0702", "13811112222").await;
@@ -87,6 +86,7 @@ async fn a_case_goes_every_path_and_its_clocks_follow() {
         .expect("a department answers for water")
         .0
         .clone();
+    let water_dept = app.department_handler(&["07"], &[&water]);
 
     // 首派 + 双派 by the rules: the street office handles it, the water company co-handles, the centre is copied.
     let r = ok_step(&app, &dispatcher, &id, json!({"action": "dispatch"})).await;
@@ -218,7 +218,11 @@ async fn a_case_goes_every_path_and_its_clocks_follow() {
         json!({"action": "report_in", "targets": [office]}),
     )
     .await;
-    assert_eq!(stranger.status, 400, "{}", stranger.json);
+    assert_eq!(
+        (stranger.status.as_u16(), stranger.json["code"].clone()),
+        (403, json!("not_unit_member")),
+        "the water company's handler does not act for the street office"
+    );
     app.state.clock.advance(Duration::minutes(30));
     let d = detail(&app, &street, &id).await;
     let calls = d["whistle_calls"].as_array().unwrap();
@@ -232,7 +236,7 @@ async fn a_case_goes_every_path_and_its_clocks_follow() {
         (json!(false), json!(false))
     );
     assert_eq!(call(&gas)["missing"], true, "40 minutes without a report");
-    let gas_dept = app.token_with_topics(Role::DepartmentHandler, &[], &["07"]);
+    let gas_dept = app.department_handler(&["07"], &[&gas]);
     ok_step(
         &app,
         &gas_dept,
@@ -792,4 +796,155 @@ async fn policy_values_are_checked_stored_and_govern_the_clocks() {
         (again.status.as_u16(), again.json["code"].clone()),
         (404, json!("policy_not_set"))
     );
+}
+
+/// A 0702 water case dispatched by the rules (street office + the water department), accepted, started and whistled
+/// to the water and gas departments: (case id, water unit, gas unit, street handler token).
+async fn whistled_water_case(app: &TestApp) -> (String, String, String, String) {
+    let (_, _, cell) = common::spot();
+    let district = &cell[..6];
+    let dispatcher = app.token(Role::Dispatcher, &[district]);
+    let street = app.token(Role::StreetHandler, &[&cell[..9]]);
+    let id = ticket(app, "MEM-1", "0702", "13811112222").await.json["case"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let departments = common::departments(app, district).await;
+    let unit_for = |topic: &str| {
+        departments
+            .iter()
+            .find(|(_, _, topics)| topics.iter().any(|t| t == topic))
+            .unwrap()
+            .0
+            .clone()
+    };
+    let (water, gas) = (unit_for("0702"), unit_for("0704"));
+    ok_step(app, &dispatcher, &id, json!({"action": "dispatch"})).await;
+    ok_step(app, &street, &id, json!({"action": "accept"})).await;
+    ok_step(app, &street, &id, json!({"action": "start"})).await;
+    ok_step(
+        app,
+        &street,
+        &id,
+        json!({"action": "whistle", "note": "管线抢修", "targets": [water, gas]}),
+    )
+    .await;
+    (id, water, gas, street)
+}
+
+#[actix_web::test]
+async fn a_department_handler_cannot_report_in_for_another_department() {
+    let app = TestApp::beijing();
+    let (id, water, gas, street) = whistled_water_case(&app).await;
+    let gas_handler = app.department_handler(&["07"], &[&gas]);
+    let unattached = app.department_handler(&["07"], &[]);
+    let before = detail(&app, &street, &id).await;
+
+    for token in [&gas_handler, &unattached] {
+        let r = step(
+            &app,
+            token,
+            &id,
+            json!({"action": "report_in", "targets": [water]}),
+        )
+        .await;
+        assert_eq!(
+            (r.status.as_u16(), r.json["code"].clone()),
+            (403, json!("not_unit_member")),
+            "{}",
+            r.json
+        );
+    }
+    let after = detail(&app, &street, &id).await;
+    assert_eq!(
+        after["whistle_calls"], before["whistle_calls"],
+        "the whistle record is unchanged"
+    );
+    assert_eq!(after["case"]["version"], before["case"]["version"]);
+
+    let water_handler = app.department_handler(&["07"], &[&water]);
+    ok_step(
+        &app,
+        &water_handler,
+        &id,
+        json!({"action": "report_in", "targets": [water]}),
+    )
+    .await;
+    ok_step(
+        &app,
+        &gas_handler,
+        &id,
+        json!({"action": "report_in", "targets": [gas]}),
+    )
+    .await;
+    let d = detail(&app, &street, &id).await;
+    let reported: Vec<(Value, bool)> = d["whistle_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["unit_id"].clone(), c["reported_at"].is_string()))
+        .collect();
+    assert!(reported.iter().all(|(_, r)| *r), "{reported:?}");
+}
+
+#[actix_web::test]
+async fn a_department_handler_works_only_cases_sent_or_whistled_to_their_units() {
+    let app = TestApp::beijing();
+    let (_, _, cell) = common::spot();
+    let district = &cell[..6];
+    let dispatcher = app.token(Role::Dispatcher, &[district]);
+    let id = ticket(&app, "MEM-2", "0702", "13811112222").await.json["case"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = ok_step(&app, &dispatcher, &id, json!({"action": "dispatch"})).await;
+    let water = r["transition"]["details"]["targets"][1]
+        .as_str()
+        .expect("dual-dispatched to the water department")
+        .to_owned();
+    let other = common::departments(&app, district)
+        .await
+        .into_iter()
+        .find(|(u, _, _)| *u != water)
+        .unwrap()
+        .0;
+    let outsider = app.department_handler(&["07"], &[&other]);
+    for body in [
+        json!({"action": "note", "note": "已联系"}),
+        json!({"action": "accept"}),
+    ] {
+        let r = step(&app, &outsider, &id, body.clone()).await;
+        assert_eq!(
+            (r.status.as_u16(), r.json["code"].clone()),
+            (403, json!("not_unit_member")),
+            "{body}: {}",
+            r.json
+        );
+    }
+    let member = app.department_handler(&["07"], &[&water]);
+    ok_step(
+        &app,
+        &member,
+        &id,
+        json!({"action": "note", "note": "已联系供水抢修"}),
+    )
+    .await;
+    ok_step(&app, &member, &id, json!({"action": "accept"})).await;
+}
+
+#[actix_web::test]
+async fn a_refused_role_is_named_with_the_right_article() {
+    let app = TestApp::beijing();
+    let (_, _, cell) = common::spot();
+    let dispatcher = app.token(Role::Dispatcher, &[&cell[..6]]);
+    let admin = app.token(Role::Admin, &[]);
+    let id = ticket(&app, "ART-1", "0101", "13811112222").await.json["case"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok_step(&app, &dispatcher, &id, json!({"action": "dispatch"})).await;
+    let r = step(&app, &admin, &id, json!({"action": "accept"})).await;
+    assert_eq!(r.status, 403, "{}", r.json);
+    let message = r.json["message"].as_str().unwrap();
+    assert!(message.starts_with("an admin may not accept"), "{message}");
 }

@@ -417,6 +417,32 @@ impl TestApp {
             .token
     }
 
+    /// A signed-in department handler answering for `topics` and acting for `units` (as `gridline user add
+    /// --topic --unit` makes one); returns the token.
+    pub fn department_handler(&self, topics: &[&str], units: &[&str]) -> String {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let db = &self.state.db;
+        let name = format!("dept{}", N.fetch_add(1, Ordering::SeqCst));
+        let owned = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>();
+        gridline::service::auth::create_user(
+            db,
+            &gridline::service::auth::NewUser {
+                username: &name,
+                display_name: &name,
+                role: gridline::auth::role::Role::DepartmentHandler,
+                password: "test password 1",
+                places: &[],
+                topics: &owned(topics),
+                units: &owned(units),
+            },
+        )
+        .expect("add user");
+        gridline::service::auth::login(db, &name, "test password 1", "test")
+            .expect("login")
+            .token
+    }
+
     /// GET with a token.
     pub async fn get_as(&self, token: &str, uri: &str) -> Resp {
         self.send(Req {

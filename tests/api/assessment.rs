@@ -6,7 +6,6 @@
 //! jurisdiction, and in the command line's CSV and JSON. A case driven through the real routes (a caller joining
 //! after dispatch, a failed callback, reopen, a second round) moves the sums as it goes.
 
-
 use crate::common;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
@@ -398,6 +397,9 @@ async fn fixture() -> Fixture {
                 evidence_missing: spec.evidence_missing,
                 rung: 0,
                 next_rung_at: None,
+                cycle: 1,
+                cycle_started_at: spec.dispatched,
+                extension_pending_days: None,
             },
         )
         .unwrap();

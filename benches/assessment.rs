@@ -64,7 +64,14 @@ fn main() {
         .unwrap();
     if filled == 0 {
         let started = Instant::now();
-        let (sum, _) = simulate::run(db, &state.geo(), plan(days), |_| {}).unwrap();
+        let (sum, _) = simulate::run(
+            db,
+            &state.geo(),
+            plan(days),
+            chrono::Utc::now().naive_utc(),
+            |_| {},
+        )
+        .unwrap();
         println!(
             "simulated {days} days: {} tickets, {} patrol reports in {:.1} s",
             sum.tickets,

@@ -41,7 +41,14 @@ fn simulate_month() {
     let url = dir.path().join("sim.db").to_string_lossy().into_owned();
     let state = gridline::app::prepare(&url, 4).unwrap();
     let started = Instant::now();
-    let (sum, _) = simulate::run(&state.db, &state.geo(), month(1.0, 1), |_| {}).unwrap();
+    let (sum, _) = simulate::run(
+        &state.db,
+        &state.geo(),
+        month(1.0, 1),
+        chrono::Utc::now().naive_utc(),
+        |_| {},
+    )
+    .unwrap();
     let secs = started.elapsed().as_secs_f64();
     println!(
         "simulate 30 days, all of Beijing: {} tickets + {} patrol reports in {secs:.1} s ({:.0} items/s; target < 120 s)",
@@ -77,6 +84,7 @@ fn import_and_list(tickets: usize, list: bool) {
         &actor,
         rows,
         1000,
+        || chrono::Utc::now().naive_utc(),
         |_| {},
         |r| panic!("rejected: {r:?}"),
     )

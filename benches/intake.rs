@@ -63,7 +63,12 @@ fn main() {
         let started = Instant::now();
         for t in &inputs {
             let p = gridline::service::intake::prepare_ticket(&state.geo(), t, &actor);
-            let mut r = gridline::service::intake::file_tickets(&state.db, vec![p]).unwrap();
+            let mut r = gridline::service::intake::file_tickets(
+                &state.db,
+                chrono::Utc::now().naive_utc(),
+                vec![p],
+            )
+            .unwrap();
             r.pop().unwrap().unwrap();
         }
         let secs = started.elapsed().as_secs_f64();

@@ -68,7 +68,14 @@ fn main() {
             hotspots: 6,
         };
         let started = Instant::now();
-        let (sum, _) = simulate::run(db, &state.geo(), plan, |_| {}).unwrap();
+        let (sum, _) = simulate::run(
+            db,
+            &state.geo(),
+            plan,
+            chrono::Utc::now().naive_utc(),
+            |_| {},
+        )
+        .unwrap();
         println!(
             "simulated {days} days: {} tickets, {} patrol reports in {:.1} s",
             sum.tickets,

@@ -440,6 +440,7 @@ fn import_tickets(
         &actor,
         ticket_import::rows(open_file()?, format),
         batch as usize,
+        || chrono::Utc::now().naive_utc(),
         |done| bar.set_position(done as u64),
         |r| {
             if let Err(e) =
@@ -543,7 +544,8 @@ fn policy_command(action: PolicyAction, db: &DbArgs) -> anyhow::Result<()> {
 #[derive(Debug, Subcommand)]
 pub enum WorkAction {
     /// One scheduler pass (auto-dispatch, then escalation), as the server runs it on its timer; prints what it did
-    /// as JSON. Safe to repeat: nothing is dispatched or escalated twice.
+    /// as JSON. Safe to repeat: nothing is dispatched or escalated twice. A pass crosses at most
+    /// `work.escalation.max_per_pass` rungs; `escalations_deferred` counts the work left due for the next passes.
     Tick {
         /// The moment to act at (RFC 3339; default now).
         #[arg(long, value_parser = parse_rfc3339)]
@@ -1120,7 +1122,13 @@ fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
         )?;
         truth
     } else {
-        let (sum, truth) = simulate::run(&state.db, &state.geo(), plan, progress)?;
+        let (sum, truth) = simulate::run(
+            &state.db,
+            &state.geo(),
+            plan,
+            chrono::Utc::now().naive_utc(),
+            progress,
+        )?;
         bar.finish_and_clear();
         let secs = started.elapsed().as_secs_f64();
         writeln!(
@@ -1200,12 +1208,18 @@ fn demo_data(state: &crate::app::AppState, scale: f64) -> anyhow::Result<()> {
         "demo: simulating a month of activity before listening"
     );
     let mut last = std::time::Instant::now();
-    let (sum, truth) = simulate::run(&state.db, &state.geo(), plan, |p| {
-        if last.elapsed().as_secs() >= 5 {
-            last = std::time::Instant::now();
-            tracing::info!(done = p.done, planned = p.planned, "demo: simulating");
-        }
-    })?;
+    let (sum, truth) = simulate::run(
+        &state.db,
+        &state.geo(),
+        plan,
+        chrono::Utc::now().naive_utc(),
+        |p| {
+            if last.elapsed().as_secs() >= 5 {
+                last = std::time::Instant::now();
+                tracing::info!(done = p.done, planned = p.planned, "demo: simulating");
+            }
+        },
+    )?;
     let work = simulate::work::play(&state.db, 1, chrono::Utc::now().naive_utc(), |n| {
         if last.elapsed().as_secs() >= 5 {
             last = std::time::Instant::now();

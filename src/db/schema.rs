@@ -87,6 +87,9 @@ diesel::table! {
         cb_basic -> Integer,
         cb_both_ok -> Integer,
         cb_both_missing -> Integer,
+        cycle -> Integer,
+        cycle_started_at -> Timestamp,
+        extension_pending_days -> Nullable<Integer>,
     }
 }
 
@@ -123,8 +126,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    escalations (case_id, rung) {
+    escalations (case_id, cycle, rung) {
         case_id -> Text,
+        cycle -> Integer,
         rung -> Integer,
         name -> Text,
         district_code -> Text,

@@ -3,9 +3,11 @@
 //! count as buck-passing, which topics are dispatched to a department as well (双派) and how many evidence photos
 //! the closing steps need. Pure: no I/O.
 //!
-//! The ladder counts from the first dispatch plus the extensions granted ("两天催办、三天督办、四天查办" of the
-//! Airport street practice: unreplied work is reminded two days after dispatch, supervised at three, investigated at
-//! four); shorter classes have shorter ladders. Every number can be overridden from the `policy` table.
+//! The ladder counts from the start of the handling cycle (the first dispatch; after a reopen, the reopen) plus the
+//! extensions granted in that cycle ("两天催办、三天督办、四天查办" of the Airport street practice: unreplied work is
+//! reminded two days after dispatch, supervised at three, investigated at four); shorter classes have shorter
+//! ladders. Extensions (延期) are bounded per class in number and total length, and one longer than a threshold waits
+//! for the district command centre's approval. Every number can be overridden from the `policy` table.
 
 use crate::domain::topic::TimeClass;
 use chrono::{Duration, NaiveDateTime};
@@ -28,6 +30,92 @@ pub struct ClassClock {
     pub complete: Duration,
     /// The escalation ladder, earliest rung first.
     pub ladder: Vec<Rung>,
+    /// The bounds of extensions (延期) in one handling cycle.
+    pub extensions: ExtensionLimits,
+}
+
+/// How far work of one class may be extended in one handling cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtensionLimits {
+    /// Extensions granted at most (`work.<class>.extensions`; 0: the class is never extended).
+    pub count: u32,
+    /// Days granted at most, all extensions together (`work.<class>.extension_days`).
+    pub total_days: u32,
+    /// An extension longer than this many days waits for a dispatcher's approval
+    /// (`work.<class>.extension_approval_days`; 0: every extension does).
+    pub approval_above_days: u32,
+}
+
+/// What becomes of an extension a handler asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtensionOutcome {
+    /// Granted at once (within the threshold).
+    Granted,
+    /// Within the bounds but above the threshold: it waits for a dispatcher's approval.
+    NeedsApproval,
+}
+
+/// Why an extension cannot be granted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtensionRefusal {
+    /// The class allows no more extensions in this cycle.
+    TooMany {
+        /// The class's bound.
+        limit: u32,
+    },
+    /// The days would pass the class's total.
+    TooLong {
+        /// The class's total.
+        limit: u32,
+        /// Days already granted in this cycle.
+        granted: u32,
+    },
+}
+
+impl std::fmt::Display for ExtensionRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExtensionRefusal::TooMany { limit: 0 } => {
+                write!(f, "work of this time class is not extended")
+            }
+            ExtensionRefusal::TooMany { limit } => write!(
+                f,
+                "this work already had the {limit} extension(s) its time class allows in one handling cycle"
+            ),
+            ExtensionRefusal::TooLong { limit, granted } => write!(
+                f,
+                "its time class allows {limit} days of extension in one handling cycle; {granted} are granted, \
+                 so at most {} more",
+                limit.saturating_sub(*granted)
+            ),
+        }
+    }
+}
+
+impl ExtensionLimits {
+    /// Decides an extension of `days` for work that had `granted_count` extensions of `granted_days` days in this
+    /// cycle.
+    pub fn decide(
+        &self,
+        granted_count: u32,
+        granted_days: u32,
+        days: u32,
+    ) -> Result<ExtensionOutcome, ExtensionRefusal> {
+        if granted_count >= self.count {
+            return Err(ExtensionRefusal::TooMany { limit: self.count });
+        }
+        if granted_days.saturating_add(days) > self.total_days {
+            return Err(ExtensionRefusal::TooLong {
+                limit: self.total_days,
+                granted: granted_days,
+            });
+        }
+        Ok(if days > self.approval_above_days {
+            ExtensionOutcome::NeedsApproval
+        } else {
+            ExtensionOutcome::Granted
+        })
+    }
 }
 
 /// The work policy.
@@ -45,6 +133,9 @@ pub struct WorkPolicy {
     pub dual_dispatch_topics: Vec<String>,
     /// Evidence photos the closing steps need at least.
     pub evidence: EvidenceMinimum,
+    /// A scheduler pass crosses at most this many rungs; the rest stay due for the next pass and are reported
+    /// (`work.escalation.max_per_pass`).
+    pub max_escalations_per_pass: u32,
 }
 
 /// How many evidence photos each closing step needs at least (0: photos are optional; a reply without them counts
@@ -75,17 +166,27 @@ fn ladder(hours: [i64; 3]) -> Vec<Rung> {
 
 impl Default for WorkPolicy {
     fn default() -> Self {
-        let clock = |respond_min: i64, class: TimeClass, rungs: [i64; 3]| ClassClock {
-            respond: Duration::minutes(respond_min),
-            complete: Duration::hours(i64::from(class.hours())),
-            ladder: ladder(rungs),
-        };
+        let clock =
+            |respond_min: i64, class: TimeClass, rungs: [i64; 3], ext: [u32; 3]| ClassClock {
+                respond: Duration::minutes(respond_min),
+                complete: Duration::hours(i64::from(class.hours())),
+                ladder: ladder(rungs),
+                extensions: ExtensionLimits {
+                    count: ext[0],
+                    total_days: ext[1],
+                    approval_above_days: ext[2],
+                },
+            };
+        // Extensions: emergencies are escalated, never extended; utilities once by up to 3 days (2 without
+        // approval); general work once by up to 7 days (3 without approval); complex work twice, 30 days in all
+        // (7 at a time without approval). The district centre reviews the longer ones (Beijing: 延期申请由区
+        // 接诉即办调度指挥中心审核).
         WorkPolicy {
             classes: [
-                clock(30, TimeClass::Hours2, [1, 2, 4]),
-                clock(120, TimeClass::Hours24, [12, 24, 48]),
-                clock(24 * 60, TimeClass::Days7, [48, 72, 96]),
-                clock(24 * 60, TimeClass::Days15, [48, 72, 96]),
+                clock(30, TimeClass::Hours2, [1, 2, 4], [0, 0, 0]),
+                clock(120, TimeClass::Hours24, [12, 24, 48], [1, 3, 2]),
+                clock(24 * 60, TimeClass::Days7, [48, 72, 96], [1, 7, 3]),
+                clock(24 * 60, TimeClass::Days15, [48, 72, 96], [2, 30, 7]),
             ],
             whistle_report: Duration::minutes(30),
             buck_passing_returns: 2,
@@ -96,9 +197,13 @@ impl Default for WorkPolicy {
                 self_resolve: 2,
                 verify: 1,
             },
+            max_escalations_per_pass: 500,
         }
     }
 }
+
+/// The most escalations a policy may let one scheduler pass cross.
+pub const MAX_ESCALATIONS_PER_PASS: u32 = 100_000;
 
 fn class_index(class: TimeClass) -> usize {
     TimeClass::ALL.iter().position(|c| *c == class).unwrap_or(2)
@@ -124,6 +229,22 @@ fn minutes(key: &str, value: &str) -> Result<Duration, PolicyError> {
     }
 }
 
+fn count(key: &str, value: &str, range: std::ops::RangeInclusive<u32>) -> Result<u32, PolicyError> {
+    value
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| PolicyError {
+            key: key.to_owned(),
+            message: format!(
+                "{value:?} is not a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        })
+}
+
 impl WorkPolicy {
     /// The clocks of a class.
     pub fn class(&self, class: TimeClass) -> &ClassClock {
@@ -134,8 +255,10 @@ impl WorkPolicy {
     /// `work.<class>.ladder` (`remind:2880,supervise:4320,investigate:5760`: rung names with minutes after
     /// dispatch, ascending), `work.whistle_report_minutes`, `work.buck_passing_returns`, `work.auto_dispatch`
     /// (`true`/`false`), `work.dual_dispatch_topics` (comma-separated codes or prefixes),
-    /// `work.evidence.reply|self_resolve|verify` (photos at least, 0 to [`MAX_EVIDENCE_MINIMUM`]). Other keys are not
-    /// ours: `Ok(false)`.
+    /// `work.evidence.reply|self_resolve|verify` (photos at least, 0 to [`MAX_EVIDENCE_MINIMUM`]),
+    /// `work.<class>.extensions` (0 to 10), `work.<class>.extension_days` and
+    /// `work.<class>.extension_approval_days` (0 to 365), `work.escalation.max_per_pass` (1 to
+    /// [`MAX_ESCALATIONS_PER_PASS`]). Other keys are not ours: `Ok(false)`.
     pub fn apply(&mut self, key: &str, value: &str) -> Result<bool, PolicyError> {
         let bad = |message: String| PolicyError {
             key: key.to_owned(),
@@ -193,6 +316,9 @@ impl WorkPolicy {
                     _ => self.evidence.verify = n,
                 }
             }
+            "escalation.max_per_pass" => {
+                self.max_escalations_per_pass = count(key, value, 1..=MAX_ESCALATIONS_PER_PASS)?;
+            }
             _ => {
                 let Some((class, field)) = rest.split_once('.') else {
                     return Ok(false);
@@ -205,6 +331,11 @@ impl WorkPolicy {
                     "respond_minutes" => clock.respond = minutes(key, value)?,
                     "complete_minutes" => clock.complete = minutes(key, value)?,
                     "ladder" => clock.ladder = parse_ladder(key, value)?,
+                    "extensions" => clock.extensions.count = count(key, value, 0..=10)?,
+                    "extension_days" => clock.extensions.total_days = count(key, value, 0..=365)?,
+                    "extension_approval_days" => {
+                        clock.extensions.approval_above_days = count(key, value, 0..=365)?
+                    }
                     _ => return Ok(false),
                 }
             }
@@ -264,11 +395,13 @@ pub fn deadlines(
     )
 }
 
-/// The next rung after `crossed` rungs: (its number from 1, the rung, when it falls due), or `None` at the top.
+/// The next rung after `crossed` rungs of a handling cycle that started at `cycle_started_at` (the first dispatch,
+/// or the latest reopen) with `extension_days` granted in it: (its number from 1, the rung, when it falls due), or
+/// `None` at the top. Rungs of earlier cycles do not count: a reopened case climbs from the bottom again.
 pub fn next_rung(
     policy: &WorkPolicy,
     class: TimeClass,
-    dispatched_at: NaiveDateTime,
+    cycle_started_at: NaiveDateTime,
     extension_days: i32,
     crossed: i32,
 ) -> Option<(i32, &Rung, NaiveDateTime)> {
@@ -278,7 +411,7 @@ pub fn next_rung(
     Some((
         crossed + 1,
         rung,
-        dispatched_at + Duration::days(i64::from(extension_days)) + rung.after,
+        cycle_started_at + Duration::days(i64::from(extension_days)) + rung.after,
     ))
 }
 
@@ -384,6 +517,62 @@ mod tests {
             assert!(p.clone().apply(k, v).is_err(), "{k}={v}");
         }
         assert_eq!(p, before);
+    }
+
+    #[test]
+    fn extensions_are_bounded_by_class_and_long_ones_wait_for_approval() {
+        let p = WorkPolicy::default();
+        let general = p.class(TimeClass::Days7).extensions;
+        assert_eq!(general.decide(0, 0, 3), Ok(ExtensionOutcome::Granted));
+        assert_eq!(general.decide(0, 0, 5), Ok(ExtensionOutcome::NeedsApproval));
+        // A second extension of general work, however short, is refused; so is one past the total.
+        assert_eq!(
+            general.decide(1, 3, 1),
+            Err(ExtensionRefusal::TooMany { limit: 1 })
+        );
+        assert_eq!(
+            general.decide(0, 0, 30),
+            Err(ExtensionRefusal::TooLong {
+                limit: 7,
+                granted: 0
+            })
+        );
+        // Complex work twice, 30 days in all; emergencies never.
+        let complex = p.class(TimeClass::Days15).extensions;
+        assert_eq!(complex.decide(1, 7, 7), Ok(ExtensionOutcome::Granted));
+        assert!(complex.decide(1, 25, 7).is_err());
+        assert!(complex.decide(2, 14, 1).is_err());
+        let urgent = p.class(TimeClass::Hours2).extensions;
+        assert!(urgent.decide(0, 0, 1).is_err());
+        let mut q = p.clone();
+        assert_eq!(q.apply("work.7d.extensions", "2"), Ok(true));
+        assert_eq!(q.apply("work.7d.extension_days", "10"), Ok(true));
+        assert_eq!(q.apply("work.7d.extension_approval_days", "0"), Ok(true));
+        assert_eq!(
+            q.class(TimeClass::Days7).extensions.decide(1, 3, 1),
+            Ok(ExtensionOutcome::NeedsApproval)
+        );
+        assert_eq!(q.apply("work.escalation.max_per_pass", "20"), Ok(true));
+        assert_eq!(q.max_escalations_per_pass, 20);
+        for (k, v) in [
+            ("work.7d.extensions", "11"),
+            ("work.7d.extension_days", "-1"),
+            ("work.7d.extension_approval_days", "366"),
+            ("work.escalation.max_per_pass", "0"),
+            ("work.escalation.max_per_pass", "many"),
+        ] {
+            assert!(q.clone().apply(k, v).is_err(), "{k}={v}");
+        }
+    }
+
+    #[test]
+    fn a_new_cycle_climbs_the_ladder_from_its_own_start() {
+        let p = WorkPolicy::default();
+        let reopened = t("2026-03-20 08:00");
+        assert_eq!(
+            next_rung(&p, TimeClass::Days7, reopened, 0, 0).map(|x| x.2),
+            Some(t("2026-03-22 08:00"))
+        );
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Merging (并单): whether a new ticket or report is about the same problem as an open case — same topic, near in
 //! space and time by the topic's [`MergeRule`] — and, if several cases qualify, which one. Every decision carries
-//! its reasons (distance, age, score) so it can be explained and undone. Also the group-request (群体性诉求) rule.
+//! its reasons (distance, age, score) so it can be explained and undone. Also the group-request (群体性诉求) rule
+//! and which times an item may carry (none in the future beyond a small clock skew, none before the policy's
+//! floor).
 
 use crate::domain::topic::MergeRule;
 use crate::geo::crs::haversine_m;
-use chrono::NaiveDateTime;
+use chrono::{Duration, NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
 /// Policy numbers of intake (stored as data; these are the defaults).
@@ -14,6 +16,11 @@ pub struct IntakePolicy {
     pub group_min_callers: u32,
     /// The same caller on the same topic within this many days is a repeat request.
     pub repeat_window_days: u32,
+    /// No item is received (or reported) before this day (`intake.received_at.floor`, default 2000-01-01).
+    pub received_floor: NaiveDate,
+    /// How far ahead of the server's clock an item's time may be (the sender's clock runs fast), in minutes
+    /// (`intake.received_at.skew_minutes`, default 5).
+    pub clock_skew_minutes: u32,
 }
 
 impl Default for IntakePolicy {
@@ -21,11 +28,114 @@ impl Default for IntakePolicy {
         IntakePolicy {
             group_min_callers: 5,
             repeat_window_days: 30,
+            received_floor: NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default(),
+            clock_skew_minutes: 5,
         }
     }
 }
 
+/// Why an item's time is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeRefusal {
+    /// Later than now plus the clock skew allowed.
+    InFuture {
+        /// The latest time accepted now.
+        latest: NaiveDateTime,
+    },
+    /// Before the policy's floor.
+    BeforeFloor {
+        /// The floor.
+        floor: NaiveDate,
+    },
+}
+
+impl TimeRefusal {
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            TimeRefusal::InFuture { .. } => "time_in_future",
+            TimeRefusal::BeforeFloor { .. } => "time_before_floor",
+        }
+    }
+}
+
+impl std::fmt::Display for TimeRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TimeRefusal::InFuture { latest } => write!(
+                f,
+                "is in the future (the latest time accepted now is {}Z): send the time it really happened, in \
+                 UTC or with its offset",
+                latest.format("%Y-%m-%dT%H:%M:%S")
+            ),
+            TimeRefusal::BeforeFloor { floor } => write!(
+                f,
+                "is before {floor}, the earliest time the policy accepts (intake.received_at.floor)"
+            ),
+        }
+    }
+}
+
+/// The most clock skew a policy may allow, in minutes (a day).
+pub const MAX_CLOCK_SKEW_MINUTES: u32 = 24 * 60;
+
 impl IntakePolicy {
+    /// Whether an item may carry the time `at` when the server's clock says `now`.
+    pub fn check_time(&self, at: NaiveDateTime, now: NaiveDateTime) -> Result<(), TimeRefusal> {
+        let latest = now + Duration::minutes(i64::from(self.clock_skew_minutes));
+        if at > latest {
+            return Err(TimeRefusal::InFuture { latest });
+        }
+        if at.date() < self.received_floor {
+            return Err(TimeRefusal::BeforeFloor {
+                floor: self.received_floor,
+            });
+        }
+        Ok(())
+    }
+
+    /// Applies one stored policy value: `group_min_callers` (2 to 1000), `repeat_window_days` (1 to 365),
+    /// `intake.received_at.floor` (a day, YYYY-MM-DD, from 1900-01-01 to 2100-12-31),
+    /// `intake.received_at.skew_minutes` (0 to [`MAX_CLOCK_SKEW_MINUTES`]). Other keys are not ours: `Ok(false)`.
+    pub fn apply(&mut self, key: &str, value: &str) -> Result<bool, String> {
+        let value = value.trim();
+        let whole = |range: std::ops::RangeInclusive<u32>| {
+            value
+                .parse::<u32>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| {
+                    format!(
+                        "policy {key}: {value:?} is not a whole number from {} to {}",
+                        range.start(),
+                        range.end()
+                    )
+                })
+        };
+        match key {
+            "group_min_callers" => self.group_min_callers = whole(2..=1000)?,
+            "repeat_window_days" => self.repeat_window_days = whole(1..=365)?,
+            "intake.received_at.skew_minutes" => {
+                self.clock_skew_minutes = whole(0..=MAX_CLOCK_SKEW_MINUTES)?
+            }
+            "intake.received_at.floor" => {
+                self.received_floor = NaiveDate::parse_from_str(value, "%Y-%m-%d")
+                    .ok()
+                    .filter(|d| {
+                        (NaiveDate::from_ymd_opt(1900, 1, 1)..=NaiveDate::from_ymd_opt(2100, 12, 31))
+                            .contains(&Some(*d))
+                    })
+                    .ok_or_else(|| {
+                        format!(
+                            "policy {key}: {value:?} is not a day (YYYY-MM-DD) from 1900-01-01 to 2100-12-31"
+                        )
+                    })?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
     /// Whether a case with `distinct_callers` different callers is a group request.
     pub fn is_group(&self, distinct_callers: u32) -> bool {
         distinct_callers >= self.group_min_callers.max(1)
@@ -314,6 +424,48 @@ mod tests {
         };
         let d = decide(&item(Some(HERE), t(1, 9)), &never, "1002", &[case]);
         assert!(matches!(d, Decision::Opened { ref reason } if reason.contains("never")));
+    }
+
+    #[test]
+    fn times_in_the_future_or_before_the_floor_are_refused() {
+        let p = IntakePolicy::default();
+        let t = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        let now = t("2026-12-06 19:00");
+        assert_eq!(p.check_time(now, now), Ok(()));
+        assert_eq!(
+            p.check_time(t("2026-12-06 19:05"), now),
+            Ok(()),
+            "within the skew"
+        );
+        assert_eq!(p.check_time(t("2000-01-01 00:00"), now), Ok(()));
+        for bad in ["2026-12-06 19:06", "2030-01-01 00:00", "9999-12-31 23:59"] {
+            assert_eq!(
+                p.check_time(t(bad), now).map_err(TimeRefusal::code),
+                Err("time_in_future"),
+                "{bad}"
+            );
+        }
+        for bad in ["1999-12-31 23:59", "0001-01-01 00:00"] {
+            assert_eq!(
+                p.check_time(t(bad), now).map_err(TimeRefusal::code),
+                Err("time_before_floor"),
+                "{bad}"
+            );
+        }
+        let mut q = p;
+        assert_eq!(q.apply("intake.received_at.floor", "2020-01-01"), Ok(true));
+        assert_eq!(q.apply("intake.received_at.skew_minutes", "0"), Ok(true));
+        assert!(q.check_time(t("2019-06-01 00:00"), now).is_err());
+        assert!(q.check_time(t("2026-12-06 19:01"), now).is_err());
+        assert_eq!(q.apply("speed_limit", "3"), Ok(false));
+        for (k, v) in [
+            ("intake.received_at.floor", "2000-13-01"),
+            ("intake.received_at.floor", "1066-10-14"),
+            ("intake.received_at.skew_minutes", "1441"),
+            ("group_min_callers", "1"),
+        ] {
+            assert!(q.apply(k, v).is_err(), "{k}={v}");
+        }
     }
 
     #[test]

@@ -93,8 +93,13 @@ pub enum Action {
     Return,
     /// Work starts.
     Start,
-    /// 延期: more time (with a reason and a number of days); the status stays.
+    /// 延期: more time (with a reason and a number of days); the status stays. Bounded per time class; a long one
+    /// waits for a dispatcher's approval.
     Extend,
+    /// The command centre approves an extension that waits for approval; the status stays.
+    ApproveExtension,
+    /// The command centre refuses an extension that waits for approval (with a reason); the status stays.
+    RefuseExtension,
     /// 吹哨: the street summons named departments.
     Whistle,
     /// 报到: a summoned department reports in on a whistled case.
@@ -121,12 +126,14 @@ pub enum Action {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 18] = [
         Action::Dispatch,
         Action::Accept,
         Action::Return,
         Action::Start,
         Action::Extend,
+        Action::ApproveExtension,
+        Action::RefuseExtension,
         Action::Whistle,
         Action::ReportIn,
         Action::EndWhistle,
@@ -148,6 +155,8 @@ impl Action {
             Action::Return => "return",
             Action::Start => "start",
             Action::Extend => "extend",
+            Action::ApproveExtension => "approve_extension",
+            Action::RefuseExtension => "refuse_extension",
             Action::Whistle => "whistle",
             Action::ReportIn => "report_in",
             Action::EndWhistle => "end_whistle",
@@ -218,6 +227,9 @@ const OPEN_FOR_MERGE: &[Status] = &[
     Status::Returned,
 ];
 
+/// Where extensions are asked for and decided on.
+const EXTENDABLE: &[Status] = &[Status::Accepted, Status::InProgress, Status::Whistled];
+
 const RULES: &[Rule] = &[
     Rule {
         action: Action::Note,
@@ -271,7 +283,7 @@ const RULES: &[Rule] = &[
     },
     Rule {
         action: Action::Extend,
-        from: &[Status::Accepted, Status::InProgress, Status::Whistled],
+        from: EXTENDABLE,
         to: None,
         roles: HANDLERS,
         needs: Needs {
@@ -279,6 +291,22 @@ const RULES: &[Rule] = &[
             days: true,
             ..NONE
         },
+        patrol_only: false,
+    },
+    Rule {
+        action: Action::ApproveExtension,
+        from: EXTENDABLE,
+        to: None,
+        roles: COMMAND,
+        needs: NONE,
+        patrol_only: false,
+    },
+    Rule {
+        action: Action::RefuseExtension,
+        from: EXTENDABLE,
+        to: None,
+        roles: COMMAND,
+        needs: REASON,
         patrol_only: false,
     },
     Rule {
@@ -561,6 +589,23 @@ mod tests {
         assert_eq!(d(Action::Reply).map(|n| n.evidence), Ok(true));
         assert_eq!(d(Action::Extend).map(|n| n.reason && n.days), Ok(true));
         assert_eq!(d(Action::Whistle).map(|n| n.targets), Ok(true));
+        // The command centre decides on an extension that waits; a refusal says why.
+        let decide_ext = |a| {
+            decide(Status::InProgress, Origin::Hotline, Role::Dispatcher, a)
+                .map(|s| (s.to, s.needs.reason))
+        };
+        assert_eq!(
+            decide_ext(Action::ApproveExtension),
+            Ok((Status::InProgress, false))
+        );
+        assert_eq!(
+            decide_ext(Action::RefuseExtension),
+            Ok((Status::InProgress, true))
+        );
+        assert!(matches!(
+            d(Action::ApproveExtension),
+            Err(Refusal::Forbidden { .. })
+        ));
         // Dispatch names its units only when the dispatcher overrides the dispatch rules.
         let first = decide(
             Status::Received,

@@ -24,7 +24,7 @@ impl From<IntakeError> for ApiError {
             IntakeError::Invalid { .. } | IntakeError::Point(_) => {
                 ApiError::bad_request(code, message)
             }
-            IntakeError::UnknownTopic(_) | IntakeError::OutsideArea => {
+            IntakeError::UnknownTopic(_) | IntakeError::OutsideArea | IntakeError::Time { .. } => {
                 ApiError::Unprocessable { code, message }
             }
             IntakeError::TicketNoReused(_) | IntakeError::ReportIdReused(_) => {
@@ -143,7 +143,7 @@ pub async fn file_prepared(
         prepared.ticket_no().to_owned(),
         prepared.content_sha256().to_owned(),
     );
-    match state.tickets.file(prepared).await {
+    match state.tickets.file(prepared, state.clock.now()).await {
         Ok(f) => Ok(f),
         Err(QueueOutcome::Intake(e)) if service::is_unique_violation(&e) => {
             // Filed concurrently by another writer: answer with that first result.
@@ -201,7 +201,9 @@ pub async fn file_report(
     policy::require(&me, Permission::FileReports)?;
     let st = state.clone();
     let user = me.user.clone();
-    let f = web::block(move || service::file_report(&st.db, &st.geo(), &body, &user)).await??;
+    let now = st.clock.now();
+    let f =
+        web::block(move || service::file_report(&st.db, &st.geo(), &body, &user, now)).await??;
     let index = &state.index;
     Ok(answer(
         f.created,

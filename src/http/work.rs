@@ -35,8 +35,14 @@ pub struct WorkDto {
     pub respond_due_at: String,
     /// Reply by then (extensions included).
     pub complete_due_at: String,
-    /// Days of extension granted.
+    /// Days of extension granted in this handling cycle.
     pub extension_days: i32,
+    /// Days of an extension waiting for a dispatcher's approval.
+    pub extension_pending_days: Option<i32>,
+    /// The handling cycle: 1 from the first dispatch, +1 at each reopen.
+    pub cycle: i32,
+    /// When this cycle started (the first dispatch, then the latest reopen): the ladder counts from here.
+    pub cycle_started_at: String,
     /// When it was accepted.
     pub accepted_at: Option<String>,
     /// Who accepted it (the handler).
@@ -57,7 +63,7 @@ pub struct WorkDto {
     pub buck_passing: bool,
     /// The reply came without evidence.
     pub evidence_missing: bool,
-    /// Escalation rungs crossed.
+    /// Escalation rungs crossed in this handling cycle.
     pub rung: i32,
     /// When the next rung falls due, if one will.
     pub next_rung_at: Option<String>,
@@ -82,6 +88,9 @@ impl WorkDto {
             respond_due_at: time(w.respond_due_at),
             complete_due_at: time(w.complete_due_at),
             extension_days: w.extension_days,
+            extension_pending_days: w.extension_pending_days,
+            cycle: w.cycle,
+            cycle_started_at: time(w.cycle_started_at),
             accepted_at: w.accepted_at.map(time),
             accepted_by: w.accepted_by,
             accepted_by_name: w.accepted_by_name,
@@ -139,6 +148,8 @@ impl WhistleCallDto {
 /// An escalation rung a case crossed.
 #[derive(Debug, Serialize)]
 pub struct EscalationDto {
+    /// The handling cycle it was crossed in (1 before any reopen).
+    pub cycle: i32,
     /// 1, 2, 3 ...
     pub rung: i32,
     /// `remind`, `supervise`, `investigate`.
@@ -154,6 +165,7 @@ pub struct EscalationDto {
 impl From<EscalationRow> for EscalationDto {
     fn from(e: EscalationRow) -> Self {
         EscalationDto {
+            cycle: e.cycle,
             rung: e.rung,
             name: e.name,
             due_at: time(e.due_at),

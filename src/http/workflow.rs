@@ -28,9 +28,11 @@ impl From<WorkflowError> for ApiError {
                 ApiError::Forbidden { code, message }
             }
             WorkflowError::PhotosMissing(missing) => ApiError::PhotosMissing { message, missing },
-            WorkflowError::VersionConflict { .. } | WorkflowError::NoRoute(_) => {
-                ApiError::Conflict { code, message }
-            }
+            WorkflowError::VersionConflict { .. }
+            | WorkflowError::NoRoute(_)
+            | WorkflowError::ExtensionLimit(_)
+            | WorkflowError::ExtensionPending(_)
+            | WorkflowError::NoPendingExtension => ApiError::Conflict { code, message },
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::ids::{CaseId, ReportId, TicketId, random_id};
-use crate::domain::merge::{self, Candidate, Decision, IntakePolicy, Item};
+use crate::domain::merge::{self, Candidate, Decision, IntakePolicy, Item, TimeRefusal};
 use crate::domain::topic::{MergeRule, TopicCode};
 use crate::geo::address::AddressMatcher;
 use crate::geo::index::{Method, PlaceIndex};
@@ -46,6 +46,14 @@ pub enum IntakeError {
     /// The report id was used before for a different report.
     #[error("report id {0} was already used for a different report")]
     ReportIdReused(String),
+    /// The item's time is one nobody could mean: in the future beyond the policy's clock skew, or before its floor.
+    #[error("{field}: {refusal}")]
+    Time {
+        /// `received_at` or `reported_at`.
+        field: &'static str,
+        /// Why.
+        refusal: TimeRefusal,
+    },
     /// A report's point lies outside every cell.
     #[error("the point lies outside every grid cell (and is more than 200 m from the nearest)")]
     OutsideArea,
@@ -68,6 +76,7 @@ impl IntakeError {
             IntakeError::TicketNoReused(_) => "ticket_no_reused",
             IntakeError::ReportIdReused(_) => "report_id_reused",
             IntakeError::OutsideArea => "outside_jurisdiction",
+            IntakeError::Time { refusal, .. } => refusal.code(),
             IntakeError::Lookup(_) | IntakeError::Db(_) => return None,
         })
     }
@@ -419,21 +428,31 @@ fn snapshot(geo: &Geo<'_>, place: Option<&str>, at: NaiveDateTime) -> String {
     encode_snapshot(&links)
 }
 
-/// What filing needs inside one transaction: the intake policy, and the merge rules of the topics met so far (read
-/// once per batch, not once per item).
+/// What filing needs inside one transaction: the intake policy, the merge rules of the topics met so far (read
+/// once per batch, not once per item) and the server's clock reading the items' times are checked against.
 #[derive(Debug)]
 pub struct Rules {
     policy: IntakePolicy,
     merge: HashMap<String, MergeRule>,
+    now: NaiveDateTime,
 }
 
 impl Rules {
-    /// Reads the policy.
-    pub fn load(c: &mut DbConnection) -> Result<Rules, IntakeError> {
+    /// Reads the policy; items are checked against `now` (the server's clock).
+    pub fn load(c: &mut DbConnection, now: NaiveDateTime) -> Result<Rules, IntakeError> {
         Ok(Rules {
             policy: topics::intake_policy(c)?,
             merge: HashMap::new(),
+            now,
         })
+    }
+
+    /// Refuses a time nobody could mean (every way in — the API, Open311, imports, phones, the simulator — files
+    /// through here).
+    fn check_time(&self, field: &'static str, at: NaiveDateTime) -> Result<(), IntakeError> {
+        self.policy
+            .check_time(at, self.now)
+            .map_err(|refusal| IntakeError::Time { field, refusal })
     }
 
     fn merge_rule(&mut self, c: &mut DbConnection, code: &str) -> Result<MergeRule, IntakeError> {
@@ -791,6 +810,7 @@ pub fn store_ticket(
         let (case_id, id) = (t.case_id.clone(), t.id.clone());
         return first_result(c, t, &case_id, &id);
     }
+    rules.check_time("received_at", ticket.received_at)?;
     let rule = rules.merge_rule(c, &ticket.topic_code)?;
     let since = ticket.received_at - Duration::days(i64::from(rules.policy.repeat_window_days));
     let anonymous = ticket.caller_phone.is_empty();
@@ -848,14 +868,16 @@ pub fn is_unique_violation(e: &IntakeError) -> bool {
 }
 
 /// Files many items in one transaction, each in its own savepoint so that one bad item never undoes the others;
-/// one result per item, in order. Items must come in time order for merging to see them as they happened.
+/// one result per item, in order. Items must come in time order for merging to see them as they happened; their
+/// times are checked against `now` (the server's clock).
 pub fn file_batch<P, T>(
     db: &Db,
+    now: NaiveDateTime,
     prepared: Vec<Result<P, IntakeError>>,
     store: impl Fn(&mut DbConnection, &P, &mut Rules) -> Result<T, IntakeError>,
 ) -> Result<Vec<Result<T, IntakeError>>, IntakeError> {
     db.writer()?.transaction(|c| {
-        let mut rules = Rules::load(c)?;
+        let mut rules = Rules::load(c, now)?;
         let mut out = Vec::with_capacity(prepared.len());
         for p in prepared {
             out.push(match p {
@@ -867,12 +889,13 @@ pub fn file_batch<P, T>(
     })
 }
 
-/// Files many tickets in one transaction (see [`file_batch`]).
+/// Files many tickets in one transaction at `now` (see [`file_batch`]).
 pub fn file_tickets(
     db: &Db,
+    now: NaiveDateTime,
     prepared: Vec<Result<PreparedTicket, IntakeError>>,
 ) -> Result<Vec<Result<Filed<TicketRow>, IntakeError>>, IntakeError> {
-    file_batch(db, prepared, store_ticket)
+    file_batch(db, now, prepared, store_ticket)
 }
 
 /// The first result of an item stored before: the item, its case and the decision that put it there.
@@ -1001,6 +1024,7 @@ pub fn store_report(
         let (case_id, id) = (r.case_id.clone(), r.id.clone());
         return first_result(c, r, &case_id, &id);
     }
+    rules.check_time("reported_at", report.reported_at)?;
     let rule = rules.merge_rule(c, &report.topic_code)?;
     let item = NewItem {
         kind: "report",
@@ -1027,16 +1051,17 @@ pub fn store_report(
     })
 }
 
-/// Files one patrol report by a grid member (or anyone allowed to report), in its own transaction.
+/// Files one patrol report by a grid member (or anyone allowed to report) at `now`, in its own transaction.
 pub fn file_report(
     db: &Db,
     geo: &Geo<'_>,
     input: &ReportInput,
     reporter: &Principal,
+    now: NaiveDateTime,
 ) -> Result<Filed<ReportRow>, IntakeError> {
     let prepared = prepare_report(geo, input, reporter)?;
     let (id, hash) = (prepared.row.id.clone(), prepared.row.content_sha256.clone());
-    let result = file_batch(db, vec![Ok(prepared)], store_report).and_then(|mut r| {
+    let result = file_batch(db, now, vec![Ok(prepared)], store_report).and_then(|mut r| {
         r.pop()
             .unwrap_or_else(|| Err(IntakeError::Lookup("no result".into())))
     });

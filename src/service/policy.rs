@@ -6,6 +6,7 @@
 use crate::db::{Db, DbError};
 use crate::domain::assessment::{AssessmentPolicy, POLICY_PREFIX};
 use crate::domain::deadline::WorkPolicy;
+use crate::domain::merge::IntakePolicy;
 use crate::store::topics as store;
 use diesel::Connection;
 
@@ -57,9 +58,12 @@ pub fn check(key: &str, value: &str) -> Result<(), PolicyError> {
             .set(rest, value)
             .map_err(|why| PolicyError::Invalid(format!("policy {key}: {why}")));
     }
+    match IntakePolicy::default().apply(key, value) {
+        Ok(true) => return Ok(()),
+        Ok(false) => {}
+        Err(e) => return Err(PolicyError::Invalid(e)),
+    }
     match key {
-        "group_min_callers" => whole(key, value, 2..=1000),
-        "repeat_window_days" => whole(key, value, 1..=365),
         "photos.doubtful_distance_m" => whole(key, value, 1..=100_000),
         "photos.doubtful_hours" => whole(key, value, 1..=8760),
         _ => match WorkPolicy::default().apply(key, value) {
@@ -98,6 +102,13 @@ mod tests {
     fn values_are_checked_by_the_policy_that_reads_them() {
         assert!(check("work.7d.ladder", "remind:60,supervise:120").is_ok());
         assert!(check("group_min_callers", "3").is_ok());
+        assert!(check("intake.received_at.floor", "2010-01-01").is_ok());
+        assert!(matches!(
+            check("intake.received_at.floor", "soon"),
+            Err(PolicyError::Invalid(_))
+        ));
+        assert!(check("work.escalation.max_per_pass", "50").is_ok());
+        assert!(check("work.7d.extension_approval_days", "2").is_ok());
         assert!(check("assessment.partly_weight", "0.6").is_ok());
         assert!(matches!(
             check("assessment.partly_weight", "1.5"),

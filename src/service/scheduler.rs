@@ -3,9 +3,11 @@
 //! a moment it is given, so a test can drive it with any clock, and the server runs it on a timer.
 //!
 //! Guarantees: idempotent and restart-safe: a rung is recorded in the same transaction that moves the case's
-//! `next_rung_at` past it, and `(case, rung)` is a key, so running a pass twice, or killing the server between
-//! passes, neither repeats nor loses an escalation. A case that cannot be routed stays `received` (the dispatcher's
-//! queue) and does not stop the others.
+//! `next_rung_at` past it, and `(case, cycle, rung)` is a key, so running a pass twice, or killing the server
+//! between passes, neither repeats nor loses an escalation; a reopened case climbs its ladder again from the reopen
+//! (a new cycle). A pass crosses at most the policy's `work.escalation.max_per_pass` rungs: what is due beyond that
+//! stays due for the next pass and is reported (a backlog after downtime or a bulk load never floods the chain at
+//! once). A case that cannot be routed stays `received` (the dispatcher's queue) and does not stop the others.
 
 use crate::auth::role::Role;
 use crate::db::{Db, DbConnection};
@@ -35,6 +37,8 @@ pub struct TickReport {
     pub unrouted: usize,
     /// Escalation rungs crossed.
     pub escalated: usize,
+    /// Work with a rung due that this pass left for the next ones (the policy's limit per pass was reached).
+    pub escalations_deferred: usize,
 }
 
 /// The actor of automatic dispatches.
@@ -194,30 +198,45 @@ fn notified(
     Ok(out)
 }
 
-/// Crosses every escalation rung due at `now`, each exactly once; the number crossed.
-pub fn escalate(db: &Db, now: NaiveDateTime) -> Result<usize, WorkflowError> {
+/// Crosses the escalation rungs due at `now`, each exactly once, at most the policy's limit per pass: (the number
+/// crossed, the work still due for the next pass).
+pub fn escalate(db: &Db, now: NaiveDateTime) -> Result<(usize, usize), WorkflowError> {
     let mut crossed = 0;
     loop {
-        let n = db.writer()?.transaction::<_, WorkflowError, _>(|c| {
+        let (n, full) = db.writer()?.transaction::<_, WorkflowError, _>(|c| {
             let policy = work::policy(c)?;
-            let due = store::due_for_escalation(c, now, BATCH)?;
+            let limit = usize::try_from(policy.max_escalations_per_pass).unwrap_or(usize::MAX);
+            let room = limit.saturating_sub(crossed);
+            if room == 0 {
+                return Ok((0, true));
+            }
+            let take = i64::try_from(room).unwrap_or(BATCH).min(BATCH);
+            let due = store::due_for_escalation(c, now, take)?;
             let mut n = 0;
             for mut w in due {
                 if cross(c, &policy, &mut w, now)? {
                     n += 1;
                 }
             }
-            Ok(n)
+            Ok((n, false))
         })?;
         crossed += n;
-        if n == 0 {
+        if n == 0 || full {
             break;
         }
     }
-    if crossed > 0 {
+    let deferred = store::count_due_for_escalation(&mut *db.reader()?, now)?;
+    let deferred = usize::try_from(deferred).unwrap_or(usize::MAX);
+    if deferred > 0 {
+        tracing::warn!(
+            crossed,
+            deferred,
+            "escalation pass reached the policy's limit (work.escalation.max_per_pass); the rest are left for the next passes"
+        );
+    } else if crossed > 0 {
         tracing::info!(crossed, "escalation pass");
     }
-    Ok(crossed)
+    Ok((crossed, deferred))
 }
 
 /// Crosses the next rung of `w` if it is due; moves `next_rung_at` on either way.
@@ -228,7 +247,7 @@ fn cross(
     now: NaiveDateTime,
 ) -> Result<bool, WorkflowError> {
     let class = TimeClass::parse(&w.time_class).unwrap_or(TimeClass::Days7);
-    let next = deadline::next_rung(policy, class, w.dispatched_at, w.extension_days, w.rung)
+    let next = deadline::next_rung(policy, class, w.cycle_started_at, w.extension_days, w.rung)
         .map(|(n, r, due)| (n, r.name.clone(), due));
     let done = w.replied_at.is_some() || w.closed_at.is_some();
     let mut fired = false;
@@ -241,6 +260,7 @@ fn cross(
             .unwrap_or_default();
         let row = EscalationRow {
             case_id: w.case_id.clone(),
+            cycle: w.cycle,
             rung: n,
             name,
             district_code: w.district_code.clone(),
@@ -252,12 +272,11 @@ fn cross(
         fired = store::insert_escalation(c, &row)?;
         w.rung = n;
     }
-    w.next_rung_at = if done {
-        None
+    if done {
+        w.next_rung_at = None;
     } else {
-        deadline::next_rung(policy, class, w.dispatched_at, w.extension_days, w.rung)
-            .map(|(_, _, due)| due)
-    };
+        work::schedule(policy, w);
+    }
     store::put(c, w)?;
     Ok(fired)
 }
@@ -265,11 +284,12 @@ fn cross(
 /// One scheduler pass at `now`: auto-dispatch, then escalation.
 pub fn tick(db: &Db, now: NaiveDateTime) -> Result<TickReport, WorkflowError> {
     let (dispatched, unrouted) = auto_dispatch(db, now)?;
-    let escalated = escalate(db, now)?;
+    let (escalated, escalations_deferred) = escalate(db, now)?;
     Ok(TickReport {
         dispatched,
         unrouted,
         escalated,
+        escalations_deferred,
     })
 }
 

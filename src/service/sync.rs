@@ -429,9 +429,15 @@ impl Push<'_, '_> {
         };
         let payload: Value = serde_json::from_str(&op.payload).unwrap_or(Value::Null);
         match kind {
-            OpKind::CreateReport => {
-                create_report(c, self.geo, self.user, op, payload, &mut self.rules)
-            }
+            OpKind::CreateReport => create_report(
+                c,
+                self.geo,
+                self.user,
+                op,
+                payload,
+                &mut self.rules,
+                self.at,
+            ),
             OpKind::UpdateReport => update_report(c, self.user, op, payload),
             OpKind::AttachPhoto => attach_photo(c, self.user, op, payload),
             OpKind::Transition => transition(c, self.user, op, payload, self.at),
@@ -460,6 +466,7 @@ fn create_report(
     op: &OpRow,
     payload: Value,
     rules: &mut Option<Rules>,
+    at: NaiveDateTime,
 ) -> Result<Decision, SyncError> {
     if !policy::allows(user.role, Permission::FileReports) {
         return Ok(Decision::Rejected(
@@ -486,7 +493,7 @@ fn create_report(
         Err(e) => return intake_refusal(e),
     };
     if rules.is_none() {
-        *rules = Some(Rules::load(c).map_err(intake_db)?);
+        *rules = Some(Rules::load(c, at).map_err(intake_db)?);
     }
     let Some(rules) = rules.as_mut() else {
         return Ok(Decision::Rejected(

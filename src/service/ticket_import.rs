@@ -12,6 +12,7 @@ use crate::service::intake::{
 };
 use crate::service::pipeline;
 use crate::store::cases as store;
+use chrono::NaiveDateTime;
 use std::io::BufRead;
 
 /// The longest line (or CSV record) accepted, in bytes.
@@ -203,13 +204,7 @@ pub fn rows<R: BufRead + Send + 'static>(
 }
 
 fn code_of(e: &IntakeError) -> &'static str {
-    match e {
-        IntakeError::Invalid { .. } => "invalid_field",
-        IntakeError::Point(p) => p.code(),
-        IntakeError::UnknownTopic(_) => "unknown_topic",
-        IntakeError::TicketNoReused(_) => "ticket_no_reused",
-        _ => "error",
-    }
+    e.code().unwrap_or("error")
 }
 
 /// A batch read and placed, waiting to be written.
@@ -262,15 +257,21 @@ fn place(
     Ok(placed)
 }
 
-/// Imports rows in batches of `batch`: one thread reads and places, this one writes. Calls `progress(rows done)`
+/// Imports rows in batches of `batch`: one thread reads and places, this one writes, each batch checked against
+/// the time `clock` tells when it is filed. Calls `progress(rows done)`
 /// after each batch and `reject` for each refused row. Fails only when the database fails (what was committed
 /// before stays).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the source, its batching, the clock and the two callbacks are each the caller's to choose"
+)]
 pub fn import(
     db: &Db,
     geo: &Geo<'_>,
     actor: &Principal,
     rows: impl Iterator<Item = Row> + Send,
     batch: usize,
+    clock: impl Fn() -> NaiveDateTime,
     mut progress: impl FnMut(usize),
     mut reject: impl FnMut(Reject),
 ) -> Result<Summary, IntakeError> {
@@ -291,7 +292,7 @@ pub fn import(
             sum.skipped += placed.skipped;
             sum.rejected += placed.rejects.len();
             placed.rejects.into_iter().for_each(&mut reject);
-            let filed = intake::file_tickets(db, placed.prepared)?;
+            let filed = intake::file_tickets(db, clock(), placed.prepared)?;
             for ((line, no), result) in placed.meta.into_iter().zip(filed) {
                 match result {
                     Ok(f) if f.created => sum.imported += 1,

@@ -10,6 +10,7 @@
 use crate::db::Db;
 use crate::service::intake::{self, Filed, IntakeError, PreparedTicket};
 use crate::store::cases::TicketRow;
+use chrono::NaiveDateTime;
 use std::sync::mpsc;
 
 /// The most tickets one transaction files.
@@ -18,11 +19,13 @@ pub const MAX_BATCH: usize = 200;
 pub const MAX_QUEUED: usize = 10_000;
 
 type Reply = tokio::sync::oneshot::Sender<Result<Filed<TicketRow>, IntakeError>>;
+/// A ticket, the server's clock reading when it arrived, and where its answer goes.
+type Job = (PreparedTicket, NaiveDateTime, Reply);
 
 /// The handle requests file through; cloning it is cheap. The writer thread stops when every handle is dropped.
 #[derive(Debug, Clone)]
 pub struct TicketQueue {
-    tx: mpsc::SyncSender<(PreparedTicket, Reply)>,
+    tx: mpsc::SyncSender<Job>,
 }
 
 /// Why a ticket could not be queued.
@@ -40,7 +43,7 @@ pub enum QueueError {
 impl TicketQueue {
     /// Starts the writer thread.
     pub fn start(db: Db) -> TicketQueue {
-        let (tx, rx) = mpsc::sync_channel::<(PreparedTicket, Reply)>(MAX_QUEUED);
+        let (tx, rx) = mpsc::sync_channel::<Job>(MAX_QUEUED);
         let spawned = std::thread::Builder::new()
             .name("ticket-writer".into())
             .spawn(move || {
@@ -52,8 +55,11 @@ impl TicketQueue {
                             Err(_) => break,
                         }
                     }
-                    let (tickets, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-                    match intake::file_tickets(&db, tickets.into_iter().map(Ok).collect()) {
+                    // The latest arrival's clock reading: a ticket is never judged by a clock older than its own.
+                    let now = batch.iter().map(|j| j.1).max().unwrap_or_default();
+                    let (tickets, replies): (Vec<_>, Vec<_>) =
+                        batch.into_iter().map(|(t, _, r)| (t, r)).unzip();
+                    match intake::file_tickets(&db, now, tickets.into_iter().map(Ok).collect()) {
                         Ok(results) => {
                             for (reply, result) in replies.into_iter().zip(results) {
                                 // The request may have gone away; its ticket is stored all the same.
@@ -77,13 +83,19 @@ impl TicketQueue {
         TicketQueue { tx }
     }
 
-    /// Files a prepared ticket and waits for its result.
-    pub async fn file(&self, ticket: PreparedTicket) -> Result<Filed<TicketRow>, QueueOutcome> {
+    /// Files a prepared ticket that arrived when the server's clock said `now`, and waits for its result.
+    pub async fn file(
+        &self,
+        ticket: PreparedTicket,
+        now: NaiveDateTime,
+    ) -> Result<Filed<TicketRow>, QueueOutcome> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.tx.try_send((ticket, reply)).map_err(|e| match e {
-            mpsc::TrySendError::Full(_) => QueueOutcome::Queue(QueueError::Full),
-            mpsc::TrySendError::Disconnected(_) => QueueOutcome::Queue(QueueError::Stopped),
-        })?;
+        self.tx
+            .try_send((ticket, now, reply))
+            .map_err(|e| match e {
+                mpsc::TrySendError::Full(_) => QueueOutcome::Queue(QueueError::Full),
+                mpsc::TrySendError::Disconnected(_) => QueueOutcome::Queue(QueueError::Stopped),
+            })?;
         answer
             .await
             .map_err(|_| QueueOutcome::Queue(QueueError::Stopped))?

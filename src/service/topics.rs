@@ -98,14 +98,8 @@ pub fn export_csv(db: &Db) -> Result<String, TopicError> {
 pub fn intake_policy(conn: &mut DbConnection) -> diesel::QueryResult<IntakePolicy> {
     let mut p = IntakePolicy::default();
     for (key, value) in store::policy_values(conn)? {
-        let Ok(n) = value.trim().parse::<u32>() else {
-            tracing::warn!(%key, %value, "ignoring a policy value that is not a whole number");
-            continue;
-        };
-        match key.as_str() {
-            "group_min_callers" => p.group_min_callers = n,
-            "repeat_window_days" => p.repeat_window_days = n,
-            _ => {}
+        if let Err(e) = p.apply(&key, &value) {
+            tracing::warn!(error = %e, "ignoring an intake policy value");
         }
     }
     Ok(p)

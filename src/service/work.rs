@@ -14,12 +14,13 @@ use crate::domain::topic::TimeClass;
 use crate::domain::workflow::Action;
 use crate::service::auth::Principal;
 use crate::service::intake;
-use crate::service::workflow::{Details, TicketCallback, WorkflowError};
+use crate::service::workflow::{Details, ExtensionDecision, TicketCallback, WorkflowError};
 use crate::store::cases::{self as case_store, CaseRow};
 use crate::store::chain as chain_store;
 use crate::store::org::{self as org_store, UnitRow};
 use crate::store::topics as topic_store;
 use crate::store::work::{self as store, CallbackRow, WhistleCallRow, WorkRow};
+use crate::store::workflow as workflow_store;
 use chrono::NaiveDateTime;
 use std::collections::HashMap;
 
@@ -196,10 +197,67 @@ fn invalid(field: &'static str, message: impl Into<String>) -> WorkflowError {
     }
 }
 
-fn schedule(policy: &WorkPolicy, w: &mut WorkRow) {
+/// Sets when the next rung of the work's ladder falls due, counted from the start of its handling cycle.
+pub fn schedule(policy: &WorkPolicy, w: &mut WorkRow) {
     let class = TimeClass::parse(&w.time_class).unwrap_or(TimeClass::Days7);
-    w.next_rung_at = deadline::next_rung(policy, class, w.dispatched_at, w.extension_days, w.rung)
-        .map(|(_, _, due)| due);
+    w.next_rung_at =
+        deadline::next_rung(policy, class, w.cycle_started_at, w.extension_days, w.rung)
+            .map(|(_, _, due)| due);
+}
+
+/// A reopen at `at`: a new handling cycle whose clocks start now. The ladder climbs from the bottom again and the
+/// extensions of the cycle start from none (what earlier cycles crossed and were granted stays in the history).
+pub fn start_cycle(policy: &WorkPolicy, class: TimeClass, w: &mut WorkRow, at: NaiveDateTime) {
+    w.cycle += 1;
+    w.cycle_started_at = at;
+    w.replied_at = None;
+    w.closed_at = None;
+    // The response deadline stays the first dispatch's: the response rate measures the first contact.
+    w.complete_due_at = at + policy.class(class).complete;
+    w.extension_days = 0;
+    w.extension_pending_days = None;
+    w.rung = 0;
+    schedule(policy, w);
+}
+
+fn grant_extension(policy: &WorkPolicy, w: &mut WorkRow, days: u32) {
+    let days = i32::try_from(days).unwrap_or(0);
+    w.extension_days += days;
+    w.extension_pending_days = None;
+    w.complete_due_at += chrono::Duration::days(i64::from(days));
+    schedule(policy, w);
+}
+
+/// The extensions granted in the current handling cycle, as its steps record them: every approval, and every
+/// `extend` that did not wait for one (steps recorded before approvals existed were all granted).
+fn extensions_granted(c: &mut DbConnection, case_id: &str) -> diesel::QueryResult<u32> {
+    let steps = workflow_store::extension_steps_of_cycle(c, case_id)?;
+    let granted = steps
+        .iter()
+        .filter(|(action, details)| {
+            action != "extend"
+                || serde_json::from_str::<Details>(details)
+                    .map_or(true, |d| d.extension != Some(ExtensionDecision::Pending))
+        })
+        .count();
+    Ok(u32::try_from(granted).unwrap_or(u32::MAX))
+}
+
+/// The extension of `days` the class of `w` allows now, or why not.
+fn extension_bounds(
+    c: &mut DbConnection,
+    policy: &WorkPolicy,
+    w: &WorkRow,
+    days: u32,
+) -> Result<deadline::ExtensionOutcome, WorkflowError> {
+    let class = TimeClass::parse(&w.time_class).unwrap_or(TimeClass::Days7);
+    let count = extensions_granted(c, &w.case_id)?;
+    let granted = u32::try_from(w.extension_days).unwrap_or(0);
+    policy
+        .class(class)
+        .extensions
+        .decide(count, granted, days)
+        .map_err(|r| WorkflowError::ExtensionLimit(r.to_string()))
 }
 
 /// Keeps the work in step with `step`; fills the step's details (the units a dispatch went to).
@@ -266,11 +324,39 @@ pub fn on_step(
             }
         }
         Action::Extend => {
-            if let Some(w) = work.as_mut() {
-                let days = i32::try_from(details.days.unwrap_or(0)).unwrap_or(0);
-                w.extension_days += days;
-                w.complete_due_at += chrono::Duration::days(i64::from(days));
-                schedule(policy, w);
+            let w = work
+                .as_mut()
+                .ok_or_else(|| invalid("action", "the case was never dispatched"))?;
+            if let Some(d) = w.extension_pending_days {
+                return Err(WorkflowError::ExtensionPending(d));
+            }
+            let days = details.days.unwrap_or(0);
+            match extension_bounds(c, policy, w, days)? {
+                deadline::ExtensionOutcome::Granted => {
+                    grant_extension(policy, w, days);
+                    details.extension = Some(ExtensionDecision::Granted);
+                }
+                deadline::ExtensionOutcome::NeedsApproval => {
+                    w.extension_pending_days = Some(i32::try_from(days).unwrap_or(0));
+                    details.extension = Some(ExtensionDecision::Pending);
+                }
+            }
+        }
+        Action::ApproveExtension | Action::RefuseExtension => {
+            let w = work.as_mut().ok_or(WorkflowError::NoPendingExtension)?;
+            let days = w
+                .extension_pending_days
+                .and_then(|d| u32::try_from(d).ok())
+                .ok_or(WorkflowError::NoPendingExtension)?;
+            details.days = Some(days);
+            if step.action == Action::ApproveExtension {
+                // The policy may have changed since the request: the bounds hold at approval too.
+                extension_bounds(c, policy, w, days)?;
+                grant_extension(policy, w, days);
+                details.extension = Some(ExtensionDecision::Approved);
+            } else {
+                w.extension_pending_days = None;
+                details.extension = Some(ExtensionDecision::Refused);
             }
         }
         Action::Whistle => {
@@ -349,10 +435,7 @@ pub fn on_step(
         Action::Reopen => {
             if let Some(w) = work.as_mut() {
                 let (class, _) = router.topic(c, &case.topic_code)?;
-                w.replied_at = None;
-                w.closed_at = None;
-                w.complete_due_at = at + policy.class(class).complete;
-                schedule(policy, w);
+                start_cycle(policy, class, w, at);
             }
         }
         Action::Start | Action::EndWhistle | Action::Note => {}
@@ -394,6 +477,9 @@ pub fn first_dispatch(
         evidence_missing: false,
         rung: 0,
         next_rung_at: None,
+        cycle: 1,
+        cycle_started_at: at,
+        extension_pending_days: None,
     };
     schedule(policy, &mut w);
     w

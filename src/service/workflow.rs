@@ -85,6 +85,17 @@ pub enum WorkflowError {
     /// A dispatch without units, and the dispatch rules do not know where the case goes.
     #[error("{0}")]
     NoRoute(String),
+    /// The extension is past what the case's time class allows in one handling cycle.
+    #[error("{0}")]
+    ExtensionLimit(String),
+    /// An extension already waits for approval: a dispatcher decides on it before another is asked for.
+    #[error(
+        "an extension of {0} days waits for a dispatcher's approval: approve_extension or refuse_extension first"
+    )]
+    ExtensionPending(i32),
+    /// An approval or refusal, but no extension waits for one.
+    #[error("no extension of this case waits for approval")]
+    NoPendingExtension,
     /// The step names evidence photos the server does not have yet.
     #[error(
         "the server does not have {} of the evidence photos yet: upload {}, then send the step again",
@@ -109,6 +120,9 @@ impl WorkflowError {
             WorkflowError::VersionConflict { .. } => "version_conflict",
             WorkflowError::NoRoute(_) => "no_route",
             WorkflowError::PhotosMissing(_) => "photos_missing",
+            WorkflowError::ExtensionLimit(_) => "extension_limit",
+            WorkflowError::ExtensionPending(_) => "extension_pending",
+            WorkflowError::NoPendingExtension => "no_pending_extension",
             WorkflowError::Db(_) => return None,
         })
     }
@@ -255,15 +269,32 @@ pub struct Details {
     /// Units copied on a dispatch (the district command centre).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub copied: Vec<String>,
-    /// Days.
+    /// Days (of an extension asked for, approved or refused).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub days: Option<u32>,
+    /// What became of an extension: granted at once, pending approval, approved or refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension: Option<ExtensionDecision>,
     /// Case joined.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub into_case: Option<String>,
     /// Callback results, per ticket.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub callbacks: Vec<TicketCallback>,
+}
+
+/// What became of an extension, as its steps record it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExtensionDecision {
+    /// Within the threshold: granted with the request.
+    Granted,
+    /// Above the threshold: waits for a dispatcher.
+    Pending,
+    /// A dispatcher approved it.
+    Approved,
+    /// A dispatcher refused it.
+    Refused,
 }
 
 /// The steps `user` may take on a case now.

@@ -52,6 +52,12 @@ pub struct WorkRow {
     pub rung: i32,
     /// When the next rung falls due (`None`: no more rungs, or the work is done).
     pub next_rung_at: Option<NaiveDateTime>,
+    /// The handling cycle: 1 from the first dispatch, +1 at each reopen.
+    pub cycle: i32,
+    /// When this cycle started (the first dispatch, then the latest reopen): the ladder counts from here.
+    pub cycle_started_at: NaiveDateTime,
+    /// Days of an extension asked for and waiting for approval.
+    pub extension_pending_days: Option<i32>,
 }
 
 /// A rung of the escalation ladder a case crossed.
@@ -60,6 +66,8 @@ pub struct WorkRow {
 pub struct EscalationRow {
     /// The case.
     pub case_id: String,
+    /// The handling cycle it was crossed in (1 before any reopen).
+    pub cycle: i32,
     /// 1, 2, 3 ...
     pub rung: i32,
     /// `remind`, `supervise`, `investigate` (policy names).
@@ -162,6 +170,14 @@ pub fn due_for_escalation(
         .load(conn)
 }
 
+/// How much work has a rung due at `now`.
+pub fn count_due_for_escalation(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<i64> {
+    case_work::table
+        .filter(case_work::next_rung_at.le(now))
+        .count()
+        .get_result(conn)
+}
+
 /// Records a crossed rung; `false` when it was already recorded (nothing changes then).
 pub fn insert_escalation(conn: &mut DbConnection, row: &EscalationRow) -> QueryResult<bool> {
     let n = crate::with_backend!(conn, c => diesel::insert_into(escalations::table)
@@ -171,11 +187,11 @@ pub fn insert_escalation(conn: &mut DbConnection, row: &EscalationRow) -> QueryR
     Ok(n == 1)
 }
 
-/// The rungs a case crossed, in order.
+/// The rungs a case crossed, in order (cycle by cycle).
 pub fn escalations_of(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec<EscalationRow>> {
     escalations::table
         .filter(escalations::case_id.eq(case_id))
-        .order(escalations::rung.asc())
+        .order((escalations::cycle.asc(), escalations::rung.asc()))
         .select(EscalationRow::as_select())
         .load(conn)
 }

@@ -56,6 +56,26 @@ pub fn of_case(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec<Transi
         .load(conn)
 }
 
+/// The `extend` and `approve_extension` steps of a case since its latest reopen (all of them if it was never
+/// reopened): (action, details JSON), in order.
+pub fn extension_steps_of_cycle(
+    conn: &mut DbConnection,
+    case_id: &str,
+) -> QueryResult<Vec<(String, String)>> {
+    let reopened: Option<i32> = case_transitions::table
+        .filter(case_transitions::case_id.eq(case_id))
+        .filter(case_transitions::action.eq("reopen"))
+        .select(diesel::dsl::max(case_transitions::seq))
+        .first(conn)?;
+    case_transitions::table
+        .filter(case_transitions::case_id.eq(case_id))
+        .filter(case_transitions::seq.gt(reopened.unwrap_or(0)))
+        .filter(case_transitions::action.eq_any(["extend", "approve_extension"]))
+        .order(case_transitions::seq.asc())
+        .select((case_transitions::action, case_transitions::details))
+        .load(conn)
+}
+
 /// The number of the last step of a case (0 before the first).
 pub fn last_seq(conn: &mut DbConnection, case_id: &str) -> QueryResult<i32> {
     Ok(case_transitions::table

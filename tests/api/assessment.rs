@@ -397,6 +397,9 @@ async fn fixture() -> Fixture {
                 evidence_missing: spec.evidence_missing,
                 rung: 0,
                 next_rung_at: None,
+                cycle: 1,
+                cycle_started_at: spec.dispatched,
+                extension_pending_days: None,
             },
         )
         .unwrap();

@@ -500,6 +500,43 @@ fn a_ticket_import_keeps_good_rows_reports_bad_ones_and_resumes_without_duplicat
 }
 
 #[test]
+fn an_import_refuses_tickets_dated_in_the_future_or_before_the_floor_with_their_codes() {
+    let t = TestDb::beijing();
+    let env = [("DATABASE_URL", t.url.as_str())];
+    let (lon, lat) = gridline::geo::grid::center(862, 566);
+    let dated =
+        |no: &str, at: &str| jsonl_ticket(no, lon, lat).replace("2026-03-03T09:00:00+08:00", at);
+    let lines = [
+        jsonl_ticket("D-OK", lon, lat),
+        dated("D-2030", "2030-01-01T09:00:00+08:00"),
+        dated("D-9999", "9999-12-31T23:59:59+08:00"),
+        dated("D-0001", "0001-01-01T00:00:00Z"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dated.jsonl");
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let out = gridline(&["import", "tickets", file.to_str().unwrap()], &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary = text(&out.stdout);
+    assert!(
+        summary.contains("1 imported") && summary.contains("3 rejected"),
+        "{summary}"
+    );
+    assert_eq!(
+        stored(&t, &["D-2030".into(), "D-9999".into(), "D-0001".into()]),
+        0
+    );
+    let rejects = std::fs::read_to_string(dir.path().join("dated.jsonl.rejects.csv")).unwrap();
+    for row in [
+        "2,D-2030,time_in_future,",
+        "3,D-9999,time_in_future,",
+        "4,D-0001,time_before_floor,",
+    ] {
+        assert!(rejects.contains(row), "{row} in {rejects}");
+    }
+}
+
+#[test]
 fn a_csv_export_imports_with_address_only_rows() {
     let t = TestDb::beijing();
     let env = [("DATABASE_URL", t.url.as_str())];
@@ -617,6 +654,7 @@ fn work_tick_dispatches_and_escalates_once_across_separate_runs() {
     };
     let first = tick("2026-03-03T02:00:00Z");
     assert_eq!(first["dispatched"], 1, "{first}");
+    assert_eq!(first["escalations_deferred"], 0, "{first}");
     assert_eq!(tick("2026-03-03T02:00:00Z")["dispatched"], 0);
     assert_eq!(tick("2026-03-04T02:00:00Z")["escalated"], 0);
     assert_eq!(

@@ -604,3 +604,67 @@ async fn patrol_reports_merge_with_tickets_and_are_flagged_outside_the_members_c
         .await;
     assert_eq!(r.json["code"], "unknown_topic");
 }
+
+#[actix_web::test]
+async fn tickets_and_reports_dated_in_the_future_or_before_the_floor_are_refused_with_a_code() {
+    let app = TestApp::beijing();
+    let op = app.token(Role::HotlineOperator, &[]);
+    let (lon, lat, cell) = common::spot();
+    let member = app.token(Role::GridMember, &[&cell]);
+    for (no, at, code) in [
+        ("FUT-2030", "2030-01-01T09:00:00+08:00", "time_in_future"),
+        ("FUT-9999", "9999-12-31T23:59:59+08:00", "time_in_future"),
+        ("OLD-0001", "0001-01-01T00:00:00Z", "time_before_floor"),
+        ("OLD-1999", "1999-12-31T23:59:59Z", "time_before_floor"),
+    ] {
+        let mut t = ticket(no, "0101", "13812345678", lon, lat);
+        t["received_at"] = json!(at);
+        let r = app.post_as(&op, "/api/v1/tickets", t).await;
+        assert_eq!(r.status, 422, "{at}: {}", r.json);
+        assert_eq!(r.json["code"], code, "{at}");
+        assert!(
+            r.json["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("received_at:"),
+            "{}",
+            r.json
+        );
+        let r = app
+            .post_as(
+                &member,
+                "/api/v1/reports",
+                json!({"topic": "0101", "text": "垃圾", "reported_at": at,
+                       "location": {"lon": lon, "lat": lat}}),
+            )
+            .await;
+        assert_eq!(r.status, 422, "report {at}: {}", r.json);
+        assert_eq!(r.json["code"], code, "report {at}");
+    }
+    // A few minutes ahead of the server's clock (a fast phone or switchboard clock) is still taken.
+    let soon = (chrono::Utc::now() + chrono::Duration::minutes(2)).to_rfc3339();
+    let mut t = ticket("SOON-1", "0101", "13812345678", lon, lat);
+    t["received_at"] = json!(soon);
+    let r = app.post_as(&op, "/api/v1/tickets", t).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    // Nothing refused was stored: the newest-first list holds only the accepted ticket's case.
+    let list = app.get_as(&op, "/api/v1/cases").await;
+    assert_eq!(list.status, 200);
+    assert_eq!(
+        list.json["cases"].as_array().unwrap().len(),
+        1,
+        "{}",
+        list.json
+    );
+
+    // The floor and the skew are policy.
+    let admin = app.token(Role::Admin, &[]);
+    let r = common::put_policy(&app, &admin, "intake.received_at.floor", "2026-01-01").await;
+    assert!(r.status.is_success(), "{}", r.json);
+    let r = common::put_policy(&app, &admin, "intake.received_at.floor", "yesterday").await;
+    assert_eq!(r.status, 400, "{}", r.json);
+    let mut t = ticket("OLD-2025", "0101", "13812345678", lon, lat);
+    t["received_at"] = json!("2025-06-01T09:00:00+08:00");
+    let r = app.post_as(&op, "/api/v1/tickets", t).await;
+    assert_eq!(r.json["code"], "time_before_floor", "{}", r.json);
+}

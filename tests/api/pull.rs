@@ -298,8 +298,14 @@ async fn readers_pulling_while_others_write_miss_nothing_committed() {
                             "location": {"lon": lon + (k as f64) * 1e-5, "lat": lat},
                         }))
                         .unwrap();
-                    gridline::service::intake::file_report(&state.db, &state.geo(), &input, &user)
-                        .unwrap();
+                    gridline::service::intake::file_report(
+                        &state.db,
+                        &state.geo(),
+                        &input,
+                        &user,
+                        chrono::Utc::now().naive_utc(),
+                    )
+                    .unwrap();
                 }
             })
         })

@@ -74,7 +74,10 @@ fn simulated_winter_days_look_like_beijing_and_a_second_run_adds_nothing() {
         chain: &chain,
     };
     let mut last = None;
-    let (sum, truth) = simulate::run(&db, &geo, plan(), |p| last = Some(p)).unwrap();
+    let (sum, truth) = simulate::run(&db, &geo, plan(), chrono::Utc::now().naive_utc(), |p| {
+        last = Some(p)
+    })
+    .unwrap();
     let last = last.expect("progress was reported");
     assert_eq!(last.done, sum.tickets + sum.reports);
     assert_eq!(sum.rejected, 0);
@@ -185,7 +188,8 @@ fn simulated_winter_days_look_like_beijing_and_a_second_run_adds_nothing() {
     drop(c);
 
     // The same seed again: everything is recognised, nothing new is stored.
-    let (again, _) = simulate::run(&db, &geo, plan(), |_| {}).unwrap();
+    let (again, _) =
+        simulate::run(&db, &geo, plan(), chrono::Utc::now().naive_utc(), |_| {}).unwrap();
     assert_eq!(again.tickets + again.reports, 0, "{again:?}");
     assert_eq!(again.skipped, sum.tickets + sum.reports);
 
@@ -236,7 +240,7 @@ fn simulated_cases_are_handled_only_by_steps_the_workflow_allows() {
         .unwrap()
         .and_hms_opt(0, 0, 0)
         .unwrap();
-    simulate::run(&db, &geo, plan, |_| {}).unwrap();
+    simulate::run(&db, &geo, plan, chrono::Utc::now().naive_utc(), |_| {}).unwrap();
     let work = simulate::work::play(&db, 7, until, |_| {}).unwrap();
     assert!(work.dispatched > 300, "{work:?}");
     assert!(work.replied > work.dispatched / 2, "{work:?}");
@@ -294,6 +298,46 @@ fn simulated_cases_are_handled_only_by_steps_the_workflow_allows() {
          AND NOT EXISTS (SELECT 1 FROM case_work w WHERE w.case_id = t.case_id)",
     );
     assert_eq!(dispatched_without_work, 0);
+    // A reopened case is handled again as a street would: none whose reopen lies more than three days (three times
+    // the longest response time) before the end is left with the reopen as its last step, and its work is in a
+    // new cycle that counts from the reopen.
+    let cutoff = (until - chrono::Duration::days(3))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    let reopened_early = count(
+        &mut c,
+        &format!(
+            "SELECT COUNT(DISTINCT case_id) AS n FROM case_transitions WHERE action = 'reopen' AND at < '{cutoff}'"
+        ),
+    );
+    assert!(
+        reopened_early > 0,
+        "the simulation reopens cases early enough to see them handled again"
+    );
+    let left_unhandled = count(
+        &mut c,
+        &format!(
+            "SELECT COUNT(*) AS n FROM case_transitions t WHERE t.action = 'reopen' AND t.at < '{cutoff}' \
+             AND t.seq = (SELECT MAX(seq) FROM case_transitions u WHERE u.case_id = t.case_id)"
+        ),
+    );
+    assert_eq!(
+        left_unhandled, 0,
+        "{reopened_early} cases reopened before {cutoff}"
+    );
+    let second_round = count(
+        &mut c,
+        "SELECT COUNT(*) AS n FROM ticket_callbacks WHERE round = 2",
+    );
+    assert!(second_round > 0);
+    let wrong_cycle = count(
+        &mut c,
+        "SELECT COUNT(*) AS n FROM case_work w WHERE w.cycle <> 1 + (SELECT COUNT(*) FROM case_transitions t \
+         WHERE t.case_id = w.case_id AND t.action = 'reopen') \
+         OR w.cycle_started_at <> COALESCE((SELECT MAX(t.at) FROM case_transitions t \
+         WHERE t.case_id = w.case_id AND t.action = 'reopen'), w.dispatched_at)",
+    );
+    assert_eq!(wrong_cycle, 0);
     let reached = count(
         &mut c,
         "SELECT COUNT(*) AS n FROM ticket_callbacks WHERE contacted",

@@ -576,3 +576,50 @@ async fn case_steps_pushed_from_a_phone_follow_the_state_machine() {
     .await;
     assert_eq!(r[0]["code"], "out_of_scope");
 }
+
+#[actix_web::test]
+async fn a_pushed_report_dated_in_the_future_or_before_the_floor_is_rejected_with_its_code() {
+    let app = TestApp::beijing();
+    let (_, _, cell) = common::spot();
+    let member = app.token(Role::GridMember, &[&cell]);
+    let (device, _) = phone(&app, &member).await;
+    let dated = |at: &str| {
+        let mut p = report_payload("井盖缺失");
+        p["reported_at"] = json!(at);
+        p
+    };
+    let r = ok_push(
+        &app,
+        &device,
+        vec![
+            op(
+                1,
+                1,
+                "create_report",
+                &uuid(101),
+                None,
+                dated("2030-01-01T08:00:00+08:00"),
+            ),
+            op(
+                2,
+                2,
+                "create_report",
+                &uuid(102),
+                None,
+                dated("0001-01-01T00:00:00Z"),
+            ),
+            op(
+                3,
+                3,
+                "create_report",
+                &uuid(103),
+                None,
+                report_payload("井盖缺失"),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(statuses(&r), ["rejected", "rejected", "applied"], "{r:?}");
+    assert_eq!(r[0]["code"], "time_in_future");
+    assert_eq!(r[1]["code"], "time_before_floor");
+}

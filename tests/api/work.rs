@@ -331,6 +331,20 @@ async fn a_case_goes_every_path_and_its_clocks_follow() {
     .await;
     let d = detail(&app, &street, &id).await;
     assert_eq!(d["work"]["replied_at"], Value::Null);
+    // A new handling cycle: its clocks start at the reopen, its extensions from none (the extension stays in the
+    // history).
+    let reopened = at(&d["transitions"].as_array().unwrap().last().unwrap()["at"]);
+    assert_eq!(d["work"]["cycle"], 2);
+    assert_eq!(at(&d["work"]["cycle_started_at"]), reopened);
+    assert_eq!(d["work"]["extension_days"], 0);
+    assert_eq!(
+        at(&d["work"]["complete_due_at"]),
+        reopened + Duration::hours(24)
+    );
+    assert_eq!(
+        at(&d["work"]["next_rung_at"]),
+        reopened + Duration::hours(12)
+    );
     ok_step(&app, &street, &id, json!({"action": "accept"})).await;
     ok_step(&app, &street, &id, json!({"action": "start"})).await;
     ok_step(
@@ -450,25 +464,25 @@ async fn the_ladder_is_climbed_once_per_rung_also_across_a_restart() {
     .await;
 
     let day = |n: i64| dispatched + Duration::days(n) + Duration::seconds(1);
-    assert_eq!(scheduler::escalate(&app.state.db, day(1)).unwrap(), 0);
+    assert_eq!(scheduler::escalate(&app.state.db, day(1)).unwrap().0, 0);
     assert_eq!(
-        scheduler::escalate(&app.state.db, day(2)).unwrap(),
+        scheduler::escalate(&app.state.db, day(2)).unwrap().0,
         1,
         "remind"
     );
     assert_eq!(
-        scheduler::escalate(&app.state.db, day(2)).unwrap(),
+        scheduler::escalate(&app.state.db, day(2)).unwrap().0,
         0,
         "not twice"
     );
 
     // A restart: a new pool over the same database knows what was done.
     let reopened = app.db.open();
-    assert_eq!(scheduler::escalate(&reopened, day(2)).unwrap(), 0);
+    assert_eq!(scheduler::escalate(&reopened, day(2)).unwrap().0, 0);
     // Down for days: both rungs that fell due meanwhile are crossed, each once.
-    assert_eq!(scheduler::escalate(&reopened, day(6)).unwrap(), 2);
+    assert_eq!(scheduler::escalate(&reopened, day(6)).unwrap().0, 2);
     assert_eq!(
-        scheduler::escalate(&reopened, day(30)).unwrap(),
+        scheduler::escalate(&reopened, day(30)).unwrap().0,
         0,
         "the ladder has three rungs"
     );
@@ -775,7 +789,9 @@ async fn policy_values_are_checked_stored_and_govern_the_clocks() {
         dispatched + Duration::minutes(45)
     );
     assert_eq!(
-        scheduler::escalate(&app.state.db, dispatched + Duration::minutes(200)).unwrap(),
+        scheduler::escalate(&app.state.db, dispatched + Duration::minutes(200))
+            .unwrap()
+            .0,
         2,
         "a two-rung ladder"
     );
@@ -947,4 +963,129 @@ async fn a_refused_role_is_named_with_the_right_article() {
     assert_eq!(r.status, 403, "{}", r.json);
     let message = r.json["message"].as_str().unwrap();
     assert!(message.starts_with("an admin may not accept"), "{message}");
+}
+
+#[actix_web::test]
+async fn a_reopened_case_is_not_escalated_at_the_next_tick_and_climbs_its_ladder_from_the_reopen() {
+    let app = TestApp::beijing();
+    let (_, _, cell) = common::spot();
+    let dispatcher = app.token(Role::Dispatcher, &[&cell[..6]]);
+    let street = app.token(Role::StreetHandler, &[&cell[..9]]);
+    let hotline = app.token(Role::HotlineOperator, &[]);
+    let photo = common::stored_photo(&app, &street, 1).await;
+    let id = ticket(&app, "RO-1", "0101", "13700003333").await.json["case"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let t0 = Utc::now().naive_utc();
+    assert_eq!(scheduler::tick(&app.state.db, t0).unwrap().dispatched, 1);
+    let dispatched = at(&detail(&app, &dispatcher, &id).await["work"]["dispatched_at"]);
+
+    // Cycle 1: reminded after two days, then replied, called back unsolved and reopened on day 5.
+    let report = scheduler::tick(
+        &app.state.db,
+        dispatched + Duration::days(2) + Duration::seconds(1),
+    )
+    .unwrap();
+    assert_eq!(report.escalated, 1, "{report:?}");
+    app.state.clock.advance(Duration::days(5));
+    ok_step(&app, &street, &id, json!({"action": "accept"})).await;
+    ok_step(&app, &street, &id, json!({"action": "start"})).await;
+    ok_step(
+        &app,
+        &street,
+        &id,
+        json!({"action": "reply", "note": "已清理", "evidence": [photo]}),
+    )
+    .await;
+    ok_step(
+        &app,
+        &hotline,
+        &id,
+        json!({"action": "call_back", "callback": {"contacted": true, "resolved": "no", "satisfaction": "dissatisfied"}}),
+    )
+    .await;
+    let r = ok_step(
+        &app,
+        &hotline,
+        &id,
+        json!({"action": "reopen", "note": "垃圾又堆起来了"}),
+    )
+    .await;
+    let reopened = at(&r["transition"]["at"]);
+    let d = detail(&app, &dispatcher, &id).await;
+    assert_eq!(d["work"]["rung"], 0);
+    assert_eq!(at(&d["work"]["next_rung_at"]), reopened + Duration::days(2));
+
+    // The next tick, and the ones before the new cycle's first rung, cross nothing: the first dispatch's ladder no
+    // longer counts.
+    for later in [
+        Duration::seconds(1),
+        Duration::days(1),
+        Duration::days(2) - Duration::seconds(1),
+    ] {
+        let report = scheduler::tick(&app.state.db, reopened + later).unwrap();
+        assert_eq!(report.escalated, 0, "{later}: {report:?}");
+    }
+    // Two days after the reopen the new cycle is reminded, from its bottom rung.
+    let report = scheduler::tick(
+        &app.state.db,
+        reopened + Duration::days(2) + Duration::seconds(1),
+    )
+    .unwrap();
+    assert_eq!(report.escalated, 1, "{report:?}");
+    let d = detail(&app, &dispatcher, &id).await;
+    let rungs: Vec<(i64, i64, String, NaiveDateTime)> = d["escalations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["cycle"].as_i64().unwrap(),
+                e["rung"].as_i64().unwrap(),
+                e["name"].as_str().unwrap().to_owned(),
+                at(&e["due_at"]),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rungs,
+        [
+            (1, 1, "remind".to_owned(), dispatched + Duration::days(2)),
+            (2, 1, "remind".to_owned(), reopened + Duration::days(2)),
+        ]
+    );
+}
+
+#[actix_web::test]
+async fn a_pass_over_more_due_escalations_than_the_limit_fires_the_limit_and_reports_the_rest() {
+    let app = TestApp::beijing();
+    let (_, _, cell) = common::spot();
+    let admin = app.token(Role::Admin, &[]);
+    let r = common::put_policy(&app, &admin, "work.escalation.max_per_pass", "2").await;
+    assert!(r.status.is_success(), "{}", r.json);
+    let dispatcher = app.token(Role::Dispatcher, &[&cell[..6]]);
+    // Five cases of five topics (none joins another), dispatched together and never handled.
+    for (k, topic) in ["0101", "0102", "0103", "0104", "0105"].iter().enumerate() {
+        ticket(&app, &format!("LIM-{k}"), topic, &format!("1370000444{k}")).await;
+    }
+    let t0 = Utc::now().naive_utc();
+    assert_eq!(scheduler::tick(&app.state.db, t0).unwrap().dispatched, 5);
+
+    // Two days on all five are due for a reminder: a pass fires two and reports three left, and so on.
+    let due = t0 + Duration::days(2) + Duration::minutes(1);
+    let passes: Vec<(usize, usize)> = (0..4)
+        .map(|_| {
+            let r = scheduler::tick(&app.state.db, due).unwrap();
+            (r.escalated, r.escalations_deferred)
+        })
+        .collect();
+    assert_eq!(passes, [(2, 3), (2, 1), (1, 0), (0, 0)]);
+    let page = app.get_as(&dispatcher, "/api/v1/escalations").await;
+    assert_eq!(
+        page.json["items"].as_array().unwrap().len(),
+        5,
+        "{}",
+        page.json
+    );
 }

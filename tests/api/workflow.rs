@@ -393,3 +393,246 @@ async fn a_patrol_case_is_fixed_on_the_spot_and_verified() {
     assert_eq!(r.json["case"]["status"], "closed");
     assert_eq!(r.json["transition"]["actor_role"], "community_secretary");
 }
+
+/// Dispatches, accepts and starts a hotline case (7 d class) of the test cell: ready for extensions.
+async fn case_in_progress(app: &TestApp, no: &str) -> String {
+    let (_, _, cell) = common::spot();
+    let (id, units) = hotline_case(app, no).await;
+    let dispatcher = app.token(Role::Dispatcher, &[&cell[..6]]);
+    let street = app.token(Role::StreetHandler, &[&cell[..9]]);
+    for (token, body) in [
+        (
+            &dispatcher,
+            json!({"action": "dispatch", "targets": [units[1]]}),
+        ),
+        (&street, json!({"action": "accept"})),
+        (&street, json!({"action": "start"})),
+    ] {
+        let r = step(app, token, &id, body.clone()).await;
+        assert_eq!(r.status, 201, "{body}: {}", r.json);
+    }
+    id
+}
+
+async fn work_of(app: &TestApp, token: &str, id: &str) -> Value {
+    let d = app.get_as(token, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(d.status, 200, "{}", d.json);
+    d.json["work"].clone()
+}
+
+#[actix_web::test]
+async fn a_second_extension_beyond_the_time_class_bound_is_refused_with_a_code() {
+    let app = TestApp::beijing();
+    let (_, _, cell) = common::spot();
+    let street = app.token(Role::StreetHandler, &[&cell[..9]]);
+    let id = case_in_progress(&app, "EXT-1").await;
+
+    // General work (7 d): one extension of up to 3 days is granted with the request.
+    let r = step(
+        &app,
+        &street,
+        &id,
+        json!({"action": "extend", "note": "等待清运车辆", "days": 3}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    assert_eq!(r.json["transition"]["details"]["extension"], "granted");
+    let w = work_of(&app, &street, &id).await;
+    assert_eq!(w["extension_days"], 3);
+
+    // A second one, however long, is past what the class allows in one cycle; nothing changes.
+    for days in [30, 1] {
+        let r = step(
+            &app,
+            &street,
+            &id,
+            json!({"action": "extend", "note": "还需要时间", "days": days}),
+        )
+        .await;
+        assert_eq!(r.status, 409, "{days}: {}", r.json);
+        assert_eq!(r.json["code"], "extension_limit", "{}", r.json);
+    }
+    assert_eq!(work_of(&app, &street, &id).await, w);
+}
+
+#[actix_web::test]
+async fn a_long_extension_by_a_street_handler_waits_for_a_dispatchers_approval_kept_in_the_history()
+{
+    let app = TestApp::beijing();
+    let (_, _, cell) = common::spot();
+    let street = app.token(Role::StreetHandler, &[&cell[..9]]);
+    let dispatcher = app.token(Role::Dispatcher, &[&cell[..6]]);
+    let other_district = app.token(Role::Dispatcher, &["110119"]);
+    let id = case_in_progress(&app, "EXT-2").await;
+    let before = work_of(&app, &street, &id).await;
+
+    // 5 days is above the 7 d class's threshold (3): recorded as pending, not granted.
+    let r = step(
+        &app,
+        &street,
+        &id,
+        json!({"action": "extend", "note": "需协调产权单位", "days": 5}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    assert_eq!(r.json["transition"]["details"]["extension"], "pending");
+    let w = work_of(&app, &street, &id).await;
+    assert_eq!(w["extension_days"], 0);
+    assert_eq!(w["extension_pending_days"], 5);
+    assert_eq!(w["complete_due_at"], before["complete_due_at"]);
+
+    // While it waits nobody asks again; the street cannot approve its own request; another district sees nothing.
+    let r = step(
+        &app,
+        &street,
+        &id,
+        json!({"action": "extend", "note": "再延", "days": 1}),
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["code"].clone()),
+        (409, json!("extension_pending")),
+        "{}",
+        r.json
+    );
+    let r = step(&app, &street, &id, json!({"action": "approve_extension"})).await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["code"].clone()),
+        (403, json!("forbidden_transition")),
+        "{}",
+        r.json
+    );
+    let r = step(
+        &app,
+        &other_district,
+        &id,
+        json!({"action": "approve_extension"}),
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.json);
+
+    // The dispatcher approves: the days are granted and the deadline moves.
+    let r = step(
+        &app,
+        &dispatcher,
+        &id,
+        json!({"action": "approve_extension"}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    assert_eq!(r.json["case"]["status"], "in_progress");
+    let w = work_of(&app, &street, &id).await;
+    assert_eq!(w["extension_days"], 5);
+    assert_eq!(w["extension_pending_days"], Value::Null);
+    let due = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+    assert_eq!(
+        due(&w["complete_due_at"]) - due(&before["complete_due_at"]),
+        chrono::Duration::days(5)
+    );
+    // Nothing waits any more.
+    let r = step(
+        &app,
+        &dispatcher,
+        &id,
+        json!({"action": "refuse_extension", "note": "不同意"}),
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["code"].clone()),
+        (409, json!("no_pending_extension")),
+        "{}",
+        r.json
+    );
+
+    // The history keeps the request and the decision, with who decided.
+    let d = app
+        .get_as(&dispatcher, &format!("/api/v1/cases/{id}"))
+        .await;
+    let history: Vec<(String, String, Value, Value)> = d.json["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["action"].as_str().unwrap().contains("extension") || t["action"] == "extend")
+        .map(|t| {
+            (
+                t["action"].as_str().unwrap().to_owned(),
+                t["actor_role"].as_str().unwrap().to_owned(),
+                t["details"]["days"].clone(),
+                t["details"]["extension"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        history,
+        [
+            (
+                "extend".into(),
+                "street_handler".into(),
+                json!(5),
+                json!("pending")
+            ),
+            (
+                "approve_extension".into(),
+                "dispatcher".into(),
+                json!(5),
+                json!("approved")
+            ),
+        ]
+    );
+}
+
+#[actix_web::test]
+async fn a_refused_extension_grants_nothing_and_says_why() {
+    let app = TestApp::beijing();
+    let (_, _, cell) = common::spot();
+    let street = app.token(Role::StreetHandler, &[&cell[..9]]);
+    let dispatcher = app.token(Role::Dispatcher, &[&cell[..6]]);
+    let id = case_in_progress(&app, "EXT-3").await;
+    let r = step(
+        &app,
+        &street,
+        &id,
+        json!({"action": "extend", "note": "材料未到", "days": 6}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let r = step(
+        &app,
+        &dispatcher,
+        &id,
+        json!({"action": "refuse_extension"}),
+    )
+    .await;
+    assert_eq!(r.status, 400, "a refusal needs a reason: {}", r.json);
+    let r = step(
+        &app,
+        &dispatcher,
+        &id,
+        json!({"action": "refuse_extension", "note": "可先行临时处置"}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    assert_eq!(r.json["transition"]["details"]["extension"], "refused");
+    assert_eq!(r.json["transition"]["details"]["days"], 6);
+    let w = work_of(&app, &street, &id).await;
+    assert_eq!(
+        (
+            w["extension_days"].clone(),
+            w["extension_pending_days"].clone()
+        ),
+        (json!(0), Value::Null)
+    );
+    // The refused request used up nothing: a short one is granted.
+    let r = step(
+        &app,
+        &street,
+        &id,
+        json!({"action": "extend", "note": "材料未到", "days": 2}),
+    )
+    .await;
+    assert_eq!(
+        r.json["transition"]["details"]["extension"], "granted",
+        "{}",
+        r.json
+    );
+}

@@ -163,11 +163,13 @@ fn grid_member(geo: &Geo<'_>, cell: &str, at: NaiveDateTime) -> Principal {
     }
 }
 
-/// Simulates `plan` and files everything; `progress` is called after each batch.
+/// Simulates `plan` and files everything, checked against the clock reading `now` (intake refuses items in the
+/// future); `progress` is called after each batch.
 pub fn run(
     db: &Db,
     geo: &Geo<'_>,
     plan: Plan,
+    now: NaiveDateTime,
     mut progress: impl FnMut(Progress),
 ) -> Result<(Summary, GroundTruth), IntakeError> {
     let world = world(geo)?;
@@ -206,7 +208,7 @@ pub fn run(
         },
         |batch: Vec<Result<Prepared, IntakeError>>| {
             done += batch.len() as u64;
-            for result in intake::file_batch(db, batch, store_item)? {
+            for result in intake::file_batch(db, now, batch, store_item)? {
                 match result {
                     Ok(o) if !o.created => sum.skipped += 1,
                     Ok(o) => {

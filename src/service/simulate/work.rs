@@ -10,7 +10,7 @@
 
 use crate::auth::role::Role;
 use crate::db::Db;
-use crate::domain::deadline::{self, WorkPolicy};
+use crate::domain::deadline::{ClassClock, WorkPolicy};
 use crate::domain::ids::random_id;
 use crate::domain::topic::TimeClass;
 use crate::domain::workflow::{self, Action, Origin, Status};
@@ -24,7 +24,7 @@ use diesel::Connection;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 const BATCH: i64 = 2_000;
 
@@ -189,14 +189,6 @@ fn handle(
     let mut plan: Vec<Planned> = Vec::new();
     let mut work = None;
     let mut t = case.opened_at;
-    let step = |action, role, actor: &str, at, note, evidence| Planned {
-        action,
-        role,
-        actor: actor.to_owned(),
-        at,
-        note,
-        evidence,
-    };
     if origin == Origin::Patrol && rng.random_bool(0.35) {
         t += minutes(&mut rng, 5.0, 30.0);
         plan.push(step(
@@ -232,63 +224,7 @@ fn handle(
             "",
             false,
         ));
-        t += if rng.random_bool(0.985) {
-            share(clock.respond, 0.05, 0.9, &mut rng)
-        } else {
-            share(clock.respond, 1.1, 3.0, &mut rng)
-        };
-        plan.push(step(
-            Action::Accept,
-            Role::StreetHandler,
-            &handler,
-            t,
-            "",
-            false,
-        ));
-        t += minutes(&mut rng, 1.0, 30.0);
-        plan.push(step(
-            Action::Start,
-            Role::StreetHandler,
-            &handler,
-            t,
-            "",
-            false,
-        ));
-        let left = (dispatched + clock.complete - t).max(Duration::minutes(10));
-        t += if rng.random_bool(0.92) {
-            share(left, 0.05, 0.9, &mut rng)
-        } else {
-            share(clock.complete, 1.0, 1.6, &mut rng)
-        };
-        plan.push(step(
-            Action::Reply,
-            Role::StreetHandler,
-            &handler,
-            t,
-            "已处理并反馈",
-            rng.random_bool(0.97),
-        ));
-        if origin == Origin::Hotline {
-            t += minutes(&mut rng, 120.0, 1800.0);
-            plan.push(step(
-                Action::CallBack,
-                Role::HotlineOperator,
-                "sim-hotline",
-                t,
-                "",
-                false,
-            ));
-        } else {
-            t += minutes(&mut rng, 60.0, 1440.0);
-            plan.push(step(
-                Action::Close,
-                Role::Dispatcher,
-                "sim-dispatcher",
-                t,
-                "",
-                false,
-            ));
-        }
+        plan.extend(handling(&mut rng, &clock, &handler, origin, dispatched));
         let w = work::first_dispatch(policy, &case, &route, class, dispatched);
         if dispatched <= until {
             work = Some(w);
@@ -302,7 +238,9 @@ fn handle(
         class,
         policy,
     };
-    let work = take(&mut case, origin, plan, until, tickets, work, &mut ctx);
+    let work = take(
+        &mut case, origin, plan, until, tickets, &handler, work, &mut ctx,
+    );
     if let Some(w) = work {
         ctx.out.work.push(w);
     }
@@ -312,6 +250,100 @@ fn handle(
     Ok(())
 }
 
+fn step(
+    action: Action,
+    role: Role,
+    actor: &str,
+    at: NaiveDateTime,
+    note: &'static str,
+    evidence: bool,
+) -> Planned {
+    Planned {
+        action,
+        role,
+        actor: actor.to_owned(),
+        at,
+        note,
+        evidence,
+    }
+}
+
+/// The street's handling of work dispatched (or reopened) at `from`: accepted within the response time (rarely
+/// late), worked on, replied mostly within the completion time, then called back (hotline cases) or closed by the
+/// command centre (patrol cases).
+fn handling(
+    rng: &mut ChaCha8Rng,
+    clock: &ClassClock,
+    handler: &str,
+    origin: Origin,
+    from: NaiveDateTime,
+) -> Vec<Planned> {
+    let mut plan = Vec::with_capacity(4);
+    let mut t = from;
+    t += if rng.random_bool(0.985) {
+        share(clock.respond, 0.05, 0.9, rng)
+    } else {
+        share(clock.respond, 1.1, 3.0, rng)
+    };
+    plan.push(step(
+        Action::Accept,
+        Role::StreetHandler,
+        handler,
+        t,
+        "",
+        false,
+    ));
+    t += minutes(rng, 1.0, 30.0);
+    plan.push(step(
+        Action::Start,
+        Role::StreetHandler,
+        handler,
+        t,
+        "",
+        false,
+    ));
+    let left = (from + clock.complete - t).max(Duration::minutes(10));
+    t += if rng.random_bool(0.92) {
+        share(left, 0.05, 0.9, rng)
+    } else {
+        share(clock.complete, 1.0, 1.6, rng)
+    };
+    plan.push(step(
+        Action::Reply,
+        Role::StreetHandler,
+        handler,
+        t,
+        "已处理并反馈",
+        rng.random_bool(0.97),
+    ));
+    if origin == Origin::Hotline {
+        t += minutes(rng, 120.0, 1800.0);
+        plan.push(step(
+            Action::CallBack,
+            Role::HotlineOperator,
+            "sim-hotline",
+            t,
+            "",
+            false,
+        ));
+    } else {
+        t += minutes(rng, 60.0, 1440.0);
+        plan.push(step(
+            Action::Close,
+            Role::Dispatcher,
+            "sim-dispatcher",
+            t,
+            "",
+            false,
+        ));
+    }
+    plan
+}
+
+/// A case is handled at most this many times: after the last round's callback it is closed whatever the callers
+/// say (the hotline explains and files it).
+const MAX_ROUNDS: i32 = 3;
+
 struct Ctx<'a> {
     rng: &'a mut ChaCha8Rng,
     out: &'a mut Out,
@@ -320,13 +352,20 @@ struct Ctx<'a> {
     policy: &'a WorkPolicy,
 }
 
-/// Takes the planned steps that happen by `until`, as the state machine allows them; the work as they leave it.
+/// Takes the planned steps that happen by `until`, as the state machine allows them; a case reopened after a failed
+/// callback is handled again by its street (a new cycle), as many rounds as happen by `until` (at most
+/// [`MAX_ROUNDS`]); the work as they leave it.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the case, its plan and tickets, and the run's context are all one case's handling"
+)]
 fn take(
     case: &mut CaseRow,
     origin: Origin,
     plan: Vec<Planned>,
     until: NaiveDateTime,
     tickets: &[String],
+    handler: &str,
     mut work: Option<WorkRow>,
     ctx: &mut Ctx<'_>,
 ) -> Option<WorkRow> {
@@ -338,8 +377,11 @@ fn take(
         policy,
     } = ctx;
     let (class, policy) = (*class, *policy);
+    let mut plan: VecDeque<Planned> = plan.into();
     let mut status = Status::Received;
-    for (k, p) in plan.into_iter().enumerate() {
+    let mut seq = 0usize;
+    let mut round = 1;
+    while let Some(p) = plan.pop_front() {
         if p.at > until {
             break;
         }
@@ -363,7 +405,9 @@ fn take(
                 }
             }
             Action::Accept => {
-                if let Some(w) = work.as_mut() {
+                if let Some(w) = work.as_mut()
+                    && w.accepted_at.is_none()
+                {
                     w.accepted_at = Some(p.at);
                     w.accepted_by = Some(p.actor.clone());
                     w.accepted_by_name = Some(format!("经办人{}", &p.actor[p.actor.len() - 1..]));
@@ -386,7 +430,7 @@ fn take(
                     unsolved |= resolved == Some("no");
                     out.callbacks.push(CallbackRow {
                         ticket_id: t.clone(),
-                        round: 1,
+                        round,
                         case_id: case.id.clone(),
                         district_code: case.district_code.clone(),
                         at: p.at,
@@ -398,10 +442,13 @@ fn take(
                     });
                     sum.callbacks += 1;
                 }
-                record(case, k, status, step.to, &p, details, evidence, out);
+                record(case, seq, status, step.to, &p, details, evidence, out);
+                seq += 1;
                 status = step.to;
-                // Closed when every caller reached says it is (partly) solved, reopened otherwise.
-                let (action, note) = if unsolved {
+                // Closed when every caller reached says it is (partly) solved, reopened otherwise (up to the
+                // last round).
+                let reopen = unsolved && round < MAX_ROUNDS;
+                let (action, note) = if reopen {
                     (Action::Reopen, "市民反映问题未解决")
                 } else {
                     (Action::Close, "")
@@ -411,17 +458,10 @@ fn take(
                     && let Ok(next) =
                         workflow::decide(status, origin, Role::HotlineOperator, action)
                 {
-                    let then = Planned {
-                        action,
-                        role: Role::HotlineOperator,
-                        actor: p.actor.clone(),
-                        at,
-                        note,
-                        evidence: false,
-                    };
+                    let then = step_of(action, &p.actor, at, note);
                     record(
                         case,
-                        k + 1,
+                        seq,
                         status,
                         next.to,
                         &then,
@@ -429,19 +469,25 @@ fn take(
                         Vec::new(),
                         out,
                     );
+                    seq += 1;
                     status = next.to;
-                    if let Some(w) = work.as_mut() {
-                        if unsolved {
-                            sum.reopened += 1;
-                            w.replied_at = None;
-                            w.complete_due_at = at + policy.class(class).complete;
-                        } else {
-                            sum.closed += 1;
+                    if reopen {
+                        sum.reopened += 1;
+                        round += 1;
+                        if let Some(w) = work.as_mut() {
+                            work::start_cycle(policy, class, w, at);
+                        }
+                        // The street handles it again, on the new cycle's clock.
+                        let clock = policy.class(class).clone();
+                        plan.extend(handling(rng, &clock, handler, origin, at));
+                    } else {
+                        sum.closed += 1;
+                        if let Some(w) = work.as_mut() {
                             w.closed_at = Some(at);
                         }
                     }
                 }
-                break;
+                continue;
             }
             Action::Close | Action::Verify => {
                 sum.closed += 1;
@@ -451,19 +497,23 @@ fn take(
             }
             _ => {}
         }
-        record(case, k, status, step.to, &p, details, evidence, out);
+        record(case, seq, status, step.to, &p, details, evidence, out);
+        seq += 1;
         status = step.to;
     }
     if let Some(w) = work.as_mut() {
-        let done = w.replied_at.is_some() || w.closed_at.is_some();
-        w.next_rung_at = if done {
-            None
+        if w.replied_at.is_some() || w.closed_at.is_some() {
+            w.next_rung_at = None;
         } else {
-            deadline::next_rung(policy, class, w.dispatched_at, 0, 0).map(|(_, _, due)| due)
-        };
+            work::schedule(policy, w);
+        }
     }
     case.status = status.as_str().to_owned();
     work
+}
+
+fn step_of(action: Action, actor: &str, at: NaiveDateTime, note: &'static str) -> Planned {
+    step(action, Role::HotlineOperator, actor, at, note, false)
 }
 
 #[allow(clippy::too_many_arguments)]

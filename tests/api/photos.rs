@@ -733,3 +733,44 @@ async fn a_reports_photos_are_present_missing_or_doubtful() {
         .await;
     assert_eq!(r.status, 404);
 }
+
+#[actix_web::test]
+async fn a_photo_a_phone_pushes_with_a_report_is_read_within_the_reports_jurisdiction() {
+    let app = TestApp::beijing();
+    let (lon, lat, cell) = common::spot();
+    let member = app.token(Role::GridMember, &[&cell]);
+    let r = app
+        .post_as(&member, "/api/v1/devices", json!({"name": "华为 Mate 60"}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let device = r.json["token"].as_str().unwrap().to_owned();
+    let first = jpeg(300, 200, 15);
+    let second = jpeg(300, 200, 16);
+    for p in [&first, &second] {
+        assert_eq!(
+            upload(&app, &device, p, "image/jpeg").await.json["complete"],
+            true
+        );
+    }
+    let report = "00000000-0000-4000-8000-000000000151";
+    let r = app
+        .post_as(
+            &device,
+            "/api/v1/sync/push",
+            json!({"ops": [
+                {"op_id": "00000000-0000-4000-8000-000000000001", "device_seq": 1, "kind": "create_report",
+                 "entity_id": report, "payload": {"topic": "0103", "text": "小广告",
+                 "location": {"lon": lon, "lat": lat}, "photos": [sha(&first)]}},
+                {"op_id": "00000000-0000-4000-8000-000000000002", "device_seq": 2, "kind": "attach_photo",
+                 "entity_id": report, "base_version": 1, "payload": {"sha256": sha(&second)}}
+            ]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let street = app.token(Role::StreetHandler, &[&cell[..9]]);
+    let other_street = app.token(Role::StreetHandler, &[another_street(&cell)]);
+    for p in [&first, &second] {
+        assert_eq!(statuses(&app, &street, &sha(p)).await, [200; 5]);
+        assert_eq!(statuses(&app, &other_street, &sha(p)).await, [404; 5]);
+    }
+}

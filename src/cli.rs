@@ -1068,6 +1068,15 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .context("cannot start the work scheduler")?;
         tracing::info!(every_secs = args.scheduler_secs, "work scheduler started");
     }
+    // Unfinished photo uploads past their time are dropped on a timer, not only when someone starts a new one.
+    let clock = state.clock.clone();
+    let _sweeper = crate::service::photos::spawn_sweeper(
+        state.db.clone(),
+        state.photos.clone(),
+        crate::service::photos::SWEEP_EVERY,
+        move || clock.now(),
+    )
+    .context("cannot start the upload sweep")?;
     actix_web::rt::System::new().block_on(async move {
         let (server, addr) = crate::app::server(state, args.bind, workers)
             .with_context(|| format!("cannot listen on {}", args.bind))?;

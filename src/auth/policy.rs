@@ -73,6 +73,56 @@ pub fn can_see_case(
     can_see_place(user, place)
 }
 
+/// One item a photo is attached to, as the photo rule sees it: the place and topic of the case it belongs to (a
+/// report's case, or the case whose step named it as evidence) and who attached it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhotoUse<'a> {
+    /// The case's most precise place (`None` while unplaced).
+    pub place: Option<&'a str>,
+    /// The case's topic.
+    pub topic: &'a str,
+    /// The user who attached the photo.
+    pub attached_by: &'a str,
+    /// Whether the use counts: the attacher sent the photo's bytes, or could read the photo when attaching it.
+    /// Naming a SHA-256 proves nothing: an unbound use gives nobody access.
+    pub bound: bool,
+}
+
+/// Whether a user may read a photo (its display copy and thumbnail, and whether it exists at all), from its uses
+/// and whether the user sent its bytes (`holder`). The same rule as for cases: whoever may see a case one of the
+/// photo's bound uses belongs to ([`can_see_case`]). Besides, the user who sent the bytes may read the photo while
+/// it is attached to nothing, or only to items they attached themselves. Content addressing does not widen this:
+/// sending bytes that are already stored makes the sender a holder, which reaches none of the other people's uses.
+/// Outside this rule a photo answers 404, as a case does.
+pub fn can_read_photo(
+    user: &crate::service::auth::Principal,
+    uses: &[PhotoUse<'_>],
+    holder: bool,
+) -> bool {
+    let mut bound = uses.iter().filter(|u| u.bound);
+    if holder && bound.clone().all(|u| u.attached_by == user.id) {
+        return true;
+    }
+    allows(user.role, Permission::ReadCases) && bound.any(|u| can_see_case(user, u.place, u.topic))
+}
+
+/// Whether a user may read a photo's original (the uploaded bytes with their EXIF: the camera, the exact position
+/// and time): one who may read the photo ([`can_read_photo`]) and either sent its bytes or handles evidence in
+/// that place: admins, dispatchers, street handlers and community secretaries. Leaders, hotline operators,
+/// department handlers and other grid members see the display copy only.
+pub fn can_read_original(
+    user: &crate::service::auth::Principal,
+    uses: &[PhotoUse<'_>],
+    holder: bool,
+) -> bool {
+    can_read_photo(user, uses, holder)
+        && (holder
+            || matches!(
+                user.role,
+                Role::Admin | Role::Dispatcher | Role::StreetHandler | Role::CommunitySecretary
+            ))
+}
+
 /// The case-list scope of a user: `None` for the whole city, else the place codes (and, for department handlers,
 /// the topics) the list is limited to.
 pub fn case_scope(
@@ -210,6 +260,47 @@ mod tests {
         assert!(!can_see_case(&heating, Some("110105026041001"), "0101"));
         let operator = user(Role::HotlineOperator, &[], &[]);
         assert!(can_see_case(&operator, None, "0101"));
+    }
+
+    #[test]
+    fn photos_are_read_through_the_cases_they_belong_to_and_by_their_senders() {
+        let mut street = user(Role::StreetHandler, &["110105026"], &[]);
+        street.id = "street".into();
+        let mut other_street = user(Role::StreetHandler, &["110105001"], &[]);
+        other_street.id = "other".into();
+        let mut sender = user(Role::GridMember, &["110105001001001"], &[]);
+        sender.id = "sender".into();
+        let in_street = PhotoUse {
+            place: Some("110105026041001"),
+            topic: "0101",
+            attached_by: "member",
+            bound: true,
+        };
+        assert!(can_read_photo(&street, &[in_street], false));
+        assert!(can_read_original(&street, &[in_street], false));
+        assert!(!can_read_photo(&other_street, &[in_street], false));
+        // Sending the same bytes again does not reach another person's use.
+        assert!(!can_read_photo(&sender, &[in_street], true));
+        // Attached to nothing, or only to the sender's own items: the sender alone.
+        assert!(can_read_photo(&sender, &[], true));
+        assert!(!can_read_photo(&street, &[], false));
+        let own = PhotoUse {
+            attached_by: "sender",
+            ..in_street
+        };
+        assert!(can_read_photo(&sender, &[own], true));
+        assert!(can_read_original(&sender, &[own], true));
+        // A use by someone who never sent the bytes (a hash named) gives nobody access.
+        let unbound = PhotoUse {
+            bound: false,
+            ..in_street
+        };
+        assert!(!can_read_photo(&street, &[unbound], false));
+        assert!(can_read_photo(&sender, &[unbound], true));
+        // Originals: by role or as the sender.
+        let leader = user(Role::Leader, &["110000"], &[]);
+        assert!(can_read_photo(&leader, &[in_street], false));
+        assert!(!can_read_original(&leader, &[in_street], false));
     }
 
     #[test]

@@ -236,6 +236,26 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         expires_at -> Timestamp,
+        device_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    photo_holders (sha256, user_id) {
+        sha256 -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    photo_uses (sha256, kind, item_id) {
+        sha256 -> Text,
+        kind -> Text,
+        item_id -> Text,
+        attached_by -> Text,
+        vouched -> Bool,
+        created_at -> Timestamp,
     }
 }
 
@@ -505,7 +525,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     merge_decisions,
     people,
+    photo_holders,
     photo_uploads,
+    photo_uses,
     photos,
     pii_reads,
     places,

@@ -118,17 +118,20 @@ pub fn api(r: &mut Routes<'_>) {
     );
     r.add(Method::GET, "/api/v1/sync/pull", pull::pull);
     r.add(Method::HEAD, "/api/v1/photos/{sha256}", photos::head_photo);
-    r.add(Method::GET, "/api/v1/photos/{sha256}/thumb", photos::thumb);
-    r.add(
-        Method::GET,
-        "/api/v1/photos/{sha256}/display",
-        photos::display,
-    );
-    r.add(
-        Method::GET,
-        "/api/v1/photos/{sha256}/original",
-        photos::original,
-    );
+    // The photo files answer HEAD as GET does (without the body): a client asks whether it may fetch one.
+    for method in [Method::GET, Method::HEAD] {
+        r.add(
+            method.clone(),
+            "/api/v1/photos/{sha256}/thumb",
+            photos::thumb,
+        );
+        r.add(
+            method.clone(),
+            "/api/v1/photos/{sha256}/display",
+            photos::display,
+        );
+        r.add(method, "/api/v1/photos/{sha256}/original", photos::original);
+    }
     r.add(Method::POST, "/api/v1/photo-uploads", photos::create_upload);
     r.add(
         Method::HEAD,

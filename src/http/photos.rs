@@ -54,6 +54,10 @@ impl From<PhotoError> for ApiError {
                 code: "upload_busy",
                 message,
             },
+            PhotoError::TooManyUploads { .. } => ApiError::Conflict {
+                code: "too_many_open_uploads",
+                message,
+            },
             PhotoError::OriginalForbidden => ApiError::Forbidden {
                 code: "original_forbidden",
                 message,
@@ -127,7 +131,8 @@ fn upload_answer(state: UploadState) -> HttpResponse {
 }
 
 /// `POST /api/v1/photo-uploads`: 201 with a new upload at offset 0, 200 with the user's unfinished upload of the
-/// same photo, or 200 `complete` when the photo is already stored.
+/// same photo, or 200 `complete` when the photo is already stored and the user may read it; 409
+/// `too_many_open_uploads` past the bounds on unfinished uploads per user and per phone.
 pub async fn create_upload(
     state: web::Data<AppState>,
     me: CurrentUser,
@@ -138,8 +143,9 @@ pub async fn create_upload(
     let now = state.clock.now();
     let st = state.clone();
     let out = web::block(move || {
+        let device = me.device.as_ref().map(|d| d.id.as_str());
         service::start_upload(
-            &st.db, &st.photos, &me.user, &b.sha256, b.size, &b.mime, now,
+            &st.db, &st.photos, &me.user, device, &b.sha256, b.size, &b.mime, now,
         )
     })
     .await??;
@@ -254,7 +260,7 @@ pub async fn append(
     }
 }
 
-/// `HEAD /api/v1/photos/{sha256}`: 200 when stored, 404 when it still has to be sent.
+/// `HEAD /api/v1/photos/{sha256}`: 200 when stored and visible to the user, 404 otherwise (send it).
 pub async fn head_photo(
     state: web::Data<AppState>,
     me: CurrentUser,
@@ -264,7 +270,7 @@ pub async fn head_photo(
     let sha = service::parse_hash(&sha)?;
     let st = state.clone();
     let s = sha.clone();
-    if web::block(move || service::is_stored(&st.db, &s)).await?? {
+    if web::block(move || service::is_readable(&st.db, &me.user, &s)).await?? {
         Ok(HttpResponse::Ok()
             .insert_header((header::ETAG, format!("\"{sha}\"")))
             .finish())
@@ -306,10 +312,14 @@ async fn send(
     if matches {
         return Ok(res.finish());
     }
-    Ok(res.content_type(file.mime).body(file.bytes))
+    res.content_type(file.mime);
+    if req.method() == actix_web::http::Method::HEAD {
+        return Ok(res.finish());
+    }
+    Ok(res.body(file.bytes))
 }
 
-/// `GET /api/v1/photos/{sha256}/thumb`: the thumbnail JPEG (long side ≤ 320), metadata stripped.
+/// `GET` (or `HEAD`) `/api/v1/photos/{sha256}/thumb`: the thumbnail JPEG (long side ≤ 320), metadata stripped.
 pub async fn thumb(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -319,7 +329,7 @@ pub async fn thumb(
     send(req, state, me, sha.into_inner(), Variant::Thumb).await
 }
 
-/// `GET /api/v1/photos/{sha256}/display`: the display JPEG (long side ≤ 2048), metadata stripped.
+/// `GET` (or `HEAD`) `/api/v1/photos/{sha256}/display`: the display JPEG (long side ≤ 2048), metadata stripped.
 pub async fn display(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -329,8 +339,8 @@ pub async fn display(
     send(req, state, me, sha.into_inner(), Variant::Display).await
 }
 
-/// `GET /api/v1/photos/{sha256}/original`: the uploaded bytes with their EXIF, for the roles that may read
-/// originals and the uploader (403 `original_forbidden` otherwise).
+/// `GET` (or `HEAD`) `/api/v1/photos/{sha256}/original`: the uploaded bytes with their EXIF, for the roles that
+/// may read originals and the uploader (403 `original_forbidden` to others who may read the photo, 404 to the rest).
 pub async fn original(
     req: HttpRequest,
     state: web::Data<AppState>,

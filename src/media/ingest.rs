@@ -7,8 +7,12 @@
 //! 4. the structure is walked without decoding: JPEG marker segments up to the end-of-image marker, PNG chunks up to
 //!    `IEND` (a file cut short is `truncated_image`), and the size is read from the header (SOF / IHDR);
 //! 5. a size over [`MAX_SIDE`] on either side or [`MAX_PIXELS`] in all is refused before any pixel is decoded
-//!    (`too_many_pixels`: decompression bombs declare huge sizes in tiny files);
-//! 6. EXIF (orientation, GPS position, DateTimeOriginal) is read with kamadak-exif; unreadable EXIF is no EXIF;
+//!    (`too_many_pixels`: decompression bombs declare huge sizes in tiny files); so is a JPEG whose entropy-coded
+//!    data is too short for the blocks its header declares, even at the shortest codes its Huffman tables allow
+//!    (`corrupt_image`: libjpeg would fill the rest with grey and the photo would be stored at the claimed size);
+//! 6. EXIF (orientation, GPS position, DateTimeOriginal) is read with kamadak-exif, keeping the fields it could read
+//!    when part of the EXIF is malformed (piexif's sub-IFDs lack their next-IFD offset); EXIF that cannot be read
+//!    at all is no EXIF;
 //! 7. the pixels are decoded inside `catch_unwind` (libjpeg reports fatal errors by unwinding; a decoder panic is
 //!    `corrupt_image` with the decoder's message). JPEG is decoded by libjpeg-turbo (the `mozjpeg` crate, SIMD) at
 //!    reduced scale inside the inverse DCT (1/2, 1/4 or 1/8, whatever still gives at least [`DECODE_MIN_SIDE`]
@@ -174,7 +178,12 @@ pub fn ingest_unhashed(bytes: &[u8], sha256: PhotoHash) -> Result<Ingested, Inge
     }
     let format = sniff(bytes)?;
     let (width, height) = match format {
-        Format::Jpeg => jpeg_header(bytes)?,
+        Format::Jpeg => {
+            let walk = jpeg_walk(bytes)?;
+            check_size(walk.width, walk.height)?;
+            check_jpeg_data(&walk)?;
+            (walk.width, walk.height)
+        }
         Format::Png => png_header(bytes)?,
     };
     check_size(width, height)?;
@@ -266,9 +275,65 @@ pub fn sniff(bytes: &[u8]) -> Result<Format, IngestError> {
 
 /// Walks a JPEG's segments from SOI to EOI without decoding; the size from its frame header (SOF).
 pub fn jpeg_header(bytes: &[u8]) -> Result<(u32, u32), IngestError> {
+    jpeg_walk(bytes).map(|w| (w.width, w.height))
+}
+
+/// What walking a JPEG's segments tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct JpegWalk {
+    width: u32,
+    height: u32,
+    /// 8×8 blocks the frame header's size and sampling make.
+    blocks: u64,
+    /// Bytes of entropy-coded data in all scans.
+    data_bytes: u64,
+    /// The fewest bits any one block can be coded in, from the Huffman tables the file defines: one DC code (and
+    /// in a sequential JPEG at least one AC code, end-of-block at the least); `None` for arithmetic coding, which
+    /// has no such floor.
+    min_block_bits: Option<u64>,
+}
+
+/// Refuses a JPEG whose header declares more blocks than its entropy-coded data can hold (`corrupt_image`):
+/// libjpeg would show the missing part grey, and the photo would be stored at the size its header claims.
+fn check_jpeg_data(walk: &JpegWalk) -> Result<(), IngestError> {
+    let Some(bits) = walk.min_block_bits else {
+        return Ok(());
+    };
+    let needed = (walk.blocks * bits).div_ceil(8);
+    if walk.data_bytes < needed {
+        return Err(IngestError::Corrupt(format!(
+            "the header declares {}×{} pixels, which take at least {needed} bytes of image data; the file has {}",
+            walk.width, walk.height, walk.data_bytes
+        )));
+    }
+    Ok(())
+}
+
+/// The shortest code length of each Huffman table in a DHT segment, with its class (0 DC, 1 AC).
+fn huffman_minimums(segment: &[u8]) -> Result<Vec<(u8, u64)>, IngestError> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < segment.len() {
+        let counts = segment
+            .get(pos + 1..pos + 17)
+            .ok_or_else(|| IngestError::Corrupt("short Huffman table".into()))?;
+        let symbols: usize = counts.iter().map(|&c| usize::from(c)).sum();
+        if let Some(shortest) = counts.iter().position(|&c| c > 0) {
+            out.push((segment[pos] >> 4, shortest as u64 + 1));
+        }
+        pos += 17 + symbols;
+    }
+    Ok(out)
+}
+
+fn jpeg_walk(bytes: &[u8]) -> Result<JpegWalk, IngestError> {
     const CUT: IngestError = IngestError::Truncated("no end-of-image marker");
     let mut size = None;
     let mut scans = 0;
+    let mut blocks = 0;
+    let mut data_bytes = 0u64;
+    let (mut min_dc, mut min_ac) = (None::<u64>, None::<u64>);
+    let (mut progressive, mut arithmetic) = (false, false);
     let mut i = 2;
     loop {
         // A marker: 0xFF (fill bytes allowed), then its code.
@@ -309,6 +374,11 @@ pub fn jpeg_header(bytes: &[u8]) -> Result<(u32, u32), IngestError> {
             }
             let height = u32::from(u16::from_be_bytes([segment[1], segment[2]]));
             let width = u32::from(u16::from_be_bytes([segment[3], segment[4]]));
+            if size.is_none() {
+                blocks = coefficient_bytes(width, height, &segment[5..]) / 128;
+                progressive = matches!(code, 0xC2 | 0xC6 | 0xCA | 0xCE);
+                arithmetic = code >= 0xC9;
+            }
             size.get_or_insert((width, height));
             if matches!(code, 0xC2 | 0xC6 | 0xCA | 0xCE) {
                 check_size(width, height.max(1))?;
@@ -320,8 +390,15 @@ pub fn jpeg_header(bytes: &[u8]) -> Result<(u32, u32), IngestError> {
                 }
             }
         }
+        if code == 0xC4 {
+            for (class, shortest) in huffman_minimums(segment)? {
+                let slot = if class == 0 { &mut min_dc } else { &mut min_ac };
+                *slot = Some(slot.map_or(shortest, |m| m.min(shortest)));
+            }
+        }
         i += len;
         if code == 0xDA {
+            let data_start = i;
             scans += 1;
             if scans > MAX_SCANS {
                 return Err(IngestError::Corrupt(format!(
@@ -340,6 +417,7 @@ pub fn jpeg_header(bytes: &[u8]) -> Result<(u32, u32), IngestError> {
                     Some(_) => break,
                 }
             }
+            data_bytes += (i - data_start) as u64;
         }
     }
     let (width, height) =
@@ -350,7 +428,16 @@ pub fn jpeg_header(bytes: &[u8]) -> Result<(u32, u32), IngestError> {
             "the frame header declares no height".into(),
         ));
     }
-    Ok((width, height))
+    // Without a table of its own a JPEG is decoded with the standard ones (codes of 2 bits at the shortest); a code
+    // is never shorter than 1 bit.
+    let (dc, ac) = (min_dc.unwrap_or(1), min_ac.unwrap_or(1));
+    Ok(JpegWalk {
+        width,
+        height,
+        blocks,
+        data_bytes,
+        min_block_bits: (!arithmetic).then_some(if progressive { dc } else { dc + ac }),
+    })
 }
 
 /// The bytes libjpeg keeps for a progressive frame's coefficients: 128 per 8×8 block of each component, from the
@@ -412,7 +499,13 @@ fn read_exif(bytes: &[u8]) -> ExifInfo {
         orientation: 1,
         ..ExifInfo::default()
     };
-    let Ok(exif) = exif::Reader::new().read_from_container(&mut std::io::Cursor::new(bytes)) else {
+    // Keep what could be read: writers such as piexif leave out the next-IFD offset of the Exif and GPS IFDs, which
+    // kamadak-exif reports as an error after reading their fields ("Unexpected next IFD").
+    let read = exif::Reader::new()
+        .continue_on_error(true)
+        .read_from_container(&mut std::io::Cursor::new(bytes))
+        .or_else(|e| e.distill_partial_result(|_| {}));
+    let Ok(exif) = read else {
         return info;
     };
     if let Some(o) = exif
@@ -761,6 +854,45 @@ mod tests {
             .read_scanlines()
             .unwrap();
         (pixels, got)
+    }
+
+    #[test]
+    fn a_jpeg_whose_header_claims_more_pixels_than_its_data_holds_is_refused_as_corrupt() {
+        let mut j = jpeg(640, 480);
+        assert!(ingest(&j, &PhotoHash::of(&j)).is_ok());
+        // The frame header made to claim 16000×2500 (40 megapixels: within the limits) over 640×480 of data.
+        let sof = j.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        j[sof + 5..sof + 9].copy_from_slice(&[0x09, 0xC4, 0x3E, 0x80]);
+        assert_eq!(jpeg_header(&j).unwrap(), (16000, 2500));
+        let e = ingest(&j, &PhotoHash::of(&j)).unwrap_err();
+        assert_eq!(e.code(), "corrupt_image", "{e}");
+        assert!(e.to_string().contains("16000×2500"), "{e}");
+    }
+
+    /// What piexif 1.1.3 writes for `piexif.dump({"0th": {Make: b"Test"}, "Exif": {DateTimeOriginal:
+    /// b"2026:12:01 10:00:00"}, "GPS": {N 39°54′, E 116°24′}})`: big-endian, and its Exif and GPS IFDs end without
+    /// the four-byte offset of a next IFD (the values follow the entries at once).
+    const PIEXIF: &str = "4578696600004d4d002a000000080003010f000200000005000000328769000400000001000000378825000400000001000000590000000054657374000001900300020000001400000045323032363a31323a30312031303a30303a303000000400010002000000024e00000000020005000000030000008b0003000200000002450000000004000500000003000000a3000000270000000100000036000000010000000000000001000000740000000100000018000000010000000000000001";
+
+    #[test]
+    fn exif_written_by_piexif_is_read() {
+        let tiff: Vec<u8> = (0..PIEXIF.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&PIEXIF[i..i + 2], 16).unwrap())
+            .collect();
+        let j = jpeg(64, 48);
+        let mut photo = j[..2].to_vec();
+        photo.extend_from_slice(&[0xFF, 0xE1]);
+        photo.extend_from_slice(&((tiff.len() + 2) as u16).to_be_bytes());
+        photo.extend_from_slice(&tiff);
+        photo.extend_from_slice(&j[2..]);
+        let got = ingest(&photo, &PhotoHash::of(&photo)).unwrap();
+        assert_eq!(got.exif.lat, Some(39.9));
+        assert_eq!(got.exif.lon, Some(116.4));
+        assert_eq!(
+            got.exif.taken_at,
+            NaiveDateTime::parse_from_str("2026-12-01 02:00:00", "%Y-%m-%d %H:%M:%S").ok()
+        );
     }
 
     #[test]

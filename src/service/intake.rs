@@ -1042,6 +1042,14 @@ pub fn store_report(
     let case = store_case(c, case, &rules.policy, new)?;
     report.case_id = case.id.clone();
     store::insert_report(c, &report)?;
+    let photos: Vec<String> = serde_json::from_str(&report.photos).unwrap_or_default();
+    crate::store::photos::attach_to_report(
+        c,
+        &report.id,
+        &report.reporter_id,
+        &photos,
+        report.created_at,
+    )?;
     store::insert_decision(c, &decision)?;
     Ok(Filed {
         item: report,

@@ -2,12 +2,15 @@
 //! offset), ingest when the last byte arrives, reading the stored variants, and which of a report's photos are
 //! present, missing or doubtful.
 //!
+//! Who may read a photo is [`policy::can_read_photo`]: through the reports and cases it is attached to, or as one
+//! who sent its bytes while it is attached to nothing else; anyone else is told it does not exist (404), also by
+//! `HEAD` and by the start of an upload (which then asks for the bytes instead of answering `complete`).
+//!
 //! Guarantees: a photo is stored (its three files, then its row) only after its bytes hashed to the declared
 //! SHA-256 and passed [`ingest`]; a refused upload leaves nothing behind; a piece is accepted only at the offset the
 //! database holds, so a client that lost an answer asks for the offset and resumes without gaps or overlaps.
 
 use crate::auth::policy::{self, Permission};
-use crate::auth::role::Role;
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::ids::random_id;
 use crate::media::PhotoHash;
@@ -23,6 +26,17 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 pub const MAX_PIECE: usize = 4 << 20;
 /// How long an unfinished upload is kept.
 pub const UPLOAD_TTL_HOURS: i64 = 24;
+/// The most unfinished uploads one user may have at once (a phone sends its photos one after another; a backlog
+/// of a day's patrol fits in a few).
+pub const MAX_OPEN_UPLOADS_PER_USER: usize = 32;
+/// The most bytes one user's unfinished uploads may declare together.
+pub const MAX_OPEN_UPLOAD_BYTES_PER_USER: u64 = 256 << 20;
+/// The most unfinished uploads from one registered phone.
+pub const MAX_OPEN_UPLOADS_PER_DEVICE: usize = 16;
+/// The most bytes one phone's unfinished uploads may declare together.
+pub const MAX_OPEN_UPLOAD_BYTES_PER_DEVICE: u64 = 128 << 20;
+/// How often the server drops expired unfinished uploads.
+pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 /// Default of policy `photos.doubtful_distance_m`: a photo taken farther than this from the report is doubtful.
 pub const DOUBTFUL_DISTANCE_M: f64 = 200.0;
 /// Default of policy `photos.doubtful_hours`: a photo taken more than this many hours before or after the report
@@ -145,6 +159,22 @@ pub enum PhotoError {
         "originals (with their EXIF) are for admins, dispatchers, street handlers, community secretaries and the uploader"
     )]
     OriginalForbidden,
+    /// Too many unfinished uploads (or too many bytes declared by them) for the user or the phone.
+    #[error(
+        "{what} has {count} unfinished uploads declaring {bytes} bytes; at most {max_count} and {max_bytes} bytes: finish or resume them first (unfinished uploads expire after {UPLOAD_TTL_HOURS} h)"
+    )]
+    TooManyUploads {
+        /// `this user` or `this phone`.
+        what: &'static str,
+        /// Unfinished uploads now, with the new one.
+        count: usize,
+        /// Bytes they declare, with the new one.
+        bytes: u64,
+        /// The bound on the count.
+        max_count: usize,
+        /// The bound on the bytes.
+        max_bytes: u64,
+    },
     /// The photo files could not be written or read.
     #[error("photo storage: {0}")]
     Io(#[from] std::io::Error),
@@ -181,9 +211,57 @@ pub struct UploadState {
     pub created: bool,
 }
 
-/// Whether a photo is stored.
-pub fn is_stored(db: &Db, sha: &PhotoHash) -> Result<bool, PhotoError> {
-    Ok(store::photo(&mut *db.reader()?, sha.as_str())?.is_some())
+/// What decides who may read a stored photo: its holders and its uses.
+struct Access {
+    holders: Vec<String>,
+    uses: Vec<store::UseInCase>,
+}
+
+impl Access {
+    fn load(c: &mut DbConnection, sha: &str) -> diesel::QueryResult<Access> {
+        Ok(Access {
+            holders: store::holders(c, sha)?,
+            uses: store::uses_in_cases(c, sha)?,
+        })
+    }
+
+    fn uses(&self) -> Vec<policy::PhotoUse<'_>> {
+        self.uses
+            .iter()
+            .map(|u| policy::PhotoUse {
+                place: u.place_code.as_deref(),
+                topic: &u.topic_code,
+                attached_by: &u.row.attached_by,
+                bound: u.row.vouched || self.holders.contains(&u.row.attached_by),
+            })
+            .collect()
+    }
+
+    fn holder(&self, user: &Principal) -> bool {
+        self.holders.contains(&user.id)
+    }
+
+    fn can_read(&self, user: &Principal) -> bool {
+        policy::can_read_photo(user, &self.uses(), self.holder(user))
+    }
+
+    fn can_read_original(&self, user: &Principal) -> bool {
+        policy::can_read_original(user, &self.uses(), self.holder(user))
+    }
+}
+
+/// Whether photo `sha` is stored and `user` may read it ([`policy::can_read_photo`]); `false` for both "not
+/// stored" and "not yours to see".
+pub fn may_read(c: &mut DbConnection, user: &Principal, sha: &str) -> diesel::QueryResult<bool> {
+    if store::photo(c, sha)?.is_none() {
+        return Ok(false);
+    }
+    Ok(Access::load(c, sha)?.can_read(user))
+}
+
+/// Whether a photo is stored and visible to `user` (`HEAD /api/v1/photos/{sha256}`).
+pub fn is_readable(db: &Db, user: &Principal, sha: &PhotoHash) -> Result<bool, PhotoError> {
+    Ok(may_read(&mut *db.reader()?, user, sha.as_str())?)
 }
 
 fn stored_state(row: &PhotoRow) -> UploadState {
@@ -208,12 +286,20 @@ fn upload_state(row: &UploadRow, created: bool) -> UploadState {
     }
 }
 
-/// Starts an upload of `size` bytes hashing to `sha`: the stored photo when there is one (nothing to send), the
-/// user's unfinished upload of the same photo when there is one (resume it), else a new upload at offset 0.
+/// Starts an upload of `size` bytes hashing to `sha` from `device` (when it came with a device token): the stored
+/// photo when there is one the user may read (nothing to send), the user's unfinished upload of the same photo
+/// when there is one (resume it), else a new upload at offset 0 within the bounds on unfinished uploads per user
+/// and per phone. A stored photo the user may not read is asked for like any other: the answer must not tell
+/// that it exists, and sending the bytes proves the user holds them.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the request's fields, the user, the phone and the time"
+)]
 pub fn start_upload(
     db: &Db,
     photos: &Photos,
     user: &Principal,
+    device: Option<&str>,
     sha: &str,
     size: u64,
     mime: &str,
@@ -240,15 +326,38 @@ pub fn start_upload(
     if size > MAX_BYTES {
         return Err(PhotoError::TooLarge(size));
     }
-    forget_expired(db, photos, now)?;
+    sweep_expired(db, photos, now)?;
     let mut c = db.writer()?;
-    if let Some(row) = store::photo(&mut c, sha.as_str())? {
+    if let Some(row) = store::photo(&mut c, sha.as_str())?
+        && may_read(&mut c, user, sha.as_str())?
+    {
         return Ok(stored_state(&row));
     }
     if let Some(row) = store::open_upload_of(&mut c, sha.as_str(), &user.id, now)?
         && row.size as u64 == size
     {
         return Ok(upload_state(&row, false));
+    }
+    within_bounds(
+        "this user",
+        &store::open_upload_sizes_of_user(&mut c, &user.id, now, MAX_OPEN_UPLOADS_PER_USER as i64)?,
+        size,
+        MAX_OPEN_UPLOADS_PER_USER,
+        MAX_OPEN_UPLOAD_BYTES_PER_USER,
+    )?;
+    if let Some(device) = device {
+        within_bounds(
+            "this phone",
+            &store::open_upload_sizes_of_device(
+                &mut c,
+                device,
+                now,
+                MAX_OPEN_UPLOADS_PER_DEVICE as i64,
+            )?,
+            size,
+            MAX_OPEN_UPLOADS_PER_DEVICE,
+            MAX_OPEN_UPLOAD_BYTES_PER_DEVICE,
+        )?;
     }
     let row = UploadRow {
         id: random_id("upl_"),
@@ -264,23 +373,110 @@ pub fn start_upload(
         created_at: now,
         updated_at: now,
         expires_at: now + chrono::Duration::hours(UPLOAD_TTL_HOURS),
+        device_id: device.map(str::to_owned),
     };
     store::insert_upload(&mut c, &row)?;
     Ok(upload_state(&row, true))
 }
 
-/// Drops uploads that expired (rows and files), a hundred at a time.
-fn forget_expired(db: &Db, photos: &Photos, now: NaiveDateTime) -> Result<(), PhotoError> {
-    let ids = store::expired_uploads(&mut *db.reader()?, now)?;
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let mut c = db.writer()?;
-    for id in ids {
-        store::delete_upload(&mut c, &id)?;
-        photos.uploads.remove(&id)?;
+/// 409 `too_many_open_uploads` unless one more upload of `size` bytes next to unfinished ones of `open` bytes
+/// stays within `max_count` uploads and `max_bytes` bytes.
+fn within_bounds(
+    what: &'static str,
+    open: &[i64],
+    size: u64,
+    max_count: usize,
+    max_bytes: u64,
+) -> Result<(), PhotoError> {
+    let count = open.len() + 1;
+    let bytes = open.iter().map(|&s| s.max(0) as u64).sum::<u64>() + size;
+    if count > max_count || bytes > max_bytes {
+        return Err(PhotoError::TooManyUploads {
+            what,
+            count,
+            bytes,
+            max_count,
+            max_bytes,
+        });
     }
     Ok(())
+}
+
+/// The most expired uploads one sweep drops (a hundred per round).
+const SWEEP_ROUNDS: usize = 100;
+
+/// Drops the uploads expired at `now` (rows and files), a hundred at a time, at most [`SWEEP_ROUNDS`] hundreds
+/// per call; how many it dropped. Runs on a timer ([`spawn_sweeper`]) and before each new upload.
+pub fn sweep_expired(db: &Db, photos: &Photos, now: NaiveDateTime) -> Result<usize, PhotoError> {
+    let mut dropped = 0;
+    for _ in 0..SWEEP_ROUNDS {
+        let ids = store::expired_uploads(&mut *db.reader()?, now)?;
+        if ids.is_empty() {
+            break;
+        }
+        let mut c = db.writer()?;
+        let before = dropped;
+        for id in ids {
+            // Not while a piece is being written to it; the next sweep takes it.
+            let Some(_lock) = photos.uploads.lock(&id) else {
+                continue;
+            };
+            store::delete_upload(&mut c, &id)?;
+            photos.uploads.remove(&id)?;
+            dropped += 1;
+        }
+        if dropped == before {
+            break;
+        }
+    }
+    if dropped > 0 {
+        tracing::info!(dropped, "expired photo uploads dropped");
+    }
+    Ok(dropped)
+}
+
+/// The background sweep of expired uploads; stops (and waits for its thread) when dropped.
+#[derive(Debug)]
+pub struct Sweeper {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Sweeper {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Runs [`sweep_expired`] every `every` on its own thread, at the time `now` gives (the server's clock), until the
+/// returned guard is dropped.
+pub fn spawn_sweeper(
+    db: Db,
+    photos: Arc<Photos>,
+    every: std::time::Duration,
+    now: impl Fn() -> NaiveDateTime + Send + 'static,
+) -> std::io::Result<Sweeper> {
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("gridline-upload-sweep".into())
+        .spawn(move || {
+            loop {
+                if let Err(e) = sweep_expired(&db, &photos, now()) {
+                    tracing::error!(error = %e, "upload sweep failed; trying again next time");
+                }
+                match stopped.recv_timeout(every) {
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                    Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        })?;
+    Ok(Sweeper {
+        stop: Some(stop),
+        thread: Some(thread),
+    })
 }
 
 fn own_upload(
@@ -367,6 +563,19 @@ fn finish(
     now: NaiveDateTime,
 ) -> Result<UploadState, PhotoError> {
     let sha = parse_hash(&row.sha256)?;
+    if let Some(stored) = store::photo(&mut *db.reader()?, sha.as_str())? {
+        // The same bytes are stored already: checking the hash is all it takes to know the sender holds them.
+        let actual = PhotoHash::of(bytes);
+        if actual != sha {
+            return Err(IngestError::HashMismatch {
+                declared: sha.to_string(),
+                actual: actual.to_string(),
+            }
+            .into());
+        }
+        store::add_holder(&mut *db.writer()?, sha.as_str(), &user.id, now)?;
+        return Ok(stored_state(&stored));
+    }
     let photo = ingest::ingest(bytes, &sha)?;
     // Files first, row last: a row always has its files; files without a row (a crash in between) are rewritten
     // by the next upload of the same photo.
@@ -385,7 +594,11 @@ fn finish(
         uploaded_by: user.id.clone(),
         created_at: now,
     };
-    store::insert_photo(&mut *db.writer()?, &stored)?;
+    {
+        let mut c = db.writer()?;
+        store::insert_photo(&mut c, &stored)?;
+        store::add_holder(&mut c, sha.as_str(), &user.id, now)?;
+    }
     tracing::info!(sha256 = %sha, size = bytes.len(), user = %user.username, "photo stored");
     Ok(stored_state(&stored))
 }
@@ -399,17 +612,9 @@ pub struct PhotoFile {
     pub mime: String,
 }
 
-/// Whether `user` may read the original (with its EXIF) of a photo `uploaded_by`.
-pub fn may_read_original(user: &Principal, uploaded_by: &str) -> bool {
-    user.id == uploaded_by
-        || matches!(
-            user.role,
-            Role::Admin | Role::Dispatcher | Role::StreetHandler | Role::CommunitySecretary
-        )
-}
-
-/// One variant of a stored photo: display and thumbnail for every user who may read cases, the original only as
-/// [`may_read_original`] says.
+/// One variant of a stored photo: display and thumbnail for the users [`policy::can_read_photo`] admits (404
+/// `photo_not_found` for everyone else, as for a photo that does not exist), the original only as
+/// [`policy::can_read_original`] says (403 `original_forbidden` to the others who may read the photo).
 pub fn read(
     db: &Db,
     photos: &Photos,
@@ -418,9 +623,16 @@ pub fn read(
     variant: Variant,
 ) -> Result<PhotoFile, PhotoError> {
     let sha = parse_hash(sha)?;
-    let row = store::photo(&mut *db.reader()?, sha.as_str())?
-        .ok_or_else(|| PhotoError::PhotoNotFound(sha.to_string()))?;
-    if variant == Variant::Original && !may_read_original(user, &row.uploaded_by) {
+    let not_found = || PhotoError::PhotoNotFound(sha.to_string());
+    let (row, access) = {
+        let mut c = db.reader()?;
+        let row = store::photo(&mut c, sha.as_str())?.ok_or_else(not_found)?;
+        (row, Access::load(&mut c, sha.as_str())?)
+    };
+    if !access.can_read(user) {
+        return Err(not_found());
+    }
+    if variant == Variant::Original && !access.can_read_original(user) {
         return Err(PhotoError::OriginalForbidden);
     }
     let bytes = photos.store.read(&sha, variant)?.ok_or_else(|| {
@@ -495,7 +707,7 @@ pub fn distance_m(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
     2.0 * 6_371_008.8 * a.sqrt().min(1.0).asin()
 }
 
-/// The photos report `id` names: which are stored and which missing (the phone still has to send them), and for
+/// The photos report `id` names: which are stored (with the reporter's bytes) and which missing (the phone still has to send them), and for
 /// each stored one whether its own EXIF puts it far from the report's point or time (a flag for a person to look
 /// at, never a refusal).
 pub fn report_photos(db: &Db, user: &Principal, id: &str) -> Result<ReportPhotos, PhotoError> {
@@ -509,7 +721,11 @@ pub fn report_photos(db: &Db, user: &Principal, id: &str) -> Result<ReportPhotos
         return Err(not_found());
     }
     let shas: Vec<String> = serde_json::from_str(&report.photos).unwrap_or_default();
-    let rows = store::photos_among(&mut c, &shas)?;
+    // A photo counts as present once the reporter sent its bytes: a hash named in a report proves nothing, and
+    // answering "present" for another person's photo would tell that it exists.
+    let held = store::held_among(&mut c, &shas, &report.reporter_id)?;
+    let mut rows = store::photos_among(&mut c, &shas)?;
+    rows.retain(|r| held.contains(&r.sha256));
     let policy = evidence_policy(&mut c)?;
     drop(c);
     let photos = shas

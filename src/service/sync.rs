@@ -439,7 +439,7 @@ impl Push<'_, '_> {
                 self.at,
             ),
             OpKind::UpdateReport => update_report(c, self.user, op, payload),
-            OpKind::AttachPhoto => attach_photo(c, self.user, op, payload),
+            OpKind::AttachPhoto => attach_photo(c, self.user, op, payload, self.at),
             OpKind::Transition => transition(c, self.user, op, payload, self.at),
         }
     }
@@ -627,6 +627,7 @@ fn attach_photo(
     user: &Principal,
     op: &OpRow,
     payload: Value,
+    at: NaiveDateTime,
 ) -> Result<Decision, SyncError> {
     let Some(sha) = payload
         .get("sha256")
@@ -653,6 +654,13 @@ fn attach_photo(
             format!("a report holds at most {} photos", intake::MAX_PHOTOS),
         ));
     }
+    crate::store::photos::attach_to_report(
+        c,
+        &r.id,
+        &r.reporter_id,
+        std::slice::from_ref(&sha),
+        at,
+    )?;
     photos.push(sha);
     let photos = serde_json::to_string(&photos).unwrap_or_else(|_| "[]".into());
     let text = r.body.clone();

@@ -334,9 +334,11 @@ fn note(input: &TransitionInput, required: bool) -> Result<String, WorkflowError
 }
 
 /// The evidence photos a step names (lower-case hex, each once), at least `minimum` of them, every one already
-/// stored on the server.
+/// stored on the server and either sent by the user or one they may read: a photo they may not read is "missing"
+/// like one that is not stored (naming a hash neither proves holding the photo nor may tell that it exists).
 fn evidence(
     c: &mut DbConnection,
+    user: &Principal,
     input: &TransitionInput,
     minimum: u32,
 ) -> Result<Vec<String>, WorkflowError> {
@@ -371,12 +373,16 @@ fn evidence(
         ));
     }
     if !out.is_empty() {
-        let stored = photo_store::photos_among(c, &out)?;
-        let missing: Vec<String> = out
-            .iter()
-            .filter(|p| !stored.iter().any(|r| &r.sha256 == *p))
-            .cloned()
-            .collect();
+        let held = photo_store::held_among(c, &out, &user.id)?;
+        let mut missing = Vec::new();
+        for p in &out {
+            if held.contains(p) {
+                continue;
+            }
+            if !crate::service::photos::may_read(c, user, p)? {
+                missing.push(p.clone());
+            }
+        }
         if !missing.is_empty() {
             return Err(WorkflowError::PhotosMissing(missing));
         }
@@ -556,7 +562,7 @@ pub(crate) fn take_step(
     } else {
         0
     };
-    let evidence = evidence(c, input, minimum)?;
+    let evidence = evidence(c, user, input, minimum)?;
     let mut details = Details::default();
     if needs.targets || action == Action::Dispatch {
         if needs.targets && input.targets.is_empty() {
@@ -648,6 +654,19 @@ pub(crate) fn take_step(
         evidence: serde_json::to_string(&evidence).unwrap_or_else(|_| "[]".into()),
     };
     store::insert(c, &row)?;
+    let uses: Vec<photo_store::UseRow> = evidence
+        .iter()
+        .map(|sha| photo_store::UseRow {
+            sha256: sha.clone(),
+            kind: photo_store::kind::CASE.into(),
+            item_id: case.id.clone(),
+            attached_by: user.id.clone(),
+            // Checked above: the user sent these photos or may read them.
+            vouched: true,
+            created_at: at,
+        })
+        .collect();
+    photo_store::add_uses(c, &uses)?;
     case.status = step.to.as_str().to_owned();
     case.version += 1;
     case.updated_at = at;

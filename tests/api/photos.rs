@@ -418,38 +418,253 @@ async fn bad_bytes_are_refused_each_with_its_code_and_nothing_is_stored() {
     assert_eq!(r.json["complete"], true, "{}", r.json);
 }
 
+/// Files a report at the test spot naming `photos`; its id.
+async fn report_with(app: &TestApp, token: &str, photos: &[&str]) -> String {
+    let (lon, lat, _) = common::spot();
+    let r = app
+        .post_as(
+            token,
+            "/api/v1/reports",
+            json!({
+                "reported_at": "2026-03-03T10:00:00+08:00",
+                "topic": "0101",
+                "text": "垃圾堆放",
+                "location": { "lon": lon, "lat": lat },
+                "photos": photos
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    r.json["report"]["id"].as_str().unwrap().to_owned()
+}
+
+/// A street in another district than the test spot's.
+fn another_street(cell: &str) -> &'static str {
+    if cell.starts_with("110105") {
+        "110101001"
+    } else {
+        "110105026"
+    }
+}
+
+/// The statuses `token` gets for the photo's original, display copy, thumbnail and `HEAD` (of the photo and of its
+/// display copy).
+async fn statuses(app: &TestApp, token: &str, hash: &str) -> [u16; 5] {
+    let mut out = [0; 5];
+    for (i, variant) in ["original", "display", "thumb"].into_iter().enumerate() {
+        out[i] = get_bytes(app, token, &format!("/api/v1/photos/{hash}/{variant}"))
+            .await
+            .0;
+    }
+    out[3] = head(app, token, &format!("/api/v1/photos/{hash}"))
+        .await
+        .status
+        .as_u16();
+    out[4] = head(app, token, &format!("/api/v1/photos/{hash}/display"))
+        .await
+        .status
+        .as_u16();
+    out
+}
+
 #[actix_web::test]
-async fn originals_are_for_the_uploader_and_the_roles_that_handle_evidence() {
+async fn a_photo_is_read_only_within_the_jurisdiction_of_the_case_it_belongs_to() {
     let app = TestApp::beijing();
-    let uploader = app.token(Role::GridMember, &[]);
+    let (_, _, cell) = common::spot();
+    let member = app.token(Role::GridMember, &[&cell]);
+    let photo = jpeg(300, 200, 11);
+    let hash = sha(&photo);
+    assert_eq!(
+        upload(&app, &member, &photo, "image/jpeg").await.json["complete"],
+        true
+    );
+    report_with(&app, &member, &[&hash]).await;
+    let street = app.token(Role::StreetHandler, &[&cell[..9]]);
+    let other_street = app.token(Role::StreetHandler, &[another_street(&cell)]);
+    assert_eq!(statuses(&app, &street, &hash).await, [200; 5]);
+    assert_eq!(statuses(&app, &member, &hash).await, [200; 5]);
+    assert_eq!(statuses(&app, &other_street, &hash).await, [404; 5]);
+    // Display copies are for those who may see the case; the original (with its position) by role as well.
+    let leader = app.token(Role::Leader, &[&cell[..6]]);
+    assert_eq!(
+        statuses(&app, &leader, &hash).await,
+        [403, 200, 200, 200, 200]
+    );
+    let other_leader = app.token(Role::Leader, &[&another_street(&cell)[..6]]);
+    assert_eq!(statuses(&app, &other_leader, &hash).await, [404; 5]);
+    // HEAD on a file answers as GET does, without the body.
+    let r = head(&app, &street, &format!("/api/v1/photos/{hash}/display")).await;
+    assert_eq!(r.headers.get("content-type").unwrap(), "image/jpeg");
+    assert_eq!(
+        r.headers.get("etag").unwrap().to_str().unwrap(),
+        format!("\"{hash}\"")
+    );
+}
+
+#[actix_web::test]
+async fn a_photo_attached_to_nothing_is_visible_only_to_its_uploader() {
+    let app = TestApp::beijing();
+    let (_, _, cell) = common::spot();
+    let uploader = app.token(Role::GridMember, &[&cell]);
     let photo = jpeg(300, 200, 6);
     let hash = sha(&photo);
     assert_eq!(
         upload(&app, &uploader, &photo, "image/jpeg").await.json["complete"],
         true
     );
-    let uri = format!("/api/v1/photos/{hash}/original");
-    let another_member = app.token(Role::GridMember, &[]);
-    let leader = app.token(Role::Leader, &[]);
-    let dispatcher = app.token(Role::Dispatcher, &[]);
-    for (who, status) in [
-        (&uploader, 200),
-        (&dispatcher, 200),
-        (&another_member, 403),
-        (&leader, 403),
-    ] {
-        let (got, body, _) = get_bytes(&app, who, &uri).await;
-        assert_eq!(got, status);
-        if status == 403 {
-            let e: serde_json::Value = serde_json::from_slice(&body).unwrap();
-            assert_eq!(e["code"], "original_forbidden");
-        }
+    assert_eq!(statuses(&app, &uploader, &hash).await, [200; 5]);
+    let neighbour = app.token(Role::GridMember, &[&cell]);
+    let admin = app.token(Role::Admin, &[]);
+    let dispatcher = app.token(Role::Dispatcher, &["110000"]);
+    for who in [&neighbour, &admin, &dispatcher] {
+        assert_eq!(statuses(&app, who, &hash).await, [404; 5]);
     }
-    // Display and thumbnail are open to every signed-in user; nobody without a token.
-    let (got, _, _) = get_bytes(&app, &leader, &format!("/api/v1/photos/{hash}/display")).await;
-    assert_eq!(got, 200);
+    // Nobody without a token.
     let r = app.get(&format!("/api/v1/photos/{hash}/thumb")).await;
     assert_eq!(r.status, 401);
+}
+
+#[actix_web::test]
+async fn sending_bytes_stored_for_another_scope_grants_no_access_to_their_uses() {
+    let app = TestApp::beijing();
+    let (_, _, cell) = common::spot();
+    let member = app.token(Role::GridMember, &[&cell]);
+    let photo = jpeg(300, 200, 12);
+    let hash = sha(&photo);
+    assert_eq!(
+        upload(&app, &member, &photo, "image/jpeg").await.json["complete"],
+        true
+    );
+    report_with(&app, &member, &[&hash]).await;
+    let stranger = app.token(Role::GridMember, &[another_street(&cell)]);
+    // Nothing tells the stranger the photo exists: the start of an upload asks for its bytes like any other.
+    let r = start(&app, &stranger, &hash, photo.len(), "image/jpeg").await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    assert_eq!(r.json["complete"], false);
+    let id = r.json["id"].as_str().unwrap().to_owned();
+    let r = patch(&app, &stranger, &id, 0, &photo).await;
+    assert_eq!(r.json["complete"], true, "{}", r.json);
+    // Holding the same bytes does not reach the member's report.
+    assert_eq!(statuses(&app, &stranger, &hash).await, [404; 5]);
+    // Naming the hash in a report of one's own proves nothing either: the report shows it missing until the bytes
+    // come from its reporter.
+    let hash_only = app.token(Role::GridMember, &[another_street(&cell)]);
+    let report = report_with(&app, &hash_only, &[&hash]).await;
+    assert_eq!(statuses(&app, &hash_only, &hash).await, [404; 5]);
+    let street = app.token(Role::StreetHandler, &[&cell[..9]]);
+    let r = app
+        .get_as(&street, &format!("/api/v1/reports/{report}/photos"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["missing"], json!([hash]), "{}", r.json);
+    // The member and the street still see it, through the member's report.
+    assert_eq!(statuses(&app, &member, &hash).await, [200; 5]);
+    assert_eq!(statuses(&app, &street, &hash).await, [200; 5]);
+}
+
+#[actix_web::test]
+async fn unfinished_uploads_are_bounded_per_user_and_per_phone() {
+    use gridline::service::photos::{
+        MAX_OPEN_UPLOAD_BYTES_PER_USER, MAX_OPEN_UPLOADS_PER_DEVICE, MAX_OPEN_UPLOADS_PER_USER,
+    };
+    let app = TestApp::beijing();
+    let fake = |i: usize| format!("{i:064x}");
+    // By count: the 33rd unfinished upload of one user is refused.
+    let member = app.token(Role::GridMember, &[]);
+    for i in 0..MAX_OPEN_UPLOADS_PER_USER {
+        let r = start(&app, &member, &fake(i), 1 << 20, "image/jpeg").await;
+        assert_eq!(r.status, 201, "{i}: {}", r.json);
+    }
+    let r = start(&app, &member, &fake(1000), 1 << 20, "image/jpeg").await;
+    assert_eq!(r.status, 409, "{}", r.json);
+    assert_eq!(r.json["code"], "too_many_open_uploads");
+    // Resuming one of them is not a new upload.
+    let r = start(&app, &member, &fake(0), 1 << 20, "image/jpeg").await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    // By bytes: 20 MB each, the upload past 256 MiB is refused.
+    let other = app.token(Role::GridMember, &[]);
+    let size = 20 << 20;
+    let fit = (MAX_OPEN_UPLOAD_BYTES_PER_USER / size) as usize;
+    for i in 0..fit {
+        let r = start(&app, &other, &fake(2000 + i), size as usize, "image/jpeg").await;
+        assert_eq!(r.status, 201, "{i}: {}", r.json);
+    }
+    let r = start(&app, &other, &fake(3000), size as usize, "image/jpeg").await;
+    assert_eq!(r.status, 409, "{}", r.json);
+    assert_eq!(r.json["code"], "too_many_open_uploads");
+    // Per phone: a registered phone has a smaller share.
+    let third = app.token(Role::GridMember, &[]);
+    let r = app
+        .post_as(&third, "/api/v1/devices", json!({"name": "华为 Mate 60"}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let device = r.json["token"].as_str().unwrap().to_owned();
+    for i in 0..MAX_OPEN_UPLOADS_PER_DEVICE {
+        let r = start(&app, &device, &fake(4000 + i), 1 << 20, "image/jpeg").await;
+        assert_eq!(r.status, 201, "{i}: {}", r.json);
+    }
+    let r = start(&app, &device, &fake(5000), 1 << 20, "image/jpeg").await;
+    assert_eq!(r.status, 409, "{}", r.json);
+    // The same user signed in otherwise still has room.
+    let r = start(&app, &third, &fake(5000), 1 << 20, "image/jpeg").await;
+    assert_eq!(r.status, 201, "{}", r.json);
+}
+
+#[actix_web::test]
+async fn expired_uploads_are_swept_on_a_timer_without_a_new_upload() {
+    let app = TestApp::beijing();
+    let member = app.token(Role::GridMember, &[]);
+    let photo = jpeg(300, 200, 13);
+    let r = start(&app, &member, &sha(&photo), photo.len(), "image/jpeg").await;
+    let id = r.json["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        patch(&app, &member, &id, 0, &photo[..100]).await.status,
+        200
+    );
+    let uploads = app.photo_dir.path().join("uploads");
+    let files = || std::fs::read_dir(&uploads).unwrap().count();
+    let row = || {
+        gridline::store::photos::upload(&mut app.state.db.reader().unwrap(), &id)
+            .unwrap()
+            .is_some()
+    };
+    assert_eq!((files(), row()), (1, true));
+    let state = app.state.clone();
+    let clock = state.clock.clone();
+    let sweeper = gridline::service::photos::spawn_sweeper(
+        state.db.clone(),
+        state.photos.clone(),
+        std::time::Duration::from_millis(20),
+        move || clock.now(),
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!((files(), row()), (1, true), "not expired yet");
+    app.state.clock.advance(chrono::Duration::hours(25));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while row() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    drop(sweeper);
+    assert_eq!((files(), row()), (0, false), "swept by the timer");
+}
+
+#[actix_web::test]
+async fn a_jpeg_whose_header_claims_more_pixels_than_its_data_holds_is_refused() {
+    let app = TestApp::beijing();
+    let member = app.token(Role::GridMember, &[]);
+    let mut photo = jpeg(640, 480, 14);
+    let sof = photo.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+    photo[sof + 5..sof + 9].copy_from_slice(&[0x09, 0xC4, 0x3E, 0x80]);
+    let r = upload(&app, &member, &photo, "image/jpeg").await;
+    assert_eq!(r.status, 422, "{}", r.json);
+    assert_eq!(r.json["code"], "corrupt_image");
+    assert_eq!(
+        head(&app, &member, &format!("/api/v1/photos/{}", sha(&photo)))
+            .await
+            .status,
+        404
+    );
 }
 
 #[actix_web::test]
@@ -517,4 +732,45 @@ async fn a_reports_photos_are_present_missing_or_doubtful() {
         .get_as(&elsewhere, &format!("/api/v1/reports/{report}/photos"))
         .await;
     assert_eq!(r.status, 404);
+}
+
+#[actix_web::test]
+async fn a_photo_a_phone_pushes_with_a_report_is_read_within_the_reports_jurisdiction() {
+    let app = TestApp::beijing();
+    let (lon, lat, cell) = common::spot();
+    let member = app.token(Role::GridMember, &[&cell]);
+    let r = app
+        .post_as(&member, "/api/v1/devices", json!({"name": "华为 Mate 60"}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let device = r.json["token"].as_str().unwrap().to_owned();
+    let first = jpeg(300, 200, 15);
+    let second = jpeg(300, 200, 16);
+    for p in [&first, &second] {
+        assert_eq!(
+            upload(&app, &device, p, "image/jpeg").await.json["complete"],
+            true
+        );
+    }
+    let report = "00000000-0000-4000-8000-000000000151";
+    let r = app
+        .post_as(
+            &device,
+            "/api/v1/sync/push",
+            json!({"ops": [
+                {"op_id": "00000000-0000-4000-8000-000000000001", "device_seq": 1, "kind": "create_report",
+                 "entity_id": report, "payload": {"topic": "0103", "text": "小广告",
+                 "location": {"lon": lon, "lat": lat}, "photos": [sha(&first)]}},
+                {"op_id": "00000000-0000-4000-8000-000000000002", "device_seq": 2, "kind": "attach_photo",
+                 "entity_id": report, "base_version": 1, "payload": {"sha256": sha(&second)}}
+            ]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let street = app.token(Role::StreetHandler, &[&cell[..9]]);
+    let other_street = app.token(Role::StreetHandler, &[another_street(&cell)]);
+    for p in [&first, &second] {
+        assert_eq!(statuses(&app, &street, &sha(p)).await, [200; 5]);
+        assert_eq!(statuses(&app, &other_street, &sha(p)).await, [404; 5]);
+    }
 }

@@ -362,6 +362,19 @@ async fn a_patrol_case_is_fixed_on_the_spot_and_verified() {
         d.json["case"]["status"], "received",
         "a refused step leaves the case as it was"
     );
+    // Sent by someone else, the photo is still missing for this grid member: naming a hash proves nothing, and
+    // the answer must not tell that another user's photo exists.
+    let stranger = app.token(Role::GridMember, &[]);
+    assert_eq!(common::stored_photo(&app, &stranger, 2).await, after);
+    let r = step(
+        &app,
+        &grid,
+        &id,
+        json!({"action": "self_resolve", "note": "随手清理", "evidence": [before, after]}),
+    )
+    .await;
+    assert_eq!(r.status, 409, "{}", r.json);
+    assert_eq!(r.json["missing"], json!([after]));
     assert_eq!(common::stored_photo(&app, &grid, 2).await, after);
     let r = step(
         &app,

@@ -8,6 +8,7 @@ pub mod merge;
 pub mod open311;
 pub mod org;
 pub mod privacy;
+pub mod throttle;
 pub mod time;
 pub mod topic;
 pub mod workflow;

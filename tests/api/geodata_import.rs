@@ -1,7 +1,6 @@
 //! `geodata check` and `geodata import`: problems are reported with codes, a failing file changes nothing,
 //! a good file replaces its level, and lower levels that would no longer nest are protected.
 
-
 use crate::common;
 
 use common::TestDb;

@@ -1,6 +1,5 @@
 //! `GET /api/v1/places/{code}` and `/children`.
 
-
 use crate::common;
 
 use common::TestApp;

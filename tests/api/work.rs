@@ -4,7 +4,6 @@
 //! escalation ladder crossed exactly once per rung with a controllable clock, also across a restart; overdue
 //! lists; and what each role may not do.
 
-
 use crate::common;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};

@@ -5,6 +5,7 @@ use crate::db::{CheckpointGuard, Db};
 use crate::error::ApiError;
 use crate::geo::address::AddressMatcher;
 use crate::geo::index::PlaceIndex;
+use crate::http::client_addr::TrustedProxies;
 use crate::http::{self, Routes};
 use crate::service::chain_index::SharedChainIndex;
 use crate::service::intake::Geo;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Photo files and uploads in progress.
     pub photos: Arc<Photos>,
+    /// The reverse proxies whose `X-Forwarded-For` names the client (for sign-in throttling); none by default.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// The server's clock: the system's, moved by an offset that only tests change (to cross deadlines without
@@ -92,7 +95,16 @@ impl AppState {
             checkpoints,
             clock: Clock::default(),
             photos,
+            trusted_proxies: TrustedProxies::default(),
         })
+    }
+
+    /// The same state believing `X-Forwarded-For` from `proxies`.
+    pub fn with_trusted_proxies(self, proxies: TrustedProxies) -> AppState {
+        AppState {
+            trusted_proxies: proxies,
+            ..self
+        }
     }
 
     /// The same state with photos kept in `dir`.
@@ -130,6 +142,11 @@ fn load_chain(db: &Db) -> anyhow::Result<SharedChainIndex> {
 
 /// Opens the database, loads the default dataset on first start and builds the place and chain indexes.
 pub fn prepare(database_url: &str, pool_size: u32) -> anyhow::Result<web::Data<AppState>> {
+    prepare_state(database_url, pool_size).map(web::Data::new)
+}
+
+/// [`prepare`], answering the state itself (to be changed further before serving).
+pub fn prepare_state(database_url: &str, pool_size: u32) -> anyhow::Result<AppState> {
     let started = std::time::Instant::now();
     let db = Db::connect(database_url, pool_size).context("opening the database")?;
     let photos = open_photos(&crate::config::photo_dir(Some(database_url)))?;
@@ -158,7 +175,7 @@ pub fn prepare(database_url: &str, pool_size: u32) -> anyhow::Result<web::Data<A
     );
     let tickets = TicketQueue::start(db.clone());
     let checkpoints = db.checkpoint_in_background();
-    Ok(web::Data::new(AppState {
+    Ok(AppState {
         db,
         index: Arc::new(index),
         addresses: Arc::new(addresses),
@@ -167,7 +184,8 @@ pub fn prepare(database_url: &str, pool_size: u32) -> anyhow::Result<web::Data<A
         checkpoints,
         clock: Clock::default(),
         photos,
-    }))
+        trusted_proxies: TrustedProxies::default(),
+    })
 }
 
 fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {

@@ -348,6 +348,11 @@ pub enum UserAction {
         /// Sign-in name.
         username: String,
     },
+    /// Forget a user's failed sign-ins, so that they may sign in from any address at once.
+    Unlock {
+        /// Sign-in name.
+        username: String,
+    },
 }
 
 /// `gridline chain ...`
@@ -781,6 +786,10 @@ fn user_command(action: UserAction, db: &DbArgs) -> anyhow::Result<()> {
                 println!("password (shown once): {password}");
             }
         }
+        UserAction::Unlock { username } => {
+            let forgotten = auth::unlock(&db, &username)?;
+            println!("{username} unlocked ({forgotten} recent sign-in attempts forgotten)");
+        }
     }
     Ok(())
 }
@@ -1055,7 +1064,10 @@ fn locate(lon: &str, lat: &str, crs: &str, db: &DbArgs) -> anyhow::Result<()> {
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let url = args.db.database_url()?;
     let workers = args.workers()?;
-    let state = crate::app::prepare(&url, (workers as u32 * 4).max(8))?;
+    let state = actix_web::web::Data::new(
+        crate::app::prepare_state(&url, (workers as u32 * 4).max(8))?
+            .with_trusted_proxies(args.trusted_proxies.clone()),
+    );
     bootstrap_admin(&state.db)?;
     if args.demo {
         demo_data(&state, args.demo_scale)?;

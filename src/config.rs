@@ -1,5 +1,6 @@
 //! Configuration from flags and the environment, checked before anything starts.
 
+use crate::http::client_addr::TrustedProxies;
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -34,9 +35,18 @@ pub struct ServeArgs {
     /// `gridline work tick` from cron).
     #[arg(long, env = "GRIDLINE_SCHEDULER_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub scheduler_secs: u64,
+    /// Reverse proxies whose X-Forwarded-For header names the client, for sign-in throttling: a comma-separated
+    /// list of IP addresses and CIDR networks (default: none; the header is then ignored).
+    #[arg(long, env = "GRIDLINE_TRUSTED_PROXIES", default_value = "", value_parser = parse_trusted_proxies)]
+    pub trusted_proxies: TrustedProxies,
     /// Database.
     #[command(flatten)]
     pub db: DbArgs,
+}
+
+/// A list of trusted proxies (see [`TrustedProxies::parse`]).
+pub fn parse_trusted_proxies(s: &str) -> Result<TrustedProxies, String> {
+    TrustedProxies::parse(s)
 }
 
 /// A share of Beijing's simulated volume: above 0, at most 10.

@@ -187,10 +187,19 @@ diesel::table! {
 }
 
 diesel::table! {
-    login_failures (id) {
+    login_attempts (id) {
         id -> Text,
-        throttle_key -> Text,
-        failed_at -> Timestamp,
+        account -> Text,
+        address -> Text,
+        attempted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    login_known_addresses (account, address) {
+        account -> Text,
+        address -> Text,
+        last_success_at -> Timestamp,
     }
 }
 
@@ -522,7 +531,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     devices,
     escalations,
     geodata_meta,
-    login_failures,
+    login_attempts,
+    login_known_addresses,
     merge_decisions,
     people,
     photo_holders,

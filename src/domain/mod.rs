@@ -9,6 +9,7 @@ pub mod open311;
 pub mod org;
 pub mod privacy;
 pub mod text;
+pub mod throttle;
 pub mod time;
 pub mod topic;
 pub mod workflow;

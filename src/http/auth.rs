@@ -2,6 +2,7 @@
 
 use crate::app::AppState;
 use crate::auth::current_user::CurrentUser;
+use crate::domain::throttle;
 use crate::error::ApiError;
 use crate::service::auth::{self, Principal};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -64,9 +65,16 @@ pub async fn login(
             message: "the user name or password is wrong".into(),
         });
     }
-    let address = req
-        .peer_addr()
-        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+    let address = req.peer_addr().map_or_else(
+        || "unknown".to_owned(),
+        |peer| {
+            let forwarded = req
+                .headers()
+                .get_all("X-Forwarded-For")
+                .filter_map(|v| v.to_str().ok());
+            throttle::address_key(state.trusted_proxies.client(peer.ip(), forwarded))
+        },
+    );
     let db = state.db.clone();
     let session = web::block(move || auth::login(&db, &username, &password, &address)).await??;
     Ok(web::Json(LoginResponse {

@@ -8,6 +8,7 @@ pub mod assessment;
 pub mod auth;
 pub mod cases;
 pub mod chain;
+pub mod client_addr;
 pub mod devices;
 pub mod dto;
 pub mod health;

@@ -1,24 +1,22 @@
 //! Signing in and out, checking tokens, throttling failed sign-ins, and managing accounts.
 //!
-//! Failed sign-ins are counted in the database per account and per client address over a sliding window, so
-//! throttling survives restarts and holds across server processes. An unknown user name costs the same hashing
-//! work as a wrong password, and both answer the same, so sign-in does not reveal which names exist.
+//! Sign-in attempts are limited per account and per client address over a sliding window (the policy is
+//! `domain::throttle`). Each attempt is counted and recorded in one write transaction *before* its password is
+//! hashed, so concurrent guesses cannot all pass the count; a success deletes the attempt again. The counts live in
+//! the database, so throttling survives restarts and holds across server processes. An unknown user name costs
+//! the same hashing work as a wrong password, and both answer the same, so sign-in does not reveal which names
+//! exist.
 
 use crate::auth::role::Role;
 use crate::auth::{password, token};
 use crate::db::{Db, DbError};
+use crate::domain::throttle;
 use crate::store::users::{self as store, SessionRow, UserRow};
 use chrono::{Duration, NaiveDateTime, Utc};
 use diesel::Connection;
 
 /// How long a token works.
 pub const TOKEN_TTL: Duration = Duration::hours(12);
-/// The window over which failed sign-ins are counted.
-pub const THROTTLE_WINDOW: Duration = Duration::minutes(15);
-/// Failed sign-ins allowed per account within the window.
-pub const MAX_FAILURES_PER_ACCOUNT: usize = 5;
-/// Failed sign-ins allowed per client address within the window.
-pub const MAX_FAILURES_PER_ADDRESS: usize = 20;
 /// The longest user name accepted.
 pub const MAX_USERNAME_LEN: usize = 64;
 /// The most scopes (places and topics together) one user may hold.
@@ -152,32 +150,16 @@ pub fn valid_username(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
-/// Signs in; `address` is the client's IP address (for throttling).
+/// Signs in; `address` is the client's address as a throttle key ([`throttle::address_key`]).
 pub fn login(db: &Db, username: &str, pass: &str, address: &str) -> Result<NewSession, AuthError> {
     let t = now();
-    let keys = [
-        format!("user:{}", username.to_lowercase()),
-        format!("addr:{address}"),
-    ];
-    let limits = [MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS];
-    // Read with a reader and hash with no connection held: on SQLite the writer is shared by every write.
-    let user = {
-        let mut conn = db.reader()?;
-        for (key, limit) in keys.iter().zip(limits) {
-            let failures = store::failures_since(&mut conn, key, t - THROTTLE_WINDOW)?;
-            if failures.len() >= limit {
-                // Free again when the oldest failure that still counts leaves the window.
-                let free_at = failures[failures.len() - limit] + THROTTLE_WINDOW;
-                return Err(AuthError::Throttled(
-                    (free_at - t).num_seconds().max(1) as u64
-                ));
-            }
-        }
-        if valid_username(username) {
-            store::by_username(&mut conn, username)?
-        } else {
-            None
-        }
+    let account = throttle::account_key(username);
+    reserve_attempt(db, &account, address, t)?;
+    // Hash with no connection held: on SQLite the writer is shared by every write.
+    let user = if valid_username(username) {
+        store::by_username(&mut *db.reader()?, username)?
+    } else {
+        None
     };
     // Verify against a real hash even for an unknown user, so that timing does not reveal which names exist.
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -191,14 +173,8 @@ pub fn login(db: &Db, username: &str, pass: &str, address: &str) -> Result<NewSe
         .as_ref()
         .filter(|u| ok && !u.disabled)
         .and_then(Principal::from_row);
-    let mut conn = db.writer()?;
     let Some(principal) = principal else {
-        conn.transaction::<_, AuthError, _>(|c| {
-            for key in &keys {
-                store::record_failure(c, &new_id(), key, t)?;
-            }
-            Ok(())
-        })?;
+        // The reserved attempt stays: it is the failure.
         tracing::info!(username_len = username.len(), "sign-in refused");
         return Err(AuthError::InvalidCredentials);
     };
@@ -210,9 +186,12 @@ pub fn login(db: &Db, username: &str, pass: &str, address: &str) -> Result<NewSe
         expires_at: t + TOKEN_TTL,
         revoked_at: None,
     };
-    conn.transaction::<_, AuthError, _>(|c| {
+    db.writer()?.transaction::<_, AuthError, _>(|c| {
+        store::lock_attempts(c, &[format!("user:{account}")], t - throttle::WINDOW)?;
         store::insert_session(c, &session)?;
-        store::clear_failures(c, &keys[0], t - THROTTLE_WINDOW)?;
+        // The owner's own misses from here no longer count; other addresses' attempts on the account still do.
+        store::forget_attempts(c, &account, Some(address))?;
+        store::remember_address(c, &account, address, t, t - throttle::KNOWN_ADDRESS_FOR)?;
         Ok(())
     })?;
     tracing::info!(user = %principal.username, "signed in");
@@ -221,6 +200,57 @@ pub fn login(db: &Db, username: &str, pass: &str, address: &str) -> Result<NewSe
         expires_at: session.expires_at,
         user: principal,
     })
+}
+
+/// Counts the recent attempts of the account and the address and, when every limit allows one more, records it,
+/// all in one write transaction; `Throttled` with the seconds to wait otherwise.
+fn reserve_attempt(
+    db: &Db,
+    account: &str,
+    address: &str,
+    t: NaiveDateTime,
+) -> Result<(), AuthError> {
+    let since = t - throttle::WINDOW;
+    db.writer()?.transaction::<_, AuthError, _>(|c| {
+        store::lock_attempts(
+            c,
+            &[format!("addr:{address}"), format!("user:{account}")],
+            since,
+        )?;
+        let recent = throttle::Recent {
+            pair: store::recent_attempts(
+                c,
+                Some(account),
+                Some(address),
+                since,
+                throttle::PER_PAIR,
+            )?,
+            address: store::recent_attempts(c, None, Some(address), since, throttle::PER_ADDRESS)?,
+            account: store::recent_attempts(c, Some(account), None, since, throttle::PER_ACCOUNT)?,
+            known_address: store::address_known(
+                c,
+                account,
+                address,
+                t - throttle::KNOWN_ADDRESS_FOR,
+            )?,
+        };
+        if let Some(secs) = throttle::wait(&recent, t) {
+            return Err(AuthError::Throttled(secs));
+        }
+        store::insert_attempt(c, &new_id(), account, address, t)?;
+        Ok(())
+    })
+}
+
+/// Forgets every recorded sign-in attempt of a user (`gridline user unlock`), so that they may sign in from any
+/// address at once; returns how many attempts were forgotten.
+pub fn unlock(db: &Db, username: &str) -> Result<usize, AuthError> {
+    let u = user(db, username)?;
+    Ok(store::forget_attempts(
+        &mut *db.writer()?,
+        &throttle::account_key(&u.username),
+        None,
+    )?)
 }
 
 /// The user a token belongs to, if the token is live; an API key (`glk_…`) answers for its machine client.
@@ -385,7 +415,7 @@ pub fn set_disabled(db: &Db, username: &str, disabled: bool) -> Result<(), AuthE
     })
 }
 
-/// Sets a new password (revoking the user's tokens).
+/// Sets a new password (revoking the user's tokens and forgetting their failed sign-ins, as [`unlock`] does).
 pub fn reset_password(db: &Db, username: &str, pass: &str) -> Result<(), AuthError> {
     let u = user(db, username)?;
     let hash = password::hash(pass)?;
@@ -394,6 +424,7 @@ pub fn reset_password(db: &Db, username: &str, pass: &str) -> Result<(), AuthErr
         let t = now();
         store::set_password(c, &u.id, &hash, t)?;
         store::revoke_user_sessions(c, &u.id, t)?;
+        store::forget_attempts(c, &throttle::account_key(&u.username), None)?;
         Ok(())
     })
 }

@@ -1,7 +1,7 @@
-//! Accounts: users, sessions, API keys and failed sign-ins.
+//! Accounts: users, sessions, API keys, sign-in attempts and the addresses accounts signed in from.
 
 use crate::db::DbConnection;
-use crate::db::schema::{api_keys, login_failures, sessions, users};
+use crate::db::schema::{api_keys, login_attempts, login_known_addresses, sessions, users};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -158,51 +158,143 @@ pub fn revoke_user_sessions(
     .execute(conn)
 }
 
-/// Records a failed sign-in under a throttle key.
-pub fn record_failure(
+/// Makes the rest of the transaction the only one counting or changing sign-in attempts under `locks` (throttle
+/// keys such as `addr:…` and `user:…`), and deletes attempts older than `expired`. On PostgreSQL: a
+/// transaction-scoped advisory lock per key, taken in the order given (every caller names address keys before
+/// account keys, so two transactions never wait for each other); expired rows another transaction holds are left
+/// for the next one. On SQLite: the database's write lock, taken by the delete being the transaction's first
+/// statement (as `BEGIN IMMEDIATE` would: a transaction that read first could not write after another's commit).
+pub fn lock_attempts(
+    conn: &mut DbConnection,
+    locks: &[String],
+    expired: NaiveDateTime,
+) -> QueryResult<()> {
+    match conn {
+        DbConnection::Pg(c) => {
+            for key in locks {
+                diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                    .bind::<diesel::sql_types::Text, _>(format!("gridline.login.{key}"))
+                    .execute(c)?;
+            }
+            diesel::sql_query(
+                "DELETE FROM login_attempts WHERE id IN (SELECT id FROM login_attempts \
+                 WHERE attempted_at < $1 FOR UPDATE SKIP LOCKED)",
+            )
+            .bind::<diesel::sql_types::Timestamp, _>(expired)
+            .execute(c)?;
+        }
+        DbConnection::Sqlite(c) => {
+            diesel::delete(login_attempts::table.filter(login_attempts::attempted_at.lt(expired)))
+                .execute(c)?;
+        }
+    }
+    Ok(())
+}
+
+/// Records a sign-in attempt (before its password is checked).
+pub fn insert_attempt(
     conn: &mut DbConnection,
     id: &str,
-    key: &str,
+    account: &str,
+    address: &str,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
-    diesel::insert_into(login_failures::table)
+    diesel::insert_into(login_attempts::table)
         .values((
-            login_failures::id.eq(id),
-            login_failures::throttle_key.eq(key),
-            login_failures::failed_at.eq(at),
+            login_attempts::id.eq(id),
+            login_attempts::account.eq(account),
+            login_attempts::address.eq(address),
+            login_attempts::attempted_at.eq(at),
         ))
         .execute(conn)
         .map(|_| ())
 }
 
-/// Failures under a key since `since`, oldest first.
-pub fn failures_since(
+/// The times of the newest `limit` attempts since `since`, newest first, of an account (`Some`), an address
+/// (`Some`), or both.
+pub fn recent_attempts(
     conn: &mut DbConnection,
-    key: &str,
+    account: Option<&str>,
+    address: Option<&str>,
     since: NaiveDateTime,
+    limit: usize,
 ) -> QueryResult<Vec<NaiveDateTime>> {
-    login_failures::table
-        .filter(login_failures::throttle_key.eq(key))
-        .filter(login_failures::failed_at.gt(since))
-        .order(login_failures::failed_at.asc())
-        .select(login_failures::failed_at)
-        .load(conn)
+    let mut q = login_attempts::table
+        .filter(login_attempts::attempted_at.gt(since))
+        .order(login_attempts::attempted_at.desc())
+        .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+        .select(login_attempts::attempted_at)
+        .into_boxed();
+    if let Some(a) = account {
+        q = q.filter(login_attempts::account.eq(a.to_owned()));
+    }
+    if let Some(a) = address {
+        q = q.filter(login_attempts::address.eq(a.to_owned()));
+    }
+    q.load(conn)
 }
 
-/// Forgets the failures under a key (after a successful sign-in) and every failure older than `before`.
-pub fn clear_failures(
+/// Forgets the attempts of an account: from one address (`Some`), or from everywhere; returns how many.
+pub fn forget_attempts(
     conn: &mut DbConnection,
-    key: &str,
-    before: NaiveDateTime,
+    account: &str,
+    address: Option<&str>,
 ) -> QueryResult<usize> {
+    match address {
+        Some(a) => diesel::delete(
+            login_attempts::table
+                .filter(login_attempts::account.eq(account))
+                .filter(login_attempts::address.eq(a)),
+        )
+        .execute(conn),
+        None => diesel::delete(login_attempts::table.filter(login_attempts::account.eq(account)))
+            .execute(conn),
+    }
+}
+
+/// Whether the account signed in successfully from the address since `since`.
+pub fn address_known(
+    conn: &mut DbConnection,
+    account: &str,
+    address: &str,
+    since: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        login_known_addresses::table
+            .filter(login_known_addresses::account.eq(account))
+            .filter(login_known_addresses::address.eq(address))
+            .filter(login_known_addresses::last_success_at.gt(since)),
+    ))
+    .get_result(conn)
+}
+
+/// Notes a successful sign-in of an account from an address at `at`, and forgets the account's addresses not
+/// used since `stale`. Run it under the account's lock ([`lock_attempts`]).
+pub fn remember_address(
+    conn: &mut DbConnection,
+    account: &str,
+    address: &str,
+    at: NaiveDateTime,
+    stale: NaiveDateTime,
+) -> QueryResult<()> {
     diesel::delete(
-        login_failures::table.filter(
-            login_failures::throttle_key
-                .eq(key)
-                .or(login_failures::failed_at.lt(before)),
-        ),
+        login_known_addresses::table
+            .filter(login_known_addresses::account.eq(account))
+            .filter(
+                login_known_addresses::address
+                    .eq(address)
+                    .or(login_known_addresses::last_success_at.lt(stale)),
+            ),
     )
-    .execute(conn)
+    .execute(conn)?;
+    diesel::insert_into(login_known_addresses::table)
+        .values((
+            login_known_addresses::account.eq(account),
+            login_known_addresses::address.eq(address),
+            login_known_addresses::last_success_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// A stored API key.

@@ -5,6 +5,7 @@ use crate::common;
 use actix_web::http::Method;
 use common::{Req, TestApp};
 use gridline::auth::role::Role;
+use gridline::domain::throttle;
 use gridline::service::auth;
 use serde_json::json;
 
@@ -134,34 +135,58 @@ async fn an_expired_token_stops_working() {
     assert_eq!(me(&app, Some(&token)).await.json["code"], "invalid_token");
 }
 
-#[actix_web::test]
-async fn repeated_failures_are_throttled_per_account_even_with_the_right_password() {
-    let app = app_with_user("zhou");
-    for k in 0..auth::MAX_FAILURES_PER_ACCOUNT {
-        let r = login(&app, "zhou", "not the password", &format!("10.1.0.{k}:1")).await;
-        assert_eq!(r.status, 401);
-    }
-    let r = login(&app, "zhou", PASSWORD, "10.1.1.1:1").await;
-    assert_eq!(r.status, 429);
-    assert_eq!(r.json["code"], "too_many_attempts");
-    let retry: u64 = r
-        .headers
+fn retry_after(r: &common::Resp) -> u64 {
+    r.headers
         .get("Retry-After")
-        .unwrap()
+        .expect("a 429 carries Retry-After")
         .to_str()
         .unwrap()
         .parse()
-        .unwrap();
-    assert!((1..=900).contains(&retry), "{retry}");
-    // Another account is not affected.
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn repeated_failures_from_one_address_are_throttled_even_with_the_right_password() {
+    let app = app_with_user("zhou");
+    for _ in 0..throttle::PER_PAIR {
+        let r = login(&app, "zhou", "not the password", "10.1.0.1:1").await;
+        assert_eq!(r.status, 401);
+    }
+    let r = login(&app, "zhou", PASSWORD, "10.1.0.1:2").await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.json["code"], "too_many_attempts");
+    assert!((1..=900).contains(&retry_after(&r)), "{}", retry_after(&r));
+    // The same account from elsewhere, and another account from here, are not affected.
+    assert_eq!(
+        login(&app, "zhou", PASSWORD, "10.1.0.2:1").await.status,
+        200
+    );
     auth::add_user(&app.state.db, "wu", "吴", Role::Leader, PASSWORD).unwrap();
-    assert_eq!(login(&app, "wu", PASSWORD, "10.1.1.1:1").await.status, 200);
+    assert_eq!(login(&app, "wu", PASSWORD, "10.1.0.1:3").await.status, 200);
+}
+
+#[actix_web::test]
+async fn failures_from_many_addresses_are_throttled_per_account() {
+    let app = app_with_user("zheng");
+    for k in 0..throttle::PER_ACCOUNT {
+        let r = login(&app, "zheng", "not the password", &format!("10.1.1.{k}:1")).await;
+        assert_eq!(r.status, 401);
+    }
+    let r = login(&app, "zheng", PASSWORD, "10.1.2.1:1").await;
+    assert_eq!(r.status, 429);
+    assert!((1..=900).contains(&retry_after(&r)));
+    // An unknown name is counted the same way, so the answers do not tell which names exist.
+    for k in 0..throttle::PER_ACCOUNT {
+        login(&app, "nobody", "not the password", &format!("10.1.3.{k}:1")).await;
+    }
+    let r2 = login(&app, "nobody", PASSWORD, "10.1.2.1:2").await;
+    assert_eq!((r2.status, &r2.json["code"]), (r.status, &r.json["code"]));
 }
 
 #[actix_web::test]
 async fn repeated_failures_are_throttled_per_address_across_accounts() {
     let app = app_with_user("qian");
-    for k in 0..auth::MAX_FAILURES_PER_ADDRESS {
+    for k in 0..throttle::PER_ADDRESS {
         login(
             &app,
             &format!("guess{k}"),
@@ -330,6 +355,235 @@ async fn only_an_admin_lists_users_and_revokes_their_tokens() {
     assert_eq!(r.json["revoked"], 1);
     assert_eq!(me(&app, Some(&member)).await.status, 401);
     assert_eq!(revoke("nobody", admin).await.json["code"], "user_not_found");
+}
+
+/// Sends `n` sign-ins with a wrong password for `user` to a live server from `n` threads released at once, the k-th
+/// with `X-Forwarded-For: forwarded(k)` when that is some; the statuses answered.
+fn wrong_passwords_at_once(
+    url: &str,
+    user: &str,
+    n: usize,
+    forwarded: fn(usize) -> Option<String>,
+) -> Vec<u16> {
+    let start = std::sync::Arc::new(std::sync::Barrier::new(n));
+    let threads: Vec<_> = (0..n)
+        .map(|k| {
+            let (url, user, start) = (url.to_owned(), user.to_owned(), start.clone());
+            std::thread::spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .timeout_global(Some(std::time::Duration::from_secs(60)))
+                    .build()
+                    .into();
+                let body = json!({"username": user, "password": format!("wrong guess {k}")});
+                let mut req = agent.post(format!("{url}/api/v1/auth/login"));
+                if let Some(f) = forwarded(k) {
+                    req = req.header("X-Forwarded-For", f);
+                }
+                start.wait();
+                let r = req
+                    .header("Content-Type", "application/json")
+                    .send(body.to_string())
+                    .unwrap();
+                r.status().as_u16()
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+#[test]
+fn twenty_wrong_passwords_at_once_for_one_account_get_no_more_checks_than_the_limit() {
+    let app = app_with_user("he");
+    let server = common::live::LiveServer::start(app.state.clone(), 4);
+    let statuses = wrong_passwords_at_once(&server.url(), "he", 20, |_| None);
+    let checked = statuses.iter().filter(|&&s| s == 401).count();
+    let refused = statuses.iter().filter(|&&s| s == 429).count();
+    assert_eq!(checked + refused, 20, "{statuses:?}");
+    assert!(
+        checked <= throttle::PER_PAIR,
+        "{checked} of 20 passwords were checked: {statuses:?}"
+    );
+}
+
+#[actix_web::test]
+async fn a_hundred_wrong_passwords_at_once_from_five_addresses_get_no_more_checks_than_the_limit() {
+    let app = app_with_user("lv");
+    let sends = (0..100).map(|k| {
+        let app = &app;
+        async move {
+            app.send(Req {
+                method: Method::POST,
+                uri: "/api/v1/auth/login",
+                body: Some(json!({"username": "lv", "password": format!("wrong guess {k}")})),
+                peer: Some(format!("10.5.0.{}:{}", k % 5, 1000 + k).parse().unwrap()),
+                ..Req::default()
+            })
+            .await
+            .status
+            .as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(sends).await;
+    let checked = statuses.iter().filter(|&&s| s == 401).count();
+    assert_eq!(
+        checked + statuses.iter().filter(|&&s| s == 429).count(),
+        100
+    );
+    assert!(
+        checked <= throttle::PER_ACCOUNT,
+        "{checked} of 100 passwords were checked: {statuses:?}"
+    );
+}
+
+#[test]
+fn a_hundred_wrong_passwords_at_once_through_a_trusted_proxy_get_no_more_checks_than_the_limit() {
+    let app = TestApp::beijing_behind("127.0.0.1");
+    auth::add_user(&app.state.db, "ma", "马", Role::GridMember, PASSWORD).unwrap();
+    let server = common::live::LiveServer::start(app.state.clone(), 4);
+    let statuses = wrong_passwords_at_once(&server.url(), "ma", 100, |k| {
+        Some(format!("198.51.100.{}", k % 5))
+    });
+    let checked = statuses.iter().filter(|&&s| s == 401).count();
+    assert_eq!(
+        checked + statuses.iter().filter(|&&s| s == 429).count(),
+        100
+    );
+    assert!(
+        checked <= throttle::PER_ACCOUNT,
+        "{checked} of 100 passwords were checked: {statuses:?}"
+    );
+}
+
+#[actix_web::test]
+async fn a_strangers_guesses_from_elsewhere_do_not_keep_the_admin_out_of_their_own_address() {
+    let app = TestApp::beijing();
+    auth::add_user(&app.state.db, "root", "管理员", Role::Admin, PASSWORD).unwrap();
+    assert_eq!(
+        login(&app, "root", PASSWORD, "10.7.0.1:1").await.status,
+        200
+    );
+    // A stranger guesses from six addresses, all at once, until everything answers 429.
+    let guesses = (0..60).map(|k| {
+        let app = &app;
+        async move {
+            login(
+                app,
+                "root",
+                &format!("guess {k}"),
+                &format!("10.8.0.{}:{}", k % 6, 1000 + k),
+            )
+            .await
+            .status
+        }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    assert!(statuses.iter().any(|s| *s == 429), "{statuses:?}");
+    assert_eq!(
+        login(&app, "root", "one more guess", "10.8.0.7:1")
+            .await
+            .status,
+        429,
+        "the account is throttled for addresses it never signed in from"
+    );
+    // The admin, from where they signed in before, is not held back.
+    let r = login(&app, "root", PASSWORD, "10.7.0.1:2").await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    // From a new address they wait, until an admin unlocks the account.
+    assert_eq!(
+        login(&app, "root", PASSWORD, "10.7.0.2:1").await.status,
+        429
+    );
+    assert!(auth::unlock(&app.state.db, "root").unwrap() >= throttle::PER_ACCOUNT);
+    assert_eq!(
+        login(&app, "root", PASSWORD, "10.7.0.2:2").await.status,
+        200
+    );
+}
+
+async fn login_via(
+    app: &TestApp,
+    user: &str,
+    password: &str,
+    peer: &str,
+    forwarded: &str,
+) -> common::Resp {
+    app.send(Req {
+        method: Method::POST,
+        uri: "/api/v1/auth/login",
+        body: Some(json!({"username": user, "password": password})),
+        peer: Some(peer.parse().unwrap()),
+        headers: &[("X-Forwarded-For", forwarded)],
+        ..Req::default()
+    })
+    .await
+}
+
+#[actix_web::test]
+async fn x_forwarded_for_is_ignored_from_untrusted_peers_and_believed_from_trusted_proxies() {
+    let app = TestApp::beijing_behind("10.9.0.0/24");
+    auth::add_user(&app.state.db, "tang", "唐", Role::GridMember, PASSWORD).unwrap();
+    // From a peer that is no proxy, a made-up header changes nothing: one address, one budget.
+    for k in 0..throttle::PER_PAIR {
+        let r = login_via(
+            &app,
+            "tang",
+            "wrong",
+            "203.0.113.5:1",
+            &format!("192.0.2.{k}"),
+        )
+        .await;
+        assert_eq!(r.status, 401);
+    }
+    let r = login_via(&app, "tang", PASSWORD, "203.0.113.5:1", "192.0.2.200").await;
+    assert_eq!(r.status, 429);
+    // Through the proxy each client has its own budget, and what the client wrote left of it is ignored (another
+    // account: the ten misses above used up tang's budget for addresses it never signed in from).
+    auth::add_user(&app.state.db, "song", "宋", Role::GridMember, PASSWORD).unwrap();
+    for _ in 0..throttle::PER_PAIR {
+        let r = login_via(&app, "song", "wrong", "10.9.0.1:1", "198.51.100.1").await;
+        assert_eq!(r.status, 401);
+    }
+    let r = login_via(
+        &app,
+        "song",
+        PASSWORD,
+        "10.9.0.1:2",
+        "1.2.3.4, 198.51.100.1",
+    )
+    .await;
+    assert_eq!(r.status, 429, "the client is the rightmost untrusted entry");
+    let r = login_via(&app, "song", PASSWORD, "10.9.0.1:3", "198.51.100.2").await;
+    assert_eq!(r.status, 200, "{}", r.json);
+}
+
+#[actix_web::test]
+async fn a_successful_sign_in_forgets_the_owners_misses_from_that_address() {
+    let app = app_with_user("gao");
+    for _ in 0..throttle::PER_PAIR - 1 {
+        assert_eq!(login(&app, "gao", "typo", "10.6.0.1:1").await.status, 401);
+    }
+    assert_eq!(login(&app, "gao", PASSWORD, "10.6.0.1:1").await.status, 200);
+    for _ in 0..throttle::PER_PAIR - 1 {
+        assert_eq!(login(&app, "gao", "typo", "10.6.0.1:1").await.status, 401);
+    }
+    assert_eq!(login(&app, "gao", PASSWORD, "10.6.0.1:1").await.status, 200);
+}
+
+#[actix_web::test]
+async fn resetting_the_password_forgets_the_failed_sign_ins() {
+    let app = app_with_user("lin");
+    for _ in 0..throttle::PER_PAIR {
+        login(&app, "lin", "wrong", "10.6.1.1:1").await;
+    }
+    assert_eq!(login(&app, "lin", PASSWORD, "10.6.1.1:1").await.status, 429);
+    auth::reset_password(&app.state.db, "lin", "another long password").unwrap();
+    assert_eq!(
+        login(&app, "lin", "another long password", "10.6.1.1:1")
+            .await
+            .status,
+        200
+    );
 }
 
 async fn put(app: &TestApp, token: &str, uri: &str, body: serde_json::Value) -> common::Resp {

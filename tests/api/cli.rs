@@ -691,3 +691,40 @@ fn work_tick_dispatches_and_escalates_once_across_separate_runs() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn user_unlock_forgets_the_failed_sign_ins_of_an_account() {
+    use gridline::service::auth;
+    let t = TestDb::beijing();
+    let db = t.open();
+    let pw = "a long enough password";
+    auth::add_user(&db, "kong", "孔", gridline::auth::role::Role::Admin, pw).unwrap();
+    for _ in 0..gridline::domain::throttle::PER_PAIR {
+        assert!(auth::login(&db, "kong", "wrong", "192.0.2.1").is_err());
+    }
+    assert!(matches!(
+        auth::login(&db, "kong", pw, "192.0.2.1"),
+        Err(auth::AuthError::Throttled(_))
+    ));
+    let out = gridline(&["user", "unlock", "kong"], &[("DATABASE_URL", &t.url)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("kong unlocked"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(auth::login(&db, "kong", pw, "192.0.2.1").is_ok());
+    let out = gridline(&["user", "unlock", "nobody"], &[("DATABASE_URL", &t.url)]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn a_trusted_proxy_list_that_does_not_parse_stops_the_start() {
+    let out = gridline(&["serve", "--trusted-proxies", "10.0.0.1,proxy.local"], &[]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("\"proxy.local\" is not an IP address or CIDR network"),
+        "{}",
+        text(&out.stderr)
+    );
+}

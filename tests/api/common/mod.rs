@@ -275,6 +275,8 @@ pub struct Req<'a> {
     pub token: Option<&'a str>,
     /// Client address.
     pub peer: Option<std::net::SocketAddr>,
+    /// More headers.
+    pub headers: &'a [(&'a str, &'a str)],
 }
 
 impl Default for Req<'_> {
@@ -285,6 +287,7 @@ impl Default for Req<'_> {
             body: None,
             token: None,
             peer: None,
+            headers: &[],
         }
     }
 }
@@ -292,11 +295,20 @@ impl Default for Req<'_> {
 impl TestApp {
     /// The app over a fresh copy of the Beijing database.
     pub fn beijing() -> TestApp {
+        TestApp::beijing_behind("")
+    }
+
+    /// The app over a fresh copy of the Beijing database, believing `X-Forwarded-For` from `proxies` (a
+    /// `--trusted-proxies` list).
+    pub fn beijing_behind(proxies: &str) -> TestApp {
         let db = TestDb::beijing();
         let photo_dir = tempfile::tempdir().expect("photo dir");
+        let proxies =
+            gridline::http::client_addr::TrustedProxies::parse(proxies).expect("proxy list");
         let state = web::Data::new(
             AppState::new(db.open(), beijing_index())
                 .and_then(|s| s.with_photo_dir(photo_dir.path()))
+                .map(|s| s.with_trusted_proxies(proxies))
                 .expect("state over the test database"),
         );
         TestApp {
@@ -330,6 +342,9 @@ impl TestApp {
         }
         if let Some(addr) = r.peer {
             req = req.peer_addr(addr);
+        }
+        for (name, value) in r.headers {
+            req = req.insert_header((*name, *value));
         }
         self.answer(req, &r.method, r.uri).await
     }

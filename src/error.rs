@@ -26,6 +26,10 @@ pub struct ErrorBody {
     /// For `photos_missing`: the photos (SHA-256) the server does not have yet; upload them, then retry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing: Option<Vec<String>>,
+    /// For `unknown_query_parameter`: the parameters the route accepts; for `invalid_query_value`: the values the
+    /// parameter accepts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<Vec<String>>,
 }
 
 /// An error answer.
@@ -39,6 +43,16 @@ pub enum ApiError {
         code: &'static str,
         /// Explanation.
         message: String,
+    },
+    /// 400: a parameter or value the route does not accept; `accepted` lists what it does.
+    #[error("{message}")]
+    BadValue {
+        /// Stable code.
+        code: &'static str,
+        /// Explanation.
+        message: String,
+        /// The accepted parameter names or values.
+        accepted: Vec<String>,
     },
     /// 401: no valid credentials; answered with `WWW-Authenticate: Bearer`.
     #[error("{message}")]
@@ -150,6 +164,7 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest { code, .. }
+            | ApiError::BadValue { code, .. }
             | ApiError::Unauthorized { code, .. }
             | ApiError::Forbidden { code, .. }
             | ApiError::NotFound { code, .. }
@@ -168,7 +183,7 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest { .. } | ApiError::BadValue { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -196,6 +211,7 @@ impl ResponseError for ApiError {
                     error_id: Some(id),
                     allowed: None,
                     missing: None,
+                    accepted: None,
                 }
             }
             other => ErrorBody {
@@ -208,6 +224,10 @@ impl ResponseError for ApiError {
                 },
                 missing: match other {
                     ApiError::PhotosMissing { missing, .. } => Some(missing.clone()),
+                    _ => None,
+                },
+                accepted: match other {
+                    ApiError::BadValue { accepted, .. } => Some(accepted.clone()),
                     _ => None,
                 },
             },

@@ -1,6 +1,5 @@
 //! The contract: every registered route is in api-spec/openapi.yaml and every route there is registered.
 
-
 use crate::common;
 
 use std::collections::BTreeSet;

@@ -6,7 +6,6 @@
 //! jurisdiction, and in the command line's CSV and JSON. A case driven through the real routes (a caller joining
 //! after dispatch, a failed callback, reopen, a second round) moves the sums as it goes.
 
-
 use crate::common;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};

@@ -1,6 +1,5 @@
 //! Sign-in, tokens, sign-out, throttling and the first admin.
 
-
 use crate::common;
 
 use actix_web::http::Method;

@@ -1,6 +1,5 @@
 //! The responsibility chain: assignments with history, sections, fallback, and the chain of a place or point.
 
-
 use crate::common;
 
 use actix_web::http::Method;

@@ -1,6 +1,5 @@
 //! `gridline chain import` / `export`: all or nothing, with line-numbered errors.
 
-
 use crate::common;
 
 use common::TestDb;

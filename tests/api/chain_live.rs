@@ -1,7 +1,6 @@
 //! The chain is answered from memory: every write through the API (people, units, sections, assignments) shows in
 //! the very next chain read, of a place and of a point.
 
-
 use crate::common;
 
 use actix_web::http::Method;

@@ -1,6 +1,5 @@
 //! The command line, run as a user would run it.
 
-
 use crate::common;
 
 use common::TestDb;

@@ -1,6 +1,5 @@
 //! The default Beijing dataset: counts, codes, a clean partition, and the index against brute force.
 
-
 use crate::common;
 
 use geo::{

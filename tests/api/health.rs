@@ -1,6 +1,5 @@
 //! Health, readiness and unknown routes.
 
-
 use crate::common;
 
 use common::TestApp;

@@ -2,7 +2,6 @@
 //! group or repeat requests, can be unmerged, are idempotent, and callers stay masked except for those who may
 //! read them (each such read audited).
 
-
 use crate::common;
 
 use common::{Resp, TestApp};

@@ -1,6 +1,5 @@
 //! `GET /api/v1/locate` and `POST /api/v1/locate/batch` through the real routes.
 
-
 use crate::common;
 
 use common::TestApp;

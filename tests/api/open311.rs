@@ -2,7 +2,6 @@
 //! services (the topics), posting a request with an API key and reading it back — with no personal data in any
 //! public answer — and the request list's filters and paging. Errors come in the spec's `[{"code","description"}]`.
 
-
 use crate::common;
 
 use actix_web::http::Method;

@@ -1,6 +1,5 @@
 //! Units and people through the real routes: create, list, read, change, delete, with their rules and rights.
 
-
 use crate::common;
 
 use actix_web::http::Method;

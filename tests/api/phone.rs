@@ -3,7 +3,6 @@
 //! the middle of a sync storm and restarted, and many phones syncing at once. Each checks the server's own rows:
 //! every operation applied exactly once and in device order, every photo file hashing to its name.
 
-
 use crate::common;
 
 use common::live::{FlakyProxy, LiveServer, Plan};

@@ -1,7 +1,6 @@
 //! Photo evidence through the real routes: resumable uploads, refusals of bad bytes, stored files and derivatives,
 //! the rights on originals, and which of a report's photos are present, missing or doubtful.
 
-
 use crate::common;
 
 use actix_web::http::Method;

@@ -3,7 +3,6 @@
 //! leaves their places comes as a tombstone; concurrent writers never make a reader skip a committed change; bad
 //! cursors and limits are refused.
 
-
 use crate::common;
 
 use common::{Resp, TestApp};

@@ -1,6 +1,5 @@
 //! Who may see what: each role sees places and chains inside its jurisdiction, and gets 404 (not a leak) outside.
 
-
 use crate::common;
 
 use common::TestApp;

@@ -1,7 +1,6 @@
 //! Simulated traffic: realistic in mix and place, filed through intake, deterministic, resumable, with its hotspots
 //! written as ground truth.
 
-
 use crate::common;
 
 use chrono::NaiveDate;

@@ -1,6 +1,5 @@
 //! Storage on both backends: first start loads the dataset once, migrations are repeatable, bad URLs are refused.
 
-
 use crate::common;
 
 use common::TestDb;

@@ -3,7 +3,6 @@
 //! arrive early, malformed operations that block nothing, two phones editing one report, and reading every result
 //! back.
 
-
 use crate::common;
 
 use common::{Resp, TestApp};

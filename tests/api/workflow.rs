@@ -3,7 +3,6 @@
 //! incomplete steps are refused with what is allowed and change nothing; a patrol case is fixed on the spot and
 //! verified.
 
-
 use crate::common;
 
 use common::{Resp, TestApp};

@@ -10,6 +10,7 @@ use crate::http::{self, Routes};
 use crate::service::chain_index::SharedChainIndex;
 use crate::service::intake::Geo;
 use crate::service::photos::Photos;
+use crate::service::public_status::LookupLimits;
 use crate::service::ticket_queue::TicketQueue;
 use crate::service::{geodata, topics};
 use actix_web::{App, HttpRequest, HttpServer, dev::Server, middleware, web};
@@ -41,6 +42,8 @@ pub struct AppState {
     pub photos: Arc<Photos>,
     /// The reverse proxies whose `X-Forwarded-For` names the client (for sign-in throttling); none by default.
     pub trusted_proxies: TrustedProxies,
+    /// How many public status lookups each address and ticket number has made (in memory: a restart forgets).
+    pub public_lookups: LookupLimits,
 }
 
 /// The server's clock: the system's, moved by an offset that only tests change (to cross deadlines without
@@ -96,6 +99,7 @@ impl AppState {
             clock: Clock::default(),
             photos,
             trusted_proxies: TrustedProxies::default(),
+            public_lookups: LookupLimits::default(),
         })
     }
 
@@ -185,6 +189,7 @@ pub fn prepare_state(database_url: &str, pool_size: u32) -> anyhow::Result<AppSt
         clock: Clock::default(),
         photos,
         trusted_proxies: TrustedProxies::default(),
+        public_lookups: LookupLimits::default(),
     })
 }
 
@@ -211,14 +216,6 @@ fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> ac
             format!("the body could not be read: {other}"),
         ),
     }
-    .into()
-}
-
-fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::bad_request(
-        "invalid_query",
-        format!("the query string could not be read: {err}"),
-    )
     .into()
 }
 
@@ -250,7 +247,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AppState>) {
                 .limit(MAX_JSON_BYTES)
                 .error_handler(json_error),
         )
-        .app_data(web::QueryConfig::default().error_handler(query_error))
         .app_data(web::PathConfig::default().error_handler(path_error))
         .default_service(web::to(no_route));
     http::api(&mut Routes::new(Some(cfg)));

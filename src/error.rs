@@ -32,6 +32,10 @@ pub struct ErrorBody {
     /// For `unit_has_open_work`: the open cases that block the change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cases: Option<Vec<String>>,
+    /// For `unknown_query_parameter`: the parameters the route accepts; for `invalid_query_value`: the values the
+    /// parameter accepts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<Vec<String>>,
 }
 
 /// An error answer.
@@ -45,6 +49,16 @@ pub enum ApiError {
         code: &'static str,
         /// Explanation.
         message: String,
+    },
+    /// 400: a parameter or value the route does not accept; `accepted` lists what it does.
+    #[error("{message}")]
+    BadValue {
+        /// Stable code.
+        code: &'static str,
+        /// Explanation.
+        message: String,
+        /// The accepted parameter names or values.
+        accepted: Vec<String>,
     },
     /// 401: no valid credentials; answered with `WWW-Authenticate: Bearer`.
     #[error("{message}")]
@@ -166,6 +180,7 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest { code, .. }
+            | ApiError::BadValue { code, .. }
             | ApiError::Unauthorized { code, .. }
             | ApiError::Forbidden { code, .. }
             | ApiError::NotFound { code, .. }
@@ -185,7 +200,7 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest { .. } | ApiError::BadValue { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -215,6 +230,7 @@ impl ResponseError for ApiError {
                     allowed: None,
                     missing: None,
                     cases: None,
+                    accepted: None,
                 }
             }
             other => ErrorBody {
@@ -231,6 +247,10 @@ impl ResponseError for ApiError {
                 },
                 cases: match other {
                     ApiError::OpenCases { cases, .. } => Some(cases.clone()),
+                    _ => None,
+                },
+                accepted: match other {
+                    ApiError::BadValue { accepted, .. } => Some(accepted.clone()),
                     _ => None,
                 },
             },

@@ -67,6 +67,25 @@ pub const POLICY_PREFIX: &str = "assessment.";
 impl AssessmentPolicy {
     /// Applies one stored policy value (`key` without the prefix). Returns why it was refused, if it was: an
     /// unknown key, a value that is not a finite number, a negative weight, or a partial weight outside 0–1.
+    /// Every key [`AssessmentPolicy::set`] takes (with [`POLICY_PREFIX`]), with this policy's value as text.
+    pub fn settings(&self) -> Vec<(String, String)> {
+        [
+            ("response_weight", self.response_weight),
+            ("resolution_weight", self.resolution_weight),
+            ("satisfaction_weight", self.satisfaction_weight),
+            ("partly_weight", self.partly_weight),
+            ("basic_weight", self.basic_weight),
+            ("points_both", self.points_both),
+            ("points_one_missing", self.points_one_missing),
+            ("points_both_missing", self.points_both_missing),
+            ("points_no_evidence", self.points_no_evidence),
+        ]
+        .into_iter()
+        .map(|(k, v)| (format!("{POLICY_PREFIX}{k}"), v.to_string()))
+        .collect()
+    }
+
+    /// Sets one value by its key (without [`POLICY_PREFIX`]).
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
         let x: f64 = value
             .trim()

@@ -343,6 +343,63 @@ impl WorkPolicy {
         Ok(true)
     }
 
+    /// Every key [`WorkPolicy::apply`] takes, with this policy's value as text it takes back.
+    pub fn settings(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for class in TimeClass::ALL {
+            let c = self.class(class);
+            let name = class.as_str();
+            out.push((
+                format!("work.{name}.respond_minutes"),
+                c.respond.num_minutes().to_string(),
+            ));
+            out.push((
+                format!("work.{name}.complete_minutes"),
+                c.complete.num_minutes().to_string(),
+            ));
+            let ladder: Vec<String> = c
+                .ladder
+                .iter()
+                .map(|r| format!("{}:{}", r.name, r.after.num_minutes()))
+                .collect();
+            out.push((format!("work.{name}.ladder"), ladder.join(",")));
+            let x = c.extensions;
+            out.push((format!("work.{name}.extensions"), x.count.to_string()));
+            out.push((
+                format!("work.{name}.extension_days"),
+                x.total_days.to_string(),
+            ));
+            out.push((
+                format!("work.{name}.extension_approval_days"),
+                x.approval_above_days.to_string(),
+            ));
+        }
+        let e = self.evidence;
+        out.extend(
+            [
+                (
+                    "whistle_report_minutes",
+                    self.whistle_report.num_minutes().to_string(),
+                ),
+                (
+                    "buck_passing_returns",
+                    self.buck_passing_returns.to_string(),
+                ),
+                ("auto_dispatch", self.auto_dispatch.to_string()),
+                ("dual_dispatch_topics", self.dual_dispatch_topics.join(",")),
+                ("evidence.reply", e.reply.to_string()),
+                ("evidence.self_resolve", e.self_resolve.to_string()),
+                ("evidence.verify", e.verify.to_string()),
+                (
+                    "escalation.max_per_pass",
+                    self.max_escalations_per_pass.to_string(),
+                ),
+            ]
+            .map(|(k, v)| (format!("work.{k}"), v)),
+        );
+        out
+    }
+
     /// Whether a topic is dispatched to its department as well.
     pub fn dual(&self, topic: &str) -> bool {
         self.dual_dispatch_topics

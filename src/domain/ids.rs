@@ -3,6 +3,17 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// The longest hotline ticket number accepted.
+pub const MAX_TICKET_NO_CHARS: usize = 64;
+
+/// Whether `s` can be a hotline ticket number (e.g. `BJ20261206-9001`): 1 to [`MAX_TICKET_NO_CHARS`] letters,
+/// digits and `- _ . /`.
+pub fn is_ticket_no(s: &str) -> bool {
+    (1..=MAX_TICKET_NO_CHARS).contains(&s.chars().count())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+}
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
         $(#[$doc])*

@@ -94,6 +94,28 @@ impl IntakePolicy {
         Ok(())
     }
 
+    /// Every key [`IntakePolicy::apply`] takes, with this policy's value as text it takes back.
+    pub fn settings(&self) -> Vec<(String, String)> {
+        vec![
+            (
+                "group_min_callers".into(),
+                self.group_min_callers.to_string(),
+            ),
+            (
+                "repeat_window_days".into(),
+                self.repeat_window_days.to_string(),
+            ),
+            (
+                "intake.received_at.floor".into(),
+                self.received_floor.format("%Y-%m-%d").to_string(),
+            ),
+            (
+                "intake.received_at.skew_minutes".into(),
+                self.clock_skew_minutes.to_string(),
+            ),
+        ]
+    }
+
     /// Applies one stored policy value: `group_min_callers` (2 to 1000), `repeat_window_days` (1 to 365),
     /// `intake.received_at.floor` (a day, YYYY-MM-DD, from 1900-01-01 to 2100-12-31),
     /// `intake.received_at.skew_minutes` (0 to [`MAX_CLOCK_SKEW_MINUTES`]). Other keys are not ours: `Ok(false)`.

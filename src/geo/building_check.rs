@@ -35,6 +35,16 @@ pub fn check(bytes: &[u8], cells: &[Place]) -> (Vec<Building>, Vec<Problem>) {
             );
         }
     };
+    let limits = crate::geo::layers::Limits::DEFAULT;
+    if fc.features.len() > limits.features {
+        let e = crate::geo::layers::LayerError::TooManyFeatures {
+            max: limits.features,
+        };
+        return (
+            Vec::new(),
+            vec![problem("file".into(), "too_many_features", e.to_string())],
+        );
+    }
     let by_code: HashMap<&str, &Place> = cells
         .iter()
         .filter(|c| c.level == Level::Cell)

@@ -10,8 +10,27 @@ use geo::{Coord, LineString, MultiPolygon, Polygon};
 use serde::Serialize;
 use std::io::{Read, Write};
 
-/// The largest layer file accepted, after decompression.
-pub const MAX_LAYER_BYTES: u64 = 1 << 30;
+/// The largest layer file accepted, after decompression. The default building layer (the largest) is 31 MB; a
+/// file is held in memory whole and parsed into about three times its size, so this bounds what one check or
+/// import can take (a 1 MB gzip bomb used to grow the process to 2.65 GB).
+pub const MAX_LAYER_BYTES: u64 = 256 << 20;
+
+/// How much of a layer is read at most: features and vertices bound the time the checks take, bytes the memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Features in one file (the default building layer has 165,463; the cell layer 20,551).
+    pub features: usize,
+    /// Vertices over all features of a file (the default cell layer has about 420,000).
+    pub vertices: usize,
+}
+
+impl Limits {
+    /// The limits every layer file is read with.
+    pub const DEFAULT: Limits = Limits {
+        features: 1_000_000,
+        vertices: 5_000_000,
+    };
+}
 
 /// Errors of reading a layer file.
 #[derive(Debug, thiserror::Error)]
@@ -20,26 +39,57 @@ pub enum LayerError {
     /// The file could not be read or decompressed.
     #[error("cannot read the file: {0}")]
     Io(#[from] std::io::Error),
-    /// The file is larger than [`MAX_LAYER_BYTES`].
-    #[error("the file is larger than {} MiB", MAX_LAYER_BYTES >> 20)]
-    TooLarge,
+    /// The file is larger than [`MAX_LAYER_BYTES`] (after decompression, when gzip).
+    #[error(
+        "the file is larger than {} MiB{}; split it (e.g. one file per district) and check or import the parts",
+        MAX_LAYER_BYTES >> 20,
+        if *.gzip { " once decompressed" } else { "" }
+    )]
+    TooLarge {
+        /// Whether the file was gzip.
+        gzip: bool,
+    },
+    /// The file has more features than [`Limits::features`].
+    #[error(
+        "the file has more than {max} features; split it (e.g. one file per district) and check or import the parts"
+    )]
+    TooManyFeatures {
+        /// The limit.
+        max: usize,
+    },
+    /// The features have more vertices in all than [`Limits::vertices`].
+    #[error(
+        "the file has more than {max} vertices (the limit was passed at {feature}); simplify the outlines (e.g. \
+         QGIS \"Simplify\" to 0.5 m) or split the file"
+    )]
+    TooManyVertices {
+        /// The limit.
+        max: usize,
+        /// The feature at which the limit was passed, as a report names it.
+        feature: String,
+    },
     /// The file is not GeoJSON.
     #[error("not a GeoJSON FeatureCollection: {0}")]
     NotGeoJson(String),
 }
 
-/// Decompresses gzip data (detected by its magic bytes) and bounds the size.
+/// Decompresses gzip data (detected by its magic bytes) and bounds the size: decompression stops one byte past
+/// [`MAX_LAYER_BYTES`], so a bomb costs at most that much memory.
 pub fn decode_bytes(bytes: &[u8]) -> Result<Vec<u8>, LayerError> {
+    let gzip = bytes.starts_with(&[0x1f, 0x8b]);
     let mut out = Vec::new();
-    if bytes.starts_with(&[0x1f, 0x8b]) {
+    if gzip {
+        // Reserved once, so the buffer never doubles past the cap (a doubling copy held 2.6 times the cap at once);
+        // pages never written are not resident.
+        out.reserve_exact(usize::try_from(MAX_LAYER_BYTES + 1).unwrap_or(usize::MAX));
         GzDecoder::new(bytes)
             .take(MAX_LAYER_BYTES + 1)
             .read_to_end(&mut out)?;
-    } else {
+    } else if bytes.len() as u64 <= MAX_LAYER_BYTES {
         out = bytes.to_vec();
     }
-    if out.len() as u64 > MAX_LAYER_BYTES {
-        return Err(LayerError::TooLarge);
+    if out.len() as u64 > MAX_LAYER_BYTES || bytes.len() as u64 > MAX_LAYER_BYTES && !gzip {
+        return Err(LayerError::TooLarge { gzip });
     }
     Ok(out)
 }
@@ -77,10 +127,52 @@ fn prop_string(v: Option<&serde_json::Value>) -> Option<String> {
     }
 }
 
-/// Parses the features of a FeatureCollection (polygon layers).
+/// Parses the features of a FeatureCollection (polygon layers) within [`Limits::DEFAULT`].
 pub fn parse_features(bytes: &[u8]) -> Result<Vec<RawFeature>, LayerError> {
+    parse_features_within(bytes, Limits::DEFAULT)
+}
+
+/// The vertices of a geometry as GeoJSON gives them (0 for anything but polygons).
+fn vertex_count(g: Option<&geojson::Geometry>) -> usize {
+    match g.map(|g| &g.value) {
+        Some(geojson::GeometryValue::Polygon { coordinates }) => {
+            coordinates.iter().map(Vec::len).sum()
+        }
+        Some(geojson::GeometryValue::MultiPolygon { coordinates }) => coordinates
+            .iter()
+            .flat_map(|p| p.iter().map(Vec::len))
+            .sum(),
+        _ => 0,
+    }
+}
+
+/// Refuses a collection with more features than `limits` allows.
+fn check_feature_count(fc: &geojson::FeatureCollection, limits: Limits) -> Result<(), LayerError> {
+    if fc.features.len() > limits.features {
+        return Err(LayerError::TooManyFeatures {
+            max: limits.features,
+        });
+    }
+    Ok(())
+}
+
+/// [`parse_features`] with limits of the caller's choosing: more features or vertices than `limits` allows is an
+/// error naming the limit, before any geometry is converted or checked.
+pub fn parse_features_within(bytes: &[u8], limits: Limits) -> Result<Vec<RawFeature>, LayerError> {
     let fc: geojson::FeatureCollection =
         serde_json::from_slice(bytes).map_err(|e| LayerError::NotGeoJson(e.to_string()))?;
+    check_feature_count(&fc, limits)?;
+    let mut vertices = 0usize;
+    for (index, f) in fc.features.iter().enumerate() {
+        vertices = vertices.saturating_add(vertex_count(f.geometry.as_ref()));
+        if vertices > limits.vertices {
+            let code = prop_string(f.properties.as_ref().and_then(|p| p.get("code")));
+            return Err(LayerError::TooManyVertices {
+                max: limits.vertices,
+                feature: code.unwrap_or_else(|| format!("feature #{index}")),
+            });
+        }
+    }
     Ok(fc
         .features
         .into_iter()
@@ -119,6 +211,7 @@ pub fn parse_features(bytes: &[u8]) -> Result<Vec<RawFeature>, LayerError> {
 pub fn parse_buildings(bytes: &[u8]) -> Result<Vec<Building>, LayerError> {
     let fc: geojson::FeatureCollection =
         serde_json::from_slice(bytes).map_err(|e| LayerError::NotGeoJson(e.to_string()))?;
+    check_feature_count(&fc, Limits::DEFAULT)?;
     let mut out = Vec::with_capacity(fc.features.len());
     for (k, f) in fc.features.into_iter().enumerate() {
         let bad = |what: &str| LayerError::NotGeoJson(format!("building #{k}: {what}"));
@@ -288,4 +381,75 @@ pub fn ring(coords: &[(f64, f64)]) -> LineString<f64> {
         v.push(c);
     }
     LineString::new(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A collection of `n` small squares, each with its code.
+    fn squares(n: usize) -> Vec<u8> {
+        let features: Vec<serde_json::Value> = (0..n)
+            .map(|k| {
+                let x = 116.4 + k as f64 * 0.001;
+                serde_json::json!({
+                    "type": "Feature",
+                    "properties": {"code": format!("110105001001{:03}", k + 1)},
+                    "geometry": {"type": "Polygon", "coordinates": [[
+                        [x, 39.9], [x + 0.001, 39.9], [x + 0.001, 39.901], [x, 39.901], [x, 39.9]
+                    ]]}
+                })
+            })
+            .collect();
+        serde_json::to_vec(&serde_json::json!({"type": "FeatureCollection", "features": features}))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_file_within_the_limits_is_read_whole() {
+        let limits = Limits {
+            features: 3,
+            vertices: 15,
+        };
+        assert_eq!(parse_features_within(&squares(3), limits).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn more_features_than_the_limit_are_refused_with_the_limit() {
+        let limits = Limits {
+            features: 3,
+            vertices: 1_000,
+        };
+        let e = parse_features_within(&squares(4), limits).unwrap_err();
+        assert!(matches!(e, LayerError::TooManyFeatures { max: 3 }), "{e:?}");
+        assert!(e.to_string().contains("more than 3 features"), "{e}");
+    }
+
+    #[test]
+    fn more_vertices_than_the_limit_are_refused_naming_where_it_was_passed() {
+        let limits = Limits {
+            features: 100,
+            vertices: 12,
+        };
+        let e = parse_features_within(&squares(3), limits).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("more than 12 vertices (the limit was passed at 110105001001003)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_gzip_bomb_stops_decompressing_at_the_cap() {
+        let mut gz = GzBuilder::new().write(Vec::new(), Compression::fast());
+        let block = vec![b' '; 1 << 20];
+        for _ in 0..(MAX_LAYER_BYTES >> 20) + 1 {
+            gz.write_all(&block).unwrap();
+        }
+        let bomb = gz.finish().unwrap();
+        assert!(bomb.len() < 2 << 20, "{} bytes", bomb.len());
+        let e = decode_bytes(&bomb).unwrap_err();
+        assert!(matches!(e, LayerError::TooLarge { gzip: true }), "{e:?}");
+        assert!(e.to_string().contains("once decompressed"), "{e}");
+    }
 }

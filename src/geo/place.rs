@@ -97,6 +97,15 @@ impl fmt::Display for Level {
 #[serde(transparent)]
 pub struct PlaceCode(String);
 
+/// Whether `s` is a building's code: 18 digits, its cell's 15-digit code and a 3-digit serial.
+pub fn is_building_code(s: &str) -> bool {
+    s.len() == 18
+        && s.bytes().all(|b| b.is_ascii_digit())
+        && s.get(..15)
+            .and_then(PlaceCode::parse)
+            .is_some_and(|(_, l)| l == Level::Cell)
+}
+
 impl PlaceCode {
     /// Parses a code and infers its level from its length; the city is exactly `110000`.
     pub fn parse(s: &str) -> Option<(PlaceCode, Level)> {

@@ -5,6 +5,7 @@ use crate::app::AppState;
 use crate::auth::current_user::CurrentUser;
 use crate::auth::policy::{self, Permission};
 use crate::error::ApiError;
+use crate::http::query::{NoParameters, Query};
 use crate::service::auth::{self, AuthError};
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
@@ -46,6 +47,7 @@ pub struct Revoked {
 pub async fn list_users(
     state: web::Data<AppState>,
     me: CurrentUser,
+    _q: Query<NoParameters>,
 ) -> Result<web::Json<AdminUsers>, ApiError> {
     policy::require(&me, Permission::ManageUsers)?;
     let db = state.db.clone();
@@ -195,7 +197,7 @@ pub struct PiiReadQuery {
 pub async fn pii_reads(
     state: web::Data<AppState>,
     me: CurrentUser,
-    q: web::Query<PiiReadQuery>,
+    q: Query<PiiReadQuery>,
 ) -> Result<web::Json<PiiReads>, ApiError> {
     use crate::service::cases;
     use crate::store::audit::PiiReadFilter;

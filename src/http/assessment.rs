@@ -4,6 +4,7 @@
 use crate::app::AppState;
 use crate::auth::current_user::CurrentUser;
 use crate::error::ApiError;
+use crate::http::query::Query;
 use crate::service::assessment::{self as service, Assessment, AssessmentError, Entry};
 use actix_web::web;
 use serde::{Deserialize, Serialize};
@@ -197,7 +198,7 @@ impl From<Assessment> for AssessmentDto {
 pub async fn get(
     state: web::Data<AppState>,
     me: CurrentUser,
-    q: web::Query<AssessmentQuery>,
+    q: Query<AssessmentQuery>,
 ) -> Result<web::Json<AssessmentDto>, ApiError> {
     let month = service::parse_month(q.month.as_deref())?;
     let level = service::parse_level(q.level.as_deref())?;

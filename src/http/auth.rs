@@ -2,8 +2,8 @@
 
 use crate::app::AppState;
 use crate::auth::current_user::CurrentUser;
-use crate::domain::throttle;
 use crate::error::ApiError;
+use crate::http::client_addr;
 use crate::service::auth::{self, Principal};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -65,16 +65,7 @@ pub async fn login(
             message: "the user name or password is wrong".into(),
         });
     }
-    let address = req.peer_addr().map_or_else(
-        || "unknown".to_owned(),
-        |peer| {
-            let forwarded = req
-                .headers()
-                .get_all("X-Forwarded-For")
-                .filter_map(|v| v.to_str().ok());
-            throttle::address_key(state.trusted_proxies.client(peer.ip(), forwarded))
-        },
-    );
+    let address = client_addr::client_key(&req, &state.trusted_proxies);
     let db = state.db.clone();
     let session = web::block(move || auth::login(&db, &username, &password, &address)).await??;
     Ok(web::Json(LoginResponse {

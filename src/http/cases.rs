@@ -5,12 +5,16 @@
 use crate::app::AppState;
 use crate::auth::current_user::CurrentUser;
 use crate::auth::policy::{self, Permission};
+use crate::domain::ids::is_ticket_no;
 use crate::domain::privacy::{mask_name, mask_phone};
 use crate::domain::time::rfc3339 as time;
+use crate::domain::workflow::Status;
 use crate::error::ApiError;
 use crate::geo::index::PlaceIndex;
 use crate::http::chain::LinkDto;
 use crate::http::dto::parse_time;
+use crate::http::query::Query;
+use crate::http::query::one_of;
 use crate::http::work::{CallbackDto, EscalationDto, WhistleCallDto, WorkDto};
 use crate::http::workflow::{StepDto, TransitionDto};
 use crate::service::cases::{self as service, CaseError, UnmergeInput};
@@ -320,9 +324,13 @@ impl From<DecisionRow> for DecisionDto {
     }
 }
 
+/// Where a case's items came from.
+const SOURCES: [&str; 3] = ["hotline", "patrol", "mixed"];
+
 /// Query of `GET /api/v1/cases`.
 #[derive(Debug, Deserialize)]
 pub struct CaseQuery {
+    ticket_no: Option<String>,
     place: Option<String>,
     topic: Option<String>,
     status: Option<String>,
@@ -368,23 +376,21 @@ fn code_param(
 pub async fn list(
     state: web::Data<AppState>,
     me: CurrentUser,
-    q: web::Query<CaseQuery>,
+    q: Query<CaseQuery>,
 ) -> Result<web::Json<CasePage>, ApiError> {
     policy::require(&me, Permission::ReadCases)?;
     let q = q.into_inner();
+    let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
     let filter = CaseFilter {
+        ticket_no: code_param("ticket_no", q.ticket_no, is_ticket_no)?,
         place: code_param("place", q.place, |s| {
             crate::geo::place::PlaceCode::parse(s).is_some()
         })?,
         topic: code_param("topic", q.topic, |s| {
             crate::domain::topic::TopicCode::parse(s).is_some()
         })?,
-        status: code_param("status", q.status, |s| {
-            s.len() <= 32 && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
-        })?,
-        source: code_param("source", q.source, |s| {
-            matches!(s, "hotline" | "patrol" | "mixed")
-        })?,
+        status: one_of("status", q.status, &statuses)?,
+        source: one_of("source", q.source, &SOURCES)?,
         group_request: q.group_request,
         repeat_request: q.repeat_request,
         unplaced: q.unplaced,
@@ -452,7 +458,7 @@ pub async fn get(
     state: web::Data<AppState>,
     me: CurrentUser,
     id: web::Path<String>,
-    q: web::Query<ReasonQuery>,
+    q: Query<ReasonQuery>,
 ) -> Result<web::Json<CaseDetailDto>, ApiError> {
     policy::require(&me, Permission::ReadCases)?;
     let db = state.db.clone();

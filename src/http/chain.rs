@@ -7,6 +7,7 @@ use crate::auth::current_user::CurrentUser;
 use crate::auth::policy::{self, Permission};
 use crate::error::ApiError;
 use crate::geo::lonlat::Lonlat;
+use crate::http::query::Query;
 use crate::service::chain::{self as service, AssignInput, ChainError, SectionInput};
 use crate::store::chain::{AssignmentRow, SectionRow};
 use actix_web::{HttpResponse, web};
@@ -166,7 +167,7 @@ pub async fn place_chain(
     state: web::Data<AppState>,
     me: CurrentUser,
     code: web::Path<String>,
-    q: web::Query<AtQuery>,
+    q: Query<AtQuery>,
 ) -> Result<web::Json<ChainDto>, ApiError> {
     policy::require(&me, Permission::ReadOrganisation)?;
     policy::require_place(&me, &code)?;
@@ -193,7 +194,7 @@ pub struct PointQuery {
 pub async fn point_chain(
     state: web::Data<AppState>,
     me: CurrentUser,
-    q: web::Query<PointQuery>,
+    q: Query<PointQuery>,
 ) -> Result<web::Json<ChainDto>, ApiError> {
     policy::require(&me, Permission::ReadOrganisation)?;
     let p = Lonlat::parse(q.lon.as_deref(), q.lat.as_deref(), q.crs.as_deref())
@@ -346,7 +347,7 @@ pub struct Assignments {
 pub async fn history(
     state: web::Data<AppState>,
     me: CurrentUser,
-    q: web::Query<HistoryQuery>,
+    q: Query<HistoryQuery>,
 ) -> Result<web::Json<Assignments>, ApiError> {
     policy::require(&me, Permission::ReadOrganisation)?;
     let q = q.into_inner();
@@ -419,7 +420,7 @@ pub struct Sections {
 pub async fn sections(
     state: web::Data<AppState>,
     me: CurrentUser,
-    q: web::Query<SectionQuery>,
+    q: Query<SectionQuery>,
 ) -> Result<web::Json<Sections>, ApiError> {
     policy::require(&me, Permission::ReadOrganisation)?;
     let db = state.db.clone();

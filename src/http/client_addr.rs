@@ -6,6 +6,8 @@
 //! further left were written by the client and are ignored; from a peer that is not a trusted proxy the header is
 //! ignored entirely (anyone can send it).
 
+use crate::domain::throttle;
+use actix_web::HttpRequest;
 use std::net::IpAddr;
 
 /// The most `X-Forwarded-For` entries looked at (hops of trusted proxies); the header is otherwise unbounded.
@@ -105,6 +107,21 @@ impl TrustedProxies {
         }
         client
     }
+}
+
+/// The throttling key of the client of `req` (its address as [`TrustedProxies::client`] finds it, IPv6 by /64:
+/// [`throttle::address_key`]); `unknown` when the connection has no peer address.
+pub fn client_key(req: &HttpRequest, proxies: &TrustedProxies) -> String {
+    req.peer_addr().map_or_else(
+        || "unknown".to_owned(),
+        |peer| {
+            let forwarded = req
+                .headers()
+                .get_all("X-Forwarded-For")
+                .filter_map(|v| v.to_str().ok());
+            throttle::address_key(proxies.client(peer.ip(), forwarded))
+        },
+    )
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use crate::app::AppState;
 use crate::auth::current_user::CurrentUser;
 use crate::domain::time::rfc3339 as time;
 use crate::error::ApiError;
+use crate::http::query::Query;
 use crate::service::devices;
 use crate::store::sync::DeviceRow;
 use actix_web::{HttpResponse, web};
@@ -96,7 +97,7 @@ pub struct DeviceList {
 pub async fn list(
     state: web::Data<AppState>,
     me: CurrentUser,
-    q: web::Query<ListQuery>,
+    q: Query<ListQuery>,
 ) -> Result<web::Json<DeviceList>, ApiError> {
     let db = state.db.clone();
     let rows = web::block(move || devices::list(&db, &me.user, q.user_id.as_deref())).await??;

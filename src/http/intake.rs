@@ -5,6 +5,7 @@ use crate::auth::current_user::CurrentUser;
 use crate::auth::policy::{self, Permission};
 use crate::error::ApiError;
 use crate::http::cases::{CaseDto, DecisionDto, ReportDto, TicketDto};
+use crate::http::query::{NoParameters, Query};
 use crate::service::intake::{
     self as service, Filed, IntakeError, PreparedTicket, ReportInput, TicketInput,
 };
@@ -96,7 +97,10 @@ pub struct Topics {
 }
 
 /// `GET /api/v1/topics`
-pub async fn list_topics(state: web::Data<AppState>) -> Result<web::Json<Topics>, ApiError> {
+pub async fn list_topics(
+    state: web::Data<AppState>,
+    _q: Query<NoParameters>,
+) -> Result<web::Json<Topics>, ApiError> {
     let db = state.db.clone();
     let rows = web::block(move || topics::list(&db)).await??;
     Ok(web::Json(Topics {

@@ -7,6 +7,7 @@ use crate::geo::index::{Located, Method, PlaceIndex};
 use crate::geo::lonlat::{Lonlat, PointError, parse_crs};
 use crate::geo::place::Level;
 use crate::http::dto::PlaceRef;
+use crate::http::query::Query;
 use actix_web::web;
 use serde::{Deserialize, Serialize};
 
@@ -116,7 +117,7 @@ fn locate_one(index: &PlaceIndex, p: Lonlat) -> Result<LocateResult<'_>, ApiErro
 /// `GET /api/v1/locate?lon=&lat=&crs=`
 pub async fn locate(
     state: web::Data<AppState>,
-    q: web::Query<LocateQuery>,
+    q: Query<LocateQuery>,
 ) -> Result<actix_web::HttpResponse, ApiError> {
     let p =
         Lonlat::parse(q.lon.as_deref(), q.lat.as_deref(), q.crs.as_deref()).map_err(point_error)?;
@@ -193,6 +194,7 @@ fn failed<'a>(e: ApiError) -> BatchItem<'a> {
             allowed: None,
             missing: None,
             cases: None,
+            accepted: None,
         },
     }
 }

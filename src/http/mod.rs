@@ -19,7 +19,9 @@ pub mod org;
 pub mod photos;
 pub mod places;
 pub mod policy;
+pub mod public;
 pub mod pull;
+pub mod query;
 pub mod sync;
 pub mod work;
 pub mod workflow;
@@ -110,6 +112,7 @@ pub fn api(r: &mut Routes<'_>) {
     r.add(Method::POST, "/api/v1/tickets", intake::file_ticket);
     r.add(Method::POST, "/api/v1/reports", intake::file_report);
     r.add(Method::GET, "/api/v1/cases", cases::list);
+    r.add(Method::POST, "/api/v1/public/status", public::status);
     r.add(Method::GET, "/api/v1/cases/{id}", cases::get);
     r.add(Method::POST, "/api/v1/cases/{id}/unmerge", cases::unmerge);
     r.add(

@@ -552,12 +552,32 @@ fn time_param(
         .map_err(|e| SpecError::bad_request(e.to_string()))
 }
 
+/// The parameters of `GET /open311/v2/requests.json` (`jurisdiction_id` is the spec's, accepted and ignored).
+const LIST_PARAMETERS: [&str; 8] = [
+    "service_request_id",
+    "service_code",
+    "start_date",
+    "end_date",
+    "status",
+    "page",
+    "page_size",
+    "jurisdiction_id",
+];
+
 /// `GET /open311/v2/requests.json`
 pub async fn list_requests(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<web::Json<Vec<RequestDto>>, SpecError> {
     let q = params(req.query_string().as_bytes())?;
+    // A misspelt filter must not answer an unfiltered list (the same rule as /api/v1, see http::query).
+    if let Some(name) = q.keys().find(|k| !LIST_PARAMETERS.contains(&k.as_str())) {
+        return Err(SpecError::bad_request(format!(
+            "{:?} is not a parameter of this list; it accepts {}",
+            name.chars().take(40).collect::<String>(),
+            LIST_PARAMETERS.join(", ")
+        )));
+    }
     let query = RequestQuery {
         ids: q.get("service_request_id").cloned(),
         service_codes: q.get("service_code").cloned(),

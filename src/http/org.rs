@@ -5,6 +5,7 @@ use crate::app::AppState;
 use crate::auth::current_user::CurrentUser;
 use crate::auth::policy::{self, Permission};
 use crate::error::ApiError;
+use crate::http::query::Query;
 use crate::service::org::{self as service, OrgError, PersonInput, UnitInput};
 use crate::store::org::{PersonRow, UnitRow};
 use actix_web::{HttpResponse, web};
@@ -166,7 +167,7 @@ pub async fn create_unit(
 pub async fn list_units(
     state: web::Data<AppState>,
     me: CurrentUser,
-    q: web::Query<UnitFilter>,
+    q: Query<UnitFilter>,
 ) -> Result<web::Json<Units>, ApiError> {
     policy::require(&me, Permission::ReadOrganisation)?;
     let db = state.db.clone();
@@ -245,7 +246,7 @@ pub async fn create_person(
 pub async fn list_people(
     state: web::Data<AppState>,
     me: CurrentUser,
-    q: web::Query<PersonFilter>,
+    q: Query<PersonFilter>,
 ) -> Result<web::Json<People>, ApiError> {
     policy::require(&me, Permission::ReadOrganisation)?;
     let db = state.db.clone();

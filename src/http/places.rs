@@ -1,11 +1,13 @@
-//! `GET /api/v1/places/{code}` (a GeoJSON Feature) and `GET /api/v1/places/{code}/children` (a FeatureCollection).
+//! `GET /api/v1/places/{code}` (a GeoJSON Feature) and `GET /api/v1/places/{code}/children` (a FeatureCollection),
+//! for every level's code: the city, districts, streets, communities, cells and (18 digits) buildings.
 
 use crate::app::AppState;
 use crate::auth::current_user::CurrentUser;
 use crate::auth::policy;
 use crate::error::ApiError;
 use crate::geo::layers::{self, GeometryOut};
-use crate::geo::place::{Level, PlaceCode};
+use crate::geo::place::{Level, PlaceCode, is_building_code};
+use crate::http::query::Query;
 use crate::service::places as service;
 use crate::store::places::{BuildingRow, PlaceRow};
 use actix_web::web;
@@ -104,16 +106,43 @@ pub struct Children {
     pub features: Vec<ChildFeature>,
 }
 
-fn parse_code(raw: &str) -> Result<(PlaceCode, Level), ApiError> {
-    PlaceCode::parse(raw).ok_or_else(|| {
-        ApiError::bad_request(
-            "invalid_place_code",
-            format!(
-                "{:?} is not a place code: use 110000 for the city or a 6, 9, 12 or 15 digit code",
-                raw.chars().take(40).collect::<String>()
-            ),
-        )
-    })
+/// What a code in the path names.
+enum Target {
+    /// A place of the hierarchy.
+    Place(PlaceCode, Level),
+    /// A building (18 digits).
+    Building(String),
+}
+
+fn parse_code(raw: &str) -> Result<Target, ApiError> {
+    if let Some((code, level)) = PlaceCode::parse(raw) {
+        return Ok(Target::Place(code, level));
+    }
+    if is_building_code(raw) {
+        return Ok(Target::Building(raw.to_owned()));
+    }
+    Err(ApiError::bad_request(
+        "invalid_place_code",
+        format!(
+            "{:?} is not a place code: use 110000 for the city, a 6, 9, 12 or 15 digit code, or an 18 digit \
+             building code",
+            raw.chars().take(40).collect::<String>()
+        ),
+    ))
+}
+
+fn building_not_found(code: &str) -> ApiError {
+    ApiError::not_found("place_not_found", format!("no place has the code {code}"))
+}
+
+/// One place or one building.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum PlaceAnswer {
+    /// A place with its outline.
+    Place(PlaceFeature),
+    /// A building (a point).
+    Building(BuildingFeature),
 }
 
 fn parse_simplify(raw: Option<&str>) -> Result<Option<f64>, ApiError> {
@@ -182,11 +211,23 @@ pub async fn get_place(
     state: web::Data<AppState>,
     me: CurrentUser,
     path: web::Path<String>,
-    q: web::Query<PlaceQuery>,
-) -> Result<web::Json<PlaceFeature>, ApiError> {
-    let (code, level) = parse_code(&path)?;
-    policy::require_place(&me, code.as_str())?;
+    q: Query<PlaceQuery>,
+) -> Result<web::Json<PlaceAnswer>, ApiError> {
+    let target = parse_code(&path)?;
     let simplify = parse_simplify(q.simplify.as_deref())?;
+    let (code, level) = match target {
+        Target::Place(code, level) => (code, level),
+        Target::Building(code) => {
+            policy::require_place(&me, &code)?;
+            let db = state.db.clone();
+            let c = code.clone();
+            let b = web::block(move || service::building(&db, &c))
+                .await??
+                .ok_or_else(|| building_not_found(&code))?;
+            return Ok(web::Json(PlaceAnswer::Building(building_feature(b))));
+        }
+    };
+    policy::require_place(&me, code.as_str())?;
     let db = state.db.clone();
     let c = code.clone();
     let found = web::block(move || service::get(&db, &c, level))
@@ -194,7 +235,11 @@ pub async fn get_place(
         .ok_or_else(|| not_found(&code))?;
     let mut counts: BTreeMap<&'static str, i64> = found.below.into_iter().collect();
     counts.insert("children", found.children);
-    Ok(web::Json(feature(found.place, simplify, Some(counts))?))
+    Ok(web::Json(PlaceAnswer::Place(feature(
+        found.place,
+        simplify,
+        Some(counts),
+    )?)))
 }
 
 /// `GET /api/v1/places/{code}/children?simplify=metres`
@@ -202,11 +247,29 @@ pub async fn children(
     state: web::Data<AppState>,
     me: CurrentUser,
     path: web::Path<String>,
-    q: web::Query<PlaceQuery>,
+    q: Query<PlaceQuery>,
 ) -> Result<web::Json<Children>, ApiError> {
-    let (code, level) = parse_code(&path)?;
-    policy::require_place(&me, code.as_str())?;
+    let target = parse_code(&path)?;
     let simplify = parse_simplify(q.simplify.as_deref())?;
+    let (code, level) = match target {
+        Target::Place(code, level) => (code, level),
+        Target::Building(code) => {
+            // A building is the bottom of the hierarchy: it exists (in the reader's jurisdiction) or not, and has
+            // no children.
+            policy::require_place(&me, &code)?;
+            let db = state.db.clone();
+            let c = code.clone();
+            web::block(move || service::building(&db, &c))
+                .await??
+                .ok_or_else(|| building_not_found(&code))?;
+            return Ok(web::Json(Children {
+                r#type: "FeatureCollection",
+                parent: code,
+                features: Vec::new(),
+            }));
+        }
+    };
+    policy::require_place(&me, code.as_str())?;
     let db = state.db.clone();
     let c = code.clone();
     let (places, buildings) = web::block(move || service::children(&db, &c, level))

@@ -5,6 +5,7 @@ use crate::app::AppState;
 use crate::auth::current_user::CurrentUser;
 use crate::auth::policy::{self, Permission};
 use crate::error::ApiError;
+use crate::http::query::{NoParameters, Query};
 use crate::service::policy::{self as service, PolicyError};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -28,10 +29,25 @@ pub struct PolicyValue {
     pub value: String,
 }
 
-/// The stored values.
+/// One key a policy reads.
+#[derive(Debug, Serialize)]
+pub struct PolicySetting {
+    /// The key.
+    pub key: String,
+    /// The built-in default.
+    pub default: String,
+    /// The value stored over the default, if any.
+    pub stored: Option<String>,
+    /// The value in effect.
+    pub current: String,
+}
+
+/// Every setting, and the stored values.
 #[derive(Debug, Serialize)]
 pub struct PolicyValues {
-    /// By key; keys not listed take their defaults.
+    /// Every key a policy reads, with its default and the value in effect.
+    pub settings: Vec<PolicySetting>,
+    /// The stored values by key; keys not listed take their defaults.
     pub values: Vec<PolicyValue>,
 }
 
@@ -46,11 +62,23 @@ pub struct SetPolicy {
 pub async fn list(
     state: web::Data<AppState>,
     me: CurrentUser,
+    _q: Query<NoParameters>,
 ) -> Result<web::Json<PolicyValues>, ApiError> {
     policy::require(&me, Permission::ReadOrganisation)?;
     let db = state.db.clone();
-    let rows = web::block(move || service::list(&db)).await??;
+    let (settings, rows) =
+        web::block(move || Ok::<_, PolicyError>((service::settings(&db)?, service::list(&db)?)))
+            .await??;
     Ok(web::Json(PolicyValues {
+        settings: settings
+            .into_iter()
+            .map(|s| PolicySetting {
+                current: s.current().to_owned(),
+                key: s.key,
+                default: s.default,
+                stored: s.stored,
+            })
+            .collect(),
         values: rows
             .into_iter()
             .map(|(key, value)| PolicyValue { key, value })

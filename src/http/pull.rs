@@ -9,6 +9,7 @@ use crate::geo::layers::GeometryOut;
 use crate::http::cases::{CaseDto, ReportDto};
 use crate::http::chain::ChainDto;
 use crate::http::intake::TopicDto;
+use crate::http::query::Query;
 use crate::http::workflow::{StepDto, TransitionDto};
 use crate::service::pull::{self as service, Page, PullError, PullInput};
 use actix_web::web;
@@ -167,7 +168,7 @@ fn page_dto(state: &AppState, page: Page) -> PullPage {
 pub async fn pull(
     state: web::Data<AppState>,
     me: CurrentUser,
-    q: web::Query<PullQuery>,
+    q: Query<PullQuery>,
 ) -> Result<web::Json<PullPage>, ApiError> {
     policy::require(&me, Permission::ReadCases)?;
     let input = PullInput {

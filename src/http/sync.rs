@@ -5,6 +5,7 @@
 use crate::app::AppState;
 use crate::auth::current_user::CurrentUser;
 use crate::error::ApiError;
+use crate::http::query::Query;
 use crate::service::sync::{self as service, OpResult, SyncError};
 use crate::store::sync::DeviceRow;
 use actix_web::web;
@@ -91,7 +92,7 @@ pub struct OpsPage {
 pub async fn ops(
     state: web::Data<AppState>,
     me: CurrentUser,
-    q: web::Query<OpsQuery>,
+    q: Query<OpsQuery>,
 ) -> Result<web::Json<OpsPage>, ApiError> {
     let device = device(&me)?;
     let since = q.since.unwrap_or(0);
@@ -121,7 +122,7 @@ pub struct ConflictList {
 pub async fn conflicts(
     state: web::Data<AppState>,
     me: CurrentUser,
-    q: web::Query<ConflictQuery>,
+    q: Query<ConflictQuery>,
 ) -> Result<web::Json<ConflictList>, ApiError> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=service::MAX_RESULTS_PAGE).contains(&limit) {

@@ -9,6 +9,7 @@ use crate::domain::deadline::late;
 use crate::domain::time::rfc3339 as time;
 use crate::error::ApiError;
 use crate::http::cases::CaseDto;
+use crate::http::query::Query;
 use crate::service::dispatch::{self, QueueKind};
 use crate::service::scheduler::{self, Notified};
 use crate::store::work::{CallbackRow, EscalationRow, WhistleCallRow, WorkRow};
@@ -256,7 +257,7 @@ fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
 pub async fn queue(
     state: web::Data<AppState>,
     me: CurrentUser,
-    q: web::Query<QueueQuery>,
+    q: Query<QueueQuery>,
 ) -> Result<web::Json<QueuePage>, ApiError> {
     policy::require(&me, Permission::Dispatch)?;
     let q = q.into_inner();
@@ -319,7 +320,7 @@ pub struct EscalationPage {
 pub async fn escalations(
     state: web::Data<AppState>,
     me: CurrentUser,
-    q: web::Query<EscalationQuery>,
+    q: Query<EscalationQuery>,
 ) -> Result<web::Json<EscalationPage>, ApiError> {
     policy::require(&me, Permission::ReadCases)?;
     let q = q.into_inner();

@@ -17,6 +17,7 @@ pub mod photos;
 pub mod pipeline;
 pub mod places;
 pub mod policy;
+pub mod public_status;
 pub mod pull;
 pub mod scheduler;
 pub mod simulate;

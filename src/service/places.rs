@@ -59,3 +59,8 @@ pub fn children(db: &Db, code: &PlaceCode, level: Level) -> Result<Option<PlaceC
         Vec::new(),
     )))
 }
+
+/// One building by its 18-digit code, `None` when unknown.
+pub fn building(db: &Db, code: &str) -> Result<Option<BuildingRow>, DbError> {
+    Ok(store::building(&mut *db.reader()?, code)?)
+}

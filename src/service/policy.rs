@@ -7,6 +7,7 @@ use crate::db::{Db, DbError};
 use crate::domain::assessment::{AssessmentPolicy, POLICY_PREFIX};
 use crate::domain::deadline::WorkPolicy;
 use crate::domain::merge::IntakePolicy;
+use crate::service::photos::{DOUBTFUL_DISTANCE_M, DOUBTFUL_HOURS};
 use crate::store::topics as store;
 use diesel::Connection;
 
@@ -74,6 +75,55 @@ pub fn check(key: &str, value: &str) -> Result<(), PolicyError> {
     }
 }
 
+/// One key a policy reads: its default, the value stored over it (if any) and so the value in effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    /// The key.
+    pub key: String,
+    /// The built-in default.
+    pub default: String,
+    /// The stored value, when one is.
+    pub stored: Option<String>,
+}
+
+impl Setting {
+    /// The value in effect: the stored one, else the default.
+    pub fn current(&self) -> &str {
+        self.stored.as_deref().unwrap_or(&self.default)
+    }
+}
+
+/// Every key a policy reads with its default, in a fixed order (intake, photos, work, assessment).
+pub fn defaults() -> Vec<(String, String)> {
+    let mut out = IntakePolicy::default().settings();
+    out.extend([
+        (
+            "photos.doubtful_distance_m".to_owned(),
+            DOUBTFUL_DISTANCE_M.to_string(),
+        ),
+        (
+            "photos.doubtful_hours".to_owned(),
+            DOUBTFUL_HOURS.to_string(),
+        ),
+    ]);
+    out.extend(WorkPolicy::default().settings());
+    out.extend(AssessmentPolicy::default().settings());
+    out
+}
+
+/// Every key a policy reads, with its default and stored value.
+pub fn settings(db: &Db) -> Result<Vec<Setting>, PolicyError> {
+    let mut stored: std::collections::HashMap<String, String> = list(db)?.into_iter().collect();
+    Ok(defaults()
+        .into_iter()
+        .map(|(key, default)| Setting {
+            stored: stored.remove(&key),
+            key,
+            default,
+        })
+        .collect())
+}
+
 /// Every stored value, by key.
 pub fn list(db: &Db) -> Result<Vec<(String, String)>, PolicyError> {
     Ok(store::policy_values(&mut *db.reader()?)?)
@@ -97,6 +147,33 @@ pub fn unset(db: &Db, key: &str) -> Result<bool, PolicyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_default_is_a_value_its_key_takes() {
+        let all = defaults();
+        assert!(all.len() > 20, "{all:?}");
+        for (key, value) in &all {
+            assert_eq!(
+                check(key, value).map_err(|e| e.to_string()),
+                Ok(()),
+                "{key}"
+            );
+        }
+        let keys: std::collections::HashSet<&str> = all.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys.len(), all.len(), "no key twice");
+        for key in [
+            "work.7d.ladder",
+            "assessment.points_both",
+            "intake.received_at.floor",
+            "intake.received_at.skew_minutes",
+            "work.escalation.max_per_pass",
+            "work.15d.extensions",
+            "work.24h.extension_days",
+            "work.7d.extension_approval_days",
+        ] {
+            assert!(keys.contains(key), "{key} is listed");
+        }
+    }
 
     #[test]
     fn values_are_checked_by_the_policy_that_reads_them() {

@@ -476,6 +476,8 @@ pub struct CaseFilter {
     pub scope: Option<Vec<String>>,
     /// Only cases on one of these topics or classes (`None`: any).
     pub topics: Option<Vec<String>>,
+    /// Only the case holding the ticket with this hotline number.
+    pub ticket_no: Option<String>,
     /// Only cases inside this place code.
     pub place: Option<String>,
     /// Only this topic, or this class (two digits).
@@ -563,6 +565,15 @@ pub fn list(conn: &mut DbConnection, f: &CaseFilter, limit: i64) -> QueryResult<
         q = q.filter(any_of(topics.iter().map(|t| -> CaseCondition {
             Box::new(cases::topic_code.like(format!("{t}%")))
         })));
+    }
+    if let Some(no) = &f.ticket_no {
+        q = q.filter(
+            cases::id.eq_any(
+                tickets::table
+                    .filter(tickets::ticket_no.eq(no.clone()))
+                    .select(tickets::case_id),
+            ),
+        );
     }
     if let Some(p) = &f.place {
         q = q.filter(inside(p));

@@ -181,6 +181,16 @@ pub fn all_buildings(conn: &mut DbConnection) -> QueryResult<Vec<BuildingRow>> {
         .load(conn)
 }
 
+/// One building by its code.
+pub fn building(conn: &mut DbConnection, code: &str) -> QueryResult<Option<BuildingRow>> {
+    buildings::table
+        .filter(buildings::district_code.eq(code.get(..6).unwrap_or(code)))
+        .filter(buildings::code.eq(code))
+        .select(BuildingRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// The buildings of one cell.
 pub fn buildings_in_cell(conn: &mut DbConnection, cell: &str) -> QueryResult<Vec<BuildingRow>> {
     buildings::table

@@ -210,3 +210,46 @@ fn a_check_that_runs_past_its_deadline_ends_with_an_error_instead_of_hanging() {
         "answered promptly"
     );
 }
+
+/// A valid (empty) FeatureCollection padded with `mib` MiB of spaces, gzipped: a few hundred kilobytes.
+fn gzip_bomb(mib: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(br#"{"type": "FeatureCollection", "features": []"#)
+        .unwrap();
+    let block = vec![b' '; 1 << 20];
+    for _ in 0..mib {
+        gz.write_all(&block).unwrap();
+    }
+    gz.write_all(b"}").unwrap();
+    gz.finish().unwrap()
+}
+
+#[test]
+fn a_gzip_bomb_is_refused_by_check_and_import_with_the_size_cap() {
+    let bomb = gzip_bomb(usize::try_from(layers::MAX_LAYER_BYTES >> 20).unwrap() + 44);
+    assert!(bomb.len() < 2 << 20, "{} bytes", bomb.len());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bomb.geojson.gz");
+    std::fs::write(&path, &bomb).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gridline"))
+        .args(["geodata", "check", path.to_str().unwrap(), "--standalone"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("larger than 256 MiB once decompressed"),
+        "{stderr}"
+    );
+
+    let t = TestDb::beijing();
+    let db = t.open();
+    let before = snapshot(&db);
+    let Err(e) = geodata::import(&db, &bomb, Level::District, false) else {
+        panic!("a bomb was imported")
+    };
+    assert!(e.to_string().contains("once decompressed"), "{e}");
+    assert_eq!(snapshot(&db), before);
+}

@@ -17,6 +17,7 @@ mod geodata_import;
 mod health;
 mod intake;
 mod locate;
+mod lookup;
 mod open311;
 mod org;
 mod phone;

@@ -110,3 +110,47 @@ async fn unknown_and_malformed_codes_are_told_apart() {
         .await;
     assert_eq!(r.status, 404);
 }
+
+#[actix_web::test]
+async fn a_buildings_18_digit_code_is_a_place_code_too() {
+    let app = TestApp::beijing();
+    let b = &gridline::geo::dataset::buildings().unwrap()[99];
+    assert_eq!(b.code.len(), 18);
+    let admin = app.token(gridline::auth::role::Role::Admin, &[]);
+    let r = app
+        .get_as(&admin, &format!("/api/v1/places/{}", b.code))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["properties"]["code"], b.code.as_str());
+    assert_eq!(r.json["properties"]["level"], "building");
+    assert_eq!(r.json["properties"]["parent"], b.cell.as_str());
+    assert_eq!(r.json["geometry"]["type"], "Point");
+    let r = app
+        .get_as(&admin, &format!("/api/v1/places/{}/children", b.code))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["features"], serde_json::json!([]));
+
+    let unknown = format!("{}999", b.cell);
+    let r = app
+        .get_as(&admin, &format!("/api/v1/places/{unknown}"))
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["code"].as_str()),
+        (404, Some("place_not_found"))
+    );
+
+    let elsewhere = if b.cell.as_str().starts_with("110108") {
+        "110105"
+    } else {
+        "110108"
+    };
+    let outsider = app.token(gridline::auth::role::Role::Leader, &[elsewhere]);
+    let r = app
+        .get_as(&outsider, &format!("/api/v1/places/{}", b.code))
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["code"].as_str()),
+        (404, Some("place_not_found"))
+    );
+}

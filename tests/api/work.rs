@@ -1090,3 +1090,39 @@ async fn a_pass_over_more_due_escalations_than_the_limit_fires_the_limit_and_rep
         page.json
     );
 }
+
+#[actix_web::test]
+async fn the_policy_lists_every_key_with_its_default_and_the_value_in_effect() {
+    let app = TestApp::beijing();
+    let admin = app.token(Role::Admin, &[]);
+    let r = common::put_policy(&app, &admin, "work.7d.respond_minutes", "45").await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let reader = app.token(Role::Dispatcher, &["110105"]);
+    let r = app.get_as(&reader, "/api/v1/policy").await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let settings = r.json["settings"].as_array().unwrap();
+    let find = |key: &str| {
+        settings
+            .iter()
+            .find(|s| s["key"] == key)
+            .unwrap_or_else(|| panic!("{key} is not listed"))
+            .clone()
+    };
+    assert_eq!(
+        find("work.7d.respond_minutes"),
+        json!({"key": "work.7d.respond_minutes", "default": "1440", "stored": "45", "current": "45"})
+    );
+    assert_eq!(
+        find("work.7d.ladder"),
+        json!({"key": "work.7d.ladder", "default": "remind:2880,supervise:4320,investigate:5760", "stored": null, "current": "remind:2880,supervise:4320,investigate:5760"})
+    );
+    for key in [
+        "group_min_callers",
+        "photos.doubtful_hours",
+        "assessment.points_both",
+        "work.2h.complete_minutes",
+    ] {
+        let s = find(key);
+        assert_eq!(s["current"], s["default"], "{key}");
+    }
+}

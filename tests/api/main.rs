@@ -16,6 +16,7 @@ mod geodata;
 mod geodata_import;
 mod health;
 mod intake;
+mod layering;
 mod locate;
 mod lookup;
 mod open311;

@@ -1,0 +1,79 @@
+//! The layering of `src/` (STYLE.md: `http → service → {domain, store, geo, media, analytics}`), kept by a check
+//! instead of by memory: the pure layers import neither the web framework nor the database, and the use-cases do
+//! not import the web framework.
+
+use std::path::{Path, PathBuf};
+
+/// Every `.rs` file under `dir`, recursively.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// The files under `src/{layer}` whose code (comments aside) names one of `crates`, with the offending line.
+fn imports(layer: &str, crates: &[&str]) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src")
+        .join(layer);
+    let mut found = Vec::new();
+    for file in rust_files(&root) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            for krate in crates {
+                let named = code.match_indices(krate).any(|(i, _)| {
+                    let before = code[..i].chars().next_back();
+                    let after = &code[i + krate.len()..];
+                    !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                        && after.starts_with("::")
+                });
+                if named {
+                    found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_pure_layers_and_the_use_cases_do_not_import_the_web_framework() {
+    for layer in ["domain", "geo", "analytics", "service"] {
+        let found = imports(layer, &["actix_web", "actix_http", "actix_rt", "actix"]);
+        assert!(
+            found.is_empty(),
+            "src/{layer} imports actix (HTTP concerns belong in src/http):\n{}",
+            found.join("\n")
+        );
+    }
+}
+
+#[test]
+fn the_pure_layers_do_not_import_the_database() {
+    for layer in ["domain", "geo", "analytics"] {
+        let found = imports(layer, &["diesel", "diesel_migrations"]);
+        assert!(
+            found.is_empty(),
+            "src/{layer} imports diesel (queries belong in src/store):\n{}",
+            found.join("\n")
+        );
+    }
+}
+
+#[test]
+fn the_check_sees_an_import_where_there_is_one() {
+    // The check itself must be able to fail: src/http imports actix and src/store imports diesel.
+    assert!(!imports("http", &["actix_web"]).is_empty());
+    assert!(!imports("store", &["diesel"]).is_empty());
+}

@@ -19,6 +19,7 @@ use crate::media::store::{LocalPhotoStore, PhotoStore, UploadArea, Variant};
 use crate::service::auth::Principal;
 use crate::store::photos::{self as store, PhotoRow, UploadRow};
 use chrono::NaiveDateTime;
+use diesel::Connection;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
@@ -328,55 +329,60 @@ pub fn start_upload(
     }
     sweep_expired(db, photos, now)?;
     let mut c = db.writer()?;
-    if let Some(row) = store::photo(&mut c, sha.as_str())?
-        && may_read(&mut c, user, sha.as_str())?
-    {
-        return Ok(stored_state(&row));
-    }
-    if let Some(row) = store::open_upload_of(&mut c, sha.as_str(), &user.id, now)?
-        && row.size as u64 == size
-    {
-        return Ok(upload_state(&row, false));
-    }
-    within_bounds(
-        "this user",
-        &store::open_upload_sizes_of_user(&mut c, &user.id, now, MAX_OPEN_UPLOADS_PER_USER as i64)?,
-        size,
-        MAX_OPEN_UPLOADS_PER_USER,
-        MAX_OPEN_UPLOAD_BYTES_PER_USER,
-    )?;
-    if let Some(device) = device {
+    // The bounds are counted and the upload inserted under one lock per user, so that uploads started at once
+    // cannot all pass the count.
+    c.transaction(|c| {
+        crate::store::serialize_on(c, &format!("uploads.{}", user.id))?;
+        if let Some(row) = store::photo(c, sha.as_str())?
+            && may_read(c, user, sha.as_str())?
+        {
+            return Ok(stored_state(&row));
+        }
+        if let Some(row) = store::open_upload_of(c, sha.as_str(), &user.id, now)?
+            && row.size as u64 == size
+        {
+            return Ok(upload_state(&row, false));
+        }
         within_bounds(
-            "this phone",
-            &store::open_upload_sizes_of_device(
-                &mut c,
-                device,
-                now,
-                MAX_OPEN_UPLOADS_PER_DEVICE as i64,
-            )?,
+            "this user",
+            &store::open_upload_sizes_of_user(c, &user.id, now, MAX_OPEN_UPLOADS_PER_USER as i64)?,
             size,
-            MAX_OPEN_UPLOADS_PER_DEVICE,
-            MAX_OPEN_UPLOAD_BYTES_PER_DEVICE,
+            MAX_OPEN_UPLOADS_PER_USER,
+            MAX_OPEN_UPLOAD_BYTES_PER_USER,
         )?;
-    }
-    let row = UploadRow {
-        id: random_id("upl_"),
-        sha256: sha.to_string(),
-        size: size as i64,
-        mime: if mime == "image/png" {
-            mime
-        } else {
-            "image/jpeg".into()
-        },
-        received: 0,
-        created_by: user.id.clone(),
-        created_at: now,
-        updated_at: now,
-        expires_at: now + chrono::Duration::hours(UPLOAD_TTL_HOURS),
-        device_id: device.map(str::to_owned),
-    };
-    store::insert_upload(&mut c, &row)?;
-    Ok(upload_state(&row, true))
+        if let Some(device) = device {
+            within_bounds(
+                "this phone",
+                &store::open_upload_sizes_of_device(
+                    c,
+                    device,
+                    now,
+                    MAX_OPEN_UPLOADS_PER_DEVICE as i64,
+                )?,
+                size,
+                MAX_OPEN_UPLOADS_PER_DEVICE,
+                MAX_OPEN_UPLOAD_BYTES_PER_DEVICE,
+            )?;
+        }
+        let row = UploadRow {
+            id: random_id("upl_"),
+            sha256: sha.to_string(),
+            size: size as i64,
+            mime: if mime == "image/png" {
+                mime
+            } else {
+                "image/jpeg".into()
+            },
+            received: 0,
+            created_by: user.id.clone(),
+            created_at: now,
+            updated_at: now,
+            expires_at: now + chrono::Duration::hours(UPLOAD_TTL_HOURS),
+            device_id: device.map(str::to_owned),
+        };
+        store::insert_upload(c, &row)?;
+        Ok(upload_state(&row, true))
+    })
 }
 
 /// 409 `too_many_open_uploads` unless one more upload of `size` bytes next to unfinished ones of `open` bytes

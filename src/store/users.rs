@@ -169,13 +169,11 @@ pub fn lock_attempts(
     locks: &[String],
     expired: NaiveDateTime,
 ) -> QueryResult<()> {
+    for key in locks {
+        super::serialize_on(conn, &format!("login.{key}"))?;
+    }
     match conn {
         DbConnection::Pg(c) => {
-            for key in locks {
-                diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                    .bind::<diesel::sql_types::Text, _>(format!("gridline.login.{key}"))
-                    .execute(c)?;
-            }
             diesel::sql_query(
                 "DELETE FROM login_attempts WHERE id IN (SELECT id FROM login_attempts \
                  WHERE attempted_at < $1 FOR UPDATE SKIP LOCKED)",

@@ -611,6 +611,31 @@ async fn unfinished_uploads_are_bounded_per_user_and_per_phone() {
 }
 
 #[actix_web::test]
+async fn uploads_started_at_once_still_stop_at_the_bound() {
+    use gridline::service::photos::MAX_OPEN_UPLOADS_PER_USER;
+    let app = TestApp::beijing();
+    let member = app.token(Role::GridMember, &[]);
+    let over = 16;
+    let hashes: Vec<String> = (0..MAX_OPEN_UPLOADS_PER_USER + over)
+        .map(|i| format!("{:064x}", 7000 + i))
+        .collect();
+    // All started at once: each request counts and inserts on its own blocking thread (and, on PostgreSQL, its
+    // own connection), so only a count-and-insert under one lock keeps the bound.
+    let answers = futures_util::future::join_all(
+        hashes
+            .iter()
+            .map(|h| start(&app, &member, h, 1 << 20, "image/jpeg")),
+    )
+    .await;
+    let created = answers.iter().filter(|r| r.status == 201).count();
+    let refused = answers
+        .iter()
+        .filter(|r| r.status == 409 && r.json["code"] == "too_many_open_uploads")
+        .count();
+    assert_eq!((created, refused), (MAX_OPEN_UPLOADS_PER_USER, over));
+}
+
+#[actix_web::test]
 async fn expired_uploads_are_swept_on_a_timer_without_a_new_upload() {
     let app = TestApp::beijing();
     let member = app.token(Role::GridMember, &[]);

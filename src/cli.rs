@@ -1070,7 +1070,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     );
     bootstrap_admin(&state.db)?;
     if args.demo {
-        demo_data(&state, args.demo_scale)?;
+        demo_data(
+            &state,
+            args.demo_scale,
+            &args.db.data_dir.join("simulation-truth.json"),
+        )?;
     }
     if args.scheduler_secs > 0 {
         crate::service::scheduler::spawn(
@@ -1196,11 +1200,7 @@ fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
         .truth
         .clone()
         .unwrap_or_else(|| args.db.data_dir.join("simulation-truth.json"));
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    std::fs::write(&path, serde_json::to_vec_pretty(&truth)?)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    write_truth(&path, &truth)?;
     writeln!(
         out,
         "{} planted hotspots written to {}",
@@ -1210,8 +1210,25 @@ fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `serve --demo`: a month of simulated activity up to today, when no case is stored yet.
-fn demo_data(state: &crate::app::AppState, scale: f64) -> anyhow::Result<()> {
+/// Writes the planted hotspots of a simulation (its ground truth) as JSON.
+fn write_truth(
+    path: &std::path::Path,
+    truth: &crate::service::simulate::GroundTruth,
+) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    std::fs::write(path, serde_json::to_vec_pretty(truth)?)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// `serve --demo`: a month of simulated activity up to today, when no case is stored yet; the planted hotspots are
+/// written to `truth_path` as `simulate` writes them.
+fn demo_data(
+    state: &crate::app::AppState,
+    scale: f64,
+    truth_path: &std::path::Path,
+) -> anyhow::Result<()> {
     use crate::service::simulate::{self, traffic::Plan};
     if crate::service::cases::any_stored(&state.db)? {
         tracing::info!("demo: cases are already stored; no simulated data added");
@@ -1248,12 +1265,14 @@ fn demo_data(state: &crate::app::AppState, scale: f64) -> anyhow::Result<()> {
         }
     })?;
     tracing::info!(?work, "demo: simulated handling done");
+    write_truth(truth_path, &truth)?;
     tracing::info!(
         tickets = sum.tickets,
         reports = sum.reports,
         cases = sum.cases_opened,
         hotspots = truth.hotspots.len(),
-        "demo: simulated data ready"
+        truth = %truth_path.display(),
+        "demo: simulated data ready (planted hotspots written to the truth file)"
     );
     Ok(())
 }

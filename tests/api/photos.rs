@@ -610,27 +610,42 @@ async fn unfinished_uploads_are_bounded_per_user_and_per_phone() {
     assert_eq!(r.status, 201, "{}", r.json);
 }
 
-#[actix_web::test]
-async fn uploads_started_at_once_still_stop_at_the_bound() {
-    use gridline::service::photos::MAX_OPEN_UPLOADS_PER_USER;
+#[test]
+fn uploads_started_at_once_still_stop_at_the_bound() {
+    use gridline::service::photos::{self, MAX_OPEN_UPLOADS_PER_USER};
     let app = TestApp::beijing();
     let member = app.token(Role::GridMember, &[]);
+    let user = gridline::service::auth::authenticate(&app.state.db, &member).unwrap();
     let over = 16;
-    let hashes: Vec<String> = (0..MAX_OPEN_UPLOADS_PER_USER + over)
-        .map(|i| format!("{:064x}", 7000 + i))
-        .collect();
-    // All started at once: each request counts and inserts on its own blocking thread (and, on PostgreSQL, its
-    // own connection), so only a count-and-insert under one lock keeps the bound.
-    let answers = futures_util::future::join_all(
-        hashes
-            .iter()
-            .map(|h| start(&app, &member, h, 1 << 20, "image/jpeg")),
-    )
-    .await;
-    let created = answers.iter().filter(|r| r.status == 201).count();
+    let threads = MAX_OPEN_UPLOADS_PER_USER + over;
+    // All started at once from threads of their own (on PostgreSQL each on its own connection of the pool), so
+    // only a count-and-insert under one lock keeps the bound.
+    let gate = std::sync::Barrier::new(threads);
+    let answers: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let (app, user, gate) = (&app, &user, &gate);
+                s.spawn(move || {
+                    gate.wait();
+                    photos::start_upload(
+                        &app.state.db,
+                        &app.state.photos,
+                        user,
+                        None,
+                        &format!("{:064x}", 7000 + i),
+                        1 << 20,
+                        "image/jpeg",
+                        app.state.clock.now(),
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let created = answers.iter().filter(|r| r.is_ok()).count();
     let refused = answers
         .iter()
-        .filter(|r| r.status == 409 && r.json["code"] == "too_many_open_uploads")
+        .filter(|r| matches!(r, Err(photos::PhotoError::TooManyUploads { .. })))
         .count();
     assert_eq!((created, refused), (MAX_OPEN_UPLOADS_PER_USER, over));
 }

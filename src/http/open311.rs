@@ -126,9 +126,9 @@ impl From<service::Open311Error> for SpecError {
         match e {
             service::Open311Error::Invalid { .. } => SpecError::bad_request(e.to_string()),
             service::Open311Error::UnknownService(_) => SpecError::not_found(e.to_string()),
-            service::Open311Error::Lookup(_) | service::Open311Error::Db(_) => {
-                SpecError::internal(e)
-            }
+            // A constraint violation is a 409 here too (the one mapping in `error.rs`); other failures are ours.
+            service::Open311Error::Db(db) => SpecError::from(ApiError::from(db)),
+            service::Open311Error::Lookup(_) => SpecError::internal(e),
         }
     }
 }
@@ -623,4 +623,26 @@ pub fn no_route(req: &HttpRequest) -> HttpResponse {
 /// Whether a path belongs to the Open311 interface.
 pub fn is_open311(path: &str) -> bool {
     path.starts_with("/open311/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_constraint_violation_answers_409_in_the_open311_shape_and_other_database_failures_500() {
+        use diesel::result::{DatabaseErrorKind as Kind, Error};
+        let db = |e| service::Open311Error::Db(crate::db::DbError::Query(e));
+        let duplicate = SpecError::from(db(Error::DatabaseError(
+            Kind::UniqueViolation,
+            Box::new("UNIQUE constraint failed".to_owned()),
+        )));
+        assert_eq!(duplicate.status, StatusCode::CONFLICT);
+        assert!(
+            duplicate.cause.is_none(),
+            "a client's conflict, not an internal error"
+        );
+        let broken = SpecError::from(db(Error::BrokenTransactionManager));
+        assert_eq!(broken.status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
 }

@@ -131,8 +131,20 @@ fn parse_code(raw: &str) -> Result<Target, ApiError> {
     ))
 }
 
-fn building_not_found(code: &str) -> ApiError {
-    ApiError::not_found("place_not_found", format!("no place has the code {code}"))
+/// The building with `code`, when it exists inside the reader's jurisdiction (else 404, as for places).
+async fn building_in_scope(
+    state: &AppState,
+    me: &CurrentUser,
+    code: String,
+) -> Result<BuildingRow, ApiError> {
+    policy::require_place(me, &code)?;
+    let db = state.db.clone();
+    let c = code.clone();
+    web::block(move || service::building(&db, &c))
+        .await??
+        .ok_or_else(|| {
+            ApiError::not_found("place_not_found", format!("no place has the code {code}"))
+        })
 }
 
 /// One place or one building.
@@ -218,12 +230,7 @@ pub async fn get_place(
     let (code, level) = match target {
         Target::Place(code, level) => (code, level),
         Target::Building(code) => {
-            policy::require_place(&me, &code)?;
-            let db = state.db.clone();
-            let c = code.clone();
-            let b = web::block(move || service::building(&db, &c))
-                .await??
-                .ok_or_else(|| building_not_found(&code))?;
+            let b = building_in_scope(&state, &me, code).await?;
             return Ok(web::Json(PlaceAnswer::Building(building_feature(b))));
         }
     };
@@ -256,12 +263,7 @@ pub async fn children(
         Target::Building(code) => {
             // A building is the bottom of the hierarchy: it exists (in the reader's jurisdiction) or not, and has
             // no children.
-            policy::require_place(&me, &code)?;
-            let db = state.db.clone();
-            let c = code.clone();
-            web::block(move || service::building(&db, &c))
-                .await??
-                .ok_or_else(|| building_not_found(&code))?;
+            building_in_scope(&state, &me, code.clone()).await?;
             return Ok(web::Json(Children {
                 r#type: "FeatureCollection",
                 parent: code,

@@ -5,7 +5,9 @@
 //! unplaced case that waits for a person to place it.
 
 use crate::db::{Db, DbConnection, DbError};
-use crate::domain::ids::{CaseId, ReportId, TicketId, random_id};
+use crate::domain::ids::{
+    CaseId, MAX_TICKET_NO_CHARS, ReportId, TicketId, is_ticket_no, random_id,
+};
 use crate::domain::merge::{self, Candidate, Decision, IntakePolicy, Item, TimeRefusal};
 use crate::domain::topic::{MergeRule, TopicCode};
 use crate::geo::address::AddressMatcher;
@@ -214,7 +216,6 @@ pub const REQUEST_TYPES: [&str; 6] = [
 pub const MAX_PHOTOS: usize = 20;
 /// The longest description of a ticket or report.
 pub const MAX_TEXT_CHARS: usize = 5000;
-const MAX_TICKET_NO_CHARS: usize = 64;
 const MAX_NAME_CHARS: usize = 50;
 const MAX_PHONE_CHARS: usize = 20;
 /// At most this many candidate cases are compared.
@@ -715,10 +716,7 @@ pub fn prepare_ticket(
     actor: &Principal,
 ) -> Result<PreparedTicket, IntakeError> {
     let ticket_no = text("ticket_no", &input.ticket_no, MAX_TICKET_NO_CHARS, true)?;
-    if !ticket_no
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
-    {
+    if !is_ticket_no(&ticket_no) {
         return Err(invalid(
             "ticket_no",
             "may hold only letters, digits and - _ . /",

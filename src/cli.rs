@@ -9,6 +9,8 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod scan;
+
 /// gridline: 12345 hotline tickets and grid management on one map.
 #[derive(Debug, Parser)]
 #[command(name = "gridline", version, about)]
@@ -104,6 +106,12 @@ pub enum Command {
         /// Database.
         #[command(flatten)]
         db: DbArgs,
+    },
+    /// Hot spot scans of a polygon layer from a file (Getis-Ord Gi*).
+    Scan {
+        /// Which scan.
+        #[command(subcommand)]
+        what: scan::ScanWhat,
     },
     /// The reference phone client: record reports offline in a local SQLite file, sync when the network is up.
     Phone(crate::phone::cli::PhoneArgs),
@@ -931,6 +939,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             db,
         } => import_tickets(&file, format.as_deref(), rejects, batch, &db),
         Command::Phone(args) => crate::phone::cli::run(args),
+        Command::Scan { what } => scan::run(what),
         Command::Locate { lon, lat, crs, db } => locate(&lon, &lat, &crs, &db),
         Command::Report {
             what:

@@ -44,7 +44,7 @@ fn database() -> &'static str {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bench.db").to_string_lossy().into_owned();
         let db = gridline::db::Db::connect(&path, 2).unwrap();
-        gridline::service::geodata::ensure_loaded(&db).unwrap();
+        gridline::service::admin::geodata::ensure_loaded(&db).unwrap();
         (dir, path)
     })
     .1

@@ -16,8 +16,8 @@ use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
 use gridline::auth::role::Role;
 use gridline::service::auth::Principal;
-use gridline::service::pull::{self, PullInput};
 use gridline::service::simulate::{self, traffic::Plan};
+use gridline::service::sync::pull::{self, PullInput};
 use std::time::Instant;
 
 #[derive(QueryableByName)]

@@ -7,7 +7,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use gridline::auth::role::Role;
-use gridline::service::{auth, devices, sync};
+use gridline::service::auth;
+use gridline::service::sync::{devices, push as sync};
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use std::time::Instant;

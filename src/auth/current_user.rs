@@ -3,7 +3,7 @@
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::service::auth::{self, AuthError, Principal};
-use crate::service::devices::{self, DeviceError};
+use crate::service::sync::devices::{self, DeviceError};
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use std::future::Future;

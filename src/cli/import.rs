@@ -45,7 +45,7 @@ fn import_tickets(
     batch: u32,
     db: &DbArgs,
 ) -> anyhow::Result<()> {
-    use crate::service::ticket_import::{self, Format};
+    use crate::service::intake::ticket_import::{self, Format};
     use std::io::{BufRead, Write};
     let format = match format {
         Some("csv") => Format::Csv,

@@ -158,7 +158,7 @@ pub(super) fn demo_data(
     truth_path: &std::path::Path,
 ) -> anyhow::Result<()> {
     use crate::service::simulate::{self, traffic::Plan};
-    if crate::service::cases::any_stored(&state.db)? {
+    if crate::service::cases::read::any_stored(&state.db)? {
         tracing::info!("demo: cases are already stored; no simulated data added");
         return Ok(());
     }

@@ -199,7 +199,7 @@ pub async fn pii_reads(
     me: CurrentUser,
     q: Query<PiiReadQuery>,
 ) -> Result<web::Json<PiiReads>, ApiError> {
-    use crate::service::cases;
+    use crate::service::cases::read as cases;
     use crate::store::audit::PiiReadFilter;
     policy::require(&me, Permission::ReadAudit)?;
     let q = q.into_inner();

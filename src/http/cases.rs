@@ -17,7 +17,7 @@ use crate::http::query::Query;
 use crate::http::query::one_of;
 use crate::http::work::{CallbackDto, EscalationDto, WhistleCallDto, WorkDto};
 use crate::http::workflow::{StepDto, TransitionDto};
-use crate::service::cases::{self as service, CaseError, UnmergeInput};
+use crate::service::cases::read::{self as service, CaseError, UnmergeInput};
 use crate::store::cases::{CaseFilter, CaseRow, DecisionRow, ReportRow, TicketRow};
 use actix_web::web;
 use serde::{Deserialize, Serialize};
@@ -467,7 +467,7 @@ pub async fn get(
     let reason = q.into_inner().reason;
     let d = web::block(move || service::detail(&db, &user, &id, reason.as_deref())).await??;
     let index = &state.index;
-    let next_steps = crate::service::workflow::allowed_steps(&me.user, &d.case)
+    let next_steps = crate::service::cases::workflow::allowed_steps(&me.user, &d.case)
         .into_iter()
         .map(StepDto::from)
         .collect();

@@ -6,7 +6,7 @@ use crate::auth::current_user::CurrentUser;
 use crate::domain::time::rfc3339 as time;
 use crate::error::ApiError;
 use crate::http::query::Query;
-use crate::service::devices;
+use crate::service::sync::devices;
 use crate::store::sync::DeviceRow;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};

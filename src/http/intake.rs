@@ -6,11 +6,11 @@ use crate::auth::policy::{self, Permission};
 use crate::error::ApiError;
 use crate::http::cases::{CaseDto, DecisionDto, ReportDto, TicketDto};
 use crate::http::query::{NoParameters, Query};
+use crate::service::admin::topics::{self, TopicError};
+use crate::service::intake::ticket_queue::QueueOutcome;
 use crate::service::intake::{
     self as service, Filed, IntakeError, PreparedTicket, ReportInput, TicketInput,
 };
-use crate::service::ticket_queue::QueueOutcome;
-use crate::service::topics::{self, TopicError};
 use crate::store::cases::TicketRow;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;

@@ -4,7 +4,7 @@
 //!
 //! Every error here answers the spec's body, `[{"code": <HTTP status>, "description": "..."}]`, never the
 //! `{"code","message"}` of `/api/v1`: query and body are parsed by hand so that no extractor answers in the other
-//! shape. Public reads carry no personal data (see [`crate::service::open311`]).
+//! shape. Public reads carry no personal data (see [`crate::service::intake::open311`]).
 
 use crate::app::AppState;
 use crate::auth::policy::{self, Permission};
@@ -12,8 +12,8 @@ use crate::error::ApiError;
 use crate::http::dto::parse_time;
 use crate::http::intake::file_prepared;
 use crate::service::auth::{self as auth_service, AuthError, Principal};
+use crate::service::intake::open311::{self as service, NewRequest, PublicRequest, RequestQuery};
 use crate::service::intake::{self as intake, IntakeError};
-use crate::service::open311::{self as service, NewRequest, PublicRequest, RequestQuery};
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};

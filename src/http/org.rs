@@ -6,7 +6,7 @@ use crate::auth::current_user::CurrentUser;
 use crate::auth::policy::{self, Permission};
 use crate::error::ApiError;
 use crate::http::query::Query;
-use crate::service::org::{self as service, OrgError, PersonInput, UnitInput};
+use crate::service::admin::org::{self as service, OrgError, PersonInput, UnitInput};
 use crate::store::org::{PersonRow, UnitRow};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};

@@ -14,7 +14,7 @@ use crate::auth::policy::{self, Permission};
 use crate::error::ApiError;
 use crate::media::ingest::IngestError;
 use crate::media::store::Variant;
-use crate::service::photos::{self as service, MAX_PIECE, PhotoError, UploadState};
+use crate::service::sync::photos::{self as service, MAX_PIECE, PhotoError, UploadState};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use futures_util::StreamExt;

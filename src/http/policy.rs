@@ -6,7 +6,7 @@ use crate::auth::current_user::CurrentUser;
 use crate::auth::policy::{self, Permission};
 use crate::error::ApiError;
 use crate::http::query::{NoParameters, Query};
-use crate::service::policy::{self as service, PolicyError};
+use crate::service::admin::policy::{self as service, PolicyError};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 

@@ -1,5 +1,5 @@
 //! The pull feed of offline sync: `GET /api/v1/sync/pull?cursor=&limit=` — what changed in the signed-in user's
-//! jurisdiction since their cursor (see `service::pull`).
+//! jurisdiction since their cursor (see `service::sync::pull`).
 
 use crate::app::AppState;
 use crate::auth::current_user::CurrentUser;
@@ -11,7 +11,7 @@ use crate::http::chain::ChainDto;
 use crate::http::intake::TopicDto;
 use crate::http::query::Query;
 use crate::http::workflow::{StepDto, TransitionDto};
-use crate::service::pull::{self as service, Page, PullError, PullInput};
+use crate::service::sync::pull::{self as service, Page, PullError, PullInput};
 use actix_web::web;
 use serde::{Deserialize, Serialize};
 

@@ -6,7 +6,7 @@ use crate::app::AppState;
 use crate::auth::current_user::CurrentUser;
 use crate::error::ApiError;
 use crate::http::query::Query;
-use crate::service::sync::{self as service, OpResult, SyncError};
+use crate::service::sync::push::{self as service, OpResult, SyncError};
 use crate::store::sync::DeviceRow;
 use actix_web::web;
 use serde::{Deserialize, Serialize};

@@ -7,7 +7,7 @@ use crate::auth::policy::{self, Permission};
 use crate::domain::workflow::Step;
 use crate::error::ApiError;
 use crate::http::cases::CaseDto;
-use crate::service::workflow::{self as service, TransitionInput, WorkflowError};
+use crate::service::cases::workflow::{self as service, TransitionInput, WorkflowError};
 use crate::store::workflow::TransitionRow;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;

@@ -304,7 +304,7 @@ fn a_user_add_that_fails_leaves_no_account_and_says_nothing_was_added() {
         ("RUST_LOG", "info"),
     ];
     let db = t.open();
-    let water = gridline::service::org::units(&db, Some("department"), Some("110105"))
+    let water = gridline::service::admin::org::units(&db, Some("department"), Some("110105"))
         .unwrap()
         .into_iter()
         .find(|u| u.topics.contains("0702"))
@@ -381,7 +381,7 @@ fn the_taxonomy_is_exported_changed_and_imported_all_or_nothing() {
     let out = gridline(&["topics", "import", file.to_str().unwrap()], &env);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let db = t.open();
-    let rows = gridline::service::topics::list(&db).unwrap();
+    let rows = gridline::service::admin::topics::list(&db).unwrap();
     let rubbish = rows.iter().find(|r| r.code == "0101").unwrap();
     assert_eq!(rubbish.merge_radius_m, 300);
     assert!(rows.iter().any(|r| r.code == "0106" && r.active));
@@ -395,7 +395,7 @@ fn the_taxonomy_is_exported_changed_and_imported_all_or_nothing() {
         "{}",
         text(&out.stdout)
     );
-    let rows = gridline::service::topics::list(&db).unwrap();
+    let rows = gridline::service::admin::topics::list(&db).unwrap();
     assert_eq!(
         rows.iter()
             .find(|r| r.code == "0101")

@@ -196,7 +196,7 @@ fn three_days_offline_then_a_flaky_connection_delivers_everything_once_in_order(
     phone
         .sync(&direct, &SyncOptions::default(), &mut quiet)
         .unwrap();
-    gridline::service::scheduler::tick(&app.state.db, app.state.clock.now()).unwrap();
+    gridline::service::cases::scheduler::tick(&app.state.db, app.state.clock.now()).unwrap();
     let mut cases: Vec<String> = phone
         .queue()
         .ops()

@@ -10,7 +10,7 @@ use diesel::sql_types::{BigInt, Double, Nullable, Text, Timestamp};
 use gridline::db::DbConnection;
 use gridline::geo::address::AddressMatcher;
 use gridline::geo::crs::haversine_m;
-use gridline::service::chain_index::SharedChainIndex;
+use gridline::service::chain::index::SharedChainIndex;
 use gridline::service::intake::Geo;
 use gridline::service::simulate::{self, traffic::Plan};
 

@@ -9,7 +9,7 @@ use crate::common;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use common::{Resp, TestApp};
 use gridline::auth::role::Role;
-use gridline::service::scheduler;
+use gridline::service::cases::scheduler;
 use serde_json::{Value, json};
 
 fn at(v: &Value) -> NaiveDateTime {

@@ -113,8 +113,8 @@ fn template() -> &'static Template {
             pg_admin(&url, &format!("CREATE DATABASE {name}"));
             {
                 let db = Db::connect(&with_database(&url, &name), 2).expect("template database");
-                gridline::service::geodata::ensure_loaded(&db).expect("load the dataset");
-                gridline::service::topics::ensure_loaded(&db).expect("load the topics");
+                gridline::service::admin::geodata::ensure_loaded(&db).expect("load the dataset");
+                gridline::service::admin::topics::ensure_loaded(&db).expect("load the topics");
             }
             Template::Postgres(name)
         }
@@ -127,8 +127,8 @@ fn template() -> &'static Template {
                 .into_owned();
             {
                 let db = Db::connect(&path, 1).expect("template database");
-                gridline::service::geodata::ensure_loaded(&db).expect("load the dataset");
-                gridline::service::topics::ensure_loaded(&db).expect("load the topics");
+                gridline::service::admin::geodata::ensure_loaded(&db).expect("load the dataset");
+                gridline::service::admin::topics::ensure_loaded(&db).expect("load the topics");
             }
             Template::Sqlite(dir, path)
         }

@@ -5,8 +5,8 @@
 use crate::auth::policy;
 use crate::db::Db;
 use crate::service::auth::Principal;
-use crate::service::cases::{CaseError, decode_cursor, encode_cursor};
-use crate::service::work::{self, Router};
+use crate::service::cases::read::{CaseError, decode_cursor, encode_cursor};
+use crate::service::cases::work::{self, Router};
 use crate::store::cases::{self as case_store, CaseRow};
 use crate::store::work as work_store;
 use crate::store::workflow as transition_store;

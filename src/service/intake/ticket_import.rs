@@ -7,10 +7,10 @@
 
 use crate::db::Db;
 use crate::service::auth::Principal;
+use crate::service::intake::pipeline;
 use crate::service::intake::{
     self, CallerInput, Geo, IntakeError, LocationInput, PreparedTicket, TicketInput,
 };
-use crate::service::pipeline;
 use crate::store::cases as store;
 use chrono::NaiveDateTime;
 use std::io::BufRead;

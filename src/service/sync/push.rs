@@ -16,8 +16,8 @@
 use crate::auth::policy::{self, Permission};
 use crate::db::{Db, DbConnection, DbError};
 use crate::service::auth::Principal;
+use crate::service::cases::workflow::{self, TransitionInput, WorkflowError};
 use crate::service::intake::{self, Geo, IntakeError, ReportInput, Rules};
-use crate::service::workflow::{self, TransitionInput, WorkflowError};
 use crate::store::cases as case_store;
 use crate::store::sync::{self as store, DeviceRow, OpRow};
 use chrono::NaiveDateTime;

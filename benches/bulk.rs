@@ -11,8 +11,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::NaiveDate;
-use gridline::auth::role::Role;
-use gridline::service::auth::Principal;
+use gridline::domain::access::Principal;
+use gridline::domain::access::Role;
 use gridline::service::simulate::{self, traffic::Plan};
 use gridline::store::cases::CaseFilter;
 use std::time::{Duration, Instant};
@@ -39,7 +39,7 @@ fn month(scale: f64, seed: u64) -> Plan {
 fn simulate_month() {
     let dir = tempfile::tempdir().unwrap();
     let url = dir.path().join("sim.db").to_string_lossy().into_owned();
-    let state = gridline::app::prepare(&url, 4).unwrap();
+    let state = gridline::http::state::prepare(&url, 4).unwrap();
     let started = Instant::now();
     let (sum, _) = simulate::run(
         &state.db,
@@ -61,7 +61,7 @@ fn simulate_month() {
 fn import_and_list(tickets: usize, list: bool) {
     let dir = tempfile::tempdir().unwrap();
     let url = dir.path().join("bulk.db").to_string_lossy().into_owned();
-    let state = gridline::app::prepare(&url, 4).unwrap();
+    let state = gridline::http::state::prepare(&url, 4).unwrap();
     let geo = state.geo();
 
     // The file: the simulator's tickets for a month at the scale that gives about `tickets` of them.

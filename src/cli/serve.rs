@@ -28,7 +28,7 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
     let url = args.db.database_url()?;
     let workers = args.workers()?;
     let state = actix_web::web::Data::new(
-        crate::app::prepare_state(&url, (workers as u32 * 4).max(8))?
+        crate::http::state::prepare_state(&url, (workers as u32 * 4).max(8))?
             .with_trusted_proxies(args.trusted_proxies.clone()),
     );
     bootstrap_admin(&state.db)?;

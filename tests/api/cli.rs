@@ -210,7 +210,7 @@ fn api_keys_are_made_listed_without_secrets_and_revoked_from_the_command_line() 
         gridline::service::auth::authenticate(&db, &secret)
             .unwrap()
             .role,
-        gridline::auth::role::Role::HotlineOperator
+        gridline::domain::access::Role::HotlineOperator
     );
     let list = text(&gridline(&["apikey", "list"], &env).stdout);
     assert!(
@@ -259,11 +259,11 @@ fn a_user_added_with_a_scope_sees_only_inside_it() {
         gridline::service::auth::login(&db, "sec", "a long enough password", "127.0.0.1").unwrap();
     let me = gridline::service::auth::authenticate(&db, &s.token).unwrap();
     assert_eq!(me.places, ["110101001001"]);
-    assert!(gridline::auth::policy::can_see_place(
+    assert!(gridline::domain::access::can_see_place(
         &me,
         "110101001001002"
     ));
-    assert!(!gridline::auth::policy::can_see_place(
+    assert!(!gridline::domain::access::can_see_place(
         &me,
         "110101001002001"
     ));
@@ -698,7 +698,7 @@ fn user_unlock_forgets_the_failed_sign_ins_of_an_account() {
     let t = TestDb::beijing();
     let db = t.open();
     let pw = "a long enough password";
-    auth::add_user(&db, "kong", "孔", gridline::auth::role::Role::Admin, pw).unwrap();
+    auth::add_user(&db, "kong", "孔", gridline::domain::access::Role::Admin, pw).unwrap();
     for _ in 0..gridline::domain::throttle::PER_PAIR {
         assert!(auth::login(&db, "kong", "wrong", "192.0.2.1").is_err());
     }

@@ -5,7 +5,7 @@ use crate::common;
 
 use actix_web::http::Method;
 use common::{Resp, TestApp, jpeg};
-use gridline::auth::role::Role;
+use gridline::domain::access::Role;
 use gridline::media::PhotoHash;
 use serde_json::json;
 

@@ -221,7 +221,7 @@ struct Step {
 
 #[test]
 fn simulated_cases_are_handled_only_by_steps_the_workflow_allows() {
-    use gridline::auth::role::Role;
+    use gridline::domain::access::Role;
     use gridline::domain::workflow::{self, Action, Origin, Status};
     let t = TestDb::beijing();
     let db = t.open();

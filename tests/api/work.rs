@@ -8,7 +8,7 @@ use crate::common;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use common::{Resp, TestApp};
-use gridline::auth::role::Role;
+use gridline::domain::access::Role;
 use gridline::service::cases::scheduler;
 use serde_json::{Value, json};
 

@@ -8,11 +8,11 @@
 //! goes where the dispatch rules say, or is refused with `NoRoute` so the case stays in the dispatcher's queue.
 
 use crate::db::DbConnection;
+use crate::domain::access::Principal;
 use crate::domain::deadline::{self, WorkPolicy};
 use crate::domain::org::UnitKind;
 use crate::domain::topic::TimeClass;
 use crate::domain::workflow::Action;
-use crate::service::auth::Principal;
 use crate::service::cases::step::{
     CallbackInput, Details, ExtensionDecision, TicketCallback, WorkflowError, invalid,
 };

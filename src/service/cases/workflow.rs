@@ -6,12 +6,12 @@
 //! client that names the version it saw gets `VersionConflict` instead of acting on a newer case; every step is
 //! kept, numbered per case.
 
-use crate::auth::policy;
 use crate::db::{Db, DbConnection};
+use crate::domain::access;
+use crate::domain::access::Principal;
 use crate::domain::deadline::WorkPolicy;
 use crate::domain::ids::random_id;
 use crate::domain::workflow::{self, Action, Origin, Refusal, Status};
-use crate::service::auth::Principal;
 use crate::service::cases::step::invalid;
 pub use crate::service::cases::step::{
     CallbackInput, Details, ExtensionDecision, Resolved, Satisfaction, TicketCallback,
@@ -179,7 +179,7 @@ pub(crate) fn transition_on(
         ));
     }
     let case = case_store::case(c, case_id)?
-        .filter(|k| policy::can_see_case(user, k.place_code.as_deref(), &k.topic_code))
+        .filter(|k| access::can_see_case(user, k.place_code.as_deref(), &k.topic_code))
         .ok_or_else(|| WorkflowError::NotFound(case_id.to_owned()))?;
     if let Some(expected) = input.version
         && expected != case.version
@@ -237,7 +237,7 @@ fn check_units(
     action: Action,
     targets: &[String],
 ) -> Result<(), WorkflowError> {
-    if !policy::acts_only_for_own_units(user.role) {
+    if !access::acts_only_for_own_units(user.role) {
         return Ok(());
     }
     let member_of = user_store::units(c, &user.id)?;
@@ -246,7 +246,7 @@ fn check_units(
     if action == Action::ReportIn {
         if let Some(unit) = targets
             .iter()
-            .find(|u| !policy::may_act_for_unit(user, &member_of, u))
+            .find(|u| !access::may_act_for_unit(user, &member_of, u))
         {
             return Err(WorkflowError::NotMember(format!(
                 "{} is not a member of unit {unit} and cannot report in for it; {how}",
@@ -265,7 +265,7 @@ fn check_units(
             .into_iter()
             .map(|w| w.unit_id),
     );
-    if policy::may_work_case(user, &member_of, &case_units) {
+    if access::may_work_case(user, &member_of, &case_units) {
         Ok(())
     } else {
         Err(WorkflowError::NotMember(format!(
@@ -328,7 +328,7 @@ pub(crate) fn take_step(
     if needs.into_case {
         let into = input.into_case.as_deref().unwrap_or("").trim();
         let target = case_store::case(c, into)?
-            .filter(|k| policy::can_see_case(user, k.place_code.as_deref(), &k.topic_code))
+            .filter(|k| access::can_see_case(user, k.place_code.as_deref(), &k.topic_code))
             .ok_or_else(|| invalid("into_case", format!("there is no case {into:?}")))?;
         if target.id == case.id {
             return Err(invalid("into_case", "a case cannot join itself"));

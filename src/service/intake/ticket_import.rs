@@ -6,7 +6,7 @@
 //! happen).
 
 use crate::db::Db;
-use crate::service::auth::Principal;
+use crate::domain::access::Principal;
 use crate::service::intake::pipeline;
 use crate::service::intake::{
     self, CallerInput, Geo, IntakeError, LocationInput, PreparedTicket, TicketInput,

@@ -10,10 +10,10 @@ pub mod traffic;
 pub mod work;
 pub mod world;
 
-use crate::auth::role::Role;
 use crate::db::{Db, DbConnection};
+use crate::domain::access::Principal;
+use crate::domain::access::Role;
 use crate::domain::chain::AssignmentKind;
-use crate::service::auth::Principal;
 use crate::service::intake::pipeline;
 use crate::service::intake::{self, Geo, IntakeError, PreparedReport, PreparedTicket, Rules};
 use chrono::{NaiveDate, NaiveDateTime};

@@ -8,8 +8,8 @@
 //! it is stored as the real step would be (transitions, the case's work and clocks, callbacks, the case's status);
 //! the same seed gives the same handling; cases already handled are not touched again.
 
-use crate::auth::role::Role;
 use crate::db::Db;
+use crate::domain::access::Role;
 use crate::domain::deadline::{ClassClock, WorkPolicy};
 use crate::domain::ids::random_id;
 use crate::domain::topic::TimeClass;

@@ -13,10 +13,10 @@
 
 use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
-use gridline::auth::role::Role;
 use gridline::db::schema::case_work;
+use gridline::domain::access::Principal;
+use gridline::domain::access::Role;
 use gridline::domain::assessment::{Level, Month};
-use gridline::service::auth::Principal;
 use gridline::service::simulate::{self, traffic::Plan};
 use std::time::Instant;
 
@@ -56,7 +56,7 @@ fn main() {
             .to_string_lossy()
             .into_owned()
     });
-    let state = gridline::app::prepare(&path, 4).unwrap();
+    let state = gridline::http::state::prepare(&path, 4).unwrap();
     let db = &state.db;
     let filled: i64 = case_work::table
         .count()

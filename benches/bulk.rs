@@ -1,7 +1,7 @@
 //! Bulk figures of issue 4 on SQLite (release build, this machine's 2 cores):
 //! 1. `gridline simulate` for all of Beijing for 30 days (about 400,000 tickets and 85,000 patrol reports);
 //! 2. importing 1,000,000 tickets from JSON Lines (written by the simulator's export) into a fresh database;
-//! 3. the case list (`service::cases::list`, what `GET /api/v1/cases` runs) with those tickets stored: p50/p95/p99
+//! 3. the case list (`service::cases::read::list`, what `GET /api/v1/cases` runs) with those tickets stored: p50/p95/p99
 //!    over typical queries (city, district, street, topic, class, flags, time window, deep pages).
 //!
 //! Run: `cargo bench --bench bulk` (prints its figures; not criterion: each step runs once, at full size).
@@ -11,8 +11,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::NaiveDate;
-use gridline::auth::role::Role;
-use gridline::service::auth::Principal;
+use gridline::domain::access::Principal;
+use gridline::domain::access::Role;
 use gridline::service::simulate::{self, traffic::Plan};
 use gridline::store::cases::CaseFilter;
 use std::time::{Duration, Instant};
@@ -39,7 +39,7 @@ fn month(scale: f64, seed: u64) -> Plan {
 fn simulate_month() {
     let dir = tempfile::tempdir().unwrap();
     let url = dir.path().join("sim.db").to_string_lossy().into_owned();
-    let state = gridline::app::prepare(&url, 4).unwrap();
+    let state = gridline::http::state::prepare(&url, 4).unwrap();
     let started = Instant::now();
     let (sum, _) = simulate::run(
         &state.db,
@@ -61,7 +61,7 @@ fn simulate_month() {
 fn import_and_list(tickets: usize, list: bool) {
     let dir = tempfile::tempdir().unwrap();
     let url = dir.path().join("bulk.db").to_string_lossy().into_owned();
-    let state = gridline::app::prepare(&url, 4).unwrap();
+    let state = gridline::http::state::prepare(&url, 4).unwrap();
     let geo = state.geo();
 
     // The file: the simulator's tickets for a month at the scale that gives about `tickets` of them.
@@ -72,13 +72,13 @@ fn import_and_list(tickets: usize, list: bool) {
     let (written, _) =
         simulate::export(&state.db, &geo, month(scale, 2), &mut out, |_| {}).unwrap();
     drop(out);
-    let rows = gridline::service::ticket_import::rows(
+    let rows = gridline::service::intake::ticket_import::rows(
         std::io::BufReader::new(std::fs::File::open(&file).unwrap()),
-        gridline::service::ticket_import::Format::JsonLines,
+        gridline::service::intake::ticket_import::Format::JsonLines,
     );
     let actor = Principal::machine("bench", "bench import", Role::HotlineOperator);
     let started = Instant::now();
-    let sum = gridline::service::ticket_import::import(
+    let sum = gridline::service::intake::ticket_import::import(
         &state.db,
         &geo,
         &actor,
@@ -203,9 +203,14 @@ fn case_list(db: &gridline::db::Db) {
             let mut cursor: Option<String> = None;
             for _ in 0..*pages {
                 let started = Instant::now();
-                let (rows, next) =
-                    gridline::service::cases::list(db, user, filter.clone(), cursor.as_deref(), 50)
-                        .unwrap();
+                let (rows, next) = gridline::service::cases::read::list(
+                    db,
+                    user,
+                    filter.clone(),
+                    cursor.as_deref(),
+                    50,
+                )
+                .unwrap();
                 times.push(started.elapsed());
                 assert!(!rows.is_empty() || next.is_none());
                 cursor = next;

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use criterion::{Criterion, criterion_group, criterion_main};
 use gridline::db::Db;
 use gridline::geo::index::PlaceIndex;
-use gridline::service::chain_index::{ChainIndex, SharedChainIndex};
+use gridline::service::chain::index::{ChainIndex, SharedChainIndex};
 use rand::{Rng, SeedableRng};
 use std::hint::black_box;
 use std::sync::{Arc, OnceLock};
@@ -49,7 +49,7 @@ fn database() -> &'static Db {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bench.db").to_string_lossy().into_owned();
         let db = Db::connect(&path, 2).unwrap();
-        gridline::service::geodata::ensure_loaded(&db).unwrap();
+        gridline::service::admin::geodata::ensure_loaded(&db).unwrap();
         (dir, db)
     })
     .1

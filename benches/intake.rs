@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use futures_util::StreamExt;
-use gridline::auth::role::Role;
+use gridline::domain::access::Role;
 use rand::{Rng, SeedableRng};
 use std::time::{Duration, Instant};
 
@@ -48,7 +48,7 @@ fn main() {
     }
     let dir = tempfile::tempdir().unwrap();
     let url = dir.path().join("bench.db").to_string_lossy().into_owned();
-    let state = gridline::app::prepare(&url, 8).unwrap();
+    let state = gridline::http::state::prepare(&url, 8).unwrap();
     let key = gridline::service::auth::create_api_key(&state.db, "hotline", Role::HotlineOperator)
         .unwrap()
         .key;

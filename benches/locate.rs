@@ -44,7 +44,7 @@ fn database() -> &'static str {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bench.db").to_string_lossy().into_owned();
         let db = gridline::db::Db::connect(&path, 2).unwrap();
-        gridline::service::geodata::ensure_loaded(&db).unwrap();
+        gridline::service::admin::geodata::ensure_loaded(&db).unwrap();
         (dir, path)
     })
     .1
@@ -77,7 +77,7 @@ fn bench_http_batch(c: &mut Criterion) {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
-            let state = gridline::app::prepare(&url, 8).unwrap();
+            let state = gridline::http::state::prepare(&url, 8).unwrap();
             let (server, addr) =
                 gridline::app::server(state, "127.0.0.1:0".parse().unwrap(), 2).unwrap();
             tx.send(addr).unwrap();
@@ -128,7 +128,12 @@ fn bench_startup(c: &mut Criterion) {
     let mut g = c.benchmark_group("startup");
     g.sample_size(10);
     g.bench_function("open existing SQLite database and build the index", |b| {
-        b.iter(|| gridline::app::prepare(url, 2).unwrap().index.cell_count())
+        b.iter(|| {
+            gridline::http::state::prepare(url, 2)
+                .unwrap()
+                .index
+                .cell_count()
+        })
     });
     g.finish();
 }

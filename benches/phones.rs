@@ -9,8 +9,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use diesel::prelude::*;
-use gridline::auth::role::Role;
 use gridline::db::schema::{photos, reports, sync_ops};
+use gridline::domain::access::Role;
 use gridline::phone::client::Transport;
 use gridline::phone::{Phone, Retry, SyncOptions};
 use gridline::service::auth;
@@ -42,7 +42,7 @@ fn main() {
         .unwrap_or(1000);
     let dir = tempfile::tempdir().unwrap();
     let url = dir.path().join("bench.db").to_string_lossy().into_owned();
-    let state = gridline::app::prepare(&url, 8).unwrap();
+    let state = gridline::http::state::prepare(&url, 8).unwrap();
     // Photos go next to the database file (`photos/`), as `serve` keeps them by default.
     let db = state.db.clone();
     let (lon, lat) = gridline::geo::grid::center(862, 566);

@@ -14,10 +14,10 @@
 
 use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
-use gridline::auth::role::Role;
-use gridline::service::auth::Principal;
-use gridline::service::pull::{self, PullInput};
+use gridline::domain::access::Principal;
+use gridline::domain::access::Role;
 use gridline::service::simulate::{self, traffic::Plan};
+use gridline::service::sync::pull::{self, PullInput};
 use std::time::Instant;
 
 #[derive(QueryableByName)]
@@ -52,7 +52,7 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let path = std::env::var("GRIDLINE_BENCH_DB")
         .unwrap_or_else(|_| dir.path().join("pull.db").to_string_lossy().into_owned());
-    let state = gridline::app::prepare(&path, 4).unwrap();
+    let state = gridline::http::state::prepare(&path, 4).unwrap();
     let db = &state.db;
     let filled: i64 = gridline::db::schema::changes::table
         .count()

@@ -6,8 +6,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use gridline::auth::role::Role;
-use gridline::service::{auth, devices, sync};
+use gridline::domain::access::Role;
+use gridline::service::auth;
+use gridline::service::sync::{devices, push as sync};
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use std::time::Instant;
@@ -29,7 +30,7 @@ fn main() {
     }
     let dir = tempfile::tempdir().unwrap();
     let url = dir.path().join("bench.db").to_string_lossy().into_owned();
-    let state = gridline::app::prepare(&url, 4).unwrap();
+    let state = gridline::http::state::prepare(&url, 4).unwrap();
     let db = &state.db;
     auth::add_user(db, "member", "网格员", Role::GridMember, "bench password 1").unwrap();
     auth::set_scopes(db, "member", &["110000".to_owned()], &[]).unwrap();

@@ -1,8 +1,5 @@
-//! Accounts and sign-in: roles, password hashing (argon2id), opaque bearer tokens (stored only as SHA-256
-//! hashes) and the [`current_user::CurrentUser`] extractor that every protected handler takes.
+//! Credentials: password hashing (argon2id) and opaque bearer tokens (stored only as SHA-256 hashes). Who may do
+//! what is decided in `crate::domain::access`; the signed-in user reaches handlers through `crate::http::access`.
 
-pub mod current_user;
 pub mod password;
-pub mod policy;
-pub mod role;
 pub mod token;

@@ -26,7 +26,7 @@ pub enum ChainAction {
 pub(super) fn run(action: ChainAction, db: &DbArgs) -> anyhow::Result<()> {
     use crate::service::chain;
     let db = open(db)?;
-    crate::service::geodata::ensure_loaded(&db)?;
+    crate::service::admin::geodata::ensure_loaded(&db)?;
     match action {
         ChainAction::Import { file } => {
             let bytes = read_file(&file)?;

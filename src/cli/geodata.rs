@@ -104,7 +104,7 @@ fn geodata_check(
     standalone: bool,
     db: &DbArgs,
 ) -> anyhow::Result<()> {
-    use crate::service::geodata;
+    use crate::service::admin::geodata;
     let bytes = read_file(file)?;
     let db = if standalone && level != Some(Layer::Buildings) {
         None
@@ -142,7 +142,7 @@ fn geodata_import(
     drop_below: bool,
     db: &DbArgs,
 ) -> anyhow::Result<()> {
-    use crate::service::geodata::{self, ImportError};
+    use crate::service::admin::geodata::{self, ImportError};
     let bytes = read_file(file)?;
     let db = open(db)?;
     geodata::ensure_loaded(&db)?;

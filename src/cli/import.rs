@@ -45,7 +45,7 @@ fn import_tickets(
     batch: u32,
     db: &DbArgs,
 ) -> anyhow::Result<()> {
-    use crate::service::ticket_import::{self, Format};
+    use crate::service::intake::ticket_import::{self, Format};
     use std::io::{BufRead, Write};
     let format = match format {
         Some("csv") => Format::Csv,
@@ -63,16 +63,16 @@ fn import_tickets(
             .with_context(|| format!("cannot read {}", file.display()))
     };
     let lines = open_file()?.split(b'\n').count();
-    let state = crate::app::prepare(&db.database_url()?, 2)?;
+    let state = crate::http::state::prepare(&db.database_url()?, 2)?;
     let (db, geo) = (&state.db, state.geo());
-    let actor = crate::service::auth::Principal::machine(
+    let actor = crate::domain::access::Principal::machine(
         &format!(
             "import:{}",
             file.file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
         ),
         "bulk import",
-        crate::auth::role::Role::HotlineOperator,
+        crate::domain::access::Role::HotlineOperator,
     );
     let rejects_path = rejects.unwrap_or_else(|| {
         let mut p = file.as_os_str().to_owned();

@@ -6,7 +6,7 @@ use crate::config::DbArgs;
 pub(super) fn run(lon: &str, lat: &str, crs: &str, db: &DbArgs) -> anyhow::Result<()> {
     let p = crate::geo::lonlat::Lonlat::parse(Some(lon), Some(lat), Some(crs))
         .map_err(|e| anyhow::anyhow!("{} ({})", e, e.code()))?;
-    let state = crate::app::prepare(&db.database_url()?, 2)?;
+    let state = crate::http::state::prepare(&db.database_url()?, 2)?;
     let located = state.index.locate(p.lon, p.lat).ok_or_else(|| {
         anyhow::anyhow!(
             "lon={:.6}, lat={:.6} is outside the jurisdiction (outside_jurisdiction)",

@@ -25,7 +25,7 @@ pub enum PolicyAction {
 
 /// Runs `gridline policy ACTION`.
 pub(super) fn run(action: PolicyAction, db: &DbArgs) -> anyhow::Result<()> {
-    use crate::service::policy;
+    use crate::service::admin::policy;
     let db = open(db)?;
     match action {
         PolicyAction::List => {

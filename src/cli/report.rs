@@ -1,8 +1,8 @@
 //! `gridline report ...`: reports written to standard output, with the same figures the API answers.
 
 use super::open;
-use crate::auth::role::Role;
 use crate::config::DbArgs;
+use crate::domain::access::Role;
 use clap::Subcommand;
 
 /// Which report.
@@ -70,7 +70,7 @@ fn report_assessment(month: &str, level: &str, format: &str, db: &DbArgs) -> any
     let level = service::parse_level(Some(level))?;
     let db = open(db)?;
     let everyone =
-        crate::service::auth::Principal::machine("report", "gridline report", Role::Admin);
+        crate::domain::access::Principal::machine("report", "gridline report", Role::Admin);
     let a: AssessmentDto = service::assess(&db, &everyone, month, level)?.into();
     let mut out = std::io::stdout().lock();
     if format == "json" {

@@ -9,8 +9,8 @@ use anyhow::Context;
 /// Applies the migrations, loads the default dataset and taxonomy into an empty database, creates the first admin.
 pub(super) fn migrate(db: &DbArgs) -> anyhow::Result<()> {
     let db = open(db)?;
-    let loaded = crate::service::geodata::ensure_loaded(&db)?;
-    crate::service::topics::ensure_loaded(&db)?;
+    let loaded = crate::service::admin::geodata::ensure_loaded(&db)?;
+    crate::service::admin::topics::ensure_loaded(&db)?;
     bootstrap_admin(&db)?;
     println!(
         "migrations applied{}",
@@ -28,7 +28,7 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
     let url = args.db.database_url()?;
     let workers = args.workers()?;
     let state = actix_web::web::Data::new(
-        crate::app::prepare_state(&url, (workers as u32 * 4).max(8))?
+        crate::http::state::prepare_state(&url, (workers as u32 * 4).max(8))?
             .with_trusted_proxies(args.trusted_proxies.clone()),
     );
     bootstrap_admin(&state.db)?;
@@ -40,7 +40,7 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
         )?;
     }
     if args.scheduler_secs > 0 {
-        crate::service::scheduler::spawn(
+        crate::service::cases::scheduler::spawn(
             state.db.clone(),
             std::time::Duration::from_secs(args.scheduler_secs),
         )
@@ -49,10 +49,10 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     // Unfinished photo uploads past their time are dropped on a timer, not only when someone starts a new one.
     let clock = state.clock.clone();
-    let _sweeper = crate::service::photos::spawn_sweeper(
+    let _sweeper = crate::service::sync::photos::spawn_sweeper(
         state.db.clone(),
         state.photos.clone(),
-        crate::service::photos::SWEEP_EVERY,
+        crate::service::sync::photos::SWEEP_EVERY,
         move || clock.now(),
     )
     .context("cannot start the upload sweep")?;

@@ -53,7 +53,7 @@ pub(super) fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         hotspots: usize::from(args.hotspots),
     };
     let plan_end = plan.start + chrono::Duration::days(i64::from(plan.days));
-    let state = crate::app::prepare(&args.db.database_url()?, 2)?;
+    let state = crate::http::state::prepare(&args.db.database_url()?, 2)?;
     let bar = progress_bar("items");
     let progress = |p: simulate::Progress| {
         bar.set_length(p.planned);
@@ -153,12 +153,12 @@ fn write_truth(
 /// `serve --demo`: a month of simulated activity up to today, when no case is stored yet; the planted hotspots are
 /// written to `truth_path` as `simulate` writes them.
 pub(super) fn demo_data(
-    state: &crate::app::AppState,
+    state: &crate::http::state::AppState,
     scale: f64,
     truth_path: &std::path::Path,
 ) -> anyhow::Result<()> {
     use crate::service::simulate::{self, traffic::Plan};
-    if crate::service::cases::any_stored(&state.db)? {
+    if crate::service::cases::read::any_stored(&state.db)? {
         tracing::info!("demo: cases are already stored; no simulated data added");
         return Ok(());
     }

@@ -25,7 +25,7 @@ pub enum TopicsAction {
 
 /// Runs `gridline topics ACTION`.
 pub(super) fn run(action: TopicsAction, db: &DbArgs) -> anyhow::Result<()> {
-    use crate::service::topics::{self, TopicError};
+    use crate::service::admin::topics::{self, TopicError};
     let db = open(db)?;
     topics::ensure_loaded(&db)?;
     match action {

@@ -1,8 +1,8 @@
 //! `gridline user ...` and `gridline apikey ...`: accounts and machine keys; secrets are printed once, never logged.
 
 use super::open;
-use crate::auth::role::Role;
 use crate::config::DbArgs;
+use crate::domain::access::Role;
 use anyhow::Context;
 use clap::Subcommand;
 

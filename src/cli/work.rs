@@ -29,7 +29,7 @@ pub(super) fn run(action: WorkAction, db: &DbArgs) -> anyhow::Result<()> {
     match action {
         WorkAction::Tick { now } => {
             let now = now.unwrap_or_else(|| chrono::Utc::now().naive_utc());
-            let report = crate::service::scheduler::tick(&db, now)?;
+            let report = crate::service::cases::scheduler::tick(&db, now)?;
             println!("{}", serde_json::to_string(&report)?);
         }
     }

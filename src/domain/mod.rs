@@ -1,5 +1,6 @@
 //! Pure rules of the domain: no actix, no diesel, tested as plain functions.
 
+pub mod access;
 pub mod assessment;
 pub mod chain;
 pub mod deadline;

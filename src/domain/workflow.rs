@@ -5,7 +5,7 @@
 //! Guarantees: every (status, action) pair either names its next status or is refused with the actions that are
 //! allowed from that status; merged and closed cases take no field actions.
 
-use crate::auth::role::Role;
+use crate::domain::access::Role;
 use serde::Serialize;
 
 /// Where a case stands.

@@ -1,11 +1,11 @@
 //! Account administration: `GET /api/v1/admin/users`, `POST /api/v1/admin/users/{username}/revoke-tokens`, a user's
 //! jurisdiction (`PUT .../scopes`) and the units they act for (`PUT .../units`).
 
-use crate::app::AppState;
-use crate::auth::current_user::CurrentUser;
-use crate::auth::policy::{self, Permission};
+use crate::domain::access::Permission;
 use crate::error::ApiError;
+use crate::http::access::CurrentUser;
 use crate::http::query::{NoParameters, Query};
+use crate::http::state::AppState;
 use crate::service::auth::{self, AuthError};
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
@@ -49,7 +49,7 @@ pub async fn list_users(
     me: CurrentUser,
     _q: Query<NoParameters>,
 ) -> Result<web::Json<AdminUsers>, ApiError> {
-    policy::require(&me, Permission::ManageUsers)?;
+    me.require(Permission::ManageUsers)?;
     let db = state.db.clone();
     let rows = web::block(move || auth::list_users_with_units(&db)).await??;
     Ok(web::Json(AdminUsers {
@@ -74,7 +74,7 @@ pub async fn revoke_tokens(
     me: CurrentUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::require(&me, Permission::ManageUsers)?;
+    me.require(Permission::ManageUsers)?;
     let db = state.db.clone();
     let username = path.into_inner();
     match web::block(move || auth::revoke_tokens(&db, &username)).await? {
@@ -106,7 +106,7 @@ pub async fn set_scopes(
     path: web::Path<String>,
     body: web::Json<Scopes>,
 ) -> Result<web::Json<Scopes>, ApiError> {
-    policy::require(&me, Permission::ManageUsers)?;
+    me.require(Permission::ManageUsers)?;
     let scopes = body.into_inner();
     let db = state.db.clone();
     let username = path.into_inner();
@@ -137,7 +137,7 @@ pub async fn set_units(
     path: web::Path<String>,
     body: web::Json<Units>,
 ) -> Result<web::Json<Units>, ApiError> {
-    policy::require(&me, Permission::ManageUsers)?;
+    me.require(Permission::ManageUsers)?;
     let units = body.into_inner().units;
     let db = state.db.clone();
     let username = path.into_inner();
@@ -199,9 +199,9 @@ pub async fn pii_reads(
     me: CurrentUser,
     q: Query<PiiReadQuery>,
 ) -> Result<web::Json<PiiReads>, ApiError> {
-    use crate::service::cases;
+    use crate::service::cases::read as cases;
     use crate::store::audit::PiiReadFilter;
-    policy::require(&me, Permission::ReadAudit)?;
+    me.require(Permission::ReadAudit)?;
     let q = q.into_inner();
     let since = crate::http::dto::parse_time("since", q.since.as_deref())?;
     let filter = PiiReadFilter {

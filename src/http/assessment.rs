@@ -1,10 +1,10 @@
 //! The monthly assessment: `GET /api/v1/assessment?month=YYYY-MM&level=street|district|department|handler`, ranked,
 //! within the reader's jurisdiction. The DTOs here are also what `gridline report assessment --format json` prints.
 
-use crate::app::AppState;
-use crate::auth::current_user::CurrentUser;
 use crate::error::ApiError;
+use crate::http::access::CurrentUser;
 use crate::http::query::Query;
+use crate::http::state::AppState;
 use crate::service::assessment::{self as service, Assessment, AssessmentError, Entry};
 use actix_web::web;
 use serde::{Deserialize, Serialize};

@@ -1,10 +1,11 @@
 //! `POST /api/v1/auth/login`, `POST /api/v1/auth/logout`, `GET /api/v1/auth/me`.
 
-use crate::app::AppState;
-use crate::auth::current_user::CurrentUser;
+use crate::domain::access::Principal;
 use crate::error::ApiError;
+use crate::http::access::CurrentUser;
 use crate::http::client_addr;
-use crate::service::auth::{self, Principal};
+use crate::http::state::AppState;
+use crate::service::auth;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 

@@ -2,22 +2,22 @@
 //! its tickets, reports, merge decisions and chain; callers masked unless the reader may see them) and
 //! `POST /api/v1/cases/{id}/unmerge`. The DTOs here are shared with intake.
 
-use crate::app::AppState;
-use crate::auth::current_user::CurrentUser;
-use crate::auth::policy::{self, Permission};
+use crate::domain::access::Permission;
 use crate::domain::ids::is_ticket_no;
 use crate::domain::privacy::{mask_name, mask_phone};
 use crate::domain::time::rfc3339 as time;
 use crate::domain::workflow::Status;
 use crate::error::ApiError;
 use crate::geo::index::PlaceIndex;
+use crate::http::access::CurrentUser;
 use crate::http::chain::LinkDto;
 use crate::http::dto::parse_time;
 use crate::http::query::Query;
 use crate::http::query::one_of;
+use crate::http::state::AppState;
 use crate::http::work::{CallbackDto, EscalationDto, WhistleCallDto, WorkDto};
 use crate::http::workflow::{StepDto, TransitionDto};
-use crate::service::cases::{self as service, CaseError, UnmergeInput};
+use crate::service::cases::read::{self as service, CaseError, UnmergeInput};
 use crate::store::cases::{CaseFilter, CaseRow, DecisionRow, ReportRow, TicketRow};
 use actix_web::web;
 use serde::{Deserialize, Serialize};
@@ -378,7 +378,7 @@ pub async fn list(
     me: CurrentUser,
     q: Query<CaseQuery>,
 ) -> Result<web::Json<CasePage>, ApiError> {
-    policy::require(&me, Permission::ReadCases)?;
+    me.require(Permission::ReadCases)?;
     let q = q.into_inner();
     let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
     let filter = CaseFilter {
@@ -460,14 +460,14 @@ pub async fn get(
     id: web::Path<String>,
     q: Query<ReasonQuery>,
 ) -> Result<web::Json<CaseDetailDto>, ApiError> {
-    policy::require(&me, Permission::ReadCases)?;
+    me.require(Permission::ReadCases)?;
     let db = state.db.clone();
     let user = me.user.clone();
     let id = id.into_inner();
     let reason = q.into_inner().reason;
     let d = web::block(move || service::detail(&db, &user, &id, reason.as_deref())).await??;
     let index = &state.index;
-    let next_steps = crate::service::workflow::allowed_steps(&me.user, &d.case)
+    let next_steps = crate::service::cases::workflow::allowed_steps(&me.user, &d.case)
         .into_iter()
         .map(StepDto::from)
         .collect();
@@ -515,7 +515,7 @@ pub async fn unmerge(
     id: web::Path<String>,
     body: web::Json<UnmergeInput>,
 ) -> Result<web::Json<Unmerged>, ApiError> {
-    policy::require(&me, Permission::Unmerge)?;
+    me.require(Permission::Unmerge)?;
     let db = state.db.clone();
     let user = me.user.clone();
     let id = id.into_inner();

@@ -2,12 +2,12 @@
 //! Chains are answered from the in-memory chain index; every write refreshes it after it commits, before
 //! answering, so the next read sees the change.
 
-use crate::app::AppState;
-use crate::auth::current_user::CurrentUser;
-use crate::auth::policy::{self, Permission};
+use crate::domain::access::Permission;
 use crate::error::ApiError;
 use crate::geo::lonlat::Lonlat;
+use crate::http::access::CurrentUser;
 use crate::http::query::Query;
+use crate::http::state::AppState;
 use crate::service::chain::{self as service, AssignInput, ChainError, SectionInput};
 use crate::store::chain::{AssignmentRow, SectionRow};
 use actix_web::{HttpResponse, web};
@@ -169,8 +169,8 @@ pub async fn place_chain(
     code: web::Path<String>,
     q: Query<AtQuery>,
 ) -> Result<web::Json<ChainDto>, ApiError> {
-    policy::require(&me, Permission::ReadOrganisation)?;
-    policy::require_place(&me, &code)?;
+    me.require(Permission::ReadOrganisation)?;
+    me.require_place(&code)?;
     let at = parse_at(q.at.as_deref())?;
     // In memory and a few microseconds: no need for a blocking thread.
     let chain = service::chain_of(&state.index, &state.chain, &code, at).map_err(|e| match e {
@@ -196,7 +196,7 @@ pub async fn point_chain(
     me: CurrentUser,
     q: Query<PointQuery>,
 ) -> Result<web::Json<ChainDto>, ApiError> {
-    policy::require(&me, Permission::ReadOrganisation)?;
+    me.require(Permission::ReadOrganisation)?;
     let p = Lonlat::parse(q.lon.as_deref(), q.lat.as_deref(), q.crs.as_deref())
         .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
     let at = parse_at(q.at.as_deref())?;
@@ -211,7 +211,7 @@ pub async fn point_chain(
             ),
         })?;
     let cell = located.cell.code.clone();
-    policy::require_place(&me, &cell)?;
+    me.require_place(&cell)?;
     let building = located.building.map(|(b, _)| ChainBuilding {
         code: b.code.clone(),
         name: b.name.clone(),
@@ -281,7 +281,7 @@ pub async fn assign(
     me: CurrentUser,
     body: web::Json<AssignBody>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::require(&me, Permission::ManageOrganisation)?;
+    me.require(Permission::ManageOrganisation)?;
     let b = body.into_inner();
     let input = AssignInput {
         kind: b.kind,
@@ -317,7 +317,7 @@ pub async fn end(
     id: web::Path<String>,
     body: web::Json<EndBody>,
 ) -> Result<web::Json<AssignmentDto>, ApiError> {
-    policy::require(&me, Permission::ManageOrganisation)?;
+    me.require(Permission::ManageOrganisation)?;
     let at = parse_at(body.at.as_deref())?;
     let st = state.clone();
     let ended = web::block(move || {
@@ -349,7 +349,7 @@ pub async fn history(
     me: CurrentUser,
     q: Query<HistoryQuery>,
 ) -> Result<web::Json<Assignments>, ApiError> {
-    policy::require(&me, Permission::ReadOrganisation)?;
+    me.require(Permission::ReadOrganisation)?;
     let q = q.into_inner();
     let (Some(kind), Some(target)) = (q.kind, q.target) else {
         return Err(ApiError::bad_request(
@@ -392,7 +392,7 @@ pub async fn create_section(
     me: CurrentUser,
     body: web::Json<SectionInput>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::require(&me, Permission::ManageOrganisation)?;
+    me.require(Permission::ManageOrganisation)?;
     let st = state.clone();
     let s = web::block(move || {
         let s = service::create_section(&st.db, body.into_inner())?;
@@ -422,7 +422,7 @@ pub async fn sections(
     me: CurrentUser,
     q: Query<SectionQuery>,
 ) -> Result<web::Json<Sections>, ApiError> {
-    policy::require(&me, Permission::ReadOrganisation)?;
+    me.require(Permission::ReadOrganisation)?;
     let db = state.db.clone();
     let place = q.into_inner().place;
     let rows = web::block(move || service::sections(&db, place.as_deref())).await??;

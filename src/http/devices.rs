@@ -1,12 +1,12 @@
 //! Phones: `POST /api/v1/devices` (register the signed-in member's phone, get its token once),
 //! `GET /api/v1/devices` (one's own; an admin's: everyone's) and `POST /api/v1/devices/{id}/revoke`.
 
-use crate::app::AppState;
-use crate::auth::current_user::CurrentUser;
 use crate::domain::time::rfc3339 as time;
 use crate::error::ApiError;
+use crate::http::access::CurrentUser;
 use crate::http::query::Query;
-use crate::service::devices;
+use crate::http::state::AppState;
+use crate::service::sync::devices;
 use crate::store::sync::DeviceRow;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};

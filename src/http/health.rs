@@ -1,7 +1,7 @@
 //! `/healthz` (the process answers) and `/readyz` (the database answers and geodata is loaded).
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::http::state::AppState;
 use actix_web::web;
 use serde::Serialize;
 

@@ -1,16 +1,16 @@
 //! Intake: `GET /api/v1/topics`, `POST /api/v1/tickets` (the hotline) and `POST /api/v1/reports` (grid members).
 
-use crate::app::AppState;
-use crate::auth::current_user::CurrentUser;
-use crate::auth::policy::{self, Permission};
+use crate::domain::access::Permission;
 use crate::error::ApiError;
+use crate::http::access::CurrentUser;
 use crate::http::cases::{CaseDto, DecisionDto, ReportDto, TicketDto};
 use crate::http::query::{NoParameters, Query};
+use crate::http::state::AppState;
+use crate::service::admin::topics::{self, TopicError};
+use crate::service::intake::ticket_queue::QueueOutcome;
 use crate::service::intake::{
     self as service, Filed, IntakeError, PreparedTicket, ReportInput, TicketInput,
 };
-use crate::service::ticket_queue::QueueOutcome;
-use crate::service::topics::{self, TopicError};
 use crate::store::cases::TicketRow;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
@@ -170,7 +170,7 @@ pub async fn file_ticket(
     me: CurrentUser,
     body: web::Json<TicketInput>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::require(&me, Permission::FileTickets)?;
+    me.require(Permission::FileTickets)?;
     let input = body.into_inner();
     // Checking and placing a ticket is pure computation over the in-memory indexes: no need for a blocking thread.
     let prepared = service::prepare_ticket(&state.geo(), &input, &me.user)?;
@@ -202,7 +202,7 @@ pub async fn file_report(
     me: CurrentUser,
     body: web::Json<ReportInput>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::require(&me, Permission::FileReports)?;
+    me.require(Permission::FileReports)?;
     let st = state.clone();
     let user = me.user.clone();
     let now = st.clock.now();

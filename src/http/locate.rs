@@ -1,6 +1,5 @@
 //! `GET /api/v1/locate` and `POST /api/v1/locate/batch`: from a point to its cell and place chain.
 
-use crate::app::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::geo::crs::Crs;
 use crate::geo::index::{Located, Method, PlaceIndex};
@@ -8,6 +7,7 @@ use crate::geo::lonlat::{Lonlat, PointError, parse_crs};
 use crate::geo::place::Level;
 use crate::http::dto::PlaceRef;
 use crate::http::query::Query;
+use crate::http::state::AppState;
 use actix_web::web;
 use serde::{Deserialize, Serialize};
 

@@ -3,6 +3,7 @@
 //! Routes are registered through [`Routes`], which records every (method, path) it registers; the spec test
 //! compares that list with the spec, so a route cannot exist without being documented.
 
+pub mod access;
 pub mod admin;
 pub mod assessment;
 pub mod auth;
@@ -22,6 +23,7 @@ pub mod policy;
 pub mod public;
 pub mod pull;
 pub mod query;
+pub mod state;
 pub mod sync;
 pub mod work;
 pub mod workflow;

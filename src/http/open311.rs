@@ -4,16 +4,17 @@
 //!
 //! Every error here answers the spec's body, `[{"code": <HTTP status>, "description": "..."}]`, never the
 //! `{"code","message"}` of `/api/v1`: query and body are parsed by hand so that no extractor answers in the other
-//! shape. Public reads carry no personal data (see [`crate::service::open311`]).
+//! shape. Public reads carry no personal data (see [`crate::service::intake::open311`]).
 
-use crate::app::AppState;
-use crate::auth::policy::{self, Permission};
+use crate::domain::access::Principal;
+use crate::domain::access::{self, Permission};
 use crate::error::ApiError;
 use crate::http::dto::parse_time;
 use crate::http::intake::file_prepared;
-use crate::service::auth::{self as auth_service, AuthError, Principal};
+use crate::http::state::AppState;
+use crate::service::auth::{self as auth_service, AuthError};
+use crate::service::intake::open311::{self as service, NewRequest, PublicRequest, RequestQuery};
 use crate::service::intake::{self as intake, IntakeError};
-use crate::service::open311::{self as service, NewRequest, PublicRequest, RequestQuery};
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -319,7 +320,7 @@ fn credential(req: &HttpRequest, form: &HashMap<String, String>) -> Option<Strin
             .map(str::to_owned)
     };
     header("x-api-key")
-        .or_else(|| crate::auth::current_user::bearer(req))
+        .or_else(|| crate::http::access::bearer(req))
         .or_else(|| form.get("api_key").map(|s| s.trim().to_owned()))
         .or_else(|| {
             params(req.query_string().as_bytes())
@@ -342,7 +343,7 @@ async fn client(state: &AppState, key: Option<String>) -> Result<Principal, Spec
         Err(AuthError::Db(e)) => return Err(SpecError::internal(e)),
         Err(_) => return Err(SpecError::forbidden("invalid api_key")),
     };
-    if !policy::allows(principal.role, Permission::FileTickets) {
+    if !access::allows(principal.role, Permission::FileTickets) {
         return Err(SpecError::forbidden(
             "this api_key may not post service requests",
         ));

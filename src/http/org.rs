@@ -1,12 +1,12 @@
 //! Units and people: `/api/v1/units[/{id}]` and `/api/v1/people[/{id}]` (create, list, read, change, delete).
 //! Every write refreshes the record in the chain index after it commits, before answering.
 
-use crate::app::AppState;
-use crate::auth::current_user::CurrentUser;
-use crate::auth::policy::{self, Permission};
+use crate::domain::access::Permission;
 use crate::error::ApiError;
+use crate::http::access::CurrentUser;
 use crate::http::query::Query;
-use crate::service::org::{self as service, OrgError, PersonInput, UnitInput};
+use crate::http::state::AppState;
+use crate::service::admin::org::{self as service, OrgError, PersonInput, UnitInput};
 use crate::store::org::{PersonRow, UnitRow};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -152,7 +152,7 @@ pub async fn create_unit(
     me: CurrentUser,
     body: web::Json<UnitInput>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::require(&me, Permission::ManageOrganisation)?;
+    me.require(Permission::ManageOrganisation)?;
     let st = state.clone();
     let u = run(move || {
         let u = service::create_unit(&st.db, body.into_inner())?;
@@ -169,7 +169,7 @@ pub async fn list_units(
     me: CurrentUser,
     q: Query<UnitFilter>,
 ) -> Result<web::Json<Units>, ApiError> {
-    policy::require(&me, Permission::ReadOrganisation)?;
+    me.require(Permission::ReadOrganisation)?;
     let db = state.db.clone();
     let q = q.into_inner();
     let rows = run(move || service::units(&db, q.kind.as_deref(), q.place.as_deref())).await?;
@@ -184,7 +184,7 @@ pub async fn get_unit(
     me: CurrentUser,
     id: web::Path<String>,
 ) -> Result<web::Json<UnitDto>, ApiError> {
-    policy::require(&me, Permission::ReadOrganisation)?;
+    me.require(Permission::ReadOrganisation)?;
     let db = state.db.clone();
     Ok(web::Json(
         run(move || service::unit(&db, &id)).await?.into(),
@@ -198,7 +198,7 @@ pub async fn update_unit(
     id: web::Path<String>,
     body: web::Json<UnitInput>,
 ) -> Result<web::Json<UnitDto>, ApiError> {
-    policy::require(&me, Permission::ManageOrganisation)?;
+    me.require(Permission::ManageOrganisation)?;
     let st = state.clone();
     let u = run(move || {
         let u = service::update_unit(&st.db, &id, body.into_inner())?;
@@ -215,7 +215,7 @@ pub async fn delete_unit(
     me: CurrentUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::require(&me, Permission::ManageOrganisation)?;
+    me.require(Permission::ManageOrganisation)?;
     let st = state.clone();
     run(move || {
         service::delete_unit(&st.db, &id)?;
@@ -231,7 +231,7 @@ pub async fn create_person(
     me: CurrentUser,
     body: web::Json<PersonInput>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::require(&me, Permission::ManageOrganisation)?;
+    me.require(Permission::ManageOrganisation)?;
     let st = state.clone();
     let p = run(move || {
         let p = service::create_person(&st.db, body.into_inner())?;
@@ -248,7 +248,7 @@ pub async fn list_people(
     me: CurrentUser,
     q: Query<PersonFilter>,
 ) -> Result<web::Json<People>, ApiError> {
-    policy::require(&me, Permission::ReadOrganisation)?;
+    me.require(Permission::ReadOrganisation)?;
     let db = state.db.clone();
     let unit = q.into_inner().unit;
     let rows = run(move || service::people(&db, unit.as_deref())).await?;
@@ -263,7 +263,7 @@ pub async fn get_person(
     me: CurrentUser,
     id: web::Path<String>,
 ) -> Result<web::Json<PersonDto>, ApiError> {
-    policy::require(&me, Permission::ReadOrganisation)?;
+    me.require(Permission::ReadOrganisation)?;
     let db = state.db.clone();
     Ok(web::Json(
         run(move || service::person(&db, &id)).await?.into(),
@@ -277,7 +277,7 @@ pub async fn update_person(
     id: web::Path<String>,
     body: web::Json<PersonInput>,
 ) -> Result<web::Json<PersonDto>, ApiError> {
-    policy::require(&me, Permission::ManageOrganisation)?;
+    me.require(Permission::ManageOrganisation)?;
     let st = state.clone();
     let p = run(move || {
         let p = service::update_person(&st.db, &id, body.into_inner())?;
@@ -294,7 +294,7 @@ pub async fn delete_person(
     me: CurrentUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::require(&me, Permission::ManageOrganisation)?;
+    me.require(Permission::ManageOrganisation)?;
     let st = state.clone();
     run(move || {
         service::delete_person(&st.db, &id)?;

@@ -8,13 +8,13 @@
 //! route does not use, so it is deliberately not what limits it. Ingest (hashing, decoding, encoding) is blocking
 //! work and runs in `web::block`.
 
-use crate::app::AppState;
-use crate::auth::current_user::CurrentUser;
-use crate::auth::policy::{self, Permission};
+use crate::domain::access::Permission;
 use crate::error::ApiError;
+use crate::http::access::CurrentUser;
+use crate::http::state::AppState;
 use crate::media::ingest::IngestError;
 use crate::media::store::Variant;
-use crate::service::photos::{self as service, MAX_PIECE, PhotoError, UploadState};
+use crate::service::sync::photos::{self as service, MAX_PIECE, PhotoError, UploadState};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use futures_util::StreamExt;
@@ -138,7 +138,7 @@ pub async fn create_upload(
     me: CurrentUser,
     body: web::Json<NewUpload>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::require(&me, Permission::ReadCases)?;
+    me.require(Permission::ReadCases)?;
     let b = body.into_inner();
     let now = state.clock.now();
     let st = state.clone();
@@ -266,7 +266,7 @@ pub async fn head_photo(
     me: CurrentUser,
     sha: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::require(&me, Permission::ReadCases)?;
+    me.require(Permission::ReadCases)?;
     let sha = service::parse_hash(&sha)?;
     let st = state.clone();
     let s = sha.clone();
@@ -286,7 +286,7 @@ async fn send(
     sha: String,
     variant: Variant,
 ) -> Result<HttpResponse, ApiError> {
-    policy::require(&me, Permission::ReadCases)?;
+    me.require(Permission::ReadCases)?;
     let etag = format!("\"{}\"", sha.trim().to_ascii_lowercase());
     let st = state.clone();
     let file =

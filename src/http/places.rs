@@ -1,13 +1,12 @@
 //! `GET /api/v1/places/{code}` (a GeoJSON Feature) and `GET /api/v1/places/{code}/children` (a FeatureCollection),
 //! for every level's code: the city, districts, streets, communities, cells and (18 digits) buildings.
 
-use crate::app::AppState;
-use crate::auth::current_user::CurrentUser;
-use crate::auth::policy;
 use crate::error::ApiError;
 use crate::geo::layers::{self, GeometryOut};
 use crate::geo::place::{Level, PlaceCode, is_building_code};
+use crate::http::access::CurrentUser;
 use crate::http::query::Query;
+use crate::http::state::AppState;
 use crate::service::places as service;
 use crate::store::places::{BuildingRow, PlaceRow};
 use actix_web::web;
@@ -137,7 +136,7 @@ async fn building_in_scope(
     me: &CurrentUser,
     code: String,
 ) -> Result<BuildingRow, ApiError> {
-    policy::require_place(me, &code)?;
+    me.require_place(&code)?;
     let db = state.db.clone();
     let c = code.clone();
     web::block(move || service::building(&db, &c))
@@ -234,7 +233,7 @@ pub async fn get_place(
             return Ok(web::Json(PlaceAnswer::Building(building_feature(b))));
         }
     };
-    policy::require_place(&me, code.as_str())?;
+    me.require_place(code.as_str())?;
     let db = state.db.clone();
     let c = code.clone();
     let found = web::block(move || service::get(&db, &c, level))
@@ -271,7 +270,7 @@ pub async fn children(
             }));
         }
     };
-    policy::require_place(&me, code.as_str())?;
+    me.require_place(code.as_str())?;
     let db = state.db.clone();
     let c = code.clone();
     let (places, buildings) = web::block(move || service::children(&db, &c, level))

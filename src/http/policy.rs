@@ -1,12 +1,12 @@
 //! Policy values: `GET /api/v1/policy` (every signed-in user: the numbers they are held to),
 //! `PUT /api/v1/policy/{key}` and `DELETE /api/v1/policy/{key}` (admins).
 
-use crate::app::AppState;
-use crate::auth::current_user::CurrentUser;
-use crate::auth::policy::{self, Permission};
+use crate::domain::access::Permission;
 use crate::error::ApiError;
+use crate::http::access::CurrentUser;
 use crate::http::query::{NoParameters, Query};
-use crate::service::policy::{self as service, PolicyError};
+use crate::http::state::AppState;
+use crate::service::admin::policy::{self as service, PolicyError};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
@@ -64,7 +64,7 @@ pub async fn list(
     me: CurrentUser,
     _q: Query<NoParameters>,
 ) -> Result<web::Json<PolicyValues>, ApiError> {
-    policy::require(&me, Permission::ReadOrganisation)?;
+    me.require(Permission::ReadOrganisation)?;
     let db = state.db.clone();
     let (settings, rows) =
         web::block(move || Ok::<_, PolicyError>((service::settings(&db)?, service::list(&db)?)))
@@ -93,7 +93,7 @@ pub async fn set(
     key: web::Path<String>,
     body: web::Json<SetPolicy>,
 ) -> Result<web::Json<PolicyValue>, ApiError> {
-    policy::require(&me, Permission::ManageOrganisation)?;
+    me.require(Permission::ManageOrganisation)?;
     let db = state.db.clone();
     let key = key.into_inner();
     let value = body.into_inner().value.trim().to_owned();
@@ -108,7 +108,7 @@ pub async fn unset(
     me: CurrentUser,
     key: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::require(&me, Permission::ManageOrganisation)?;
+    me.require(Permission::ManageOrganisation)?;
     let db = state.db.clone();
     let key = key.into_inner();
     let k = key.clone();

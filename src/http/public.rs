@@ -1,16 +1,16 @@
 //! `POST /api/v1/public/status`: 阳光办理, a caller's own lookup of their ticket, without signing in (see
-//! [`crate::service::public_status`] for what it shows and how guessing is stopped).
+//! [`crate::service::cases::public_status`] for what it shows and how guessing is stopped).
 //!
 //! Why POST with a JSON body rather than GET with a query: the ticket number and the phone digits then stay out
 //! of access logs, proxies and browser history, which record URLs but not bodies.
 
-use crate::app::AppState;
 use crate::domain::ids::is_ticket_no;
 use crate::domain::open311::status_note;
 use crate::domain::time::rfc3339 as time;
 use crate::error::ApiError;
 use crate::http::client_addr;
-use crate::service::public_status::{self as service, PublicStatus};
+use crate::http::state::AppState;
+use crate::service::cases::public_status::{self as service, PublicStatus};
 use actix_web::{HttpRequest, web};
 use serde::{Deserialize, Serialize};
 

@@ -1,17 +1,17 @@
 //! The pull feed of offline sync: `GET /api/v1/sync/pull?cursor=&limit=` — what changed in the signed-in user's
-//! jurisdiction since their cursor (see `service::pull`).
+//! jurisdiction since their cursor (see `service::sync::pull`).
 
-use crate::app::AppState;
-use crate::auth::current_user::CurrentUser;
-use crate::auth::policy::{self, Permission};
+use crate::domain::access::Permission;
 use crate::error::ApiError;
 use crate::geo::layers::GeometryOut;
+use crate::http::access::CurrentUser;
 use crate::http::cases::{CaseDto, ReportDto};
 use crate::http::chain::ChainDto;
 use crate::http::intake::TopicDto;
 use crate::http::query::Query;
+use crate::http::state::AppState;
 use crate::http::workflow::{StepDto, TransitionDto};
-use crate::service::pull::{self as service, Page, PullError, PullInput};
+use crate::service::sync::pull::{self as service, Page, PullError, PullInput};
 use actix_web::web;
 use serde::{Deserialize, Serialize};
 
@@ -170,7 +170,7 @@ pub async fn pull(
     me: CurrentUser,
     q: Query<PullQuery>,
 ) -> Result<web::Json<PullPage>, ApiError> {
-    policy::require(&me, Permission::ReadCases)?;
+    me.require(Permission::ReadCases)?;
     let input = PullInput {
         cursor: q.cursor.clone(),
         limit: parse_limit(q.limit.as_deref())?,

@@ -2,11 +2,11 @@
 //! `GET /api/v1/sync/ops?since=` (read every decided result back, in order) and `GET /api/v1/sync/conflicts`
 //! (stale edits kept for the member and their supervisor to review). Push and ops need a device token.
 
-use crate::app::AppState;
-use crate::auth::current_user::CurrentUser;
 use crate::error::ApiError;
+use crate::http::access::CurrentUser;
 use crate::http::query::Query;
-use crate::service::sync::{self as service, OpResult, SyncError};
+use crate::http::state::AppState;
+use crate::service::sync::push::{self as service, OpResult, SyncError};
 use crate::store::sync::DeviceRow;
 use actix_web::web;
 use serde::{Deserialize, Serialize};

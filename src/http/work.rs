@@ -2,16 +2,16 @@
 //! `GET /api/v1/dispatch/queue` (the dispatcher's queue) and `GET /api/v1/escalations` (what the scheduler
 //! escalated, for the chain it notified).
 
-use crate::app::AppState;
-use crate::auth::current_user::CurrentUser;
-use crate::auth::policy::{self, Permission};
+use crate::domain::access::Permission;
 use crate::domain::deadline::late;
 use crate::domain::time::rfc3339 as time;
 use crate::error::ApiError;
+use crate::http::access::CurrentUser;
 use crate::http::cases::CaseDto;
 use crate::http::query::Query;
-use crate::service::dispatch::{self, QueueKind};
-use crate::service::scheduler::{self, Notified};
+use crate::http::state::AppState;
+use crate::service::cases::dispatch::{self, QueueKind};
+use crate::service::cases::scheduler::{self, Notified};
 use crate::store::work::{CallbackRow, EscalationRow, WhistleCallRow, WorkRow};
 use actix_web::web;
 use chrono::NaiveDateTime;
@@ -259,7 +259,7 @@ pub async fn queue(
     me: CurrentUser,
     q: Query<QueueQuery>,
 ) -> Result<web::Json<QueuePage>, ApiError> {
-    policy::require(&me, Permission::Dispatch)?;
+    me.require(Permission::Dispatch)?;
     let q = q.into_inner();
     let kind = match q.kind.as_deref().map(str::trim) {
         None | Some("") | Some("unrouted") => QueueKind::Unrouted,
@@ -322,7 +322,7 @@ pub async fn escalations(
     me: CurrentUser,
     q: Query<EscalationQuery>,
 ) -> Result<web::Json<EscalationPage>, ApiError> {
-    policy::require(&me, Permission::ReadCases)?;
+    me.require(Permission::ReadCases)?;
     let q = q.into_inner();
     let limit = page_limit(q.limit)?;
     let db = state.db.clone();

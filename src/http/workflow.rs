@@ -1,13 +1,13 @@
 //! The case workflow: `POST /api/v1/cases/{id}/transitions` takes a step; the case detail shows the history and the
 //! steps the reader may take next.
 
-use crate::app::AppState;
-use crate::auth::current_user::CurrentUser;
-use crate::auth::policy::{self, Permission};
+use crate::domain::access::Permission;
 use crate::domain::workflow::Step;
 use crate::error::ApiError;
+use crate::http::access::CurrentUser;
 use crate::http::cases::CaseDto;
-use crate::service::workflow::{self as service, TransitionInput, WorkflowError};
+use crate::http::state::AppState;
+use crate::service::cases::workflow::{self as service, TransitionInput, WorkflowError};
 use crate::store::workflow::TransitionRow;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
@@ -124,7 +124,7 @@ pub async fn transition(
     id: web::Path<String>,
     body: web::Json<TransitionInput>,
 ) -> Result<HttpResponse, ApiError> {
-    policy::require(&me, Permission::ReadCases)?;
+    me.require(Permission::ReadCases)?;
     let db = state.db.clone();
     let user = me.user.clone();
     let id = id.into_inner();

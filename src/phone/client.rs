@@ -3,7 +3,7 @@
 //!
 //! Plain blocking HTTP/1.1 (ureq): the phone has one thing to do at a time, and a sync is a sequence of requests.
 
-use crate::service::sync::OpResult;
+use crate::service::sync::push::OpResult;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;

@@ -7,7 +7,7 @@
 //!
 //! 1. photos first (a report's photos should be there when it arrives): ask whether the server has each one, and if
 //!    not send it in pieces, resuming from the server's offset after a cut;
-//! 2. operations in device order, in batches of at most [`crate::service::sync::MAX_OPS`], keeping each result
+//! 2. operations in device order, in batches of at most [`crate::service::sync::push::MAX_OPS`], keeping each result
 //!    before the next batch goes; a batch whose answer was lost is sent again as it was (the server answers
 //!    `duplicate` with the original decision for what it already applied);
 //! 3. every result read back (`GET /sync/ops?since=`), so no decision goes unseen;
@@ -21,7 +21,7 @@ pub mod client;
 pub mod queue;
 
 use crate::service::intake::ReportInput;
-use crate::service::sync::OpResult;
+use crate::service::sync::push::OpResult;
 use client::{Appended, Transport, TransportError};
 use queue::{Decision, LocalOp, Queue, QueueError};
 use serde_json::Value;
@@ -56,7 +56,7 @@ pub enum PhoneError {
 /// How a sync goes.
 #[derive(Debug, Clone, Copy)]
 pub struct SyncOptions {
-    /// Operations per push (at most [`crate::service::sync::MAX_OPS`]).
+    /// Operations per push (at most [`crate::service::sync::push::MAX_OPS`]).
     pub batch: usize,
     /// Bytes per photo piece.
     pub piece: usize,
@@ -69,7 +69,7 @@ pub struct SyncOptions {
 impl Default for SyncOptions {
     fn default() -> Self {
         SyncOptions {
-            batch: crate::service::sync::MAX_OPS,
+            batch: crate::service::sync::push::MAX_OPS,
             piece: 256 << 10,
             pull: true,
             pull_limit: 200,
@@ -400,7 +400,7 @@ impl Phone {
         report: &mut SyncReport,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<(), PhoneError> {
-        let batch = options.batch.clamp(1, crate::service::sync::MAX_OPS) as i64;
+        let batch = options.batch.clamp(1, crate::service::sync::push::MAX_OPS) as i64;
         let total = self
             .queue
             .counts()?

@@ -5,12 +5,12 @@
 //! (`store::assessment`): per month one over the case work (volume, response, latest callbacks), and at the
 //! department level one for whistles. Nothing here walks the tickets one by one.
 
-use crate::auth::policy;
 use crate::db::{Db, DbError};
+use crate::domain::access;
+use crate::domain::access::Principal;
 use crate::domain::assessment::{
     self as rules, AssessmentPolicy, Counts, Level, Month, POLICY_PREFIX, Rates,
 };
-use crate::service::auth::Principal;
 use crate::store::assessment::{self as store, GroupBy, Scope, WhistleSums};
 use crate::store::topics as policy_store;
 use chrono::NaiveDateTime;
@@ -222,7 +222,7 @@ pub fn assess_at(
     level: Level,
     now: NaiveDateTime,
 ) -> Result<Assessment, AssessmentError> {
-    let (places, topics) = policy::assessment_scope(user);
+    let (places, topics) = access::assessment_scope(user);
     let scope = Scope { places, topics };
     let pol = load_policy(&mut *db.reader()?)?;
     let previous = month.previous();

@@ -7,9 +7,9 @@
 //! the same hashing work as a wrong password, and both answer the same, so sign-in does not reveal which names
 //! exist.
 
-use crate::auth::role::Role;
 use crate::auth::{password, token};
 use crate::db::{Db, DbError};
+use crate::domain::access::{Principal, Role};
 use crate::domain::throttle;
 use crate::store::users::{self as store, SessionRow, UserRow};
 use chrono::{Duration, NaiveDateTime, Utc};
@@ -69,57 +69,16 @@ impl From<diesel::result::Error> for AuthError {
     }
 }
 
-/// A signed-in user as handlers see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    /// User id.
-    pub id: String,
-    /// Sign-in name.
-    pub username: String,
-    /// Display name.
-    pub display_name: String,
-    /// Role.
-    pub role: Role,
-    /// Jurisdiction: place codes; everything inside them is visible (see `auth::policy`).
-    pub places: Vec<String>,
-    /// Topics a department handler answers for.
-    pub topics: Vec<String>,
-}
-
-impl Principal {
-    /// A machine actor (an import, the simulator) acting city-wide with a role; not an account.
-    pub fn machine(username: &str, display_name: &str, role: Role) -> Principal {
-        Principal {
-            id: username.to_owned(),
-            username: username.to_owned(),
-            display_name: display_name.to_owned(),
-            role,
-            places: vec![crate::geo::place::CITY_CODE.to_owned()],
-            topics: Vec::new(),
-        }
-    }
-
-    fn with_scopes(mut self, scopes: Vec<(String, String)>) -> Principal {
-        for (kind, value) in scopes {
-            match kind.as_str() {
-                "place" => self.places.push(value),
-                "topic" => self.topics.push(value),
-                _ => {}
-            }
-        }
-        self
-    }
-
-    fn from_row(u: &UserRow) -> Option<Principal> {
-        Some(Principal {
-            id: u.id.clone(),
-            username: u.username.clone(),
-            display_name: u.display_name.clone(),
-            role: Role::parse(&u.role)?,
-            places: Vec::new(),
-            topics: Vec::new(),
-        })
-    }
+/// The principal of a stored account (scopes not yet added); `None` for a role this server does not know.
+fn principal_of(u: &UserRow) -> Option<Principal> {
+    Some(Principal {
+        id: u.id.clone(),
+        username: u.username.clone(),
+        display_name: u.display_name.clone(),
+        role: Role::parse(&u.role)?,
+        places: Vec::new(),
+        topics: Vec::new(),
+    })
 }
 
 /// A new session: the token (shown once) and when it expires.
@@ -172,7 +131,7 @@ pub fn login(db: &Db, username: &str, pass: &str, address: &str) -> Result<NewSe
     let principal = user
         .as_ref()
         .filter(|u| ok && !u.disabled)
-        .and_then(Principal::from_row);
+        .and_then(principal_of);
     let Some(principal) = principal else {
         // The reserved attempt stays: it is the failure.
         tracing::info!(username_len = username.len(), "sign-in refused");
@@ -276,7 +235,7 @@ pub fn authenticate(db: &Db, bearer: &str) -> Result<Principal, AuthError> {
     match store::live_session(&mut conn, &token::hash(bearer), now())? {
         Some((_, user)) if !user.disabled => {
             let scopes = store::scopes(&mut conn, &user.id)?;
-            Ok(Principal::from_row(&user)
+            Ok(principal_of(&user)
                 .ok_or(AuthError::InvalidToken)?
                 .with_scopes(scopes))
         }
@@ -292,7 +251,7 @@ pub fn principal_by_id(
     match store::by_id(conn, id)? {
         Some(user) if !user.disabled => {
             let scopes = store::scopes(conn, &user.id)?;
-            Ok(Principal::from_row(&user).map(|p| p.with_scopes(scopes)))
+            Ok(principal_of(&user).map(|p| p.with_scopes(scopes)))
         }
         _ => Ok(None),
     }
@@ -377,7 +336,7 @@ pub fn create_user(db: &Db, new: &NewUser<'_>) -> Result<Principal, AuthError> {
         Ok(())
     })?;
     tracing::info!(user = %new.username, role = %new.role, "user added");
-    Principal::from_row(&row).ok_or(AuthError::InvalidUsername)
+    principal_of(&row).ok_or(AuthError::InvalidUsername)
 }
 
 /// Creates the first admin when there is no user yet: with `password`, or a generated one that is returned

@@ -1,29 +1,16 @@
 //! Use-cases: each public function is one unit of work (one transaction where it writes), called by the HTTP
-//! handlers and the command line alike.
+//! handlers and the command line alike. Grouped by context: `intake` (filing tickets and reports, Open311, bulk
+//! import), `cases` (reading cases, the workflow, the work on a case, dispatch, the scheduler), `chain` (the
+//! responsibility chain, its in-memory index, the generated default), `sync` (phones: devices, push, pull, photos),
+//! `admin` (units and people, policy values, the taxonomy, the place layers); `auth`, `places` and `assessment` stand
+//! alone. Dependencies point one way: `http → service → {domain, store, geo, media}`.
 
+pub mod admin;
 pub mod assessment;
 pub mod auth;
 pub mod cases;
 pub mod chain;
-pub mod chain_index;
-pub mod chain_seed;
-pub mod devices;
-pub mod dispatch;
-pub mod geodata;
 pub mod intake;
-pub mod open311;
-pub mod org;
-pub mod photos;
-pub mod pipeline;
 pub mod places;
-pub mod policy;
-pub mod public_status;
-pub mod pull;
-pub mod scheduler;
 pub mod simulate;
 pub mod sync;
-pub mod ticket_import;
-pub mod ticket_queue;
-pub mod topics;
-pub mod work;
-pub mod workflow;

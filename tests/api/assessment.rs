@@ -11,7 +11,7 @@ use crate::common;
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use common::TestApp;
 use diesel::prelude::*;
-use gridline::auth::role::Role;
+use gridline::domain::access::Role;
 use gridline::store::work::{self, CallbackRow, WhistleCallRow, WorkRow};
 use serde_json::{Value, json};
 use std::collections::HashMap;

@@ -4,7 +4,7 @@ use crate::common;
 
 use actix_web::http::Method;
 use common::{Req, TestApp};
-use gridline::auth::role::Role;
+use gridline::domain::access::Role;
 use gridline::domain::throttle;
 use gridline::service::auth;
 use serde_json::json;

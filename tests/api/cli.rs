@@ -210,7 +210,7 @@ fn api_keys_are_made_listed_without_secrets_and_revoked_from_the_command_line() 
         gridline::service::auth::authenticate(&db, &secret)
             .unwrap()
             .role,
-        gridline::auth::role::Role::HotlineOperator
+        gridline::domain::access::Role::HotlineOperator
     );
     let list = text(&gridline(&["apikey", "list"], &env).stdout);
     assert!(
@@ -259,11 +259,11 @@ fn a_user_added_with_a_scope_sees_only_inside_it() {
         gridline::service::auth::login(&db, "sec", "a long enough password", "127.0.0.1").unwrap();
     let me = gridline::service::auth::authenticate(&db, &s.token).unwrap();
     assert_eq!(me.places, ["110101001001"]);
-    assert!(gridline::auth::policy::can_see_place(
+    assert!(gridline::domain::access::can_see_place(
         &me,
         "110101001001002"
     ));
-    assert!(!gridline::auth::policy::can_see_place(
+    assert!(!gridline::domain::access::can_see_place(
         &me,
         "110101001002001"
     ));
@@ -304,7 +304,7 @@ fn a_user_add_that_fails_leaves_no_account_and_says_nothing_was_added() {
         ("RUST_LOG", "info"),
     ];
     let db = t.open();
-    let water = gridline::service::org::units(&db, Some("department"), Some("110105"))
+    let water = gridline::service::admin::org::units(&db, Some("department"), Some("110105"))
         .unwrap()
         .into_iter()
         .find(|u| u.topics.contains("0702"))
@@ -381,7 +381,7 @@ fn the_taxonomy_is_exported_changed_and_imported_all_or_nothing() {
     let out = gridline(&["topics", "import", file.to_str().unwrap()], &env);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let db = t.open();
-    let rows = gridline::service::topics::list(&db).unwrap();
+    let rows = gridline::service::admin::topics::list(&db).unwrap();
     let rubbish = rows.iter().find(|r| r.code == "0101").unwrap();
     assert_eq!(rubbish.merge_radius_m, 300);
     assert!(rows.iter().any(|r| r.code == "0106" && r.active));
@@ -395,7 +395,7 @@ fn the_taxonomy_is_exported_changed_and_imported_all_or_nothing() {
         "{}",
         text(&out.stdout)
     );
-    let rows = gridline::service::topics::list(&db).unwrap();
+    let rows = gridline::service::admin::topics::list(&db).unwrap();
     assert_eq!(
         rows.iter()
             .find(|r| r.code == "0101")
@@ -698,7 +698,7 @@ fn user_unlock_forgets_the_failed_sign_ins_of_an_account() {
     let t = TestDb::beijing();
     let db = t.open();
     let pw = "a long enough password";
-    auth::add_user(&db, "kong", "孔", gridline::auth::role::Role::Admin, pw).unwrap();
+    auth::add_user(&db, "kong", "孔", gridline::domain::access::Role::Admin, pw).unwrap();
     for _ in 0..gridline::domain::throttle::PER_PAIR {
         assert!(auth::login(&db, "kong", "wrong", "192.0.2.1").is_err());
     }

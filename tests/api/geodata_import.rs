@@ -6,7 +6,7 @@ use crate::common;
 use common::TestDb;
 use gridline::geo::layers;
 use gridline::geo::place::Level;
-use gridline::service::geodata::{self, ImportError};
+use gridline::service::admin::geodata::{self, ImportError};
 use gridline::store::places as store;
 use serde_json::json;
 

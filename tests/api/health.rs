@@ -35,7 +35,7 @@ async fn readyz_answers_503_when_no_cells_are_loaded() {
     let mut app = TestApp::beijing();
     let empty = gridline::geo::index::PlaceIndex::new(&[], &[]);
     app.state = actix_web::web::Data::new(
-        gridline::app::AppState::new(app.db.open(), std::sync::Arc::new(empty)).unwrap(),
+        gridline::http::state::AppState::new(app.db.open(), std::sync::Arc::new(empty)).unwrap(),
     );
     let r = app.get("/readyz").await;
     assert_eq!(r.status, 503);

@@ -5,7 +5,7 @@
 use crate::common;
 
 use common::{Resp, TestApp};
-use gridline::auth::role::Role;
+use gridline::domain::access::Role;
 use serde_json::{Value, json};
 
 /// `metres` north of a point.

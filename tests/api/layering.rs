@@ -72,8 +72,42 @@ fn the_pure_layers_do_not_import_the_database() {
 }
 
 #[test]
+fn no_layer_imports_a_layer_above_it() {
+    // Who may do what is pure (domain::access); the extractor and the state belong to the HTTP layer.
+    let pure: &[&str] = &[
+        "crate::service",
+        "crate::http",
+        "crate::store",
+        "crate::db",
+        "crate::app",
+        "crate::cli",
+        "crate::auth",
+    ];
+    let rules: [(&str, &[&str]); 6] = [
+        ("domain", pure),
+        ("geo", pure),
+        ("analytics", pure),
+        (
+            "store",
+            &["crate::service", "crate::http", "crate::app", "crate::cli"],
+        ),
+        ("service", &["crate::http", "crate::app", "crate::cli"]),
+        ("auth", &["crate::service", "crate::http", "crate::app"]),
+    ];
+    for (layer, above) in rules {
+        let found = imports(layer, above);
+        assert!(
+            found.is_empty(),
+            "src/{layer} imports a layer above it (dependencies point inward):\n{}",
+            found.join("\n")
+        );
+    }
+}
+
+#[test]
 fn the_check_sees_an_import_where_there_is_one() {
     // The check itself must be able to fail: src/http imports actix and src/store imports diesel.
     assert!(!imports("http", &["actix_web"]).is_empty());
     assert!(!imports("store", &["diesel"]).is_empty());
+    assert!(!imports("http", &["crate::service"]).is_empty());
 }

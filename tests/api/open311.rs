@@ -6,7 +6,7 @@ use crate::common;
 
 use actix_web::http::Method;
 use common::{Req, Resp, TestApp};
-use gridline::auth::role::Role;
+use gridline::domain::access::Role;
 use serde_json::{Value, json};
 
 const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");

@@ -8,9 +8,9 @@ use crate::common;
 use common::live::{FlakyProxy, LiveServer, Plan};
 use common::{TestApp, jpeg};
 use diesel::prelude::*;
-use gridline::auth::role::Role;
 use gridline::db::Db;
 use gridline::db::schema::{case_transitions, devices, photo_uploads, photos, reports, sync_ops};
+use gridline::domain::access::Role;
 use gridline::phone::client::Transport;
 use gridline::phone::{Phone, Retry, SyncOptions};
 use gridline::service::intake::{LocationInput, ReportInput};
@@ -196,7 +196,7 @@ fn three_days_offline_then_a_flaky_connection_delivers_everything_once_in_order(
     phone
         .sync(&direct, &SyncOptions::default(), &mut quiet)
         .unwrap();
-    gridline::service::scheduler::tick(&app.state.db, app.state.clock.now()).unwrap();
+    gridline::service::cases::scheduler::tick(&app.state.db, app.state.clock.now()).unwrap();
     let mut cases: Vec<String> = phone
         .queue()
         .ops()

@@ -5,7 +5,7 @@ use crate::common;
 
 use actix_web::http::Method;
 use common::{Resp, TestApp, jpeg};
-use gridline::auth::role::Role;
+use gridline::domain::access::Role;
 use gridline::media::PhotoHash;
 use serde_json::json;
 
@@ -564,7 +564,7 @@ async fn sending_bytes_stored_for_another_scope_grants_no_access_to_their_uses()
 
 #[actix_web::test]
 async fn unfinished_uploads_are_bounded_per_user_and_per_phone() {
-    use gridline::service::photos::{
+    use gridline::service::sync::photos::{
         MAX_OPEN_UPLOAD_BYTES_PER_USER, MAX_OPEN_UPLOADS_PER_DEVICE, MAX_OPEN_UPLOADS_PER_USER,
     };
     let app = TestApp::beijing();
@@ -612,7 +612,7 @@ async fn unfinished_uploads_are_bounded_per_user_and_per_phone() {
 
 #[test]
 fn uploads_started_at_once_still_stop_at_the_bound() {
-    use gridline::service::photos::{self, MAX_OPEN_UPLOADS_PER_USER};
+    use gridline::service::sync::photos::{self, MAX_OPEN_UPLOADS_PER_USER};
     let app = TestApp::beijing();
     let member = app.token(Role::GridMember, &[]);
     let user = gridline::service::auth::authenticate(&app.state.db, &member).unwrap();
@@ -671,7 +671,7 @@ async fn expired_uploads_are_swept_on_a_timer_without_a_new_upload() {
     assert_eq!((files(), row()), (1, true));
     let state = app.state.clone();
     let clock = state.clock.clone();
-    let sweeper = gridline::service::photos::spawn_sweeper(
+    let sweeper = gridline::service::sync::photos::spawn_sweeper(
         state.db.clone(),
         state.photos.clone(),
         std::time::Duration::from_millis(20),

@@ -7,7 +7,7 @@ use common::TestApp;
 #[actix_web::test]
 async fn the_city_is_the_root_with_16_districts() {
     let app = TestApp::beijing();
-    let admin = app.token(gridline::auth::role::Role::Admin, &[]);
+    let admin = app.token(gridline::domain::access::Role::Admin, &[]);
     let r = app.get_as(&admin, "/api/v1/places/110000").await;
     assert_eq!(r.status, 200, "{}", r.json);
     assert_eq!(r.json["properties"]["level"], "city");
@@ -26,7 +26,7 @@ async fn the_city_is_the_root_with_16_districts() {
 #[actix_web::test]
 async fn a_district_feature_has_its_outline_area_and_counts() {
     let app = TestApp::beijing();
-    let admin = app.token(gridline::auth::role::Role::Admin, &[]);
+    let admin = app.token(gridline::domain::access::Role::Admin, &[]);
     let r = app.get_as(&admin, "/api/v1/places/110105").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json["properties"]["name"], "朝阳区");
@@ -49,7 +49,7 @@ async fn a_district_feature_has_its_outline_area_and_counts() {
 #[actix_web::test]
 async fn simplify_reduces_vertices_and_is_bounded() {
     let app = TestApp::beijing();
-    let admin = app.token(gridline::auth::role::Role::Admin, &[]);
+    let admin = app.token(gridline::domain::access::Role::Admin, &[]);
     let count = |v: &serde_json::Value| v.to_string().matches('[').count();
     let full = app.get_as(&admin, "/api/v1/places/110119").await;
     let simple = app
@@ -69,7 +69,7 @@ async fn simplify_reduces_vertices_and_is_bounded() {
 #[actix_web::test]
 async fn a_cells_children_are_its_buildings() {
     let app = TestApp::beijing();
-    let admin = app.token(gridline::auth::role::Role::Admin, &[]);
+    let admin = app.token(gridline::domain::access::Role::Admin, &[]);
     let b = &gridline::geo::dataset::buildings().unwrap()[99];
     let r = app
         .get_as(&admin, &format!("/api/v1/places/{}/children", b.cell))
@@ -96,7 +96,7 @@ async fn a_cells_children_are_its_buildings() {
 #[actix_web::test]
 async fn unknown_and_malformed_codes_are_told_apart() {
     let app = TestApp::beijing();
-    let admin = app.token(gridline::auth::role::Role::Admin, &[]);
+    let admin = app.token(gridline::domain::access::Role::Admin, &[]);
     let r = app.get_as(&admin, "/api/v1/places/110199").await;
     assert_eq!(r.status, 404);
     assert_eq!(r.json["code"], "place_not_found");
@@ -116,7 +116,7 @@ async fn a_buildings_18_digit_code_is_a_place_code_too() {
     let app = TestApp::beijing();
     let b = &gridline::geo::dataset::buildings().unwrap()[99];
     assert_eq!(b.code.len(), 18);
-    let admin = app.token(gridline::auth::role::Role::Admin, &[]);
+    let admin = app.token(gridline::domain::access::Role::Admin, &[]);
     let r = app
         .get_as(&admin, &format!("/api/v1/places/{}", b.code))
         .await;
@@ -145,7 +145,7 @@ async fn a_buildings_18_digit_code_is_a_place_code_too() {
     } else {
         "110108"
     };
-    let outsider = app.token(gridline::auth::role::Role::Leader, &[elsewhere]);
+    let outsider = app.token(gridline::domain::access::Role::Leader, &[elsewhere]);
     let r = app
         .get_as(&outsider, &format!("/api/v1/places/{}", b.code))
         .await;

@@ -7,7 +7,7 @@ use crate::common;
 
 use common::{Resp, TestApp};
 use diesel::RunQueryDsl;
-use gridline::auth::role::Role;
+use gridline::domain::access::Role;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -281,7 +281,7 @@ async fn readers_pulling_while_others_write_miss_nothing_committed() {
         .map(|w| {
             let state = app.state.clone();
             std::thread::spawn(move || {
-                let user = gridline::service::auth::Principal {
+                let user = gridline::domain::access::Principal {
                     id: format!("writer{w}"),
                     username: format!("writer{w}"),
                     display_name: format!("writer{w}"),

@@ -3,7 +3,7 @@
 use crate::common;
 
 use common::TestApp;
-use gridline::auth::role::Role;
+use gridline::domain::access::Role;
 
 /// A cell, a sibling cell in the same community, and a cell of another community, district and street.
 fn places() -> (String, String, String) {

@@ -10,7 +10,7 @@ use diesel::sql_types::{BigInt, Double, Nullable, Text, Timestamp};
 use gridline::db::DbConnection;
 use gridline::geo::address::AddressMatcher;
 use gridline::geo::crs::haversine_m;
-use gridline::service::chain_index::SharedChainIndex;
+use gridline::service::chain::index::SharedChainIndex;
 use gridline::service::intake::Geo;
 use gridline::service::simulate::{self, traffic::Plan};
 
@@ -221,7 +221,7 @@ struct Step {
 
 #[test]
 fn simulated_cases_are_handled_only_by_steps_the_workflow_allows() {
-    use gridline::auth::role::Role;
+    use gridline::domain::access::Role;
     use gridline::domain::workflow::{self, Action, Origin, Status};
     let t = TestDb::beijing();
     let db = t.open();

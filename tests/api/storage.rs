@@ -4,7 +4,7 @@ use crate::common;
 
 use common::TestDb;
 use gridline::db::{Backend, Db, DbError};
-use gridline::service::geodata;
+use gridline::service::admin::geodata;
 use gridline::store::places as store;
 
 #[test]

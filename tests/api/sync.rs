@@ -6,7 +6,7 @@
 use crate::common;
 
 use common::{Resp, TestApp};
-use gridline::auth::role::Role;
+use gridline::domain::access::Role;
 use serde_json::{Value, json};
 
 const PHOTO_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -452,7 +452,7 @@ async fn case_steps_pushed_from_a_phone_follow_the_state_machine() {
     .await;
     let case = r[0]["result"]["case_id"].as_str().unwrap().to_owned();
     // The rules dispatch it (a patrol case is still the member's to fix on the spot).
-    gridline::service::scheduler::tick(&app.state.db, app.state.clock.now()).unwrap();
+    gridline::service::cases::scheduler::tick(&app.state.db, app.state.clock.now()).unwrap();
     let version = app
         .get_as(&member, &format!("/api/v1/cases/{case}"))
         .await

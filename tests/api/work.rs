@@ -8,8 +8,8 @@ use crate::common;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use common::{Resp, TestApp};
-use gridline::auth::role::Role;
-use gridline::service::scheduler;
+use gridline::domain::access::Role;
+use gridline::service::cases::scheduler;
 use serde_json::{Value, json};
 
 fn at(v: &Value) -> NaiveDateTime {

@@ -6,7 +6,7 @@
 use crate::common;
 
 use common::{Resp, TestApp};
-use gridline::auth::role::Role;
+use gridline::domain::access::Role;
 use serde_json::{Value, json};
 
 /// A hotline case in the test cell, with the unit ids of its chain (command centre first, then the street office).

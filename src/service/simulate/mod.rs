@@ -10,12 +10,12 @@ pub mod traffic;
 pub mod work;
 pub mod world;
 
-use crate::auth::role::Role;
 use crate::db::{Db, DbConnection};
+use crate::domain::access::Principal;
+use crate::domain::access::Role;
 use crate::domain::chain::AssignmentKind;
-use crate::service::auth::Principal;
+use crate::service::intake::pipeline;
 use crate::service::intake::{self, Geo, IntakeError, PreparedReport, PreparedTicket, Rules};
-use crate::service::pipeline;
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -117,7 +117,7 @@ fn store_item(
 }
 
 fn topics(db: &Db) -> Result<Vec<Topic>, IntakeError> {
-    Ok(crate::service::topics::list(db)?
+    Ok(crate::service::admin::topics::list(db)?
         .into_iter()
         .filter(|t| t.active && t.code.len() == 4)
         .map(|t| Topic {

@@ -4,7 +4,7 @@
 //! hotspots raise a topic in one place for some days. Deterministic: the same seed gives the same traffic.
 
 use crate::geo::crs::{Crs, from_wgs84};
-use crate::service::chain_seed::{fake_mobile, fake_name};
+use crate::service::chain::seed::{fake_mobile, fake_name};
 use crate::service::intake::{CallerInput, LocationInput, ReportInput, TicketInput};
 use crate::service::simulate::model;
 use crate::service::simulate::world::{Spot, World, scatter};

@@ -8,14 +8,14 @@
 //! it is stored as the real step would be (transitions, the case's work and clocks, callbacks, the case's status);
 //! the same seed gives the same handling; cases already handled are not touched again.
 
-use crate::auth::role::Role;
 use crate::db::Db;
+use crate::domain::access::Role;
 use crate::domain::deadline::{ClassClock, WorkPolicy};
 use crate::domain::ids::random_id;
 use crate::domain::topic::TimeClass;
 use crate::domain::workflow::{self, Action, Origin, Status};
-use crate::service::work::{self, Router};
-use crate::service::workflow::{Details, WorkflowError};
+use crate::service::cases::work::{self, Router};
+use crate::service::cases::workflow::{Details, WorkflowError};
 use crate::store::cases::{self as case_store, CaseRow};
 use crate::store::work::{self as work_store, CallbackRow, WorkRow};
 use crate::store::workflow::{self as transition_store, TransitionRow};

@@ -4,7 +4,7 @@
 //! to the server several times.
 
 use actix_web::web;
-use gridline::app::AppState;
+use gridline::http::state::AppState;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

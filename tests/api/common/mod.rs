@@ -13,9 +13,10 @@ pub mod spec;
 use actix_web::http::{Method, StatusCode};
 use actix_web::{App, test, web};
 use diesel::prelude::*;
-use gridline::app::{self, AppState};
+use gridline::app;
 use gridline::db::Db;
 use gridline::geo::index::PlaceIndex;
+use gridline::http::state::AppState;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The PostgreSQL server to test against, if any.
@@ -113,8 +114,8 @@ fn template() -> &'static Template {
             pg_admin(&url, &format!("CREATE DATABASE {name}"));
             {
                 let db = Db::connect(&with_database(&url, &name), 2).expect("template database");
-                gridline::service::geodata::ensure_loaded(&db).expect("load the dataset");
-                gridline::service::topics::ensure_loaded(&db).expect("load the topics");
+                gridline::service::admin::geodata::ensure_loaded(&db).expect("load the dataset");
+                gridline::service::admin::topics::ensure_loaded(&db).expect("load the topics");
             }
             Template::Postgres(name)
         }
@@ -127,8 +128,8 @@ fn template() -> &'static Template {
                 .into_owned();
             {
                 let db = Db::connect(&path, 1).expect("template database");
-                gridline::service::geodata::ensure_loaded(&db).expect("load the dataset");
-                gridline::service::topics::ensure_loaded(&db).expect("load the topics");
+                gridline::service::admin::geodata::ensure_loaded(&db).expect("load the dataset");
+                gridline::service::admin::topics::ensure_loaded(&db).expect("load the topics");
             }
             Template::Sqlite(dir, path)
         }
@@ -400,21 +401,21 @@ impl TestApp {
     }
 
     /// An API key of `role` (as `gridline apikey add` makes one).
-    pub fn api_key(&self, role: gridline::auth::role::Role) -> String {
+    pub fn api_key(&self, role: gridline::domain::access::Role) -> String {
         gridline::service::auth::create_api_key(&self.state.db, "test client", role)
             .expect("api key")
             .key
     }
 
     /// Signs in a new user of `role` whose jurisdiction is `places`; returns the token.
-    pub fn token(&self, role: gridline::auth::role::Role, places: &[&str]) -> String {
+    pub fn token(&self, role: gridline::domain::access::Role, places: &[&str]) -> String {
         self.token_with_topics(role, places, &[])
     }
 
     /// A signed-in user with a role, places and topics (department handlers answer for topics).
     pub fn token_with_topics(
         &self,
-        role: gridline::auth::role::Role,
+        role: gridline::domain::access::Role,
         places: &[&str],
         topics: &[&str],
     ) -> String {
@@ -445,7 +446,7 @@ impl TestApp {
             &gridline::service::auth::NewUser {
                 username: &name,
                 display_name: &name,
-                role: gridline::auth::role::Role::DepartmentHandler,
+                role: gridline::domain::access::Role::DepartmentHandler,
                 password: "test password 1",
                 places: &[],
                 topics: &owned(topics),
@@ -482,7 +483,7 @@ impl TestApp {
 
 /// The departments of a district as (id, name, topics), in the order the API lists them.
 pub async fn departments(app: &TestApp, district: &str) -> Vec<(String, String, Vec<String>)> {
-    let admin = app.token(gridline::auth::role::Role::Admin, &[]);
+    let admin = app.token(gridline::domain::access::Role::Admin, &[]);
     let r = app
         .get_as(
             &admin,
@@ -506,7 +507,7 @@ pub async fn departments(app: &TestApp, district: &str) -> Vec<(String, String, 
 
 /// Files a hotline complaint at the test spot (`spot()`) as a hotline operator; panics unless it is filed.
 pub async fn file_ticket(app: &TestApp, no: &str, topic: &str, phone: &str, text: &str) -> Resp {
-    let op = app.token(gridline::auth::role::Role::HotlineOperator, &[]);
+    let op = app.token(gridline::domain::access::Role::HotlineOperator, &[]);
     let (lon, lat, _) = spot();
     let r = app
         .post_as(

@@ -6,11 +6,11 @@
 //! happen).
 
 use crate::db::Db;
-use crate::service::auth::Principal;
+use crate::domain::access::Principal;
+use crate::service::intake::pipeline;
 use crate::service::intake::{
     self, CallerInput, Geo, IntakeError, LocationInput, PreparedTicket, TicketInput,
 };
-use crate::service::pipeline;
 use crate::store::cases as store;
 use chrono::NaiveDateTime;
 use std::io::BufRead;

@@ -1,14 +1,14 @@
 //! Reading cases (scoped by jurisdiction, callers masked unless the reader may see them, every unmasked read
 //! audited) and undoing a merge.
 
-use crate::auth::policy;
 use crate::db::{Db, DbConnection, DbError};
+use crate::domain::access;
+use crate::domain::access::Principal;
 use crate::domain::chain::AssignmentKind;
 use crate::domain::ids::{CaseId, random_id};
-use crate::service::auth::Principal;
+use crate::service::admin::topics;
 use crate::service::chain::Link;
 use crate::service::intake;
-use crate::service::topics;
 use crate::store::audit::{self, PiiReadFilter, PiiReadRow};
 use crate::store::cases::{self as store, CaseFilter, CaseRow, DecisionRow, ReportRow, TicketRow};
 use crate::store::chain as chain_store;
@@ -102,7 +102,7 @@ pub fn list(
     cursor: Option<&str>,
     limit: i64,
 ) -> Result<(Vec<CaseRow>, Option<String>), CaseError> {
-    let (places, topics) = policy::case_scope(user);
+    let (places, topics) = access::case_scope(user);
     filter.scope = places;
     filter.topics = topics;
     filter.before = cursor.map(decode_cursor).transpose()?;
@@ -188,12 +188,12 @@ pub fn detail(
 ) -> Result<CaseDetail, CaseError> {
     let mut c = db.reader()?;
     let case = store::case(&mut c, id)?
-        .filter(|k| policy::can_see_case(user, k.place_code.as_deref(), &k.topic_code))
+        .filter(|k| access::can_see_case(user, k.place_code.as_deref(), &k.topic_code))
         .ok_or_else(|| CaseError::NotFound(id.to_owned()))?;
     let tickets: Vec<(TicketRow, bool)> = store::tickets_of(&mut c, id)?
         .into_iter()
         .map(|t| {
-            let unmasked = policy::may_read_caller(user, t.caller_confidential);
+            let unmasked = access::may_read_caller(user, t.caller_confidential);
             (t, unmasked)
         })
         .collect();
@@ -347,7 +347,7 @@ pub fn unmerge(
     };
     db.writer()?.transaction(|c| {
         let case = store::case(c, case_id)?
-            .filter(|k| policy::can_see_case(user, k.place_code.as_deref(), &k.topic_code))
+            .filter(|k| access::can_see_case(user, k.place_code.as_deref(), &k.topic_code))
             .ok_or_else(|| CaseError::NotFound(case_id.to_owned()))?;
         let in_case = match kind {
             "ticket" => store::ticket(c, &item_id)?.is_some_and(|t| t.case_id == case.id),

@@ -7,7 +7,7 @@ use crate::db::{Db, DbError};
 use crate::domain::assessment::{AssessmentPolicy, POLICY_PREFIX};
 use crate::domain::deadline::WorkPolicy;
 use crate::domain::merge::IntakePolicy;
-use crate::service::photos::{DOUBTFUL_DISTANCE_M, DOUBTFUL_HOURS};
+use crate::service::sync::photos::{DOUBTFUL_DISTANCE_M, DOUBTFUL_HOURS};
 use crate::store::topics as store;
 use diesel::Connection;
 

@@ -6,13 +6,18 @@
 //! client that names the version it saw gets `VersionConflict` instead of acting on a newer case; every step is
 //! kept, numbered per case.
 
-use crate::auth::policy;
-use crate::db::{Db, DbConnection, DbError};
+use crate::db::{Db, DbConnection};
+use crate::domain::access;
+use crate::domain::access::Principal;
 use crate::domain::deadline::WorkPolicy;
 use crate::domain::ids::random_id;
 use crate::domain::workflow::{self, Action, Origin, Refusal, Status};
-use crate::service::auth::Principal;
-use crate::service::work::{self, Router, StepAt};
+use crate::service::cases::step::invalid;
+pub use crate::service::cases::step::{
+    CallbackInput, Details, ExtensionDecision, Resolved, Satisfaction, TicketCallback,
+    TransitionInput, WorkflowError,
+};
+use crate::service::cases::work::{self, Router, StepAt};
 use crate::store::cases::{self as case_store, CaseRow};
 use crate::store::photos as photo_store;
 use crate::store::users as user_store;
@@ -20,7 +25,6 @@ use crate::store::work as work_store;
 use crate::store::workflow::{self as store, TransitionRow};
 use chrono::NaiveDateTime;
 use diesel::Connection;
-use serde::{Deserialize, Serialize};
 
 /// The longest extension one step may grant, in days.
 pub const MAX_EXTENSION_DAYS: u32 = 30;
@@ -31,271 +35,6 @@ pub const MAX_EVIDENCE: usize = 20;
 const MAX_NOTE_CHARS: usize = 2000;
 /// Per-ticket callback results one step may carry.
 pub const MAX_CALLBACKS: usize = 1000;
-
-/// Errors of the workflow.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum WorkflowError {
-    /// A field is missing or malformed.
-    #[error("{field}: {message}")]
-    Invalid {
-        /// The field.
-        field: &'static str,
-        /// What is wrong.
-        message: String,
-    },
-    /// No such case (or not visible to this user).
-    #[error("no case {0}")]
-    NotFound(String),
-    /// The step is not possible from the case's status.
-    #[error("cannot {action} a case that is {status}; {allowed_text}")]
-    Illegal {
-        /// The action asked for.
-        action: &'static str,
-        /// The case's status.
-        status: &'static str,
-        /// What this user may do instead.
-        allowed: Vec<&'static str>,
-        /// The same in words.
-        allowed_text: String,
-    },
-    /// The step is possible, but not for this role.
-    #[error("{} may not {action} a case; {roles} may", crate::domain::text::a(.role))]
-    Forbidden {
-        /// The role.
-        role: &'static str,
-        /// The action.
-        action: &'static str,
-        /// Who may, in words.
-        roles: String,
-    },
-    /// A department handler acting for a unit they are not a member of.
-    #[error("{0}")]
-    NotMember(String),
-    /// The case changed since the client read it.
-    #[error(
-        "the case is at version {current}, not {expected}: read it again and decide on what it is now"
-    )]
-    VersionConflict {
-        /// What the client named.
-        expected: i32,
-        /// What is stored.
-        current: i32,
-    },
-    /// A dispatch without units, and the dispatch rules do not know where the case goes.
-    #[error("{0}")]
-    NoRoute(String),
-    /// The extension is past what the case's time class allows in one handling cycle.
-    #[error("{0}")]
-    ExtensionLimit(String),
-    /// An extension already waits for approval: a dispatcher decides on it before another is asked for.
-    #[error(
-        "an extension of {0} days waits for a dispatcher's approval: approve_extension or refuse_extension first"
-    )]
-    ExtensionPending(i32),
-    /// An approval or refusal, but no extension waits for one.
-    #[error("no extension of this case waits for approval")]
-    NoPendingExtension,
-    /// The step names evidence photos the server does not have yet.
-    #[error(
-        "the server does not have {} of the evidence photos yet: upload {}, then send the step again",
-        .0.len(),
-        .0.join(", ")
-    )]
-    PhotosMissing(Vec<String>),
-    /// The database failed.
-    #[error(transparent)]
-    Db(#[from] DbError),
-}
-
-impl WorkflowError {
-    /// The stable snake_case code (the HTTP answer's and a pushed step's); `None` for a database failure.
-    pub fn code(&self) -> Option<&'static str> {
-        Some(match self {
-            WorkflowError::Invalid { .. } => "invalid_field",
-            WorkflowError::NotFound(_) => "case_not_found",
-            WorkflowError::Illegal { .. } => "illegal_transition",
-            WorkflowError::Forbidden { .. } => "forbidden_transition",
-            WorkflowError::NotMember(_) => "not_unit_member",
-            WorkflowError::VersionConflict { .. } => "version_conflict",
-            WorkflowError::NoRoute(_) => "no_route",
-            WorkflowError::PhotosMissing(_) => "photos_missing",
-            WorkflowError::ExtensionLimit(_) => "extension_limit",
-            WorkflowError::ExtensionPending(_) => "extension_pending",
-            WorkflowError::NoPendingExtension => "no_pending_extension",
-            WorkflowError::Db(_) => return None,
-        })
-    }
-}
-
-impl From<diesel::result::Error> for WorkflowError {
-    fn from(e: diesel::result::Error) -> Self {
-        WorkflowError::Db(DbError::Query(e))
-    }
-}
-
-fn invalid(field: &'static str, message: impl Into<String>) -> WorkflowError {
-    WorkflowError::Invalid {
-        field,
-        message: message.into(),
-    }
-}
-
-/// Whether the problem was solved, as the caller says on the callback.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Resolved {
-    /// 已解决.
-    Yes,
-    /// 部分解决.
-    Partly,
-    /// 未解决.
-    No,
-}
-
-impl Resolved {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Resolved::Yes => "yes",
-            Resolved::Partly => "partly",
-            Resolved::No => "no",
-        }
-    }
-}
-
-/// How satisfied the caller is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Satisfaction {
-    /// 满意.
-    Satisfied,
-    /// 基本满意.
-    BasicallySatisfied,
-    /// 不满意.
-    Dissatisfied,
-}
-
-impl Satisfaction {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Satisfaction::Satisfied => "satisfied",
-            Satisfaction::BasicallySatisfied => "basically_satisfied",
-            Satisfaction::Dissatisfied => "dissatisfied",
-        }
-    }
-}
-
-/// The result of a callback (回访).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CallbackInput {
-    /// Whether the caller was reached.
-    pub contacted: bool,
-    /// Solved? (when reached)
-    #[serde(default)]
-    pub resolved: Option<Resolved>,
-    /// Satisfied? (when reached)
-    #[serde(default)]
-    pub satisfaction: Option<Satisfaction>,
-}
-
-impl CallbackInput {
-    fn check(&self) -> Result<(), WorkflowError> {
-        if self.contacted && (self.resolved.is_none() || self.satisfaction.is_none()) {
-            return Err(invalid(
-                "callback",
-                "a caller who was reached says whether it is resolved and how satisfied they are",
-            ));
-        }
-        if !self.contacted && (self.resolved.is_some() || self.satisfaction.is_some()) {
-            return Err(invalid(
-                "callback",
-                "a caller who was not reached gives no resolved or satisfaction answer",
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// The callback of one ticket's caller.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TicketCallback {
-    /// The ticket.
-    pub ticket_id: String,
-    /// Its result.
-    #[serde(flatten)]
-    pub result: CallbackInput,
-}
-
-/// A step as a client asks for it.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct TransitionInput {
-    /// The action: dispatch, accept, return, start, extend, whistle, report_in, end_whistle, note, reply, call_back,
-    /// close, reopen, merge, self_resolve, verify.
-    pub action: String,
-    /// Reason or note.
-    #[serde(default)]
-    pub note: Option<String>,
-    /// Unit ids: where to dispatch, or which departments a whistle summons.
-    #[serde(default)]
-    pub targets: Vec<String>,
-    /// Days of an extension.
-    #[serde(default)]
-    pub days: Option<u32>,
-    /// The case a merge joins.
-    #[serde(default)]
-    pub into_case: Option<String>,
-    /// Callback results for every ticket of the case not named in `callbacks`.
-    #[serde(default)]
-    pub callback: Option<CallbackInput>,
-    /// Callback results per ticket.
-    #[serde(default)]
-    pub callbacks: Vec<TicketCallback>,
-    /// SHA-256 (hex) of evidence photos.
-    #[serde(default)]
-    pub evidence: Vec<String>,
-    /// The case version the client saw; the step is refused if the case has changed since.
-    #[serde(default)]
-    pub version: Option<i32>,
-}
-
-/// What a step needed, as stored with it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Details {
-    /// Units: where a dispatch went (the handler first), whom a whistle summoned, who reported in.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub targets: Vec<String>,
-    /// Units copied on a dispatch (the district command centre).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub copied: Vec<String>,
-    /// Days (of an extension asked for, approved or refused).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub days: Option<u32>,
-    /// What became of an extension: granted at once, pending approval, approved or refused.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub extension: Option<ExtensionDecision>,
-    /// Case joined.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub into_case: Option<String>,
-    /// Callback results, per ticket.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub callbacks: Vec<TicketCallback>,
-}
-
-/// What became of an extension, as its steps record it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ExtensionDecision {
-    /// Within the threshold: granted with the request.
-    Granted,
-    /// Above the threshold: waits for a dispatcher.
-    Pending,
-    /// A dispatcher approved it.
-    Approved,
-    /// A dispatcher refused it.
-    Refused,
-}
 
 /// The steps `user` may take on a case now.
 pub fn allowed_steps(user: &Principal, case: &CaseRow) -> Vec<workflow::Step> {
@@ -379,7 +118,7 @@ fn evidence(
             if held.contains(p) {
                 continue;
             }
-            if !crate::service::photos::may_read(c, user, p)? {
+            if !crate::service::sync::photos::may_read(c, user, p)? {
                 missing.push(p.clone());
             }
         }
@@ -440,7 +179,7 @@ pub(crate) fn transition_on(
         ));
     }
     let case = case_store::case(c, case_id)?
-        .filter(|k| policy::can_see_case(user, k.place_code.as_deref(), &k.topic_code))
+        .filter(|k| access::can_see_case(user, k.place_code.as_deref(), &k.topic_code))
         .ok_or_else(|| WorkflowError::NotFound(case_id.to_owned()))?;
     if let Some(expected) = input.version
         && expected != case.version
@@ -498,7 +237,7 @@ fn check_units(
     action: Action,
     targets: &[String],
 ) -> Result<(), WorkflowError> {
-    if !policy::acts_only_for_own_units(user.role) {
+    if !access::acts_only_for_own_units(user.role) {
         return Ok(());
     }
     let member_of = user_store::units(c, &user.id)?;
@@ -507,7 +246,7 @@ fn check_units(
     if action == Action::ReportIn {
         if let Some(unit) = targets
             .iter()
-            .find(|u| !policy::may_act_for_unit(user, &member_of, u))
+            .find(|u| !access::may_act_for_unit(user, &member_of, u))
         {
             return Err(WorkflowError::NotMember(format!(
                 "{} is not a member of unit {unit} and cannot report in for it; {how}",
@@ -526,7 +265,7 @@ fn check_units(
             .into_iter()
             .map(|w| w.unit_id),
     );
-    if policy::may_work_case(user, &member_of, &case_units) {
+    if access::may_work_case(user, &member_of, &case_units) {
         Ok(())
     } else {
         Err(WorkflowError::NotMember(format!(
@@ -568,7 +307,7 @@ pub(crate) fn take_step(
         if needs.targets && input.targets.is_empty() {
             return Err(invalid("targets", "name at least one unit"));
         }
-        // Each action checks its units where it uses them (`service::work::on_step`).
+        // Each action checks its units where it uses them (`service::cases::work::on_step`).
         for id in &input.targets {
             if !details.targets.contains(id) {
                 details.targets.push(id.clone());
@@ -589,7 +328,7 @@ pub(crate) fn take_step(
     if needs.into_case {
         let into = input.into_case.as_deref().unwrap_or("").trim();
         let target = case_store::case(c, into)?
-            .filter(|k| policy::can_see_case(user, k.place_code.as_deref(), &k.topic_code))
+            .filter(|k| access::can_see_case(user, k.place_code.as_deref(), &k.topic_code))
             .ok_or_else(|| invalid("into_case", format!("there is no case {into:?}")))?;
         if target.id == case.id {
             return Err(invalid("into_case", "a case cannot join itself"));
@@ -673,9 +412,9 @@ pub(crate) fn take_step(
     case_store::update_case(c, &case)?;
     if let Some(into) = details.into_case.as_deref() {
         let (from, _) =
-            crate::service::cases::merge_items(c, case, into, &user.username, &row.note, at)
+            crate::service::cases::read::merge_items(c, case, into, &user.username, &row.note, at)
                 .map_err(|e| match e {
-                    crate::service::cases::CaseError::Db(d) => WorkflowError::Db(d),
+                    crate::service::cases::read::CaseError::Db(d) => WorkflowError::Db(d),
                     other => invalid("into_case", other.to_string()),
                 })?;
         case = from;

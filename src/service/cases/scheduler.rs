@@ -9,15 +9,15 @@
 //! stays due for the next pass and is reported (a backlog after downtime or a bulk load never floods the chain at
 //! once). A case that cannot be routed stays `received` (the dispatcher's queue) and does not stop the others.
 
-use crate::auth::role::Role;
 use crate::db::{Db, DbConnection};
+use crate::domain::access::Principal;
+use crate::domain::access::Role;
 use crate::domain::deadline::{self, WorkPolicy};
 use crate::domain::topic::TimeClass;
 use crate::domain::workflow::Action;
-use crate::service::auth::Principal;
+use crate::service::cases::work::{self, Router};
+use crate::service::cases::workflow::{self, TransitionInput, WorkflowError};
 use crate::service::intake;
-use crate::service::work::{self, Router};
-use crate::service::workflow::{self, TransitionInput, WorkflowError};
 use crate::store::cases as case_store;
 use crate::store::chain as chain_store;
 use crate::store::org as org_store;
@@ -352,7 +352,7 @@ pub fn escalations(
             let Some(case) = case_store::case(&mut c, &e.case_id)? else {
                 continue;
             };
-            if !crate::auth::policy::can_see_case(
+            if !crate::domain::access::can_see_case(
                 user,
                 case.place_code.as_deref(),
                 &case.topic_code,

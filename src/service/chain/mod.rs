@@ -1,6 +1,9 @@
 //! The responsibility chain: assigning people and units to places (closing, never overwriting, the previous
 //! assignment), sections, and resolving the whole chain of a place at a moment with 属地兜底 fallback.
 
+pub mod index;
+pub mod seed;
+
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::chain::{self, Assignee, AssignmentKind, Target};
 use crate::domain::ids::{PersonId, UnitId, random_id};
@@ -9,7 +12,7 @@ use crate::domain::text::a;
 use crate::domain::time::rfc3339;
 use crate::geo::index::PlaceIndex;
 use crate::geo::place::{Level, PlaceCode};
-use crate::service::chain_index::SharedChainIndex;
+use crate::service::chain::index::SharedChainIndex;
 use crate::store::chain::{self as store, AssignmentRow, SectionRow};
 use crate::store::org::{self as org_store, PersonRow, UnitRow};
 use crate::store::places;

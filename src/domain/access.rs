@@ -1,9 +1,116 @@
-//! Who may do what: the one place where roles are turned into permissions. Handlers ask [`require`]; they never
-//! compare roles themselves.
+//! Who may do what: roles, their permissions, the principal (a signed-in user or a machine actor) and the scope
+//! checks over places, topics, units, photos and callers. The one place where roles are turned into permissions;
+//! plain functions with no web framework and no database, so that handlers, services and tests ask the same rules.
+//! The HTTP side (the `CurrentUser` extractor and `require`, answering 403/404) lives in `crate::http::access`.
 
-use crate::auth::current_user::CurrentUser;
-use crate::auth::role::Role;
-use crate::error::ApiError;
+use crate::geo::place::CITY_CODE;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A user's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Runs the system: users, geodata, audit.
+    Admin,
+    /// 12345 hotline centre: files tickets, calls back.
+    HotlineOperator,
+    /// District command centre: dispatches and supervises.
+    Dispatcher,
+    /// Street/township office: accepts and handles.
+    StreetHandler,
+    /// Functional department: reports in, co-handles.
+    DepartmentHandler,
+    /// Community secretary: watches their cells.
+    CommunitySecretary,
+    /// Grid member: patrols and reports.
+    GridMember,
+    /// District or street leader: heat maps and rankings.
+    Leader,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 8] = [
+        Role::Admin,
+        Role::HotlineOperator,
+        Role::Dispatcher,
+        Role::StreetHandler,
+        Role::DepartmentHandler,
+        Role::CommunitySecretary,
+        Role::GridMember,
+        Role::Leader,
+    ];
+
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::HotlineOperator => "hotline_operator",
+            Role::Dispatcher => "dispatcher",
+            Role::StreetHandler => "street_handler",
+            Role::DepartmentHandler => "department_handler",
+            Role::CommunitySecretary => "community_secretary",
+            Role::GridMember => "grid_member",
+            Role::Leader => "leader",
+        }
+    }
+
+    /// Parses a role name.
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A signed-in user (or a machine actor) as the rules see it: who, with which role, over which places and topics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// User id.
+    pub id: String,
+    /// Sign-in name.
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// Jurisdiction: place codes; everything inside them is visible (see [`can_see_place`]).
+    pub places: Vec<String>,
+    /// Topics a department handler answers for.
+    pub topics: Vec<String>,
+}
+
+impl Principal {
+    /// A machine actor (an import, the simulator) acting city-wide with a role; not an account.
+    pub fn machine(username: &str, display_name: &str, role: Role) -> Principal {
+        Principal {
+            id: username.to_owned(),
+            username: username.to_owned(),
+            display_name: display_name.to_owned(),
+            role,
+            places: vec![CITY_CODE.to_owned()],
+            topics: Vec::new(),
+        }
+    }
+
+    /// The same principal with the scopes stored for the account: `("place", code)` widens the jurisdiction,
+    /// `("topic", code)` adds a topic; other kinds are ignored.
+    pub fn with_scopes(mut self, scopes: Vec<(String, String)>) -> Principal {
+        for (kind, value) in scopes {
+            match kind.as_str() {
+                "place" => self.places.push(value),
+                "topic" => self.topics.push(value),
+                _ => {}
+            }
+        }
+        self
+    }
+}
 
 /// Something a user may be allowed to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,20 +158,12 @@ pub fn allows(role: Role, permission: Permission) -> bool {
 /// roles see every case; department handlers see the cases of their topics (inside their places, when they have
 /// any); everyone else sees the cases inside their places. Unplaced cases are for city-wide roles and users whose
 /// jurisdiction is the whole city.
-pub fn can_see_case(
-    user: &crate::service::auth::Principal,
-    place: Option<&str>,
-    topic: &str,
-) -> bool {
+pub fn can_see_case(user: &Principal, place: Option<&str>, topic: &str) -> bool {
     if matches!(user.role, Role::Admin | Role::HotlineOperator) {
         return true;
     }
     let Some(place) = place else {
-        return user.role != Role::DepartmentHandler
-            && user
-                .places
-                .iter()
-                .any(|p| p == crate::geo::place::CITY_CODE);
+        return user.role != Role::DepartmentHandler && user.places.iter().any(|p| p == CITY_CODE);
     };
     if user.role == Role::DepartmentHandler {
         let topic_ok = user.topics.iter().any(|t| topic.starts_with(t.as_str()));
@@ -94,11 +193,7 @@ pub struct PhotoUse<'a> {
 /// it is attached to nothing, or only to items they attached themselves. Content addressing does not widen this:
 /// sending bytes that are already stored makes the sender a holder, which reaches none of the other people's uses.
 /// Outside this rule a photo answers 404, as a case does.
-pub fn can_read_photo(
-    user: &crate::service::auth::Principal,
-    uses: &[PhotoUse<'_>],
-    holder: bool,
-) -> bool {
+pub fn can_read_photo(user: &Principal, uses: &[PhotoUse<'_>], holder: bool) -> bool {
     let mut bound = uses.iter().filter(|u| u.bound);
     if holder && bound.clone().all(|u| u.attached_by == user.id) {
         return true;
@@ -110,11 +205,7 @@ pub fn can_read_photo(
 /// and time): one who may read the photo ([`can_read_photo`]) and either sent its bytes or handles evidence in
 /// that place: admins, dispatchers, street handlers and community secretaries. Leaders, hotline operators,
 /// department handlers and other grid members see the display copy only.
-pub fn can_read_original(
-    user: &crate::service::auth::Principal,
-    uses: &[PhotoUse<'_>],
-    holder: bool,
-) -> bool {
+pub fn can_read_original(user: &Principal, uses: &[PhotoUse<'_>], holder: bool) -> bool {
     can_read_photo(user, uses, holder)
         && (holder
             || matches!(
@@ -125,14 +216,9 @@ pub fn can_read_original(
 
 /// The case-list scope of a user: `None` for the whole city, else the place codes (and, for department handlers,
 /// the topics) the list is limited to.
-pub fn case_scope(
-    user: &crate::service::auth::Principal,
-) -> (Option<Vec<String>>, Option<Vec<String>>) {
+pub fn case_scope(user: &Principal) -> (Option<Vec<String>>, Option<Vec<String>>) {
     if matches!(user.role, Role::Admin | Role::HotlineOperator)
-        || user
-            .places
-            .iter()
-            .any(|p| p == crate::geo::place::CITY_CODE)
+        || user.places.iter().any(|p| p == CITY_CODE)
     {
         return (None, None);
     }
@@ -147,9 +233,7 @@ pub fn case_scope(
 /// and street (9-digit) codes of their jurisdiction and, for department handlers, their topics, as for the case
 /// list ([`case_scope`]). The assessment is kept per street at the finest, so a jurisdiction of communities or
 /// cells alone covers nothing: a street's figures would show the work of communities outside it.
-pub fn assessment_scope(
-    user: &crate::service::auth::Principal,
-) -> (Option<Vec<String>>, Option<Vec<String>>) {
+pub fn assessment_scope(user: &Principal) -> (Option<Vec<String>>, Option<Vec<String>>) {
     let (places, topics) = case_scope(user);
     let places = places.map(|p| {
         p.into_iter()
@@ -167,29 +251,21 @@ pub fn acts_only_for_own_units(role: Role) -> bool {
 }
 
 /// Whether `user`, a member of the units `member_of`, may act for `unit` (report in for it when whistled).
-pub fn may_act_for_unit(
-    user: &crate::service::auth::Principal,
-    member_of: &[String],
-    unit: &str,
-) -> bool {
+pub fn may_act_for_unit(user: &Principal, member_of: &[String], unit: &str) -> bool {
     !acts_only_for_own_units(user.role) || member_of.iter().any(|u| u == unit)
 }
 
 /// Whether `user`, a member of the units `member_of`, may work on a case (accept, return, start, extend, note,
 /// reply) whose units are `case_units` (the unit handling it, the departments it was sent to, the departments a
 /// whistle summoned): a department handler only as a member of one of them.
-pub fn may_work_case(
-    user: &crate::service::auth::Principal,
-    member_of: &[String],
-    case_units: &[String],
-) -> bool {
+pub fn may_work_case(user: &Principal, member_of: &[String], case_units: &[String]) -> bool {
     !acts_only_for_own_units(user.role) || case_units.iter().any(|u| member_of.contains(u))
 }
 
 /// Whether a user may see a ticket's caller unmasked (`pii:read` for that record): hotline operators (they took
 /// the call) always; street and department handlers (they must contact the caller) unless the caller asked for
 /// confidentiality; nobody else.
-pub fn may_read_caller(user: &crate::service::auth::Principal, confidential: bool) -> bool {
+pub fn may_read_caller(user: &Principal, confidential: bool) -> bool {
     match user.role {
         Role::HotlineOperator => true,
         Role::StreetHandler | Role::DepartmentHandler => !confidential,
@@ -199,43 +275,17 @@ pub fn may_read_caller(user: &crate::service::auth::Principal, confidential: boo
 
 /// Whether a user may see a place: admins and hotline operators see the whole city; everyone else sees what lies
 /// inside the place codes of their jurisdiction (not the places around it).
-pub fn can_see_place(user: &crate::service::auth::Principal, code: &str) -> bool {
+pub fn can_see_place(user: &Principal, code: &str) -> bool {
     matches!(user.role, Role::Admin | Role::HotlineOperator)
         || user
             .places
             .iter()
-            .any(|s| s == crate::geo::place::CITY_CODE || code.starts_with(s.as_str()))
-}
-
-/// 404 `place_not_found` (the same answer as for a place that does not exist, so nothing leaks) unless the user
-/// may see the place.
-pub fn require_place(user: &CurrentUser, code: &str) -> Result<(), ApiError> {
-    if can_see_place(&user.user, code) {
-        Ok(())
-    } else {
-        Err(ApiError::not_found(
-            "place_not_found",
-            format!("no place has the code {code}"),
-        ))
-    }
-}
-
-/// 403 `forbidden` unless the signed-in user's role holds `permission`.
-pub fn require(user: &CurrentUser, permission: Permission) -> Result<(), ApiError> {
-    if allows(user.user.role, permission) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden {
-            code: "forbidden",
-            message: format!("the role {} may not do this", user.user.role),
-        })
-    }
+            .any(|s| s == CITY_CODE || code.starts_with(s.as_str()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::auth::Principal;
 
     fn user(role: Role, places: &[&str], topics: &[&str]) -> Principal {
         Principal {
@@ -378,5 +428,32 @@ mod tests {
                 "{role}"
             );
         }
+    }
+
+    #[test]
+    fn stored_scopes_widen_the_jurisdiction_and_places_are_seen_from_inside() {
+        let member = Principal::machine("m", "m", Role::GridMember);
+        assert!(
+            can_see_place(&member, "110105026041001"),
+            "a machine actor is city-wide"
+        );
+        let mut member = user(Role::GridMember, &[], &[]).with_scopes(vec![
+            ("place".into(), "110105026".into()),
+            ("topic".into(), "07".into()),
+            ("unknown".into(), "x".into()),
+        ]);
+        assert_eq!(member.places, ["110105026"]);
+        assert_eq!(member.topics, ["07"]);
+        assert!(can_see_place(&member, "110105026041"));
+        assert!(
+            !can_see_place(&member, "110105"),
+            "not the places around it"
+        );
+        member.places.clear();
+        assert!(!can_see_place(&member, "110105026041"));
+        assert!(can_see_place(
+            &user(Role::HotlineOperator, &[], &[]),
+            "110105"
+        ));
     }
 }

@@ -81,7 +81,7 @@ pub fn ensure_loaded(db: &Db) -> Result<bool, GeodataError> {
     let all = dataset::places()?;
     let places: Vec<PlaceRow> = all.iter().map(place_row).collect();
     let buildings: Vec<BuildingRow> = dataset::buildings()?.iter().map(building_row).collect();
-    let seed = crate::service::chain_seed::generate(&all);
+    let seed = crate::service::chain::seed::generate(&all);
     conn.transaction::<_, GeodataError, _>(|c| {
         store::insert(c, &places)?;
         store::insert_buildings(c, &buildings)?;

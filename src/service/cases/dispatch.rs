@@ -2,11 +2,11 @@
 //! district, no street office, or auto-dispatch turned off) and returned cases waiting for objection review and
 //! re-dispatch, with the return's reason and the buck-passing flag. Read-only; acting on them is a transition.
 
-use crate::auth::policy;
 use crate::db::Db;
-use crate::service::auth::Principal;
-use crate::service::cases::{CaseError, decode_cursor, encode_cursor};
-use crate::service::work::{self, Router};
+use crate::domain::access;
+use crate::domain::access::Principal;
+use crate::service::cases::read::{CaseError, decode_cursor, encode_cursor};
+use crate::service::cases::work::{self, Router};
 use crate::store::cases::{self as case_store, CaseRow};
 use crate::store::work as work_store;
 use crate::store::workflow as transition_store;
@@ -65,7 +65,7 @@ pub fn queue(
         for case in page {
             scanned += 1;
             let at = (case.opened_at, case.id.clone());
-            if !policy::can_see_case(user, case.place_code.as_deref(), &case.topic_code) {
+            if !access::can_see_case(user, case.place_code.as_deref(), &case.topic_code) {
                 continue;
             }
             let reason = match (kind, case.place_code.as_deref()) {

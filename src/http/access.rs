@@ -1,9 +1,12 @@
-//! The signed-in user, as an extractor: a handler that takes [`CurrentUser`] requires a valid bearer token.
+//! Access control at the HTTP edge: the signed-in user as an extractor (a handler that takes [`CurrentUser`]
+//! requires a valid bearer token or device token), `require` / `require_place` answering 403 / 404 from the pure
+//! rules of [`crate::domain::access`], and the mapping of sign-in and device errors to HTTP answers.
 
-use crate::app::AppState;
+use crate::domain::access::{self, Permission, Principal};
 use crate::error::ApiError;
-use crate::service::auth::{self, AuthError, Principal};
-use crate::service::devices::{self, DeviceError};
+use crate::http::state::AppState;
+use crate::service::auth::{self, AuthError};
+use crate::service::sync::devices::{self, DeviceError};
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use std::future::Future;
@@ -18,6 +21,33 @@ pub struct CurrentUser {
     pub token: String,
     /// The registered phone whose device token came with the request.
     pub device: Option<crate::store::sync::DeviceRow>,
+}
+
+impl CurrentUser {
+    /// 403 `forbidden` unless the signed-in user's role holds `permission` ([`access::allows`]).
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        if access::allows(self.user.role, permission) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden {
+                code: "forbidden",
+                message: format!("the role {} may not do this", self.user.role),
+            })
+        }
+    }
+
+    /// 404 `place_not_found` (the same answer as for a place that does not exist, so nothing leaks) unless the
+    /// user may see the place ([`access::can_see_place`]).
+    pub fn require_place(&self, code: &str) -> Result<(), ApiError> {
+        if access::can_see_place(&self.user, code) {
+            Ok(())
+        } else {
+            Err(ApiError::not_found(
+                "place_not_found",
+                format!("no place has the code {code}"),
+            ))
+        }
+    }
 }
 
 /// The bearer token of a request, if it carries one.

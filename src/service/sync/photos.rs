@@ -2,7 +2,7 @@
 //! offset), ingest when the last byte arrives, reading the stored variants, and which of a report's photos are
 //! present, missing or doubtful.
 //!
-//! Who may read a photo is [`policy::can_read_photo`]: through the reports and cases it is attached to, or as one
+//! Who may read a photo is [`access::can_read_photo`]: through the reports and cases it is attached to, or as one
 //! who sent its bytes while it is attached to nothing else; anyone else is told it does not exist (404), also by
 //! `HEAD` and by the start of an upload (which then asks for the bytes instead of answering `complete`).
 //!
@@ -10,13 +10,13 @@
 //! SHA-256 and passed [`ingest`]; a refused upload leaves nothing behind; a piece is accepted only at the offset the
 //! database holds, so a client that lost an answer asks for the offset and resumes without gaps or overlaps.
 
-use crate::auth::policy::{self, Permission};
 use crate::db::{Db, DbConnection, DbError};
+use crate::domain::access::Principal;
+use crate::domain::access::{self, Permission};
 use crate::domain::ids::random_id;
 use crate::media::PhotoHash;
 use crate::media::ingest::{self, IngestError, MAX_BYTES};
 use crate::media::store::{LocalPhotoStore, PhotoStore, UploadArea, Variant};
-use crate::service::auth::Principal;
 use crate::store::photos::{self as store, PhotoRow, UploadRow};
 use chrono::NaiveDateTime;
 use diesel::Connection;
@@ -226,10 +226,10 @@ impl Access {
         })
     }
 
-    fn uses(&self) -> Vec<policy::PhotoUse<'_>> {
+    fn uses(&self) -> Vec<access::PhotoUse<'_>> {
         self.uses
             .iter()
-            .map(|u| policy::PhotoUse {
+            .map(|u| access::PhotoUse {
                 place: u.place_code.as_deref(),
                 topic: &u.topic_code,
                 attached_by: &u.row.attached_by,
@@ -243,15 +243,15 @@ impl Access {
     }
 
     fn can_read(&self, user: &Principal) -> bool {
-        policy::can_read_photo(user, &self.uses(), self.holder(user))
+        access::can_read_photo(user, &self.uses(), self.holder(user))
     }
 
     fn can_read_original(&self, user: &Principal) -> bool {
-        policy::can_read_original(user, &self.uses(), self.holder(user))
+        access::can_read_original(user, &self.uses(), self.holder(user))
     }
 }
 
-/// Whether photo `sha` is stored and `user` may read it ([`policy::can_read_photo`]); `false` for both "not
+/// Whether photo `sha` is stored and `user` may read it ([`access::can_read_photo`]); `false` for both "not
 /// stored" and "not yours to see".
 pub fn may_read(c: &mut DbConnection, user: &Principal, sha: &str) -> diesel::QueryResult<bool> {
     if store::photo(c, sha)?.is_none() {
@@ -618,9 +618,9 @@ pub struct PhotoFile {
     pub mime: String,
 }
 
-/// One variant of a stored photo: display and thumbnail for the users [`policy::can_read_photo`] admits (404
+/// One variant of a stored photo: display and thumbnail for the users [`access::can_read_photo`] admits (404
 /// `photo_not_found` for everyone else, as for a photo that does not exist), the original only as
-/// [`policy::can_read_original`] says (403 `original_forbidden` to the others who may read the photo).
+/// [`access::can_read_original`] says (403 `original_forbidden` to the others who may read the photo).
 pub fn read(
     db: &Db,
     photos: &Photos,
@@ -721,8 +721,8 @@ pub fn report_photos(db: &Db, user: &Principal, id: &str) -> Result<ReportPhotos
     let mut c = db.reader()?;
     let report = crate::store::cases::report(&mut c, id)?.ok_or_else(not_found)?;
     let case = crate::store::cases::case(&mut c, &report.case_id)?.ok_or_else(not_found)?;
-    if !policy::allows(user.role, Permission::ReadCases)
-        || !policy::can_see_case(user, case.place_code.as_deref(), &case.topic_code)
+    if !access::allows(user.role, Permission::ReadCases)
+        || !access::can_see_case(user, case.place_code.as_deref(), &case.topic_code)
     {
         return Err(not_found());
     }

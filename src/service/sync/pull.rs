@@ -10,14 +10,14 @@
 //! committed change, however writers interleave. An entity that changed several times since the cursor comes
 //! once, as it is now.
 
-use crate::auth::policy;
-use crate::auth::role::Role;
 use crate::db::{Db, DbConnection, DbError};
+use crate::domain::access;
+use crate::domain::access::Principal;
+use crate::domain::access::Role;
 use crate::domain::workflow::{self, Origin, Status};
 use crate::geo::index::PlaceIndex;
-use crate::service::auth::Principal;
+use crate::service::chain::index::SharedChainIndex;
 use crate::service::chain::{Chain, chain_of};
-use crate::service::chain_index::SharedChainIndex;
 use crate::store::cases::{self as case_store, CaseRow, ReportRow};
 use crate::store::changes::{self as store, ChangeRow};
 use crate::store::topics::{self as topic_store, TopicRow};
@@ -227,7 +227,7 @@ pub fn pull(
             }
         }
     };
-    let (scope, topics) = policy::case_scope(user);
+    let (scope, topics) = access::case_scope(user);
     let topic_ok = |t: &str| {
         topics
             .as_ref()

@@ -13,11 +13,11 @@
 //! device's order moves on. Results are numbered per device as they are decided, so the phone can read them all
 //! back later ([`results`]).
 
-use crate::auth::policy::{self, Permission};
 use crate::db::{Db, DbConnection, DbError};
-use crate::service::auth::Principal;
+use crate::domain::access::Principal;
+use crate::domain::access::{self, Permission};
+use crate::service::cases::workflow::{self, TransitionInput, WorkflowError};
 use crate::service::intake::{self, Geo, IntakeError, ReportInput, Rules};
-use crate::service::workflow::{self, TransitionInput, WorkflowError};
 use crate::store::cases as case_store;
 use crate::store::sync::{self as store, DeviceRow, OpRow};
 use chrono::NaiveDateTime;
@@ -468,7 +468,7 @@ fn create_report(
     rules: &mut Option<Rules>,
     at: NaiveDateTime,
 ) -> Result<Decision, SyncError> {
-    if !policy::allows(user.role, Permission::FileReports) {
+    if !access::allows(user.role, Permission::FileReports) {
         return Ok(Decision::Rejected(
             "forbidden",
             format!(
@@ -540,8 +540,8 @@ fn editable_report(
         )));
     };
     if r.reporter_id != user.id
-        && !(policy::allows(user.role, Permission::FileReports)
-            && policy::can_see_case(user, Some(&r.place_code), &r.topic_code))
+        && !(access::allows(user.role, Permission::FileReports)
+            && access::can_see_case(user, Some(&r.place_code), &r.topic_code))
     {
         return Ok(Err(Decision::Rejected(
             "out_of_scope",

@@ -1,4 +1,4 @@
-//! The work on a dispatched case, kept with every step (`service::workflow` calls [`on_step`] inside the step's
+//! The work on a dispatched case, kept with every step (`service::cases::workflow` calls [`on_step`] inside the step's
 //! transaction): where it was dispatched (首派 to the street office answering for its place, 双派 to the topic's
 //! department, the district command centre copied), its clocks (deadlines from the time class plus extensions),
 //! acceptance, returns (buck-passing), the whistle (吹哨报到) and its report-ins, per-ticket callbacks, and where it
@@ -8,13 +8,15 @@
 //! goes where the dispatch rules say, or is refused with `NoRoute` so the case stays in the dispatcher's queue.
 
 use crate::db::DbConnection;
+use crate::domain::access::Principal;
 use crate::domain::deadline::{self, WorkPolicy};
 use crate::domain::org::UnitKind;
 use crate::domain::topic::TimeClass;
 use crate::domain::workflow::Action;
-use crate::service::auth::Principal;
+use crate::service::cases::step::{
+    CallbackInput, Details, ExtensionDecision, TicketCallback, WorkflowError, invalid,
+};
 use crate::service::intake;
-use crate::service::workflow::{Details, ExtensionDecision, TicketCallback, WorkflowError};
 use crate::store::cases::{self as case_store, CaseRow};
 use crate::store::chain as chain_store;
 use crate::store::org::{self as org_store, UnitRow};
@@ -188,13 +190,6 @@ pub struct StepAt<'a> {
     pub callbacks: &'a [TicketCallback],
     /// The note.
     pub note: &'a str,
-}
-
-fn invalid(field: &'static str, message: impl Into<String>) -> WorkflowError {
-    WorkflowError::Invalid {
-        field,
-        message: message.into(),
-    }
 }
 
 /// Sets when the next rung of the work's ladder falls due, counted from the start of its handling cycle.
@@ -576,7 +571,7 @@ fn record_callbacks(c: &mut DbConnection, step: &StepAt<'_>) -> Result<(), Workf
 pub fn callbacks_for(
     c: &mut DbConnection,
     case: &CaseRow,
-    default: Option<&crate::service::workflow::CallbackInput>,
+    default: Option<&CallbackInput>,
     each: &[TicketCallback],
 ) -> Result<Vec<TicketCallback>, WorkflowError> {
     let tickets = case_store::tickets_of(c, &case.id)?;

@@ -3,11 +3,12 @@
 //! not expire (phones stay offline for days) and stops working the moment the device is revoked or the account is
 //! disabled.
 
-use crate::auth::policy::{self, Permission};
-use crate::auth::role::Role;
 use crate::auth::token;
 use crate::db::{Db, DbError};
-use crate::service::auth::{self, AuthError, Principal};
+use crate::domain::access::Principal;
+use crate::domain::access::Role;
+use crate::domain::access::{self, Permission};
+use crate::service::auth::{self, AuthError};
 use crate::store::sync::{self as store, DeviceRow};
 use chrono::{Duration, NaiveDateTime};
 use diesel::Connection;
@@ -87,7 +88,7 @@ pub fn register(
     name: &str,
     at: NaiveDateTime,
 ) -> Result<NewDevice, DeviceError> {
-    if !policy::allows(user.role, Permission::FileReports) || user.id.starts_with("key:") {
+    if !access::allows(user.role, Permission::FileReports) || user.id.starts_with("key:") {
         return Err(DeviceError::Forbidden(user.role.as_str()));
     }
     let name = name.trim();

@@ -4,7 +4,13 @@
 //! first result; with different content it is refused. Nothing that cannot be placed is dropped: it opens an
 //! unplaced case that waits for a person to place it.
 
+pub mod open311;
+pub mod pipeline;
+pub mod ticket_import;
+pub mod ticket_queue;
+
 use crate::db::{Db, DbConnection, DbError};
+use crate::domain::access::Principal;
 use crate::domain::ids::{
     CaseId, MAX_TICKET_NO_CHARS, ReportId, TicketId, is_ticket_no, random_id,
 };
@@ -13,10 +19,9 @@ use crate::domain::topic::{MergeRule, TopicCode};
 use crate::geo::address::AddressMatcher;
 use crate::geo::index::{Method, PlaceIndex};
 use crate::geo::lonlat::{Lonlat, PointError, parse_crs};
-use crate::service::auth::Principal;
+use crate::service::admin::topics::{self, TopicError};
 use crate::service::chain::ChainError;
-use crate::service::chain_index::SharedChainIndex;
-use crate::service::topics::{self, TopicError};
+use crate::service::chain::index::SharedChainIndex;
 use crate::store::cases::{self as store, CaseRow, DecisionRow, ReportRow, TicketRow};
 use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime, Utc};
 use diesel::Connection;
@@ -994,7 +999,7 @@ pub fn prepare_report(
             body,
             lon: given.lon,
             lat: given.lat,
-            outside_scope: !crate::auth::policy::can_see_place(reporter, &cell),
+            outside_scope: !crate::domain::access::can_see_place(reporter, &cell),
             place_code: cell,
             building_code: placement.building.clone(),
             photos: serde_json::to_string(&photos).unwrap_or_else(|_| "[]".into()),

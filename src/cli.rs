@@ -6,6 +6,8 @@ use crate::geo::place::Level;
 use crate::geo::validate::Problem;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+
+pub mod analytics;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -96,6 +98,15 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// The heat-map counts: recompute them from the raw rows.
+    Analytics {
+        /// What to do.
+        #[command(subcommand)]
+        action: analytics::AnalyticsAction,
+        /// Database.
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Reports, written to standard output.
     Report {
         /// Which report.
@@ -138,6 +149,31 @@ pub enum ReportWhat {
         level: String,
         /// csv (a header line, one line per entity) or json (what the API answers).
         #[arg(long, default_value = "csv", value_parser = ["csv", "json"])]
+        format: String,
+    },
+    /// The heat map of the whole city: tickets and cases per place of a level over a window of days, with the
+    /// period before (the same figures as GET /api/v1/heatmap).
+    Heatmap {
+        /// district, street, community or cell.
+        #[arg(long)]
+        level: String,
+        /// First day, YYYY-MM-DD (Beijing).
+        #[arg(long)]
+        from: String,
+        /// Last day, included.
+        #[arg(long)]
+        to: String,
+        /// First- or second-level topic code (repeatable).
+        #[arg(long)]
+        topic: Vec<String>,
+        /// hotline, patrol, mixed or proactive (repeatable).
+        #[arg(long)]
+        source: Vec<String>,
+        /// open, closed or overdue (repeatable).
+        #[arg(long)]
+        status: Vec<String>,
+        /// csv (a header line, one line per place) or geojson (what the API answers).
+        #[arg(long, default_value = "csv", value_parser = ["csv", "geojson"])]
         format: String,
     },
 }
@@ -941,6 +977,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 },
             db,
         } => report_assessment(&month, &level, &format, &db),
+        Command::Report {
+            what:
+                ReportWhat::Heatmap {
+                    level,
+                    from,
+                    to,
+                    topic,
+                    source,
+                    status,
+                    format,
+                },
+            db,
+        } => analytics::report_heatmap(
+            &open(&db)?,
+            &level,
+            &from,
+            &to,
+            &topic,
+            &source,
+            &status,
+            &format,
+        ),
+        Command::Analytics { action, db } => analytics::analytics(action, &open(&db)?),
     }
 }
 

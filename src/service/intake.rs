@@ -16,6 +16,7 @@ use crate::geo::lonlat::{Lonlat, PointError, parse_crs};
 use crate::service::auth::Principal;
 use crate::service::chain::ChainError;
 use crate::service::chain_index::SharedChainIndex;
+use crate::service::counts;
 use crate::service::topics::{self, TopicError};
 use crate::store::cases::{self as store, CaseRow, DecisionRow, ReportRow, TicketRow};
 use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime, Utc};
@@ -846,6 +847,7 @@ pub fn store_ticket(
     ticket.case_id = case.id.clone();
     store::insert_ticket(c, &ticket)?;
     store::insert_decision(c, &decision)?;
+    counts::cases_changed(c, now(), std::slice::from_ref(&case.id))?;
     Ok(Filed {
         item: ticket,
         case,
@@ -1049,6 +1051,7 @@ pub fn store_report(
         report.created_at,
     )?;
     store::insert_decision(c, &decision)?;
+    counts::cases_changed(c, now(), std::slice::from_ref(&case.id))?;
     Ok(Filed {
         item: report,
         case,

@@ -680,6 +680,7 @@ pub(crate) fn take_step(
                 })?;
         case = from;
     }
+    crate::service::counts::cases_changed(c, at, std::slice::from_ref(&case.id))?;
     Ok((case, row))
 }
 

@@ -1,9 +1,10 @@
-//! Pure spatial statistics over plain data: spatial weights from polygons, Getis-Ord Gi* (as PySAL esda computes
+//! Pure statistics over plain data: the counts behind the heat maps and their arithmetic, spatial weights from polygons, Getis-Ord Gi* (as PySAL esda computes
 //! it), the Mann-Kendall trend test and ArcGIS Pro's emerging hot spot categories. No actix, no diesel, no IO: every
 //! function takes slices and returns a value or a typed [`Error`], never NaN and never a panic.
 //!
 //! Units are identified by their position (from 0) in the caller's input; the caller maps positions back to ids.
 
+pub mod counts;
 pub mod emerging;
 pub mod gistar;
 pub mod mann_kendall;

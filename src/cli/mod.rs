@@ -1,6 +1,7 @@
 //! The command line: `serve`, `migrate`, `geodata build|check|import`, `locate`, `report assessment`, `phone`, ...
 //! This file holds the top level (the clap tree and the dispatch); each command group lives in its own file.
 
+mod analytics;
 mod chain;
 mod geodata;
 mod import;
@@ -116,6 +117,15 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// The heat-map counts: recompute them from the raw rows.
+    Analytics {
+        /// What to do.
+        #[command(subcommand)]
+        action: analytics::AnalyticsAction,
+        /// Database.
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Reports, written to standard output.
     Report {
         /// Which report.
@@ -194,6 +204,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Scan { what } => scan::run(what),
         Command::Locate { lon, lat, crs, db } => locate::run(&lon, &lat, &crs, &db),
         Command::Report { what, db } => report::run(what, &db),
+        Command::Analytics { action, db } => analytics::analytics(action, &open(&db)?),
     }
 }
 

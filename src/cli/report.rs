@@ -21,6 +21,31 @@ pub enum ReportWhat {
         #[arg(long, default_value = "csv", value_parser = ["csv", "json"])]
         format: String,
     },
+    /// The heat map of the whole city: tickets and cases per place of a level over a window of days, with the
+    /// period before (the same figures as GET /api/v1/heatmap).
+    Heatmap {
+        /// district, street, community or cell.
+        #[arg(long)]
+        level: String,
+        /// First day, YYYY-MM-DD (Beijing).
+        #[arg(long)]
+        from: String,
+        /// Last day, included.
+        #[arg(long)]
+        to: String,
+        /// First- or second-level topic code (repeatable).
+        #[arg(long)]
+        topic: Vec<String>,
+        /// hotline, patrol, mixed or proactive (repeatable).
+        #[arg(long)]
+        source: Vec<String>,
+        /// open, closed or overdue (repeatable).
+        #[arg(long)]
+        status: Vec<String>,
+        /// csv (a header line, one line per place) or geojson (what the API answers).
+        #[arg(long, default_value = "csv", value_parser = ["csv", "geojson"])]
+        format: String,
+    },
 }
 
 /// The CSV columns of `report assessment`.
@@ -59,6 +84,24 @@ pub(super) fn run(what: ReportWhat, db: &DbArgs) -> anyhow::Result<()> {
             level,
             format,
         } => report_assessment(&month, &level, &format, db),
+        ReportWhat::Heatmap {
+            level,
+            from,
+            to,
+            topic,
+            source,
+            status,
+            format,
+        } => super::analytics::report_heatmap(
+            &open(db)?,
+            &level,
+            &from,
+            &to,
+            &topic,
+            &source,
+            &status,
+            &format,
+        ),
     }
 }
 

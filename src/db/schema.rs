@@ -284,6 +284,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    count_marks (case_id) {
+        case_id -> Text,
+        class -> Text,
+        contribution -> Text,
+    }
+}
+
+diesel::table! {
+    place_counts (level, day, place_code, topic_code, source, status) {
+        level -> Text,
+        day -> Date,
+        place_code -> Text,
+        topic_code -> Text,
+        source -> Text,
+        status -> Text,
+        tickets -> Integer,
+        cases -> Integer,
+    }
+}
+
+diesel::table! {
     pii_reads (id) {
         id -> Text,
         read_at -> Timestamp,
@@ -528,6 +549,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     cases,
     change_counter,
     changes,
+    count_marks,
     devices,
     escalations,
     geodata_meta,
@@ -540,6 +562,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     photo_uses,
     photos,
     pii_reads,
+    place_counts,
     places,
     policy,
     reports,

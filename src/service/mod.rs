@@ -6,6 +6,7 @@
 //! alone. Dependencies point one way: `http → service → {domain, store, geo, media}`.
 
 pub mod admin;
+pub mod analytics;
 pub mod assessment;
 pub mod auth;
 pub mod cases;

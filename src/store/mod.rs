@@ -6,6 +6,7 @@ pub mod audit;
 pub mod cases;
 pub mod chain;
 pub mod changes;
+pub mod counts;
 pub mod org;
 pub mod photos;
 pub mod places;

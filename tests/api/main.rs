@@ -15,6 +15,7 @@ mod cli;
 mod geodata;
 mod geodata_import;
 mod health;
+mod heatmap;
 mod intake;
 mod layering;
 mod locate;

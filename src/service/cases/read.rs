@@ -7,6 +7,7 @@ use crate::domain::access::Principal;
 use crate::domain::chain::AssignmentKind;
 use crate::domain::ids::{CaseId, random_id};
 use crate::service::admin::topics;
+use crate::service::analytics::counts;
 use crate::service::chain::Link;
 use crate::service::intake;
 use crate::store::audit::{self, PiiReadFilter, PiiReadRow};
@@ -407,6 +408,7 @@ pub fn unmerge(
         let fresh = intake::refresh_case(c, fresh, &policy)?;
         let old = rebase(c, case)?;
         let old = intake::refresh_case(c, old, &policy)?;
+        counts::cases_changed(c, at, &[old.id.clone(), fresh.id.clone()])?;
         Ok((old, fresh))
     })
 }
@@ -460,5 +462,6 @@ pub(crate) fn merge_items(
     let into = rebase(c, into)?;
     let into = intake::refresh_case(c, into, &policy)?;
     let from = intake::refresh_case(c, from, &policy)?;
+    counts::cases_changed(c, at, &[from.id.clone(), into.id.clone()])?;
     Ok((from, into))
 }

@@ -285,6 +285,7 @@ fn cross(
 pub fn tick(db: &Db, now: NaiveDateTime) -> Result<TickReport, WorkflowError> {
     let (dispatched, unrouted) = auto_dispatch(db, now)?;
     let (escalated, escalations_deferred) = escalate(db, now)?;
+    crate::service::analytics::counts::refresh_overdue(db, now)?;
     Ok(TickReport {
         dispatched,
         unrouted,

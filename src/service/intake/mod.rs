@@ -20,6 +20,7 @@ use crate::geo::address::AddressMatcher;
 use crate::geo::index::{Method, PlaceIndex};
 use crate::geo::lonlat::{Lonlat, PointError, parse_crs};
 use crate::service::admin::topics::{self, TopicError};
+use crate::service::analytics::counts;
 use crate::service::chain::ChainError;
 use crate::service::chain::index::SharedChainIndex;
 use crate::store::cases::{self as store, CaseRow, DecisionRow, ReportRow, TicketRow};
@@ -851,6 +852,7 @@ pub fn store_ticket(
     ticket.case_id = case.id.clone();
     store::insert_ticket(c, &ticket)?;
     store::insert_decision(c, &decision)?;
+    counts::cases_changed(c, now(), std::slice::from_ref(&case.id))?;
     Ok(Filed {
         item: ticket,
         case,
@@ -1054,6 +1056,7 @@ pub fn store_report(
         report.created_at,
     )?;
     store::insert_decision(c, &decision)?;
+    counts::cases_changed(c, now(), std::slice::from_ref(&case.id))?;
     Ok(Filed {
         item: report,
         case,

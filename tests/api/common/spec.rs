@@ -66,6 +66,10 @@ pub fn check_response(method: &actix_web::http::Method, uri: &str, status: u16, 
     };
     let resp = resolve(resp);
     let content = &resp["content"];
+    // A CSV answer (`format=csv`) is not JSON: its columns are checked by the test that asks for it.
+    if body.is_null() && content.get("text/csv").is_some() {
+        return;
+    }
     let Some(schema) = content
         .get("application/json")
         .or_else(|| content.get("application/geo+json"))

@@ -1,0 +1,2 @@
+DROP TABLE count_marks;
+DROP TABLE place_counts;

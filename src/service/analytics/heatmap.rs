@@ -1,0 +1,552 @@
+//! Heat maps and series for leaders: tickets and cases per place of one level over a window of days, with the
+//! period before it, rates per 1,000 households and the series behind one place. Read from the kept counts
+//! (`service::counts`), never from the raw tickets.
+//!
+//! Guarantees: every place of the level inside the reader's jurisdiction appears, zeros included, and nothing from
+//! outside it: a level coarser than the jurisdiction, or a place outside it, is refused (never trimmed); every
+//! parameter is checked and refused with a stable code; windows are at most a year.
+
+use crate::analytics::counts::{self as calc, Step, Tally, Window, WindowError};
+use crate::db::{Db, DbConnection, DbError};
+use crate::domain::access::Principal;
+use crate::domain::access::Role;
+use crate::geo::index::PlaceIndex;
+use crate::geo::place::{CITY_CODE, Level};
+use crate::store::counts::{self as store, Filter};
+use chrono::NaiveDate;
+use std::collections::HashMap;
+
+/// The sources a filter accepts.
+pub const SOURCES: [&str; 4] = ["hotline", "patrol", "mixed", "proactive"];
+/// The status classes a filter accepts.
+pub const CLASSES: [&str; 3] = ["open", "closed", "overdue"];
+/// The levels a heat map is drawn at.
+pub const LEVELS: [&str; 4] = ["district", "street", "community", "cell"];
+/// The most topic codes one request names.
+pub const MAX_TOPICS: usize = 50;
+
+/// Why a heat map or series is refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HeatError {
+    /// A parameter has a value outside its set or format.
+    #[error("{message}")]
+    Invalid {
+        /// Stable code.
+        code: &'static str,
+        /// What to change.
+        message: String,
+    },
+    /// The window is reversed or too long.
+    #[error("{0}")]
+    Window(#[from] WindowError),
+    /// The request reaches places outside the reader's jurisdiction.
+    #[error("{0}")]
+    Outside(String),
+    /// No such place (or not visible to the reader).
+    #[error("no place has the code {0}")]
+    PlaceNotFound(String),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for HeatError {
+    fn from(e: diesel::result::Error) -> Self {
+        HeatError::Db(DbError::Query(e))
+    }
+}
+
+impl HeatError {
+    /// The stable code of a refusal (`None` for a database failure).
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            HeatError::Invalid { code, .. } => Some(code),
+            HeatError::Window(WindowError::Reversed) => Some("window_reversed"),
+            HeatError::Window(_) => Some("window_too_long"),
+            HeatError::Outside(_) => Some("outside_jurisdiction"),
+            HeatError::PlaceNotFound(_) => Some("place_not_found"),
+            HeatError::Db(_) => None,
+        }
+    }
+}
+
+fn invalid(code: &'static str, message: impl Into<String>) -> HeatError {
+    HeatError::Invalid {
+        code,
+        message: message.into(),
+    }
+}
+
+/// Where a reader's numbers may come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    /// Place codes (by prefix) the reader sees; `None`: the whole city.
+    pub places: Option<Vec<String>>,
+    /// Topics (by prefix) the reader sees; `None`: every topic.
+    pub topics: Option<Vec<String>>,
+}
+
+impl Scope {
+    /// The jurisdiction of `user`, as for the case list: city-wide roles and readers of the city see everything;
+    /// department handlers their topics (inside their places, when they have any); everyone else their places.
+    pub fn of(user: &Principal) -> Scope {
+        let (places, topics) = crate::domain::access::case_scope(user);
+        let places = if user.role == Role::DepartmentHandler && places.is_none() {
+            None
+        } else {
+            places
+        };
+        Scope { places, topics }
+    }
+
+    fn sees_place(&self, code: &str) -> bool {
+        self.places.as_ref().is_none_or(|ps| {
+            ps.iter()
+                .any(|p| p == CITY_CODE || code.starts_with(p.as_str()))
+        })
+    }
+}
+
+/// What is counted: a window and filters (empty lists: no filter).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filters {
+    /// The days.
+    pub window: Window,
+    /// First- or second-level topic codes.
+    pub topics: Vec<String>,
+    /// Sources ([`SOURCES`]).
+    pub sources: Vec<String>,
+    /// Status classes ([`CLASSES`]).
+    pub classes: Vec<String>,
+}
+
+/// A heat map request as the client wrote it.
+#[derive(Debug, Clone, Default)]
+pub struct HeatRequest {
+    /// `district`, `street`, `community` or `cell`.
+    pub level: Option<String>,
+    /// First day, `YYYY-MM-DD` (Beijing).
+    pub from: Option<String>,
+    /// Last day, included.
+    pub to: Option<String>,
+    /// Topic codes (repeatable).
+    pub topics: Vec<String>,
+    /// Sources (repeatable).
+    pub sources: Vec<String>,
+    /// Status classes (repeatable).
+    pub statuses: Vec<String>,
+    /// Only the places inside this one (inside the jurisdiction).
+    pub within: Option<String>,
+}
+
+/// Parses a day.
+pub fn day(field: &'static str, value: Option<&str>) -> Result<NaiveDate, HeatError> {
+    let v = value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            invalid(
+                "missing_parameter",
+                format!("give {field} as a day, YYYY-MM-DD"),
+            )
+        })?;
+    NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
+        invalid(
+            "invalid_date",
+            format!(
+                "{field} {:?} is not a day: write it YYYY-MM-DD",
+                v.chars().take(40).collect::<String>()
+            ),
+        )
+    })
+}
+
+/// Parses a level name.
+pub fn level(value: Option<&str>) -> Result<Level, HeatError> {
+    let v = value.map(str::trim).unwrap_or("");
+    Level::parse(v)
+        .filter(|l| *l != Level::City)
+        .ok_or_else(|| {
+            invalid(
+                "unknown_level",
+                format!(
+                    "level {:?} is not one of {}",
+                    v.chars().take(40).collect::<String>(),
+                    LEVELS.join(", ")
+                ),
+            )
+        })
+}
+
+fn checked(
+    name: &str,
+    values: &[String],
+    accepted: &[&str],
+    code: &'static str,
+) -> Result<Vec<String>, HeatError> {
+    let mut out = Vec::new();
+    for v in values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
+        if !accepted.contains(&v) {
+            return Err(invalid(
+                code,
+                format!(
+                    "{name} {:?} is not one of {}",
+                    v.chars().take(40).collect::<String>(),
+                    accepted.join(", ")
+                ),
+            ));
+        }
+        if !out.iter().any(|o| o == v) {
+            out.push(v.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+/// Checks topic codes against the taxonomy and the reader's topics.
+fn topics(
+    c: &mut DbConnection,
+    values: &[String],
+    scope: &Scope,
+) -> Result<Vec<String>, HeatError> {
+    let known: Vec<String> = crate::store::topics::all(c)?
+        .into_iter()
+        .map(|t| t.code)
+        .collect();
+    let mut out: Vec<String> = Vec::new();
+    for v in values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
+        if out.len() >= MAX_TOPICS {
+            return Err(invalid(
+                "too_many_topics",
+                format!("name at most {MAX_TOPICS} topics"),
+            ));
+        }
+        let first_level = v.len() == 2 && known.iter().any(|k| k.starts_with(v));
+        if !(first_level || (v.len() == 4 && known.iter().any(|k| k == v))) {
+            return Err(invalid(
+                "unknown_topic",
+                format!(
+                    "topic {:?} is no first-level (2-digit) or second-level (4-digit) code of the taxonomy (GET /api/v1/topics)",
+                    v.chars().take(40).collect::<String>()
+                ),
+            ));
+        }
+        if let Some(mine) = &scope.topics
+            && !mine.iter().any(|m| v.starts_with(m.as_str()))
+        {
+            return Err(HeatError::Outside(format!(
+                "topic {v} is outside the topics you answer for"
+            )));
+        }
+        if !out.iter().any(|o| o == v) {
+            out.push(v.to_owned());
+        }
+    }
+    if out.is_empty()
+        && let Some(mine) = &scope.topics
+    {
+        // A department handler's numbers are those of their topics.
+        out.clone_from(mine);
+    }
+    Ok(out)
+}
+
+/// The place prefixes a request covers: the `within` place (visible to the reader) or the reader's jurisdiction;
+/// refused when `level` is coarser than any of them.
+fn coverage(
+    scope: &Scope,
+    level: Level,
+    within: Option<&str>,
+) -> Result<Option<Vec<String>>, HeatError> {
+    let places = match within.map(str::trim).filter(|w| !w.is_empty()) {
+        Some(w) => {
+            if w != CITY_CODE && (!scope.sees_place(w) || calc::level_of(w).is_none()) {
+                return Err(HeatError::PlaceNotFound(w.chars().take(40).collect()));
+            }
+            if w == CITY_CODE {
+                if scope.places.is_some() {
+                    return Err(HeatError::PlaceNotFound(w.to_owned()));
+                }
+                None
+            } else {
+                Some(vec![w.to_owned()])
+            }
+        }
+        None => scope.places.clone(),
+    };
+    if let Some(ps) = &places {
+        if ps.iter().any(|p| p == CITY_CODE) {
+            return Ok(None);
+        }
+        if ps.is_empty() {
+            return Err(HeatError::Outside("your account has no places".into()));
+        }
+        if let Some(p) = ps.iter().find(|p| p.len() > level.code_len()) {
+            return Err(HeatError::Outside(format!(
+                "a {level} would reach beyond {p}, the finest place you may read at this level: ask for a finer level"
+            )));
+        }
+    }
+    Ok(places)
+}
+
+/// Tickets and cases per place of `level` inside `scope`, under `filters` (places without any are left out). The
+/// vector tiles call this with the same filters and scope as the heat map.
+pub fn counts_by_place(
+    conn: &mut DbConnection,
+    level: Level,
+    filters: &Filters,
+    scope: &Scope,
+) -> diesel::QueryResult<HashMap<String, Tally>> {
+    let f = Filter {
+        topics: filters.topics.clone(),
+        sources: filters.sources.clone(),
+        classes: filters.classes.clone(),
+        within: scope
+            .places
+            .clone()
+            .filter(|p| !p.iter().any(|c| c == CITY_CODE)),
+    };
+    Ok(
+        store::per_place(conn, level, filters.window.from, filters.window.to, &f)?
+            .into_iter()
+            .map(|s| {
+                (
+                    s.key,
+                    Tally {
+                        tickets: s.tickets,
+                        cases: s.cases,
+                    },
+                )
+            })
+            .collect(),
+    )
+}
+
+/// One place of a heat map.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeatRow {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Parent's code.
+    pub parent: Option<String>,
+    /// In the window.
+    pub now: Tally,
+    /// In the window before it.
+    pub before: Tally,
+    /// Households in the geodata (`None` where it has none).
+    pub households: Option<i64>,
+}
+
+/// A heat map.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeatMap {
+    /// The level.
+    pub level: Level,
+    /// The window and filters.
+    pub filters: Filters,
+    /// Every place of the level in the reader's coverage, by code.
+    pub rows: Vec<HeatRow>,
+}
+
+/// Checks a request and reads its heat map for `user`.
+pub fn heatmap(
+    db: &Db,
+    index: &PlaceIndex,
+    user: &Principal,
+    req: &HeatRequest,
+) -> Result<HeatMap, HeatError> {
+    let level = level(req.level.as_deref())?;
+    let window = Window::new(
+        day("from", req.from.as_deref())?,
+        day("to", req.to.as_deref())?,
+    )?;
+    let scope = Scope::of(user);
+    let places = coverage(&scope, level, req.within.as_deref())?;
+    if let Some(w) = req
+        .within
+        .as_deref()
+        .map(str::trim)
+        .filter(|w| !w.is_empty() && *w != CITY_CODE)
+        && index.place(w).is_none()
+    {
+        return Err(HeatError::PlaceNotFound(w.chars().take(40).collect()));
+    }
+    let sources = checked("source", &req.sources, &SOURCES, "unknown_source")?;
+    let classes = checked("status", &req.statuses, &CLASSES, "unknown_status")?;
+    let mut c = db.reader()?;
+    let topics = topics(&mut c, &req.topics, &scope)?;
+    let filters = Filters {
+        window,
+        topics,
+        sources,
+        classes,
+    };
+    let read_scope = Scope {
+        places: places.clone(),
+        topics: scope.topics.clone(),
+    };
+    let now = counts_by_place(&mut c, level, &filters, &read_scope)?;
+    let before = counts_by_place(
+        &mut c,
+        level,
+        &Filters {
+            window: window.previous(),
+            ..filters.clone()
+        },
+        &read_scope,
+    )?;
+    drop(c);
+    let inside = |code: &str| {
+        places
+            .as_ref()
+            .is_none_or(|ps| ps.iter().any(|p| code.starts_with(p.as_str())))
+    };
+    let mut households: HashMap<&str, i64> = HashMap::new();
+    for b in index.buildings() {
+        if let Some(prefix) = b.code.get(..level.code_len())
+            && inside(prefix)
+        {
+            *households.entry(prefix).or_default() += i64::from(b.households);
+        }
+    }
+    let mut rows: Vec<HeatRow> = index
+        .places()
+        .iter()
+        .filter(|p| p.level == level && inside(&p.code))
+        .map(|p| HeatRow {
+            code: p.code.clone(),
+            name: p.name.clone(),
+            parent: p.parent.clone(),
+            now: now.get(&p.code).copied().unwrap_or_default(),
+            before: before.get(&p.code).copied().unwrap_or_default(),
+            households: households.get(p.code.as_str()).copied().filter(|h| *h > 0),
+        })
+        .collect();
+    rows.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(HeatMap {
+        level,
+        filters,
+        rows,
+    })
+}
+
+/// A series request as the client wrote it.
+#[derive(Debug, Clone, Default)]
+pub struct TrendRequest {
+    /// First day.
+    pub from: Option<String>,
+    /// Last day, included.
+    pub to: Option<String>,
+    /// `day`, `week` or `month` (default `day`).
+    pub step: Option<String>,
+    /// Topic codes (repeatable).
+    pub topics: Vec<String>,
+    /// Sources.
+    pub sources: Vec<String>,
+    /// Status classes.
+    pub statuses: Vec<String>,
+}
+
+/// The series of one place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trend {
+    /// The place's code.
+    pub code: String,
+    /// Its name.
+    pub name: String,
+    /// Its level.
+    pub level: Level,
+    /// The window and filters.
+    pub filters: Filters,
+    /// The step.
+    pub step: Step,
+    /// One point per step, zeros included.
+    pub points: Vec<calc::Point>,
+}
+
+/// The series behind a place's numbers, for `user` (404 for a place outside the jurisdiction).
+pub fn trend(
+    db: &Db,
+    index: &PlaceIndex,
+    user: &Principal,
+    code: &str,
+    req: &TrendRequest,
+) -> Result<Trend, HeatError> {
+    let scope = Scope::of(user);
+    let not_found = || HeatError::PlaceNotFound(code.chars().take(40).collect());
+    let place = index.place(code).ok_or_else(not_found)?;
+    let visible = if place.level == Level::City {
+        scope.places.is_none()
+    } else {
+        scope.sees_place(code)
+    };
+    if !visible {
+        return Err(not_found());
+    }
+    let window = Window::new(
+        day("from", req.from.as_deref())?,
+        day("to", req.to.as_deref())?,
+    )?;
+    let step_name = req.step.as_deref().map_or("day", str::trim);
+    let step = Step::parse(step_name).ok_or_else(|| {
+        invalid(
+            "unknown_step",
+            format!(
+                "step {:?} is not one of day, week, month",
+                step_name.chars().take(40).collect::<String>()
+            ),
+        )
+    })?;
+    let sources = checked("source", &req.sources, &SOURCES, "unknown_source")?;
+    let classes = checked("status", &req.statuses, &CLASSES, "unknown_status")?;
+    let mut c = db.reader()?;
+    let topics = topics(&mut c, &req.topics, &scope)?;
+    let filters = Filters {
+        window,
+        topics,
+        sources,
+        classes,
+    };
+    let f = Filter {
+        topics: filters.topics.clone(),
+        sources: filters.sources.clone(),
+        classes: filters.classes.clone(),
+        within: None,
+    };
+    let per_day: Vec<(NaiveDate, Tally)> =
+        store::per_day(&mut c, place.level, code, window.from, window.to, &f)?
+            .into_iter()
+            .filter_map(|s| {
+                let d = NaiveDate::parse_from_str(&s.key, "%Y-%m-%d").ok()?;
+                Some((
+                    d,
+                    Tally {
+                        tickets: s.tickets,
+                        cases: s.cases,
+                    },
+                ))
+            })
+            .collect();
+    Ok(Trend {
+        code: place.code.clone(),
+        name: place.name.clone(),
+        level: place.level,
+        points: calc::series(window, step, &per_day),
+        filters,
+        step,
+    })
+}

@@ -98,27 +98,40 @@ impl Default for EmergingOptions {
 
 /// An emerging hot (or cold) spot category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[expect(
-    missing_docs,
-    reason = "the variants are the published categories named in the module documentation"
-)]
 pub enum Category {
+    /// None of the patterns below.
     NoPattern,
+    /// Hot at the final step only.
     NewHot,
+    /// One run of hot steps ending at the final step, never hot before.
     ConsecutiveHot,
+    /// Hot at ≥ 90 % of steps including the final one, z rising significantly.
     IntensifyingHot,
+    /// Hot at ≥ 90 % of steps including the final one, no significant trend.
     PersistentHot,
+    /// Hot at ≥ 90 % of steps including the final one, z falling significantly.
     DiminishingHot,
+    /// Hot at the final step, on and off before, never cold.
     SporadicHot,
+    /// Hot at the final step, cold at some earlier step.
     OscillatingHot,
+    /// Hot at ≥ 90 % of steps but not the final one.
     HistoricalHot,
+    /// Cold at the final step only.
     NewCold,
+    /// One run of cold steps ending at the final step, never cold before.
     ConsecutiveCold,
+    /// Cold at ≥ 90 % of steps including the final one, z falling significantly.
     IntensifyingCold,
+    /// Cold at ≥ 90 % of steps including the final one, no significant trend.
     PersistentCold,
+    /// Cold at ≥ 90 % of steps including the final one, z rising significantly.
     DiminishingCold,
+    /// Cold at the final step, on and off before, never hot.
     SporadicCold,
+    /// Cold at the final step, hot at some earlier step.
     OscillatingCold,
+    /// Cold at ≥ 90 % of steps but not the final one.
     HistoricalCold,
 }
 

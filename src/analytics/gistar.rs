@@ -131,7 +131,7 @@ pub fn gistar(values: &[f64], weights: &Weights, options: &Options) -> Result<Gi
         out.p_norm.push(normal_sf(z.abs()));
     }
     if options.permutations > 0 {
-        out.p_sim = Some(pseudo_p(values, weights, &others, options)?);
+        out.p_sim = Some(pseudo_p(values, weights, &others, options));
     }
     let two_sided: Vec<f64> = out.p_norm.iter().map(|p| (2.0 * p).min(1.0)).collect();
     if options.fdr {
@@ -199,12 +199,7 @@ fn check(values: &[f64], weights: &Weights, options: &Options) -> Result<usize, 
 /// in random order; `prefix[c][r]` is the sum of the first c drawn values. Unit i with k neighbours takes the first
 /// k draws other than itself: `prefix[k][r]` when i is not among the first k draws, else the first k + 1 draws less
 /// i, which is recomputed from the draws (i is drawn in about P·width/n permutations, so this is rare).
-fn pseudo_p(
-    values: &[f64],
-    weights: &Weights,
-    others: &[f64],
-    options: &Options,
-) -> Result<Vec<f64>, Error> {
+fn pseudo_p(values: &[f64], weights: &Weights, others: &[f64], options: &Options) -> Vec<f64> {
     let n = values.len();
     let p = options.permutations as usize;
     let width = weights.max_neighbours() + 1;
@@ -248,7 +243,7 @@ fn pseudo_p(
         }
         p_sim.push((larger + 1) as f64 / (p + 1) as f64);
     }
-    Ok(p_sim)
+    p_sim
 }
 
 /// The Benjamini–Hochberg cut-off of esda's `fdr(pvalues, alpha)`: with the p-values sorted ascending, the largest k

@@ -12,6 +12,7 @@ use crate::service::intake::Geo;
 use crate::service::photos::Photos;
 use crate::service::public_status::LookupLimits;
 use crate::service::ticket_queue::TicketQueue;
+use crate::service::tiles::Tiles;
 use crate::service::{geodata, topics};
 use actix_web::{App, HttpRequest, HttpServer, dev::Server, middleware, web};
 use anyhow::Context;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub trusted_proxies: TrustedProxies,
     /// How many public status lookups each address and ticket number has made (in memory: a restart forgets).
     pub public_lookups: LookupLimits,
+    /// Vector-tile layers and the geometry of tiles cut so far (rebuilt after a geodata import).
+    pub tiles: Arc<Tiles>,
 }
 
 /// The server's clock: the system's, moved by an offset that only tests change (to cross deadlines without
@@ -100,6 +103,7 @@ impl AppState {
             photos,
             trusted_proxies: TrustedProxies::default(),
             public_lookups: LookupLimits::default(),
+            tiles: Arc::default(),
         })
     }
 
@@ -190,6 +194,7 @@ pub fn prepare_state(database_url: &str, pool_size: u32) -> anyhow::Result<AppSt
         photos,
         trusted_proxies: TrustedProxies::default(),
         public_lookups: LookupLimits::default(),
+        tiles: Arc::default(),
     })
 }
 

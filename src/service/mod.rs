@@ -24,6 +24,7 @@ pub mod simulate;
 pub mod sync;
 pub mod ticket_import;
 pub mod ticket_queue;
+pub mod tiles;
 pub mod topics;
 pub mod work;
 pub mod workflow;

@@ -247,11 +247,7 @@ async fn every_tile_of_each_layers_first_zoom_over_beijing_answers() {
                 }
             }
         }
-        assert!(
-            full > 0 && empty > 0,
-            "{}: {full} tiles, {empty} empty",
-            layer.name()
-        );
+        assert!(full > 0, "{}: {full} tiles, {empty} empty", layer.name());
     }
 }
 

@@ -8,9 +8,14 @@
 
 use super::{BUFFER, EXTENT};
 use geo::{
-    BooleanOps, BoundingRect, Coord, LineString, MultiPolygon, Orient, Polygon, Rect, Validation,
+    BoundingRect, Coord, LineString, MultiPolygon, Orient, Polygon, Rect, Validation,
     orient::Direction,
 };
+use i_overlay::core::fill_rule::FillRule;
+use i_overlay::core::overlay::ContourDirection;
+use i_overlay::core::overlay_rule::OverlayRule;
+use i_overlay::core::solver::Solver;
+use i_overlay::float::overlay::{FloatOverlay, OverlayOptions};
 
 /// The clip box in tile coordinates.
 fn clip_rect() -> Rect<f64> {
@@ -54,15 +59,57 @@ pub fn clip_polygons(polygons: &MultiPolygon<f64>, origin: (f64, f64)) -> MultiP
             out.push(local);
             continue;
         }
-        for piece in local.intersection(&rect.to_polygon()) {
-            if let Some(clean) = tidy(&piece) {
-                out.push(clean);
-            }
-        }
+        out.extend(intersect(&local, rect).iter().filter_map(tidy));
     }
     let mut mp = MultiPolygon(out);
     mp = mp.orient(Direction::Default);
     mp
+}
+
+/// The parts of a polygon inside a rectangle. Every vertex of the input inside the rectangle stays, collinear or
+/// not: a vertex where two neighbours meet along a third's straight edge is collinear for the third, and dropping
+/// it there would leave the third's edge unshared (geo's `BooleanOps` drops such vertices, hence i_overlay with
+/// options here). Output rings are OGC-valid.
+fn intersect(p: &Polygon<f64>, rect: Rect<f64>) -> Vec<Polygon<f64>> {
+    let contour = |r: &LineString<f64>| -> Vec<[f64; 2]> {
+        let mut pts: Vec<[f64; 2]> = r.0.iter().map(|c| [c.x, c.y]).collect();
+        if pts.len() > 1 && pts.first() == pts.last() {
+            pts.pop();
+        }
+        pts
+    };
+    let subject: Vec<Vec<[f64; 2]>> = std::iter::once(p.exterior())
+        .chain(p.interiors())
+        .map(contour)
+        .collect();
+    let (lo, hi) = (rect.min(), rect.max());
+    let clip = vec![[lo.x, lo.y], [hi.x, lo.y], [hi.x, hi.y], [lo.x, hi.y]];
+    let options = OverlayOptions {
+        preserve_input_collinear: true,
+        output_direction: ContourDirection::CounterClockwise,
+        preserve_output_collinear: true,
+        min_output_area: 0.0,
+        ogc: true,
+        clean_result: false,
+    };
+    let shapes =
+        FloatOverlay::with_subj_and_clip_custom(&subject, &clip, options, Solver::default())
+            .overlay(OverlayRule::Intersect, FillRule::EvenOdd);
+    shapes
+        .into_iter()
+        .filter_map(|shape| {
+            let mut rings = shape.into_iter().map(|c| {
+                let mut pts: Vec<Coord<f64>> =
+                    c.iter().map(|p| Coord { x: p[0], y: p[1] }).collect();
+                if let Some(&first) = pts.first() {
+                    pts.push(first);
+                }
+                LineString::new(pts)
+            });
+            let exterior = rings.next()?;
+            Some(Polygon::new(exterior, rings.collect()))
+        })
+        .collect()
 }
 
 fn translate(p: &Polygon<f64>, origin: (f64, f64)) -> Polygon<f64> {
@@ -153,6 +200,21 @@ mod tests {
             "holes wind the other way"
         );
         assert_eq!(out.0[0].unsigned_area(), 90.0 * 90.0 - 20.0 * 20.0);
+    }
+
+    #[test]
+    fn a_collinear_vertex_inside_the_tile_survives_the_cut() {
+        // (50, 10) lies on the straight bottom edge: a neighbour's corner there must stay a vertex.
+        let p = MultiPolygon(vec![polygon![
+            (x: -200.0, y: 10.0), (x: 50.0, y: 10.0), (x: 100.0, y: 10.0), (x: 100.0, y: 60.0), (x: -200.0, y: 60.0)
+        ]]);
+        let out = clip_polygons(&p, (0.0, 0.0));
+        assert_eq!(out.0.len(), 1);
+        assert!(
+            out.0[0].exterior().0.contains(&Coord { x: 50.0, y: 10.0 }),
+            "{out:?}"
+        );
+        assert!(out.0[0].is_valid() && mvt_ring_area(out.0[0].exterior()) > 0.0);
     }
 
     #[test]

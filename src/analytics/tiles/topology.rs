@@ -8,13 +8,15 @@
 //!
 //! Steps of [`Topology::new`] (input WGS-84 lon/lat; stored in normalised Mercator, see [`super::xyz`]):
 //! 1. every ring loses its closing point and repeated points;
-//! 2. a vertex is a *junction* when it is met with different neighbours (the rule of TopoJSON): where three
+//! 2. every ring gains the vertices of other rings that lie inside its edges (T-junctions), so both sides of a
+//!    shared boundary have the same vertices;
+//! 3. a vertex is a *junction* when it is met with different neighbours (the rule of TopoJSON): where three
 //!    polygons meet, where a shared edge leaves the layer's outline, where a ring touches itself;
-//! 3. every ring is cut at its junctions into arcs; a ring with no junction (an island, or a hole filled by one
+//! 4. every ring is cut at its junctions into arcs; a ring with no junction (an island, or a hole filled by one
 //!    polygon) is started at its smallest vertex, turned to a fixed direction and cut in three, so that the
 //!    polygon and the hole it fills cut it alike; an arc that starts and ends at the same junction is cut in three
 //!    too (so no arc is closed and a ring keeps at least three points);
-//! 4. an arc and its reverse are the same arc: each is kept once, in a canonical direction.
+//! 5. an arc and its reverse are the same arc: each is kept once, in a canonical direction.
 //!
 //! Steps of [`Topology::at_zoom`] (output in integer world units of the zoom: [`super::EXTENT`] per tile, y down):
 //! 1. every arc is scaled to the zoom, simplified by Douglas–Peucker with tolerance [`super::TOLERANCE`] keeping
@@ -33,6 +35,8 @@
 
 use super::{EXTENT, TOLERANCE};
 use geo::{Area, Coord, LineString, MultiPolygon, Polygon, Validation};
+use rstar::primitives::GeomWithData;
+use rstar::{AABB, RTree};
 use std::collections::HashMap;
 
 type Pt = [f64; 2];
@@ -68,7 +72,7 @@ fn key(c: Coord<f64>) -> Key {
     (c.x.to_bits(), c.y.to_bits())
 }
 
-/// A ring's vertices without the closing point and without repeats.
+/// A ring's vertices (lon/lat) without the closing point and without repeats.
 fn ring_keys(ring: &LineString<f64>) -> Vec<(Key, Pt)> {
     let mut out: Vec<(Key, Pt)> = Vec::with_capacity(ring.0.len());
     for c in &ring.0 {
@@ -79,8 +83,7 @@ fn ring_keys(ring: &LineString<f64>) -> Vec<(Key, Pt)> {
         if out.last().is_some_and(|l| l.0 == k) {
             continue;
         }
-        let (x, y) = super::xyz::project(c.x, c.y);
-        out.push((k, [x, y]));
+        out.push((k, [c.x, c.y]));
     }
     while out.len() > 1 && out.first().map(|f| f.0) == out.last().map(|l| l.0) {
         out.pop();
@@ -104,7 +107,13 @@ impl Arcs {
         if let Some(&arc) = self.by_keys.get(&canonical) {
             return ArcRef { arc, reversed };
         }
-        let mut pts: Vec<Pt> = piece.iter().map(|p| p.1).collect();
+        let mut pts: Vec<Pt> = piece
+            .iter()
+            .map(|p| {
+                let (x, y) = super::xyz::project(p.1[0], p.1[1]);
+                [x, y]
+            })
+            .collect();
         if reversed {
             pts.reverse();
         }
@@ -159,6 +168,8 @@ impl Topology {
                     .collect()
             })
             .collect();
+        let mut rings = rings;
+        node(&mut rings);
         // Junctions: a vertex met with more than one pair of neighbours. `None` marks a junction.
         let mut seen: HashMap<Key, Option<(Key, Key)>> = HashMap::new();
         for ring in rings.iter().flatten().flatten() {
@@ -340,6 +351,60 @@ impl Topology {
         }
         (MultiPolygon(polys), ok)
     }
+}
+
+/// Adds to every ring the vertices of other rings that lie inside its edges (a T-junction: two polygons meet a
+/// third along a straight edge of the third that has no vertex there), so that both sides of a shared boundary
+/// have the same vertices. A vertex counts as on an edge within 1e-9° (0.1 mm).
+fn node(rings: &mut [Vec<Vec<Ring>>]) {
+    let mut all: HashMap<Key, Pt> = HashMap::new();
+    for r in rings.iter().flatten().flatten() {
+        for &(k, p) in r {
+            all.insert(k, p);
+        }
+    }
+    let tree: RTree<GeomWithData<Pt, Key>> = RTree::bulk_load(
+        all.into_iter()
+            .map(|(k, p)| GeomWithData::new(p, k))
+            .collect(),
+    );
+    const EPS: f64 = 1e-9;
+    for ring in rings.iter_mut().flatten().flatten() {
+        let n = ring.len();
+        let mut out: Ring = Vec::with_capacity(n);
+        for i in 0..n {
+            let (a, b) = (ring[i], ring[(i + 1) % n]);
+            out.push(a);
+            let env = AABB::from_corners(
+                [a.1[0].min(b.1[0]) - EPS, a.1[1].min(b.1[1]) - EPS],
+                [a.1[0].max(b.1[0]) + EPS, a.1[1].max(b.1[1]) + EPS],
+            );
+            let mut on: Vec<(f64, Key, Pt)> = tree
+                .locate_in_envelope(&env)
+                .filter(|e| e.data != a.0 && e.data != b.0)
+                .filter_map(|e| {
+                    let p = *e.geom();
+                    on_segment(p, a.1, b.1, EPS).map(|t| (t, e.data, p))
+                })
+                .collect();
+            on.sort_by(|x, y| x.0.total_cmp(&y.0));
+            out.extend(on.into_iter().map(|(_, k, p)| (k, p)));
+        }
+        *ring = out;
+    }
+}
+
+/// Where `p` lies along the segment a→b (0..1, ends excluded) when it is within `eps` of it.
+fn on_segment(p: Pt, a: Pt, b: Pt, eps: f64) -> Option<f64> {
+    let (vx, vy) = (b[0] - a[0], b[1] - a[1]);
+    let len2 = vx * vx + vy * vy;
+    if len2 == 0.0 {
+        return None;
+    }
+    let (wx, wy) = (p[0] - a[0], p[1] - a[1]);
+    let t = (wx * vx + wy * vy) / len2;
+    let cross = wx * vy - wy * vx;
+    (t > 0.0 && t < 1.0 && cross.abs() <= eps * len2.sqrt()).then_some(t)
 }
 
 /// Cuts one ring (without closing point, at least three vertices) into interned arcs.
@@ -568,6 +633,63 @@ mod tests {
             6,
             "the bump is gone (the arc ends where the ring was cut stay)"
         );
+    }
+
+    /// One polygon on the west whose east edge is a single segment, two on the east meeting it halfway (a
+    /// T-junction): the west polygon gains the vertex, and both halves of its edge are shared.
+    #[test]
+    fn a_t_junction_is_noded_so_both_sides_share_the_edge() {
+        let z = 12;
+        let a = square(
+            z,
+            &[
+                (0.0, 0.0),
+                (100.0, 0.0),
+                (100.0, 100.0),
+                (0.0, 100.0),
+                (0.0, 0.0),
+            ],
+        );
+        let b = square(
+            z,
+            &[
+                (100.0, 0.0),
+                (200.0, 0.0),
+                (200.0, 50.0),
+                (100.0, 50.0),
+                (100.0, 0.0),
+            ],
+        );
+        let c = square(
+            z,
+            &[
+                (100.0, 50.0),
+                (200.0, 50.0),
+                (200.0, 100.0),
+                (100.0, 100.0),
+                (100.0, 50.0),
+            ],
+        );
+        let out = Topology::new(&[a, b, c]).at_zoom(z);
+        let east: Vec<_> = edges(&out[1]).into_iter().chain(edges(&out[2])).collect();
+        let x = out[0].0[0]
+            .exterior()
+            .0
+            .iter()
+            .map(|c| c.x as i64)
+            .max()
+            .unwrap();
+        let shared: Vec<_> = edges(&out[0])
+            .into_iter()
+            .filter(|(p, q)| p.0 == x && q.0 == x)
+            .collect();
+        assert_eq!(shared.len(), 2, "{:?}", out[0]);
+        for (p, q) in shared {
+            assert!(
+                east.contains(&(q, p)),
+                "{p:?}→{q:?} is not an edge of the east side"
+            );
+        }
     }
 
     #[test]

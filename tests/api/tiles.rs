@@ -115,6 +115,9 @@ fn code(d: &Decoded) -> String {
 /// Every polygon valid, exterior rings of positive and holes of negative area by MVT's formula.
 fn assert_valid(features: &[Decoded]) {
     for f in features {
+        if matches!(f.geometry, Geometry::Point(_)) {
+            continue;
+        }
         for p in polygons(&f.geometry).0 {
             assert!(
                 p.is_valid(),

@@ -27,6 +27,7 @@ pub mod pull;
 pub mod query;
 pub mod state;
 pub mod sync;
+pub mod tiles;
 pub mod work;
 pub mod workflow;
 
@@ -176,6 +177,8 @@ pub fn api(r: &mut Routes<'_>) {
         "/api/v1/places/{code}/children",
         places::children,
     );
+    r.add(Method::GET, "/tiles/{layer}.json", tiles::tilejson);
+    r.add(Method::GET, "/tiles/{layer}/{z}/{x}/{y}.mvt", tiles::tile);
     r.add(
         Method::GET,
         "/open311/v2/discovery.json",

@@ -40,6 +40,8 @@ pub struct AppState {
     pub trusted_proxies: TrustedProxies,
     /// How many public status lookups each address and ticket number has made (in memory: a restart forgets).
     pub public_lookups: LookupLimits,
+    /// Vector-tile layers and the geometry of tiles cut so far (rebuilt after a geodata import).
+    pub tiles: Arc<crate::service::analytics::tiles::Tiles>,
 }
 
 impl AppState {
@@ -73,6 +75,7 @@ impl AppState {
             photos,
             trusted_proxies: TrustedProxies::default(),
             public_lookups: LookupLimits::default(),
+            tiles: Arc::default(),
         })
     }
 
@@ -163,5 +166,6 @@ pub fn prepare_state(database_url: &str, pool_size: u32) -> anyhow::Result<AppSt
         photos,
         trusted_proxies: TrustedProxies::default(),
         public_lookups: LookupLimits::default(),
+        tiles: Arc::default(),
     })
 }

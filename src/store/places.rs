@@ -243,3 +243,12 @@ pub fn set_meta(conn: &mut DbConnection, key: &str, value: &str) -> QueryResult<
         .execute(conn)?;
     Ok(())
 }
+
+/// Every metadata entry as one string (`key=value;` in key order): it changes whenever a geodata import does.
+pub fn meta_fingerprint(conn: &mut DbConnection) -> QueryResult<String> {
+    let rows: Vec<(String, String)> = geodata_meta::table
+        .order(geodata_meta::key.asc())
+        .select((geodata_meta::key, geodata_meta::value))
+        .load(conn)?;
+    Ok(rows.iter().map(|(k, v)| format!("{k}={v};")).collect())
+}

@@ -31,5 +31,6 @@ mod scopes;
 mod simulate;
 mod storage;
 mod sync;
+mod tiles;
 mod work;
 mod workflow;

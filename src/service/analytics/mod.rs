@@ -5,3 +5,4 @@
 pub mod counts;
 pub mod heatmap;
 pub mod overview;
+pub mod tiles;

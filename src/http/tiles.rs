@@ -1,0 +1,215 @@
+//! `GET /tiles/{layer}/{z}/{x}/{y}.mvt` (Mapbox Vector Tile 2.1, Web Mercator XYZ) and `GET /tiles/{layer}.json`
+//! (TileJSON 3.0.0), signed in and scoped to the reader's jurisdiction (see [`crate::service::analytics::tiles`]).
+//!
+//! Answers: 200 with the tile, `ETag` (a digest of the bytes) and `Cache-Control: private, max-age=60` (a tile
+//! holds one reader's places, so shared caches must not keep it); 304 when `If-None-Match` names the current
+//! `ETag`; 204 when the tile holds none of the reader's features. Bad input is a 4xx with a code:
+//! `layer_not_found` (404), `invalid_tile` (400, not a number), `zoom_out_of_band` and `tile_out_of_range` (400),
+//! `layer_out_of_scope` (403), `unknown_query_parameter` (400: tiles take no filters yet).
+
+use crate::analytics::tiles::TileLayer;
+use crate::analytics::tiles::xyz::TileId;
+use crate::domain::access::Permission;
+use crate::error::ApiError;
+use crate::http::access::CurrentUser;
+use crate::http::query::{NoParameters, Query};
+use crate::http::state::AppState;
+use crate::service::analytics::tiles::{self as service, TileError};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The media type of a vector tile.
+pub const MVT_CONTENT_TYPE: &str = "application/vnd.mapbox-vector-tile";
+/// How long a client may reuse a tile without asking again.
+pub const CACHE_CONTROL: &str = "private, max-age=60";
+
+impl From<TileError> for ApiError {
+    fn from(e: TileError) -> Self {
+        let message = e.to_string();
+        match e {
+            TileError::ZoomOutOfBand { .. } => ApiError::bad_request("zoom_out_of_band", message),
+            TileError::LayerOutOfScope { .. } => ApiError::Forbidden {
+                code: "layer_out_of_scope",
+                message,
+            },
+            TileError::Db(e) => e.into(),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+fn parse_layer(raw: &str) -> Result<TileLayer, ApiError> {
+    TileLayer::parse(raw).ok_or_else(|| {
+        let names: Vec<&str> = TileLayer::ALL.iter().map(|l| l.name()).collect();
+        ApiError::not_found(
+            "layer_not_found",
+            format!(
+                "there is no tile layer {:?}; the layers are {}",
+                raw.chars().take(40).collect::<String>(),
+                names.join(", ")
+            ),
+        )
+    })
+}
+
+fn parse_tile(layer: TileLayer, z: &str, x: &str, y: &str) -> Result<TileId, ApiError> {
+    let number = |name: &str, raw: &str| -> Result<u32, ApiError> {
+        // At most 10 digits: anything longer is out of every range and need not be parsed.
+        raw.parse::<u32>()
+            .ok()
+            .filter(|_| raw.len() <= 10 && raw.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_tile",
+                    format!(
+                        "{name} must be a whole number, not {:?}",
+                        raw.chars().take(20).collect::<String>()
+                    ),
+                )
+            })
+    };
+    let (zn, xn, yn) = (number("z", z)?, number("x", x)?, number("y", y)?);
+    let z = u8::try_from(zn).unwrap_or(u8::MAX);
+    service::check_zoom(layer, z)?;
+    TileId::new(z, xn, yn).ok_or_else(|| {
+        ApiError::bad_request(
+            "tile_out_of_range",
+            format!("at zoom {z} x and y run from 0 to {}", TileId::count(z) - 1),
+        )
+    })
+}
+
+/// `GET /tiles/{layer}/{z}/{x}/{y}.mvt`
+pub async fn tile(
+    state: web::Data<AppState>,
+    me: CurrentUser,
+    req: HttpRequest,
+    path: web::Path<(String, String, String, String)>,
+    _q: Query<NoParameters>,
+) -> Result<HttpResponse, ApiError> {
+    me.require(Permission::ReadCases)?;
+    let (layer, z, x, y) = path.into_inner();
+    let layer = parse_layer(&layer)?;
+    let t = parse_tile(layer, &z, &x, &y)?;
+    let (db, tiles) = (state.db.clone(), state.tiles.clone());
+    let user = me.user;
+    let answer = web::block(move || tiles.tile(&db, &user, layer, t)).await??;
+    let Some(tile) = answer else {
+        return Ok(HttpResponse::NoContent()
+            .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
+            .finish());
+    };
+    let fresh = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == tile.etag || t.trim() == "*")
+        });
+    let mut res = if fresh {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    res.insert_header((header::ETAG, tile.etag.clone()))
+        .insert_header((header::CACHE_CONTROL, CACHE_CONTROL));
+    if fresh {
+        return Ok(res.finish());
+    }
+    Ok(res.content_type(MVT_CONTENT_TYPE).body(tile.bytes))
+}
+
+/// A layer of a TileJSON document.
+#[derive(Debug, Serialize)]
+pub struct VectorLayer {
+    /// The layer's name in the tiles.
+    pub id: &'static str,
+    /// Its fields and their types.
+    pub fields: BTreeMap<&'static str, &'static str>,
+    /// What it shows.
+    pub description: String,
+    /// First zoom.
+    pub minzoom: u8,
+    /// Last zoom.
+    pub maxzoom: u8,
+}
+
+/// A TileJSON 3.0.0 document.
+#[derive(Debug, Serialize)]
+pub struct TileJson {
+    /// "3.0.0".
+    pub tilejson: &'static str,
+    /// The layer's name.
+    pub name: &'static str,
+    /// "xyz".
+    pub scheme: &'static str,
+    /// The tile URL template.
+    pub tiles: Vec<String>,
+    /// First zoom.
+    pub minzoom: u8,
+    /// Last zoom.
+    pub maxzoom: u8,
+    /// [west, south, east, north] of the reader's places in the layer (WGS-84).
+    pub bounds: [f64; 4],
+    /// [lon, lat, zoom] to open the map at.
+    pub center: [f64; 3],
+    /// The one vector layer.
+    pub vector_layers: Vec<VectorLayer>,
+}
+
+fn description(layer: TileLayer) -> &'static str {
+    match layer {
+        TileLayer::Districts => "区 districts",
+        TileLayer::Streets => "街道/乡镇 streets and townships",
+        TileLayer::Communities => "社区/村 communities and villages",
+        TileLayer::Cells => "网格 grid cells",
+        TileLayer::Buildings => "楼/院 buildings (points) with their households",
+    }
+}
+
+/// `GET /tiles/{layer}.json`
+pub async fn tilejson(
+    state: web::Data<AppState>,
+    me: CurrentUser,
+    req: HttpRequest,
+    path: web::Path<String>,
+    _q: Query<NoParameters>,
+) -> Result<web::Json<TileJson>, ApiError> {
+    me.require(Permission::ReadCases)?;
+    let layer = parse_layer(&path)?;
+    let (db, tiles) = (state.db.clone(), state.tiles.clone());
+    let user = me.user;
+    let summary = web::block(move || tiles.summary(&db, &user, layer)).await??;
+    // A reader with no feature in the layer (the layer is in scope, yet empty for them) gets the city's box.
+    let bounds = summary.bounds.unwrap_or([115.4, 39.4, 117.6, 41.1]);
+    let band = layer.zooms();
+    let conn = req.connection_info();
+    let base = format!("{}://{}", conn.scheme(), conn.host());
+    Ok(web::Json(TileJson {
+        tilejson: "3.0.0",
+        name: layer.name(),
+        scheme: "xyz",
+        tiles: vec![format!(
+            "{base}/tiles/{}/{{z}}/{{x}}/{{y}}.mvt",
+            layer.name()
+        )],
+        minzoom: *band.start(),
+        maxzoom: *band.end(),
+        bounds,
+        center: [
+            (bounds[0] + bounds[2]) / 2.0,
+            (bounds[1] + bounds[3]) / 2.0,
+            f64::from(*band.start()),
+        ],
+        vector_layers: vec![VectorLayer {
+            id: layer.name(),
+            fields: service::fields(layer).into_iter().collect(),
+            description: description(layer).to_owned(),
+            minzoom: *band.start(),
+            maxzoom: *band.end(),
+        }],
+    }))
+}

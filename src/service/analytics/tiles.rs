@@ -1,0 +1,402 @@
+//! Vector tiles of the place layers for one reader, from the in-memory tile index (no PostGIS needed).
+//!
+//! What is cached in process and when it is dropped: the layers (outlines read from the database once, cut into
+//! shared arcs, simplified per zoom at first use) and the geometry of each tile cut so far, at most
+//! [`MAX_CACHED_TILES`] tiles (then the tile cache starts over). Both belong to one *generation*, named by the
+//! geodata metadata (`geodata_meta`, which every `geodata import` rewrites): each request reads that fingerprint
+//! (one small query) and a changed fingerprint starts a new, empty generation. Shapes change only on an import;
+//! what depends on the reader (which features they may see) is applied to the cached geometry at each request.
+//!
+//! Scope, as for places: a tile holds only the features inside the reader's jurisdiction
+//! ([`policy::can_see_place`]); a tile with none of them is empty (the route answers 204). A layer whose places
+//! are all larger than the reader's jurisdiction (the districts layer for a street's secretary) is refused with
+//! [`TileError::LayerOutOfScope`], so a client learns which layers it may draw rather than drawing blank tiles.
+
+use crate::analytics::tiles::encode::{self, Feature};
+use crate::analytics::tiles::layer::LayerGeometry;
+use crate::analytics::tiles::xyz::TileId;
+use crate::analytics::tiles::{TileLayer, xyz};
+use crate::db::{Db, DbConnection, DbError};
+use crate::domain::access as policy;
+use crate::domain::access::Principal;
+use crate::geo::layers;
+use crate::geo::place::CITY_CODE;
+use crate::store::places as store;
+use geo::Geometry;
+use geozero::mvt::TileValue;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// How many tiles' geometry one generation keeps (a z14 cell tile holds about 100 outlines, some 20 KB).
+pub const MAX_CACHED_TILES: usize = 20_000;
+
+/// Errors of serving a tile.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TileError {
+    /// The zoom lies outside the layer's band.
+    #[error(
+        "the {layer} layer is served at zooms {min} to {max}; maps draw deeper zooms from zoom {max}"
+    )]
+    ZoomOutOfBand {
+        /// The layer.
+        layer: &'static str,
+        /// Its first zoom.
+        min: u8,
+        /// Its last zoom.
+        max: u8,
+    },
+    /// No place of the layer lies inside the reader's jurisdiction.
+    #[error(
+        "no place of the {layer} layer lies inside your jurisdiction; draw the layers of your own places and below ({allowed})"
+    )]
+    LayerOutOfScope {
+        /// The layer.
+        layer: &'static str,
+        /// The layers the reader may read.
+        allowed: String,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// Stored geometry could not be read.
+    #[error("stored geometry of {code} is unreadable: {reason}")]
+    StoredGeometry {
+        /// The place.
+        code: String,
+        /// Why.
+        reason: String,
+    },
+    /// The tile could not be encoded.
+    #[error(transparent)]
+    Encode(#[from] encode::EncodeError),
+}
+
+impl From<diesel::result::Error> for TileError {
+    fn from(e: diesel::result::Error) -> Self {
+        TileError::Db(DbError::Query(e))
+    }
+}
+
+/// What a feature says besides its shape.
+#[derive(Debug)]
+struct Info {
+    code: String,
+    name: String,
+    parent: Option<String>,
+    /// Households (buildings only).
+    households: Option<i64>,
+}
+
+/// One layer held in memory.
+#[derive(Debug)]
+struct Layer {
+    infos: Vec<Info>,
+    geometry: LayerGeometry,
+}
+
+type TileGeometry = Arc<Vec<(u32, Geometry<f64>)>>;
+
+/// The layers and tiles built from one state of the geodata.
+#[derive(Debug, Default)]
+struct Generation {
+    fingerprint: String,
+    layers: [Mutex<Option<Arc<Layer>>>; 5],
+    tiles: Mutex<HashMap<(TileLayer, TileId), TileGeometry>>,
+}
+
+/// The in-process tile index and cache shared by every request.
+#[derive(Debug, Default)]
+pub struct Tiles {
+    current: Mutex<Arc<Generation>>,
+}
+
+/// A tile for a reader.
+#[derive(Debug, Clone)]
+pub struct TileBytes {
+    /// The MVT bytes.
+    pub bytes: Vec<u8>,
+    /// A strong validator of the bytes (quoted, as the `ETag` header carries it).
+    pub etag: String,
+}
+
+/// The TileJSON facts of a layer for a reader.
+#[derive(Debug, Clone)]
+pub struct LayerSummary {
+    /// [west, south, east, north] of the reader's features (WGS-84); `None` when they have none.
+    pub bounds: Option<[f64; 4]>,
+    /// How many features the reader sees.
+    pub features: usize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Whether the reader sees every place.
+fn city_wide(user: &Principal) -> bool {
+    policy::can_see_place(user, CITY_CODE)
+}
+
+/// Whether some place of `layer` lies inside the reader's jurisdiction.
+pub fn layer_in_scope(user: &Principal, layer: TileLayer) -> bool {
+    city_wide(user) || user.places.iter().any(|p| p.len() <= layer.code_len())
+}
+
+fn check_scope(user: &Principal, layer: TileLayer) -> Result<(), TileError> {
+    if layer_in_scope(user, layer) {
+        return Ok(());
+    }
+    let allowed: Vec<&str> = TileLayer::ALL
+        .into_iter()
+        .filter(|l| layer_in_scope(user, *l))
+        .map(TileLayer::name)
+        .collect();
+    Err(TileError::LayerOutOfScope {
+        layer: layer.name(),
+        allowed: if allowed.is_empty() {
+            "none: your account has no places".into()
+        } else {
+            allowed.join(", ")
+        },
+    })
+}
+
+/// The zoom band check.
+pub fn check_zoom(layer: TileLayer, z: u8) -> Result<(), TileError> {
+    let band = layer.zooms();
+    if band.contains(&z) {
+        return Ok(());
+    }
+    Err(TileError::ZoomOutOfBand {
+        layer: layer.name(),
+        min: *band.start(),
+        max: *band.end(),
+    })
+}
+
+fn load_layer(conn: &mut DbConnection, layer: TileLayer) -> Result<Layer, TileError> {
+    let started = std::time::Instant::now();
+    let built = match layer.level() {
+        Some(level) => {
+            let rows = store::all_of_levels(conn, &[level.as_str()])?;
+            let mut infos = Vec::with_capacity(rows.len());
+            let mut shapes = Vec::with_capacity(rows.len());
+            for row in rows {
+                let g = layers::multipolygon_from_json(&row.geometry).map_err(|reason| {
+                    TileError::StoredGeometry {
+                        code: row.code.clone(),
+                        reason,
+                    }
+                })?;
+                shapes.push(g);
+                infos.push(Info {
+                    code: row.code,
+                    name: row.name,
+                    parent: row.parent_code,
+                    households: None,
+                });
+            }
+            Layer {
+                infos,
+                geometry: LayerGeometry::polygons(&shapes),
+            }
+        }
+        None => {
+            let rows = store::all_buildings(conn)?;
+            let points: Vec<(f64, f64)> = rows.iter().map(|b| (b.lon, b.lat)).collect();
+            Layer {
+                infos: rows
+                    .into_iter()
+                    .map(|b| Info {
+                        code: b.code,
+                        name: b.name,
+                        parent: Some(b.cell_code),
+                        households: Some(i64::from(b.households)),
+                    })
+                    .collect(),
+                geometry: LayerGeometry::points(&points),
+            }
+        }
+    };
+    tracing::info!(
+        layer = layer.name(),
+        features = built.infos.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "tile layer built"
+    );
+    Ok(built)
+}
+
+impl Tiles {
+    /// The generation for the geodata as stored now (a new, empty one when an import changed it).
+    fn generation(&self, conn: &mut DbConnection) -> Result<Arc<Generation>, TileError> {
+        let fingerprint = store::meta_fingerprint(conn)?;
+        let mut current = lock(&self.current);
+        if current.fingerprint != fingerprint {
+            *current = Arc::new(Generation {
+                fingerprint,
+                ..Generation::default()
+            });
+        }
+        Ok(current.clone())
+    }
+
+    fn layer(
+        generation: &Generation,
+        conn: &mut DbConnection,
+        layer: TileLayer,
+    ) -> Result<Arc<Layer>, TileError> {
+        let slot = &generation.layers[layer as usize];
+        // Held while building, so that concurrent first requests build the layer once.
+        let mut guard = lock(slot);
+        if let Some(l) = guard.as_ref() {
+            return Ok(l.clone());
+        }
+        let built = Arc::new(load_layer(conn, layer)?);
+        *guard = Some(built.clone());
+        Ok(built)
+    }
+
+    /// Builds a layer and the simplified polygons of every zoom of its band ahead of the first tile (benchmarks
+    /// and warm-up at start).
+    pub fn warm(&self, db: &Db, layer: TileLayer) -> Result<(), TileError> {
+        let mut conn = db.reader()?;
+        let generation = self.generation(&mut conn)?;
+        let l = Tiles::layer(&generation, &mut conn, layer)?;
+        for z in layer.zooms() {
+            l.geometry.warm(z);
+        }
+        Ok(())
+    }
+
+    /// Forgets the geometry of every tile cut so far (the layers stay): for benchmarks of uncached tiles.
+    pub fn forget_tiles(&self) {
+        let current = lock(&self.current).clone();
+        lock(&current.tiles).clear();
+    }
+
+    /// Tile `t` of `layer` for `user`: `None` when it holds none of their features.
+    pub fn tile(
+        &self,
+        db: &Db,
+        user: &Principal,
+        layer: TileLayer,
+        t: TileId,
+    ) -> Result<Option<TileBytes>, TileError> {
+        check_zoom(layer, t.z())?;
+        check_scope(user, layer)?;
+        let mut conn = db.reader()?;
+        let generation = self.generation(&mut conn)?;
+        let data = Tiles::layer(&generation, &mut conn, layer)?;
+        drop(conn);
+        let cached = lock(&generation.tiles).get(&(layer, t)).cloned();
+        let geometry = match cached {
+            Some(g) => g,
+            None => {
+                let g: TileGeometry = Arc::new(data.geometry.tile(t));
+                let mut tiles = lock(&generation.tiles);
+                if tiles.len() >= MAX_CACHED_TILES {
+                    tiles.clear();
+                }
+                tiles.insert((layer, t), g.clone());
+                g
+            }
+        };
+        let all = city_wide(user);
+        let features: Vec<Feature<'_>> = geometry
+            .iter()
+            .filter_map(|(f, g)| {
+                let info = data.infos.get(*f as usize)?;
+                (all || policy::can_see_place(user, &info.code)).then(|| feature(info, g))
+            })
+            .collect();
+        if features.is_empty() {
+            return Ok(None);
+        }
+        let bytes = encode::encode(layer.name(), &features)?;
+        let digest = Sha256::digest(&bytes);
+        let etag = format!(
+            "\"{}\"",
+            digest[..16]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        );
+        Ok(Some(TileBytes { bytes, etag }))
+    }
+
+    /// The bounds and feature count of `layer` as `user` sees it (for TileJSON).
+    pub fn summary(
+        &self,
+        db: &Db,
+        user: &Principal,
+        layer: TileLayer,
+    ) -> Result<LayerSummary, TileError> {
+        check_scope(user, layer)?;
+        let mut conn = db.reader()?;
+        let generation = self.generation(&mut conn)?;
+        let data = Tiles::layer(&generation, &mut conn, layer)?;
+        let all = city_wide(user);
+        let mut bounds: Option<[f64; 4]> = None;
+        let mut features = 0;
+        for (k, info) in data.infos.iter().enumerate() {
+            if !(all || policy::can_see_place(user, &info.code)) {
+                continue;
+            }
+            features += 1;
+            if let Some(b) = data.geometry.bounds_lonlat(k) {
+                let acc = bounds.get_or_insert(b);
+                *acc = [
+                    acc[0].min(b[0]),
+                    acc[1].min(b[1]),
+                    acc[2].max(b[2]),
+                    acc[3].max(b[3]),
+                ];
+            }
+        }
+        Ok(LayerSummary { bounds, features })
+    }
+}
+
+fn feature<'a>(info: &Info, geometry: &'a Geometry<f64>) -> Feature<'a> {
+    let mut properties = vec![
+        ("code", TileValue::Str(info.code.clone())),
+        ("name", TileValue::Str(info.name.clone())),
+    ];
+    if let Some(p) = &info.parent {
+        properties.push(("parent", TileValue::Str(p.clone())));
+    }
+    if let Some(h) = info.households {
+        properties.push(("households", TileValue::Int(h)));
+    }
+    Feature {
+        id: info.code.parse().unwrap_or(0),
+        geometry,
+        properties,
+    }
+}
+
+/// The fields each layer's features carry, with their TileJSON types.
+pub fn fields(layer: TileLayer) -> Vec<(&'static str, &'static str)> {
+    let mut f = vec![("code", "String"), ("name", "String"), ("parent", "String")];
+    if layer == TileLayer::Buildings {
+        f.push(("households", "Number"));
+    }
+    f
+}
+
+/// The tiles of `layer`'s zoom band that cover a lon/lat box (for checks over the whole city).
+pub fn covering_tiles(layer: TileLayer, bbox: [f64; 4]) -> Vec<TileId> {
+    let mut out = Vec::new();
+    for z in layer.zooms() {
+        let (xs, ys) = xyz::covering(z, bbox);
+        for x in xs {
+            for y in ys.clone() {
+                out.extend(TileId::new(z, x, y));
+            }
+        }
+    }
+    out
+}

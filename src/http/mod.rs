@@ -23,6 +23,7 @@ pub mod public;
 pub mod pull;
 pub mod query;
 pub mod sync;
+pub mod webapp;
 pub mod work;
 pub mod workflow;
 
@@ -66,6 +67,13 @@ impl<'a> Routes<'a> {
 
 /// The whole API.
 pub fn api(r: &mut Routes<'_>) {
+    r.add(Method::GET, "/", webapp::index);
+    r.add(Method::GET, "/web/{file}", webapp::file);
+    r.add(
+        Method::GET,
+        "/web/vendor/maplibre-gl/{file}",
+        webapp::maplibre,
+    );
     r.add(Method::GET, "/healthz", health::healthz);
     r.add(Method::GET, "/readyz", health::readyz);
     r.add(Method::POST, "/api/v1/auth/login", auth::login);

@@ -29,5 +29,6 @@ mod scopes;
 mod simulate;
 mod storage;
 mod sync;
+mod web;
 mod work;
 mod workflow;

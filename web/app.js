@@ -10,7 +10,7 @@ const ZH = {
   skip: "跳到正文", brand: "接诉即办 · 网格化管理", loading: "正在加载…", desk: "案件台", map: "地图", status_page: "阳光办理查询",
   signin: "登录", signout: "退出", username: "用户名", password: "密码", signin_title: "登录 gridline",
   signin_hint: "使用管理员分配的账号登录。来电市民请使用", filters: "筛选", status: "状态", topic: "类别", source: "来源",
-  place: "区域代码", overdue: "仅超期", from: "开始日期", to: "结束日期", apply: "查询", reset: "重置", any: "全部",
+  place: "区域代码", place_name: "所在位置", overdue: "仅超期", from: "开始日期", to: "结束日期", apply: "查询", reset: "重置", any: "全部",
   case: "案件", opened: "立案时间", last_item: "最近", flags: "标记", next: "下一页", prev: "上一页", page: "第 {n} 页",
   no_cases: "没有符合条件的案件。", tickets: "诉求工单", reports: "巡查上报", timeline: "办理经过", photos: "证据照片",
   deadline: "时限与督办", chain: "责任链", act: "可执行的操作", other_action: "其他操作", submit: "提交", cancel: "取消",
@@ -28,7 +28,7 @@ const EN = {
   skip: "Skip to content", brand: "12345 hotline · grid management", loading: "Loading…", desk: "Case desk", map: "Map",
   status_page: "Ticket status", signin: "Sign in", signout: "Sign out", username: "User name", password: "Password",
   signin_title: "Sign in to gridline", signin_hint: "Use the account your administrator gave you. Callers, please use",
-  filters: "Filters", status: "Status", topic: "Topic", source: "Source", place: "Place code", overdue: "Overdue only",
+  filters: "Filters", status: "Status", topic: "Topic", source: "Source", place: "Place code", place_name: "Place", overdue: "Overdue only",
   from: "From", to: "To", apply: "Search", reset: "Reset", any: "Any", case: "Case", opened: "Opened", last_item: "Latest",
   flags: "Flags", next: "Next", prev: "Previous", page: "Page {n}", no_cases: "No case matches.", tickets: "Tickets",
   reports: "Patrol reports", timeline: "Timeline", photos: "Evidence photos", deadline: "Deadlines and escalation",
@@ -54,6 +54,8 @@ const ACTION = { dispatch: "派单", accept: "签收", return: "退单", start: 
 const SOURCE = { hotline: "12345热线", patrol: "网格巡查", mixed: "热线+巡查" };
 const ROLE = { admin: "管理员", hotline_operator: "热线话务员", dispatcher: "调度员", street_handler: "街乡承办人",
   department_handler: "部门承办人", community_secretary: "社区书记", grid_member: "网格员", leader: "领导" };
+const LINK = { command_centre: "区指挥中心", section_leader: "包片领导", street_office: "街乡", village_cadre: "包村干部",
+  community_secretary: "社区书记", grid_member: "网格员", household_member: "两委包户" };
 const RUNG = { remind: "催办", supervise: "督办", investigate: "查办" };
 const REASON = { exif_position_far: "拍摄位置与上报位置相距过远", exif_time_far: "拍摄时间与上报时间相差过久" };
 const CHANNEL = { phone: "电话", web: "网站", wechat: "微信", message_board: "留言板", app: "App", other: "其他" };
@@ -113,7 +115,7 @@ function h(tag, attrs = {}, ...children) {
     else if (k === "class") el.className = v;
     else el.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of children.flat()) if (c != null && c !== false) el.append(c instanceof Node ? c : String(c));
+  for (const c of children.flat(Infinity)) if (c != null && c !== false) el.append(c instanceof Node ? c : String(c));
   return el;
 }
 const errorBox = (e) => h("p", { class: "error", role: "alert" }, e instanceof ApiError ? e.words() : String(e.message || e));
@@ -342,7 +344,7 @@ async function caseView(id, notice, reveal) {
     h("dl", { class: "kv" },
       h("dt", {}, t("status")), h("dd", { id: "case-status" }, word(STATUS, c.status)),
       h("dt", {}, t("topic")), h("dd", {}, topicName(c.topic)),
-      h("dt", {}, t("place")), h("dd", {}, c.place ? `${c.place.name}（${c.place.code}）` : "—",
+      h("dt", {}, t("place_name")), h("dd", {}, c.place ? `${c.place.name}（${c.place.code}）` : "—",
         c.location ? h("span", { class: "muted" }, ` ${c.location.lon.toFixed(5)}, ${c.location.lat.toFixed(5)} (WGS-84)`) : null),
       h("dt", {}, t("source")), h("dd", {}, word(SOURCE, c.source), " ", c.group_request && h("span", { class: "tag red" }, "群体性诉求"),
         c.repeat_request && h("span", { class: "tag amber" }, "重复诉求")),
@@ -406,7 +408,7 @@ async function caseView(id, notice, reveal) {
         h("span", { class: "muted" }, `${when(e.fired_at)} · 通知 ${e.notified.map((n) => n.name).join("、")}`)))));
 
   const chain = h("section", { class: "card", "aria-labelledby": "h-chain" }, h("h2", { id: "h-chain" }, t("chain")),
-    d.chain.length ? h("dl", { class: "kv" }, d.chain.map((l) => [h("dt", {}, l.kind), h("dd", {}, l.person?.name || l.unit?.name || "—", l.fallback ? h("span", { class: "tag amber" }, "兜底") : null)]))
+    d.chain.length ? h("dl", { class: "kv" }, d.chain.map((l) => [h("dt", {}, word(LINK, l.kind)), h("dd", {}, l.person?.name || l.unit?.name || "—", l.fallback ? h("span", { class: "tag amber" }, "兜底") : null)]))
       : h("p", { class: "empty" }, t("none")));
 
   setMain(head, h("div", { class: "grid2" },
@@ -420,7 +422,9 @@ function actionsCard(d, reload) {
   const area = h("div");
   const open = (action, needs) => {
     const fields = [];
-    const n = needs || { reason: true, targets: true, days: true, into_case: true, evidence: true, callback: true };
+    // A step the page was not offered: the note and units only; the server says in words what else it needs.
+    const n = { ...(needs || { reason: true, targets: true }) };
+    if (action === "dispatch") n.targets = true; // 改派: optional units, else the dispatch rules route it
     if (n.reason || action === "note") fields.push(h("label", {}, t("note"), h("textarea", { name: "note", rows: 2, cols: 36, maxlength: 2000 })));
     if (n.targets) fields.push(h("label", {}, t("targets"), h("input", { name: "targets", size: 30 })));
     if (n.days) fields.push(h("label", {}, t("days"), h("input", { name: "days", type: "number", min: 1, max: 30, value: 3 })));

@@ -8,6 +8,10 @@ const CITY = "110000";
 
 /** Draws the map into `box`: the outlines of the reader's places (the whole city for city-wide roles). */
 export async function showMap(box, { api, user }) {
+  if (!document.querySelector("link[data-maplibre]")) {
+    document.head.append(Object.assign(document.createElement("link"), { rel: "stylesheet", href: "/web/vendor/maplibre-gl/maplibre-gl.css" }));
+    document.head.lastChild.dataset.maplibre = "";
+  }
   const cityWide = ["admin", "hotline_operator"].includes(user.role) || !(user.places || []).length;
   const codes = cityWide ? [CITY] : user.places.slice(0, 20);
   const features = [];

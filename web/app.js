@@ -273,7 +273,7 @@ async function deskView(params) {
       h("button", { type: "button", onclick: () => { sort = { key, desc: sort.key === key ? !sort.desc : true }; draw(); } },
         label, sort.key === key ? (sort.desc ? " ▼" : " ▲") : ""));
     const table = h("table", { class: "cases" },
-      h("thead", {}, h("tr", {}, h("th", {}, t("case")), head("topic", t("topic")), head("place", t("place")), head("status", t("status")),
+      h("thead", {}, h("tr", {}, h("th", {}, t("case")), head("topic", t("topic")), head("place", t("place_name")), head("status", t("status")),
         h("th", {}, t("source")), head("opened_at", t("opened")), head("last_item_at", t("last_item")), head("priority", t("flags")))),
       h("tbody", {}, rows.map((c) => h("tr", {},
         h("td", {}, h("a", { href: `#/case/${encodeURIComponent(c.id)}`, class: "case-link" }, c.id)),

@@ -289,6 +289,8 @@ async fn scene(app: &TestApp) -> (String, String) {
     )
     .await;
     let case = filed.json["case"]["id"].as_str().unwrap().to_owned();
+    common::file_ticket(app, "BJ20261206-8202", "0302", "13911112222", "路灯不亮").await;
+    common::file_ticket(app, "BJ20261206-8203", "0701", "13933334444", "暖气不热").await;
     let member = app.token(Role::GridMember, &[&cell]);
     let now = chrono::Utc::now()
         .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
@@ -387,13 +389,36 @@ fn run_in_chromium(chromium: std::path::PathBuf, origin: &str, case: &str) {
         .unwrap()
         .press_key("Enter")
         .unwrap();
-    until(&tab, "the queue", "!!document.querySelector('a.case-link')");
-    let listed = js(
+    until(
         &tab,
-        "[...document.querySelectorAll('a.case-link')].map(a => a.textContent).join(',')",
+        "the queue",
+        "document.querySelectorAll('a.case-link').length === 3",
     );
-    assert_eq!(listed, Value::String(case.to_owned()));
     screenshot(&tab, "desk");
+    // Sorting by topic puts 0101 first, then 0302, then 0701 (descending: the other way round).
+    let topics = "[...document.querySelectorAll('table.cases tbody tr td:nth-child(2)')].map(td => td.textContent.slice(0, 4)).join(',')";
+    js(
+        &tab,
+        "(() => { [...document.querySelectorAll('th button')].find(b => b.textContent.startsWith('类别')).click(); return true; })()",
+    );
+    assert_eq!(js(&tab, topics), Value::String("0701,0302,0101".into()));
+    js(
+        &tab,
+        "(() => { [...document.querySelectorAll('th button')].find(b => b.textContent.startsWith('类别')).click(); return true; })()",
+    );
+    assert_eq!(js(&tab, topics), Value::String("0101,0302,0701".into()));
+    // The topic filter narrows the queue to the case.
+    js(
+        &tab,
+        "(() => { const f = document.querySelector('form.filters'); f.topic.value = '0101'; f.requestSubmit(); return true; })()",
+    );
+    until(
+        &tab,
+        "the filtered queue",
+        "location.hash.includes('topic=0101') && document.querySelectorAll('a.case-link').length === 1",
+    );
+    let listed = js(&tab, "document.querySelector('a.case-link').textContent");
+    assert_eq!(listed, Value::String(case.to_owned()));
     tab.wait_for_element("a.case-link")
         .unwrap()
         .click()
@@ -421,6 +446,12 @@ fn run_in_chromium(chromium: std::path::PathBuf, origin: &str, case: &str) {
     );
     assert!(text.contains("拍摄位置与上报位置相距过远"), "{text}");
     screenshot(&tab, "case");
+    js(
+        &tab,
+        "(() => { document.querySelector('#h-photos').scrollIntoView(); return true; })()",
+    );
+    screenshot(&tab, "case-photos");
+    js(&tab, "(() => { window.scrollTo(0, 0); return true; })()");
 
     // Dispatch by the rules, from the step the page offers.
     tab.wait_for_element("button[data-action=dispatch]")

@@ -4,6 +4,7 @@
 //! Layers, dependencies pointing inward: `http → service → {geo, store}`, `store → db`. `geo` imports neither
 //! actix nor diesel. `phone` is a client of the HTTP API (a reference phone), not a layer of the server.
 
+pub mod analytics;
 pub mod app;
 pub mod auth;
 pub mod cli;

@@ -487,7 +487,7 @@ fn usable_geometry(it: &Item<'_>, report: &mut Report) -> Option<MultiPolygon<f6
 /// of polygons are first compared by bounding box, which cannot change an answer: polygons whose boxes do not meet
 /// neither overlap nor touch. The other rules (too few points, rings crossing rings, holes outside the shell) are
 /// geo's, called the same way.
-fn validation_errors(mp: &MultiPolygon<f64>) -> Vec<InvalidMultiPolygon> {
+pub fn validation_errors(mp: &MultiPolygon<f64>) -> Vec<InvalidMultiPolygon> {
     let mut out = Vec::new();
     let boxes: Vec<Option<Rect<f64>>> = mp.0.iter().map(BoundingRect::bounding_rect).collect();
     for (i, polygon) in mp.0.iter().enumerate() {

@@ -25,6 +25,7 @@ mod phone;
 mod photos;
 mod places;
 mod pull;
+mod scan;
 mod scopes;
 mod simulate;
 mod storage;

@@ -1,0 +1,121 @@
+//! `gridline report ...`: reports written to standard output, with the same figures the API answers.
+
+use super::open;
+use crate::auth::role::Role;
+use crate::config::DbArgs;
+use clap::Subcommand;
+
+/// Which report.
+#[derive(Debug, Subcommand)]
+pub enum ReportWhat {
+    /// The monthly assessment (一份卷子) of the whole city, ranked: rates, score, points, month-on-month change
+    /// (the same figures as GET /api/v1/assessment).
+    Assessment {
+        /// The month, YYYY-MM (Beijing time).
+        #[arg(long)]
+        month: String,
+        /// street, district, department or handler.
+        #[arg(long, default_value = "street")]
+        level: String,
+        /// csv (a header line, one line per entity) or json (what the API answers).
+        #[arg(long, default_value = "csv", value_parser = ["csv", "json"])]
+        format: String,
+    },
+}
+
+/// The CSV columns of `report assessment`.
+pub const ASSESSMENT_CSV_HEADER: [&str; 24] = [
+    "rank",
+    "code",
+    "name",
+    "tickets",
+    "responded",
+    "reached",
+    "resolved",
+    "partly_resolved",
+    "unresolved",
+    "satisfied",
+    "basically_satisfied",
+    "dissatisfied",
+    "response_rate",
+    "resolution_rate",
+    "satisfaction_rate",
+    "score",
+    "points",
+    "response_rate_change",
+    "resolution_rate_change",
+    "satisfaction_rate_change",
+    "score_change",
+    "whistles_summoned",
+    "whistles_late",
+    "whistles_missing",
+];
+
+/// Runs `gridline report WHAT`.
+pub(super) fn run(what: ReportWhat, db: &DbArgs) -> anyhow::Result<()> {
+    match what {
+        ReportWhat::Assessment {
+            month,
+            level,
+            format,
+        } => report_assessment(&month, &level, &format, db),
+    }
+}
+
+fn report_assessment(month: &str, level: &str, format: &str, db: &DbArgs) -> anyhow::Result<()> {
+    use crate::http::assessment::AssessmentDto;
+    use crate::service::assessment as service;
+    use std::io::Write;
+    let month = service::parse_month(Some(month))?;
+    let level = service::parse_level(Some(level))?;
+    let db = open(db)?;
+    let everyone =
+        crate::service::auth::Principal::machine("report", "gridline report", Role::Admin);
+    let a: AssessmentDto = service::assess(&db, &everyone, month, level)?.into();
+    let mut out = std::io::stdout().lock();
+    if format == "json" {
+        serde_json::to_writer_pretty(&mut out, &a)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    // Rates to 4 decimals, scores and points to 2, nothing for a missing value.
+    let num =
+        |x: Option<f64>, places: usize| x.map_or_else(String::new, |x| format!("{x:.places$}"));
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(ASSESSMENT_CSV_HEADER)?;
+    for e in &a.entries {
+        let whistle = |f: fn(&crate::http::assessment::WhistleDto) -> i64| {
+            e.whistles
+                .as_ref()
+                .map_or_else(String::new, |x| f(x).to_string())
+        };
+        w.write_record([
+            e.rank.map_or_else(String::new, |r| r.to_string()),
+            e.code.clone(),
+            e.name.clone().unwrap_or_default(),
+            e.tickets.to_string(),
+            e.responded.to_string(),
+            e.reached.to_string(),
+            e.resolved.to_string(),
+            e.partly_resolved.to_string(),
+            e.unresolved.to_string(),
+            e.satisfied.to_string(),
+            e.basically_satisfied.to_string(),
+            e.dissatisfied.to_string(),
+            num(e.response_rate, 4),
+            num(e.resolution_rate, 4),
+            num(e.satisfaction_rate, 4),
+            num(e.score, 2),
+            num(Some(e.points), 2),
+            num(e.change.response_rate, 4),
+            num(e.change.resolution_rate, 4),
+            num(e.change.satisfaction_rate, 4),
+            num(e.change.score, 2),
+            whistle(|x| x.summoned),
+            whistle(|x| x.late),
+            whistle(|x| x.missing),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}

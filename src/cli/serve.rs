@@ -1,0 +1,65 @@
+//! `gridline serve` and `gridline migrate`: the server with its timers, and the database made ready without it.
+
+use super::open;
+use super::simulate::demo_data;
+use super::user::bootstrap_admin;
+use crate::config::{DbArgs, ServeArgs};
+use anyhow::Context;
+
+/// Applies the migrations, loads the default dataset and taxonomy into an empty database, creates the first admin.
+pub(super) fn migrate(db: &DbArgs) -> anyhow::Result<()> {
+    let db = open(db)?;
+    let loaded = crate::service::geodata::ensure_loaded(&db)?;
+    crate::service::topics::ensure_loaded(&db)?;
+    bootstrap_admin(&db)?;
+    println!(
+        "migrations applied{}",
+        if loaded {
+            "; the default Beijing dataset was loaded"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
+
+/// Starts the HTTP server and its timers; returns when the server stops.
+pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let url = args.db.database_url()?;
+    let workers = args.workers()?;
+    let state = actix_web::web::Data::new(
+        crate::app::prepare_state(&url, (workers as u32 * 4).max(8))?
+            .with_trusted_proxies(args.trusted_proxies.clone()),
+    );
+    bootstrap_admin(&state.db)?;
+    if args.demo {
+        demo_data(
+            &state,
+            args.demo_scale,
+            &args.db.data_dir.join("simulation-truth.json"),
+        )?;
+    }
+    if args.scheduler_secs > 0 {
+        crate::service::scheduler::spawn(
+            state.db.clone(),
+            std::time::Duration::from_secs(args.scheduler_secs),
+        )
+        .context("cannot start the work scheduler")?;
+        tracing::info!(every_secs = args.scheduler_secs, "work scheduler started");
+    }
+    // Unfinished photo uploads past their time are dropped on a timer, not only when someone starts a new one.
+    let clock = state.clock.clone();
+    let _sweeper = crate::service::photos::spawn_sweeper(
+        state.db.clone(),
+        state.photos.clone(),
+        crate::service::photos::SWEEP_EVERY,
+        move || clock.now(),
+    )
+    .context("cannot start the upload sweep")?;
+    actix_web::rt::System::new().block_on(async move {
+        let (server, addr) = crate::app::server(state, args.bind, workers)
+            .with_context(|| format!("cannot listen on {}", args.bind))?;
+        tracing::info!(%addr, workers, "listening");
+        server.await.context("server failed")
+    })
+}

@@ -27,6 +27,10 @@ pub struct UserDto {
     pub display_name: String,
     /// Role.
     pub role: String,
+    /// Jurisdiction: place codes.
+    pub places: Vec<String>,
+    /// Topics a department handler answers for.
+    pub topics: Vec<String>,
 }
 
 impl From<Principal> for UserDto {
@@ -36,6 +40,8 @@ impl From<Principal> for UserDto {
             username: p.username,
             display_name: p.display_name,
             role: p.role.as_str().to_owned(),
+            places: p.places,
+            topics: p.topics,
         }
     }
 }

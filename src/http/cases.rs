@@ -447,10 +447,11 @@ pub struct CaseDetailDto {
     pub next_steps: Vec<StepDto>,
 }
 
-/// `?reason=`
+/// `?reason=&callers=`
 #[derive(Debug, Deserialize)]
 pub struct ReasonQuery {
     reason: Option<String>,
+    callers: Option<String>,
 }
 
 /// `GET /api/v1/cases/{id}?reason=`
@@ -464,8 +465,11 @@ pub async fn get(
     let db = state.db.clone();
     let user = me.user.clone();
     let id = id.into_inner();
-    let reason = q.into_inner().reason;
-    let d = web::block(move || service::detail(&db, &user, &id, reason.as_deref())).await??;
+    let q = q.into_inner();
+    let reveal = one_of("callers", q.callers, &["shown", "masked"])?.as_deref() != Some("masked");
+    let reason = q.reason;
+    let d =
+        web::block(move || service::detail(&db, &user, &id, reason.as_deref(), reveal)).await??;
     let index = &state.index;
     let next_steps = crate::service::cases::workflow::allowed_steps(&me.user, &d.case)
         .into_iter()

@@ -28,6 +28,7 @@ pub mod query;
 pub mod state;
 pub mod sync;
 pub mod tiles;
+pub mod webapp;
 pub mod work;
 pub mod workflow;
 
@@ -71,6 +72,13 @@ impl<'a> Routes<'a> {
 
 /// The whole API.
 pub fn api(r: &mut Routes<'_>) {
+    r.add(Method::GET, "/", webapp::index);
+    r.add(Method::GET, "/web/{file}", webapp::file);
+    r.add(
+        Method::GET,
+        "/web/vendor/maplibre-gl/{file}",
+        webapp::maplibre,
+    );
     r.add(Method::GET, "/healthz", health::healthz);
     r.add(Method::GET, "/readyz", health::readyz);
     r.add(Method::POST, "/api/v1/auth/login", auth::login);

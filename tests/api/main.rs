@@ -32,5 +32,6 @@ mod simulate;
 mod storage;
 mod sync;
 mod tiles;
+mod web;
 mod work;
 mod workflow;

@@ -34,7 +34,7 @@ fn entry(tag: u16, kind: u16, count: u32, value: [u8; 4]) -> Vec<u8> {
 }
 
 /// `jpeg` with an EXIF APP1 segment spliced in after SOI: orientation, GPS position and DateTimeOriginal.
-fn with_exif(jpeg: &[u8], orientation: u16, lon: f64, lat: f64, taken: &str) -> Vec<u8> {
+pub(crate) fn with_exif(jpeg: &[u8], orientation: u16, lon: f64, lat: f64, taken: &str) -> Vec<u8> {
     // Layout (offsets from the TIFF header): IFD0 at 8 (3 entries), Exif IFD at 50 (1 entry, its string at 68),
     // GPS IFD at 88 (4 entries, latitude at 142, longitude at 166).
     let mut t = b"II".to_vec();
@@ -159,7 +159,7 @@ async fn get_bytes(
 }
 
 /// Uploads `bytes` whole in pieces of `piece`; the last answer.
-async fn upload(app: &TestApp, token: &str, bytes: &[u8], mime: &str) -> Resp {
+pub(crate) async fn upload(app: &TestApp, token: &str, bytes: &[u8], mime: &str) -> Resp {
     let r = start(app, token, &sha(bytes), bytes.len(), mime).await;
     if r.json["complete"] == true {
         return r;

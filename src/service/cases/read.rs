@@ -179,13 +179,14 @@ pub struct CaseDetail {
     pub callbacks: Vec<crate::store::work::CallbackRow>,
 }
 
-/// One case the user may see; callers are unmasked where the user may read them, and each such read is written to
-/// the audit log with `reason`.
+/// One case the user may see; when `reveal`, callers are unmasked where the user may read them, and each such read
+/// is written to the audit log with `reason` (without `reveal` every caller stays masked and nothing is logged).
 pub fn detail(
     db: &Db,
     user: &Principal,
     id: &str,
     reason: Option<&str>,
+    reveal: bool,
 ) -> Result<CaseDetail, CaseError> {
     let mut c = db.reader()?;
     let case = store::case(&mut c, id)?
@@ -194,7 +195,7 @@ pub fn detail(
     let tickets: Vec<(TicketRow, bool)> = store::tickets_of(&mut c, id)?
         .into_iter()
         .map(|t| {
-            let unmasked = access::may_read_caller(user, t.caller_confidential);
+            let unmasked = reveal && access::may_read_caller(user, t.caller_confidential);
             (t, unmasked)
         })
         .collect();

@@ -1,6 +1,6 @@
 //! Heat maps and series for leaders: tickets and cases per place of one level over a window of days, with the
 //! period before it, rates per 1,000 households and the series behind one place. Read from the kept counts
-//! (`service::counts`), never from the raw tickets.
+//! (`service::analytics::counts`), never from the raw tickets.
 //!
 //! Guarantees: every place of the level inside the reader's jurisdiction appears, zeros included, and nothing from
 //! outside it: a level coarser than the jurisdiction, or a place outside it, is refused (never trimmed); every

@@ -5,7 +5,7 @@
 //! the cases late there with who handles them.
 //!
 //! Guarantees: nothing from outside the reader's jurisdiction; the case numbers come from the kept counts
-//! (`service::counts`), the late cases and patrol reports from bounded queries per place of the jurisdiction; the
+//! (`service::analytics::counts`), the late cases and patrol reports from bounded queries per place of the jurisdiction; the
 //! cell list is cut at [`MAX_CELLS`] (and says so), the late cases at [`MAX_LATE`].
 
 use crate::analytics::counts::{self as calc, BEIJING_OFFSET_HOURS};

@@ -61,10 +61,21 @@ impl AppState {
     pub fn new(db: Db, index: Arc<PlaceIndex>) -> anyhow::Result<AppState> {
         let photos = open_photos(&crate::config::photo_dir(None))?;
         let chain = load_chain(&db)?;
+        Ok(AppState::assemble(db, index, chain, photos))
+    }
+
+    /// The state over its loaded parts: starts the ticket queue and the background checkpoints, everything else
+    /// at its default.
+    fn assemble(
+        db: Db,
+        index: Arc<PlaceIndex>,
+        chain: SharedChainIndex,
+        photos: Arc<Photos>,
+    ) -> AppState {
         let addresses = Arc::new(AddressMatcher::from_index(&index));
         let tickets = TicketQueue::start(db.clone());
         let checkpoints = db.checkpoint_in_background();
-        Ok(AppState {
+        AppState {
             db,
             index,
             addresses,
@@ -76,7 +87,7 @@ impl AppState {
             trusted_proxies: TrustedProxies::default(),
             public_lookups: LookupLimits::default(),
             tiles: Arc::default(),
-        })
+        }
     }
 
     /// The same state believing `X-Forwarded-For` from `proxies`.
@@ -146,26 +157,12 @@ pub fn prepare_state(database_url: &str, pool_size: u32) -> anyhow::Result<AppSt
         (index, chain)
     });
     let (index, chain) = (index?, chain?);
-    let addresses = AddressMatcher::from_index(&index);
+    let state = AppState::assemble(db, Arc::new(index), chain, photos);
     tracing::info!(
-        cells = index.cell_count(),
-        buildings = index.building_count(),
+        cells = state.index.cell_count(),
+        buildings = state.index.building_count(),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "ready"
     );
-    let tickets = TicketQueue::start(db.clone());
-    let checkpoints = db.checkpoint_in_background();
-    Ok(AppState {
-        db,
-        index: Arc::new(index),
-        addresses: Arc::new(addresses),
-        chain,
-        tickets,
-        checkpoints,
-        clock: Clock::default(),
-        photos,
-        trusted_proxies: TrustedProxies::default(),
-        public_lookups: LookupLimits::default(),
-        tiles: Arc::default(),
-    })
+    Ok(state)
 }

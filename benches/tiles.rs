@@ -3,10 +3,13 @@
 //!    reader; each answer decoded with geozero's MVT reader and every polygon checked valid (a tile that fails
 //!    panics); prints per layer the tiles with features, the empty ones, the time to build the layer and
 //!    simplify its zooms, and the time per tile. `GRIDLINE_TILES_SWEEP=0` skips it.
-//! 2. criterion: a z14 cell tile over Tiananmen, uncached (the tile cache emptied before each call; the layer
-//!    and its zoom's simplified arcs, built once per geodata import, stay warm) and cached.
+//! 2. criterion: a z14 cell tile over Tiananmen with its counts for November 2026, uncached (the tile cache emptied
+//!    before each call; the layer and its zoom's simplified arcs, built once per geodata import, stay warm) and
+//!    cached (the geometry; the counts are read at every call).
 //!
-//! Run: `cargo bench --bench tiles`. Figures go in README.md's Performance section.
+//! Run: `cargo bench --bench tiles`. Figures go in README.md's Performance section. `GRIDLINE_BENCH_DB=PATH` opens
+//! an existing database instead of a fresh one: the heat map bench's (`GRIDLINE_BENCH_DB=PATH cargo bench --bench
+//! heatmap` fills it with 61 simulated days) gives the tiles real counts to read.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -17,6 +20,7 @@ use gridline::analytics::tiles::TileLayer;
 use gridline::analytics::tiles::xyz::{self, TileId};
 use gridline::domain::access::Principal;
 use gridline::domain::access::Role;
+use gridline::service::analytics::tiles::TileFilters;
 use std::time::{Duration, Instant};
 
 const BEIJING: [f64; 4] = [115.4, 39.4, 117.56, 41.11];
@@ -45,6 +49,7 @@ fn check(bytes: &[u8]) -> usize {
 }
 
 fn sweep(state: &gridline::http::state::AppState, me: &Principal) {
+    let now = chrono::Utc::now().naive_utc();
     for layer in TileLayer::ALL {
         let started = Instant::now();
         state.tiles.warm(&state.db, layer).unwrap();
@@ -58,7 +63,10 @@ fn sweep(state: &gridline::http::state::AppState, me: &Principal) {
                 for y in ys.clone() {
                     let t = TileId::new(z, x, y).unwrap();
                     let one = Instant::now();
-                    let answer = state.tiles.tile(&state.db, me, layer, t).unwrap();
+                    let answer = state
+                        .tiles
+                        .tile(&state.db, me, layer, t, &TileFilters::default(), now)
+                        .unwrap();
                     slowest = slowest.max(one.elapsed());
                     match answer {
                         Some(tile) => {
@@ -90,7 +98,8 @@ fn main() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tiles.db").to_string_lossy().into_owned();
+    let path = std::env::var("GRIDLINE_BENCH_DB")
+        .unwrap_or_else(|_| dir.path().join("tiles.db").to_string_lossy().into_owned());
     let state = gridline::http::state::prepare(&path, 4).unwrap();
     let me = Principal::machine("bench", "bench", Role::Admin);
     if std::env::var("GRIDLINE_TILES_SWEEP").as_deref() != Ok("0") {
@@ -99,6 +108,12 @@ fn main() {
     state.tiles.warm(&state.db, TileLayer::Cells).unwrap();
     let (x, y) = xyz::project(CENTRE.0, CENTRE.1);
     let t = TileId::new(14, (x * 16384.0) as u32, (y * 16384.0) as u32).unwrap();
+    let november = TileFilters {
+        from: Some("2026-11-01".into()),
+        to: Some("2026-11-30".into()),
+        ..TileFilters::default()
+    };
+    let now = chrono::Utc::now().naive_utc();
     let mut c = Criterion::default().configure_from_args();
     let mut g = c.benchmark_group("tiles");
     g.bench_function("cells z14 over Tiananmen, uncached", |b| {
@@ -106,7 +121,7 @@ fn main() {
             state.tiles.forget_tiles();
             state
                 .tiles
-                .tile(&state.db, &me, TileLayer::Cells, t)
+                .tile(&state.db, &me, TileLayer::Cells, t, &november, now)
                 .unwrap()
         })
     });
@@ -114,7 +129,7 @@ fn main() {
         b.iter(|| {
             state
                 .tiles
-                .tile(&state.db, &me, TileLayer::Cells, t)
+                .tile(&state.db, &me, TileLayer::Cells, t, &november, now)
                 .unwrap()
         })
     });

@@ -40,10 +40,11 @@ const HEATMAP_PARAMS: [&str; 8] = [
 /// The parameters of the series.
 const TREND_PARAMS: [&str; 6] = ["from", "to", "step", "topic", "source", "status"];
 
-/// The query's pairs, refusing a name outside `accepted` (repeatable parameters are why this is not [`Query`]).
+/// The query's pairs, refusing a name outside `accepted` (repeatable parameters are why this is not [`Query`]);
+/// the vector tiles read their filters through it too.
 ///
 /// [`Query`]: crate::http::query::Query
-fn pairs(raw: &str, accepted: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
+pub(crate) fn pairs(raw: &str, accepted: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
     if raw.len() > MAX_QUERY_BYTES {
         return Err(ApiError::bad_request(
             "invalid_query",
@@ -70,7 +71,8 @@ fn pairs(raw: &str, accepted: &[&str]) -> Result<Vec<(String, String)>, ApiError
     Ok(pairs)
 }
 
-fn all(pairs: &[(String, String)], name: &str) -> Vec<String> {
+/// Every value of `name`, in order.
+pub(crate) fn all(pairs: &[(String, String)], name: &str) -> Vec<String> {
     pairs
         .iter()
         .filter(|(k, _)| k == name)
@@ -78,7 +80,8 @@ fn all(pairs: &[(String, String)], name: &str) -> Vec<String> {
         .collect()
 }
 
-fn last(pairs: &[(String, String)], name: &str) -> Option<String> {
+/// The last value of `name`.
+pub(crate) fn last(pairs: &[(String, String)], name: &str) -> Option<String> {
     pairs
         .iter()
         .rev()
@@ -182,7 +185,7 @@ impl From<HeatMap> for HeatMapDto {
                 .rows
                 .into_iter()
                 .map(|r| {
-                    let hh = r.households.unwrap_or(0);
+                    let n = r.numbers();
                     HeatFeature {
                         r#type: "Feature",
                         id: r.code.clone(),
@@ -191,15 +194,15 @@ impl From<HeatMap> for HeatMapDto {
                             name: r.name,
                             level,
                             parent: r.parent,
-                            tickets: r.now.tickets,
-                            cases: r.now.cases,
-                            households: r.households,
-                            tickets_per_1000_households: calc::per_thousand(r.now.tickets, hh),
-                            cases_per_1000_households: calc::per_thousand(r.now.cases, hh),
-                            previous_tickets: r.before.tickets,
-                            previous_cases: r.before.cases,
-                            tickets_change_pct: calc::change_pct(r.now.tickets, r.before.tickets),
-                            cases_change_pct: calc::change_pct(r.now.cases, r.before.cases),
+                            tickets: n.tickets,
+                            cases: n.cases,
+                            households: n.households,
+                            tickets_per_1000_households: n.tickets_per_1000_households,
+                            cases_per_1000_households: n.cases_per_1000_households,
+                            previous_tickets: n.previous_tickets,
+                            previous_cases: n.previous_cases,
+                            tickets_change_pct: n.tickets_change_pct,
+                            cases_change_pct: n.cases_change_pct,
                         },
                         geometry: None,
                     }

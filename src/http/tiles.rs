@@ -1,20 +1,27 @@
 //! `GET /tiles/{layer}/{z}/{x}/{y}.mvt` (Mapbox Vector Tile 2.1, Web Mercator XYZ) and `GET /tiles/{layer}.json`
 //! (TileJSON 3.0.0), signed in and scoped to the reader's jurisdiction (see [`crate::service::analytics::tiles`]).
 //!
-//! Answers: 200 with the tile, `ETag` (a digest of the bytes) and `Cache-Control: private, max-age=60` (a tile
-//! holds one reader's places, so shared caches must not keep it); 304 when `If-None-Match` names the current
-//! `ETag`; 204 when the tile holds none of the reader's features. Bad input is a 4xx with a code:
+//! The counted layers (districts, streets, communities, cells) take the heat map's filters as query parameters
+//! (`from`, `to`, `topic` and `source` and `status` repeatable), read and checked by the heat map's own code, and
+//! carry its numbers per feature; without `from` and `to`, the last 30 Beijing days up to today. Buildings take no
+//! parameters.
+//!
+//! Answers: 200 with the tile, `ETag` (a digest of the bytes, counts included) and `Cache-Control: private,
+//! max-age=60` (a tile holds one reader's places, so shared caches must not keep it); 304 when `If-None-Match`
+//! names the current `ETag`; 204 when the tile holds none of the reader's features. Bad input is a 4xx with a code:
 //! `layer_not_found` (404), `invalid_tile` (400, not a number), `zoom_out_of_band` and `tile_out_of_range` (400),
-//! `layer_out_of_scope` (403), `unknown_query_parameter` (400: tiles take no filters yet).
+//! `layer_out_of_scope` (403), `unknown_query_parameter` (400), and the heat map's codes for its filters
+//! (`window_reversed`, `window_too_long`, `invalid_date`, `missing_parameter`, `unknown_topic`, `unknown_source`,
+//! `unknown_status`, `too_many_topics` (400), `outside_jurisdiction` (403) for a topic outside a department's).
 
 use crate::analytics::tiles::TileLayer;
 use crate::analytics::tiles::xyz::TileId;
 use crate::domain::access::Permission;
 use crate::error::ApiError;
 use crate::http::access::CurrentUser;
-use crate::http::query::{NoParameters, Query};
+use crate::http::heatmap::{all, last, pairs};
 use crate::http::state::AppState;
-use crate::service::analytics::tiles::{self as service, TileError};
+use crate::service::analytics::tiles::{self as service, TileError, TileFilters};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
@@ -35,6 +42,7 @@ impl From<TileError> for ApiError {
                 message,
             },
             TileError::Db(e) => e.into(),
+            TileError::Filter(e) => e.into(),
             other => ApiError::internal(other),
         }
     }
@@ -81,21 +89,49 @@ fn parse_tile(layer: TileLayer, z: &str, x: &str, y: &str) -> Result<TileId, Api
     })
 }
 
+/// The filters the counted layers take.
+const TILE_PARAMS: [&str; 5] = ["from", "to", "topic", "source", "status"];
+
+/// The counts filters of a tile request (none for the buildings layer, which carries no counts).
+fn tile_filters(layer: TileLayer, raw: &str) -> Result<TileFilters, ApiError> {
+    if layer.level().is_none() {
+        if let Some((name, _)) = pairs(raw, &TILE_PARAMS)?.first() {
+            return Err(ApiError::BadValue {
+                code: "unknown_query_parameter",
+                message: format!(
+                    "{:?}: the buildings layer carries households, not counts (counts are kept down to cells), and takes no parameters",
+                    name.chars().take(40).collect::<String>()
+                ),
+                accepted: Vec::new(),
+            });
+        }
+        return Ok(TileFilters::default());
+    }
+    let p = pairs(raw, &TILE_PARAMS)?;
+    Ok(TileFilters {
+        from: last(&p, "from"),
+        to: last(&p, "to"),
+        topics: all(&p, "topic"),
+        sources: all(&p, "source"),
+        statuses: all(&p, "status"),
+    })
+}
+
 /// `GET /tiles/{layer}/{z}/{x}/{y}.mvt`
 pub async fn tile(
     state: web::Data<AppState>,
     me: CurrentUser,
     req: HttpRequest,
     path: web::Path<(String, String, String, String)>,
-    _q: Query<NoParameters>,
 ) -> Result<HttpResponse, ApiError> {
     me.require(Permission::ReadCases)?;
     let (layer, z, x, y) = path.into_inner();
     let layer = parse_layer(&layer)?;
     let t = parse_tile(layer, &z, &x, &y)?;
-    let (db, tiles) = (state.db.clone(), state.tiles.clone());
+    let filters = tile_filters(layer, req.query_string())?;
+    let (db, tiles, now) = (state.db.clone(), state.tiles.clone(), state.clock.now());
     let user = me.user;
-    let answer = web::block(move || tiles.tile(&db, &user, layer, t)).await??;
+    let answer = web::block(move || tiles.tile(&db, &user, layer, t, &filters, now)).await??;
     let Some(tile) = answer else {
         return Ok(HttpResponse::NoContent()
             .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
@@ -170,19 +206,32 @@ fn description(layer: TileLayer) -> &'static str {
     }
 }
 
-/// `GET /tiles/{layer}.json`
+/// `GET /tiles/{layer}.json`: the counted layers take the tiles' filters and name them in the URL template.
 pub async fn tilejson(
     state: web::Data<AppState>,
     me: CurrentUser,
     req: HttpRequest,
     path: web::Path<String>,
-    _q: Query<NoParameters>,
 ) -> Result<web::Json<TileJson>, ApiError> {
     me.require(Permission::ReadCases)?;
     let layer = parse_layer(&path)?;
-    let (db, tiles) = (state.db.clone(), state.tiles.clone());
+    let filters = tile_filters(layer, req.query_string())?;
+    let given = pairs(req.query_string(), &TILE_PARAMS)?;
+    let query = if given.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "?{}",
+            serde_urlencoded::to_string(&given).unwrap_or_default()
+        )
+    };
+    let (db, tiles, now) = (state.db.clone(), state.tiles.clone(), state.clock.now());
     let user = me.user;
-    let summary = web::block(move || tiles.summary(&db, &user, layer)).await??;
+    let summary = web::block(move || {
+        service::Tiles::check_filters(&db, &user, layer, &filters, now)?;
+        tiles.summary(&db, &user, layer)
+    })
+    .await??;
     // A reader with no feature in the layer (the layer is in scope, yet empty for them) gets the city's box.
     let bounds = summary.bounds.unwrap_or([115.4, 39.4, 117.6, 41.1]);
     let band = layer.zooms();
@@ -193,7 +242,7 @@ pub async fn tilejson(
         name: layer.name(),
         scheme: "xyz",
         tiles: vec![format!(
-            "{base}/tiles/{}/{{z}}/{{x}}/{{y}}.mvt",
+            "{base}/tiles/{}/{{z}}/{{x}}/{{y}}.mvt{query}",
             layer.name()
         )],
         minzoom: *band.start(),

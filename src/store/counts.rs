@@ -1,20 +1,29 @@
 //! The tables behind the heat maps: `place_counts` (tickets and cases per level, place, day, topic, source and
 //! status class) and `count_marks` (what each case last added), and the raw facts of cases and tickets the counts
-//! are made from. Changes are applied as one multi-row upsert that adds to what is stored; every value is bound.
+//! are made from. Every value is bound.
+//!
+//! Cost: keeping the counts runs inside every filing, so the statements it runs for each transaction are ones the
+//! connection prepares once and keeps (diesel caches a statement by its type, never an upsert or an `IN` list it
+//! builds at run time): a read of one case goes by `=`, and on SQLite each changed row is one run of a cached
+//! single-row upsert ([`AddRow`]). Reads of many cases use one `IN` list; on PostgreSQL, where every statement is a
+//! round trip, many rows go as one multi-row upsert.
 
 use crate::analytics::counts::{RowKey, StatusClass, Tally};
 use crate::db::DbConnection;
 use crate::db::schema::{case_work, cases, count_marks, place_counts, tickets};
 use crate::geo::place::Level;
 use chrono::{NaiveDate, NaiveDateTime};
+use diesel::backend::Backend;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Date, Integer, Text};
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, Date, HasSqlType, Integer, Text};
 use std::collections::BTreeMap;
 
-/// Rows per upsert statement (8 values each stays below SQLite's 32,766 bound parameters).
+/// Rows per upsert statement on PostgreSQL (8 values each).
 const UPSERT_CHUNK: usize = 500;
 
-/// A case as the counts see it.
+/// A case as the counts see it, with what it last added to them.
 #[derive(Debug, Clone, Queryable)]
 pub struct CaseFacts {
     /// Case id.
@@ -37,6 +46,8 @@ pub struct CaseFacts {
     pub replied_at: Option<NaiveDateTime>,
     /// When the work was closed.
     pub closed_at: Option<NaiveDateTime>,
+    /// Its contribution as last stored (`count_marks`); `None` when it was never counted.
+    pub mark: Option<String>,
 }
 
 /// A ticket as the counts see it.
@@ -54,47 +65,48 @@ pub struct TicketFacts {
     pub topic_code: String,
 }
 
-/// The columns of [`CaseFacts`] over `cases LEFT JOIN case_work`.
-macro_rules! case_cols {
+/// `cases LEFT JOIN case_work LEFT JOIN count_marks`, the columns of [`CaseFacts`].
+macro_rules! case_facts {
     () => {
-        (
-            cases::id,
-            cases::place_code,
-            cases::district_code,
-            cases::opened_at,
-            cases::topic_code,
-            cases::source,
-            cases::status,
-            case_work::complete_due_at.nullable(),
-            case_work::replied_at.nullable(),
-            case_work::closed_at.nullable(),
-        )
+        cases::table
+            .left_join(case_work::table)
+            .left_join(count_marks::table.on(count_marks::case_id.eq(cases::id)))
+            .select((
+                cases::id,
+                cases::place_code,
+                cases::district_code,
+                cases::opened_at,
+                cases::topic_code,
+                cases::source,
+                cases::status,
+                case_work::complete_due_at.nullable(),
+                case_work::replied_at.nullable(),
+                case_work::closed_at.nullable(),
+                count_marks::contribution.nullable(),
+            ))
     };
 }
 
-type TicketCols = (
-    tickets::case_id,
-    tickets::place_code,
-    tickets::district_code,
-    tickets::received_at,
-    tickets::topic_code,
-);
+/// `tickets`, the columns of [`TicketFacts`].
+macro_rules! ticket_facts {
+    () => {
+        tickets::table.select((
+            tickets::case_id,
+            tickets::place_code,
+            tickets::district_code,
+            tickets::received_at,
+            tickets::topic_code,
+        ))
+    };
+}
 
-const TICKET_COLS: TicketCols = (
-    tickets::case_id,
-    tickets::place_code,
-    tickets::district_code,
-    tickets::received_at,
-    tickets::topic_code,
-);
-
-/// The facts of the cases `ids` (missing ids are left out).
+/// The facts of the cases `ids` with their stored contributions (missing ids are left out): one read.
 pub fn cases_by_id(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<CaseFacts>> {
-    cases::table
-        .left_join(case_work::table)
-        .filter(cases::id.eq_any(ids))
-        .select(case_cols!())
-        .load(conn)
+    match ids {
+        [] => Ok(Vec::new()),
+        [id] => crate::with_backend!(conn, c => case_facts!().filter(cases::id.eq(id)).load(c)),
+        _ => crate::with_backend!(conn, c => case_facts!().filter(cases::id.eq_any(ids)).load(c)),
+    }
 }
 
 /// Up to `limit` cases with ids after `after`, in id order (for a rebuild).
@@ -103,49 +115,103 @@ pub fn cases_after(
     after: &str,
     limit: i64,
 ) -> QueryResult<Vec<CaseFacts>> {
-    cases::table
-        .left_join(case_work::table)
+    case_facts!()
         .filter(cases::id.gt(after))
         .order(cases::id)
         .limit(limit)
-        .select(case_cols!())
         .load(conn)
 }
 
-/// The tickets of the cases `ids`.
+/// The tickets of the cases `ids`: one read.
 pub fn tickets_of(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<TicketFacts>> {
-    tickets::table
-        .filter(tickets::case_id.eq_any(ids))
-        .select(TICKET_COLS)
-        .load(conn)
+    match ids {
+        [] => Ok(Vec::new()),
+        [id] => {
+            crate::with_backend!(conn, c => ticket_facts!().filter(tickets::case_id.eq(id)).load(c))
+        }
+        _ => crate::with_backend!(conn, c => ticket_facts!()
+            .filter(tickets::case_id.eq_any(ids))
+            .load(c)),
+    }
 }
 
-/// The stored contributions of the cases `ids`: (case id, contribution as stored).
-pub fn marks(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
-    count_marks::table
-        .filter(count_marks::case_id.eq_any(ids))
-        .select((count_marks::case_id, count_marks::contribution))
-        .load(conn)
+/// What a case adds to the counts, as [`put_marks`] stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mark {
+    /// The case.
+    pub case_id: String,
+    /// Its class (`none` for a case merged away).
+    pub class: &'static str,
+    /// Its contribution, encoded.
+    pub contribution: String,
 }
 
-/// Stores a case's contribution (replacing the one stored).
-pub fn put_mark(
-    conn: &mut DbConnection,
-    case_id: &str,
-    class: &str,
-    contribution: &str,
-) -> QueryResult<()> {
-    let row = (
-        count_marks::case_id.eq(case_id),
-        count_marks::class.eq(class),
-        count_marks::contribution.eq(contribution),
-    );
-    crate::with_backend!(conn, c => diesel::insert_into(count_marks::table)
-        .values(row)
-        .on_conflict(count_marks::case_id)
-        .do_update()
-        .set((count_marks::class.eq(class), count_marks::contribution.eq(contribution)))
-        .execute(c))?;
+/// The single-row upsert of a case's mark, a statement diesel prepares once per connection (its type is its key).
+struct PutMark<'a>(&'a Mark);
+
+/// The cache key of [`PutMark`].
+struct PutMarkStatement;
+
+impl QueryId for PutMark<'_> {
+    type QueryId = PutMarkStatement;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<DB> QueryFragment<DB> for PutMark<'_>
+where
+    DB: Backend + HasSqlType<Text>,
+    str: ToSql<Text, DB>,
+    String: ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("INSERT INTO count_marks (case_id, class, contribution) VALUES (");
+        out.push_bind_param::<Text, String>(&self.0.case_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, str>(self.0.class)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, String>(&self.0.contribution)?;
+        out.push_sql(
+            ") ON CONFLICT (case_id) DO UPDATE SET class = excluded.class, contribution = excluded.contribution",
+        );
+        Ok(())
+    }
+}
+
+impl<C> RunQueryDsl<C> for PutMark<'_> {}
+
+/// Stores the cases' contributions (replacing the ones stored): on SQLite one cached statement run per case, on
+/// PostgreSQL one multi-row statement for many.
+pub fn put_marks(conn: &mut DbConnection, marks: &[Mark]) -> QueryResult<()> {
+    match conn {
+        DbConnection::Pg(c) if marks.len() > 1 => {
+            for chunk in marks.chunks(UPSERT_CHUNK) {
+                let mut text =
+                    String::from("INSERT INTO count_marks (case_id, class, contribution) VALUES ");
+                for i in 0..chunk.len() {
+                    if i > 0 {
+                        text.push_str(", ");
+                    }
+                    text.push_str(&format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3));
+                }
+                text.push_str(
+                    " ON CONFLICT (case_id) DO UPDATE SET class = excluded.class, contribution = excluded.contribution",
+                );
+                let mut q = diesel::sql_query(text).into_boxed();
+                for m in chunk {
+                    q = q
+                        .bind::<Text, _>(m.case_id.clone())
+                        .bind::<Text, _>(m.class)
+                        .bind::<Text, _>(m.contribution.clone());
+                }
+                q.execute(c)?;
+            }
+        }
+        _ => {
+            for m in marks {
+                crate::with_backend!(conn, c => PutMark(m).execute(c))?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -168,72 +234,186 @@ pub fn newly_overdue(
         .load(conn)
 }
 
-/// Adds `delta` to the stored rows (creating missing ones) and removes rows that reach zero.
-pub fn apply(conn: &mut DbConnection, delta: &BTreeMap<RowKey, Tally>) -> QueryResult<()> {
-    if delta.is_empty() {
-        return Ok(());
-    }
-    let numbered = matches!(conn, DbConnection::Pg(_));
-    let rows: Vec<(&RowKey, &Tally)> = delta.iter().collect();
-    for chunk in rows.chunks(UPSERT_CHUNK) {
-        let mut text = String::from(
-            "INSERT INTO place_counts (level, day, place_code, topic_code, source, status, tickets, cases) VALUES ",
-        );
-        let mut n = 0;
-        for (i, _) in chunk.iter().enumerate() {
-            if i > 0 {
-                text.push_str(", ");
-            }
-            text.push('(');
-            for j in 0..8 {
-                if j > 0 {
-                    text.push_str(", ");
-                }
-                n += 1;
-                if numbered {
-                    text.push_str(&format!("${n}"));
-                } else {
-                    text.push('?');
-                }
-            }
-            text.push(')');
-        }
-        text.push_str(
-            " ON CONFLICT (level, day, place_code, topic_code, source, status) DO UPDATE SET \
+/// One row's change, as a statement of its own: `AddRow` adds it (creating the row), `DropEmpty` then removes the
+/// row if it reached zero. Both are prepared once per connection (their types are their keys).
+struct AddRow<'a> {
+    key: &'a RowKey,
+    tickets: i32,
+    cases: i32,
+}
+
+/// The cache key of [`AddRow`].
+struct AddRowStatement;
+
+impl QueryId for AddRow<'_> {
+    type QueryId = AddRowStatement;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+/// Binds the six key columns in the order `level, day, place_code, topic_code, source, status`, separated by `sep`.
+fn push_key<'b, DB>(
+    out: &mut AstPass<'_, 'b, DB>,
+    key: &'b RowKey,
+    sep: [&str; 6],
+) -> QueryResult<()>
+where
+    DB: Backend + HasSqlType<Text> + HasSqlType<Date>,
+    str: ToSql<Text, DB>,
+    String: ToSql<Text, DB>,
+    NaiveDate: ToSql<Date, DB>,
+{
+    out.push_sql(sep[0]);
+    out.push_bind_param::<Text, str>(key.level.as_str())?;
+    out.push_sql(sep[1]);
+    out.push_bind_param::<Date, NaiveDate>(&key.day)?;
+    out.push_sql(sep[2]);
+    out.push_bind_param::<Text, String>(&key.place)?;
+    out.push_sql(sep[3]);
+    out.push_bind_param::<Text, String>(&key.topic)?;
+    out.push_sql(sep[4]);
+    out.push_bind_param::<Text, String>(&key.source)?;
+    out.push_sql(sep[5]);
+    out.push_bind_param::<Text, str>(key.class.as_str())?;
+    Ok(())
+}
+
+impl<DB> QueryFragment<DB> for AddRow<'_>
+where
+    DB: Backend + HasSqlType<Text> + HasSqlType<Date> + HasSqlType<Integer>,
+    str: ToSql<Text, DB>,
+    String: ToSql<Text, DB>,
+    NaiveDate: ToSql<Date, DB>,
+    i32: ToSql<Integer, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        push_key(
+            &mut out,
+            self.key,
+            [
+                "INSERT INTO place_counts (level, day, place_code, topic_code, source, status, tickets, cases) VALUES (",
+                ", ",
+                ", ",
+                ", ",
+                ", ",
+                ", ",
+            ],
+        )?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, i32>(&self.tickets)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, i32>(&self.cases)?;
+        out.push_sql(
+            ") ON CONFLICT (level, day, place_code, topic_code, source, status) DO UPDATE SET \
              tickets = place_counts.tickets + excluded.tickets, cases = place_counts.cases + excluded.cases",
         );
-        crate::with_backend!(conn, c => {
-            let mut q = diesel::sql_query(text.clone()).into_boxed();
-            for (k, t) in chunk {
-                q = q
-                    .bind::<Text, _>(k.level.as_str())
-                    .bind::<Date, _>(k.day)
-                    .bind::<Text, _>(k.place.clone())
-                    .bind::<Text, _>(k.topic.clone())
-                    .bind::<Text, _>(k.source.clone())
-                    .bind::<Text, _>(k.class.as_str())
-                    .bind::<Integer, _>(clamp(t.tickets))
-                    .bind::<Integer, _>(clamp(t.cases));
-            }
-            q.execute(c)
-        })?;
+        Ok(())
     }
-    if delta.values().any(|t| t.tickets < 0 || t.cases < 0) {
-        for (k, _) in delta.iter().filter(|(_, t)| t.tickets < 0 || t.cases < 0) {
-            diesel::delete(
-                place_counts::table
-                    .filter(place_counts::level.eq(k.level.as_str()))
-                    .filter(place_counts::day.eq(k.day))
-                    .filter(place_counts::place_code.eq(&k.place))
-                    .filter(place_counts::topic_code.eq(&k.topic))
-                    .filter(place_counts::source.eq(&k.source))
-                    .filter(place_counts::status.eq(k.class.as_str()))
-                    .filter(place_counts::tickets.eq(0))
-                    .filter(place_counts::cases.eq(0)),
-            )
-            .execute(conn)?;
+}
+
+impl<C> RunQueryDsl<C> for AddRow<'_> {}
+
+/// Removes the row of a key if both its numbers are zero.
+struct DropEmpty<'a>(&'a RowKey);
+
+/// The cache key of [`DropEmpty`].
+struct DropEmptyStatement;
+
+impl QueryId for DropEmpty<'_> {
+    type QueryId = DropEmptyStatement;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<DB> QueryFragment<DB> for DropEmpty<'_>
+where
+    DB: Backend + HasSqlType<Text> + HasSqlType<Date>,
+    str: ToSql<Text, DB>,
+    String: ToSql<Text, DB>,
+    NaiveDate: ToSql<Date, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        push_key(
+            &mut out,
+            self.0,
+            [
+                "DELETE FROM place_counts WHERE level = ",
+                " AND day = ",
+                " AND place_code = ",
+                " AND topic_code = ",
+                " AND source = ",
+                " AND status = ",
+            ],
+        )?;
+        out.push_sql(" AND tickets = 0 AND cases = 0");
+        Ok(())
+    }
+}
+
+impl<C> RunQueryDsl<C> for DropEmpty<'_> {}
+
+/// Adds `delta` (one entry per key: the caller sums first) to the stored rows, creating missing ones, and removes
+/// rows that reach zero.
+pub fn apply(conn: &mut DbConnection, delta: &BTreeMap<RowKey, Tally>) -> QueryResult<()> {
+    match conn {
+        DbConnection::Pg(c) if delta.len() > 1 => {
+            let rows: Vec<(&RowKey, &Tally)> = delta.iter().collect();
+            for chunk in rows.chunks(UPSERT_CHUNK) {
+                upsert_many(c, chunk)?;
+            }
+        }
+        _ => {
+            for (key, t) in delta {
+                let row = AddRow {
+                    key,
+                    tickets: clamp(t.tickets),
+                    cases: clamp(t.cases),
+                };
+                crate::with_backend!(conn, c => row.execute(c))?;
+            }
         }
     }
+    for (key, _) in delta.iter().filter(|(_, t)| t.tickets < 0 || t.cases < 0) {
+        crate::with_backend!(conn, c => DropEmpty(key).execute(c))?;
+    }
+    Ok(())
+}
+
+/// One multi-row upsert (PostgreSQL: one round trip for many rows).
+fn upsert_many(c: &mut diesel::PgConnection, chunk: &[(&RowKey, &Tally)]) -> QueryResult<()> {
+    let mut text = String::from(
+        "INSERT INTO place_counts (level, day, place_code, topic_code, source, status, tickets, cases) VALUES ",
+    );
+    let mut n = 0;
+    for i in 0..chunk.len() {
+        if i > 0 {
+            text.push_str(", ");
+        }
+        text.push('(');
+        for j in 0..8 {
+            if j > 0 {
+                text.push_str(", ");
+            }
+            n += 1;
+            text.push_str(&format!("${n}"));
+        }
+        text.push(')');
+    }
+    text.push_str(
+        " ON CONFLICT (level, day, place_code, topic_code, source, status) DO UPDATE SET \
+         tickets = place_counts.tickets + excluded.tickets, cases = place_counts.cases + excluded.cases",
+    );
+    let mut q = diesel::sql_query(text).into_boxed();
+    for (k, t) in chunk {
+        q = q
+            .bind::<Text, _>(k.level.as_str())
+            .bind::<Date, _>(k.day)
+            .bind::<Text, _>(k.place.clone())
+            .bind::<Text, _>(k.topic.clone())
+            .bind::<Text, _>(k.source.clone())
+            .bind::<Text, _>(k.class.as_str())
+            .bind::<Integer, _>(clamp(t.tickets))
+            .bind::<Integer, _>(clamp(t.cases));
+    }
+    q.execute(c)?;
     Ok(())
 }
 
@@ -296,6 +476,8 @@ pub struct Filter {
     pub classes: Vec<String>,
     /// Only places inside these codes (by prefix). `None`: everywhere.
     pub within: Option<Vec<String>>,
+    /// Only these places (exact codes). `None`: every place.
+    pub places: Option<Vec<String>>,
 }
 
 /// Sums of one group.
@@ -317,77 +499,128 @@ enum Bind {
     Date(NaiveDate),
 }
 
+/// A statement's text and its binds, numbered for PostgreSQL (`$1`, ...) or not for SQLite (`?`).
+struct Sql {
+    text: String,
+    binds: Vec<Bind>,
+    numbered: bool,
+}
+
+impl Sql {
+    fn push(&mut self, s: &str) {
+        self.text.push_str(s);
+    }
+
+    fn bind(&mut self, b: Bind) {
+        self.binds.push(b);
+        if self.numbered {
+            self.text.push_str(&format!("${}", self.binds.len()));
+        } else {
+            self.text.push('?');
+        }
+    }
+
+    /// ` AND (col = v1 OR col = v2 ...)` (or `LIKE 'v%'` when `prefix`); nothing for no values.
+    fn any_of(&mut self, col: &str, values: &[String], prefix: bool) {
+        if values.is_empty() {
+            return;
+        }
+        self.push(" AND (");
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.push(" OR ");
+            }
+            self.push(col);
+            self.push(if prefix { " LIKE " } else { " = " });
+            self.bind(Bind::Text(if prefix { format!("{v}%") } else { v.clone() }));
+        }
+        self.push(")");
+    }
+
+    fn load<T>(self, conn: &mut DbConnection) -> QueryResult<Vec<T>>
+    where
+        T: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
+    {
+        crate::with_backend!(conn, c => {
+            let mut q = diesel::sql_query(self.text).into_boxed();
+            for b in self.binds {
+                q = match b {
+                    Bind::Text(s) => q.bind::<Text, _>(s),
+                    Bind::Date(d) => q.bind::<Date, _>(d),
+                };
+            }
+            q.load::<T>(c)
+        })
+    }
+}
+
+/// `SELECT <head> FROM place_counts WHERE` the level, place, days and filter `<tail>`: `head` writes the select
+/// list (it may bind values), `place` an exact place.
 #[expect(
     clippy::too_many_arguments,
-    reason = "the two queries differ in their select, grouping and place; the rest is the filter"
+    reason = "the queries differ in their select, grouping and place; the rest is the filter"
 )]
-fn filtered(
+fn filtered<T>(
     conn: &mut DbConnection,
-    head: &str,
+    head: impl FnOnce(&mut Sql),
     level: Level,
     from: NaiveDate,
     to: NaiveDate,
     f: &Filter,
     place: Option<&str>,
     tail: &str,
-) -> QueryResult<Vec<Sums>> {
-    let numbered = matches!(conn, DbConnection::Pg(_));
-    let mut text = String::from(head);
-    let mut binds: Vec<Bind> = Vec::new();
-    let mut bind = |text: &mut String, b: Bind| {
-        binds.push(b);
-        if numbered {
-            text.push_str(&format!("${}", binds.len()));
-        } else {
-            text.push('?');
-        }
+) -> QueryResult<Vec<T>>
+where
+    T: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
+{
+    let mut q = Sql {
+        text: String::from("SELECT "),
+        binds: Vec::new(),
+        numbered: matches!(conn, DbConnection::Pg(_)),
     };
-    text.push_str(" FROM place_counts WHERE level = ");
-    bind(&mut text, Bind::Text(level.as_str().to_owned()));
-    if let Some(p) = place {
-        text.push_str(" AND place_code = ");
-        bind(&mut text, Bind::Text(p.to_owned()));
+    head(&mut q);
+    q.push(" FROM place_counts");
+    if f.places.is_some() && !q.numbered {
+        // Without statistics SQLite would take the key's (level, day) range, every place of the level; a few
+        // places are found faster by their own index. PostgreSQL chooses from its statistics.
+        q.push(" INDEXED BY place_counts_place");
     }
-    text.push_str(" AND day >= ");
-    bind(&mut text, Bind::Date(from));
-    text.push_str(" AND day <= ");
-    bind(&mut text, Bind::Date(to));
-    let mut any_of = |text: &mut String, col: &str, values: &[String], prefix: bool| {
-        if values.is_empty() {
-            return;
-        }
-        text.push_str(" AND (1 = 0");
-        for v in values {
-            text.push_str(&format!(" OR {col} "));
-            text.push_str(if prefix { "LIKE " } else { "= " });
-            bind(
-                text,
-                Bind::Text(if prefix { format!("{v}%") } else { v.clone() }),
-            );
-        }
-        text.push(')');
-    };
-    any_of(&mut text, "topic_code", &f.topics, true);
-    any_of(&mut text, "source", &f.sources, false);
-    any_of(&mut text, "status", &f.classes, false);
+    q.push(" WHERE level = ");
+    q.bind(Bind::Text(level.as_str().to_owned()));
+    if let Some(p) = place {
+        q.push(" AND place_code = ");
+        q.bind(Bind::Text(p.to_owned()));
+    }
+    q.push(" AND day >= ");
+    q.bind(Bind::Date(from));
+    q.push(" AND day <= ");
+    q.bind(Bind::Date(to));
+    q.any_of("topic_code", &f.topics, true);
+    q.any_of("source", &f.sources, false);
+    q.any_of("status", &f.classes, false);
     if let Some(within) = &f.within {
         if within.is_empty() {
-            text.push_str(" AND 1 = 0");
+            q.push(" AND 1 = 0");
         } else {
-            any_of(&mut text, "place_code", within, true);
+            q.any_of("place_code", within, true);
         }
     }
-    text.push_str(tail);
-    crate::with_backend!(conn, c => {
-        let mut q = diesel::sql_query(text).into_boxed();
-        for b in binds {
-            q = match b {
-                Bind::Text(s) => q.bind::<Text, _>(s),
-                Bind::Date(d) => q.bind::<Date, _>(d),
-            };
+    if let Some(codes) = &f.places {
+        if codes.is_empty() {
+            q.push(" AND 1 = 0");
+        } else {
+            q.push(" AND place_code IN (");
+            for (i, code) in codes.iter().enumerate() {
+                if i > 0 {
+                    q.push(", ");
+                }
+                q.bind(Bind::Text(code.clone()));
+            }
+            q.push(")");
         }
-        q.load::<Sums>(c)
-    })
+    }
+    q.push(tail);
+    q.load(conn)
 }
 
 /// Tickets and cases per place of `level` over the days `from..=to` (places without any are left out).
@@ -400,9 +633,65 @@ pub fn per_place(
 ) -> QueryResult<Vec<Sums>> {
     filtered(
         conn,
-        "SELECT place_code AS key, CAST(SUM(tickets) AS BIGINT) AS tickets, CAST(SUM(cases) AS BIGINT) AS cases",
+        |q| {
+            q.push("place_code AS key, CAST(SUM(tickets) AS BIGINT) AS tickets, CAST(SUM(cases) AS BIGINT) AS cases");
+        },
         level,
         from,
+        to,
+        f,
+        None,
+        " GROUP BY place_code",
+    )
+}
+
+/// Sums of one place over a window and over the period before it.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct SumsWithPrevious {
+    /// Place code.
+    #[diesel(sql_type = Text)]
+    pub key: String,
+    /// Tickets in the window.
+    #[diesel(sql_type = BigInt)]
+    pub tickets: i64,
+    /// Cases in the window.
+    #[diesel(sql_type = BigInt)]
+    pub cases: i64,
+    /// Tickets in the period before.
+    #[diesel(sql_type = BigInt)]
+    pub previous_tickets: i64,
+    /// Cases in the period before.
+    #[diesel(sql_type = BigInt)]
+    pub previous_cases: i64,
+}
+
+/// Tickets and cases per place of `level` over `from..=to` and over the days `previous_from` up to the day before
+/// `from`, in one read (places without any are left out). With `f.places` set, the read goes by the places' index.
+pub fn per_place_with_previous(
+    conn: &mut DbConnection,
+    level: Level,
+    previous_from: NaiveDate,
+    from: NaiveDate,
+    to: NaiveDate,
+    f: &Filter,
+) -> QueryResult<Vec<SumsWithPrevious>> {
+    filtered(
+        conn,
+        |q| {
+            q.push("place_code AS key");
+            for (name, col, cmp) in [
+                ("tickets", "tickets", ">="),
+                ("cases", "cases", ">="),
+                ("previous_tickets", "tickets", "<"),
+                ("previous_cases", "cases", "<"),
+            ] {
+                q.push(&format!(", CAST(SUM(CASE WHEN day {cmp} "));
+                q.bind(Bind::Date(from));
+                q.push(&format!(" THEN {col} ELSE 0 END) AS BIGINT) AS {name}"));
+            }
+        },
+        level,
+        previous_from,
         to,
         f,
         None,
@@ -427,9 +716,11 @@ pub fn per_day(
     };
     filtered(
         conn,
-        &format!(
-            "SELECT {day} AS key, CAST(SUM(tickets) AS BIGINT) AS tickets, CAST(SUM(cases) AS BIGINT) AS cases"
-        ),
+        |q| {
+            q.push(&format!(
+                "{day} AS key, CAST(SUM(tickets) AS BIGINT) AS tickets, CAST(SUM(cases) AS BIGINT) AS cases"
+            ));
+        },
         level,
         from,
         to,

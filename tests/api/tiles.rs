@@ -1,6 +1,8 @@
 //! Vector tiles over HTTP: tiles decode with an MVT reader (geozero's), every polygon is valid with MVT's winding,
 //! neighbours share their edges, every tile of each layer's first zoom over Beijing answers, tiles hold only the
 //! reader's places, bad input gets a code, empty tiles 204, ETag and 304, and an import starts the cache over.
+//! Counts: a tile's features carry the heat map's numbers for the same places and filters, bad filters get the heat
+//! map's codes, and a new ticket changes the tile and its ETag.
 
 use crate::common::{self, TestApp};
 use actix_web::http::Method;
@@ -384,10 +386,258 @@ async fn tilejson_gives_the_url_band_fields_and_the_readers_bounds() {
         (r.status.as_u16(), r.json["code"].as_str()),
         (404, Some("layer_not_found"))
     );
+    for field in [
+        "tickets",
+        "cases",
+        "households",
+        "tickets_per_1000_households",
+        "previous_cases",
+        "cases_change_pct",
+    ] {
+        assert_eq!(
+            cells_field(&app, &admin, field).await,
+            Some("Number".into()),
+            "{field}"
+        );
+    }
     let buildings = app.get_as(&admin, "/tiles/buildings.json").await;
     assert_eq!(
         buildings.json["vector_layers"][0]["fields"]["households"],
         "Number"
+    );
+    assert!(buildings.json["vector_layers"][0]["fields"]["tickets"].is_null());
+    // Filters are checked and carried into the URL template.
+    let r = app
+        .get_as(
+            &admin,
+            "/tiles/cells.json?from=2026-11-01&to=2026-11-30&topic=01",
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert!(
+        r.json["tiles"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("/tiles/cells/{z}/{x}/{y}.mvt?from=2026-11-01&to=2026-11-30&topic=01"),
+        "{}",
+        r.json["tiles"][0]
+    );
+    let r = app.get_as(&admin, "/tiles/cells.json?topic=77").await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["code"].as_str()),
+        (400, Some("unknown_topic"))
+    );
+}
+
+async fn cells_field(app: &TestApp, token: &str, field: &str) -> Option<String> {
+    let r = app.get_as(token, "/tiles/cells.json").await;
+    r.json["vector_layers"][0]["fields"][field]
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// Files a hotline ticket at a point, received at `at` (RFC 3339).
+async fn file(app: &TestApp, op: &str, no: &str, topic: &str, (lon, lat): (f64, f64), at: &str) {
+    let r = app
+        .post_as(
+            op,
+            "/api/v1/tickets",
+            serde_json::json!({
+                "ticket_no": no,
+                "received_at": at,
+                "channel": "phone",
+                "request_type": "complaint",
+                "topic": topic,
+                "text": "路口井盖丢了，晚上很危险",
+                "caller": { "name": "李四", "phone": format!("1391234{:04}", no.len() * 97 % 10_000) },
+                "location": { "lon": lon, "lat": lat }
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+}
+
+/// A tile feature's numbers as the heat map writes them (JSON; a number the tile leaves out is null).
+fn tile_numbers(f: &Decoded) -> serde_json::Map<String, serde_json::Value> {
+    use gridline::service::analytics::heatmap::NUMBER_FIELDS;
+    NUMBER_FIELDS
+        .iter()
+        .map(|(name, _)| {
+            let v = match f.props.get(*name) {
+                None => serde_json::Value::Null,
+                Some(TileValue::Int(i)) => serde_json::json!(i),
+                Some(TileValue::Double(d)) => serde_json::json!(d),
+                Some(other) => panic!("{name}: {other:?}"),
+            };
+            ((*name).to_owned(), v)
+        })
+        .collect()
+}
+
+/// The heat map's numbers of every place of a response, by code.
+fn heat_numbers(
+    r: &serde_json::Value,
+) -> HashMap<String, serde_json::Map<String, serde_json::Value>> {
+    use gridline::service::analytics::heatmap::NUMBER_FIELDS;
+    r["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let p = &f["properties"];
+            (
+                p["code"].as_str().unwrap().to_owned(),
+                NUMBER_FIELDS
+                    .iter()
+                    .map(|(name, _)| ((*name).to_owned(), p[*name].clone()))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn the_counts_in_a_tile_equal_the_heat_maps_for_the_same_places_and_filters() {
+    let app = TestApp::beijing();
+    let op = app.token(Role::HotlineOperator, &[]);
+    // Tickets around Tiananmen over eight days: four in the window asked for, four in the period before it.
+    let topics = ["0101", "0201", "0303", "0101"];
+    for k in 0..24u32 {
+        let point = (
+            CENTRE.0 + f64::from(k % 5) * 0.0031 - 0.006,
+            CENTRE.1 + f64::from(k % 7) * 0.0023 - 0.007,
+        );
+        let at = format!("2026-11-{:02}T{:02}:30:00+08:00", 20 + k % 8, 8 + k % 10);
+        file(
+            &app,
+            &op,
+            &format!("T-{k}"),
+            topics[(k % 4) as usize],
+            point,
+            &at,
+        )
+        .await;
+    }
+    let cell = centre_cell();
+    let admin = app.token(Role::Admin, &[]);
+    let secretary = app.token(Role::CommunitySecretary, &[&cell[..12]]);
+    let window = "from=2026-11-24&to=2026-11-27";
+    let mut compared = 0;
+    let mut counted = 0;
+    for filters in [
+        window.to_owned(),
+        format!("{window}&topic=01&topic=0303&source=hotline&status=open"),
+    ] {
+        for (reader, layer, level, z) in [
+            (&admin, "cells", "cell", 14),
+            (&admin, "communities", "community", 12),
+            (&admin, "streets", "street", 10),
+            (&admin, "districts", "district", 9),
+            (&secretary, "cells", "cell", 14),
+        ] {
+            let t = tile_at(z, CENTRE);
+            let r = fetch(
+                &app,
+                Some(reader),
+                &format!("{}?{filters}", uri(layer, t)),
+                &[],
+            )
+            .await;
+            assert_eq!(r.status, 200, "{layer} {filters}");
+            let features = decode(&r.body, layer);
+            let heat = app
+                .get_as(reader, &format!("/api/v1/heatmap?level={level}&{filters}"))
+                .await;
+            assert_eq!(heat.status, 200, "{}", heat.json);
+            let heat = heat_numbers(&heat.json);
+            for f in &features {
+                let c = code(f);
+                let expected = heat
+                    .get(&c)
+                    .unwrap_or_else(|| panic!("{c} is in the tile, not in the heat map"));
+                assert_eq!(&tile_numbers(f), expected, "{layer} {c} {filters}");
+                compared += 1;
+                counted += usize::from(expected["tickets"].as_i64() != Some(0));
+            }
+        }
+    }
+    assert!(
+        compared > 100 && counted >= 10,
+        "{compared} compared, {counted} with tickets"
+    );
+}
+
+#[actix_web::test]
+async fn bad_tile_filters_get_the_heat_maps_codes() {
+    let app = TestApp::beijing();
+    let admin = app.token(Role::Admin, &[]);
+    let tile = uri("cells", tile_at(14, CENTRE));
+    for (query, code) in [
+        ("from=2026-11-05&to=2026-11-01", "window_reversed"),
+        ("from=2025-01-01&to=2026-11-01", "window_too_long"),
+        ("from=2026-11-01", "missing_parameter"),
+        ("from=2026-11-01&to=2026-11-31", "invalid_date"),
+        ("from=2026-11-01&to=2026-11-30&topic=77", "unknown_topic"),
+        ("from=2026-11-01&to=2026-11-30&source=fax", "unknown_source"),
+        (
+            "from=2026-11-01&to=2026-11-30&status=lost",
+            "unknown_status",
+        ),
+        (
+            "from=2026-11-01&to=2026-11-30&colour=red",
+            "unknown_query_parameter",
+        ),
+    ] {
+        let heat = app
+            .get_as(&admin, &format!("/api/v1/heatmap?level=cell&{query}"))
+            .await;
+        let r = app.get_as(&admin, &format!("{tile}?{query}")).await;
+        assert_eq!(
+            (r.status.as_u16(), r.json["code"].as_str()),
+            (heat.status.as_u16(), Some(code)),
+            "{query}: {}",
+            r.json
+        );
+        assert_eq!(heat.json["code"], code, "{query}");
+    }
+    // Without a window, the last 30 days: the tile answers.
+    assert_eq!(fetch(&app, Some(&admin), &tile, &[]).await.status, 200);
+}
+
+#[actix_web::test]
+async fn a_new_ticket_changes_the_tile_its_count_and_its_etag() {
+    let app = TestApp::beijing();
+    let admin = app.token(Role::Admin, &[]);
+    let op = app.token(Role::HotlineOperator, &[]);
+    let (lon, lat, cell) = common::spot();
+    let path = uri("cells", tile_at(14, (lon, lat)));
+    let tickets_of = |features: &[Decoded]| {
+        features
+            .iter()
+            .find(|f| code(f) == cell)
+            .map(|f| f.props["tickets"].clone())
+    };
+    let first = fetch(&app, Some(&admin), &path, &[]).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(
+        tickets_of(&decode(&first.body, "cells")),
+        Some(TileValue::Int(0))
+    );
+    let etag = first
+        .headers
+        .get("etag")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let now = app.state.clock.now().and_utc().to_rfc3339();
+    file(&app, &op, "E-1", "0101", (lon, lat), &now).await;
+    let after = fetch(&app, Some(&admin), &path, &[("If-None-Match", &etag)]).await;
+    assert_eq!(after.status, 200);
+    assert_ne!(after.headers.get("etag").unwrap().to_str().unwrap(), etag);
+    assert_eq!(
+        tickets_of(&decode(&after.body, "cells")),
+        Some(TileValue::Int(1))
     );
 }
 
@@ -406,7 +656,12 @@ async fn bad_tile_requests_get_a_code_and_never_a_500() {
         ("/tiles/cells/14/x/6208.mvt", 400, "invalid_tile"),
         ("/tiles/cells/14/13489/+6208.mvt", 400, "invalid_tile"),
         (
-            "/tiles/cells/14/13489/6208.mvt?topic=01",
+            "/tiles/cells/14/13489/6208.mvt?colour=red",
+            400,
+            "unknown_query_parameter",
+        ),
+        (
+            "/tiles/buildings/16/53957/24832.mvt?topic=01",
             400,
             "unknown_query_parameter",
         ),

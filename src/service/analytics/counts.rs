@@ -13,8 +13,9 @@
 //! Each row is rolled up to every level above its place (cell → community → street → district → city); a heat map
 //! reads one level's rows and never the raw tickets.
 //!
-//! How it stays true: every write that changes a case or moves an item calls [`cases_changed`] with the cases it
-//! touched, after its own writes and in its own transaction. That recomputes each case's contribution from its raw
+//! How it stays true: every transaction that changes a case or moves an item calls [`cases_changed`] once, after its
+//! writes, with every case it touched (intake notes the cases in its `Rules` as it files and counts them when the
+//! batch's items are stored: one call per queue flush, import batch, simulated batch or phone operation). That recomputes each case's contribution from its raw
 //! rows, subtracts the contribution stored with the case (`count_marks`) and adds the new one, at every level. The
 //! only change that comes from time alone (open → overdue) is made by [`refresh_overdue`], which the scheduler runs
 //! on every pass. [`rebuild`] recomputes everything from the raw rows and reports every difference.
@@ -24,7 +25,7 @@ use crate::analytics::counts::{
 };
 use crate::db::{Db, DbConnection, DbError};
 use crate::geo::place::Level;
-use crate::store::counts::{self as store, CaseFacts, TicketFacts};
+use crate::store::counts::{self as store, CaseFacts, Mark, TicketFacts};
 use chrono::NaiveDateTime;
 use diesel::Connection;
 use std::collections::{BTreeMap, HashMap};
@@ -35,8 +36,13 @@ const BATCH: i64 = 2_000;
 /// The most overdue batches one pass makes (bounds the loop; the rest waits for the next pass).
 const MAX_OVERDUE_BATCHES: usize = 1_000;
 
-/// Brings the counts of the cases `ids` (and of their tickets) up to date with their raw rows at `now`. Call it
-/// inside the write's transaction, after the write, with every case the write touched (both sides of a merge).
+/// Brings the counts of the cases `ids` (and of their tickets) up to date with their raw rows at `now`. Call it once
+/// per transaction, after the transaction's writes, with every case they touched (both sides of a merge; every case
+/// a batch of filings touched): its cost is per call far more than per case.
+///
+/// Set-based: one read of the cases with what each last added (`count_marks`), one read of their tickets; the
+/// changes of every case are summed per row (level, place, day, topic, source, class) before anything is written,
+/// then each changed row is written once and each changed case's mark once.
 pub fn cases_changed(
     c: &mut DbConnection,
     now: NaiveDateTime,
@@ -50,25 +56,20 @@ pub fn cases_changed(
     }
     let facts = store::cases_by_id(c, &ids)?;
     let tickets = store::tickets_of(c, &ids)?;
-    let marks: HashMap<String, String> = store::marks(c, &ids)?.into_iter().collect();
     let mut by_case: HashMap<&str, Vec<&TicketFacts>> = HashMap::new();
     for t in &tickets {
         by_case.entry(t.case_id.as_str()).or_default().push(t);
     }
-    let facts: HashMap<&str, &CaseFacts> = facts.iter().map(|f| (f.id.as_str(), f)).collect();
     let mut total: BTreeMap<RowKey, Tally> = BTreeMap::new();
-    for id in &ids {
-        let (class, new) = match facts.get(id.as_str()) {
-            Some(f) => contribution(
-                f,
-                by_case.get(id.as_str()).map_or(&[][..], Vec::as_slice),
-                now,
-            ),
-            None => (None, Contribution::new()),
-        };
-        let stored = marks.get(id);
-        let old = stored.and_then(|s| calc::decode(s)).unwrap_or_default();
-        if stored.is_some() && old == new {
+    let mut marks: Vec<Mark> = Vec::new();
+    for f in &facts {
+        let (class, new) = contribution(
+            f,
+            by_case.get(f.id.as_str()).map_or(&[][..], Vec::as_slice),
+            now,
+        );
+        let old = f.mark.as_deref().and_then(calc::decode).unwrap_or_default();
+        if f.mark.is_some() && old == new {
             continue;
         }
         for (k, t) in calc::delta(&old, &new) {
@@ -76,10 +77,14 @@ pub fn cases_changed(
             e.tickets += t.tickets;
             e.cases += t.cases;
         }
-        let class = class.map_or("none", StatusClass::as_str);
-        store::put_mark(c, id, class, &calc::encode(&new))?;
+        marks.push(Mark {
+            case_id: f.id.clone(),
+            class: class.map_or("none", StatusClass::as_str),
+            contribution: calc::encode(&new),
+        });
     }
     total.retain(|_, t| t.tickets != 0 || t.cases != 0);
+    store::put_marks(c, &marks)?;
     store::apply(c, &total)
 }
 
@@ -163,7 +168,7 @@ pub fn rebuild(db: &Db, now: NaiveDateTime, write: bool) -> Result<Vec<Differenc
     refresh_overdue(db, now)?;
     db.writer()?.transaction::<_, DbError, _>(|c| {
         let mut counted: BTreeMap<RowKey, Tally> = BTreeMap::new();
-        let mut marks: Vec<(String, String, String)> = Vec::new();
+        let mut marks: Vec<Mark> = Vec::new();
         let mut after = String::new();
         loop {
             let facts = store::cases_after(c, &after, BATCH)?;
@@ -189,8 +194,11 @@ pub fn rebuild(db: &Db, now: NaiveDateTime, write: bool) -> Result<Vec<Differenc
                     e.cases += t.cases;
                 }
                 if write {
-                    let class = class.map_or("none", StatusClass::as_str).to_owned();
-                    marks.push((f.id.clone(), class, calc::encode(&contrib)));
+                    marks.push(Mark {
+                        case_id: f.id.clone(),
+                        class: class.map_or("none", StatusClass::as_str),
+                        contribution: calc::encode(&contrib),
+                    });
                 }
             }
         }
@@ -233,9 +241,7 @@ pub fn rebuild(db: &Db, now: NaiveDateTime, write: bool) -> Result<Vec<Differenc
         if write {
             store::clear(c)?;
             store::apply(c, &counted)?;
-            for (id, class, contrib) in &marks {
-                store::put_mark(c, id, class, contrib)?;
-            }
+            store::put_marks(c, &marks)?;
         }
         Ok(diffs)
     })

@@ -209,6 +209,45 @@ fn checked(
     Ok(out)
 }
 
+/// The window of `from` and `to` (both days included): when both are absent, `default` (without one, `from` and
+/// `to` are required); one without the other is refused.
+pub fn window(
+    from: Option<&str>,
+    to: Option<&str>,
+    default: Option<Window>,
+) -> Result<Window, HeatError> {
+    let given = |v: Option<&str>| v.is_some_and(|v| !v.trim().is_empty());
+    if let Some(d) = default
+        && !given(from)
+        && !given(to)
+    {
+        return Ok(d);
+    }
+    Ok(Window::new(day("from", from)?, day("to", to)?)?)
+}
+
+/// The heat map's filters checked for `scope` within `window`: sources, status classes and topics (against the
+/// taxonomy and the reader's topics; a department handler's numbers default to their topics). The heat map, the
+/// series and the vector tiles all check their filters here.
+pub fn filters(
+    c: &mut DbConnection,
+    window: Window,
+    topic_values: &[String],
+    sources: &[String],
+    statuses: &[String],
+    scope: &Scope,
+) -> Result<Filters, HeatError> {
+    let sources = checked("source", sources, &SOURCES, "unknown_source")?;
+    let classes = checked("status", statuses, &CLASSES, "unknown_status")?;
+    let topics = topics(c, topic_values, scope)?;
+    Ok(Filters {
+        window,
+        topics,
+        sources,
+        classes,
+    })
+}
+
 /// Checks topic codes against the taxonomy and the reader's topics.
 fn topics(
     c: &mut DbConnection,
@@ -317,6 +356,7 @@ pub fn counts_by_place(
             .places
             .clone()
             .filter(|p| !p.iter().any(|c| c == CITY_CODE)),
+        places: None,
     };
     Ok(
         store::per_place(conn, level, filters.window.from, filters.window.to, &f)?
@@ -334,6 +374,102 @@ pub fn counts_by_place(
     )
 }
 
+/// Tickets and cases of the places `codes` (all of `level`) under `filters`, in the window and in the period before
+/// it, in one read by the places' index (places without any are left out). The reader's topics bound the numbers as
+/// in [`counts_by_place`]; the caller has already kept only places inside the reader's jurisdiction.
+pub fn counts_of_places(
+    conn: &mut DbConnection,
+    level: Level,
+    codes: Vec<String>,
+    filters: &Filters,
+) -> diesel::QueryResult<HashMap<String, (Tally, Tally)>> {
+    let f = Filter {
+        topics: filters.topics.clone(),
+        sources: filters.sources.clone(),
+        classes: filters.classes.clone(),
+        within: None,
+        places: Some(codes),
+    };
+    let w = filters.window;
+    Ok(
+        store::per_place_with_previous(conn, level, w.previous().from, w.from, w.to, &f)?
+            .into_iter()
+            .map(|s| {
+                (
+                    s.key,
+                    (
+                        Tally {
+                            tickets: s.tickets,
+                            cases: s.cases,
+                        },
+                        Tally {
+                            tickets: s.previous_tickets,
+                            cases: s.previous_cases,
+                        },
+                    ),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// The numbers of one place as the heat map's features and the vector tiles' features carry them (under these
+/// names: [`NUMBER_FIELDS`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlaceNumbers {
+    /// Tickets (calls) in the window.
+    pub tickets: i64,
+    /// Cases (problems) in the window.
+    pub cases: i64,
+    /// Households in the geodata; `None` where it has none.
+    pub households: Option<i64>,
+    /// Tickets per 1,000 households; `None` without households.
+    pub tickets_per_1000_households: Option<f64>,
+    /// Cases per 1,000 households; `None` without households.
+    pub cases_per_1000_households: Option<f64>,
+    /// Tickets in the period before, of the same length.
+    pub previous_tickets: i64,
+    /// Cases in the period before.
+    pub previous_cases: i64,
+    /// Change of tickets against the period before, percent; `None` when that period had none.
+    pub tickets_change_pct: Option<f64>,
+    /// Change of cases, percent; `None` when the period before had none.
+    pub cases_change_pct: Option<f64>,
+}
+
+/// The names of [`PlaceNumbers`]' fields as features carry them, with their TileJSON types.
+pub const NUMBER_FIELDS: [(&str, &str); 9] = [
+    ("tickets", "Number"),
+    ("cases", "Number"),
+    ("households", "Number"),
+    ("tickets_per_1000_households", "Number"),
+    ("cases_per_1000_households", "Number"),
+    ("previous_tickets", "Number"),
+    ("previous_cases", "Number"),
+    ("tickets_change_pct", "Number"),
+    ("cases_change_pct", "Number"),
+];
+
+impl PlaceNumbers {
+    /// The numbers of a place with `now` in the window, `before` in the period before and `households` (zero or
+    /// `None`: the geodata has none).
+    pub fn new(now: Tally, before: Tally, households: Option<i64>) -> PlaceNumbers {
+        let households = households.filter(|h| *h > 0);
+        let hh = households.unwrap_or(0);
+        PlaceNumbers {
+            tickets: now.tickets,
+            cases: now.cases,
+            households,
+            tickets_per_1000_households: calc::per_thousand(now.tickets, hh),
+            cases_per_1000_households: calc::per_thousand(now.cases, hh),
+            previous_tickets: before.tickets,
+            previous_cases: before.cases,
+            tickets_change_pct: calc::change_pct(now.tickets, before.tickets),
+            cases_change_pct: calc::change_pct(now.cases, before.cases),
+        }
+    }
+}
+
 /// One place of a heat map.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeatRow {
@@ -349,6 +485,13 @@ pub struct HeatRow {
     pub before: Tally,
     /// Households in the geodata (`None` where it has none).
     pub households: Option<i64>,
+}
+
+impl HeatRow {
+    /// Its numbers.
+    pub fn numbers(&self) -> PlaceNumbers {
+        PlaceNumbers::new(self.now, self.before, self.households)
+    }
 }
 
 /// A heat map.
@@ -370,10 +513,7 @@ pub fn heatmap(
     req: &HeatRequest,
 ) -> Result<HeatMap, HeatError> {
     let level = level(req.level.as_deref())?;
-    let window = Window::new(
-        day("from", req.from.as_deref())?,
-        day("to", req.to.as_deref())?,
-    )?;
+    let window = window(req.from.as_deref(), req.to.as_deref(), None)?;
     let scope = Scope::of(user);
     let places = coverage(&scope, level, req.within.as_deref())?;
     if let Some(w) = req
@@ -385,16 +525,15 @@ pub fn heatmap(
     {
         return Err(HeatError::PlaceNotFound(w.chars().take(40).collect()));
     }
-    let sources = checked("source", &req.sources, &SOURCES, "unknown_source")?;
-    let classes = checked("status", &req.statuses, &CLASSES, "unknown_status")?;
     let mut c = db.reader()?;
-    let topics = topics(&mut c, &req.topics, &scope)?;
-    let filters = Filters {
+    let filters = filters(
+        &mut c,
         window,
-        topics,
-        sources,
-        classes,
-    };
+        &req.topics,
+        &req.sources,
+        &req.statuses,
+        &scope,
+    )?;
     let read_scope = Scope {
         places: places.clone(),
         topics: scope.topics.clone(),
@@ -497,10 +636,7 @@ pub fn trend(
     if !visible {
         return Err(not_found());
     }
-    let window = Window::new(
-        day("from", req.from.as_deref())?,
-        day("to", req.to.as_deref())?,
-    )?;
+    let window = window(req.from.as_deref(), req.to.as_deref(), None)?;
     let step_name = req.step.as_deref().map_or("day", str::trim);
     let step = Step::parse(step_name).ok_or_else(|| {
         invalid(
@@ -511,21 +647,21 @@ pub fn trend(
             ),
         )
     })?;
-    let sources = checked("source", &req.sources, &SOURCES, "unknown_source")?;
-    let classes = checked("status", &req.statuses, &CLASSES, "unknown_status")?;
     let mut c = db.reader()?;
-    let topics = topics(&mut c, &req.topics, &scope)?;
-    let filters = Filters {
+    let filters = filters(
+        &mut c,
         window,
-        topics,
-        sources,
-        classes,
-    };
+        &req.topics,
+        &req.sources,
+        &req.statuses,
+        &scope,
+    )?;
     let f = Filter {
         topics: filters.topics.clone(),
         sources: filters.sources.clone(),
         classes: filters.classes.clone(),
         within: None,
+        places: None,
     };
     let per_day: Vec<(NaiveDate, Tally)> =
         store::per_day(&mut c, place.level, code, window.from, window.to, &f)?

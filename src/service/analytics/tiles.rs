@@ -11,7 +11,15 @@
 //! ([`policy::can_see_place`]); a tile with none of them is empty (the route answers 204). A layer whose places
 //! are all larger than the reader's jurisdiction (the districts layer for a street's secretary) is refused with
 //! [`TileError::LayerOutOfScope`], so a client learns which layers it may draw rather than drawing blank tiles.
+//!
+//! Counts: each feature of the districts, streets, communities and cells layers carries the heat map's numbers of
+//! its place ([`heatmap::PlaceNumbers`], same names, same filters checked by the same code, the reader's topics
+//! bounding them as in the heat map); a number the heat map gives as null is left out of the feature. They are read
+//! at every request, never cached: one read of the kept counts for the tile's places (by the places' index). Without
+//! a window, the last [`DEFAULT_WINDOW_DAYS`] Beijing days up to today. Buildings carry their households only (counts
+//! are kept down to cells). The tile's ETag is a digest of its bytes, so it changes when a count in it changes.
 
+use crate::analytics::counts::{Window, local_day};
 use crate::analytics::tiles::encode::{self, Feature};
 use crate::analytics::tiles::layer::LayerGeometry;
 use crate::analytics::tiles::xyz::TileId;
@@ -21,7 +29,11 @@ use crate::domain::access as policy;
 use crate::domain::access::Principal;
 use crate::geo::layers;
 use crate::geo::place::CITY_CODE;
+use crate::service::analytics::heatmap::{
+    self, Filters, HeatError, NUMBER_FIELDS, PlaceNumbers, Scope,
+};
 use crate::store::places as store;
+use chrono::{Duration, NaiveDateTime};
 use geo::Geometry;
 use geozero::mvt::TileValue;
 use sha2::{Digest, Sha256};
@@ -30,6 +42,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 /// How many tiles' geometry one generation keeps (a z14 cell tile holds about 100 outlines, some 20 KB).
 pub const MAX_CACHED_TILES: usize = 20_000;
+
+/// The window of a tile's counts when the request names none: this many Beijing days, up to today.
+pub const DEFAULT_WINDOW_DAYS: i64 = 30;
 
 /// Errors of serving a tile.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +86,9 @@ pub enum TileError {
     /// The tile could not be encoded.
     #[error(transparent)]
     Encode(#[from] encode::EncodeError),
+    /// A filter of the counts was refused (the heat map's codes).
+    #[error(transparent)]
+    Filter(#[from] HeatError),
 }
 
 impl From<diesel::result::Error> for TileError {
@@ -85,8 +103,49 @@ struct Info {
     code: String,
     name: String,
     parent: Option<String>,
-    /// Households (buildings only).
+    /// Households in the geodata (of the building, or of every building inside the place); `None`: none.
     households: Option<i64>,
+}
+
+/// The counts filters of a tile request as the client wrote them (the heat map's: `from`, `to`, `topic`,
+/// `source`, `status`).
+#[derive(Debug, Clone, Default)]
+pub struct TileFilters {
+    /// First day, `YYYY-MM-DD` (Beijing).
+    pub from: Option<String>,
+    /// Last day, included.
+    pub to: Option<String>,
+    /// Topic codes (repeatable).
+    pub topics: Vec<String>,
+    /// Sources (repeatable).
+    pub sources: Vec<String>,
+    /// Status classes (repeatable).
+    pub statuses: Vec<String>,
+}
+
+impl TileFilters {
+    /// The window and filters checked as the heat map checks them, for a reader whose clock says `now`.
+    fn check(
+        &self,
+        conn: &mut DbConnection,
+        scope: &Scope,
+        now: NaiveDateTime,
+    ) -> Result<Filters, HeatError> {
+        let today = local_day(now);
+        let default = Window {
+            from: today - Duration::days(DEFAULT_WINDOW_DAYS - 1),
+            to: today,
+        };
+        let window = heatmap::window(self.from.as_deref(), self.to.as_deref(), Some(default))?;
+        heatmap::filters(
+            conn,
+            window,
+            &self.topics,
+            &self.sources,
+            &self.statuses,
+            scope,
+        )
+    }
 }
 
 /// One layer held in memory.
@@ -181,6 +240,13 @@ fn load_layer(conn: &mut DbConnection, layer: TileLayer) -> Result<Layer, TileEr
     let built = match layer.level() {
         Some(level) => {
             let rows = store::all_of_levels(conn, &[level.as_str()])?;
+            // Households per place, as the heat map sums them: every building whose code the place's prefixes.
+            let mut households: HashMap<String, i64> = HashMap::new();
+            for b in store::all_buildings(conn)? {
+                if let Some(prefix) = b.code.get(..level.code_len()) {
+                    *households.entry(prefix.to_owned()).or_default() += i64::from(b.households);
+                }
+            }
             let mut infos = Vec::with_capacity(rows.len());
             let mut shapes = Vec::with_capacity(rows.len());
             for row in rows {
@@ -192,10 +258,10 @@ fn load_layer(conn: &mut DbConnection, layer: TileLayer) -> Result<Layer, TileEr
                 })?;
                 shapes.push(g);
                 infos.push(Info {
+                    households: households.get(&row.code).copied().filter(|h| *h > 0),
                     code: row.code,
                     name: row.name,
                     parent: row.parent_code,
-                    households: None,
                 });
             }
             Layer {
@@ -277,20 +343,27 @@ impl Tiles {
         lock(&current.tiles).clear();
     }
 
-    /// Tile `t` of `layer` for `user`: `None` when it holds none of their features.
+    /// Tile `t` of `layer` for `user`, with the counts under `filters` (the clock says `now`): `None` when it holds
+    /// none of their features.
     pub fn tile(
         &self,
         db: &Db,
         user: &Principal,
         layer: TileLayer,
         t: TileId,
+        filters: &TileFilters,
+        now: NaiveDateTime,
     ) -> Result<Option<TileBytes>, TileError> {
         check_zoom(layer, t.z())?;
         check_scope(user, layer)?;
         let mut conn = db.reader()?;
+        let scope = Scope::of(user);
+        let filters = match layer.level() {
+            Some(_) => Some(filters.check(&mut conn, &scope, now)?),
+            None => None,
+        };
         let generation = self.generation(&mut conn)?;
         let data = Tiles::layer(&generation, &mut conn, layer)?;
-        drop(conn);
         let cached = lock(&generation.tiles).get(&(layer, t)).cloned();
         let geometry = match cached {
             Some(g) => g,
@@ -305,16 +378,34 @@ impl Tiles {
             }
         };
         let all = city_wide(user);
-        let features: Vec<Feature<'_>> = geometry
+        let visible: Vec<(&Info, &Geometry<f64>)> = geometry
             .iter()
             .filter_map(|(f, g)| {
                 let info = data.infos.get(*f as usize)?;
-                (all || policy::can_see_place(user, &info.code)).then(|| feature(info, g))
+                (all || policy::can_see_place(user, &info.code)).then_some((info, g))
             })
             .collect();
-        if features.is_empty() {
+        if visible.is_empty() {
             return Ok(None);
         }
+        let counts = match (layer.level(), &filters) {
+            (Some(level), Some(filters)) => {
+                let codes = visible.iter().map(|(i, _)| i.code.clone()).collect();
+                Some(heatmap::counts_of_places(&mut conn, level, codes, filters)?)
+            }
+            _ => None,
+        };
+        drop(conn);
+        let features: Vec<Feature<'_>> = visible
+            .into_iter()
+            .map(|(info, g)| {
+                let numbers = counts.as_ref().map(|c| {
+                    let (now, before) = c.get(&info.code).copied().unwrap_or_default();
+                    PlaceNumbers::new(now, before, info.households)
+                });
+                feature(info, numbers, g)
+            })
+            .collect();
         let bytes = encode::encode(layer.name(), &features)?;
         let digest = Sha256::digest(&bytes);
         let etag = format!(
@@ -325,6 +416,22 @@ impl Tiles {
                 .collect::<String>()
         );
         Ok(Some(TileBytes { bytes, etag }))
+    }
+
+    /// Checks the counts filters of `layer` for `user` as a tile request checks them (a TileJSON document names
+    /// them in its URL template, so a map learns of a bad filter once, not at every tile).
+    pub fn check_filters(
+        db: &Db,
+        user: &Principal,
+        layer: TileLayer,
+        filters: &TileFilters,
+        now: NaiveDateTime,
+    ) -> Result<(), TileError> {
+        if layer.level().is_some() {
+            let mut conn = db.reader()?;
+            filters.check(&mut conn, &Scope::of(user), now)?;
+        }
+        Ok(())
     }
 
     /// The bounds and feature count of `layer` as `user` sees it (for TileJSON).
@@ -360,7 +467,13 @@ impl Tiles {
     }
 }
 
-fn feature<'a>(info: &Info, geometry: &'a Geometry<f64>) -> Feature<'a> {
+/// A feature with its place's facts and, on the counted layers, its numbers (a number that is null in the heat map
+/// is left out: MVT has no null).
+fn feature<'a>(
+    info: &Info,
+    numbers: Option<PlaceNumbers>,
+    geometry: &'a Geometry<f64>,
+) -> Feature<'a> {
     let mut properties = vec![
         ("code", TileValue::Str(info.code.clone())),
         ("name", TileValue::Str(info.name.clone())),
@@ -368,8 +481,36 @@ fn feature<'a>(info: &Info, geometry: &'a Geometry<f64>) -> Feature<'a> {
     if let Some(p) = &info.parent {
         properties.push(("parent", TileValue::Str(p.clone())));
     }
-    if let Some(h) = info.households {
-        properties.push(("households", TileValue::Int(h)));
+    match numbers {
+        Some(n) => {
+            let ints = [
+                ("tickets", Some(n.tickets)),
+                ("cases", Some(n.cases)),
+                ("households", n.households),
+                ("previous_tickets", Some(n.previous_tickets)),
+                ("previous_cases", Some(n.previous_cases)),
+            ];
+            let reals = [
+                ("tickets_per_1000_households", n.tickets_per_1000_households),
+                ("cases_per_1000_households", n.cases_per_1000_households),
+                ("tickets_change_pct", n.tickets_change_pct),
+                ("cases_change_pct", n.cases_change_pct),
+            ];
+            properties.extend(
+                ints.into_iter()
+                    .filter_map(|(k, v)| v.map(|v| (k, TileValue::Int(v)))),
+            );
+            properties.extend(
+                reals
+                    .into_iter()
+                    .filter_map(|(k, v)| v.map(|v| (k, TileValue::Double(v)))),
+            );
+        }
+        None => {
+            if let Some(h) = info.households {
+                properties.push(("households", TileValue::Int(h)));
+            }
+        }
     }
     Feature {
         id: info.code.parse().unwrap_or(0),
@@ -378,10 +519,12 @@ fn feature<'a>(info: &Info, geometry: &'a Geometry<f64>) -> Feature<'a> {
     }
 }
 
-/// The fields each layer's features carry, with their TileJSON types.
+/// The fields each layer's features carry, with their TileJSON types (the counted layers: the heat map's numbers).
 pub fn fields(layer: TileLayer) -> Vec<(&'static str, &'static str)> {
     let mut f = vec![("code", "String"), ("name", "String"), ("parent", "String")];
-    if layer == TileLayer::Buildings {
+    if layer.level().is_some() {
+        f.extend(NUMBER_FIELDS);
+    } else {
         f.push(("households", "Number"));
     }
     f

@@ -98,7 +98,9 @@ export async function createMap(box, { api, user, token, fill, onLevel }) {
     maxZoom: 18,
     transformRequest: (url) => {
       if (requested.length < 2000) requested.push(url);
-      return url.startsWith(`${origin}/tiles/`) ? { url, headers: { authorization: "Bearer " + token() } } : { url };
+      // Tiles differ by reader under one URL: "no-cache" has the browser ask again (304 by ETag when unchanged) rather
+      // than hand one reader's cached tile to the next who signs in on the same browser.
+      return url.startsWith(`${origin}/tiles/`) ? { url, headers: { authorization: "Bearer " + token() }, cache: "no-cache" } : { url };
     },
     style: { version: 8, sources, layers },
   });

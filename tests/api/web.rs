@@ -665,9 +665,9 @@ async fn in_chromium_a_district_leader_reads_the_map_and_a_street_reader_sees_on
 
     // The browser is driven synchronously; what it read is checked against the API afterwards.
     let origin2 = origin.clone();
-    let street = cell[..9].to_owned();
+    let community = cell[..12].to_owned();
     let seen = actix_web::rt::task::spawn_blocking(move || {
-        run_maps_in_chromium(chromium, &origin2, &street, ranked, &topic)
+        run_maps_in_chromium(chromium, &origin2, &community, ranked, &topic)
     })
     .await
     .unwrap();
@@ -789,10 +789,11 @@ fn strings(v: &Value) -> Vec<String> {
 fn run_maps_in_chromium(
     chromium: std::path::PathBuf,
     origin: &str,
-    street: &str,
+    community: &str,
     ranked: usize,
     topic: &str,
 ) -> Seen {
+    let street = &community[..9];
     use browser::{js, screenshot, until};
     use headless_chrome::browser::tab::point::Point;
     use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
@@ -1022,6 +1023,12 @@ fn run_maps_in_chromium(
         "document.documentElement.scrollWidth <= window.innerWidth",
     );
     assert_eq!(fits, Value::Bool(true), "the secretary's page fits a phone");
+    // Signed in on the same browser right after the street's leader: still only the community's own features.
+    let foreign: Vec<String> = strings(&js(&tab, CODES_DRAWN))
+        .into_iter()
+        .filter(|c| !(c.starts_with(community) || community.starts_with(c.as_str())))
+        .collect();
+    assert!(foreign.is_empty(), "drawn outside {community}: {foreign:?}");
     screenshot(&tab, "my-phone");
     browser::only_gridline(&tab, &seen, origin);
 

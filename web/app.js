@@ -1,13 +1,13 @@
-// gridline's browser app: sign-in, the command centre's case desk, the caller's status page (阳光办理) and the map.
-// Plain ES module, no framework. The bearer token lives in this module's memory only (never in storage or a
+// gridline's browser app: sign-in, the command centre's case desk, the caller's status page (阳光办理), and the
+// leaders' map and the secretary's view (leaders.js, my.js, loaded when opened). Plain ES modules, no framework. The bearer token lives in this module's memory only (never in storage or a
 // cookie): a reload signs out, and no other page or script on this origin can read it from storage.
 
-const state = { token: null, user: null, topics: new Map(), lang: localStorage.getItem("gridline.lang") || "zh" };
+export const state = { token: null, user: null, topics: new Map(), lang: localStorage.getItem("gridline.lang") || "zh" };
 const main = document.getElementById("main");
 
 // ---------------------------------------------------------------- words
 const ZH = {
-  skip: "跳到正文", brand: "接诉即办 · 网格化管理", loading: "正在加载…", desk: "案件台", map: "地图", status_page: "阳光办理查询",
+  skip: "跳到正文", brand: "接诉即办 · 网格化管理", loading: "正在加载…", desk: "案件台", map: "地图", my: "我的辖区", status_page: "阳光办理查询",
   signin: "登录", signout: "退出", username: "用户名", password: "密码", signin_title: "登录 gridline",
   signin_hint: "使用管理员分配的账号登录。来电市民请使用", filters: "筛选", status: "状态", topic: "类别", source: "来源",
   place: "区域代码", place_name: "所在位置", overdue: "仅超期", from: "开始日期", to: "结束日期", apply: "查询", reset: "重置", any: "全部",
@@ -21,11 +21,11 @@ const ZH = {
   respond_due: "响应时限", complete_due: "办结时限", rung: "督办级别", next_rung: "下一级", time_class: "时限类别",
   done: "已完成：", unmerge: "拆出", unmerge_reason: "拆单理由", lookup: "查询", ticket_no: "工单编号",
   phone_last4: "来电手机号后四位", status_intro: "输入热线告知的工单编号和您来电手机号的后四位，查询办理进度。不显示任何个人信息。",
-  received_at: "受理时间", reply: "答复", replied_at: "答复时间", none: "无", map_todo: "地图底图：本辖区边界（gridline 矢量瓦片与热力图接入中）。",
+  received_at: "受理时间", reply: "答复", replied_at: "答复时间", none: "无",
   retry_in: "请 {s} 秒后再试。", version_hint: "案件已被他人更新，已重新加载，请核对后再操作。", refused: "操作未执行：",
 };
 const EN = {
-  skip: "Skip to content", brand: "12345 hotline · grid management", loading: "Loading…", desk: "Case desk", map: "Map",
+  skip: "Skip to content", brand: "12345 hotline · grid management", loading: "Loading…", desk: "Case desk", map: "Map", my: "My places",
   status_page: "Ticket status", signin: "Sign in", signout: "Sign out", username: "User name", password: "Password",
   signin_title: "Sign in to gridline", signin_hint: "Use the account your administrator gave you. Callers, please use",
   filters: "Filters", status: "Status", topic: "Topic", source: "Source", place: "Place code", place_name: "Place", overdue: "Overdue only",
@@ -41,10 +41,10 @@ const EN = {
   complete_due: "Complete by", rung: "Escalation rung", next_rung: "Next rung", time_class: "Time class", done: "Done: ",
   unmerge: "Split out", unmerge_reason: "Reason for the split", lookup: "Look up", ticket_no: "Ticket number",
   phone_last4: "Last four digits of your phone", status_intro: "Enter the ticket number the hotline gave you and the last four digits of the phone you called from. No personal data is shown.",
-  received_at: "Received", reply: "Reply", replied_at: "Replied", none: "none", map_todo: "Base map: your jurisdiction's outline (gridline's vector tiles and heat map are on their way).",
+  received_at: "Received", reply: "Reply", replied_at: "Replied", none: "none",
   retry_in: "Try again in {s} s.", version_hint: "Someone changed the case meanwhile; it was reloaded: check it and try again.", refused: "Not done: ",
 };
-const t = (k, vars = {}) => ((state.lang === "en" ? EN : ZH)[k] || k).replace(/\{(\w+)\}/g, (_, v) => vars[v] ?? "");
+export const t = (k, vars = {}) => ((state.lang === "en" ? EN : ZH)[k] || k).replace(/\{(\w+)\}/g, (_, v) => vars[v] ?? "");
 
 const STATUS = { received: "已受理", dispatched: "已派单", accepted: "已签收", in_progress: "办理中", whistled: "吹哨中",
   replied: "已反馈", called_back: "已回访", closed: "已办结", returned: "已退单", merged: "已并单", self_resolved: "已自行处置" };
@@ -87,7 +87,7 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, body) {
+export async function api(method, path, body) {
   const headers = { accept: "application/json" };
   if (state.token) headers.authorization = "Bearer " + state.token;
   if (body !== undefined) headers["content-type"] = "application/json";
@@ -107,7 +107,7 @@ async function api(method, path, body) {
 }
 
 // ---------------------------------------------------------------- small DOM helpers
-function h(tag, attrs = {}, ...children) {
+export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === false || v == null) continue;
@@ -118,17 +118,23 @@ function h(tag, attrs = {}, ...children) {
   for (const c of children.flat(Infinity)) if (c != null && c !== false) el.append(c instanceof Node ? c : String(c));
   return el;
 }
-const errorBox = (e) => h("p", { class: "error", role: "alert" }, e instanceof ApiError ? e.words() : String(e.message || e));
-const loading = () => h("p", { class: "loading", role: "status" }, t("loading"));
+export const errorBox = (e) => h("p", { class: "error", role: "alert" }, e instanceof ApiError ? e.words() : String(e.message || e));
+export const loading = () => h("p", { class: "loading", role: "status" }, t("loading"));
 
 const BEIJING = new Intl.DateTimeFormat("zh-CN", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit",
   day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false });
 /** An RFC 3339 time shown in Beijing time (UTC+8), whatever the browser's zone. */
-function when(s) {
+export function when(s) {
   if (!s) return t("none");
   const d = new Date(s);
   return isNaN(d) ? s : BEIJING.format(d).replace(/\//g, "-") + " (北京时间)";
 }
+/** The words in the page's language. */
+export const L = (zh, en) => (state.lang === "en" ? en : zh);
+/** Today in Beijing, yyyy-mm-dd. */
+export const beijingToday = () => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
+/** A yyyy-mm-dd date `n` days later (earlier when negative). */
+export const addDays = (d, n) => new Date(Date.parse(d + "T00:00:00Z") + n * 86400000).toISOString().slice(0, 10);
 const topicName = (code) => {
   const tp = state.topics.get(code);
   return tp ? `${code} ${state.lang === "en" ? tp.name_en : tp.name_zh}` : code;
@@ -145,7 +151,7 @@ function renderShell() {
   const here = location.hash.split("?")[0];
   const link = (href, key) => h("a", { href, "aria-current": here.startsWith(href) ? "page" : false }, t(key));
   const nav = document.getElementById("nav");
-  nav.replaceChildren(...(state.user ? [link("#/desk", "desk"), link("#/map", "map")] : []), link("#/status", "status_page"));
+  nav.replaceChildren(...(state.user ? [link("#/desk", "desk"), link("#/map", "map"), link("#/my", "my")] : []), link("#/status", "status_page"));
   const who = document.getElementById("who");
   who.replaceChildren();
   if (state.user) {
@@ -170,13 +176,19 @@ function parseHash() {
 async function route() {
   const { parts, params } = parseHash();
   renderShell();
-  const view = parts[0] || (state.user ? "desk" : "login");
+  const view = parts[0] || (state.user ? home() : "login");
   if (view === "status") return statusView();
-  if (!state.user) return loginView(view === "login" ? "desk" : location.hash);
+  if (!state.user) return loginView(view === "login" ? null : location.hash);
   if (view === "desk") return deskView(params);
   if (view === "case" && parts[1]) return caseView(decodeURIComponent(parts[1]));
-  if (view === "map") return mapView();
-  location.hash = "#/desk";
+  if (view === "map") return viewFrom("/web/leaders.js", "leadersView");
+  if (view === "my") return viewFrom("/web/my.js", "myView");
+  location.hash = "#/" + home();
+}
+/** Where a reader lands after signing in: leaders on the map, secretaries and grid members on their places. */
+function home() {
+  const role = state.user?.role;
+  return role === "leader" ? "map" : ["community_secretary", "grid_member"].includes(role) ? "my" : "desk";
 }
 
 // ---------------------------------------------------------------- sign-in
@@ -196,7 +208,7 @@ function loginView(next) {
       state.token = r.token;
       state.user = await api("GET", "/api/v1/auth/me");
       await loadTopics();
-      location.hash = next && next.startsWith("#/") ? next : "#/desk";
+      location.hash = next && next.startsWith("#/") ? next : "#/" + home();
       if (location.hash === next) route();
     } catch (e) {
       err.replaceChildren(errorBox(e));
@@ -500,18 +512,15 @@ function statusView() {
     h("p", { class: "muted" }, t("status_intro")), form), h("div", { class: "status" }, out));
 }
 
-// ---------------------------------------------------------------- the map
-async function mapView() {
-  const box = h("div", { id: "map", role: "region", "aria-label": t("map") });
-  const msg = h("div", { "aria-live": "polite" }, loading());
-  setMain(h("section", { class: "card" }, h("h1", { style: "font-size:18px;margin:0 0 6px" }, t("map")),
-    h("p", { class: "muted", style: "margin:0 0 8px" }, t("map_todo")), msg, box));
+// ---------------------------------------------------------------- views in their own modules
+/** Loads a view's module (once) and draws it; a module that cannot load is shown as an error. */
+async function viewFrom(path, name) {
+  setMain(loading());
   try {
-    const { showMap } = await import("/web/map.js");
-    await showMap(box, { api, user: state.user });
-    msg.replaceChildren();
+    const mod = await import(path);
+    await mod[name](setMain);
   } catch (e) {
-    msg.replaceChildren(errorBox(e));
+    setMain(errorBox(e));
   }
 }
 

@@ -28,11 +28,13 @@ macro_rules! asset {
     };
 }
 
-static ASSETS: [Asset; 8] = [
+static ASSETS: [Asset; 10] = [
     asset!("index.html", "text/html; charset=utf-8", false),
     asset!("app.js", "text/javascript; charset=utf-8", false),
     asset!("app.css", "text/css; charset=utf-8", false),
     asset!("map.js", "text/javascript; charset=utf-8", false),
+    asset!("leaders.js", "text/javascript; charset=utf-8", false),
+    asset!("my.js", "text/javascript; charset=utf-8", false),
     asset!(
         "vendor/maplibre-gl/maplibre-gl.mjs",
         "text/javascript; charset=utf-8",
@@ -56,7 +58,7 @@ static ASSETS: [Asset; 8] = [
 ];
 
 /// Per asset, made on first request: the strong ETag and the gzip-compressed bytes.
-static PREPARED: [OnceLock<(String, Vec<u8>)>; 8] = [const { OnceLock::new() }; 8];
+static PREPARED: [OnceLock<(String, Vec<u8>)>; 10] = [const { OnceLock::new() }; 10];
 
 /// Only this server: scripts, styles, images (and thumbnails fetched as blobs), workers and requests.
 const CSP: &str = "default-src 'self'; script-src 'self'; worker-src 'self' blob:; img-src 'self' blob: data:; \

@@ -1,7 +1,9 @@
 //! The browser app: its files served from the binary (types, ETag and 304, gzip, a policy that allows only this
 //! server, the app's own files under 300 KB compressed), the routes it relies on (`callers=masked`, the reader's
 //! places in `/auth/me`), and end to end in headless Chromium against the real server on a real database: the
-//! command centre's case desk and the caller's status page, with no request leaving gridline.
+//! command centre's case desk, the caller's status page, the leaders' map (tiles, choropleth pixels, legend by
+//! topic, a street's numbers and chain, the keyboard) and a street's reader seeing nothing of another street, with
+//! no request leaving gridline.
 
 use crate::common;
 use crate::common::live::LiveServer;
@@ -550,4 +552,491 @@ fn run_in_chromium(chromium: std::path::PathBuf, origin: &str, case: &str) {
     assert_eq!(fits, Value::Bool(true), "the caller's page fits a phone");
     screenshot(&tab, "status-phone");
     browser::only_gridline(&tab, &seen, origin);
+}
+
+// ------------------------------------------------------------------------------------------ the leaders' map
+
+/// A week of simulated Beijing (ending yesterday, Beijing time) with its workflow played, a patrol report filed
+/// today at the test spot, and three accounts: a leader of the spot's district, a leader of its street and the
+/// secretary of its community. Answers the spot's cell.
+async fn city_week(app: &TestApp) -> String {
+    use gridline::service::intake::Geo;
+    use gridline::service::simulate::{self, traffic::Plan};
+    let now = chrono::Utc::now().naive_utc();
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let geo = Geo {
+        index: &app.state.index,
+        addresses: &app.state.addresses,
+        chain: &app.state.chain,
+    };
+    let plan = Plan {
+        start: today - chrono::Duration::days(7),
+        days: 7,
+        seed: 21,
+        scale: 0.02,
+        hotspots: 0,
+    };
+    simulate::run(&app.state.db, &geo, plan, now, |_| ()).unwrap();
+    simulate::work::play(&app.state.db, 21, now, |_| ()).unwrap();
+    let (lon, lat, cell) = common::spot();
+    let member = app.token(Role::GridMember, &[&cell]);
+    let r = app
+        .post_as(
+            &member,
+            "/api/v1/reports",
+            json!({"topic": "0101", "text": "今日巡查：垃圾桶满溢", "location": {"lon": lon, "lat": lat}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    for (name, display, role, place) in [
+        ("lead", "区领导李强", Role::Leader, &cell[..6]),
+        ("jiedao", "街道书记赵敏", Role::Leader, &cell[..9]),
+        (
+            "shequ",
+            "社区书记孙丽",
+            Role::CommunitySecretary,
+            &cell[..12],
+        ),
+    ] {
+        let password = format!("{name} password 1");
+        gridline::service::auth::add_user(&app.state.db, name, display, role, &password).unwrap();
+        gridline::service::auth::set_scopes(&app.state.db, name, &[place.to_owned()], &[]).unwrap();
+    }
+    cell
+}
+
+#[actix_web::test]
+async fn in_chromium_a_district_leader_reads_the_map_and_a_street_reader_sees_only_their_street() {
+    let Some(chromium) = browser::chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI: chromium is missing (.ci/run installs it)"
+        );
+        eprintln!(
+            "SKIPPED: the web app's browser tests need Debian's chromium (apt-get install chromium)"
+        );
+        return;
+    };
+    let app = TestApp::beijing();
+    let cell = city_week(&app).await;
+    let server = LiveServer::start(app.state.clone(), 2);
+    let origin = server.url();
+    let lead = app.token(Role::Leader, &[&cell[..6]]);
+    let admin = app.token(Role::Admin, &[]);
+    let month = (chrono::Utc::now() + chrono::Duration::hours(8))
+        .format("%Y-%m")
+        .to_string();
+    let ranked = app
+        .get_as(
+            &lead,
+            &format!("/api/v1/assessment?month={month}&level=street"),
+        )
+        .await;
+    assert_eq!(ranked.status, 200, "{}", ranked.json);
+    let ranked = ranked.json["entries"].as_array().unwrap().len();
+    // The first-level topic with the most tickets in the district: switching to it changes the legend.
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let window = format!("from={}&to={today}", today - chrono::Duration::days(29));
+    let topics = app.get_as(&lead, "/api/v1/topics").await;
+    let mut busiest = (0, String::new());
+    for t in topics.json["topics"].as_array().unwrap() {
+        let code = t["code"].as_str().unwrap();
+        if code.len() != 2 {
+            continue;
+        }
+        let r = app
+            .get_as(
+                &lead,
+                &format!("/api/v1/heatmap?level=district&{window}&topic={code}"),
+            )
+            .await;
+        let n = r.json["features"][0]["properties"]["tickets"]
+            .as_i64()
+            .unwrap_or(0);
+        if n > busiest.0 {
+            busiest = (n, code.to_owned());
+        }
+    }
+    assert!(
+        busiest.0 > 0,
+        "the simulated week has tickets in the district"
+    );
+    let topic = busiest.1;
+
+    // The browser is driven synchronously; what it read is checked against the API afterwards.
+    let origin2 = origin.clone();
+    let community = cell[..12].to_owned();
+    let seen = actix_web::rt::task::spawn_blocking(move || {
+        run_maps_in_chromium(chromium, &origin2, &community, ranked, &topic)
+    })
+    .await
+    .unwrap();
+
+    // The street the leader clicked: the page showed the heat map's numbers for it under the chosen filters.
+    let r = app
+        .get_as(&lead, &format!("/api/v1/heatmap?{}", seen.query))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let clicked = r.json["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == seen.clicked.as_str())
+        .unwrap_or_else(|| panic!("{} is not a street of the district", seen.clicked));
+    let tickets = clicked["properties"]["tickets"].as_i64().unwrap();
+    assert_eq!(
+        seen.clicked_tickets,
+        tickets.to_string(),
+        "the panel shows the street's tickets: {}",
+        seen.clicked_text
+    );
+    // Every case the street reader was shown lies in their street.
+    for case in &seen.street_cases {
+        let d = app.get_as(&admin, &format!("/api/v1/cases/{case}")).await;
+        let place = d.json["case"]["place"]["code"].as_str().unwrap_or_default();
+        assert!(place.starts_with(&cell[..9]), "{case} is in {place}");
+    }
+    drop(server);
+}
+
+/// What the page showed, for checks against the API.
+struct Seen {
+    /// The heat map query the leader's page ran last (street level, topic chosen).
+    query: String,
+    /// The street clicked on the map, and the side panel's text then.
+    clicked: String,
+    clicked_text: String,
+    clicked_tickets: String,
+    /// The cases linked from the street reader's overview.
+    street_cases: Vec<String>,
+}
+
+fn sign_in(tab: &headless_chrome::Tab, origin: &str, user: &str) {
+    tab.navigate_to(&format!("{origin}/"))
+        .unwrap()
+        .wait_until_navigated()
+        .unwrap();
+    tab.wait_for_element("input[name=username]")
+        .unwrap()
+        .click()
+        .unwrap();
+    tab.type_str(user).unwrap();
+    tab.wait_for_element("input[name=password]")
+        .unwrap()
+        .click()
+        .unwrap();
+    tab.type_str(&format!("{user} password 1"))
+        .unwrap()
+        .press_key("Enter")
+        .unwrap();
+}
+
+/// Pixels of the map (CSS pixels of a 1:1 screenshot) whose colour is one of the choropleth's classes as drawn
+/// (the fill at 0.78 over the background), per class.
+fn class_pixels(png: &[u8], rect: &Value) -> Vec<usize> {
+    const PALETTE: [[f64; 3]; 6] = [
+        [254., 229., 217.],
+        [252., 187., 161.],
+        [252., 146., 114.],
+        [251., 106., 74.],
+        [222., 45., 38.],
+        [165., 15., 21.],
+    ];
+    const BACKGROUND: [f64; 3] = [238., 241., 244.];
+    let img = image::load_from_memory(png).expect("png").to_rgb8();
+    let n = |k: &str| rect[k].as_f64().unwrap_or(0.0).max(0.0) as u32;
+    let (x0, y0) = (n("left"), n("top"));
+    let (x1, y1) = (
+        (x0 + n("width")).min(img.width()),
+        (y0 + n("height")).min(img.height()),
+    );
+    let drawn: Vec<[f64; 3]> = PALETTE
+        .iter()
+        .map(|c| std::array::from_fn(|i| 0.78 * c[i] + 0.22 * BACKGROUND[i]))
+        .collect();
+    let mut counts = vec![0; PALETTE.len()];
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let p = img.get_pixel(x, y).0;
+            if let Some(k) = drawn
+                .iter()
+                .position(|c| (0..3).all(|i| (c[i] - f64::from(p[i])).abs() <= 6.0))
+            {
+                counts[k] += 1;
+            }
+        }
+    }
+    counts
+}
+
+/// Place codes (6 to 18 digits) in the page's text and in its elements' data-code attributes.
+const CODES_ON_PAGE: &str = "JSON.stringify([...new Set([...(document.body.innerText.match(/\\b11\\d{4,16}\\b/g) || []), \
+     ...[...document.querySelectorAll('[data-code]')].map(e => e.dataset.code)])])";
+
+/// The codes of every feature the map draws now, whatever its layer.
+const CODES_DRAWN: &str = "JSON.stringify([...new Set(window.gridlineMap.queryRenderedFeatures().map(f => String(f.properties.code)))])";
+
+/// The JSON an expression answers as a string (objects do not cross the protocol by value).
+fn json_of(tab: &headless_chrome::Tab, expr: &str) -> Value {
+    let v = browser::js(tab, expr);
+    serde_json::from_str(v.as_str().unwrap_or("null")).unwrap_or(Value::Null)
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    serde_json::from_str(v.as_str().unwrap_or("[]")).unwrap_or_default()
+}
+
+fn run_maps_in_chromium(
+    chromium: std::path::PathBuf,
+    origin: &str,
+    community: &str,
+    ranked: usize,
+    topic: &str,
+) -> Seen {
+    let street = &community[..9];
+    use browser::{js, screenshot, until};
+    use headless_chrome::browser::tab::point::Point;
+    use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
+    let browser = browser::launch(chromium);
+
+    // A district leader lands on the map, drawn from gridline's tiles and coloured from the heat map.
+    let (tab, seen) = browser::tab(&browser);
+    sign_in(&tab, origin, "lead");
+    until(
+        &tab,
+        "the map",
+        "document.querySelector('#map')?.dataset.ready === 'true'",
+    );
+    js(
+        &tab,
+        "(() => { const m = window.gridlineMap; if (document.querySelector('#map').dataset.level !== 'street') m.jumpTo({ zoom: 10.6 }); return true; })()",
+    );
+    until(
+        &tab,
+        "the streets' choropleth",
+        "document.querySelector('#map').dataset.level === 'street' && document.querySelector('#map').dataset.painted === 'true' \
+         && document.querySelectorAll('.legend li').length > 1 && window.gridlineMap.areTilesLoaded()",
+    );
+    until(
+        &tab,
+        "the ranking",
+        "!!document.querySelector('table.rank, .ranking .empty, .ranking .error')",
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // MapLibre's workers fetch the tiles: what it asked for is kept by the page (its request hook).
+    let asked = strings(&js(&tab, "JSON.stringify(window.gridlineMap.requested)"));
+    assert!(
+        asked
+            .iter()
+            .any(|u| u.starts_with(&format!("{origin}/tiles/streets/")) && u.ends_with(".mvt")),
+        "the street tiles were requested: {asked:?}"
+    );
+    let foreign: Vec<&String> = asked
+        .iter()
+        .filter(|u| !u.starts_with(&format!("{origin}/")))
+        .collect();
+    assert!(
+        foreign.is_empty(),
+        "MapLibre asked outside gridline: {foreign:?}"
+    );
+    let rect = json_of(
+        &tab,
+        "(() => { const r = document.querySelector('#map canvas').getBoundingClientRect(); return JSON.stringify({ left: r.left, top: r.top, width: r.width, height: r.height }); })()",
+    );
+    let png = tab
+        .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
+        .expect("screenshot");
+    screenshot(&tab, "leaders-map");
+    let classes = class_pixels(&png, &rect);
+    assert!(
+        classes.iter().filter(|n| **n > 200).count() >= 2,
+        "the canvas shows at least two classes of the choropleth: {classes:?}"
+    );
+    let rows = js(
+        &tab,
+        "document.querySelectorAll('table.rank tbody tr').length",
+    );
+    assert_eq!(
+        rows.as_u64(),
+        Some(ranked.min(30) as u64),
+        "the ranking lists the month's streets"
+    );
+
+    // Switching the topic changes the legend's numbers.
+    let legend = "document.querySelector('.legend').innerText";
+    let before = js(&tab, legend);
+    let chosen = js(
+        &tab,
+        &format!(
+            "(() => {{ const s = document.querySelector('select[name=topic]'); s.value = '{topic}'; s.dispatchEvent(new Event('change', {{ bubbles: true }})); return s.value === '{topic}'; }})()"
+        ),
+    );
+    assert_eq!(chosen, Value::Bool(true), "topic {topic} is offered");
+    until(
+        &tab,
+        "the legend for the topic",
+        &format!(
+            "document.querySelector('.legend').innerText !== {before} && !document.querySelector('.map-msg .loading')"
+        ),
+    );
+    let after = js(&tab, legend);
+    assert_ne!(before, after, "the legend's numbers follow the topic");
+
+    // Clicking a street shows its numbers, its trend and its chain.
+    let hit = json_of(
+        &tab,
+        "(() => { const m = window.gridlineMap, c = m.getCanvas().getBoundingClientRect();
+           for (let y = c.height * 0.3; y < c.height * 0.8; y += 12) for (let x = c.width * 0.3; x < c.width * 0.8; x += 12) {
+             const f = m.queryRenderedFeatures([x, y], { layers: ['street-fill'] })[0];
+             if (f) return JSON.stringify({ x: c.left + x, y: c.top + y, code: String(f.properties.code) });
+           } return 'null'; })()",
+    );
+    let clicked = hit["code"]
+        .as_str()
+        .expect("a street under the map")
+        .to_owned();
+    tab.click_point(Point {
+        x: hit["x"].as_f64().unwrap(),
+        y: hit["y"].as_f64().unwrap(),
+    })
+    .unwrap();
+    until(
+        &tab,
+        "the street's panel",
+        &format!(
+            "document.querySelector('.place-info')?.dataset.code === '{clicked}' && !!document.querySelector('.place-info dl.chain dt') \
+             && !!document.querySelector('.place-info svg.spark')"
+        ),
+    );
+    let clicked_text = js(&tab, "document.querySelector('.place-info').innerText");
+    let clicked_text = clicked_text.as_str().unwrap().to_owned();
+    assert!(clicked_text.contains(&clicked), "{clicked_text}");
+    let clicked_tickets = js(
+        &tab,
+        "document.querySelector('.place-info dd[data-k=tickets] .n').textContent",
+    );
+    let clicked_tickets = clicked_tickets.as_str().unwrap().to_owned();
+    let query = js(
+        &tab,
+        "(() => { const f = document.querySelector('form.filters'); return `level=street&from=${f.from.value}&to=${f.to.value}&topic=${f.topic.value}`; })()",
+    );
+    screenshot(&tab, "leaders-street");
+
+    // The keyboard alone reaches a place in the list (Tab) and opens it (Enter).
+    js(
+        &tab,
+        "(() => { document.activeElement?.blur(); window.scrollTo(0, 0); return true; })()",
+    );
+    let mut reached = false;
+    for _ in 0..80 {
+        tab.press_key("Tab").unwrap();
+        if js(&tab, "document.activeElement.matches('.top-list button')") == Value::Bool(true) {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "Tab reaches the list of places");
+    let code = js(&tab, "document.activeElement.dataset.code");
+    tab.press_key("Enter").unwrap();
+    until(
+        &tab,
+        "the place opened by Enter",
+        &format!(
+            "document.querySelector('.place-info')?.dataset.code === {code} && !!document.querySelector('.place-info dl.chain dt')"
+        ),
+    );
+    browser::only_gridline(&tab, &seen, origin);
+
+    // A street's reader: nothing from another street, on the map or in the page.
+    let (tab, seen) = browser::tab(&browser);
+    sign_in(&tab, origin, "jiedao");
+    until(
+        &tab,
+        "the street's map",
+        "document.querySelector('#map')?.dataset.painted === 'true' && window.gridlineMap.areTilesLoaded()",
+    );
+    let only_street = |what: &str, codes: Vec<String>| {
+        assert!(!codes.is_empty(), "{what}: some place shown");
+        let foreign: Vec<&String> = codes
+            .iter()
+            .filter(|c| !(c.starts_with(street) || street.starts_with(c.as_str())))
+            .collect();
+        assert!(
+            foreign.is_empty(),
+            "{what} from outside {street}: {foreign:?}"
+        );
+    };
+    for zoom in [None, Some(14.5)] {
+        if let Some(z) = zoom {
+            js(
+                &tab,
+                &format!(
+                    "(() => {{ window.gridlineMap.jumpTo({{ zoom: {z} }}); return true; }})()"
+                ),
+            );
+            until(
+                &tab,
+                "the cells",
+                "document.querySelector('#map').dataset.level === 'cell' && window.gridlineMap.areTilesLoaded()",
+            );
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+        only_street("features drawn", strings(&js(&tab, CODES_DRAWN)));
+        only_street("places on the page", strings(&js(&tab, CODES_ON_PAGE)));
+    }
+    tab.evaluate("location.hash = '#/my'", false).unwrap();
+    until(
+        &tab,
+        "the overview",
+        "!!document.querySelector('.stats') && document.querySelector('#map')?.dataset.painted === 'true' && window.gridlineMap.areTilesLoaded()",
+    );
+    only_street("features drawn", strings(&js(&tab, CODES_DRAWN)));
+    only_street("places on the page", strings(&js(&tab, CODES_ON_PAGE)));
+    let street_cases = strings(&js(
+        &tab,
+        "JSON.stringify([...document.querySelectorAll('a.case-link')].map(a => a.textContent))",
+    ));
+    let text = js(&tab, "document.body.innerText");
+    assert!(text.as_str().unwrap().contains("今日未巡查网格"), "{text}");
+    screenshot(&tab, "my");
+    browser::only_gridline(&tab, &seen, origin);
+
+    // The community secretary on a phone: their cells, today's coverage, the chains.
+    let (tab, seen) = browser::tab(&browser);
+    browser::viewport(&tab, 390, 844, true);
+    sign_in(&tab, origin, "shequ");
+    until(
+        &tab,
+        "the secretary's overview",
+        "!!document.querySelector('.stats') && document.querySelector('#map')?.dataset.painted === 'true' && window.gridlineMap.areTilesLoaded()",
+    );
+    let patrolled = js(
+        &tab,
+        "[...document.querySelectorAll('details.cell .tag.green')].length",
+    );
+    assert!(
+        patrolled.as_u64().unwrap_or(0) >= 1,
+        "the spot's cell was patrolled today"
+    );
+    let fits = js(
+        &tab,
+        "document.documentElement.scrollWidth <= window.innerWidth",
+    );
+    assert_eq!(fits, Value::Bool(true), "the secretary's page fits a phone");
+    // Signed in on the same browser right after the street's leader: still only the community's own features.
+    let foreign: Vec<String> = strings(&js(&tab, CODES_DRAWN))
+        .into_iter()
+        .filter(|c| !(c.starts_with(community) || community.starts_with(c.as_str())))
+        .collect();
+    assert!(foreign.is_empty(), "drawn outside {community}: {foreign:?}");
+    screenshot(&tab, "my-phone");
+    browser::only_gridline(&tab, &seen, origin);
+
+    Seen {
+        query: query.as_str().unwrap().to_owned(),
+        clicked,
+        clicked_text,
+        clicked_tickets,
+        street_cases,
+    }
 }

@@ -1,12 +1,14 @@
 //! Pure statistics over plain data: the counts behind the heat maps and their arithmetic ([`counts`]), spatial weights from polygons, Getis-Ord Gi* (as PySAL esda computes
-//! it), the Mann-Kendall trend test and ArcGIS Pro's emerging hot spot categories; and vector-tile geometry
+//! it), the excess over a place's usual counts ([`excess`]), hot spot clusters ([`clusters`]), the Mann-Kendall trend test and ArcGIS Pro's emerging hot spot categories; and vector-tile geometry
 //! ([`tiles`]). No actix, no diesel, no IO: every function takes slices and returns a value or a typed [`Error`]
 //! (the tiles, their own errors), never NaN and never a panic.
 //!
 //! Units are identified by their position (from 0) in the caller's input; the caller maps positions back to ids.
 
+pub mod clusters;
 pub mod counts;
 pub mod emerging;
+pub mod excess;
 pub mod gistar;
 pub mod mann_kendall;
 pub mod tiles;

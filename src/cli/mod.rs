@@ -4,6 +4,7 @@
 mod analytics;
 mod chain;
 mod geodata;
+mod hotspots;
 mod import;
 mod locate;
 mod policy;

@@ -16,6 +16,9 @@ pub enum ScanWhat {
     /// Getis-Ord Gi* of one numeric field over a polygon layer (as PySAL esda's G_Local with transform='B',
     /// star=True): per feature Gi*, z, one-tailed normal p, pseudo p and the ArcGIS confidence bin −3..3.
     Gistar(GistarArgs),
+    /// Hot spot clusters in the city's own data: places with more calls on a topic than usual (their own history
+    /// or, without one, their households), as `POST /api/v1/scans` computes them.
+    Hotspots(Box<super::hotspots::HotspotsArgs>),
 }
 
 /// Arguments of `scan gistar`.
@@ -53,6 +56,7 @@ pub struct GistarArgs {
 pub fn run(what: ScanWhat) -> anyhow::Result<()> {
     match what {
         ScanWhat::Gistar(args) => gistar(&args),
+        ScanWhat::Hotspots(args) => super::hotspots::run(&args),
     }
 }
 

@@ -39,10 +39,17 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
             &args.db.data_dir.join("simulation-truth.json"),
         )?;
     }
+    crate::service::hotspots::jobs::fail_interrupted(&state.db, state.clock.now())?;
     if args.scheduler_secs > 0 {
+        let (db, index, clock) = (state.db.clone(), state.index.clone(), state.clock.clone());
         crate::service::cases::scheduler::spawn(
             state.db.clone(),
             std::time::Duration::from_secs(args.scheduler_secs),
+            move || {
+                if let Err(e) = crate::service::hotspots::jobs::monthly(&db, &index, &clock) {
+                    tracing::error!(error = %e, "monthly hot spot scans failed; trying again next pass");
+                }
+            },
         )
         .context("cannot start the work scheduler")?;
         tracing::info!(every_secs = args.scheduler_secs, "work scheduler started");

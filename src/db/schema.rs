@@ -365,6 +365,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    scans (id) {
+        id -> Text,
+        kind -> Text,
+        status -> Text,
+        progress -> Integer,
+        params -> Text,
+        result -> Nullable<Text>,
+        error_code -> Nullable<Text>,
+        error_message -> Nullable<Text>,
+        coverage -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+        schedule_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     section_places (section_id, place_code) {
         section_id -> Text,
         place_code -> Text,
@@ -566,6 +585,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     places,
     policy,
     reports,
+    scans,
     section_places,
     sections,
     sessions,

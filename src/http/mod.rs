@@ -25,6 +25,7 @@ pub mod policy;
 pub mod public;
 pub mod pull;
 pub mod query;
+pub mod scans;
 pub mod state;
 pub mod sync;
 pub mod tiles;
@@ -171,6 +172,10 @@ pub fn api(r: &mut Routes<'_>) {
     r.add(Method::GET, "/api/v1/heatmap", heatmap::get);
     r.add(Method::GET, "/api/v1/places/{code}/trend", heatmap::trend);
     r.add(Method::GET, "/api/v1/my/overview", overview::get);
+    // Hot spot scans as background jobs.
+    r.add(Method::POST, "/api/v1/scans", scans::create);
+    r.add(Method::GET, "/api/v1/scans", scans::list);
+    r.add(Method::GET, "/api/v1/scans/{id}", scans::get);
     r.add(Method::POST, "/api/v1/devices", devices::register);
     r.add(Method::GET, "/api/v1/devices", devices::list);
     r.add(Method::POST, "/api/v1/devices/{id}/revoke", devices::revoke);

@@ -11,6 +11,7 @@ pub mod assessment;
 pub mod auth;
 pub mod cases;
 pub mod chain;
+pub mod hotspots;
 pub mod intake;
 pub mod places;
 pub mod simulate;

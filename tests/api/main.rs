@@ -16,6 +16,7 @@ mod geodata;
 mod geodata_import;
 mod health;
 mod heatmap;
+mod hotspots;
 mod intake;
 mod layering;
 mod locate;

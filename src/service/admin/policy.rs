@@ -67,6 +67,10 @@ pub fn check(key: &str, value: &str) -> Result<(), PolicyError> {
     match key {
         "photos.doubtful_distance_m" => whole(key, value, 1..=100_000),
         "photos.doubtful_hours" => whole(key, value, 1..=8760),
+        crate::service::hotspots::jobs::MONTHLY_POLICY => {
+            crate::service::hotspots::jobs::check_monthly_policy(value)
+                .map_err(PolicyError::Invalid)
+        }
         _ => match WorkPolicy::default().apply(key, value) {
             Ok(true) => Ok(()),
             Ok(false) => Err(PolicyError::UnknownKey(key.chars().take(100).collect())),
@@ -106,6 +110,10 @@ pub fn defaults() -> Vec<(String, String)> {
             DOUBTFUL_HOURS.to_string(),
         ),
     ]);
+    out.push((
+        crate::service::hotspots::jobs::MONTHLY_POLICY.to_owned(),
+        String::new(),
+    ));
     out.extend(WorkPolicy::default().settings());
     out.extend(AssessmentPolicy::default().settings());
     out

@@ -295,7 +295,14 @@ pub fn tick(db: &Db, now: NaiveDateTime) -> Result<TickReport, WorkflowError> {
 }
 
 /// Runs [`tick`] every `every` on a thread of its own, with the system clock, until the process ends.
-pub fn spawn(db: Db, every: std::time::Duration) -> std::io::Result<std::thread::JoinHandle<()>> {
+///
+/// `after_pass` runs after every pass on the same thread (the monthly hot spot scans: see
+/// `crate::service::hotspots::jobs::monthly`).
+pub fn spawn(
+    db: Db,
+    every: std::time::Duration,
+    after_pass: impl Fn() + Send + 'static,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("gridline-scheduler".into())
         .spawn(move || {
@@ -304,6 +311,7 @@ pub fn spawn(db: Db, every: std::time::Duration) -> std::io::Result<std::thread:
                 if let Err(e) = tick(&db, now) {
                     tracing::error!(error = %e, "scheduler pass failed; trying again next time");
                 }
+                after_pass();
                 std::thread::sleep(every);
             }
         })

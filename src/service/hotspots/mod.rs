@@ -1,0 +1,74 @@
+//! Hot spot scans of the city's own data (未诉先办): which places have more complaints than usual, as clusters a
+//! leader can act on ([`scan`]), the layer they run over ([`layer`]), and scans as background jobs with stored
+//! parameters and results ([`jobs`]). Every scan reads the kept counts (`place_counts`), never the raw tickets, and
+//! only inside the reader's jurisdiction.
+
+pub mod jobs;
+pub mod layer;
+pub mod params;
+pub mod scan;
+
+use crate::analytics::counts::WindowError;
+use crate::db::DbError;
+
+/// Why a scan is refused or failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScanError {
+    /// A parameter has a value outside its set or format.
+    #[error("{message}")]
+    Invalid {
+        /// Stable code.
+        code: &'static str,
+        /// What to change.
+        message: String,
+    },
+    /// The window is reversed or too long.
+    #[error("{0}")]
+    Window(#[from] WindowError),
+    /// The statistics cannot be computed on this data (one unit, all zeros, ...).
+    #[error("{0}")]
+    Stats(#[from] crate::analytics::Error),
+    /// The request reaches beyond the reader's jurisdiction.
+    #[error("{0}")]
+    Outside(String),
+    /// No such scan (or not visible to the reader).
+    #[error("no scan has the id {0}")]
+    NotFound(String),
+    /// A stored scan's parameters or result cannot be written or read back.
+    #[error("{0}")]
+    Stored(String),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for ScanError {
+    fn from(e: diesel::result::Error) -> Self {
+        ScanError::Db(DbError::Query(e))
+    }
+}
+
+impl ScanError {
+    /// The stable code of a refusal (`None` for a database failure).
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            ScanError::Invalid { code, .. } => Some(code),
+            ScanError::Window(WindowError::Reversed) => Some("window_reversed"),
+            ScanError::Window(_) => Some("window_too_long"),
+            ScanError::Stats(crate::analytics::Error::TooFewUnits(_)) => Some("one_unit_layer"),
+            ScanError::Stats(e) => Some(e.code()),
+            ScanError::Outside(_) => Some("outside_jurisdiction"),
+            ScanError::NotFound(_) => Some("scan_not_found"),
+            ScanError::Stored(_) | ScanError::Db(_) => None,
+        }
+    }
+}
+
+/// A refusal of a parameter.
+pub(crate) fn invalid(code: &'static str, message: impl Into<String>) -> ScanError {
+    ScanError::Invalid {
+        code,
+        message: message.into(),
+    }
+}

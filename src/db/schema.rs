@@ -280,6 +280,7 @@ diesel::table! {
         exif_taken_at -> Nullable<Timestamp>,
         uploaded_by -> Text,
         created_at -> Timestamp,
+        exif_unreadable -> Bool,
     }
 }
 

@@ -172,42 +172,53 @@ pub fn can_see_case(user: &Principal, place: Option<&str>, topic: &str) -> bool 
     can_see_place(user, place)
 }
 
-/// One item a photo is attached to, as the photo rule sees it: the place and topic of the case it belongs to (a
-/// report's case, or the case whose step named it as evidence) and who attached it.
+/// One case a photo belongs to, as the photo rule sees it: through a bound use (a report that names it, or the
+/// evidence of one of the case's steps, whose attacher sent the photo's bytes or could read the photo when
+/// attaching it; naming a SHA-256 proves nothing, so an unbound use gives nobody access).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PhotoUse<'a> {
     /// The case's most precise place (`None` while unplaced).
     pub place: Option<&'a str>,
     /// The case's topic.
     pub topic: &'a str,
-    /// The user who attached the photo.
-    pub attached_by: &'a str,
-    /// Whether the use counts: the attacher sent the photo's bytes, or could read the photo when attaching it.
-    /// Naming a SHA-256 proves nothing: an unbound use gives nobody access.
-    pub bound: bool,
 }
 
-/// Whether a user may read a photo (its display copy and thumbnail, and whether it exists at all), from its uses
-/// and whether the user sent its bytes (`holder`). The same rule as for cases: whoever may see a case one of the
-/// photo's bound uses belongs to ([`can_see_case`]). Besides, the user who sent the bytes may read the photo while
-/// it is attached to nothing, or only to items they attached themselves. Content addressing does not widen this:
-/// sending bytes that are already stored makes the sender a holder, which reaches none of the other people's uses.
-/// Outside this rule a photo answers 404, as a case does.
-pub fn can_read_photo(user: &Principal, uses: &[PhotoUse<'_>], holder: bool) -> bool {
-    let mut bound = uses.iter().filter(|u| u.bound);
-    if holder && bound.clone().all(|u| u.attached_by == user.id) {
+/// What the photo rule reads about a photo besides the reader: the cases of its bound uses (at least those inside
+/// the reader's scope; others may be given, they change nothing), whether any bound use was attached by someone
+/// else than the reader, and whether the reader sent its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhotoFacts<'a> {
+    /// The cases of the photo's bound uses that the reader's scope reaches.
+    pub uses: &'a [PhotoUse<'a>],
+    /// Whether a bound use was attached by someone other than the reader.
+    pub attached_by_others: bool,
+    /// Whether the reader sent the photo's bytes.
+    pub holder: bool,
+}
+
+/// Whether a user may read a photo (its display copy and thumbnail, and whether it exists at all). The same rule as
+/// for cases: whoever may see a case one of the photo's bound uses belongs to ([`can_see_case`]). Besides, the user
+/// who sent the bytes may read the photo while it is attached to nothing, or only to items they attached
+/// themselves. Content addressing does not widen this: sending bytes that are already stored makes the sender a
+/// holder, which reaches none of the other people's uses. Outside this rule a photo answers 404, as a case does.
+pub fn can_read_photo(user: &Principal, photo: &PhotoFacts<'_>) -> bool {
+    if photo.holder && !photo.attached_by_others {
         return true;
     }
-    allows(user.role, Permission::ReadCases) && bound.any(|u| can_see_case(user, u.place, u.topic))
+    allows(user.role, Permission::ReadCases)
+        && photo
+            .uses
+            .iter()
+            .any(|u| can_see_case(user, u.place, u.topic))
 }
 
 /// Whether a user may read a photo's original (the uploaded bytes with their EXIF: the camera, the exact position
 /// and time): one who may read the photo ([`can_read_photo`]) and either sent its bytes or handles evidence in
 /// that place: admins, dispatchers, street handlers and community secretaries. Leaders, hotline operators,
-/// department handlers and other grid members see the display copy only.
-pub fn can_read_original(user: &Principal, uses: &[PhotoUse<'_>], holder: bool) -> bool {
-    can_read_photo(user, uses, holder)
-        && (holder
+/// department handlers and other grid members see the display copy only (and no EXIF position anywhere else).
+pub fn can_read_original(user: &Principal, photo: &PhotoFacts<'_>) -> bool {
+    can_read_photo(user, photo)
+        && (photo.holder
             || matches!(
                 user.role,
                 Role::Admin | Role::Dispatcher | Role::StreetHandler | Role::CommunitySecretary
@@ -262,6 +273,46 @@ pub fn may_work_case(user: &Principal, member_of: &[String], case_units: &[Strin
     !acts_only_for_own_units(user.role) || case_units.iter().any(|u| member_of.contains(u))
 }
 
+/// The units a case is worked by, as the membership rule reads them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseUnits {
+    /// The unit handling it and the departments it was sent to.
+    pub sent_to: Vec<String>,
+    /// Every department a whistle summoned to it.
+    pub whistled: Vec<String>,
+    /// The departments the latest whistle summoned that have not reported in yet.
+    pub awaiting_report_in: Vec<String>,
+}
+
+/// Whether `user`, a member of the units `member_of`, may take `action` on a case worked by `units`, as far as
+/// unit membership goes (the state machine decides the rest): a department handler reports in (报到) only when a
+/// department of theirs is summoned and has not reported in yet, and takes any other step only on a case sent or
+/// whistled to one of their departments ([`may_work_case`]). Both the steps a reader is offered (`next_steps`,
+/// the pull feed's `actions`) and the steps taken are judged by this rule.
+pub fn may_take_step(
+    user: &Principal,
+    member_of: &[String],
+    action: crate::domain::workflow::Action,
+    units: &CaseUnits,
+) -> bool {
+    if !acts_only_for_own_units(user.role) {
+        return true;
+    }
+    if action == crate::domain::workflow::Action::ReportIn {
+        return units
+            .awaiting_report_in
+            .iter()
+            .any(|u| member_of.contains(u));
+    }
+    let case_units: Vec<String> = units
+        .sent_to
+        .iter()
+        .chain(&units.whistled)
+        .cloned()
+        .collect();
+    may_work_case(user, member_of, &case_units)
+}
+
 /// Whether a user may see a ticket's caller unmasked (`pii:read` for that record): hotline operators (they took
 /// the call) always; street and department handlers (they must contact the caller) unless the caller asked for
 /// confidentiality; nobody else.
@@ -314,43 +365,50 @@ mod tests {
 
     #[test]
     fn photos_are_read_through_the_cases_they_belong_to_and_by_their_senders() {
-        let mut street = user(Role::StreetHandler, &["110105026"], &[]);
-        street.id = "street".into();
-        let mut other_street = user(Role::StreetHandler, &["110105001"], &[]);
-        other_street.id = "other".into();
-        let mut sender = user(Role::GridMember, &["110105001001001"], &[]);
-        sender.id = "sender".into();
-        let in_street = PhotoUse {
+        let street = user(Role::StreetHandler, &["110105026"], &[]);
+        let other_street = user(Role::StreetHandler, &["110105001"], &[]);
+        let sender = user(Role::GridMember, &["110105001001001"], &[]);
+        let in_street = [PhotoUse {
             place: Some("110105026041001"),
             topic: "0101",
-            attached_by: "member",
-            bound: true,
+        }];
+        let used = |holder: bool, attached_by_others: bool| PhotoFacts {
+            uses: &in_street,
+            attached_by_others,
+            holder,
         };
-        assert!(can_read_photo(&street, &[in_street], false));
-        assert!(can_read_original(&street, &[in_street], false));
-        assert!(!can_read_photo(&other_street, &[in_street], false));
+        assert!(can_read_photo(&street, &used(false, true)));
+        assert!(can_read_original(&street, &used(false, true)));
+        assert!(!can_read_photo(&other_street, &used(false, true)));
         // Sending the same bytes again does not reach another person's use.
-        assert!(!can_read_photo(&sender, &[in_street], true));
+        assert!(!can_read_photo(&sender, &used(true, true)));
         // Attached to nothing, or only to the sender's own items: the sender alone.
-        assert!(can_read_photo(&sender, &[], true));
-        assert!(!can_read_photo(&street, &[], false));
-        let own = PhotoUse {
-            attached_by: "sender",
-            ..in_street
+        let nothing = PhotoFacts {
+            uses: &[],
+            attached_by_others: false,
+            holder: true,
         };
-        assert!(can_read_photo(&sender, &[own], true));
-        assert!(can_read_original(&sender, &[own], true));
-        // A use by someone who never sent the bytes (a hash named) gives nobody access.
-        let unbound = PhotoUse {
-            bound: false,
-            ..in_street
+        assert!(can_read_photo(&sender, &nothing));
+        assert!(!can_read_photo(
+            &street,
+            &PhotoFacts {
+                holder: false,
+                ..nothing
+            }
+        ));
+        assert!(can_read_photo(&sender, &used(true, false)));
+        assert!(can_read_original(&sender, &used(true, false)));
+        // A use nobody bound (a hash named) is not among the uses: nobody but the sender reads the photo.
+        let unbound = PhotoFacts {
+            uses: &[],
+            attached_by_others: false,
+            holder: false,
         };
-        assert!(!can_read_photo(&street, &[unbound], false));
-        assert!(can_read_photo(&sender, &[unbound], true));
+        assert!(!can_read_photo(&street, &unbound));
         // Originals: by role or as the sender.
         let leader = user(Role::Leader, &["110000"], &[]);
-        assert!(can_read_photo(&leader, &[in_street], false));
-        assert!(!can_read_original(&leader, &[in_street], false));
+        assert!(can_read_photo(&leader, &used(false, true)));
+        assert!(!can_read_original(&leader, &used(false, true)));
     }
 
     #[test]
@@ -417,6 +475,37 @@ mod tests {
             assert!(may_act_for_unit(&u, &[], "unit_water"), "{role}");
             assert!(may_work_case(&u, &[], &case_units), "{role}");
         }
+    }
+
+    #[test]
+    fn a_department_handler_is_offered_only_the_steps_of_their_own_units() {
+        use crate::domain::workflow::Action;
+        let handler = user(Role::DepartmentHandler, &[], &["07"]);
+        let water = ["unit_water".to_owned()];
+        let units = CaseUnits {
+            sent_to: vec!["unit_street".into(), "unit_gas".into()],
+            whistled: vec!["unit_heat".into()],
+            awaiting_report_in: vec!["unit_heat".into()],
+        };
+        for action in [Action::Accept, Action::Reply, Action::ReportIn] {
+            assert!(
+                !may_take_step(&handler, &water, action, &units),
+                "{action:?}"
+            );
+        }
+        let gas = ["unit_gas".to_owned()];
+        assert!(may_take_step(&handler, &gas, Action::Accept, &units));
+        assert!(!may_take_step(&handler, &gas, Action::ReportIn, &units));
+        let heat = ["unit_heat".to_owned()];
+        assert!(may_take_step(&handler, &heat, Action::ReportIn, &units));
+        assert!(may_take_step(&handler, &heat, Action::Reply, &units));
+        let reported = CaseUnits {
+            awaiting_report_in: Vec::new(),
+            ..units.clone()
+        };
+        assert!(!may_take_step(&handler, &heat, Action::ReportIn, &reported));
+        let street = user(Role::StreetHandler, &["110105"], &[]);
+        assert!(may_take_step(&street, &[], Action::Accept, &units));
     }
 
     #[test]

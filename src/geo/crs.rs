@@ -24,6 +24,9 @@ pub enum Crs {
 }
 
 impl Crs {
+    /// Every system, in the order the API lists them.
+    pub const ALL: [Crs; 3] = [Crs::Wgs84, Crs::Gcj02, Crs::Bd09];
+
     /// Parses the `crs` parameter; `None` for anything but the three names.
     pub fn parse(s: &str) -> Option<Crs> {
         match s.to_ascii_lowercase().as_str() {

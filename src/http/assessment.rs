@@ -3,7 +3,7 @@
 
 use crate::error::ApiError;
 use crate::http::access::CurrentUser;
-use crate::http::query::Query;
+use crate::http::query::{Query, one_of};
 use crate::http::state::AppState;
 use crate::service::assessment::{self as service, Assessment, AssessmentError, Entry};
 use actix_web::web;
@@ -201,7 +201,13 @@ pub async fn get(
     q: Query<AssessmentQuery>,
 ) -> Result<web::Json<AssessmentDto>, ApiError> {
     let month = service::parse_month(q.month.as_deref())?;
-    let level = service::parse_level(q.level.as_deref())?;
+    let q = q.into_inner();
+    let level = one_of(
+        "level",
+        q.level,
+        &crate::domain::assessment::Level::ALL.map(crate::domain::assessment::Level::as_str),
+    )?;
+    let level = service::parse_level(level.as_deref())?;
     let db = state.db.clone();
     let user = me.user;
     let a = web::block(move || service::assess(&db, &user, month, level)).await??;

@@ -6,7 +6,7 @@ use crate::domain::access::Permission;
 use crate::error::ApiError;
 use crate::geo::lonlat::Lonlat;
 use crate::http::access::CurrentUser;
-use crate::http::query::Query;
+use crate::http::query::{Query, one_of};
 use crate::http::state::AppState;
 use crate::service::chain::{self as service, AssignInput, ChainError, SectionInput};
 use crate::store::chain::{AssignmentRow, SectionRow};
@@ -198,7 +198,7 @@ pub async fn point_chain(
 ) -> Result<web::Json<ChainDto>, ApiError> {
     me.require(Permission::ReadOrganisation)?;
     let p = Lonlat::parse(q.lon.as_deref(), q.lat.as_deref(), q.crs.as_deref())
-        .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+        .map_err(crate::http::locate::point_error)?;
     let at = parse_at(q.at.as_deref())?;
     let located = state
         .index
@@ -351,7 +351,13 @@ pub async fn history(
 ) -> Result<web::Json<Assignments>, ApiError> {
     me.require(Permission::ReadOrganisation)?;
     let q = q.into_inner();
-    let (Some(kind), Some(target)) = (q.kind, q.target) else {
+    let kind = one_of(
+        "kind",
+        q.kind,
+        &crate::domain::chain::AssignmentKind::ALL
+            .map(crate::domain::chain::AssignmentKind::as_str),
+    )?;
+    let (Some(kind), Some(target)) = (kind, q.target) else {
         return Err(ApiError::bad_request(
             "missing_parameter",
             "give kind and target",

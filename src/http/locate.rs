@@ -103,8 +103,17 @@ fn outside(p: Lonlat) -> ApiError {
     }
 }
 
-fn point_error(e: PointError) -> ApiError {
-    ApiError::bad_request(e.code(), e.to_string())
+/// The 400 for a point the query string gives badly; an unknown `crs` lists the accepted systems.
+pub(crate) fn point_error(e: PointError) -> ApiError {
+    match &e {
+        PointError::UnknownCrs(value) => crate::http::query::not_one_of(
+            e.code(),
+            "crs",
+            value,
+            &crate::geo::crs::Crs::ALL.map(crate::geo::crs::Crs::as_str),
+        ),
+        _ => ApiError::bad_request(e.code(), e.to_string()),
+    }
 }
 
 fn locate_one(index: &PlaceIndex, p: Lonlat) -> Result<LocateResult<'_>, ApiError> {

@@ -4,7 +4,7 @@
 use crate::domain::access::Permission;
 use crate::error::ApiError;
 use crate::http::access::CurrentUser;
-use crate::http::query::Query;
+use crate::http::query::{Query, one_of};
 use crate::http::state::AppState;
 use crate::service::admin::org::{self as service, OrgError, PersonInput, UnitInput};
 use crate::store::org::{PersonRow, UnitRow};
@@ -172,7 +172,12 @@ pub async fn list_units(
     me.require(Permission::ReadOrganisation)?;
     let db = state.db.clone();
     let q = q.into_inner();
-    let rows = run(move || service::units(&db, q.kind.as_deref(), q.place.as_deref())).await?;
+    let kind = one_of(
+        "kind",
+        q.kind,
+        &crate::domain::org::UnitKind::ALL.map(crate::domain::org::UnitKind::as_str),
+    )?;
+    let rows = run(move || service::units(&db, kind.as_deref(), q.place.as_deref())).await?;
     Ok(web::Json(Units {
         units: rows.into_iter().map(UnitDto::from).collect(),
     }))

@@ -363,7 +363,7 @@ pub struct ReportPhotoOut {
     pub width: Option<i32>,
     /// Height as shown, when present.
     pub height: Option<i32>,
-    /// Position from the photo's EXIF, when it has one.
+    /// Position from the photo's EXIF, when it has one and the reader may read the original.
     pub exif_lon: Option<f64>,
     /// Latitude from the photo's EXIF.
     pub exif_lat: Option<f64>,
@@ -375,7 +375,7 @@ pub struct ReportPhotoOut {
     pub hours_apart: Option<f64>,
     /// Whether the photo's own EXIF disagrees with the report (a flag, not a refusal).
     pub doubtful: bool,
-    /// Why: `exif_position_far`, `exif_time_far`.
+    /// Why: `exif_position_far`, `exif_time_far`, `exif_unreadable`.
     pub reasons: Vec<String>,
 }
 

@@ -1,7 +1,9 @@
 //! Query strings of every `/api/v1` route: [`Query`] is the only extractor for them (clippy refuses actix's
 //! `web::Query`, see `clippy.toml`). A parameter the route does not know is a 400 `unknown_query_parameter` that
 //! lists the parameters it accepts, never silently ignored (a misspelt filter used to answer an unfiltered list);
-//! a value outside a fixed set is a 400 `invalid_query_value` that lists the accepted values ([`one_of`]).
+//! a value outside a fixed set is a 400 that lists the accepted values ([`one_of`]: `invalid_query_value`, or the
+//! parameter's own documented code through [`one_of_coded`], e.g. `unknown_crs`). Every fixed-value parameter of
+//! every route is refused through [`not_one_of`], so each such refusal carries `accepted`.
 //!
 //! The accepted names are read from the query type itself (the field list serde derives for it), so a route's
 //! documentation in the error cannot drift from what it parses.
@@ -88,18 +90,34 @@ pub fn one_of(
     value: Option<String>,
     accepted: &[&str],
 ) -> Result<Option<String>, ApiError> {
+    one_of_coded("invalid_query_value", name, value, accepted)
+}
+
+/// [`one_of`] for a parameter whose refusal has a documented code of its own (e.g. `unknown_crs`).
+pub fn one_of_coded(
+    code: &'static str,
+    name: &str,
+    value: Option<String>,
+    accepted: &[&str],
+) -> Result<Option<String>, ApiError> {
     match value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) if accepted.contains(&v.as_str()) => Ok(Some(v)),
-        Some(v) => Err(ApiError::BadValue {
-            code: "invalid_query_value",
-            message: format!(
-                "{name} {:?} is not one of {}",
-                v.chars().take(40).collect::<String>(),
-                accepted.join(", ")
-            ),
-            accepted: accepted.iter().map(|s| (*s).to_owned()).collect(),
-        }),
+        Some(v) => Err(not_one_of(code, name, &v, accepted)),
+    }
+}
+
+/// The 400 for `value` of parameter `name` outside its fixed set `accepted`, with `code` and the values in
+/// `accepted`.
+pub fn not_one_of(code: &'static str, name: &str, value: &str, accepted: &[&str]) -> ApiError {
+    ApiError::BadValue {
+        code,
+        message: format!(
+            "{name} {:?} is not one of {}",
+            value.chars().take(40).collect::<String>(),
+            accepted.join(", ")
+        ),
+        accepted: accepted.iter().map(|s| (*s).to_owned()).collect(),
     }
 }
 

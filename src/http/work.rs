@@ -8,7 +8,7 @@ use crate::domain::time::rfc3339 as time;
 use crate::error::ApiError;
 use crate::http::access::CurrentUser;
 use crate::http::cases::CaseDto;
-use crate::http::query::Query;
+use crate::http::query::{Query, one_of};
 use crate::http::state::AppState;
 use crate::service::cases::dispatch::{self, QueueKind};
 use crate::service::cases::scheduler::{self, Notified};
@@ -261,15 +261,9 @@ pub async fn queue(
 ) -> Result<web::Json<QueuePage>, ApiError> {
     me.require(Permission::Dispatch)?;
     let q = q.into_inner();
-    let kind = match q.kind.as_deref().map(str::trim) {
-        None | Some("") | Some("unrouted") => QueueKind::Unrouted,
+    let kind = match one_of("kind", q.kind, &["unrouted", "returned"])?.as_deref() {
         Some("returned") => QueueKind::Returned,
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_query",
-                "kind is unrouted or returned",
-            ));
-        }
+        _ => QueueKind::Unrouted,
     };
     let limit = page_limit(q.limit)?;
     let db = state.db.clone();

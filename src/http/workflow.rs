@@ -129,12 +129,13 @@ pub async fn transition(
     let user = me.user.clone();
     let id = id.into_inner();
     let at = state.clock.now();
-    let (case, step) =
-        web::block(move || service::transition(&db, &user, &id, &body.into_inner(), at)).await??;
-    let next_steps = service::allowed_steps(&me.user, &case)
-        .into_iter()
-        .map(StepDto::from)
-        .collect();
+    let (case, step, next_steps) = web::block(move || {
+        let (case, step) = service::transition(&db, &user, &id, &body.into_inner(), at)?;
+        let next = service::next_steps_now(&db, &user, &case)?;
+        Ok::<_, service::WorkflowError>((case, step, next))
+    })
+    .await??;
+    let next_steps = next_steps.into_iter().map(StepDto::from).collect();
     Ok(HttpResponse::Created().json(Transitioned {
         case: CaseDto::new(&state.index, case),
         transition: TransitionDto::from(step),

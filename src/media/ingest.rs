@@ -12,7 +12,7 @@
 //!    (`corrupt_image`: libjpeg would fill the rest with grey and the photo would be stored at the claimed size);
 //! 6. EXIF (orientation, GPS position, DateTimeOriginal) is read with kamadak-exif, keeping the fields it could read
 //!    when part of the EXIF is malformed (piexif's sub-IFDs lack their next-IFD offset); EXIF that cannot be read
-//!    at all is no EXIF;
+//!    at all gives no orientation, position or time and flags the photo (`ExifInfo::unreadable`);
 //! 7. the pixels are decoded inside `catch_unwind` (libjpeg reports fatal errors by unwinding; a decoder panic is
 //!    `corrupt_image` with the decoder's message). JPEG is decoded by libjpeg-turbo (the `mozjpeg` crate, SIMD) at
 //!    reduced scale inside the inverse DCT (1/2, 1/4 or 1/8, whatever still gives at least [`DECODE_MIN_SIDE`]
@@ -138,6 +138,9 @@ pub struct ExifInfo {
     pub lat: Option<f64>,
     /// DateTimeOriginal in UTC (its `OffsetTimeOriginal`, else [`DEFAULT_EXIF_UTC_OFFSET_HOURS`]).
     pub taken_at: Option<NaiveDateTime>,
+    /// The file carries EXIF that could not be read at all (a broken TIFF structure): nothing above comes from
+    /// it, and the photo's position and time cannot be checked. A photo without EXIF is not flagged.
+    pub unreadable: bool,
 }
 
 /// An accepted photo and its derivatives.
@@ -505,8 +508,14 @@ fn read_exif(bytes: &[u8]) -> ExifInfo {
         .continue_on_error(true)
         .read_from_container(&mut std::io::Cursor::new(bytes))
         .or_else(|e| e.distill_partial_result(|_| {}));
-    let Ok(exif) = read else {
-        return info;
+    let exif = match read {
+        Ok(exif) => exif,
+        Err(exif::Error::NotFound(_)) => return info,
+        Err(e) => {
+            tracing::debug!(error = %e, "the photo's EXIF could not be read");
+            info.unreadable = true;
+            return info;
+        }
     };
     if let Some(o) = exif
         .get_field(Tag::Orientation, In::PRIMARY)

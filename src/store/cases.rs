@@ -502,8 +502,32 @@ pub struct CaseFilter {
     pub overdue_at: Option<NaiveDateTime>,
 }
 
-type CaseCondition =
+/// A condition on a case, for boxed queries of the `cases` table.
+pub(crate) type CaseCondition =
     Box<dyn BoxableExpression<cases::table, Backend, SqlType = diesel::sql_types::Bool>>;
+
+/// The cases inside a reader's scope, as the case list limits it: inside one of `places` (`None`: anywhere;
+/// empty: nothing) and on one of `topics` (`None`: any; by prefix), placed only when `placed_only`; `None` when
+/// nothing is excluded.
+pub(crate) fn in_scope(
+    places: Option<&[String]>,
+    topics: Option<&[String]>,
+    placed_only: bool,
+) -> Option<CaseCondition> {
+    let mut conditions: Vec<CaseCondition> = Vec::new();
+    if let Some(places) = places {
+        conditions.push(any_of(places.iter().map(|code| inside(code))));
+    }
+    if let Some(topics) = topics {
+        conditions.push(any_of(topics.iter().map(|t| -> CaseCondition {
+            Box::new(cases::topic_code.like(format!("{t}%")))
+        })));
+    }
+    if placed_only {
+        conditions.push(Box::new(cases::place_code.is_not_null()));
+    }
+    conditions.into_iter().reduce(|a, b| Box::new(a.and(b)))
+}
 
 /// Cases inside a place code: the district column narrows (it is indexed), the prefix decides.
 fn inside(code: &str) -> CaseCondition {

@@ -31,6 +31,8 @@ pub struct PhotoRow {
     pub uploaded_by: String,
     /// When it was stored.
     pub created_at: NaiveDateTime,
+    /// Whether it carries EXIF that could not be read at all (a doubtful-evidence flag).
+    pub exif_unreadable: bool,
 }
 
 /// An upload in progress.
@@ -86,19 +88,116 @@ pub struct UseRow {
     pub created_at: NaiveDateTime,
 }
 
-/// A use with the place and topic of the case it belongs to now.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UseInCase {
-    /// The use.
-    pub row: UseRow,
-    /// The case's most precise place (`None` while unplaced).
-    pub place_code: Option<String>,
-    /// The case's topic.
-    pub topic_code: String,
+/// The most cases in the reader's scope read to decide whether they may see a photo (every one of them is in the
+/// scope, so the first decides; see [`cases_of_bound_uses`]).
+pub const MAX_USES_READ: i64 = 500;
+
+/// The scope of the cases a reader may see, as the case list limits it (`store::cases::in_scope`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseScope {
+    /// Inside one of these place codes (`None`: anywhere).
+    pub places: Option<Vec<String>>,
+    /// On one of these topics, by prefix (`None`: any).
+    pub topics: Option<Vec<String>>,
+    /// Placed cases only.
+    pub placed_only: bool,
 }
 
-/// The most uses of one photo read to decide who may see it (a photo attached to more items is judged by these).
-pub const MAX_USES_READ: i64 = 500;
+/// Whether `user` sent the bytes of photo `sha256`.
+pub fn is_holder(conn: &mut DbConnection, sha256: &str, user: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        photo_holders::table
+            .filter(photo_holders::sha256.eq(sha256))
+            .filter(photo_holders::user_id.eq(user)),
+    ))
+    .get_result(conn)
+}
+
+/// Whether photo `sha256` has a bound use (vouched for, or attached by someone who sent its bytes) attached by
+/// anyone but `user`.
+pub fn bound_use_by_another(
+    conn: &mut DbConnection,
+    sha256: &str,
+    user: &str,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        photo_uses::table
+            .filter(photo_uses::sha256.eq(sha256))
+            .filter(photo_uses::attached_by.ne(user))
+            .filter(
+                photo_uses::vouched
+                    .eq(true)
+                    .or(photo_uses::attached_by.eq_any(
+                        photo_holders::table
+                            .filter(photo_holders::sha256.eq(sha256))
+                            .select(photo_holders::user_id),
+                    )),
+            ),
+    ))
+    .get_result(conn)
+}
+
+/// The place and topic of the cases that photo `sha256` belongs to through a bound use (a report naming it, or a
+/// step's evidence; vouched for, or attached by someone who sent its bytes) and that lie in `scope`, at most
+/// `limit`. Every use of the photo is considered, however many: the scope is applied in the query (the reader's
+/// cases are looked up by the use's item, through the cases' own indexes), not to a first slice of the uses.
+pub fn cases_of_bound_uses(
+    conn: &mut DbConnection,
+    sha256: &str,
+    scope: &CaseScope,
+    limit: i64,
+) -> QueryResult<Vec<(Option<String>, String)>> {
+    let bound = |kind: &'static str| {
+        photo_uses::table
+            .filter(photo_uses::sha256.eq(sha256.to_owned()))
+            .filter(photo_uses::kind.eq(kind))
+            .filter(
+                photo_uses::vouched
+                    .eq(true)
+                    .or(photo_uses::attached_by.eq_any(
+                        photo_holders::table
+                            .filter(photo_holders::sha256.eq(sha256.to_owned()))
+                            .select(photo_holders::user_id),
+                    )),
+            )
+            .select(photo_uses::item_id)
+    };
+    let in_scope = || {
+        crate::store::cases::in_scope(
+            scope.places.as_deref(),
+            scope.topics.as_deref(),
+            scope.placed_only,
+        )
+    };
+    let mut q = cases::table
+        .filter(cases::id.eq_any(bound(kind::CASE)))
+        .select((cases::place_code, cases::topic_code))
+        .limit(limit)
+        .into_boxed();
+    if let Some(c) = in_scope() {
+        q = q.filter(c);
+    }
+    let mut out: Vec<(Option<String>, String)> = q.load(conn)?;
+    let left = limit - out.len() as i64;
+    if left > 0 {
+        let mut q = cases::table
+            .filter(
+                cases::id.eq_any(
+                    reports::table
+                        .filter(reports::id.eq_any(bound(kind::REPORT)))
+                        .select(reports::case_id),
+                ),
+            )
+            .select((cases::place_code, cases::topic_code))
+            .limit(left)
+            .into_boxed();
+        if let Some(c) = in_scope() {
+            q = q.filter(c);
+        }
+        out.extend(q.load::<(Option<String>, String)>(conn)?);
+    }
+    Ok(out)
+}
 
 /// Records that `user` sent the bytes of photo `sha256` (once per photo and user).
 pub fn add_holder(
@@ -116,15 +215,6 @@ pub fn add_holder(
         .on_conflict_do_nothing()
         .execute(c))?;
     Ok(())
-}
-
-/// The users who sent the bytes of photo `sha256`.
-pub fn holders(conn: &mut DbConnection, sha256: &str) -> QueryResult<Vec<String>> {
-    photo_holders::table
-        .filter(photo_holders::sha256.eq(sha256))
-        .select(photo_holders::user_id)
-        .limit(MAX_USES_READ)
-        .load(conn)
 }
 
 /// The photos among `shas` whose bytes `user` sent.
@@ -151,6 +241,14 @@ pub fn add_uses(conn: &mut DbConnection, rows: &[UseRow]) -> QueryResult<()> {
     Ok(())
 }
 
+/// Records new uses in bulk (a bulk writer's: none of them may be stored already).
+pub fn insert_uses(conn: &mut DbConnection, rows: &[UseRow]) -> QueryResult<()> {
+    for chunk in rows.chunks(500) {
+        crate::with_backend!(conn, c => diesel::insert_into(photo_uses::table).values(chunk).execute(c))?;
+    }
+    Ok(())
+}
+
 /// Records that report `report_id`, filed by `reporter`, names the photos `shas`. Not vouched: such a use counts
 /// once the reporter sent the photo's bytes (naming a hash proves nothing).
 pub fn attach_to_report(
@@ -172,61 +270,6 @@ pub fn attach_to_report(
         })
         .collect();
     add_uses(conn, &rows)
-}
-
-/// The uses of photo `sha256` (at most [`MAX_USES_READ`]), each with its case's place and topic now; a use whose
-/// report or case is gone is left out.
-pub fn uses_in_cases(conn: &mut DbConnection, sha256: &str) -> QueryResult<Vec<UseInCase>> {
-    let rows: Vec<UseRow> = photo_uses::table
-        .filter(photo_uses::sha256.eq(sha256))
-        .order((photo_uses::kind.asc(), photo_uses::item_id.asc()))
-        .limit(MAX_USES_READ)
-        .select(UseRow::as_select())
-        .load(conn)?;
-    let report_ids: Vec<&str> = rows
-        .iter()
-        .filter(|r| r.kind == kind::REPORT)
-        .map(|r| r.item_id.as_str())
-        .collect();
-    let report_cases: Vec<(String, String)> = if report_ids.is_empty() {
-        Vec::new()
-    } else {
-        reports::table
-            .filter(reports::id.eq_any(&report_ids))
-            .select((reports::id, reports::case_id))
-            .load(conn)?
-    };
-    let case_of = |r: &UseRow| -> Option<String> {
-        if r.kind == kind::REPORT {
-            report_cases
-                .iter()
-                .find(|(id, _)| *id == r.item_id)
-                .map(|(_, case)| case.clone())
-        } else {
-            Some(r.item_id.clone())
-        }
-    };
-    let case_ids: Vec<String> = rows.iter().filter_map(case_of).collect();
-    let found: Vec<(String, Option<String>, String)> = if case_ids.is_empty() {
-        Vec::new()
-    } else {
-        cases::table
-            .filter(cases::id.eq_any(&case_ids))
-            .select((cases::id, cases::place_code, cases::topic_code))
-            .load(conn)?
-    };
-    Ok(rows
-        .iter()
-        .filter_map(|r| {
-            let case = case_of(r)?;
-            let (_, place, topic) = found.iter().find(|(id, _, _)| *id == case)?;
-            Some(UseInCase {
-                row: r.clone(),
-                place_code: place.clone(),
-                topic_code: topic.clone(),
-            })
-        })
-        .collect())
 }
 
 /// One photo.

@@ -143,6 +143,20 @@ pub fn get(conn: &mut DbConnection, case_id: &str) -> QueryResult<Option<WorkRow
         .optional()
 }
 
+/// The work on each of `case_ids` that was ever dispatched.
+pub fn get_many(conn: &mut DbConnection, case_ids: &[String]) -> QueryResult<Vec<WorkRow>> {
+    let mut out = Vec::new();
+    for chunk in case_ids.chunks(500) {
+        out.extend(
+            case_work::table
+                .filter(case_work::case_id.eq_any(chunk))
+                .select(WorkRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(out)
+}
+
 /// Stores the work on a case (new or changed).
 pub fn put(conn: &mut DbConnection, row: &WorkRow) -> QueryResult<()> {
     let changed = diesel::update(case_work::table.find(&row.case_id))
@@ -242,6 +256,23 @@ pub fn whistle_calls_of(
         ))
         .select(WhistleCallRow::as_select())
         .load(conn)
+}
+
+/// The departments whistled to each of `case_ids`.
+pub fn whistle_calls_of_many(
+    conn: &mut DbConnection,
+    case_ids: &[String],
+) -> QueryResult<Vec<WhistleCallRow>> {
+    let mut out = Vec::new();
+    for chunk in case_ids.chunks(500) {
+        out.extend(
+            whistle_calls::table
+                .filter(whistle_calls::case_id.eq_any(chunk))
+                .select(WhistleCallRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(out)
 }
 
 /// Marks a department as reported in on the latest whistle of a case; the number of rows changed (0 when it was

@@ -221,6 +221,63 @@ async fn list_routes_refuse_unknown_parameters_and_values_with_what_they_accept(
 }
 
 #[actix_web::test]
+async fn every_fixed_value_query_parameter_is_refused_with_the_values_it_accepts() {
+    let app = TestApp::beijing();
+    let admin = app.token(Role::Admin, &[]);
+    for (uri, code, among) in [
+        (
+            "/api/v1/units?kind=bureau",
+            "invalid_query_value",
+            "department",
+        ),
+        (
+            "/api/v1/dispatch/queue?kind=stuck",
+            "invalid_query_value",
+            "returned",
+        ),
+        (
+            "/api/v1/assessment?month=2026-11&level=cell",
+            "invalid_query_value",
+            "handler",
+        ),
+        (
+            "/api/v1/assignments?kind=boss&target=110105",
+            "invalid_query_value",
+            "grid_member",
+        ),
+        (
+            "/api/v1/locate?lon=116.3975&lat=39.9087&crs=utm",
+            "unknown_crs",
+            "gcj02",
+        ),
+        (
+            "/api/v1/chain?lon=116.3975&lat=39.9087&crs=utm",
+            "unknown_crs",
+            "bd09",
+        ),
+    ] {
+        let r = app.get_as(&admin, uri).await;
+        assert_eq!(r.status, 400, "{uri}: {}", r.json);
+        assert_eq!(r.json["code"], code, "{uri}: {}", r.json);
+        let accepted = r.json["accepted"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{uri}: no accepted list in {}", r.json));
+        assert!(accepted.contains(&json!(among)), "{uri}: {accepted:?}");
+    }
+    // The accepted values are accepted.
+    for uri in [
+        "/api/v1/units?kind=department",
+        "/api/v1/dispatch/queue?kind=returned",
+        "/api/v1/assessment?month=2026-11&level=handler",
+        "/api/v1/assignments?kind=grid_member&target=110105001001001",
+        "/api/v1/locate?lon=116.3975&lat=39.9087&crs=gcj02",
+    ] {
+        let r = app.get_as(&admin, uri).await;
+        assert_eq!(r.status, 200, "{uri}: {}", r.json);
+    }
+}
+
+#[actix_web::test]
 async fn after_the_reply_the_caller_sees_it_and_the_deadlines_without_contact_details() {
     let app = TestApp::beijing();
     let (_, _, cell) = common::spot();

@@ -27,6 +27,7 @@ mod phone;
 mod photos;
 mod places;
 mod pull;
+mod readme;
 mod scan;
 mod scopes;
 mod simulate;

@@ -814,3 +814,143 @@ async fn a_photo_a_phone_pushes_with_a_report_is_read_within_the_reports_jurisdi
         assert_eq!(statuses(&app, &other_street, &sha(p)).await, [404; 5]);
     }
 }
+
+/// `jpeg` with an APP1 segment that says `Exif` but holds no TIFF structure anyone could read.
+fn with_broken_exif(jpeg: &[u8]) -> Vec<u8> {
+    let body = b"Exif\0\0this is not a TIFF header at all, just bytes";
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((2 + body.len()) as u16).to_be_bytes());
+    out.extend_from_slice(body);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+#[actix_web::test]
+async fn a_photo_whose_exif_cannot_be_read_is_stored_and_flagged_as_doubtful() {
+    let app = TestApp::beijing();
+    let (_, _, cell) = common::spot();
+    let member = app.token(Role::GridMember, &[&cell]);
+    let broken = with_broken_exif(&jpeg(320, 240, 21));
+    let plain = jpeg(320, 240, 22);
+    for p in [&broken, &plain] {
+        let r = upload(&app, &member, p, "image/jpeg").await;
+        assert_eq!(r.json["complete"], true, "{}", r.json);
+    }
+    let report = report_with(&app, &member, &[&sha(&broken), &sha(&plain)]).await;
+    let r = app
+        .get_as(&member, &format!("/api/v1/reports/{report}/photos"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let photos = r.json["photos"].as_array().unwrap();
+    assert_eq!(photos[0]["present"], true, "{}", photos[0]);
+    assert_eq!(photos[0]["doubtful"], true, "{}", photos[0]);
+    assert_eq!(photos[0]["reasons"], json!(["exif_unreadable"]));
+    // A photo without any EXIF is not flagged: there was nothing to read.
+    assert_eq!(photos[1]["doubtful"], false, "{}", photos[1]);
+    assert_eq!(photos[1]["reasons"], json!([]));
+}
+
+#[actix_web::test]
+async fn a_reports_exif_positions_are_shown_only_to_readers_of_originals() {
+    let app = TestApp::beijing();
+    let (lon, lat, cell) = common::spot();
+    let member = app.token(Role::GridMember, &[&cell]);
+    let photo = with_exif(&jpeg(320, 240, 23), 1, lon, lat, "2026:03:03 10:05:00");
+    assert_eq!(
+        upload(&app, &member, &photo, "image/jpeg").await.json["complete"],
+        true
+    );
+    let report = report_with(&app, &member, &[&sha(&photo)]).await;
+    let street = app.token(Role::StreetHandler, &[&cell[..9]]);
+    let leader = app.token(Role::Leader, &[&cell[..6]]);
+    let position = |r: &Resp| {
+        let p = &r.json["photos"][0];
+        (p["exif_lon"].as_f64(), p["exif_lat"].as_f64())
+    };
+    for (who, original) in [(&member, true), (&street, true), (&leader, false)] {
+        let r = app
+            .get_as(who, &format!("/api/v1/reports/{report}/photos"))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        // The same rule as the original itself.
+        let (status, _, _) = get_bytes(
+            &app,
+            who,
+            &format!("/api/v1/photos/{}/original", sha(&photo)),
+        )
+        .await;
+        assert_eq!(status == 200, original, "original: {status}");
+        let (exif_lon, exif_lat) = position(&r);
+        if original {
+            assert!((exif_lon.unwrap() - lon).abs() < 1e-4, "{}", r.json);
+            assert!((exif_lat.unwrap() - lat).abs() < 1e-4, "{}", r.json);
+        } else {
+            assert_eq!((exif_lon, exif_lat), (None, None), "{}", r.json);
+            // The flags and the distance are still there for a person to judge.
+            assert!(r.json["photos"][0]["distance_m"].as_f64().unwrap() < 1.0);
+            assert_eq!(r.json["photos"][0]["doubtful"], false);
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_photo_with_more_than_500_uses_is_judged_by_all_of_them() {
+    use diesel::Connection;
+    let app = TestApp::beijing();
+    let (_, _, cell) = common::spot();
+    let member = app.token(Role::GridMember, &[&cell]);
+    let photo = jpeg(300, 200, 24);
+    let hash = sha(&photo);
+    assert_eq!(
+        upload(&app, &member, &photo, "image/jpeg").await.json["complete"],
+        true
+    );
+    // The member's report, in the test cell, is the photo's last use in the order uses are stored (reports after
+    // cases); before it, 501 cases in another district name it as evidence.
+    let report = report_with(&app, &member, &[&hash]).await;
+    let elsewhere = another_street(&cell);
+    {
+        let mut c = app.state.db.writer().unwrap();
+        let r = gridline::store::cases::report(&mut c, &report)
+            .unwrap()
+            .unwrap();
+        let case = gridline::store::cases::case(&mut c, &r.case_id)
+            .unwrap()
+            .unwrap();
+        c.transaction::<_, diesel::result::Error, _>(|c| {
+            let mut uses = Vec::new();
+            for i in 0..501 {
+                let mut k = case.clone();
+                k.id = format!("case_0000many{i:04}");
+                k.place_code = Some(elsewhere.to_owned());
+                k.district_code = elsewhere[..6].to_owned();
+                k.lon = None;
+                k.lat = None;
+                k.building_code = None;
+                gridline::store::cases::insert_case(c, &k)?;
+                uses.push(gridline::store::photos::UseRow {
+                    sha256: hash.clone(),
+                    kind: gridline::store::photos::kind::CASE.into(),
+                    item_id: k.id,
+                    attached_by: "someone else".into(),
+                    vouched: true,
+                    created_at: case.opened_at,
+                });
+            }
+            gridline::store::photos::insert_uses(c, &uses)
+        })
+        .unwrap();
+    }
+    let street = app.token(Role::StreetHandler, &[&cell[..9]]);
+    assert_eq!(statuses(&app, &street, &hash).await, [200; 5]);
+    let other_street = app.token(Role::StreetHandler, &[elsewhere]);
+    assert_eq!(statuses(&app, &other_street, &hash).await, [200; 5]);
+    let third = if cell.starts_with("110108") {
+        "110106001"
+    } else {
+        "110108001"
+    };
+    let stranger = app.token(Role::StreetHandler, &[third]);
+    assert_eq!(statuses(&app, &stranger, &hash).await, [404; 5]);
+}

@@ -347,4 +347,99 @@ fn simulated_cases_are_handled_only_by_steps_the_workflow_allows() {
         reached * 100 > all * 85 && reached < all,
         "{reached} of {all}"
     );
+
+    // Evidence is attached to its case as a real step attaches it, so the photo rule reads it the same way.
+    let evidence: Vec<Evidence> = diesel::sql_query(
+        "SELECT k.id AS case_id, k.place_code, t.evidence, t.actor_id FROM case_transitions t \
+         JOIN cases k ON k.id = t.case_id WHERE t.evidence <> '[]'",
+    )
+    .load(&mut c)
+    .unwrap();
+    assert!(evidence.len() > 100, "{}", evidence.len());
+    let uses: Vec<Use> = diesel::sql_query(
+        "SELECT sha256, item_id, attached_by, vouched FROM photo_uses WHERE kind = 'case'",
+    )
+    .load(&mut c)
+    .unwrap();
+    let uses: std::collections::HashMap<(String, String), &Use> = uses
+        .iter()
+        .map(|u| ((u.sha256.clone(), u.item_id.clone()), u))
+        .collect();
+    for e in &evidence {
+        let shas: Vec<String> = serde_json::from_str(&e.evidence).unwrap();
+        for sha in shas {
+            let u = uses
+                .get(&(sha.clone(), e.case_id.clone()))
+                .unwrap_or_else(|| panic!("no use of {sha} on {}", e.case_id));
+            assert!(u.vouched && u.attached_by == e.actor_id, "{sha}");
+        }
+    }
+    // A simulated photo is read through its case: by its street, not by another.
+    let e = evidence
+        .iter()
+        .find(|e| e.place_code.as_ref().is_some_and(|p| p.len() >= 9))
+        .unwrap();
+    let place = e.place_code.clone().unwrap();
+    let sha: Vec<String> = serde_json::from_str(&e.evidence).unwrap();
+    let at = chrono::Utc::now().naive_utc();
+    gridline::store::photos::insert_photo(
+        &mut c,
+        &gridline::store::photos::PhotoRow {
+            sha256: sha[0].clone(),
+            size: 1,
+            mime: "image/jpeg".into(),
+            width: 1,
+            height: 1,
+            exif_lon: None,
+            exif_lat: None,
+            exif_taken_at: None,
+            uploaded_by: e.actor_id.clone(),
+            created_at: at,
+            exif_unreadable: false,
+        },
+    )
+    .unwrap();
+    let handler = |places: &str| gridline::domain::access::Principal {
+        id: "reader".into(),
+        username: "reader".into(),
+        display_name: "reader".into(),
+        role: Role::StreetHandler,
+        places: vec![places.to_owned()],
+        topics: Vec::new(),
+    };
+    let elsewhere = if place.starts_with("110101") {
+        "110105026"
+    } else {
+        "110101001"
+    };
+    assert!(
+        gridline::service::sync::photos::may_read(&mut c, &handler(&place[..9]), &sha[0]).unwrap()
+    );
+    assert!(
+        !gridline::service::sync::photos::may_read(&mut c, &handler(elsewhere), &sha[0]).unwrap()
+    );
+}
+
+#[derive(QueryableByName)]
+struct Evidence {
+    #[diesel(sql_type = Text)]
+    case_id: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    place_code: Option<String>,
+    #[diesel(sql_type = Text)]
+    evidence: String,
+    #[diesel(sql_type = Text)]
+    actor_id: String,
+}
+
+#[derive(QueryableByName)]
+struct Use {
+    #[diesel(sql_type = Text)]
+    sha256: String,
+    #[diesel(sql_type = Text)]
+    item_id: String,
+    #[diesel(sql_type = Text)]
+    attached_by: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    vouched: bool,
 }

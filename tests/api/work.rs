@@ -949,6 +949,93 @@ async fn a_department_handler_works_only_cases_sent_or_whistled_to_their_units()
     ok_step(&app, &member, &id, json!({"action": "accept"})).await;
 }
 
+/// The actions offered for case `id` in `token`'s case detail and in their pull feed (in that order).
+async fn offered(app: &TestApp, token: &str, id: &str) -> (Vec<String>, Vec<String>) {
+    let names = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["action"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let detail = names(&detail(app, token, id).await["next_steps"]);
+    let r = app.get_as(token, "/api/v1/sync/pull?limit=500").await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let case = r.json["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == id)
+        .unwrap_or_else(|| panic!("case {id} is in the pull feed: {}", r.json));
+    (detail, names(&case["actions"]))
+}
+
+#[actix_web::test]
+async fn a_department_handler_is_offered_only_the_steps_their_units_allow() {
+    let app = TestApp::beijing();
+    let (id, water, gas, _) = whistled_water_case(&app).await;
+    let (_, _, cell) = common::spot();
+    let other = common::departments(&app, &cell[..6])
+        .await
+        .into_iter()
+        .find(|(u, _, _)| *u != water && *u != gas)
+        .unwrap()
+        .0;
+    // A department the case was neither sent nor whistled to: nothing offered, in the detail or on the phone.
+    let outsider = app.department_handler(&["07"], &[&other]);
+    assert_eq!(offered(&app, &outsider, &id).await, (vec![], vec![]));
+    let r = step(
+        &app,
+        &outsider,
+        &id,
+        json!({"action": "report_in", "targets": [water]}),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.json);
+    // The summoned gas department is offered its report-in, and once it reported in, no longer.
+    let gas_handler = app.department_handler(&["07"], &[&gas]);
+    let (detail_steps, actions) = offered(&app, &gas_handler, &id).await;
+    assert!(
+        detail_steps.contains(&"report_in".to_owned()),
+        "{detail_steps:?}"
+    );
+    assert_eq!(detail_steps, actions);
+    let r = ok_step(
+        &app,
+        &gas_handler,
+        &id,
+        json!({"action": "report_in", "targets": [gas]}),
+    )
+    .await;
+    let after: Vec<&str> = r["next_steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["action"].as_str().unwrap())
+        .collect();
+    assert!(!after.contains(&"report_in"), "{after:?}");
+    let (detail_steps, actions) = offered(&app, &gas_handler, &id).await;
+    assert!(
+        !detail_steps.contains(&"report_in".to_owned()),
+        "{detail_steps:?}"
+    );
+    assert_eq!(detail_steps, actions);
+    // Every step offered to a member is one they may take: none answers not_unit_member.
+    let water_handler = app.department_handler(&["07"], &[&water]);
+    let (detail_steps, _) = offered(&app, &water_handler, &id).await;
+    assert!(
+        detail_steps.contains(&"report_in".to_owned()),
+        "{detail_steps:?}"
+    );
+    ok_step(
+        &app,
+        &water_handler,
+        &id,
+        json!({"action": "report_in", "targets": [water]}),
+    )
+    .await;
+}
+
 #[actix_web::test]
 async fn a_refused_role_is_named_with_the_right_article() {
     let app = TestApp::beijing();

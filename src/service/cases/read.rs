@@ -177,6 +177,8 @@ pub struct CaseDetail {
     pub escalations: Vec<crate::store::work::EscalationRow>,
     /// Callbacks of its tickets' callers.
     pub callbacks: Vec<crate::store::work::CallbackRow>,
+    /// The steps the reader may take on it now.
+    pub next_steps: Vec<crate::domain::workflow::Step>,
 }
 
 /// One case the user may see; when `reveal`, callers are unmasked where the user may read them, and each such read
@@ -207,6 +209,13 @@ pub fn detail(
     let whistle_calls = work_store::whistle_calls_of(&mut c, id)?;
     let escalations = work_store::escalations_of(&mut c, id)?;
     let callbacks = work_store::callbacks_of(&mut c, id)?;
+    let member_of = crate::service::cases::workflow::member_of(&mut c, user)?;
+    let next_steps = crate::service::cases::workflow::allowed_steps(
+        user,
+        &member_of,
+        &case,
+        &crate::service::cases::workflow::units_of(work.as_ref(), &whistle_calls),
+    );
     drop(c);
     let reason = reason.map(str::trim).filter(|r| !r.is_empty()).map_or_else(
         || "case detail".to_owned(),
@@ -240,6 +249,7 @@ pub fn detail(
         whistle_calls,
         escalations,
         callbacks,
+        next_steps,
     })
 }
 

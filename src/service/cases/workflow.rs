@@ -36,12 +36,87 @@ const MAX_NOTE_CHARS: usize = 2000;
 /// Per-ticket callback results one step may carry.
 pub const MAX_CALLBACKS: usize = 1000;
 
-/// The steps `user` may take on a case now.
-pub fn allowed_steps(user: &Principal, case: &CaseRow) -> Vec<workflow::Step> {
+/// The steps `user`, a member of the units `member_of`, may take now on `case`, worked by `units`: the state
+/// machine's steps for the role, less those unit membership forbids ([`access::may_take_step`], the rule the
+/// steps themselves are checked by).
+pub fn allowed_steps(
+    user: &Principal,
+    member_of: &[String],
+    case: &CaseRow,
+    units: &access::CaseUnits,
+) -> Vec<workflow::Step> {
     match Status::parse(&case.status) {
-        Some(status) => workflow::steps(status, origin(case), user.role),
+        Some(status) => workflow::steps(status, origin(case), user.role)
+            .into_iter()
+            .filter(|s| access::may_take_step(user, member_of, s.action, units))
+            .collect(),
         None => Vec::new(),
     }
+}
+
+/// The units a case is worked by, from its work row and its whistle calls.
+pub fn units_of(
+    work: Option<&work_store::WorkRow>,
+    calls: &[work_store::WhistleCallRow],
+) -> access::CaseUnits {
+    let mut units = access::CaseUnits::default();
+    if let Some(w) = work {
+        units.sent_to.extend(w.handler_unit_id.clone());
+        units
+            .sent_to
+            .extend(serde_json::from_str::<Vec<String>>(&w.departments).unwrap_or_default());
+    }
+    let latest = calls.iter().map(|w| w.whistle_seq).max();
+    for w in calls {
+        units.whistled.push(w.unit_id.clone());
+        if Some(w.whistle_seq) == latest && w.reported_at.is_none() {
+            units.awaiting_report_in.push(w.unit_id.clone());
+        }
+    }
+    units
+}
+
+/// The units `user` acts for, when their role acts only for its own units (else none are needed).
+pub fn member_of(c: &mut DbConnection, user: &Principal) -> diesel::QueryResult<Vec<String>> {
+    if access::acts_only_for_own_units(user.role) {
+        user_store::units(c, &user.id)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
+/// [`allowed_steps`] of `case` for `user`, reading the memberships and the case's units.
+pub fn next_steps(
+    c: &mut DbConnection,
+    user: &Principal,
+    case: &CaseRow,
+) -> diesel::QueryResult<Vec<workflow::Step>> {
+    if !access::acts_only_for_own_units(user.role) {
+        return Ok(allowed_steps(
+            user,
+            &[],
+            case,
+            &access::CaseUnits::default(),
+        ));
+    }
+    let member_of = member_of(c, user)?;
+    let work = work_store::get(c, &case.id)?;
+    let calls = work_store::whistle_calls_of(c, &case.id)?;
+    Ok(allowed_steps(
+        user,
+        &member_of,
+        case,
+        &units_of(work.as_ref(), &calls),
+    ))
+}
+
+/// [`next_steps`] on a connection of its own (after a step, for the answer).
+pub fn next_steps_now(
+    db: &Db,
+    user: &Principal,
+    case: &CaseRow,
+) -> Result<Vec<workflow::Step>, WorkflowError> {
+    Ok(next_steps(&mut *db.reader()?, user, case)?)
 }
 
 fn origin(case: &CaseRow) -> Origin {
@@ -255,17 +330,9 @@ fn check_units(
         }
         return Ok(());
     }
-    let mut case_units: Vec<String> = Vec::new();
-    if let Some(w) = work_store::get(c, &case.id)? {
-        case_units.extend(w.handler_unit_id);
-        case_units.extend(serde_json::from_str::<Vec<String>>(&w.departments).unwrap_or_default());
-    }
-    case_units.extend(
-        work_store::whistle_calls_of(c, &case.id)?
-            .into_iter()
-            .map(|w| w.unit_id),
-    );
-    if access::may_work_case(user, &member_of, &case_units) {
+    let work = work_store::get(c, &case.id)?;
+    let units = units_of(work.as_ref(), &work_store::whistle_calls_of(c, &case.id)?);
+    if access::may_take_step(user, &member_of, action, &units) {
         Ok(())
     } else {
         Err(WorkflowError::NotMember(format!(

@@ -139,6 +139,11 @@ pub fn play(
             transition_store::insert_many(c, &out.transitions)?;
             work_store::insert_many(c, &out.work)?;
             work_store::insert_callbacks(c, &out.callbacks)?;
+            // A case names a photo once (two steps at one moment would give the same simulated photo).
+            let mut named = std::collections::HashSet::new();
+            out.uses
+                .retain(|u| named.insert((u.sha256.clone(), u.item_id.clone())));
+            crate::store::photos::insert_uses(c, &out.uses)?;
             for case in &out.cases {
                 case_store::update_case(c, case)?;
             }
@@ -156,6 +161,8 @@ struct Out {
     work: Vec<WorkRow>,
     callbacks: Vec<CallbackRow>,
     cases: Vec<CaseRow>,
+    /// The evidence photos' uses, recorded as a real step records them, so the photo rule reads them the same way.
+    uses: Vec<crate::store::photos::UseRow>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -528,6 +535,16 @@ fn record(
     evidence: Vec<String>,
     out: &mut Out,
 ) {
+    out.uses
+        .extend(evidence.iter().map(|sha| crate::store::photos::UseRow {
+            sha256: sha.clone(),
+            kind: crate::store::photos::kind::CASE.into(),
+            item_id: case.id.clone(),
+            attached_by: p.actor.clone(),
+            // As for a real step's evidence, whose actor sent the photos or could read them.
+            vouched: true,
+            created_at: p.at,
+        }));
     out.transitions.push(TransitionRow {
         id: random_id("trn_"),
         case_id: case.id.clone(),

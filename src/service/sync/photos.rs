@@ -212,42 +212,57 @@ pub struct UploadState {
     pub created: bool,
 }
 
-/// What decides who may read a stored photo: its holders and its uses.
+/// What decides whether one reader may read a stored photo: whether they sent its bytes, whether anyone else
+/// attached it, and the cases of its bound uses inside the reader's scope (read with the scope in the query, so
+/// that every use counts however many there are).
 struct Access {
-    holders: Vec<String>,
-    uses: Vec<store::UseInCase>,
+    holder: bool,
+    attached_by_others: bool,
+    cases: Vec<(Option<String>, String)>,
 }
 
 impl Access {
-    fn load(c: &mut DbConnection, sha: &str) -> diesel::QueryResult<Access> {
+    fn load(c: &mut DbConnection, sha: &str, user: &Principal) -> diesel::QueryResult<Access> {
+        let (places, topics) = access::case_scope(user);
+        let scope = store::CaseScope {
+            places,
+            topics,
+            // Unplaced cases only for those the rule shows them to.
+            placed_only: !access::can_see_case(user, None, ""),
+        };
         Ok(Access {
-            holders: store::holders(c, sha)?,
-            uses: store::uses_in_cases(c, sha)?,
+            holder: store::is_holder(c, sha, &user.id)?,
+            attached_by_others: store::bound_use_by_another(c, sha, &user.id)?,
+            cases: if access::allows(user.role, Permission::ReadCases) {
+                store::cases_of_bound_uses(c, sha, &scope, store::MAX_USES_READ)?
+            } else {
+                Vec::new()
+            },
         })
     }
 
-    fn uses(&self) -> Vec<access::PhotoUse<'_>> {
-        self.uses
+    fn with_facts<T>(&self, f: impl FnOnce(&access::PhotoFacts<'_>) -> T) -> T {
+        let uses: Vec<access::PhotoUse<'_>> = self
+            .cases
             .iter()
-            .map(|u| access::PhotoUse {
-                place: u.place_code.as_deref(),
-                topic: &u.topic_code,
-                attached_by: &u.row.attached_by,
-                bound: u.row.vouched || self.holders.contains(&u.row.attached_by),
+            .map(|(place, topic)| access::PhotoUse {
+                place: place.as_deref(),
+                topic: topic.as_str(),
             })
-            .collect()
-    }
-
-    fn holder(&self, user: &Principal) -> bool {
-        self.holders.contains(&user.id)
+            .collect();
+        f(&access::PhotoFacts {
+            uses: &uses,
+            attached_by_others: self.attached_by_others,
+            holder: self.holder,
+        })
     }
 
     fn can_read(&self, user: &Principal) -> bool {
-        access::can_read_photo(user, &self.uses(), self.holder(user))
+        self.with_facts(|p| access::can_read_photo(user, p))
     }
 
     fn can_read_original(&self, user: &Principal) -> bool {
-        access::can_read_original(user, &self.uses(), self.holder(user))
+        self.with_facts(|p| access::can_read_original(user, p))
     }
 }
 
@@ -257,7 +272,7 @@ pub fn may_read(c: &mut DbConnection, user: &Principal, sha: &str) -> diesel::Qu
     if store::photo(c, sha)?.is_none() {
         return Ok(false);
     }
-    Ok(Access::load(c, sha)?.can_read(user))
+    Ok(Access::load(c, sha, user)?.can_read(user))
 }
 
 /// Whether a photo is stored and visible to `user` (`HEAD /api/v1/photos/{sha256}`).
@@ -599,6 +614,7 @@ fn finish(
         exif_taken_at: photo.exif.taken_at,
         uploaded_by: user.id.clone(),
         created_at: now,
+        exif_unreadable: photo.exif.unreadable,
     };
     {
         let mut c = db.writer()?;
@@ -633,7 +649,7 @@ pub fn read(
     let (row, access) = {
         let mut c = db.reader()?;
         let row = store::photo(&mut c, sha.as_str())?.ok_or_else(not_found)?;
-        (row, Access::load(&mut c, sha.as_str())?)
+        (row, Access::load(&mut c, sha.as_str(), user)?)
     };
     if !access.can_read(user) {
         return Err(not_found());
@@ -671,7 +687,7 @@ pub struct ReportPhoto {
     pub distance_m: Option<f64>,
     /// Hours between the photo's EXIF time and the report's time.
     pub hours_apart: Option<f64>,
-    /// Why it is doubtful (`exif_position_far`, `exif_time_far`); empty when it is not.
+    /// Why it is doubtful (`exif_position_far`, `exif_time_far`, `exif_unreadable`); empty when it is not.
     pub doubts: Vec<&'static str>,
 }
 
@@ -713,9 +729,10 @@ pub fn distance_m(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
     2.0 * 6_371_008.8 * a.sqrt().min(1.0).asin()
 }
 
-/// The photos report `id` names: which are stored (with the reporter's bytes) and which missing (the phone still has to send them), and for
-/// each stored one whether its own EXIF puts it far from the report's point or time (a flag for a person to look
-/// at, never a refusal).
+/// The photos report `id` names: which are stored (with the reporter's bytes) and which missing (the phone still
+/// has to send them), and for each stored one whether its own EXIF puts it far from the report's point or time, or
+/// could not be read (a flag for a person to look at, never a refusal). The EXIF position itself is shown only to
+/// readers who may read the photo's original ([`access::can_read_original`]); others get its distance and flags.
 pub fn report_photos(db: &Db, user: &Principal, id: &str) -> Result<ReportPhotos, PhotoError> {
     let not_found = || PhotoError::ReportNotFound(id.chars().take(100).collect());
     let mut c = db.reader()?;
@@ -732,6 +749,13 @@ pub fn report_photos(db: &Db, user: &Principal, id: &str) -> Result<ReportPhotos
     let held = store::held_among(&mut c, &shas, &report.reporter_id)?;
     let mut rows = store::photos_among(&mut c, &shas)?;
     rows.retain(|r| held.contains(&r.sha256));
+    // The EXIF position is the original's: shown only to those who may read the original.
+    let mut original_readable = Vec::new();
+    for r in &rows {
+        if Access::load(&mut c, &r.sha256, user)?.can_read_original(user) {
+            original_readable.push(r.sha256.clone());
+        }
+    }
     let policy = evidence_policy(&mut c)?;
     drop(c);
     let photos = shas
@@ -744,12 +768,22 @@ pub fn report_photos(db: &Db, user: &Principal, id: &str) -> Result<ReportPhotos
             let hours_apart = stored.as_ref().and_then(|r| {
                 Some((r.exif_taken_at? - report.reported_at).num_seconds().abs() as f64 / 3600.0)
             });
+            let stored = stored.map(|mut r| {
+                if !original_readable.contains(&r.sha256) {
+                    r.exif_lon = None;
+                    r.exif_lat = None;
+                }
+                r
+            });
             let mut doubts = Vec::new();
             if distance_m.is_some_and(|d| d > policy.distance_m) {
                 doubts.push("exif_position_far");
             }
             if hours_apart.is_some_and(|h| h > policy.hours) {
                 doubts.push("exif_time_far");
+            }
+            if stored.as_ref().is_some_and(|r| r.exif_unreadable) {
+                doubts.push("exif_unreadable");
             }
             ReportPhoto {
                 sha256: sha,

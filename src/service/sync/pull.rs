@@ -16,11 +16,13 @@ use crate::domain::access::Principal;
 use crate::domain::access::Role;
 use crate::domain::workflow::{self, Origin, Status};
 use crate::geo::index::PlaceIndex;
+use crate::service::cases::workflow as steps;
 use crate::service::chain::index::SharedChainIndex;
 use crate::service::chain::{Chain, chain_of};
 use crate::store::cases::{self as case_store, CaseRow, ReportRow};
 use crate::store::changes::{self as store, ChangeRow};
 use crate::store::topics::{self as topic_store, TopicRow};
+use crate::store::work as work_store;
 use crate::store::workflow::TransitionRow;
 use diesel::{Connection, RunQueryDsl};
 use geo::{MultiPolygon, Simplify};
@@ -235,7 +237,7 @@ pub fn pull(
     };
 
     let mut conn = db.reader()?;
-    let (rows, latest, cases, history, reports, topic_rows) = in_snapshot(&mut conn, |c| {
+    let (rows, latest, cases, history, reports, topic_rows, units) = in_snapshot(&mut conn, |c| {
         let mut rows = store::page(c, scope.as_deref(), after, limit + 1)?;
         let latest = store::latest(c)?;
         let more = rows.len() as i64 > limit;
@@ -251,13 +253,40 @@ pub fn pull(
         let case_ids = live("case");
         let cases = case_store::cases_by_id(c, &case_ids)?;
         let history = store::transitions_of(c, &case_ids)?;
+        // The steps a department handler is offered depend on their units and the case's (as the steps do).
+        let units = if access::acts_only_for_own_units(user.role) {
+            let member_of = steps::member_of(c, user)?;
+            let work = work_store::get_many(c, &case_ids)?;
+            let calls = work_store::whistle_calls_of_many(c, &case_ids)?;
+            let per_case: HashMap<String, access::CaseUnits> = case_ids
+                .iter()
+                .map(|id| {
+                    let w = work.iter().find(|w| &w.case_id == id);
+                    let mut mine: Vec<work_store::WhistleCallRow> =
+                        calls.iter().filter(|k| &k.case_id == id).cloned().collect();
+                    mine.sort_by_key(|k| k.whistle_seq);
+                    (id.clone(), steps::units_of(w, &mine))
+                })
+                .collect();
+            Some((member_of, per_case))
+        } else {
+            None
+        };
         let reports = store::reports_by_id(c, &live("report"))?;
         let topic_rows = if reset {
             topic_store::all(c)?
         } else {
             Vec::new()
         };
-        Ok(((rows, more), latest, cases, history, reports, topic_rows))
+        Ok((
+            (rows, more),
+            latest,
+            cases,
+            history,
+            reports,
+            topic_rows,
+            units,
+        ))
     })?;
     let (rows, has_more) = rows;
 
@@ -288,9 +317,17 @@ pub fn pull(
         .into_iter()
         .filter(|k| topic_ok(&k.topic_code))
         .map(|k| PulledCase {
-            actions: Status::parse(&k.status)
-                .map(|s| workflow::steps(s, origin(&k), user.role))
-                .unwrap_or_default(),
+            actions: match &units {
+                Some((member_of, per_case)) => steps::allowed_steps(
+                    user,
+                    member_of,
+                    &k,
+                    per_case.get(&k.id).unwrap_or(&access::CaseUnits::default()),
+                ),
+                None => Status::parse(&k.status)
+                    .map(|s| workflow::steps(s, origin(&k), user.role))
+                    .unwrap_or_default(),
+            },
             history: by_case.remove(&k.id).unwrap_or_default(),
             case: k,
         })

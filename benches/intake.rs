@@ -49,20 +49,31 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let url = dir.path().join("bench.db").to_string_lossy().into_owned();
     let state = gridline::http::state::prepare(&url, 8).unwrap();
-    let key = gridline::service::auth::create_api_key(&state.db, "hotline", Role::HotlineOperator)
-        .unwrap()
-        .key;
+    let key = gridline::service::auth::create_api_key(
+        &state.db,
+        "hotline",
+        Role::HotlineOperator,
+        state.clock.now(),
+    )
+    .unwrap()
+    .key;
 
     // 0. The service alone, one thread, no HTTP: what one ticket costs the database path.
     {
-        let actor = gridline::service::auth::authenticate(&state.db, &key).unwrap();
+        let actor =
+            gridline::service::auth::authenticate(&state.db, &key, state.clock.now()).unwrap();
         let inputs: Vec<gridline::service::intake::TicketInput> = tickets("svc", 5_000, 9)
             .iter()
             .map(|b| serde_json::from_slice(b).unwrap())
             .collect();
         let started = Instant::now();
         for t in &inputs {
-            let p = gridline::service::intake::prepare_ticket(&state.geo(), t, &actor);
+            let p = gridline::service::intake::prepare_ticket(
+                &state.geo(),
+                t,
+                &actor,
+                state.clock.now(),
+            );
             let mut r = gridline::service::intake::file_tickets(
                 &state.db,
                 chrono::Utc::now().naive_utc(),

@@ -67,11 +67,25 @@ fn main() {
     let members: Vec<String> = (0..phones.div_ceil(PER_MEMBER))
         .map(|m| {
             let name = format!("member{m}");
-            auth::add_user(&db, &name, &name, Role::GridMember, "bench password 1").unwrap();
+            auth::add_user(
+                &db,
+                &name,
+                &name,
+                Role::GridMember,
+                "bench password 1",
+                chrono::Utc::now().naive_utc(),
+            )
+            .unwrap();
             auth::set_scopes(&db, &name, std::slice::from_ref(&cell), &[]).unwrap();
-            auth::login(&db, &name, "bench password 1", "bench")
-                .unwrap()
-                .token
+            auth::login(
+                &db,
+                &name,
+                "bench password 1",
+                "bench",
+                chrono::Utc::now().naive_utc(),
+            )
+            .unwrap()
+            .token
         })
         .collect();
     let transport = |attempts| {

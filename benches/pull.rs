@@ -125,7 +125,15 @@ fn main() {
             changes = 0;
             loop {
                 let t = Instant::now();
-                let page = pull::pull(db, &state.index, &state.chain, &user, &input).unwrap();
+                let page = pull::pull(
+                    db,
+                    &state.index,
+                    &state.chain,
+                    &user,
+                    &input,
+                    state.clock.now(),
+                )
+                .unwrap();
                 let ms = t.elapsed().as_secs_f64() * 1e3;
                 let n = page.cases.len() + page.reports.len() + page.tombstones.len();
                 changes += n;

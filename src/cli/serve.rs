@@ -43,6 +43,7 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
         crate::service::cases::scheduler::spawn(
             state.db.clone(),
             std::time::Duration::from_secs(args.scheduler_secs),
+            state.clock.clone(),
         )
         .context("cannot start the work scheduler")?;
         tracing::info!(every_secs = args.scheduler_secs, "work scheduler started");

@@ -140,7 +140,8 @@ impl FromRequest for CurrentUser {
                     device: Some(device),
                 });
             }
-            let user = web::block(move || auth::authenticate(&db, &t)).await??;
+            let now = state.clock.now();
+            let user = web::block(move || auth::authenticate(&db, &t, now)).await??;
             Ok(CurrentUser {
                 user,
                 token,

@@ -204,6 +204,7 @@ pub async fn get(
     let level = service::parse_level(q.level.as_deref())?;
     let db = state.db.clone();
     let user = me.user;
-    let a = web::block(move || service::assess(&db, &user, month, level)).await??;
+    let now = state.clock.now();
+    let a = web::block(move || service::assess(&db, &user, month, level, now)).await??;
     Ok(web::Json(a.into()))
 }

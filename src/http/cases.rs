@@ -463,13 +463,14 @@ pub async fn get(
 ) -> Result<web::Json<CaseDetailDto>, ApiError> {
     me.require(Permission::ReadCases)?;
     let db = state.db.clone();
+    let now = state.clock.now();
     let user = me.user.clone();
     let id = id.into_inner();
     let q = q.into_inner();
     let reveal = one_of("callers", q.callers, &["shown", "masked"])?.as_deref() != Some("masked");
     let reason = q.reason;
-    let d =
-        web::block(move || service::detail(&db, &user, &id, reason.as_deref(), reveal)).await??;
+    let d = web::block(move || service::detail(&db, &user, &id, reason.as_deref(), reveal, now))
+        .await??;
     let index = &state.index;
     let next_steps = crate::service::cases::workflow::allowed_steps(&me.user, &d.case)
         .into_iter()
@@ -521,10 +522,11 @@ pub async fn unmerge(
 ) -> Result<web::Json<Unmerged>, ApiError> {
     me.require(Permission::Unmerge)?;
     let db = state.db.clone();
+    let now = state.clock.now();
     let user = me.user.clone();
     let id = id.into_inner();
     let (old, fresh) =
-        web::block(move || service::unmerge(&db, &user, &id, &body.into_inner())).await??;
+        web::block(move || service::unmerge(&db, &user, &id, &body.into_inner(), now)).await??;
     Ok(web::Json(Unmerged {
         case: CaseDto::new(&state.index, old),
         split_case: CaseDto::new(&state.index, fresh),

@@ -173,7 +173,7 @@ pub async fn file_ticket(
     me.require(Permission::FileTickets)?;
     let input = body.into_inner();
     // Checking and placing a ticket is pure computation over the in-memory indexes: no need for a blocking thread.
-    let prepared = service::prepare_ticket(&state.geo(), &input, &me.user)?;
+    let prepared = service::prepare_ticket(&state.geo(), &input, &me.user, state.clock.now())?;
     let f = file_prepared(&state, prepared).await?;
     let index = &state.index;
     Ok(answer(

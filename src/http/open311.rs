@@ -338,7 +338,8 @@ async fn client(state: &AppState, key: Option<String>) -> Result<Principal, Spec
         )
     })?;
     let db = state.db.clone();
-    let principal = match web::block(move || auth_service::authenticate(&db, &key)).await? {
+    let now = state.clock.now();
+    let principal = match web::block(move || auth_service::authenticate(&db, &key, now)).await? {
         Ok(p) => p,
         Err(AuthError::Db(e)) => return Err(SpecError::internal(e)),
         Err(_) => return Err(SpecError::forbidden("invalid api_key")),
@@ -447,14 +448,15 @@ pub async fn post_request(
             ))
         })?;
     let (input, media_url) = service::ticket_input(&new, &svc, &state.index, &principal.id)?;
-    let prepared = intake::prepare_ticket(&state.geo(), &input, &principal)?;
+    let prepared = intake::prepare_ticket(&state.geo(), &input, &principal, state.clock.now())?;
     let filed = file_prepared(&state, prepared).await?;
     let ticket = filed.item;
     if let (true, Some(url)) = (filed.created, media_url) {
         let db = state.db.clone();
         let id = ticket.id.clone();
+        let now = state.clock.now();
         // The ticket is stored: a lost photo link must not make the client post it again.
-        if let Err(e) = web::block(move || service::attach_media(&db, &id, &url)).await? {
+        if let Err(e) = web::block(move || service::attach_media(&db, &id, &url, now)).await? {
             tracing::error!(ticket = %ticket.id, error = %e, "the media_url of an Open311 request was not stored");
         }
     }
@@ -588,7 +590,7 @@ pub async fn list_requests(
         page: q.get("page").cloned(),
         page_size: q.get("page_size").cloned(),
     };
-    let (filter, offset, limit) = service::filter_of(&query, chrono::Utc::now().naive_utc())?;
+    let (filter, offset, limit) = service::filter_of(&query, state.clock.now())?;
     let st = state.clone();
     let rows =
         web::block(move || service::requests(&st.db, &st.index, &filter, offset, limit)).await??;

@@ -177,7 +177,8 @@ pub async fn pull(
     };
     let st = state.clone();
     let user = me.user;
-    let page =
-        web::block(move || service::pull(&st.db, &st.index, &st.chain, &user, &input)).await??;
+    let now = state.clock.now();
+    let page = web::block(move || service::pull(&st.db, &st.index, &st.chain, &user, &input, now))
+        .await??;
     Ok(web::Json(page_dto(&state, page)))
 }

@@ -142,16 +142,6 @@ pub fn load_policy(conn: &mut crate::db::DbConnection) -> diesel::QueryResult<As
     Ok(p)
 }
 
-/// The assessment of `month` at `level` as `user` may see it, with whistles overdue as of now.
-pub fn assess(
-    db: &Db,
-    user: &Principal,
-    month: Month,
-    level: Level,
-) -> Result<Assessment, AssessmentError> {
-    assess_at(db, user, month, level, chrono::Utc::now().naive_utc())
-}
-
 fn group_by(level: Level) -> GroupBy {
     match level {
         Level::Street => GroupBy::Street,
@@ -214,8 +204,9 @@ fn sums(
     Ok([current?, previous?])
 }
 
-/// [`assess`] with the moment that decides which whistle report-ins are overdue.
-pub fn assess_at(
+/// The assessment of `month` at `level` as `user` may see it, with whistles overdue as of `now` (the moment that
+/// decides which whistle report-ins are overdue).
+pub fn assess(
     db: &Db,
     user: &Principal,
     month: Month,

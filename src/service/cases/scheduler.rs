@@ -294,13 +294,18 @@ pub fn tick(db: &Db, now: NaiveDateTime) -> Result<TickReport, WorkflowError> {
     })
 }
 
-/// Runs [`tick`] every `every` on a thread of its own, with the system clock, until the process ends.
-pub fn spawn(db: Db, every: std::time::Duration) -> std::io::Result<std::thread::JoinHandle<()>> {
+/// Runs [`tick`] every `every` on a thread of its own, at the time `clock` tells (the server's), until the process
+/// ends.
+pub fn spawn(
+    db: Db,
+    every: std::time::Duration,
+    clock: crate::clock::Clock,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("gridline-scheduler".into())
         .spawn(move || {
             loop {
-                let now = chrono::Utc::now().naive_utc();
+                let now = clock.now();
                 if let Err(e) = tick(&db, now) {
                     tracing::error!(error = %e, "scheduler pass failed; trying again next time");
                 }

@@ -24,7 +24,7 @@ use crate::service::analytics::counts;
 use crate::service::chain::ChainError;
 use crate::service::chain::index::SharedChainIndex;
 use crate::store::cases::{self as store, CaseRow, DecisionRow, ReportRow, TicketRow};
-use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime};
 use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -360,10 +360,6 @@ fn content_hash<T: Serialize>(input: &T) -> String {
     crate::auth::token::hex(&Sha256::digest(&bytes))
 }
 
-fn now() -> NaiveDateTime {
-    Utc::now().naive_utc()
-}
-
 /// A link of a stored chain snapshot: the kind and the assignment that answered at the time (history is never
 /// overwritten, so the assignment id pins the person or unit).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -557,6 +553,7 @@ fn place_in_case(
     item: &NewItem<'_>,
     rule: &MergeRule,
     actor: &str,
+    now: NaiveDateTime,
 ) -> Result<(CaseRow, DecisionRow, bool), IntakeError> {
     let found = candidates(c, item, rule)?;
     let cands: Vec<Candidate<'_>> = found
@@ -578,7 +575,7 @@ fn place_in_case(
         item.topic,
         &cands,
     );
-    let stamp = now();
+    let stamp = now;
     let mut row = DecisionRow {
         id: random_id("mrg_"),
         case_id: String::new(),
@@ -658,6 +655,7 @@ fn store_case(
     mut case: CaseRow,
     policy: &IntakePolicy,
     new: bool,
+    now: NaiveDateTime,
 ) -> diesel::QueryResult<CaseRow> {
     case.group_request = policy.is_group(u32::try_from(case.caller_count).unwrap_or(0));
     case.priority = policy.priority(case.group_request);
@@ -668,7 +666,7 @@ fn store_case(
     }
     .into();
     case.version += 1;
-    case.updated_at = now();
+    case.updated_at = now;
     if new {
         store::insert_case(c, &case)?;
     } else {
@@ -677,11 +675,13 @@ fn store_case(
     Ok(case)
 }
 
-/// Recomputes a case's counts and flags from its items (after items moved out of it), and stores it.
+/// Recomputes a case's counts and flags from its items (after items moved out of it), and stores it as changed at
+/// `now`.
 pub fn refresh_case(
     c: &mut DbConnection,
     mut case: CaseRow,
     policy: &IntakePolicy,
+    now: NaiveDateTime,
 ) -> diesel::QueryResult<CaseRow> {
     let (tickets, callers, repeat) = store::ticket_stats(c, &case.id)?;
     let reports = store::report_count(c, &case.id)?;
@@ -689,11 +689,11 @@ pub fn refresh_case(
     case.caller_count = i32::try_from(callers).unwrap_or(i32::MAX);
     case.report_count = i32::try_from(reports).unwrap_or(i32::MAX);
     case.repeat_request = repeat;
-    store_case(c, case, policy, false)
+    store_case(c, case, policy, false, now)
 }
 
-fn at_or_now(t: Option<DateTime<FixedOffset>>) -> NaiveDateTime {
-    t.map_or_else(now, |t| t.naive_utc())
+fn at_or(t: Option<DateTime<FixedOffset>>, now: NaiveDateTime) -> NaiveDateTime {
+    t.map_or(now, |t| t.naive_utc())
 }
 
 /// A ticket checked and placed, ready to store.
@@ -715,11 +715,13 @@ impl PreparedTicket {
     }
 }
 
-/// Checks a ticket, places it and takes its chain snapshot (no database access).
+/// Checks a ticket, places it and takes its chain snapshot (no database access); `now` is the server's clock (the
+/// time of a ticket sent without one).
 pub fn prepare_ticket(
     geo: &Geo<'_>,
     input: &TicketInput,
     actor: &Principal,
+    now: NaiveDateTime,
 ) -> Result<PreparedTicket, IntakeError> {
     let ticket_no = text("ticket_no", &input.ticket_no, MAX_TICKET_NO_CHARS, true)?;
     if !is_ticket_no(&ticket_no) {
@@ -764,7 +766,7 @@ pub fn prepare_ticket(
             ))
         })?;
     let given = input.location.as_ref().map(point).transpose()?;
-    let received_at = at_or_now(input.received_at);
+    let received_at = at_or(input.received_at, now);
     let placement = given
         .and_then(|p| by_point(geo, p))
         .unwrap_or_else(|| by_address(geo, &address));
@@ -793,7 +795,7 @@ pub fn prepare_ticket(
             chain,
             repeat_of: None,
             created_by: actor.username.clone(),
-            created_at: now(),
+            created_at: now,
         },
         placement,
     })
@@ -839,7 +841,7 @@ pub fn store_ticket(
         chain: &ticket.chain,
         source: "hotline",
     };
-    let (mut case, decision, new) = place_in_case(c, &item, &rule, "system")?;
+    let (mut case, decision, new) = place_in_case(c, &item, &rule, "system", rules.now)?;
     let new_caller = anonymous
         || case.ticket_count == 0
         || !store::caller_in_case(c, &case.id, &ticket.caller_phone)?;
@@ -848,11 +850,11 @@ pub fn store_ticket(
     case.ticket_count += 1;
     case.caller_count += i32::from(new_caller);
     case.repeat_request |= ticket.repeat_of.is_some();
-    let case = store_case(c, case, &rules.policy, new)?;
+    let case = store_case(c, case, &rules.policy, new, rules.now)?;
     ticket.case_id = case.id.clone();
     store::insert_ticket(c, &ticket)?;
     store::insert_decision(c, &decision)?;
-    counts::cases_changed(c, now(), std::slice::from_ref(&case.id))?;
+    counts::cases_changed(c, rules.now, std::slice::from_ref(&case.id))?;
     Ok(Filed {
         item: ticket,
         case,
@@ -952,11 +954,13 @@ pub fn photo_hash(s: &str) -> Option<String> {
 }
 
 /// Checks a patrol report, places it and takes its chain snapshot (no database access). Outside the reporter's own
-/// places it is accepted but flagged; outside every cell it is refused.
+/// places it is accepted but flagged; outside every cell it is refused. `now` is the server's clock (the time of a
+/// report sent without one).
 pub fn prepare_report(
     geo: &Geo<'_>,
     input: &ReportInput,
     reporter: &Principal,
+    now: NaiveDateTime,
 ) -> Result<PreparedReport, IntakeError> {
     let id = match input.id.as_deref() {
         Some(raw) => {
@@ -985,7 +989,7 @@ pub fn prepare_report(
             ))
         })?;
     let given = point(&input.location)?;
-    let reported_at = at_or_now(input.reported_at);
+    let reported_at = at_or(input.reported_at, now);
     let placement = by_point(geo, given).ok_or(IntakeError::OutsideArea)?;
     let cell = placement.place_code.clone().unwrap_or_default();
     let chain = snapshot(geo, Some(&cell), reported_at);
@@ -1007,7 +1011,7 @@ pub fn prepare_report(
             photos: serde_json::to_string(&photos).unwrap_or_else(|_| "[]".into()),
             fixed_on_the_spot: input.fixed_on_the_spot,
             chain,
-            created_at: now(),
+            created_at: now,
             version: 1,
         },
         placement,
@@ -1040,11 +1044,11 @@ pub fn store_report(
         chain: &report.chain,
         source: "patrol",
     };
-    let (mut case, decision, new) = place_in_case(c, &item, &rule, "system")?;
+    let (mut case, decision, new) = place_in_case(c, &item, &rule, "system", rules.now)?;
     case.last_item_at = case.last_item_at.max(report.reported_at);
     case.opened_at = case.opened_at.min(report.reported_at);
     case.report_count += 1;
-    let case = store_case(c, case, &rules.policy, new)?;
+    let case = store_case(c, case, &rules.policy, new, rules.now)?;
     report.case_id = case.id.clone();
     store::insert_report(c, &report)?;
     let photos: Vec<String> = serde_json::from_str(&report.photos).unwrap_or_default();
@@ -1056,7 +1060,7 @@ pub fn store_report(
         report.created_at,
     )?;
     store::insert_decision(c, &decision)?;
-    counts::cases_changed(c, now(), std::slice::from_ref(&case.id))?;
+    counts::cases_changed(c, rules.now, std::slice::from_ref(&case.id))?;
     Ok(Filed {
         item: report,
         case,
@@ -1073,7 +1077,7 @@ pub fn file_report(
     reporter: &Principal,
     now: NaiveDateTime,
 ) -> Result<Filed<ReportRow>, IntakeError> {
-    let prepared = prepare_report(geo, input, reporter)?;
+    let prepared = prepare_report(geo, input, reporter, now)?;
     let (id, hash) = (prepared.row.id.clone(), prepared.row.content_sha256.clone());
     let result = file_batch(db, now, vec![Ok(prepared)], store_report).and_then(|mut r| {
         r.pop()

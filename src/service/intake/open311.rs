@@ -310,9 +310,13 @@ pub fn ticket_input(
     ))
 }
 
-/// Records the photo link of a newly filed ticket.
-pub fn attach_media(db: &Db, ticket_id: &str, url: &str) -> Result<(), Open311Error> {
-    let at = chrono::Utc::now().naive_utc();
+/// Records the photo link of a newly filed ticket, at `at`.
+pub fn attach_media(
+    db: &Db,
+    ticket_id: &str,
+    url: &str,
+    at: NaiveDateTime,
+) -> Result<(), Open311Error> {
     store::insert_media(&mut *db.writer()?, ticket_id, url, at)?;
     Ok(())
 }
@@ -772,7 +776,9 @@ mod tests {
 
     #[test]
     fn ids_override_every_other_filter() {
-        let now = chrono::Utc::now().naive_utc();
+        let now = chrono::NaiveDate::from_ymd_opt(2026, 6, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .unwrap();
         let q = RequestQuery {
             ids: Some("tkt_a, tkt_b".into()),
             service_codes: Some("nonsense".into()),

@@ -22,6 +22,7 @@ use crate::store::cases::{self as case_store, CaseRow, ReportRow};
 use crate::store::changes::{self as store, ChangeRow};
 use crate::store::topics::{self as topic_store, TopicRow};
 use crate::store::workflow::TransitionRow;
+use chrono::NaiveDateTime;
 use diesel::{Connection, RunQueryDsl};
 use geo::{MultiPolygon, Simplify};
 use sha2::{Digest, Sha256};
@@ -198,13 +199,14 @@ fn origin(case: &CaseRow) -> Origin {
     }
 }
 
-/// One page of changes in the user's jurisdiction after their cursor.
+/// One page of changes in the user's jurisdiction after their cursor (the reference data's chains as at `now`).
 pub fn pull(
     db: &Db,
     places: &PlaceIndex,
     chains: &SharedChainIndex,
     user: &Principal,
     input: &PullInput,
+    now: NaiveDateTime,
 ) -> Result<Page, PullError> {
     let limit = input.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
@@ -302,7 +304,8 @@ pub fn pull(
         .collect();
     reports.sort_by_key(|r| order.get(&("report", r.id.as_str())).copied());
 
-    let reference = reset.then(|| reference(places, chains, user, scope.as_deref(), topic_rows));
+    let reference =
+        reset.then(|| reference(places, chains, user, scope.as_deref(), topic_rows, now));
     Ok(Page {
         next_cursor: encode_cursor(next, &tag),
         has_more,
@@ -336,6 +339,7 @@ fn reference(
     user: &Principal,
     scope: Option<&[String]>,
     topics: Vec<TopicRow>,
+    now: NaiveDateTime,
 ) -> Reference {
     let mine: Vec<u32> = match scope {
         Some(codes) if user.role != Role::Admin => {
@@ -371,7 +375,7 @@ fn reference(
         }
         chain_list = mine
             .iter()
-            .filter_map(|&id| chain_of(places, chains, places.cell_code(id), None).ok())
+            .filter_map(|&id| chain_of(places, chains, places.cell_code(id), None, now).ok())
             .collect();
     }
     Reference {

@@ -488,7 +488,7 @@ fn create_report(
         ));
     }
     input.id = Some(op.entity_id.clone());
-    let prepared = match intake::prepare_report(geo, &input, user) {
+    let prepared = match intake::prepare_report(geo, &input, user, at) {
         Ok(p) => p,
         Err(e) => return intake_refusal(e),
     };

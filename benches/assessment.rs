@@ -9,7 +9,10 @@
 //! `GRIDLINE_BENCH_DB=PATH` keeps the database there and reuses it when it already holds the data;
 //! `GRIDLINE_BENCH_DAYS=61` simulates October too, so that the month-on-month comparison has a month to read.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a benchmark stops at the first failure: unwrap says where"
+)]
 
 use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;

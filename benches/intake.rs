@@ -4,7 +4,10 @@
 //! Run: `cargo bench --bench intake` (prints its figures; not criterion, because the point is an open-loop rate).
 //! `GRIDLINE_BENCH_TICKETS` sets the number of tickets of the throughput run (default 20,000).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a benchmark stops at the first failure: unwrap says where"
+)]
 
 use futures_util::StreamExt;
 use gridline::domain::access::Role;

@@ -6,7 +6,10 @@
 //!
 //! Run: `cargo bench --bench phones` (`GRIDLINE_BENCH_PHONES=200` for fewer phones).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a benchmark stops at the first failure: unwrap says where"
+)]
 
 use diesel::prelude::*;
 use gridline::db::schema::{photos, reports, sync_ops};

@@ -4,7 +4,10 @@
 //!
 //! Run: `cargo bench --bench sync` (prints its figures; not criterion, because each push changes the database).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a benchmark stops at the first failure: unwrap says where"
+)]
 
 use gridline::domain::access::Role;
 use gridline::service::auth;

@@ -8,7 +8,10 @@
 //!
 //! Run: `cargo bench --bench tiles`. Figures go in README.md's Performance section.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a benchmark stops at the first failure: unwrap says where"
+)]
 
 use criterion::Criterion;
 use geo::{Geometry, Validation};

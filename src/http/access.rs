@@ -59,59 +59,6 @@ pub fn bearer(req: &HttpRequest) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-impl From<AuthError> for ApiError {
-    fn from(e: AuthError) -> Self {
-        match e {
-            AuthError::InvalidCredentials => ApiError::Unauthorized {
-                code: "invalid_credentials",
-                message: e.to_string(),
-            },
-            AuthError::InvalidToken => ApiError::Unauthorized {
-                code: "invalid_token",
-                message: e.to_string(),
-            },
-            AuthError::Throttled(secs) => ApiError::Throttled {
-                retry_after_secs: secs,
-                message: e.to_string(),
-            },
-            AuthError::UnknownScope(_)
-            | AuthError::UnknownUnit(_)
-            | AuthError::TooMany
-            | AuthError::UsernameTaken(_)
-            | AuthError::UnknownUser(_)
-            | AuthError::InvalidUsername
-            | AuthError::Password(_) => ApiError::bad_request("invalid_account", e.to_string()),
-            AuthError::Db(db) => ApiError::from(db),
-        }
-    }
-}
-
-impl From<DeviceError> for ApiError {
-    fn from(e: DeviceError) -> Self {
-        match e {
-            DeviceError::Invalid { .. } => ApiError::bad_request("invalid_field", e.to_string()),
-            DeviceError::Forbidden(_) => ApiError::Forbidden {
-                code: "forbidden",
-                message: e.to_string(),
-            },
-            DeviceError::TooMany => ApiError::Conflict {
-                code: "too_many_devices",
-                message: e.to_string(),
-            },
-            DeviceError::NotFound(_) => ApiError::not_found("device_not_found", e.to_string()),
-            DeviceError::Revoked => ApiError::Unauthorized {
-                code: "device_revoked",
-                message: e.to_string(),
-            },
-            DeviceError::InvalidToken => ApiError::Unauthorized {
-                code: "invalid_token",
-                message: e.to_string(),
-            },
-            DeviceError::Db(db) => ApiError::from(db),
-        }
-    }
-}
-
 impl FromRequest for CurrentUser {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<CurrentUser, ApiError>>>>;

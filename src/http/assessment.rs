@@ -9,17 +9,6 @@ use crate::service::assessment::{self as service, Assessment, AssessmentError, E
 use actix_web::web;
 use serde::{Deserialize, Serialize};
 
-impl From<AssessmentError> for ApiError {
-    fn from(e: AssessmentError) -> Self {
-        match e {
-            AssessmentError::Invalid { .. } => {
-                ApiError::bad_request("invalid_field", e.to_string())
-            }
-            AssessmentError::Db(db) => ApiError::from(db),
-        }
-    }
-}
-
 /// Query parameters.
 #[derive(Debug, Deserialize)]
 pub struct AssessmentQuery {

@@ -22,27 +22,6 @@ use crate::store::cases::{CaseFilter, CaseRow, DecisionRow, ReportRow, TicketRow
 use actix_web::web;
 use serde::{Deserialize, Serialize};
 
-impl From<CaseError> for ApiError {
-    fn from(e: CaseError) -> Self {
-        match e {
-            CaseError::Invalid {
-                field: "cursor", ..
-            } => ApiError::bad_request("invalid_cursor", e.to_string()),
-            CaseError::Invalid { .. } => ApiError::bad_request("invalid_field", e.to_string()),
-            CaseError::NotFound(_) => ApiError::not_found("case_not_found", e.to_string()),
-            CaseError::NotInCase(_) => ApiError::Unprocessable {
-                code: "item_not_in_case",
-                message: e.to_string(),
-            },
-            CaseError::NothingToUnmerge(_) => ApiError::Conflict {
-                code: "nothing_to_unmerge",
-                message: e.to_string(),
-            },
-            CaseError::Db(db) => ApiError::from(db),
-        }
-    }
-}
-
 /// A place named in a case or item.
 #[derive(Debug, Serialize)]
 pub struct PlaceDto {

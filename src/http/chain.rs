@@ -14,24 +14,6 @@ use actix_web::{HttpResponse, web};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
-impl From<ChainError> for ApiError {
-    fn from(e: ChainError) -> Self {
-        match e {
-            ChainError::Invalid { .. } => ApiError::bad_request("invalid_field", e.to_string()),
-            ChainError::UnknownReference(_) => ApiError::Unprocessable {
-                code: "unknown_reference",
-                message: e.to_string(),
-            },
-            ChainError::NotFound(_) => ApiError::not_found("not_found", e.to_string()),
-            ChainError::Overlap(_) => ApiError::Conflict {
-                code: "overlapping_assignment",
-                message: e.to_string(),
-            },
-            ChainError::Db(db) => ApiError::from(db),
-        }
-    }
-}
-
 use crate::domain::time::rfc3339 as time;
 
 fn parse_at(raw: Option<&str>) -> Result<Option<NaiveDateTime>, ApiError> {

@@ -15,35 +15,6 @@ use crate::store::cases::TicketRow;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-impl From<IntakeError> for ApiError {
-    fn from(e: IntakeError) -> Self {
-        let code = e.code().unwrap_or("internal_error");
-        let message = e.to_string();
-        match e {
-            IntakeError::Db(db) => ApiError::from(db),
-            e @ IntakeError::Lookup(_) => ApiError::internal(e),
-            IntakeError::Invalid { .. } | IntakeError::Point(_) => {
-                ApiError::bad_request(code, message)
-            }
-            IntakeError::UnknownTopic(_) | IntakeError::OutsideArea | IntakeError::Time { .. } => {
-                ApiError::Unprocessable { code, message }
-            }
-            IntakeError::TicketNoReused(_) | IntakeError::ReportIdReused(_) => {
-                ApiError::Conflict { code, message }
-            }
-        }
-    }
-}
-
-impl From<TopicError> for ApiError {
-    fn from(e: TopicError) -> Self {
-        match e {
-            TopicError::Invalid(_) => ApiError::bad_request("invalid_taxonomy", e.to_string()),
-            TopicError::Db(db) => ApiError::from(db),
-        }
-    }
-}
-
 /// A topic or class of the taxonomy.
 #[derive(Debug, Serialize)]
 pub struct TopicDto {

@@ -123,14 +123,9 @@ impl From<ApiError> for SpecError {
 }
 
 impl From<service::Open311Error> for SpecError {
+    /// The status of the one mapping in `error.rs` (a constraint violation is a 409 here too), in Open311's shape.
     fn from(e: service::Open311Error) -> Self {
-        match e {
-            service::Open311Error::Invalid { .. } => SpecError::bad_request(e.to_string()),
-            service::Open311Error::UnknownService(_) => SpecError::not_found(e.to_string()),
-            // A constraint violation is a 409 here too (the one mapping in `error.rs`); other failures are ours.
-            service::Open311Error::Db(db) => SpecError::from(ApiError::from(db)),
-            service::Open311Error::Lookup(_) => SpecError::internal(e),
-        }
+        SpecError::from(ApiError::from(e))
     }
 }
 

@@ -11,34 +11,6 @@ use crate::store::org::{PersonRow, UnitRow};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-impl From<OrgError> for ApiError {
-    fn from(e: OrgError) -> Self {
-        match e {
-            OrgError::Invalid { .. } => ApiError::bad_request("invalid_field", e.to_string()),
-            OrgError::UnknownReference(_) => ApiError::Unprocessable {
-                code: "unknown_reference",
-                message: e.to_string(),
-            },
-            OrgError::NotFound("unit", _) => ApiError::not_found("unit_not_found", e.to_string()),
-            OrgError::NotFound(..) => ApiError::not_found("person_not_found", e.to_string()),
-            OrgError::InUse(_) => ApiError::Conflict {
-                code: "unit_in_use",
-                message: e.to_string(),
-            },
-            OrgError::HasAssignments(_) => ApiError::Conflict {
-                code: "person_has_assignments",
-                message: e.to_string(),
-            },
-            OrgError::OpenWork(ref cases) => ApiError::OpenCases {
-                code: "unit_has_open_work",
-                cases: cases.clone(),
-                message: e.to_string(),
-            },
-            OrgError::Db(db) => ApiError::from(db),
-        }
-    }
-}
-
 use crate::domain::time::rfc3339 as time;
 
 /// A unit.

@@ -11,6 +11,7 @@ use crate::domain::access::Principal;
 use crate::domain::assessment::{
     self as rules, AssessmentPolicy, Counts, Level, Month, POLICY_PREFIX, Rates,
 };
+use crate::error::{ErrorKind, ServiceError};
 use crate::store::assessment::{self as store, GroupBy, Scope, WhistleSums};
 use crate::store::topics as policy_store;
 use chrono::NaiveDateTime;
@@ -33,9 +34,14 @@ pub enum AssessmentError {
     Db(#[from] DbError),
 }
 
-impl From<diesel::result::Error> for AssessmentError {
-    fn from(e: diesel::result::Error) -> Self {
-        AssessmentError::Db(DbError::Query(e))
+crate::error::from_query_error!(AssessmentError);
+
+impl ServiceError for AssessmentError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            AssessmentError::Invalid { .. } => ErrorKind::Invalid("invalid_field"),
+            AssessmentError::Db(_) => ErrorKind::Internal,
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use crate::auth::{password, token};
 use crate::db::{Db, DbError};
 use crate::domain::access::{Principal, Role};
 use crate::domain::throttle;
+use crate::error::{Details, ErrorKind, ServiceError};
 use crate::store::users::{self as store, SessionRow, UserRow};
 use chrono::{Duration, NaiveDateTime};
 use diesel::Connection;
@@ -64,9 +65,30 @@ pub enum AuthError {
     Db(#[from] DbError),
 }
 
-impl From<diesel::result::Error> for AuthError {
-    fn from(e: diesel::result::Error) -> Self {
-        AuthError::Db(DbError::Query(e))
+crate::error::from_query_error!(AuthError);
+
+impl ServiceError for AuthError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            AuthError::InvalidCredentials => ErrorKind::Unauthorized("invalid_credentials"),
+            AuthError::InvalidToken => ErrorKind::Unauthorized("invalid_token"),
+            AuthError::Throttled(_) => ErrorKind::TooMany("too_many_attempts"),
+            AuthError::UnknownScope(_)
+            | AuthError::UnknownUnit(_)
+            | AuthError::TooMany
+            | AuthError::UsernameTaken(_)
+            | AuthError::UnknownUser(_)
+            | AuthError::InvalidUsername
+            | AuthError::Password(_) => ErrorKind::Invalid("invalid_account"),
+            AuthError::Db(_) => ErrorKind::Internal,
+        }
+    }
+
+    fn details(&self) -> Details {
+        match self {
+            AuthError::Throttled(secs) => Details::RetryAfter(*secs),
+            _ => Details::None,
+        }
     }
 }
 

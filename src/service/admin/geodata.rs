@@ -34,11 +34,7 @@ pub enum GeodataError {
     },
 }
 
-impl From<diesel::result::Error> for GeodataError {
-    fn from(e: diesel::result::Error) -> Self {
-        GeodataError::Db(DbError::Query(e))
-    }
-}
+crate::error::from_query_error!(GeodataError);
 
 /// Converts a place into its row (area and bounding box computed here).
 pub fn place_row(p: &Place) -> PlaceRow {

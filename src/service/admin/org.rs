@@ -5,6 +5,7 @@ use crate::db::{Db, DbError};
 use crate::domain::ids::{PersonId, UnitId};
 use crate::domain::org::{self, PersonRole, UnitKind};
 use crate::domain::text::a;
+use crate::error::{Details, ErrorKind, ServiceError};
 use crate::geo::place::{CITY_CODE, Level, PlaceCode};
 use crate::service::chain::index::SharedChainIndex;
 use crate::store::org::{self as store, PersonRow, UnitRow};
@@ -56,9 +57,27 @@ pub enum OrgError {
     Db(#[from] DbError),
 }
 
-impl From<diesel::result::Error> for OrgError {
-    fn from(e: diesel::result::Error) -> Self {
-        OrgError::Db(DbError::Query(e))
+crate::error::from_query_error!(OrgError);
+
+impl ServiceError for OrgError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            OrgError::Invalid { .. } => ErrorKind::Invalid("invalid_field"),
+            OrgError::UnknownReference(_) => ErrorKind::Unprocessable("unknown_reference"),
+            OrgError::NotFound("unit", _) => ErrorKind::NotFound("unit_not_found"),
+            OrgError::NotFound(..) => ErrorKind::NotFound("person_not_found"),
+            OrgError::InUse(_) => ErrorKind::Conflict("unit_in_use"),
+            OrgError::HasAssignments(_) => ErrorKind::Conflict("person_has_assignments"),
+            OrgError::OpenWork(_) => ErrorKind::Conflict("unit_has_open_work"),
+            OrgError::Db(_) => ErrorKind::Internal,
+        }
+    }
+
+    fn details(&self) -> Details {
+        match self {
+            OrgError::OpenWork(cases) => Details::Cases(cases.clone()),
+            _ => Details::None,
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use crate::domain::access;
 use crate::domain::access::Principal;
 use crate::domain::chain::AssignmentKind;
 use crate::domain::ids::{CaseId, random_id};
+use crate::error::{ErrorKind, ServiceError};
 use crate::service::admin::topics;
 use crate::service::analytics::counts;
 use crate::service::chain::Link;
@@ -45,9 +46,20 @@ pub enum CaseError {
     Db(#[from] DbError),
 }
 
-impl From<diesel::result::Error> for CaseError {
-    fn from(e: diesel::result::Error) -> Self {
-        CaseError::Db(DbError::Query(e))
+crate::error::from_query_error!(CaseError);
+
+impl ServiceError for CaseError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            CaseError::Invalid {
+                field: "cursor", ..
+            } => ErrorKind::Invalid("invalid_cursor"),
+            CaseError::Invalid { .. } => ErrorKind::Invalid("invalid_field"),
+            CaseError::NotFound(_) => ErrorKind::NotFound("case_not_found"),
+            CaseError::NotInCase(_) => ErrorKind::Unprocessable("item_not_in_case"),
+            CaseError::NothingToUnmerge(_) => ErrorKind::Conflict("nothing_to_unmerge"),
+            CaseError::Db(_) => ErrorKind::Internal,
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use crate::domain::ids::{PersonId, UnitId, random_id};
 use crate::domain::org::valid_name;
 use crate::domain::text::a;
 use crate::domain::time::rfc3339;
+use crate::error::{ErrorKind, ServiceError};
 use crate::geo::index::PlaceIndex;
 use crate::geo::place::{Level, PlaceCode};
 use crate::service::chain::index::SharedChainIndex;
@@ -48,9 +49,17 @@ pub enum ChainError {
     Db(#[from] DbError),
 }
 
-impl From<diesel::result::Error> for ChainError {
-    fn from(e: diesel::result::Error) -> Self {
-        ChainError::Db(DbError::Query(e))
+crate::error::from_query_error!(ChainError);
+
+impl ServiceError for ChainError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            ChainError::Invalid { .. } => ErrorKind::Invalid("invalid_field"),
+            ChainError::UnknownReference(_) => ErrorKind::Unprocessable("unknown_reference"),
+            ChainError::NotFound(_) => ErrorKind::NotFound("not_found"),
+            ChainError::Overlap(_) => ErrorKind::Conflict("overlapping_assignment"),
+            ChainError::Db(_) => ErrorKind::Internal,
+        }
     }
 }
 

@@ -16,6 +16,7 @@ use crate::domain::ids::{
 };
 use crate::domain::merge::{self, Candidate, Decision, IntakePolicy, Item, TimeRefusal};
 use crate::domain::topic::{MergeRule, TopicCode};
+use crate::error::{ErrorKind, ServiceError};
 use crate::geo::address::AddressMatcher;
 use crate::geo::index::{Method, PlaceIndex};
 use crate::geo::lonlat::{Lonlat, PointError, parse_crs};
@@ -73,28 +74,24 @@ pub enum IntakeError {
     Db(#[from] DbError),
 }
 
-impl IntakeError {
-    /// The stable snake_case code (the HTTP answer's and a pushed report's); `None` for a failure of ours (the
-    /// database, the chain or taxonomy lookup).
-    pub fn code(&self) -> Option<&'static str> {
-        Some(match self {
-            IntakeError::Invalid { .. } => "invalid_field",
-            IntakeError::Point(p) => p.code(),
-            IntakeError::UnknownTopic(_) => "unknown_topic",
-            IntakeError::TicketNoReused(_) => "ticket_no_reused",
-            IntakeError::ReportIdReused(_) => "report_id_reused",
-            IntakeError::OutsideArea => "outside_jurisdiction",
-            IntakeError::Time { refusal, .. } => refusal.code(),
-            IntakeError::Lookup(_) | IntakeError::Db(_) => return None,
-        })
+impl ServiceError for IntakeError {
+    /// The kind and code (the HTTP answer's and a pushed report's); internal for a failure of ours (the database,
+    /// the chain or taxonomy lookup).
+    fn kind(&self) -> ErrorKind {
+        match self {
+            IntakeError::Invalid { .. } => ErrorKind::Invalid("invalid_field"),
+            IntakeError::Point(p) => ErrorKind::Invalid(p.code()),
+            IntakeError::UnknownTopic(_) => ErrorKind::Unprocessable("unknown_topic"),
+            IntakeError::TicketNoReused(_) => ErrorKind::Conflict("ticket_no_reused"),
+            IntakeError::ReportIdReused(_) => ErrorKind::Conflict("report_id_reused"),
+            IntakeError::OutsideArea => ErrorKind::Unprocessable("outside_jurisdiction"),
+            IntakeError::Time { refusal, .. } => ErrorKind::Unprocessable(refusal.code()),
+            IntakeError::Lookup(_) | IntakeError::Db(_) => ErrorKind::Internal,
+        }
     }
 }
 
-impl From<diesel::result::Error> for IntakeError {
-    fn from(e: diesel::result::Error) -> Self {
-        IntakeError::Db(DbError::Query(e))
-    }
-}
+crate::error::from_query_error!(IntakeError);
 
 impl From<TopicError> for IntakeError {
     fn from(e: TopicError) -> Self {

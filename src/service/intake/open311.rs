@@ -43,9 +43,16 @@ pub enum Open311Error {
     Db(#[from] DbError),
 }
 
-impl From<diesel::result::Error> for Open311Error {
-    fn from(e: diesel::result::Error) -> Self {
-        Open311Error::Db(DbError::Query(e))
+crate::error::from_query_error!(Open311Error);
+
+impl crate::error::ServiceError for Open311Error {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            Open311Error::Invalid { .. } => ErrorKind::Invalid("invalid_field"),
+            Open311Error::UnknownService(_) => ErrorKind::NotFound("unknown_service"),
+            Open311Error::Lookup(_) | Open311Error::Db(_) => ErrorKind::Internal,
+        }
     }
 }
 

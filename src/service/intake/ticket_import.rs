@@ -7,6 +7,7 @@
 
 use crate::db::Db;
 use crate::domain::access::Principal;
+use crate::error::ServiceError;
 use crate::service::intake::pipeline;
 use crate::service::intake::{
     self, CallerInput, Geo, IntakeError, LocationInput, PreparedTicket, TicketInput,

@@ -8,6 +8,7 @@ use crate::db::{Db, DbError};
 use crate::domain::access::Principal;
 use crate::domain::access::Role;
 use crate::domain::access::{self, Permission};
+use crate::error::{ErrorKind, ServiceError};
 use crate::service::auth::{self, AuthError};
 use crate::store::sync::{self as store, DeviceRow};
 use chrono::{Duration, NaiveDateTime};
@@ -57,9 +58,19 @@ pub enum DeviceError {
     Db(#[from] DbError),
 }
 
-impl From<diesel::result::Error> for DeviceError {
-    fn from(e: diesel::result::Error) -> Self {
-        DeviceError::Db(DbError::Query(e))
+crate::error::from_query_error!(DeviceError);
+
+impl ServiceError for DeviceError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            DeviceError::Invalid { .. } => ErrorKind::Invalid("invalid_field"),
+            DeviceError::Forbidden(_) => ErrorKind::Forbidden("forbidden"),
+            DeviceError::TooMany => ErrorKind::Conflict("too_many_devices"),
+            DeviceError::NotFound(_) => ErrorKind::NotFound("device_not_found"),
+            DeviceError::Revoked => ErrorKind::Unauthorized("device_revoked"),
+            DeviceError::InvalidToken => ErrorKind::Unauthorized("invalid_token"),
+            DeviceError::Db(_) => ErrorKind::Internal,
+        }
     }
 }
 

@@ -15,6 +15,7 @@ use crate::domain::access;
 use crate::domain::access::Principal;
 use crate::domain::access::Role;
 use crate::domain::workflow::{self, Origin, Status};
+use crate::error::{ErrorKind, ServiceError};
 use crate::geo::index::PlaceIndex;
 use crate::service::chain::index::SharedChainIndex;
 use crate::service::chain::{Chain, chain_of};
@@ -53,9 +54,15 @@ pub enum PullError {
     Db(#[from] DbError),
 }
 
-impl From<diesel::result::Error> for PullError {
-    fn from(e: diesel::result::Error) -> Self {
-        PullError::Db(DbError::Query(e))
+crate::error::from_query_error!(PullError);
+
+impl ServiceError for PullError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            PullError::InvalidCursor => ErrorKind::Invalid("invalid_cursor"),
+            PullError::InvalidLimit => ErrorKind::Invalid("invalid_field"),
+            PullError::Db(_) => ErrorKind::Internal,
+        }
     }
 }
 

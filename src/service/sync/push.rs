@@ -16,6 +16,7 @@
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::access::Principal;
 use crate::domain::access::{self, Permission};
+use crate::error::{ErrorKind, ServiceError};
 use crate::service::cases::workflow::{self, TransitionInput, WorkflowError};
 use crate::service::intake::{self, Geo, IntakeError, ReportInput, Rules};
 use crate::store::cases as case_store;
@@ -95,9 +96,15 @@ pub enum SyncError {
     Db(#[from] DbError),
 }
 
-impl From<diesel::result::Error> for SyncError {
-    fn from(e: diesel::result::Error) -> Self {
-        SyncError::Db(DbError::Query(e))
+crate::error::from_query_error!(SyncError);
+
+impl ServiceError for SyncError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            SyncError::Invalid { .. } => ErrorKind::Invalid("invalid_field"),
+            SyncError::DeviceRequired => ErrorKind::Forbidden("device_required"),
+            SyncError::Db(_) => ErrorKind::Internal,
+        }
     }
 }
 

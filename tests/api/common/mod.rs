@@ -5,8 +5,6 @@
 //! file, or a PostgreSQL template database) and every test gets its own copy: `VACUUM INTO` on SQLite,
 //! `CREATE DATABASE ... TEMPLATE` on PostgreSQL. Each test's database is dropped when the test ends.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
-
 pub mod live;
 pub mod spec;
 

@@ -157,9 +157,7 @@ pub async fn place_chain(
     // In memory and a few microseconds: no need for a blocking thread.
     let chain = service::chain_of(&state.index, &state.chain, &code, at, state.clock.now())
         .map_err(|e| match e {
-            ChainError::Invalid { .. } => {
-                ApiError::bad_request("invalid_place_code", e.to_string())
-            }
+            ChainError::Invalid(_) => ApiError::bad_request("invalid_place_code", e.to_string()),
             ChainError::NotFound(_) => ApiError::not_found("place_not_found", e.to_string()),
             other => other.into(),
         })?;

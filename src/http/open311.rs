@@ -8,7 +8,7 @@
 
 use crate::domain::access::Principal;
 use crate::domain::access::{self, Permission};
-use crate::error::ApiError;
+use crate::error::{ApiError, InvalidField};
 use crate::http::dto::parse_time;
 use crate::http::intake::file_prepared;
 use crate::http::state::AppState;
@@ -151,7 +151,7 @@ fn open311_param(field: &str) -> &'static str {
 impl From<IntakeError> for SpecError {
     fn from(e: IntakeError) -> Self {
         match e {
-            IntakeError::Invalid { field, message } => {
+            IntakeError::Invalid(InvalidField { field, message }) => {
                 SpecError::bad_request(format!("{}: {message}", open311_param(field)))
             }
             IntakeError::Point(p) => SpecError::bad_request(format!("lat/long: {p}")),

@@ -5,7 +5,7 @@ use crate::db::{Db, DbError};
 use crate::domain::ids::{PersonId, UnitId};
 use crate::domain::org::{self, PersonRole, UnitKind};
 use crate::domain::text::a;
-use crate::error::{Details, ErrorKind, ServiceError};
+use crate::error::{Details, ErrorKind, InvalidField, ServiceError};
 use crate::geo::place::{CITY_CODE, Level, PlaceCode};
 use crate::service::chain::index::SharedChainIndex;
 use crate::store::org::{self as store, PersonRow, UnitRow};
@@ -22,13 +22,8 @@ pub const MAX_LIST: i64 = 1000;
 #[non_exhaustive]
 pub enum OrgError {
     /// A field is missing or malformed.
-    #[error("{field}: {message}")]
-    Invalid {
-        /// The field.
-        field: &'static str,
-        /// What is wrong.
-        message: String,
-    },
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
     /// The record refers to a place or unit that does not exist.
     #[error("{0}")]
     UnknownReference(String),
@@ -62,7 +57,7 @@ crate::error::from_query_error!(OrgError);
 impl ServiceError for OrgError {
     fn kind(&self) -> ErrorKind {
         match self {
-            OrgError::Invalid { .. } => ErrorKind::Invalid("invalid_field"),
+            OrgError::Invalid(_) => ErrorKind::Invalid("invalid_field"),
             OrgError::UnknownReference(_) => ErrorKind::Unprocessable("unknown_reference"),
             OrgError::NotFound("unit", _) => ErrorKind::NotFound("unit_not_found"),
             OrgError::NotFound(..) => ErrorKind::NotFound("person_not_found"),
@@ -82,10 +77,7 @@ impl ServiceError for OrgError {
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> OrgError {
-    OrgError::Invalid {
-        field,
-        message: message.into(),
-    }
+    OrgError::Invalid(InvalidField::new(field, message))
 }
 
 /// Fields of a unit as a client sends them; absent fields keep their value (or are required on create).

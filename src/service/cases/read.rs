@@ -6,7 +6,7 @@ use crate::domain::access;
 use crate::domain::access::Principal;
 use crate::domain::chain::AssignmentKind;
 use crate::domain::ids::{CaseId, random_id};
-use crate::error::{ErrorKind, ServiceError};
+use crate::error::{ErrorKind, InvalidField, ServiceError};
 use crate::service::admin::topics;
 use crate::service::analytics::counts;
 use crate::service::chain::Link;
@@ -25,13 +25,8 @@ use std::sync::Arc;
 #[non_exhaustive]
 pub enum CaseError {
     /// A field is missing or malformed.
-    #[error("{field}: {message}")]
-    Invalid {
-        /// The field.
-        field: &'static str,
-        /// What is wrong.
-        message: String,
-    },
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
     /// No such case (or not visible to the reader).
     #[error("no case has the id {0}")]
     NotFound(String),
@@ -51,10 +46,10 @@ crate::error::from_query_error!(CaseError);
 impl ServiceError for CaseError {
     fn kind(&self) -> ErrorKind {
         match self {
-            CaseError::Invalid {
+            CaseError::Invalid(InvalidField {
                 field: "cursor", ..
-            } => ErrorKind::Invalid("invalid_cursor"),
-            CaseError::Invalid { .. } => ErrorKind::Invalid("invalid_field"),
+            }) => ErrorKind::Invalid("invalid_cursor"),
+            CaseError::Invalid(_) => ErrorKind::Invalid("invalid_field"),
             CaseError::NotFound(_) => ErrorKind::NotFound("case_not_found"),
             CaseError::NotInCase(_) => ErrorKind::Unprocessable("item_not_in_case"),
             CaseError::NothingToUnmerge(_) => ErrorKind::Conflict("nothing_to_unmerge"),
@@ -64,10 +59,7 @@ impl ServiceError for CaseError {
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> CaseError {
-    CaseError::Invalid {
-        field,
-        message: message.into(),
-    }
+    CaseError::Invalid(InvalidField::new(field, message))
 }
 
 /// The most cases one page holds.

@@ -15,6 +15,7 @@ use crate::domain::access::Role;
 use crate::domain::deadline::{self, WorkPolicy};
 use crate::domain::topic::TimeClass;
 use crate::domain::workflow::Action;
+use crate::error::InvalidField;
 use crate::service::cases::work::{self, Router};
 use crate::service::cases::workflow::{self, TransitionInput, WorkflowError};
 use crate::service::intake;
@@ -322,9 +323,11 @@ pub fn escalations(
     cursor: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<(EscalationRow, crate::store::cases::CaseRow)>, String), WorkflowError> {
-    let bad = || WorkflowError::Invalid {
-        field: "cursor",
-        message: "is not a cursor this server handed out".into(),
+    let bad = || {
+        WorkflowError::Invalid(InvalidField::new(
+            "cursor",
+            "is not a cursor this server handed out",
+        ))
     };
     let mut after = match cursor {
         None => (chrono::DateTime::UNIX_EPOCH.naive_utc(), String::new(), 0),

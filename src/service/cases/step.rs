@@ -3,7 +3,7 @@
 //! records the work the step carries) use these, so neither depends on the other.
 
 use crate::db::DbError;
-use crate::error::{Details, ErrorKind, ServiceError};
+use crate::error::{Details, ErrorKind, InvalidField, ServiceError};
 use serde::{Deserialize, Serialize};
 
 /// Errors of the workflow.
@@ -11,13 +11,8 @@ use serde::{Deserialize, Serialize};
 #[non_exhaustive]
 pub enum WorkflowError {
     /// A field is missing or malformed.
-    #[error("{field}: {message}")]
-    Invalid {
-        /// The field.
-        field: &'static str,
-        /// What is wrong.
-        message: String,
-    },
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
     /// No such case (or not visible to this user).
     #[error("no case {0}")]
     NotFound(String),
@@ -86,7 +81,7 @@ impl ServiceError for WorkflowError {
     /// The kind and code (the HTTP answer's and a pushed step's).
     fn kind(&self) -> ErrorKind {
         match self {
-            WorkflowError::Invalid { .. } => ErrorKind::Invalid("invalid_field"),
+            WorkflowError::Invalid(_) => ErrorKind::Invalid("invalid_field"),
             WorkflowError::NotFound(_) => ErrorKind::NotFound("case_not_found"),
             WorkflowError::Illegal { .. } => ErrorKind::Conflict("illegal_transition"),
             WorkflowError::Forbidden { .. } => ErrorKind::Forbidden("forbidden_transition"),
@@ -116,10 +111,7 @@ crate::error::from_query_error!(WorkflowError);
 
 /// An `Invalid` error for `field`.
 pub(super) fn invalid(field: &'static str, message: impl Into<String>) -> WorkflowError {
-    WorkflowError::Invalid {
-        field,
-        message: message.into(),
-    }
+    WorkflowError::Invalid(InvalidField::new(field, message))
 }
 
 /// Whether the problem was solved, as the caller says on the callback.

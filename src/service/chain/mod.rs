@@ -12,7 +12,7 @@ use crate::domain::ids::{PersonId, UnitId, random_id};
 use crate::domain::org::valid_name;
 use crate::domain::text::a;
 use crate::domain::time::rfc3339;
-use crate::error::{ErrorKind, ServiceError};
+use crate::error::{ErrorKind, InvalidField, ServiceError};
 use crate::geo::index::PlaceIndex;
 use crate::geo::place::{Level, PlaceCode};
 use crate::service::chain::index::SharedChainIndex;
@@ -28,13 +28,8 @@ use std::sync::Arc;
 #[non_exhaustive]
 pub enum ChainError {
     /// A field is missing or malformed.
-    #[error("{field}: {message}")]
-    Invalid {
-        /// The field.
-        field: &'static str,
-        /// What is wrong.
-        message: String,
-    },
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
     /// A referenced place, section, person or unit does not exist.
     #[error("{0}")]
     UnknownReference(String),
@@ -54,7 +49,7 @@ crate::error::from_query_error!(ChainError);
 impl ServiceError for ChainError {
     fn kind(&self) -> ErrorKind {
         match self {
-            ChainError::Invalid { .. } => ErrorKind::Invalid("invalid_field"),
+            ChainError::Invalid(_) => ErrorKind::Invalid("invalid_field"),
             ChainError::UnknownReference(_) => ErrorKind::Unprocessable("unknown_reference"),
             ChainError::NotFound(_) => ErrorKind::NotFound("not_found"),
             ChainError::Overlap(_) => ErrorKind::Conflict("overlapping_assignment"),
@@ -64,10 +59,7 @@ impl ServiceError for ChainError {
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> ChainError {
-    ChainError::Invalid {
-        field,
-        message: message.into(),
-    }
+    ChainError::Invalid(InvalidField::new(field, message))
 }
 
 /// A request to assign someone.
@@ -442,10 +434,7 @@ pub fn import_csv(
 pub fn export_csv<W: std::io::Write>(db: &Db, out: W) -> Result<usize, ChainError> {
     let rows = store::all_assignments(&mut *db.reader()?)?;
     let mut w = csv::Writer::from_writer(out);
-    let io = |e: csv::Error| ChainError::Invalid {
-        field: "output",
-        message: e.to_string(),
-    };
+    let io = |e: csv::Error| ChainError::Invalid(InvalidField::new("output", e.to_string()));
     w.write_record(CSV_COLUMNS).map_err(io)?;
     let t = rfc3339;
     for a in &rows {
@@ -460,10 +449,8 @@ pub fn export_csv<W: std::io::Write>(db: &Db, out: W) -> Result<usize, ChainErro
         ])
         .map_err(io)?;
     }
-    w.flush().map_err(|e| ChainError::Invalid {
-        field: "output",
-        message: e.to_string(),
-    })?;
+    w.flush()
+        .map_err(|e| ChainError::Invalid(InvalidField::new("output", e.to_string())))?;
     Ok(rows.len())
 }
 

@@ -16,7 +16,7 @@ use crate::domain::ids::{
 };
 use crate::domain::merge::{self, Candidate, Decision, IntakePolicy, Item, TimeRefusal};
 use crate::domain::topic::{MergeRule, TopicCode};
-use crate::error::{ErrorKind, ServiceError};
+use crate::error::{ErrorKind, InvalidField, ServiceError};
 use crate::geo::address::AddressMatcher;
 use crate::geo::index::{Method, PlaceIndex};
 use crate::geo::lonlat::{Lonlat, PointError, parse_crs};
@@ -36,13 +36,8 @@ use std::collections::HashMap;
 #[non_exhaustive]
 pub enum IntakeError {
     /// A field is missing or malformed.
-    #[error("{field}: {message}")]
-    Invalid {
-        /// The field.
-        field: &'static str,
-        /// What is wrong.
-        message: String,
-    },
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
     /// The point is malformed.
     #[error("location: {0}")]
     Point(#[from] PointError),
@@ -79,7 +74,7 @@ impl ServiceError for IntakeError {
     /// the chain or taxonomy lookup).
     fn kind(&self) -> ErrorKind {
         match self {
-            IntakeError::Invalid { .. } => ErrorKind::Invalid("invalid_field"),
+            IntakeError::Invalid(_) => ErrorKind::Invalid("invalid_field"),
             IntakeError::Point(p) => ErrorKind::Invalid(p.code()),
             IntakeError::UnknownTopic(_) => ErrorKind::Unprocessable("unknown_topic"),
             IntakeError::TicketNoReused(_) => ErrorKind::Conflict("ticket_no_reused"),
@@ -112,10 +107,7 @@ impl From<ChainError> for IntakeError {
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> IntakeError {
-    IntakeError::Invalid {
-        field,
-        message: message.into(),
-    }
+    IntakeError::Invalid(InvalidField::new(field, message))
 }
 
 /// What intake needs of the geography.

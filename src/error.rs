@@ -21,7 +21,8 @@
 //!   itself only for what it checks itself (a query parameter, a route-specific code).
 //! - **The sync push** answers each operation with the same codes ([`ServiceError::code`]), so a phone and the
 //!   HTTP API name a refusal alike.
-//! - **The command line** wraps everything in `anyhow` with context.
+//! - **The command line** wraps everything in `anyhow` with context; an error that only the command line sees
+//!   (`GeodataError`, `ImportError`) needs no [`ServiceError`] until a route returns it.
 //!
 //! Anything that is not the client's fault becomes [`ApiError::Internal`]: a 500 that logs the whole cause chain under
 //! an error id and tells the client only that id.

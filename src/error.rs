@@ -586,7 +586,7 @@ mod tests {
         assert_eq!(body(&blocked)["cases"], serde_json::json!(["c1", "c2"]));
         let slow = ApiError::from(Sample::Slow).error_response();
         assert_eq!(slow.status(), StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(slow.headers()["Retry-After"], "7");
+        assert_eq!(slow.headers().get("Retry-After").unwrap(), "7");
         assert_eq!(Sample::Slow.code(), Some("too_many_attempts"));
         assert_eq!(Sample::Db(DbError::Migration("x".into())).code(), None);
     }

@@ -5,8 +5,8 @@
 use crate::domain::access::{self, Permission, Principal};
 use crate::error::ApiError;
 use crate::http::state::AppState;
-use crate::service::auth::{self, AuthError};
-use crate::service::sync::devices::{self, DeviceError};
+use crate::service::auth;
+use crate::service::sync::devices;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use std::future::Future;

@@ -5,7 +5,7 @@ use crate::error::ApiError;
 use crate::http::access::CurrentUser;
 use crate::http::query::Query;
 use crate::http::state::AppState;
-use crate::service::assessment::{self as service, Assessment, AssessmentError, Entry};
+use crate::service::assessment::{self as service, Assessment, Entry};
 use actix_web::web;
 use serde::{Deserialize, Serialize};
 

@@ -17,7 +17,7 @@ use crate::http::query::one_of;
 use crate::http::state::AppState;
 use crate::http::work::{CallbackDto, EscalationDto, WhistleCallDto, WorkDto};
 use crate::http::workflow::{StepDto, TransitionDto};
-use crate::service::cases::read::{self as service, CaseError, UnmergeInput};
+use crate::service::cases::read::{self as service, UnmergeInput};
 use crate::store::cases::{CaseFilter, CaseRow, DecisionRow, ReportRow, TicketRow};
 use actix_web::web;
 use serde::{Deserialize, Serialize};

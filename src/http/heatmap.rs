@@ -9,7 +9,7 @@ use crate::http::access::CurrentUser;
 use crate::http::query::MAX_QUERY_BYTES;
 use crate::http::state::AppState;
 use crate::service::analytics::heatmap::{
-    self as service, HeatError, HeatMap, HeatRequest, Trend, TrendRequest,
+    self as service, HeatMap, HeatRequest, Trend, TrendRequest,
 };
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;

@@ -6,11 +6,9 @@ use crate::http::access::CurrentUser;
 use crate::http::cases::{CaseDto, DecisionDto, ReportDto, TicketDto};
 use crate::http::query::{NoParameters, Query};
 use crate::http::state::AppState;
-use crate::service::admin::topics::{self, TopicError};
+use crate::service::admin::topics;
 use crate::service::intake::ticket_queue::QueueOutcome;
-use crate::service::intake::{
-    self as service, Filed, IntakeError, PreparedTicket, ReportInput, TicketInput,
-};
+use crate::service::intake::{self as service, Filed, PreparedTicket, ReportInput, TicketInput};
 use crate::store::cases::TicketRow;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;

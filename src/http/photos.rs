@@ -12,7 +12,6 @@ use crate::domain::access::Permission;
 use crate::error::ApiError;
 use crate::http::access::CurrentUser;
 use crate::http::state::AppState;
-use crate::media::ingest::IngestError;
 use crate::media::store::Variant;
 use crate::service::sync::photos::{self as service, MAX_PIECE, PhotoError, UploadState};
 use actix_web::http::header;

@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::http::access::CurrentUser;
 use crate::http::query::{NoParameters, Query};
 use crate::http::state::AppState;
-use crate::service::analytics::tiles::{self as service, TileError};
+use crate::service::analytics::tiles as service;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;

@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::http::access::CurrentUser;
 use crate::http::cases::CaseDto;
 use crate::http::state::AppState;
-use crate::service::cases::workflow::{self as service, TransitionInput, WorkflowError};
+use crate::service::cases::workflow::{self as service, TransitionInput};
 use crate::store::workflow::TransitionRow;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;

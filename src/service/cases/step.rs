@@ -3,7 +3,7 @@
 //! records the work the step carries) use these, so neither depends on the other.
 
 use crate::db::DbError;
-use crate::error::{Details, ErrorKind, InvalidField, ServiceError};
+use crate::error::{ErrorKind, InvalidField, ServiceError};
 use serde::{Deserialize, Serialize};
 
 /// Errors of the workflow.
@@ -96,13 +96,14 @@ impl ServiceError for WorkflowError {
         }
     }
 
-    fn details(&self) -> Details {
+    fn details(&self) -> crate::error::Details {
+        use crate::error::Details as D;
         match self {
             WorkflowError::Illegal { allowed, .. } => {
-                Details::Allowed(allowed.iter().map(|a| (*a).to_owned()).collect())
+                D::Allowed(allowed.iter().map(|a| (*a).to_owned()).collect())
             }
-            WorkflowError::PhotosMissing(missing) => Details::Missing(missing.clone()),
-            _ => Details::None,
+            WorkflowError::PhotosMissing(missing) => D::Missing(missing.clone()),
+            _ => D::None,
         }
     }
 }

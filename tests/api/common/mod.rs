@@ -97,7 +97,14 @@ fn pg_admin(url: &str, sql: &str) {
 }
 
 enum Template {
-    Sqlite(tempfile::TempDir, String),
+    Sqlite(
+        #[expect(
+            dead_code,
+            reason = "held, not read: the template's folder lives as long as the run"
+        )]
+        tempfile::TempDir,
+        String,
+    ),
     Postgres(String),
 }
 

@@ -8,7 +8,10 @@
 //! `GRIDLINE_BENCH_TICKETS` sets the import size (default 1,000,000); `GRIDLINE_BENCH_STEPS` picks steps
 //! (default `simulate,import,list`).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a benchmark stops at the first failure: unwrap says where"
+)]
 
 use chrono::NaiveDate;
 use gridline::domain::access::Principal;

@@ -4,7 +4,10 @@
 //! `cargo bench --bench chain`; figures go in README.md's Performance section. The index's size (estimated heap
 //! bytes; the resident set is no guide, as the allocator reuses what loading the dataset freed) is printed once.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a benchmark stops at the first failure: unwrap says where"
+)]
 
 use chrono::NaiveDate;
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -4,7 +4,10 @@
 //! `cargo bench --bench gistar`, or `scripts/gistar-bench` to time PySAL esda (with numba) on the same input in the
 //! same run. The values are synthetic counts from a fixed formula that the script repeats exactly: `value(i, t)` below.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a benchmark stops at the first failure: unwrap says where"
+)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gridline::analytics::{self, EmergingOptions, Matrix, Options, Weights, WeightsSpec};

@@ -7,7 +7,10 @@
 //! Run: `cargo bench --bench heatmap`. `GRIDLINE_BENCH_DB=PATH` keeps the database there and reuses it when it
 //! already holds the data (the simulation takes minutes).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a benchmark stops at the first failure: unwrap says where"
+)]
 
 use chrono::{Duration, NaiveDate};
 use criterion::{Criterion, criterion_group, criterion_main};

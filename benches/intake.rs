@@ -4,7 +4,10 @@
 //! Run: `cargo bench --bench intake` (prints its figures; not criterion, because the point is an open-loop rate).
 //! `GRIDLINE_BENCH_TICKETS` sets the number of tickets of the throughput run (default 20,000).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a benchmark stops at the first failure: unwrap says where"
+)]
 
 use futures_util::StreamExt;
 use gridline::domain::access::Role;
@@ -49,20 +52,31 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let url = dir.path().join("bench.db").to_string_lossy().into_owned();
     let state = gridline::http::state::prepare(&url, 8).unwrap();
-    let key = gridline::service::auth::create_api_key(&state.db, "hotline", Role::HotlineOperator)
-        .unwrap()
-        .key;
+    let key = gridline::service::auth::create_api_key(
+        &state.db,
+        "hotline",
+        Role::HotlineOperator,
+        state.clock.now(),
+    )
+    .unwrap()
+    .key;
 
     // 0. The service alone, one thread, no HTTP: what one ticket costs the database path.
     {
-        let actor = gridline::service::auth::authenticate(&state.db, &key).unwrap();
+        let actor =
+            gridline::service::auth::authenticate(&state.db, &key, state.clock.now()).unwrap();
         let inputs: Vec<gridline::service::intake::TicketInput> = tickets("svc", 5_000, 9)
             .iter()
             .map(|b| serde_json::from_slice(b).unwrap())
             .collect();
         let started = Instant::now();
         for t in &inputs {
-            let p = gridline::service::intake::prepare_ticket(&state.geo(), t, &actor);
+            let p = gridline::service::intake::prepare_ticket(
+                &state.geo(),
+                t,
+                &actor,
+                state.clock.now(),
+            );
             let mut r = gridline::service::intake::file_tickets(
                 &state.db,
                 chrono::Utc::now().naive_utc(),

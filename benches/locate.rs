@@ -3,7 +3,10 @@
 //!
 //! `cargo bench --bench locate`; figures go in README.md's Performance section.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a benchmark stops at the first failure: unwrap says where"
+)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use gridline::geo::index::PlaceIndex;

@@ -6,7 +6,10 @@
 //!
 //! Run: `cargo bench --bench phones` (`GRIDLINE_BENCH_PHONES=200` for fewer phones).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a benchmark stops at the first failure: unwrap says where"
+)]
 
 use diesel::prelude::*;
 use gridline::db::schema::{photos, reports, sync_ops};
@@ -67,11 +70,25 @@ fn main() {
     let members: Vec<String> = (0..phones.div_ceil(PER_MEMBER))
         .map(|m| {
             let name = format!("member{m}");
-            auth::add_user(&db, &name, &name, Role::GridMember, "bench password 1").unwrap();
+            auth::add_user(
+                &db,
+                &name,
+                &name,
+                Role::GridMember,
+                "bench password 1",
+                chrono::Utc::now().naive_utc(),
+            )
+            .unwrap();
             auth::set_scopes(&db, &name, std::slice::from_ref(&cell), &[]).unwrap();
-            auth::login(&db, &name, "bench password 1", "bench")
-                .unwrap()
-                .token
+            auth::login(
+                &db,
+                &name,
+                "bench password 1",
+                "bench",
+                chrono::Utc::now().naive_utc(),
+            )
+            .unwrap()
+            .token
         })
         .collect();
     let transport = |attempts| {

@@ -4,7 +4,10 @@
 //!
 //! Run: `cargo bench --bench sync` (prints its figures; not criterion, because each push changes the database).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a benchmark stops at the first failure: unwrap says where"
+)]
 
 use gridline::domain::access::Role;
 use gridline::service::auth;
@@ -32,7 +35,15 @@ fn main() {
     let url = dir.path().join("bench.db").to_string_lossy().into_owned();
     let state = gridline::http::state::prepare(&url, 4).unwrap();
     let db = &state.db;
-    auth::add_user(db, "member", "网格员", Role::GridMember, "bench password 1").unwrap();
+    auth::add_user(
+        db,
+        "member",
+        "网格员",
+        Role::GridMember,
+        "bench password 1",
+        chrono::Utc::now().naive_utc(),
+    )
+    .unwrap();
     auth::set_scopes(db, "member", &["110000".to_owned()], &[]).unwrap();
     let user_id = gridline::store::users::by_username(&mut db.reader().unwrap(), "member")
         .unwrap()

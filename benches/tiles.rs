@@ -11,7 +11,10 @@
 //! an existing database instead of a fresh one: the heat map bench's (`GRIDLINE_BENCH_DB=PATH cargo bench --bench
 //! heatmap` fills it with 61 simulated days) gives the tiles real counts to read.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a benchmark stops at the first failure: unwrap says where"
+)]
 
 use criterion::Criterion;
 use geo::{Geometry, Validation};

@@ -79,6 +79,7 @@ pub fn report_heatmap(
     statuses: &[String],
     format: &str,
 ) -> anyhow::Result<()> {
+    use crate::error::ServiceError;
     use crate::http::heatmap::{HeatMapDto, csv};
     use crate::service::analytics::heatmap::{self as service, HeatRequest};
     let index = crate::service::admin::geodata::load_index(db)?;

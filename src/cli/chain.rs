@@ -1,6 +1,6 @@
 //! `gridline chain ...`: the responsibility chain as CSV, applied all or nothing.
 
-use super::{open, read_file};
+use super::{now, open, read_file};
 use crate::config::DbArgs;
 use anyhow::Context;
 use clap::Subcommand;
@@ -32,7 +32,9 @@ pub(super) fn run(action: ChainAction, db: &DbArgs) -> anyhow::Result<()> {
             let bytes = read_file(&file)?;
             let text = String::from_utf8(bytes)
                 .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", file.display()))?;
-            match chain::import_csv(&db, &text) {
+            // No server runs in this process: the index the import refreshes is this process's own, empty one.
+            let index = chain::index::SharedChainIndex::default();
+            match chain::import_csv(&db, &index, &text, now()) {
                 Ok(n) => println!(
                     "applied {n} assignments. Restart a running server to see them in its chains."
                 ),

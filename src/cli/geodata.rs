@@ -155,7 +155,8 @@ fn geodata_import(
         )
     };
     match level {
-        Layer::Places(level) => match geodata::import(&db, &bytes, level, drop_below) {
+        Layer::Places(level) => match geodata::import(&db, &bytes, level, drop_below, super::now())
+        {
             Ok(r) => println!(
                 "imported {} {} places (replacing {}); removed below: {} places, {} buildings. Restart the server to use them.",
                 r.inserted, r.level, r.removed, r.dropped_below, r.dropped_buildings
@@ -163,7 +164,7 @@ fn geodata_import(
             Err(ImportError::Refused(problems)) => return Err(refused(problems)),
             Err(e) => return Err(e.into()),
         },
-        Layer::Buildings => match geodata::import_buildings(&db, &bytes) {
+        Layer::Buildings => match geodata::import_buildings(&db, &bytes, super::now()) {
             Ok((removed, inserted)) => {
                 println!(
                     "imported {inserted} buildings (replacing {removed}). Restart the server to use them."

@@ -210,6 +210,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Opens the database (migrations applied) with a small pool, as every command but `serve` needs it.
+/// The time a command acts at: the system's clock (nothing moves a command's clock).
+fn now() -> chrono::NaiveDateTime {
+    crate::clock::Clock::default().now()
+}
+
 fn open(db: &DbArgs) -> anyhow::Result<crate::db::Db> {
     crate::db::Db::connect(&db.database_url()?, 2).context("opening the database")
 }

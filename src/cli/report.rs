@@ -114,7 +114,7 @@ fn report_assessment(month: &str, level: &str, format: &str, db: &DbArgs) -> any
     let db = open(db)?;
     let everyone =
         crate::domain::access::Principal::machine("report", "gridline report", Role::Admin);
-    let a: AssessmentDto = service::assess(&db, &everyone, month, level)?.into();
+    let a: AssessmentDto = service::assess(&db, &everyone, month, level, super::now())?.into();
     let mut out = std::io::stdout().lock();
     if format == "json" {
         serde_json::to_writer_pretty(&mut out, &a)?;

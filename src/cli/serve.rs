@@ -45,6 +45,7 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
         crate::service::cases::scheduler::spawn(
             state.db.clone(),
             std::time::Duration::from_secs(args.scheduler_secs),
+            state.clock.clone(),
             move || {
                 if let Err(e) = crate::service::hotspots::jobs::monthly(&db, &index, &clock) {
                     tracing::error!(error = %e, "monthly hot spot scans failed; trying again next pass");

@@ -80,7 +80,7 @@ pub(super) fn apikey_command(action: ApiKeyAction, db: &DbArgs) -> anyhow::Resul
     let db = open(db)?;
     match action {
         ApiKeyAction::Add { name, role } => {
-            let k = auth::create_api_key(&db, &name, role)?;
+            let k = auth::create_api_key(&db, &name, role, super::now())?;
             println!("created key {} ({role})", k.id);
             println!(
                 "secret (shown once; send as Authorization: Bearer ...): {}",
@@ -98,7 +98,7 @@ pub(super) fn apikey_command(action: ApiKeyAction, db: &DbArgs) -> anyhow::Resul
             }
         }
         ApiKeyAction::Revoke { id } => {
-            auth::revoke_api_key(&db, &id)
+            auth::revoke_api_key(&db, &id, super::now())
                 .map_err(|_| anyhow::anyhow!("no active API key has the id {id:?}"))?;
             println!("revoked {id}");
         }
@@ -147,6 +147,7 @@ pub(super) fn run(action: UserAction, db: &DbArgs) -> anyhow::Result<()> {
                     topics: &topics,
                     units: &units,
                 },
+                super::now(),
             )?;
             println!(
                 "added {username} ({})",
@@ -168,7 +169,7 @@ pub(super) fn run(action: UserAction, db: &DbArgs) -> anyhow::Result<()> {
             }
         }
         UserAction::Disable { username, enable } => {
-            auth::set_disabled(&db, &username, !enable)?;
+            auth::set_disabled(&db, &username, !enable, super::now())?;
             println!(
                 "{username} {}",
                 if enable {
@@ -180,7 +181,7 @@ pub(super) fn run(action: UserAction, db: &DbArgs) -> anyhow::Result<()> {
         }
         UserAction::ResetPassword { username } => {
             let (password, generated) = new_password();
-            auth::reset_password(&db, &username, &password)?;
+            auth::reset_password(&db, &username, &password, super::now())?;
             println!("password of {username} replaced; their tokens are revoked");
             if generated {
                 println!("password (shown once): {password}");
@@ -200,7 +201,7 @@ pub(super) fn bootstrap_admin(db: &crate::db::Db) -> anyhow::Result<()> {
     let given = std::env::var("GRIDLINE_ADMIN_PASSWORD")
         .ok()
         .filter(|p| !p.is_empty());
-    if let Some(generated) = crate::service::auth::ensure_admin(db, given.as_deref())
+    if let Some(generated) = crate::service::auth::ensure_admin(db, given.as_deref(), super::now())
         .context("creating the first admin")?
     {
         println!(

@@ -5,8 +5,8 @@
 use crate::domain::access::{self, Permission, Principal};
 use crate::error::ApiError;
 use crate::http::state::AppState;
-use crate::service::auth::{self, AuthError};
-use crate::service::sync::devices::{self, DeviceError};
+use crate::service::auth;
+use crate::service::sync::devices;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use std::future::Future;
@@ -59,59 +59,6 @@ pub fn bearer(req: &HttpRequest) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-impl From<AuthError> for ApiError {
-    fn from(e: AuthError) -> Self {
-        match e {
-            AuthError::InvalidCredentials => ApiError::Unauthorized {
-                code: "invalid_credentials",
-                message: e.to_string(),
-            },
-            AuthError::InvalidToken => ApiError::Unauthorized {
-                code: "invalid_token",
-                message: e.to_string(),
-            },
-            AuthError::Throttled(secs) => ApiError::Throttled {
-                retry_after_secs: secs,
-                message: e.to_string(),
-            },
-            AuthError::UnknownScope(_)
-            | AuthError::UnknownUnit(_)
-            | AuthError::TooMany
-            | AuthError::UsernameTaken(_)
-            | AuthError::UnknownUser(_)
-            | AuthError::InvalidUsername
-            | AuthError::Password(_) => ApiError::bad_request("invalid_account", e.to_string()),
-            AuthError::Db(db) => ApiError::from(db),
-        }
-    }
-}
-
-impl From<DeviceError> for ApiError {
-    fn from(e: DeviceError) -> Self {
-        match e {
-            DeviceError::Invalid { .. } => ApiError::bad_request("invalid_field", e.to_string()),
-            DeviceError::Forbidden(_) => ApiError::Forbidden {
-                code: "forbidden",
-                message: e.to_string(),
-            },
-            DeviceError::TooMany => ApiError::Conflict {
-                code: "too_many_devices",
-                message: e.to_string(),
-            },
-            DeviceError::NotFound(_) => ApiError::not_found("device_not_found", e.to_string()),
-            DeviceError::Revoked => ApiError::Unauthorized {
-                code: "device_revoked",
-                message: e.to_string(),
-            },
-            DeviceError::InvalidToken => ApiError::Unauthorized {
-                code: "invalid_token",
-                message: e.to_string(),
-            },
-            DeviceError::Db(db) => ApiError::from(db),
-        }
-    }
-}
-
 impl FromRequest for CurrentUser {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<CurrentUser, ApiError>>>>;
@@ -140,7 +87,8 @@ impl FromRequest for CurrentUser {
                     device: Some(device),
                 });
             }
-            let user = web::block(move || auth::authenticate(&db, &t)).await??;
+            let now = state.clock.now();
+            let user = web::block(move || auth::authenticate(&db, &t, now)).await??;
             Ok(CurrentUser {
                 user,
                 token,

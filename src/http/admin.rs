@@ -77,7 +77,8 @@ pub async fn revoke_tokens(
     me.require(Permission::ManageUsers)?;
     let db = state.db.clone();
     let username = path.into_inner();
-    match web::block(move || auth::revoke_tokens(&db, &username)).await? {
+    let now = state.clock.now();
+    match web::block(move || auth::revoke_tokens(&db, &username, now)).await? {
         Ok(revoked) => Ok(HttpResponse::Ok().json(Revoked { revoked })),
         Err(AuthError::UnknownUser(name)) => Err(user_not_found(&name)),
         Err(e) => Err(e.into()),

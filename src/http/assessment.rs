@@ -5,20 +5,9 @@ use crate::error::ApiError;
 use crate::http::access::CurrentUser;
 use crate::http::query::{Query, one_of};
 use crate::http::state::AppState;
-use crate::service::assessment::{self as service, Assessment, AssessmentError, Entry};
+use crate::service::assessment::{self as service, Assessment, Entry};
 use actix_web::web;
 use serde::{Deserialize, Serialize};
-
-impl From<AssessmentError> for ApiError {
-    fn from(e: AssessmentError) -> Self {
-        match e {
-            AssessmentError::Invalid { .. } => {
-                ApiError::bad_request("invalid_field", e.to_string())
-            }
-            AssessmentError::Db(db) => ApiError::from(db),
-        }
-    }
-}
 
 /// Query parameters.
 #[derive(Debug, Deserialize)]
@@ -210,6 +199,7 @@ pub async fn get(
     let level = service::parse_level(level.as_deref())?;
     let db = state.db.clone();
     let user = me.user;
-    let a = web::block(move || service::assess(&db, &user, month, level)).await??;
+    let now = state.clock.now();
+    let a = web::block(move || service::assess(&db, &user, month, level, now)).await??;
     Ok(web::Json(a.into()))
 }

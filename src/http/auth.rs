@@ -74,7 +74,9 @@ pub async fn login(
     }
     let address = client_addr::client_key(&req, &state.trusted_proxies);
     let db = state.db.clone();
-    let session = web::block(move || auth::login(&db, &username, &password, &address)).await??;
+    let now = state.clock.now();
+    let session =
+        web::block(move || auth::login(&db, &username, &password, &address, now)).await??;
     Ok(web::Json(LoginResponse {
         token: session.token,
         token_type: "Bearer",
@@ -86,7 +88,8 @@ pub async fn login(
 /// `POST /api/v1/auth/logout`: revokes the token of the request.
 pub async fn logout(state: web::Data<AppState>, me: CurrentUser) -> Result<HttpResponse, ApiError> {
     let db = state.db.clone();
-    web::block(move || auth::logout(&db, &me.token)).await??;
+    let now = state.clock.now();
+    web::block(move || auth::logout(&db, &me.token, now)).await??;
     Ok(HttpResponse::NoContent().finish())
 }
 

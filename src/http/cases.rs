@@ -17,31 +17,10 @@ use crate::http::query::one_of;
 use crate::http::state::AppState;
 use crate::http::work::{CallbackDto, EscalationDto, WhistleCallDto, WorkDto};
 use crate::http::workflow::{StepDto, TransitionDto};
-use crate::service::cases::read::{self as service, CaseError, UnmergeInput};
+use crate::service::cases::read::{self as service, UnmergeInput};
 use crate::store::cases::{CaseFilter, CaseRow, DecisionRow, ReportRow, TicketRow};
 use actix_web::web;
 use serde::{Deserialize, Serialize};
-
-impl From<CaseError> for ApiError {
-    fn from(e: CaseError) -> Self {
-        match e {
-            CaseError::Invalid {
-                field: "cursor", ..
-            } => ApiError::bad_request("invalid_cursor", e.to_string()),
-            CaseError::Invalid { .. } => ApiError::bad_request("invalid_field", e.to_string()),
-            CaseError::NotFound(_) => ApiError::not_found("case_not_found", e.to_string()),
-            CaseError::NotInCase(_) => ApiError::Unprocessable {
-                code: "item_not_in_case",
-                message: e.to_string(),
-            },
-            CaseError::NothingToUnmerge(_) => ApiError::Conflict {
-                code: "nothing_to_unmerge",
-                message: e.to_string(),
-            },
-            CaseError::Db(db) => ApiError::from(db),
-        }
-    }
-}
 
 /// A place named in a case or item.
 #[derive(Debug, Serialize)]
@@ -463,13 +442,14 @@ pub async fn get(
 ) -> Result<web::Json<CaseDetailDto>, ApiError> {
     me.require(Permission::ReadCases)?;
     let db = state.db.clone();
+    let now = state.clock.now();
     let user = me.user.clone();
     let id = id.into_inner();
     let q = q.into_inner();
     let reveal = one_of("callers", q.callers, &["shown", "masked"])?.as_deref() != Some("masked");
     let reason = q.reason;
-    let d =
-        web::block(move || service::detail(&db, &user, &id, reason.as_deref(), reveal)).await??;
+    let d = web::block(move || service::detail(&db, &user, &id, reason.as_deref(), reveal, now))
+        .await??;
     let index = &state.index;
     let next_steps = d.next_steps.into_iter().map(StepDto::from).collect();
     let now = state.clock.now();
@@ -518,10 +498,11 @@ pub async fn unmerge(
 ) -> Result<web::Json<Unmerged>, ApiError> {
     me.require(Permission::Unmerge)?;
     let db = state.db.clone();
+    let now = state.clock.now();
     let user = me.user.clone();
     let id = id.into_inner();
     let (old, fresh) =
-        web::block(move || service::unmerge(&db, &user, &id, &body.into_inner())).await??;
+        web::block(move || service::unmerge(&db, &user, &id, &body.into_inner(), now)).await??;
     Ok(web::Json(Unmerged {
         case: CaseDto::new(&state.index, old),
         split_case: CaseDto::new(&state.index, fresh),

@@ -1,6 +1,6 @@
 //! The responsibility chain: `GET /api/v1/places/{code}/chain`, `GET /api/v1/chain`, assignments and sections.
-//! Chains are answered from the in-memory chain index; every write refreshes it after it commits, before
-//! answering, so the next read sees the change.
+//! Chains are answered from the in-memory chain index, which the services refresh after every write commits
+//! (see `service::chain`), so the next read sees the change.
 
 use crate::domain::access::Permission;
 use crate::error::ApiError;
@@ -13,24 +13,6 @@ use crate::store::chain::{AssignmentRow, SectionRow};
 use actix_web::{HttpResponse, web};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
-
-impl From<ChainError> for ApiError {
-    fn from(e: ChainError) -> Self {
-        match e {
-            ChainError::Invalid { .. } => ApiError::bad_request("invalid_field", e.to_string()),
-            ChainError::UnknownReference(_) => ApiError::Unprocessable {
-                code: "unknown_reference",
-                message: e.to_string(),
-            },
-            ChainError::NotFound(_) => ApiError::not_found("not_found", e.to_string()),
-            ChainError::Overlap(_) => ApiError::Conflict {
-                code: "overlapping_assignment",
-                message: e.to_string(),
-            },
-            ChainError::Db(db) => ApiError::from(db),
-        }
-    }
-}
 
 use crate::domain::time::rfc3339 as time;
 
@@ -173,11 +155,12 @@ pub async fn place_chain(
     me.require_place(&code)?;
     let at = parse_at(q.at.as_deref())?;
     // In memory and a few microseconds: no need for a blocking thread.
-    let chain = service::chain_of(&state.index, &state.chain, &code, at).map_err(|e| match e {
-        ChainError::Invalid { .. } => ApiError::bad_request("invalid_place_code", e.to_string()),
-        ChainError::NotFound(_) => ApiError::not_found("place_not_found", e.to_string()),
-        other => other.into(),
-    })?;
+    let chain = service::chain_of(&state.index, &state.chain, &code, at, state.clock.now())
+        .map_err(|e| match e {
+            ChainError::Invalid(_) => ApiError::bad_request("invalid_place_code", e.to_string()),
+            ChainError::NotFound(_) => ApiError::not_found("place_not_found", e.to_string()),
+            other => other.into(),
+        })?;
     Ok(web::Json(chain.into()))
 }
 
@@ -217,7 +200,7 @@ pub async fn point_chain(
         name: b.name.clone(),
         households: b.households,
     });
-    let chain = service::chain_of(&state.index, &state.chain, &cell, at)?;
+    let chain = service::chain_of(&state.index, &state.chain, &cell, at, state.clock.now())?;
     let mut dto = ChainDto::from(chain);
     dto.building = building;
     Ok(web::Json(dto))
@@ -291,13 +274,8 @@ pub async fn assign(
         valid_from: crate::http::dto::parse_time("valid_from", b.valid_from.as_deref())?,
     };
     let st = state.clone();
-    let done = web::block(move || {
-        let done = service::assign(&st.db, input)?;
-        let a = &done.assignment;
-        st.chain.refresh_assignments(&st.db, &a.kind, &a.target)?;
-        Ok::<_, ChainError>(done)
-    })
-    .await??;
+    let now = state.clock.now();
+    let done = web::block(move || service::assign(&st.db, &st.chain, input, now)).await??;
     Ok(HttpResponse::Created().json(AssignedDto {
         assignment: done.assignment.into(),
         closed: done.closed,
@@ -320,12 +298,9 @@ pub async fn end(
     me.require(Permission::ManageOrganisation)?;
     let at = parse_at(body.at.as_deref())?;
     let st = state.clone();
-    let ended = web::block(move || {
-        let a = service::end_assignment(&st.db, &id, at)?;
-        st.chain.refresh_assignments(&st.db, &a.kind, &a.target)?;
-        Ok::<_, ChainError>(a)
-    })
-    .await??;
+    let now = state.clock.now();
+    let ended =
+        web::block(move || service::end_assignment(&st.db, &st.chain, &id, at, now)).await??;
     Ok(web::Json(ended.into()))
 }
 
@@ -400,12 +375,9 @@ pub async fn create_section(
 ) -> Result<HttpResponse, ApiError> {
     me.require(Permission::ManageOrganisation)?;
     let st = state.clone();
-    let s = web::block(move || {
-        let s = service::create_section(&st.db, body.into_inner())?;
-        st.chain.refresh_section(&st.db, &s.0.id)?;
-        Ok::<_, ChainError>(s)
-    })
-    .await??;
+    let now = state.clock.now();
+    let s = web::block(move || service::create_section(&st.db, &st.chain, body.into_inner(), now))
+        .await??;
     Ok(HttpResponse::Created().json(section_dto(s)))
 }
 

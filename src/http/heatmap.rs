@@ -9,29 +9,10 @@ use crate::http::access::CurrentUser;
 use crate::http::query::MAX_QUERY_BYTES;
 use crate::http::state::AppState;
 use crate::service::analytics::heatmap::{
-    self as service, HeatError, HeatMap, HeatRequest, Trend, TrendRequest,
+    self as service, HeatMap, HeatRequest, Trend, TrendRequest,
 };
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
-
-impl From<HeatError> for ApiError {
-    fn from(e: HeatError) -> Self {
-        let code = e.code();
-        match (e, code) {
-            (HeatError::Db(db), _) => ApiError::from(db),
-            (e @ HeatError::Outside(_), Some(code)) => ApiError::Forbidden {
-                code,
-                message: e.to_string(),
-            },
-            (e @ HeatError::PlaceNotFound(_), Some(code)) => {
-                ApiError::not_found(code, e.to_string())
-            }
-            (e, code) => {
-                ApiError::bad_request(code.unwrap_or("invalid_query_value"), e.to_string())
-            }
-        }
-    }
-}
 
 /// The parameters of the heat map.
 const HEATMAP_PARAMS: [&str; 8] = [

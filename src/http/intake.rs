@@ -6,43 +6,12 @@ use crate::http::access::CurrentUser;
 use crate::http::cases::{CaseDto, DecisionDto, ReportDto, TicketDto};
 use crate::http::query::{NoParameters, Query};
 use crate::http::state::AppState;
-use crate::service::admin::topics::{self, TopicError};
+use crate::service::admin::topics;
 use crate::service::intake::ticket_queue::QueueOutcome;
-use crate::service::intake::{
-    self as service, Filed, IntakeError, PreparedTicket, ReportInput, TicketInput,
-};
+use crate::service::intake::{self as service, Filed, PreparedTicket, ReportInput, TicketInput};
 use crate::store::cases::TicketRow;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
-
-impl From<IntakeError> for ApiError {
-    fn from(e: IntakeError) -> Self {
-        let code = e.code().unwrap_or("internal_error");
-        let message = e.to_string();
-        match e {
-            IntakeError::Db(db) => ApiError::from(db),
-            e @ IntakeError::Lookup(_) => ApiError::internal(e),
-            IntakeError::Invalid { .. } | IntakeError::Point(_) => {
-                ApiError::bad_request(code, message)
-            }
-            IntakeError::UnknownTopic(_) | IntakeError::OutsideArea | IntakeError::Time { .. } => {
-                ApiError::Unprocessable { code, message }
-            }
-            IntakeError::TicketNoReused(_) | IntakeError::ReportIdReused(_) => {
-                ApiError::Conflict { code, message }
-            }
-        }
-    }
-}
-
-impl From<TopicError> for ApiError {
-    fn from(e: TopicError) -> Self {
-        match e {
-            TopicError::Invalid(_) => ApiError::bad_request("invalid_taxonomy", e.to_string()),
-            TopicError::Db(db) => ApiError::from(db),
-        }
-    }
-}
 
 /// A topic or class of the taxonomy.
 #[derive(Debug, Serialize)]
@@ -173,7 +142,7 @@ pub async fn file_ticket(
     me.require(Permission::FileTickets)?;
     let input = body.into_inner();
     // Checking and placing a ticket is pure computation over the in-memory indexes: no need for a blocking thread.
-    let prepared = service::prepare_ticket(&state.geo(), &input, &me.user)?;
+    let prepared = service::prepare_ticket(&state.geo(), &input, &me.user, state.clock.now())?;
     let f = file_prepared(&state, prepared).await?;
     let index = &state.index;
     Ok(answer(

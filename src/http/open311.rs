@@ -8,7 +8,7 @@
 
 use crate::domain::access::Principal;
 use crate::domain::access::{self, Permission};
-use crate::error::ApiError;
+use crate::error::{ApiError, InvalidField};
 use crate::http::dto::parse_time;
 use crate::http::intake::file_prepared;
 use crate::http::state::AppState;
@@ -123,14 +123,9 @@ impl From<ApiError> for SpecError {
 }
 
 impl From<service::Open311Error> for SpecError {
+    /// The status of the one mapping in `error.rs` (a constraint violation is a 409 here too), in Open311's shape.
     fn from(e: service::Open311Error) -> Self {
-        match e {
-            service::Open311Error::Invalid { .. } => SpecError::bad_request(e.to_string()),
-            service::Open311Error::UnknownService(_) => SpecError::not_found(e.to_string()),
-            // A constraint violation is a 409 here too (the one mapping in `error.rs`); other failures are ours.
-            service::Open311Error::Db(db) => SpecError::from(ApiError::from(db)),
-            service::Open311Error::Lookup(_) => SpecError::internal(e),
-        }
+        SpecError::from(ApiError::from(e))
     }
 }
 
@@ -156,7 +151,7 @@ fn open311_param(field: &str) -> &'static str {
 impl From<IntakeError> for SpecError {
     fn from(e: IntakeError) -> Self {
         match e {
-            IntakeError::Invalid { field, message } => {
+            IntakeError::Invalid(InvalidField { field, message }) => {
                 SpecError::bad_request(format!("{}: {message}", open311_param(field)))
             }
             IntakeError::Point(p) => SpecError::bad_request(format!("lat/long: {p}")),
@@ -338,7 +333,8 @@ async fn client(state: &AppState, key: Option<String>) -> Result<Principal, Spec
         )
     })?;
     let db = state.db.clone();
-    let principal = match web::block(move || auth_service::authenticate(&db, &key)).await? {
+    let now = state.clock.now();
+    let principal = match web::block(move || auth_service::authenticate(&db, &key, now)).await? {
         Ok(p) => p,
         Err(AuthError::Db(e)) => return Err(SpecError::internal(e)),
         Err(_) => return Err(SpecError::forbidden("invalid api_key")),
@@ -447,14 +443,15 @@ pub async fn post_request(
             ))
         })?;
     let (input, media_url) = service::ticket_input(&new, &svc, &state.index, &principal.id)?;
-    let prepared = intake::prepare_ticket(&state.geo(), &input, &principal)?;
+    let prepared = intake::prepare_ticket(&state.geo(), &input, &principal, state.clock.now())?;
     let filed = file_prepared(&state, prepared).await?;
     let ticket = filed.item;
     if let (true, Some(url)) = (filed.created, media_url) {
         let db = state.db.clone();
         let id = ticket.id.clone();
+        let now = state.clock.now();
         // The ticket is stored: a lost photo link must not make the client post it again.
-        if let Err(e) = web::block(move || service::attach_media(&db, &id, &url)).await? {
+        if let Err(e) = web::block(move || service::attach_media(&db, &id, &url, now)).await? {
             tracing::error!(ticket = %ticket.id, error = %e, "the media_url of an Open311 request was not stored");
         }
     }
@@ -588,7 +585,7 @@ pub async fn list_requests(
         page: q.get("page").cloned(),
         page_size: q.get("page_size").cloned(),
     };
-    let (filter, offset, limit) = service::filter_of(&query, chrono::Utc::now().naive_utc())?;
+    let (filter, offset, limit) = service::filter_of(&query, state.clock.now())?;
     let st = state.clone();
     let rows =
         web::block(move || service::requests(&st.db, &st.index, &filter, offset, limit)).await??;

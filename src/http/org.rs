@@ -1,5 +1,5 @@
 //! Units and people: `/api/v1/units[/{id}]` and `/api/v1/people[/{id}]` (create, list, read, change, delete).
-//! Every write refreshes the record in the chain index after it commits, before answering.
+//! The services keep the chain index current after every write (see `service::admin::org`).
 
 use crate::domain::access::Permission;
 use crate::error::ApiError;
@@ -10,34 +10,6 @@ use crate::service::admin::org::{self as service, OrgError, PersonInput, UnitInp
 use crate::store::org::{PersonRow, UnitRow};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
-
-impl From<OrgError> for ApiError {
-    fn from(e: OrgError) -> Self {
-        match e {
-            OrgError::Invalid { .. } => ApiError::bad_request("invalid_field", e.to_string()),
-            OrgError::UnknownReference(_) => ApiError::Unprocessable {
-                code: "unknown_reference",
-                message: e.to_string(),
-            },
-            OrgError::NotFound("unit", _) => ApiError::not_found("unit_not_found", e.to_string()),
-            OrgError::NotFound(..) => ApiError::not_found("person_not_found", e.to_string()),
-            OrgError::InUse(_) => ApiError::Conflict {
-                code: "unit_in_use",
-                message: e.to_string(),
-            },
-            OrgError::HasAssignments(_) => ApiError::Conflict {
-                code: "person_has_assignments",
-                message: e.to_string(),
-            },
-            OrgError::OpenWork(ref cases) => ApiError::OpenCases {
-                code: "unit_has_open_work",
-                cases: cases.clone(),
-                message: e.to_string(),
-            },
-            OrgError::Db(db) => ApiError::from(db),
-        }
-    }
-}
 
 use crate::domain::time::rfc3339 as time;
 
@@ -154,12 +126,8 @@ pub async fn create_unit(
 ) -> Result<HttpResponse, ApiError> {
     me.require(Permission::ManageOrganisation)?;
     let st = state.clone();
-    let u = run(move || {
-        let u = service::create_unit(&st.db, body.into_inner())?;
-        st.chain.refresh_unit(&st.db, &u.id)?;
-        Ok(u)
-    })
-    .await?;
+    let now = state.clock.now();
+    let u = run(move || service::create_unit(&st.db, &st.chain, body.into_inner(), now)).await?;
     Ok(HttpResponse::Created().json(UnitDto::from(u)))
 }
 
@@ -205,12 +173,9 @@ pub async fn update_unit(
 ) -> Result<web::Json<UnitDto>, ApiError> {
     me.require(Permission::ManageOrganisation)?;
     let st = state.clone();
-    let u = run(move || {
-        let u = service::update_unit(&st.db, &id, body.into_inner())?;
-        st.chain.refresh_unit(&st.db, &u.id)?;
-        Ok(u)
-    })
-    .await?;
+    let now = state.clock.now();
+    let u =
+        run(move || service::update_unit(&st.db, &st.chain, &id, body.into_inner(), now)).await?;
     Ok(web::Json(u.into()))
 }
 
@@ -222,11 +187,7 @@ pub async fn delete_unit(
 ) -> Result<HttpResponse, ApiError> {
     me.require(Permission::ManageOrganisation)?;
     let st = state.clone();
-    run(move || {
-        service::delete_unit(&st.db, &id)?;
-        Ok(st.chain.refresh_unit(&st.db, &id)?)
-    })
-    .await?;
+    run(move || service::delete_unit(&st.db, &st.chain, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -238,12 +199,8 @@ pub async fn create_person(
 ) -> Result<HttpResponse, ApiError> {
     me.require(Permission::ManageOrganisation)?;
     let st = state.clone();
-    let p = run(move || {
-        let p = service::create_person(&st.db, body.into_inner())?;
-        st.chain.refresh_person(&st.db, &p.id)?;
-        Ok(p)
-    })
-    .await?;
+    let now = state.clock.now();
+    let p = run(move || service::create_person(&st.db, &st.chain, body.into_inner(), now)).await?;
     Ok(HttpResponse::Created().json(PersonDto::from(p)))
 }
 
@@ -284,12 +241,9 @@ pub async fn update_person(
 ) -> Result<web::Json<PersonDto>, ApiError> {
     me.require(Permission::ManageOrganisation)?;
     let st = state.clone();
-    let p = run(move || {
-        let p = service::update_person(&st.db, &id, body.into_inner())?;
-        st.chain.refresh_person(&st.db, &p.id)?;
-        Ok(p)
-    })
-    .await?;
+    let now = state.clock.now();
+    let p =
+        run(move || service::update_person(&st.db, &st.chain, &id, body.into_inner(), now)).await?;
     Ok(web::Json(p.into()))
 }
 
@@ -301,10 +255,6 @@ pub async fn delete_person(
 ) -> Result<HttpResponse, ApiError> {
     me.require(Permission::ManageOrganisation)?;
     let st = state.clone();
-    run(move || {
-        service::delete_person(&st.db, &id)?;
-        Ok(st.chain.refresh_person(&st.db, &id)?)
-    })
-    .await?;
+    run(move || service::delete_person(&st.db, &st.chain, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

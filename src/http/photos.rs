@@ -12,7 +12,6 @@ use crate::domain::access::Permission;
 use crate::error::ApiError;
 use crate::http::access::CurrentUser;
 use crate::http::state::AppState;
-use crate::media::ingest::IngestError;
 use crate::media::store::Variant;
 use crate::service::sync::photos::{self as service, MAX_PIECE, PhotoError, UploadState};
 use actix_web::http::header;
@@ -22,55 +21,6 @@ use serde::{Deserialize, Serialize};
 
 /// The content type of a piece (tus).
 pub const PIECE_CONTENT_TYPE: &str = "application/offset+octet-stream";
-
-impl From<PhotoError> for ApiError {
-    fn from(e: PhotoError) -> Self {
-        let message = e.to_string();
-        match e {
-            PhotoError::InvalidHash(_) => ApiError::bad_request("invalid_sha256", message),
-            PhotoError::Invalid(_) => ApiError::bad_request("invalid_field", message),
-            PhotoError::TooLarge(_) | PhotoError::Ingest(IngestError::TooLarge(_)) => {
-                ApiError::TooLarge {
-                    code: "photo_too_large",
-                    message,
-                }
-            }
-            PhotoError::BeyondSize { .. } => ApiError::TooLarge {
-                code: "beyond_declared_size",
-                message,
-            },
-            PhotoError::UnsupportedMime(_) => ApiError::Unprocessable {
-                code: "unsupported_format",
-                message,
-            },
-            PhotoError::UploadNotFound(_) => ApiError::not_found("upload_not_found", message),
-            PhotoError::PhotoNotFound(_) => ApiError::not_found("photo_not_found", message),
-            PhotoError::ReportNotFound(_) => ApiError::not_found("report_not_found", message),
-            PhotoError::OffsetMismatch { .. } => ApiError::Conflict {
-                code: "offset_mismatch",
-                message,
-            },
-            PhotoError::Busy(_) => ApiError::Conflict {
-                code: "upload_busy",
-                message,
-            },
-            PhotoError::TooManyUploads { .. } => ApiError::Conflict {
-                code: "too_many_open_uploads",
-                message,
-            },
-            PhotoError::OriginalForbidden => ApiError::Forbidden {
-                code: "original_forbidden",
-                message,
-            },
-            PhotoError::Ingest(i) => ApiError::Unprocessable {
-                code: i.code(),
-                message,
-            },
-            PhotoError::Io(io) => ApiError::internal(io),
-            PhotoError::Db(db) => ApiError::from(db),
-        }
-    }
-}
 
 /// Body of `POST /api/v1/photo-uploads`.
 #[derive(Debug, Deserialize)]

@@ -10,16 +10,6 @@ use crate::service::admin::policy::{self as service, PolicyError};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-impl From<PolicyError> for ApiError {
-    fn from(e: PolicyError) -> Self {
-        match e {
-            PolicyError::UnknownKey(_) => ApiError::not_found("unknown_policy_key", e.to_string()),
-            PolicyError::Invalid(_) => ApiError::bad_request("invalid_field", e.to_string()),
-            PolicyError::Db(db) => ApiError::from(db),
-        }
-    }
-}
-
 /// A stored value.
 #[derive(Debug, Serialize)]
 pub struct PolicyValue {

@@ -15,16 +15,6 @@ use crate::service::sync::pull::{self as service, Page, PullError, PullInput};
 use actix_web::web;
 use serde::{Deserialize, Serialize};
 
-impl From<PullError> for ApiError {
-    fn from(e: PullError) -> Self {
-        match e {
-            PullError::InvalidCursor => ApiError::bad_request("invalid_cursor", e.to_string()),
-            PullError::InvalidLimit => ApiError::bad_request("invalid_field", e.to_string()),
-            PullError::Db(db) => ApiError::from(db),
-        }
-    }
-}
-
 /// `?cursor=&limit=`
 #[derive(Debug, Deserialize)]
 pub struct PullQuery {
@@ -177,7 +167,8 @@ pub async fn pull(
     };
     let st = state.clone();
     let user = me.user;
-    let page =
-        web::block(move || service::pull(&st.db, &st.index, &st.chain, &user, &input)).await??;
+    let now = state.clock.now();
+    let page = web::block(move || service::pull(&st.db, &st.index, &st.chain, &user, &input, now))
+        .await??;
     Ok(web::Json(page_dto(&state, page)))
 }

@@ -9,37 +9,12 @@ use crate::geo::index::PlaceIndex;
 use crate::http::access::CurrentUser;
 use crate::http::query::Query;
 use crate::http::state::AppState;
-use crate::service::hotspots::ScanError;
 use crate::service::hotspots::jobs::{self, MAX_PAGE, Scan};
 use crate::service::hotspots::params::{ScanParams, ScanRequest};
 use crate::service::hotspots::scan::{Cluster, ScanResult, UnitPattern};
 use actix_web::{HttpResponse, web};
 use geo::MultiPolygon;
 use serde::{Deserialize, Serialize};
-
-impl From<ScanError> for ApiError {
-    fn from(e: ScanError) -> Self {
-        let code = e.code();
-        match (e, code) {
-            (ScanError::Db(db), _) => ApiError::from(db),
-            (e @ ScanError::Stored(_), _) => ApiError::internal(e),
-            (e @ ScanError::Outside(_), Some(code)) => ApiError::Forbidden {
-                code,
-                message: e.to_string(),
-            },
-            (e @ ScanError::NotFound(_), Some(code)) => ApiError::not_found(code, e.to_string()),
-            (e @ ScanError::Stats(_), Some(code)) => ApiError::Unprocessable {
-                code,
-                message: e.to_string(),
-            },
-            (e, Some("too_many_scans")) => ApiError::Conflict {
-                code: "too_many_scans",
-                message: e.to_string(),
-            },
-            (e, code) => ApiError::bad_request(code.unwrap_or("invalid_request"), e.to_string()),
-        }
-    }
-}
 
 /// Why a scan failed.
 #[derive(Debug, Serialize)]

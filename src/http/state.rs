@@ -26,7 +26,7 @@ pub struct AppState {
     pub index: Arc<PlaceIndex>,
     /// Place names for tickets that come with address text only.
     pub addresses: Arc<AddressMatcher>,
-    /// The responsibility chain in memory, loaded at start and refreshed by every HTTP write that changes it.
+    /// The responsibility chain in memory, loaded at start and refreshed by the service of every write that changes it.
     pub chain: SharedChainIndex,
     /// Group commit of hotline tickets.
     pub tickets: TicketQueue,

@@ -12,19 +12,6 @@ use actix_web::web;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-impl From<SyncError> for ApiError {
-    fn from(e: SyncError) -> Self {
-        match e {
-            SyncError::Invalid { .. } => ApiError::bad_request("invalid_field", e.to_string()),
-            SyncError::DeviceRequired => ApiError::Forbidden {
-                code: "device_required",
-                message: e.to_string(),
-            },
-            SyncError::Db(db) => ApiError::from(db),
-        }
-    }
-}
-
 fn device(me: &CurrentUser) -> Result<DeviceRow, ApiError> {
     me.device
         .clone()

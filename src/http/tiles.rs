@@ -21,7 +21,7 @@ use crate::error::ApiError;
 use crate::http::access::CurrentUser;
 use crate::http::heatmap::{all, last, pairs};
 use crate::http::state::AppState;
-use crate::service::analytics::tiles::{self as service, TileError, TileFilters};
+use crate::service::analytics::tiles::{self as service, TileFilters};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
@@ -31,22 +31,6 @@ use std::collections::BTreeMap;
 pub const MVT_CONTENT_TYPE: &str = "application/vnd.mapbox-vector-tile";
 /// How long a client may reuse a tile without asking again.
 pub const CACHE_CONTROL: &str = "private, max-age=60";
-
-impl From<TileError> for ApiError {
-    fn from(e: TileError) -> Self {
-        let message = e.to_string();
-        match e {
-            TileError::ZoomOutOfBand { .. } => ApiError::bad_request("zoom_out_of_band", message),
-            TileError::LayerOutOfScope { .. } => ApiError::Forbidden {
-                code: "layer_out_of_scope",
-                message,
-            },
-            TileError::Db(e) => e.into(),
-            TileError::Filter(e) => e.into(),
-            other => ApiError::internal(other),
-        }
-    }
-}
 
 fn parse_layer(raw: &str) -> Result<TileLayer, ApiError> {
     TileLayer::parse(raw).ok_or_else(|| {

@@ -7,35 +7,10 @@ use crate::error::ApiError;
 use crate::http::access::CurrentUser;
 use crate::http::cases::CaseDto;
 use crate::http::state::AppState;
-use crate::service::cases::workflow::{self as service, TransitionInput, WorkflowError};
+use crate::service::cases::workflow::{self as service, TransitionInput};
 use crate::store::workflow::TransitionRow;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
-
-impl From<WorkflowError> for ApiError {
-    fn from(e: WorkflowError) -> Self {
-        let code = e.code().unwrap_or("internal_error");
-        let message = e.to_string();
-        match e {
-            WorkflowError::Db(db) => ApiError::from(db),
-            WorkflowError::Invalid { .. } => ApiError::bad_request(code, message),
-            WorkflowError::NotFound(_) => ApiError::not_found(code, message),
-            WorkflowError::Illegal { allowed, .. } => ApiError::IllegalTransition {
-                allowed: allowed.iter().map(|a| (*a).to_owned()).collect(),
-                message,
-            },
-            WorkflowError::Forbidden { .. } | WorkflowError::NotMember(_) => {
-                ApiError::Forbidden { code, message }
-            }
-            WorkflowError::PhotosMissing(missing) => ApiError::PhotosMissing { message, missing },
-            WorkflowError::VersionConflict { .. }
-            | WorkflowError::NoRoute(_)
-            | WorkflowError::ExtensionLimit(_)
-            | WorkflowError::ExtensionPending(_)
-            | WorkflowError::NoPendingExtension => ApiError::Conflict { code, message },
-        }
-    }
-}
 
 /// A step taken on a case.
 #[derive(Debug, Serialize)]

@@ -11,6 +11,7 @@ use crate::domain::access::Principal;
 use crate::domain::assessment::{
     self as rules, AssessmentPolicy, Counts, Level, Month, POLICY_PREFIX, Rates,
 };
+use crate::error::{ErrorKind, InvalidField, ServiceError};
 use crate::store::assessment::{self as store, GroupBy, Scope, WhistleSums};
 use crate::store::topics as policy_store;
 use chrono::NaiveDateTime;
@@ -21,36 +22,37 @@ use std::collections::HashMap;
 #[non_exhaustive]
 pub enum AssessmentError {
     /// A parameter is missing or malformed.
-    #[error("{field}: {message}")]
-    Invalid {
-        /// The parameter.
-        field: &'static str,
-        /// What is wrong.
-        message: String,
-    },
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbError),
 }
 
-impl From<diesel::result::Error> for AssessmentError {
-    fn from(e: diesel::result::Error) -> Self {
-        AssessmentError::Db(DbError::Query(e))
+crate::error::from_query_error!(AssessmentError);
+
+impl ServiceError for AssessmentError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            AssessmentError::Invalid(_) => ErrorKind::Invalid("invalid_field"),
+            AssessmentError::Db(_) => ErrorKind::Internal,
+        }
     }
 }
 
 /// Parses the month parameter (`YYYY-MM`).
 pub fn parse_month(s: Option<&str>) -> Result<Month, AssessmentError> {
-    let s = s
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| AssessmentError::Invalid {
-            field: "month",
-            message: "is required, as YYYY-MM (e.g. 2026-11)".into(),
-        })?;
-    Month::parse(s).ok_or_else(|| AssessmentError::Invalid {
-        field: "month",
-        message: format!("{s:?} is not a month: give YYYY-MM (e.g. 2026-11)"),
+    let s = s.map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| {
+        AssessmentError::Invalid(InvalidField::new(
+            "month",
+            "is required, as YYYY-MM (e.g. 2026-11)",
+        ))
+    })?;
+    Month::parse(s).ok_or_else(|| {
+        AssessmentError::Invalid(InvalidField::new(
+            "month",
+            format!("{s:?} is not a month: give YYYY-MM (e.g. 2026-11)"),
+        ))
     })
 }
 
@@ -59,12 +61,14 @@ pub fn parse_level(s: Option<&str>) -> Result<Level, AssessmentError> {
     let Some(s) = s.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(Level::Street);
     };
-    Level::parse(s).ok_or_else(|| AssessmentError::Invalid {
-        field: "level",
-        message: format!(
-            "{s:?} is not a level: use one of {}",
-            Level::ALL.map(Level::as_str).join(", ")
-        ),
+    Level::parse(s).ok_or_else(|| {
+        AssessmentError::Invalid(InvalidField::new(
+            "level",
+            format!(
+                "{s:?} is not a level: use one of {}",
+                Level::ALL.map(Level::as_str).join(", ")
+            ),
+        ))
     })
 }
 
@@ -142,16 +146,6 @@ pub fn load_policy(conn: &mut crate::db::DbConnection) -> diesel::QueryResult<As
     Ok(p)
 }
 
-/// The assessment of `month` at `level` as `user` may see it, with whistles overdue as of now.
-pub fn assess(
-    db: &Db,
-    user: &Principal,
-    month: Month,
-    level: Level,
-) -> Result<Assessment, AssessmentError> {
-    assess_at(db, user, month, level, chrono::Utc::now().naive_utc())
-}
-
 fn group_by(level: Level) -> GroupBy {
     match level {
         Level::Street => GroupBy::Street,
@@ -214,8 +208,9 @@ fn sums(
     Ok([current?, previous?])
 }
 
-/// [`assess`] with the moment that decides which whistle report-ins are overdue.
-pub fn assess_at(
+/// The assessment of `month` at `level` as `user` may see it, with whistles overdue as of `now` (the moment that
+/// decides which whistle report-ins are overdue).
+pub fn assess(
     db: &Db,
     user: &Principal,
     month: Month,

@@ -5,14 +5,16 @@
 //! hashed, so concurrent guesses cannot all pass the count; a success deletes the attempt again. The counts live in
 //! the database, so throttling survives restarts and holds across server processes. An unknown user name costs
 //! the same hashing work as a wrong password, and both answer the same, so sign-in does not reveal which names
-//! exist.
+//! exist. Every time here (sign-in, token expiry, revocation, account stamps) is the caller's `now`, read from the
+//! server's clock, so a test or the simulator that moves the clock moves token expiry with it.
 
 use crate::auth::{password, token};
 use crate::db::{Db, DbError};
 use crate::domain::access::{Principal, Role};
 use crate::domain::throttle;
+use crate::error::{Details, ErrorKind, ServiceError};
 use crate::store::users::{self as store, SessionRow, UserRow};
-use chrono::{Duration, NaiveDateTime, Utc};
+use chrono::{Duration, NaiveDateTime};
 use diesel::Connection;
 
 /// How long a token works.
@@ -63,9 +65,30 @@ pub enum AuthError {
     Db(#[from] DbError),
 }
 
-impl From<diesel::result::Error> for AuthError {
-    fn from(e: diesel::result::Error) -> Self {
-        AuthError::Db(DbError::Query(e))
+crate::error::from_query_error!(AuthError);
+
+impl ServiceError for AuthError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            AuthError::InvalidCredentials => ErrorKind::Unauthorized("invalid_credentials"),
+            AuthError::InvalidToken => ErrorKind::Unauthorized("invalid_token"),
+            AuthError::Throttled(_) => ErrorKind::TooMany("too_many_attempts"),
+            AuthError::UnknownScope(_)
+            | AuthError::UnknownUnit(_)
+            | AuthError::TooMany
+            | AuthError::UsernameTaken(_)
+            | AuthError::UnknownUser(_)
+            | AuthError::InvalidUsername
+            | AuthError::Password(_) => ErrorKind::Invalid("invalid_account"),
+            AuthError::Db(_) => ErrorKind::Internal,
+        }
+    }
+
+    fn details(&self) -> Details {
+        match self {
+            AuthError::Throttled(secs) => Details::RetryAfter(*secs),
+            _ => Details::None,
+        }
     }
 }
 
@@ -92,10 +115,6 @@ pub struct NewSession {
     pub user: Principal,
 }
 
-fn now() -> NaiveDateTime {
-    Utc::now().naive_utc()
-}
-
 fn new_id() -> String {
     crate::domain::ids::random_id("")
 }
@@ -109,9 +128,15 @@ pub fn valid_username(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
-/// Signs in; `address` is the client's address as a throttle key ([`throttle::address_key`]).
-pub fn login(db: &Db, username: &str, pass: &str, address: &str) -> Result<NewSession, AuthError> {
-    let t = now();
+/// Signs in at `now`; `address` is the client's address as a throttle key ([`throttle::address_key`]).
+pub fn login(
+    db: &Db,
+    username: &str,
+    pass: &str,
+    address: &str,
+    now: NaiveDateTime,
+) -> Result<NewSession, AuthError> {
+    let t = now;
     let account = throttle::account_key(username);
     reserve_attempt(db, &account, address, t)?;
     // Hash with no connection held: on SQLite the writer is shared by every write.
@@ -212,8 +237,8 @@ pub fn unlock(db: &Db, username: &str) -> Result<usize, AuthError> {
     )?)
 }
 
-/// The user a token belongs to, if the token is live; an API key (`glk_…`) answers for its machine client.
-pub fn authenticate(db: &Db, bearer: &str) -> Result<Principal, AuthError> {
+/// The user a token belongs to, if the token is live at `now`; an API key (`glk_…`) answers for its machine client.
+pub fn authenticate(db: &Db, bearer: &str, now: NaiveDateTime) -> Result<Principal, AuthError> {
     if token::well_formed(bearer, token::API_KEY_PREFIX) {
         let key = store::live_api_key(&mut *db.reader()?, &token::hash(bearer))?
             .ok_or(AuthError::InvalidToken)?;
@@ -232,7 +257,7 @@ pub fn authenticate(db: &Db, bearer: &str) -> Result<Principal, AuthError> {
         return Err(AuthError::InvalidToken);
     }
     let mut conn = db.reader()?;
-    match store::live_session(&mut conn, &token::hash(bearer), now())? {
+    match store::live_session(&mut conn, &token::hash(bearer), now)? {
         Some((_, user)) if !user.disabled => {
             let scopes = store::scopes(&mut conn, &user.id)?;
             Ok(principal_of(&user)
@@ -257,10 +282,10 @@ pub fn principal_by_id(
     }
 }
 
-/// Revokes a token (sign-out).
-pub fn logout(db: &Db, bearer: &str) -> Result<(), AuthError> {
+/// Revokes a token (sign-out) at `now`.
+pub fn logout(db: &Db, bearer: &str, now: NaiveDateTime) -> Result<(), AuthError> {
     let mut conn = db.writer()?;
-    store::revoke_session(&mut conn, &token::hash(bearer), now())?;
+    store::revoke_session(&mut conn, &token::hash(bearer), now)?;
     Ok(())
 }
 
@@ -283,13 +308,14 @@ pub struct NewUser<'a> {
     pub units: &'a [String],
 }
 
-/// Creates a user without scopes or units.
+/// Creates a user without scopes or units, at `now`.
 pub fn add_user(
     db: &Db,
     username: &str,
     display_name: &str,
     role: Role,
     pass: &str,
+    now: NaiveDateTime,
 ) -> Result<Principal, AuthError> {
     create_user(
         db,
@@ -302,17 +328,19 @@ pub fn add_user(
             topics: &[],
             units: &[],
         },
+        now,
     )
 }
 
-/// Creates a user with their scopes and units in one transaction: the account exists whole or not at all.
-pub fn create_user(db: &Db, new: &NewUser<'_>) -> Result<Principal, AuthError> {
+/// Creates a user with their scopes and units in one transaction, at `now`: the account exists whole or not at
+/// all.
+pub fn create_user(db: &Db, new: &NewUser<'_>, now: NaiveDateTime) -> Result<Principal, AuthError> {
     if !valid_username(new.username) {
         return Err(AuthError::InvalidUsername);
     }
     // Hash before taking the writer: on SQLite every other write waits for it.
     let hash = password::hash(new.password)?;
-    let t = now();
+    let t = now;
     let row = UserRow {
         id: new_id(),
         username: new.username.to_owned(),
@@ -341,13 +369,17 @@ pub fn create_user(db: &Db, new: &NewUser<'_>) -> Result<Principal, AuthError> {
 
 /// Creates the first admin when there is no user yet: with `password`, or a generated one that is returned
 /// (to be shown once). `Ok(None)` when users already exist or the given password was used.
-pub fn ensure_admin(db: &Db, pass: Option<&str>) -> Result<Option<String>, AuthError> {
+pub fn ensure_admin(
+    db: &Db,
+    pass: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<Option<String>, AuthError> {
     if store::count(&mut *db.reader()?)? > 0 {
         return Ok(None);
     }
     let generated = pass.is_none().then(password::generate);
     let pass = pass.or(generated.as_deref()).unwrap_or_default();
-    add_user(db, "admin", "Administrator", Role::Admin, pass)?;
+    add_user(db, "admin", "Administrator", Role::Admin, pass, now)?;
     Ok(generated)
 }
 
@@ -361,26 +393,37 @@ fn user(db: &Db, username: &str) -> Result<UserRow, AuthError> {
         .ok_or_else(|| AuthError::UnknownUser(username.to_owned()))
 }
 
-/// Disables or re-enables a user; disabling revokes their tokens.
-pub fn set_disabled(db: &Db, username: &str, disabled: bool) -> Result<(), AuthError> {
+/// Disables or re-enables a user; disabling revokes their tokens (at `now`).
+pub fn set_disabled(
+    db: &Db,
+    username: &str,
+    disabled: bool,
+    now: NaiveDateTime,
+) -> Result<(), AuthError> {
     let u = user(db, username)?;
     let mut conn = db.writer()?;
     conn.transaction::<_, AuthError, _>(|c| {
         store::set_disabled(c, &u.id, disabled)?;
         if disabled {
-            store::revoke_user_sessions(c, &u.id, now())?;
+            store::revoke_user_sessions(c, &u.id, now)?;
         }
         Ok(())
     })
 }
 
-/// Sets a new password (revoking the user's tokens and forgetting their failed sign-ins, as [`unlock`] does).
-pub fn reset_password(db: &Db, username: &str, pass: &str) -> Result<(), AuthError> {
+/// Sets a new password at `now` (revoking the user's tokens and forgetting their failed sign-ins, as [`unlock`]
+/// does).
+pub fn reset_password(
+    db: &Db,
+    username: &str,
+    pass: &str,
+    now: NaiveDateTime,
+) -> Result<(), AuthError> {
     let u = user(db, username)?;
     let hash = password::hash(pass)?;
     let mut conn = db.writer()?;
     conn.transaction::<_, AuthError, _>(|c| {
-        let t = now();
+        let t = now;
         store::set_password(c, &u.id, &hash, t)?;
         store::revoke_user_sessions(c, &u.id, t)?;
         store::forget_attempts(c, &throttle::account_key(&u.username), None)?;
@@ -397,8 +440,13 @@ pub struct NewApiKey {
     pub key: String,
 }
 
-/// Creates an API key for a machine client acting with `role`.
-pub fn create_api_key(db: &Db, name: &str, role: Role) -> Result<NewApiKey, AuthError> {
+/// Creates an API key for a machine client acting with `role`, at `now`.
+pub fn create_api_key(
+    db: &Db,
+    name: &str,
+    role: Role,
+    now: NaiveDateTime,
+) -> Result<NewApiKey, AuthError> {
     if name.trim().is_empty() || name.len() > 200 {
         return Err(AuthError::InvalidUsername);
     }
@@ -408,7 +456,7 @@ pub fn create_api_key(db: &Db, name: &str, role: Role) -> Result<NewApiKey, Auth
         name: name.trim().to_owned(),
         role: role.as_str().to_owned(),
         key_hash: token::hash(&key),
-        created_at: now(),
+        created_at: now,
         revoked_at: None,
     };
     store::insert_api_key(&mut *db.writer()?, &row)?;
@@ -421,22 +469,18 @@ pub fn list_api_keys(db: &Db) -> Result<Vec<store::ApiKeyRow>, AuthError> {
     Ok(store::all_api_keys(&mut *db.reader()?)?)
 }
 
-/// Revokes an API key; `UnknownUser` when no live key has this id.
-pub fn revoke_api_key(db: &Db, id: &str) -> Result<(), AuthError> {
-    match store::revoke_api_key(&mut *db.writer()?, id, now())? {
+/// Revokes an API key at `now`; `UnknownUser` when no live key has this id.
+pub fn revoke_api_key(db: &Db, id: &str, now: NaiveDateTime) -> Result<(), AuthError> {
+    match store::revoke_api_key(&mut *db.writer()?, id, now)? {
         0 => Err(AuthError::UnknownUser(id.to_owned())),
         _ => Ok(()),
     }
 }
 
-/// Revokes every token of a user (admin action), returning how many were live.
-pub fn revoke_tokens(db: &Db, username: &str) -> Result<usize, AuthError> {
+/// Revokes every token of a user (admin action) at `now`, returning how many were live.
+pub fn revoke_tokens(db: &Db, username: &str, now: NaiveDateTime) -> Result<usize, AuthError> {
     let u = user(db, username)?;
-    Ok(store::revoke_user_sessions(
-        &mut *db.writer()?,
-        &u.id,
-        now(),
-    )?)
+    Ok(store::revoke_user_sessions(&mut *db.writer()?, &u.id, now)?)
 }
 
 /// Checks scopes on a connection: place codes that exist, and topic codes; returns them as (kind, value), each

@@ -13,7 +13,15 @@ const PASSWORD: &str = "grid-member-secret";
 
 fn app_with_user(name: &str) -> TestApp {
     let app = TestApp::beijing();
-    auth::add_user(&app.state.db, name, "王小网", Role::GridMember, PASSWORD).unwrap();
+    auth::add_user(
+        &app.state.db,
+        name,
+        "王小网",
+        Role::GridMember,
+        PASSWORD,
+        app.state.clock.now(),
+    )
+    .unwrap();
     app
 }
 
@@ -84,7 +92,7 @@ async fn wrong_passwords_unknown_users_and_disabled_accounts_look_the_same() {
     let app = app_with_user("li");
     let a = login(&app, "li", "wrong password!", "10.0.0.2:1").await;
     let b = login(&app, "nobody", PASSWORD, "10.0.0.2:1").await;
-    auth::set_disabled(&app.state.db, "li", true).unwrap();
+    auth::set_disabled(&app.state.db, "li", true, app.state.clock.now()).unwrap();
     let c = login(&app, "li", PASSWORD, "10.0.0.3:1").await;
     for r in [&a, &b, &c] {
         assert_eq!(r.status, 401);
@@ -100,7 +108,13 @@ async fn disabling_a_user_or_resetting_the_password_revokes_their_tokens() {
         .as_str()
         .unwrap()
         .to_owned();
-    auth::reset_password(&app.state.db, "zhao", "a brand new password").unwrap();
+    auth::reset_password(
+        &app.state.db,
+        "zhao",
+        "a brand new password",
+        app.state.clock.now(),
+    )
+    .unwrap();
     assert_eq!(me(&app, Some(&token)).await.status, 401);
     let token = login(&app, "zhao", "a brand new password", "10.0.0.4:1")
         .await
@@ -109,7 +123,7 @@ async fn disabling_a_user_or_resetting_the_password_revokes_their_tokens() {
         .unwrap()
         .to_owned();
     assert_eq!(me(&app, Some(&token)).await.status, 200);
-    auth::set_disabled(&app.state.db, "zhao", true).unwrap();
+    auth::set_disabled(&app.state.db, "zhao", true, app.state.clock.now()).unwrap();
     assert_eq!(me(&app, Some(&token)).await.status, 401);
 }
 
@@ -161,7 +175,15 @@ async fn repeated_failures_from_one_address_are_throttled_even_with_the_right_pa
         login(&app, "zhou", PASSWORD, "10.1.0.2:1").await.status,
         200
     );
-    auth::add_user(&app.state.db, "wu", "吴", Role::Leader, PASSWORD).unwrap();
+    auth::add_user(
+        &app.state.db,
+        "wu",
+        "吴",
+        Role::Leader,
+        PASSWORD,
+        app.state.clock.now(),
+    )
+    .unwrap();
     assert_eq!(login(&app, "wu", PASSWORD, "10.1.0.1:3").await.status, 200);
 }
 
@@ -232,23 +254,45 @@ fn the_first_admin_is_created_once_with_the_given_or_a_generated_password() {
     let t = common::TestDb::beijing();
     let db = t.open();
     assert_eq!(
-        auth::ensure_admin(&db, Some("configured admin pw")).unwrap(),
+        auth::ensure_admin(
+            &db,
+            Some("configured admin pw"),
+            chrono::Utc::now().naive_utc()
+        )
+        .unwrap(),
         None
     );
-    assert!(auth::login(&db, "admin", "configured admin pw", "127.0.0.1").is_ok());
+    assert!(
+        auth::login(
+            &db,
+            "admin",
+            "configured admin pw",
+            "127.0.0.1",
+            chrono::Utc::now().naive_utc()
+        )
+        .is_ok()
+    );
     assert_eq!(
-        auth::ensure_admin(&db, None).unwrap(),
+        auth::ensure_admin(&db, None, chrono::Utc::now().naive_utc()).unwrap(),
         None,
         "users exist: nothing happens"
     );
     let t2 = common::TestDb::beijing();
     let db2 = t2.open();
-    let generated = auth::ensure_admin(&db2, None).unwrap().unwrap();
+    let generated = auth::ensure_admin(&db2, None, chrono::Utc::now().naive_utc())
+        .unwrap()
+        .unwrap();
     assert_eq!(
-        auth::login(&db2, "admin", &generated, "127.0.0.1")
-            .unwrap()
-            .user
-            .role,
+        auth::login(
+            &db2,
+            "admin",
+            &generated,
+            "127.0.0.1",
+            chrono::Utc::now().naive_utc()
+        )
+        .unwrap()
+        .user
+        .role,
         Role::Admin
     );
 }
@@ -258,16 +302,45 @@ fn user_names_and_passwords_are_checked_when_accounts_are_made() {
     let t = common::TestDb::beijing();
     let db = t.open();
     assert!(matches!(
-        auth::add_user(&db, "bad name", "x", Role::Leader, PASSWORD),
+        auth::add_user(
+            &db,
+            "bad name",
+            "x",
+            Role::Leader,
+            PASSWORD,
+            chrono::Utc::now().naive_utc()
+        ),
         Err(auth::AuthError::InvalidUsername)
     ));
     assert!(matches!(
-        auth::add_user(&db, "ok", "x", Role::Leader, "short"),
+        auth::add_user(
+            &db,
+            "ok",
+            "x",
+            Role::Leader,
+            "short",
+            chrono::Utc::now().naive_utc()
+        ),
         Err(auth::AuthError::Password(_))
     ));
-    auth::add_user(&db, "ok", "x", Role::Leader, PASSWORD).unwrap();
+    auth::add_user(
+        &db,
+        "ok",
+        "x",
+        Role::Leader,
+        PASSWORD,
+        chrono::Utc::now().naive_utc(),
+    )
+    .unwrap();
     assert!(matches!(
-        auth::add_user(&db, "ok", "y", Role::Leader, PASSWORD),
+        auth::add_user(
+            &db,
+            "ok",
+            "y",
+            Role::Leader,
+            PASSWORD,
+            chrono::Utc::now().naive_utc()
+        ),
         Err(auth::AuthError::UsernameTaken(_))
     ));
 }
@@ -279,6 +352,7 @@ async fn an_api_key_acts_with_its_role_until_revoked() {
         &app.state.db,
         "12345 hotline integration",
         Role::HotlineOperator,
+        app.state.clock.now(),
     )
     .unwrap();
     assert!(key.key.starts_with("glk_"));
@@ -288,10 +362,10 @@ async fn an_api_key_acts_with_its_role_until_revoked() {
     assert_eq!(r.json["display_name"], "12345 hotline integration");
     let listed = auth::list_api_keys(&app.state.db).unwrap();
     assert!(listed.iter().all(|k| !k.key_hash.contains(&key.key[4..])));
-    auth::revoke_api_key(&app.state.db, &key.id).unwrap();
+    auth::revoke_api_key(&app.state.db, &key.id, app.state.clock.now()).unwrap();
     assert_eq!(me(&app, Some(&key.key)).await.json["code"], "invalid_token");
     assert!(
-        auth::revoke_api_key(&app.state.db, &key.id).is_err(),
+        auth::revoke_api_key(&app.state.db, &key.id, app.state.clock.now()).is_err(),
         "already revoked"
     );
 }
@@ -299,7 +373,15 @@ async fn an_api_key_acts_with_its_role_until_revoked() {
 #[actix_web::test]
 async fn only_an_admin_lists_users_and_revokes_their_tokens() {
     let app = app_with_user("chen");
-    auth::add_user(&app.state.db, "root", "管理员", Role::Admin, PASSWORD).unwrap();
+    auth::add_user(
+        &app.state.db,
+        "root",
+        "管理员",
+        Role::Admin,
+        PASSWORD,
+        app.state.clock.now(),
+    )
+    .unwrap();
     let member = login(&app, "chen", PASSWORD, "10.4.0.1:1").await.json["token"]
         .as_str()
         .unwrap()
@@ -439,7 +521,15 @@ async fn a_hundred_wrong_passwords_at_once_from_five_addresses_get_no_more_check
 #[test]
 fn a_hundred_wrong_passwords_at_once_through_a_trusted_proxy_get_no_more_checks_than_the_limit() {
     let app = TestApp::beijing_behind("127.0.0.1");
-    auth::add_user(&app.state.db, "ma", "马", Role::GridMember, PASSWORD).unwrap();
+    auth::add_user(
+        &app.state.db,
+        "ma",
+        "马",
+        Role::GridMember,
+        PASSWORD,
+        app.state.clock.now(),
+    )
+    .unwrap();
     let server = common::live::LiveServer::start(app.state.clone(), 4);
     let statuses = wrong_passwords_at_once(&server.url(), "ma", 100, |k| {
         Some(format!("198.51.100.{}", k % 5))
@@ -458,7 +548,15 @@ fn a_hundred_wrong_passwords_at_once_through_a_trusted_proxy_get_no_more_checks_
 #[actix_web::test]
 async fn a_strangers_guesses_from_elsewhere_do_not_keep_the_admin_out_of_their_own_address() {
     let app = TestApp::beijing();
-    auth::add_user(&app.state.db, "root", "管理员", Role::Admin, PASSWORD).unwrap();
+    auth::add_user(
+        &app.state.db,
+        "root",
+        "管理员",
+        Role::Admin,
+        PASSWORD,
+        app.state.clock.now(),
+    )
+    .unwrap();
     assert_eq!(
         login(&app, "root", PASSWORD, "10.7.0.1:1").await.status,
         200
@@ -522,7 +620,15 @@ async fn login_via(
 #[actix_web::test]
 async fn x_forwarded_for_is_ignored_from_untrusted_peers_and_believed_from_trusted_proxies() {
     let app = TestApp::beijing_behind("10.9.0.0/24");
-    auth::add_user(&app.state.db, "tang", "唐", Role::GridMember, PASSWORD).unwrap();
+    auth::add_user(
+        &app.state.db,
+        "tang",
+        "唐",
+        Role::GridMember,
+        PASSWORD,
+        app.state.clock.now(),
+    )
+    .unwrap();
     // From a peer that is no proxy, a made-up header changes nothing: one address, one budget.
     for k in 0..throttle::PER_PAIR {
         let r = login_via(
@@ -539,7 +645,15 @@ async fn x_forwarded_for_is_ignored_from_untrusted_peers_and_believed_from_trust
     assert_eq!(r.status, 429);
     // Through the proxy each client has its own budget, and what the client wrote left of it is ignored (another
     // account: the ten misses above used up tang's budget for addresses it never signed in from).
-    auth::add_user(&app.state.db, "song", "宋", Role::GridMember, PASSWORD).unwrap();
+    auth::add_user(
+        &app.state.db,
+        "song",
+        "宋",
+        Role::GridMember,
+        PASSWORD,
+        app.state.clock.now(),
+    )
+    .unwrap();
     for _ in 0..throttle::PER_PAIR {
         let r = login_via(&app, "song", "wrong", "10.9.0.1:1", "198.51.100.1").await;
         assert_eq!(r.status, 401);
@@ -577,7 +691,13 @@ async fn resetting_the_password_forgets_the_failed_sign_ins() {
         login(&app, "lin", "wrong", "10.6.1.1:1").await;
     }
     assert_eq!(login(&app, "lin", PASSWORD, "10.6.1.1:1").await.status, 429);
-    auth::reset_password(&app.state.db, "lin", "another long password").unwrap();
+    auth::reset_password(
+        &app.state.db,
+        "lin",
+        "another long password",
+        app.state.clock.now(),
+    )
+    .unwrap();
     assert_eq!(
         login(&app, "lin", "another long password", "10.6.1.1:1")
             .await
@@ -613,8 +733,15 @@ async fn a_scope_named_twice_is_kept_once_not_refused_with_a_500() {
         r.json,
         json!({"places": ["110105", "110105001"], "topics": ["07"]})
     );
-    let s = auth::login(&app.state.db, "zhao", PASSWORD, "10.5.0.1").unwrap();
-    let me = auth::authenticate(&app.state.db, &s.token).unwrap();
+    let s = auth::login(
+        &app.state.db,
+        "zhao",
+        PASSWORD,
+        "10.5.0.1",
+        app.state.clock.now(),
+    )
+    .unwrap();
+    let me = auth::authenticate(&app.state.db, &s.token, app.state.clock.now()).unwrap();
     assert_eq!(me.places, ["110105", "110105001"]);
     assert_eq!(me.topics, ["07"]);
 }

@@ -5,6 +5,15 @@ use crate::common;
 use common::TestDb;
 use gridline::service::chain;
 
+/// Imports `text` with nothing in memory to keep current (as the command line does).
+fn import(
+    db: &gridline::db::Db,
+    text: &str,
+) -> Result<usize, Result<Vec<chain::LineError>, chain::ChainError>> {
+    let index = chain::index::SharedChainIndex::default();
+    chain::import_csv(db, &index, text, chrono::Utc::now().naive_utc())
+}
+
 fn export(db: &gridline::db::Db) -> String {
     let mut out = Vec::new();
     chain::export_csv(db, &mut out).unwrap();
@@ -42,7 +51,7 @@ fn one_bad_line_among_10000_changes_nothing_and_is_reported_by_number() {
         "{},110101999999999,{},{},{}",
         parts[0], parts[2], parts[3], parts[4]
     );
-    let Err(Ok(errors)) = chain::import_csv(&db, &lines.join("\n")) else {
+    let Err(Ok(errors)) = import(&db, &lines.join("\n")) else {
         panic!("the file was applied")
     };
     assert_eq!(errors.len(), 1, "{errors:?}");
@@ -54,7 +63,7 @@ fn one_bad_line_among_10000_changes_nothing_and_is_reported_by_number() {
     );
     assert_eq!(export(&db), before, "nothing changed");
     let good = reassignments(&before);
-    assert_eq!(chain::import_csv(&db, &good.join("\n")).unwrap(), 10_000);
+    assert_eq!(import(&db, &good.join("\n")).unwrap(), 10_000);
     let after = export(&db);
     assert_eq!(after.lines().count(), before.lines().count() + 10_000);
 }
@@ -63,7 +72,7 @@ fn one_bad_line_among_10000_changes_nothing_and_is_reported_by_number() {
 fn malformed_lines_and_headers_are_each_reported() {
     let t = TestDb::beijing();
     let db = t.open();
-    let Err(Ok(e)) = chain::import_csv(&db, "who,where\nx,y\n") else {
+    let Err(Ok(e)) = import(&db, "who,where\nx,y\n") else {
         panic!()
     };
     assert_eq!(e[0].line, 1);
@@ -72,7 +81,7 @@ fn malformed_lines_and_headers_are_each_reported() {
                 mayor,110101001001001,,,2026-02-01T00:00:00Z,\n\
                 grid_member,110101001001001,,,yesterday,\n\
                 grid_member,110101001001001,,,2026-02-01T00:00:00Z,2026-01-01T00:00:00Z\n";
-    let Err(Ok(e)) = chain::import_csv(&db, file) else {
+    let Err(Ok(e)) = import(&db, file) else {
         panic!()
     };
     let lines: Vec<usize> = e.iter().map(|e| e.line).collect();

@@ -1,5 +1,6 @@
-//! The chain is answered from memory: every write through the API (people, units, sections, assignments) shows in
-//! the very next chain read, of a place and of a point.
+//! The chain is answered from memory: every write (people, units, sections, assignments), through the API or by
+//! calling the use-case directly as the command line and sync do, shows in the very next chain read, of a place and
+//! of a point.
 
 use crate::common;
 
@@ -261,4 +262,41 @@ async fn a_new_section_and_its_leader_show_in_the_next_chain() {
         generated_id,
         "before the new leader, the generated one answers"
     );
+}
+
+#[actix_web::test]
+async fn a_person_and_a_chain_import_written_without_a_handler_show_in_the_next_chain() {
+    use gridline::service::{admin::org, chain};
+    let w = World::new();
+    let st = &w.app.state;
+    let committee = link(&w.chain(AT).await, "grid_member")["unit"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let person = org::create_person(
+        &st.db,
+        &st.chain,
+        org::PersonInput {
+            name: Some("周导入".into()),
+            phone: Some("13800000001".into()),
+            unit_id: Some(committee),
+            role: Some("grid_member".into()),
+        },
+        st.clock.now(),
+    )
+    .unwrap();
+    let csv = format!(
+        "kind,target,person_id,unit_id,valid_from\ngrid_member,{},{},,2026-04-01T00:00:00Z\n",
+        w.cell, person.id
+    );
+    assert_eq!(
+        chain::import_csv(&st.db, &st.chain, &csv, st.clock.now()).unwrap(),
+        1
+    );
+    for chain in [w.chain(AT).await, w.point_chain(AT).await] {
+        let g = link(&chain, "grid_member");
+        assert_eq!(g["person"]["id"], person.id.as_str(), "{g}");
+        assert_eq!(g["person"]["name"], "周导入");
+        assert_eq!(g["since"], "2026-04-01T00:00:00Z");
+    }
 }

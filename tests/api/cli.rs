@@ -124,7 +124,16 @@ fn the_first_migrate_creates_admin_with_a_password_printed_once_and_never_logged
         "the password is not in the logs"
     );
     let db = t.open();
-    assert!(gridline::service::auth::login(&db, "admin", password, "127.0.0.1").is_ok());
+    assert!(
+        gridline::service::auth::login(
+            &db,
+            "admin",
+            password,
+            "127.0.0.1",
+            chrono::Utc::now().naive_utc()
+        )
+        .is_ok()
+    );
     let again = gridline(&["migrate"], &[("DATABASE_URL", &t.url)]);
     assert!(!text(&again.stdout).contains("admin"), "only once");
 }
@@ -169,8 +178,14 @@ fn users_are_added_listed_and_disabled_from_the_command_line() {
     );
     let db = t.open();
     assert!(
-        gridline::service::auth::login(&db, "wang.wu", "a long enough password", "127.0.0.1")
-            .is_err()
+        gridline::service::auth::login(
+            &db,
+            "wang.wu",
+            "a long enough password",
+            "127.0.0.1",
+            chrono::Utc::now().naive_utc()
+        )
+        .is_err()
     );
     assert!(
         gridline(&["user", "disable", "wang.wu", "--enable"], &env)
@@ -178,8 +193,14 @@ fn users_are_added_listed_and_disabled_from_the_command_line() {
             .success()
     );
     assert!(
-        gridline::service::auth::login(&db, "wang.wu", "a long enough password", "127.0.0.1")
-            .is_ok()
+        gridline::service::auth::login(
+            &db,
+            "wang.wu",
+            "a long enough password",
+            "127.0.0.1",
+            chrono::Utc::now().naive_utc()
+        )
+        .is_ok()
     );
 }
 
@@ -207,7 +228,7 @@ fn api_keys_are_made_listed_without_secrets_and_revoked_from_the_command_line() 
     let id = stdout.split_whitespace().nth(2).unwrap().to_owned();
     let db = t.open();
     assert_eq!(
-        gridline::service::auth::authenticate(&db, &secret)
+        gridline::service::auth::authenticate(&db, &secret, chrono::Utc::now().naive_utc())
             .unwrap()
             .role,
         gridline::domain::access::Role::HotlineOperator
@@ -218,7 +239,10 @@ fn api_keys_are_made_listed_without_secrets_and_revoked_from_the_command_line() 
         "{list}"
     );
     assert!(gridline(&["apikey", "revoke", &id], &env).status.success());
-    assert!(gridline::service::auth::authenticate(&db, &secret).is_err());
+    assert!(
+        gridline::service::auth::authenticate(&db, &secret, chrono::Utc::now().naive_utc())
+            .is_err()
+    );
     assert!(!gridline(&["apikey", "revoke", &id], &env).status.success());
 }
 
@@ -255,9 +279,16 @@ fn a_user_added_with_a_scope_sees_only_inside_it() {
         "refused whole: no user without its scope"
     );
     let db = t.open();
-    let s =
-        gridline::service::auth::login(&db, "sec", "a long enough password", "127.0.0.1").unwrap();
-    let me = gridline::service::auth::authenticate(&db, &s.token).unwrap();
+    let s = gridline::service::auth::login(
+        &db,
+        "sec",
+        "a long enough password",
+        "127.0.0.1",
+        chrono::Utc::now().naive_utc(),
+    )
+    .unwrap();
+    let me = gridline::service::auth::authenticate(&db, &s.token, chrono::Utc::now().naive_utc())
+        .unwrap();
     assert_eq!(me.places, ["110101001001"]);
     assert!(gridline::domain::access::can_see_place(
         &me,
@@ -289,9 +320,16 @@ fn a_user_added_with_a_scope_named_twice_is_added_whole_with_it_once() {
         text(&out.stdout)
     );
     let db = t.open();
-    let s = gridline::service::auth::login(&db, "twice", "a long enough password", "127.0.0.1")
+    let s = gridline::service::auth::login(
+        &db,
+        "twice",
+        "a long enough password",
+        "127.0.0.1",
+        chrono::Utc::now().naive_utc(),
+    )
+    .unwrap();
+    let me = gridline::service::auth::authenticate(&db, &s.token, chrono::Utc::now().naive_utc())
         .unwrap();
-    let me = gridline::service::auth::authenticate(&db, &s.token).unwrap();
     assert_eq!(me.places, ["110105"]);
 }
 
@@ -698,12 +736,29 @@ fn user_unlock_forgets_the_failed_sign_ins_of_an_account() {
     let t = TestDb::beijing();
     let db = t.open();
     let pw = "a long enough password";
-    auth::add_user(&db, "kong", "孔", gridline::domain::access::Role::Admin, pw).unwrap();
+    auth::add_user(
+        &db,
+        "kong",
+        "孔",
+        gridline::domain::access::Role::Admin,
+        pw,
+        chrono::Utc::now().naive_utc(),
+    )
+    .unwrap();
     for _ in 0..gridline::domain::throttle::PER_PAIR {
-        assert!(auth::login(&db, "kong", "wrong", "192.0.2.1").is_err());
+        assert!(
+            auth::login(
+                &db,
+                "kong",
+                "wrong",
+                "192.0.2.1",
+                chrono::Utc::now().naive_utc()
+            )
+            .is_err()
+        );
     }
     assert!(matches!(
-        auth::login(&db, "kong", pw, "192.0.2.1"),
+        auth::login(&db, "kong", pw, "192.0.2.1", chrono::Utc::now().naive_utc()),
         Err(auth::AuthError::Throttled(_))
     ));
     let out = gridline(&["user", "unlock", "kong"], &[("DATABASE_URL", &t.url)]);
@@ -713,7 +768,7 @@ fn user_unlock_forgets_the_failed_sign_ins_of_an_account() {
         "{}",
         text(&out.stdout)
     );
-    assert!(auth::login(&db, "kong", pw, "192.0.2.1").is_ok());
+    assert!(auth::login(&db, "kong", pw, "192.0.2.1", chrono::Utc::now().naive_utc()).is_ok());
     let out = gridline(&["user", "unlock", "nobody"], &[("DATABASE_URL", &t.url)]);
     assert!(!out.status.success());
 }

@@ -10,6 +10,10 @@ use gridline::service::admin::geodata::{self, ImportError};
 use gridline::store::places as store;
 use serde_json::json;
 
+fn now() -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}
+
 fn layer_bytes(level: Level) -> Vec<u8> {
     gridline::geo::dataset::LAYERS
         .iter()
@@ -55,7 +59,7 @@ fn a_file_with_problems_is_refused_and_nothing_changes() {
     let db = t.open();
     let before = snapshot(&db);
     let Err(ImportError::Refused(problems)) =
-        geodata::import(&db, &bad_file(), Level::District, false)
+        geodata::import(&db, &bad_file(), Level::District, false, now())
     else {
         panic!("the bad file was imported");
     };
@@ -74,7 +78,7 @@ fn a_file_with_problems_is_refused_and_nothing_changes() {
     assert_eq!(snapshot(&db), before);
     // --drop-below does not bypass the check.
     assert!(matches!(
-        geodata::import(&db, &bad_file(), Level::District, true),
+        geodata::import(&db, &bad_file(), Level::District, true, now()),
         Err(ImportError::Refused(_))
     ));
     assert_eq!(snapshot(&db), before);
@@ -85,8 +89,14 @@ fn reimporting_the_districts_replaces_them_and_keeps_what_nests_below() {
     let t = TestDb::beijing();
     let db = t.open();
     let before = snapshot(&db);
-    let report =
-        geodata::import(&db, &layer_bytes(Level::District), Level::District, false).unwrap();
+    let report = geodata::import(
+        &db,
+        &layer_bytes(Level::District),
+        Level::District,
+        false,
+        now(),
+    )
+    .unwrap();
     assert_eq!(
         (report.removed, report.inserted, report.dropped_below),
         (16, 16, 0)
@@ -106,7 +116,8 @@ fn districts_that_would_orphan_the_streets_below_are_refused_unless_lower_levels
     let db = t.open();
     let before = snapshot(&db);
     let file = district_layer_with_swapped_outlines();
-    let Err(ImportError::Refused(problems)) = geodata::import(&db, &file, Level::District, false)
+    let Err(ImportError::Refused(problems)) =
+        geodata::import(&db, &file, Level::District, false, now())
     else {
         panic!("streets would no longer nest, yet the import went through");
     };
@@ -117,7 +128,7 @@ fn districts_that_would_orphan_the_streets_below_are_refused_unless_lower_levels
         "{problems:?}"
     );
     assert_eq!(snapshot(&db), before);
-    let report = geodata::import(&db, &file, Level::District, true).unwrap();
+    let report = geodata::import(&db, &file, Level::District, true, now()).unwrap();
     assert_eq!(report.inserted, 16);
     assert!(report.dropped_below > 28_000 - 20);
     assert!(report.dropped_buildings >= 100_000);
@@ -181,13 +192,13 @@ fn buildings_are_replaced_only_when_every_one_lies_in_its_cell() {
     fc["features"][5]["geometry"]["coordinates"] = json!([121.47, 31.23]);
     fc["features"][6]["properties"]["cell"] = json!("110101999999001");
     let bad = serde_json::to_vec(&fc).unwrap();
-    let Err(ImportError::Refused(problems)) = geodata::import_buildings(&db, &bad) else {
+    let Err(ImportError::Refused(problems)) = geodata::import_buildings(&db, &bad, now()) else {
         panic!("imported a bad building layer")
     };
     let kinds: Vec<&str> = problems.iter().map(|p| p.kind).collect();
     assert_eq!(kinds, ["not_within_parent", "parent_missing"]);
     assert_eq!(snapshot(&db), before);
-    let (removed, inserted) = geodata::import_buildings(&db, &good).unwrap();
+    let (removed, inserted) = geodata::import_buildings(&db, &good, now()).unwrap();
     assert_eq!((removed as i64, inserted), (before.1, 2000));
     assert_eq!(snapshot(&db).1, 2000);
 }
@@ -247,7 +258,7 @@ fn a_gzip_bomb_is_refused_by_check_and_import_with_the_size_cap() {
     let t = TestDb::beijing();
     let db = t.open();
     let before = snapshot(&db);
-    let Err(e) = geodata::import(&db, &bomb, Level::District, false) else {
+    let Err(e) = geodata::import(&db, &bomb, Level::District, false, now()) else {
         panic!("a bomb was imported")
     };
     assert!(e.to_string().contains("once decompressed"), "{e}");

@@ -175,6 +175,7 @@ fn busy_days(app: &TestApp, now: NaiveDateTime) {
                 report_id: None,
                 reason: "not the same problem".into(),
             },
+            now,
         )
         .unwrap();
     }

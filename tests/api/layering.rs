@@ -1,11 +1,15 @@
 //! The layering of `src/` (STYLE.md: `http → service → {domain, store, geo, media, analytics}`), kept by a check
 //! instead of by memory: the pure layers import neither the web framework nor the database, and the use-cases do
-//! not import the web framework.
+//! not import the web framework; and the use-cases, the store and auth read the time only from the injected clock
+//! (`src/clock.rs`), never from the system's, so a test or the simulator can move every timestamp.
 
 use std::path::{Path, PathBuf};
 
-/// Every `.rs` file under `dir`, recursively.
+/// Every `.rs` file under `dir`, recursively (`dir` itself when it is a file).
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    if dir.is_file() {
+        return vec![dir.to_path_buf()];
+    }
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return out;
@@ -45,6 +49,52 @@ fn imports(layer: &str, crates: &[&str]) -> Vec<String> {
         }
     }
     found
+}
+
+/// The lines under `src/{layer}` whose code (comments aside) contains one of `needles`.
+fn mentions(layer: &str, needles: &[&str]) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src")
+        .join(layer);
+    let mut found = Vec::new();
+    for file in rust_files(&root) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            if needles.iter().any(|needle| code.contains(needle)) {
+                found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    found
+}
+
+/// The ways of reading the system's clock; only `src/clock.rs` (and the command line and HTTP edges, which hand
+/// the time on) may use them.
+const SYSTEM_CLOCK: [&str; 5] = [
+    "Utc::now(",
+    "Local::now(",
+    "SystemTime::now(",
+    "Utc::today(",
+    "Local::today(",
+];
+
+#[test]
+fn the_use_cases_the_store_and_auth_take_the_time_from_the_injected_clock() {
+    for layer in ["service", "store", "auth"] {
+        let found = mentions(layer, &SYSTEM_CLOCK);
+        assert!(
+            found.is_empty(),
+            "src/{layer} reads the system clock (take `now` from the caller, or the `Clock` for a timer):\n{}",
+            found.join("\n")
+        );
+    }
+}
+
+#[test]
+fn the_clock_check_sees_a_read_of_the_system_clock_where_there_is_one() {
+    assert!(!mentions("clock.rs", &SYSTEM_CLOCK).is_empty());
+    assert!(!mentions("cli", &SYSTEM_CLOCK).is_empty());
 }
 
 #[test]

@@ -1,7 +1,11 @@
 //! The integration tests: one binary, one module per area, real HTTP through the real routes on SQLite (or on
 //! PostgreSQL when `GRIDLINE_TEST_POSTGRES_URL` is set). The Beijing template database is built once per run.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails by panicking: unwrap and expect say where"
+)]
 
 mod common;
 

@@ -521,12 +521,19 @@ fn a_server_killed_mid_storm_keeps_what_it_acknowledged_and_the_phones_finish_af
         "网格员",
         Role::GridMember,
         "test password 1",
+        chrono::Utc::now().naive_utc(),
     )
     .unwrap();
     gridline::service::auth::set_scopes(&db, "crash_member", &[cell], &[]).unwrap();
-    let member = gridline::service::auth::login(&db, "crash_member", "test password 1", "test")
-        .unwrap()
-        .token;
+    let member = gridline::service::auth::login(
+        &db,
+        "crash_member",
+        "test password 1",
+        "test",
+        chrono::Utc::now().naive_utc(),
+    )
+    .unwrap()
+    .token;
 
     let port = free_port();
     let mut server = spawn_server(&t.url, photo_dir.path(), port);

@@ -615,7 +615,8 @@ fn uploads_started_at_once_still_stop_at_the_bound() {
     use gridline::service::sync::photos::{self, MAX_OPEN_UPLOADS_PER_USER};
     let app = TestApp::beijing();
     let member = app.token(Role::GridMember, &[]);
-    let user = gridline::service::auth::authenticate(&app.state.db, &member).unwrap();
+    let user = gridline::service::auth::authenticate(&app.state.db, &member, app.state.clock.now())
+        .unwrap();
     let over = 16;
     let threads = MAX_OPEN_UPLOADS_PER_USER + over;
     // All started at once from threads of their own (on PostgreSQL each on its own connection of the pool), so

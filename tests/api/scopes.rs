@@ -189,7 +189,7 @@ async fn an_admin_sets_a_jurisdiction_that_takes_effect_at_once() {
     let (cell, _, far) = places();
     let admin = app.token(Role::Admin, &[]);
     let leader = app.token(Role::Leader, &[]);
-    let name = gridline::service::auth::authenticate(&app.state.db, &leader)
+    let name = gridline::service::auth::authenticate(&app.state.db, &leader, app.state.clock.now())
         .unwrap()
         .username;
     assert_eq!(

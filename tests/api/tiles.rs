@@ -729,6 +729,7 @@ async fn a_geodata_import_starts_the_tile_cache_over() {
         &bytes,
         gridline::geo::place::Level::District,
         true,
+        app.state.clock.now(),
     )
     .unwrap();
     assert_eq!(fetch(&app, Some(&admin), &path, &[]).await.status, 204);

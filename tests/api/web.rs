@@ -330,6 +330,7 @@ async fn scene(app: &TestApp) -> (String, String) {
         "调度员王芳",
         Role::Dispatcher,
         "desk password 1",
+        app.state.clock.now(),
     )
     .unwrap();
     gridline::service::auth::set_scopes(&app.state.db, "desk", &[cell[..6].to_owned()], &[])

@@ -551,6 +551,8 @@ async fn the_ladder_is_climbed_once_per_rung_also_across_a_restart() {
     // Overdue: the slow case once its 7 days have passed, never the replied one.
     assert_eq!(overdue(&app, &dispatcher).await, Vec::<String>::new());
     app.state.clock.advance(Duration::days(8));
+    // A week on, the dispatcher's 12 h token has expired: they sign in again.
+    let dispatcher = app.sign_in_again(&dispatcher);
     assert_eq!(
         overdue(&app, &dispatcher).await,
         std::slice::from_ref(&slow)
@@ -1077,6 +1079,12 @@ async fn a_reopened_case_is_not_escalated_at_the_next_tick_and_climbs_its_ladder
     .unwrap();
     assert_eq!(report.escalated, 1, "{report:?}");
     app.state.clock.advance(Duration::days(5));
+    // Five days on, everyone's 12 h token has expired: they sign in again.
+    let (dispatcher, street, hotline) = (
+        app.sign_in_again(&dispatcher),
+        app.sign_in_again(&street),
+        app.sign_in_again(&hotline),
+    );
     ok_step(&app, &street, &id, json!({"action": "accept"})).await;
     ok_step(&app, &street, &id, json!({"action": "start"})).await;
     ok_step(

@@ -7,6 +7,7 @@ use crate::geo::place::{Building, Level, Place, PlaceCode};
 use crate::geo::validate::{self, CheckContext, Problem};
 use crate::geo::{building_check, dataset};
 use crate::store::places::{self as store, BuildingRow, PlaceRow};
+use chrono::NaiveDateTime;
 use diesel::Connection;
 use geo::{BoundingRect, GeodesicArea};
 
@@ -33,11 +34,7 @@ pub enum GeodataError {
     },
 }
 
-impl From<diesel::result::Error> for GeodataError {
-    fn from(e: diesel::result::Error) -> Self {
-        GeodataError::Db(DbError::Query(e))
-    }
-}
+crate::error::from_query_error!(GeodataError);
 
 /// Converts a place into its row (area and bounding box computed here).
 pub fn place_row(p: &Place) -> PlaceRow {
@@ -310,12 +307,13 @@ fn as_features(places: &[Place]) -> Vec<RawFeature> {
 ///
 /// Refused, changing nothing, when the file has any problem, or when the places already stored one level down
 /// would no longer nest in the new ones — unless `drop_below`, which removes every lower level (and the buildings
-/// with the cells) so they can be imported next, top-down.
+/// with the cells) so they can be imported next, top-down. The import is stamped `now`.
 pub fn import(
     db: &Db,
     bytes: &[u8],
     level: Level,
     drop_below: bool,
+    now: NaiveDateTime,
 ) -> Result<ImportReport, ImportError> {
     if level == Level::City {
         return Err(ImportError::Refused(vec![Problem {
@@ -367,11 +365,7 @@ pub fn import(
         }
         store::insert(c, &rows)?;
         store::set_meta(c, "dataset", "imported")?;
-        store::set_meta(
-            c,
-            &format!("imported:{level}"),
-            &chrono::Utc::now().to_rfc3339(),
-        )?;
+        store::set_meta(c, &format!("imported:{level}"), &now.and_utc().to_rfc3339())?;
         Ok(ImportReport {
             level,
             removed,
@@ -393,8 +387,13 @@ pub fn check_buildings_file(
     Ok(building_check::check(&layers::decode_bytes(bytes)?, &cells))
 }
 
-/// Replaces every building with those of a checked file, in one transaction; returns (removed, inserted).
-pub fn import_buildings(db: &Db, bytes: &[u8]) -> Result<(usize, usize), ImportError> {
+/// Replaces every building with those of a checked file, in one transaction stamped `now`; returns (removed,
+/// inserted).
+pub fn import_buildings(
+    db: &Db,
+    bytes: &[u8],
+    now: NaiveDateTime,
+) -> Result<(usize, usize), ImportError> {
     let (buildings, problems) = check_buildings_file(db, bytes)?;
     if !problems.is_empty() {
         return Err(ImportError::Refused(problems));
@@ -404,7 +403,7 @@ pub fn import_buildings(db: &Db, bytes: &[u8]) -> Result<(usize, usize), ImportE
     let removed = conn.transaction::<_, ImportError, _>(|c| {
         let removed = store::delete_buildings(c)?;
         store::insert_buildings(c, &rows)?;
-        store::set_meta(c, "imported:building", &chrono::Utc::now().to_rfc3339())?;
+        store::set_meta(c, "imported:building", &now.and_utc().to_rfc3339())?;
         Ok(removed)
     })?;
     tracing::info!(removed, inserted = rows.len(), "buildings imported");

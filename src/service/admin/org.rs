@@ -1,14 +1,17 @@
-//! Units and people: create, read, change, delete, with every rule checked in one place per record.
+//! Units and people: create, read, change, delete, with every rule checked in one place per record. Every write
+//! refreshes the in-memory chain index itself once its transaction has committed, whoever calls it.
 
 use crate::db::{Db, DbError};
 use crate::domain::ids::{PersonId, UnitId};
 use crate::domain::org::{self, PersonRole, UnitKind};
 use crate::domain::text::a;
+use crate::error::{Details, ErrorKind, InvalidField, ServiceError};
 use crate::geo::place::{CITY_CODE, Level, PlaceCode};
+use crate::service::chain::index::SharedChainIndex;
 use crate::store::org::{self as store, PersonRow, UnitRow};
 use crate::store::places;
 use crate::store::work as work_store;
-use chrono::Utc;
+use chrono::NaiveDateTime;
 use diesel::Connection;
 
 /// The most records one list answers.
@@ -19,13 +22,8 @@ pub const MAX_LIST: i64 = 1000;
 #[non_exhaustive]
 pub enum OrgError {
     /// A field is missing or malformed.
-    #[error("{field}: {message}")]
-    Invalid {
-        /// The field.
-        field: &'static str,
-        /// What is wrong.
-        message: String,
-    },
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
     /// The record refers to a place or unit that does not exist.
     #[error("{0}")]
     UnknownReference(String),
@@ -54,17 +52,32 @@ pub enum OrgError {
     Db(#[from] DbError),
 }
 
-impl From<diesel::result::Error> for OrgError {
-    fn from(e: diesel::result::Error) -> Self {
-        OrgError::Db(DbError::Query(e))
+crate::error::from_query_error!(OrgError);
+
+impl ServiceError for OrgError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            OrgError::Invalid(_) => ErrorKind::Invalid("invalid_field"),
+            OrgError::UnknownReference(_) => ErrorKind::Unprocessable("unknown_reference"),
+            OrgError::NotFound("unit", _) => ErrorKind::NotFound("unit_not_found"),
+            OrgError::NotFound(..) => ErrorKind::NotFound("person_not_found"),
+            OrgError::InUse(_) => ErrorKind::Conflict("unit_in_use"),
+            OrgError::HasAssignments(_) => ErrorKind::Conflict("person_has_assignments"),
+            OrgError::OpenWork(_) => ErrorKind::Conflict("unit_has_open_work"),
+            OrgError::Db(_) => ErrorKind::Internal,
+        }
+    }
+
+    fn details(&self) -> Details {
+        match self {
+            OrgError::OpenWork(cases) => Details::Cases(cases.clone()),
+            _ => Details::None,
+        }
     }
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> OrgError {
-    OrgError::Invalid {
-        field,
-        message: message.into(),
-    }
+    OrgError::Invalid(InvalidField::new(field, message))
 }
 
 /// Fields of a unit as a client sends them; absent fields keep their value (or are required on create).
@@ -190,15 +203,20 @@ fn apply_unit(u: &mut UnitRow, input: UnitInput) {
     }
 }
 
-/// Creates a unit.
-pub fn create_unit(db: &Db, input: UnitInput) -> Result<UnitRow, OrgError> {
+/// Creates a unit (created at `now`) and shows it in the chain index.
+pub fn create_unit(
+    db: &Db,
+    chain: &SharedChainIndex,
+    input: UnitInput,
+    now: NaiveDateTime,
+) -> Result<UnitRow, OrgError> {
     if input.kind.is_none() {
         return Err(invalid("kind", "required"));
     }
     if input.name.is_none() {
         return Err(invalid("name", "required"));
     }
-    let t = Utc::now().naive_utc();
+    let t = now;
     let mut u = UnitRow {
         id: UnitId::generate().to_string(),
         kind: String::new(),
@@ -216,6 +234,8 @@ pub fn create_unit(db: &Db, input: UnitInput) -> Result<UnitRow, OrgError> {
         store::insert_unit(c, &u)?;
         Ok(())
     })?;
+    drop(conn);
+    chain.refresh_unit(db, &u.id)?;
     Ok(u)
 }
 
@@ -234,17 +254,25 @@ pub fn units(db: &Db, kind: Option<&str>, place: Option<&str>) -> Result<Vec<Uni
     Ok(store::units(&mut *db.reader()?, kind, place, MAX_LIST)?)
 }
 
-/// Changes a unit.
-pub fn update_unit(db: &Db, id: &str, input: UnitInput) -> Result<UnitRow, OrgError> {
+/// Changes a unit (updated at `now`) and shows the change in the chain index.
+pub fn update_unit(
+    db: &Db,
+    chain: &SharedChainIndex,
+    id: &str,
+    input: UnitInput,
+    now: NaiveDateTime,
+) -> Result<UnitRow, OrgError> {
     let mut u = unit(db, id)?;
     apply_unit(&mut u, input);
-    u.updated_at = Utc::now().naive_utc();
+    u.updated_at = now;
     let mut conn = db.writer()?;
     conn.transaction::<_, OrgError, _>(|c| {
         check_unit(c, &mut u)?;
         store::update_unit(c, &u)?;
         Ok(())
     })?;
+    drop(conn);
+    chain.refresh_unit(db, &u.id)?;
     Ok(u)
 }
 
@@ -252,8 +280,9 @@ pub fn update_unit(db: &Db, id: &str, input: UnitInput) -> Result<UnitRow, OrgEr
 pub const MAX_OPEN_CASES_LISTED: i64 = 50;
 
 /// Deletes a unit that nothing refers to: no open case, no people, no assignment (current or past) and no user
-/// acting for it. Checked in the transaction that deletes, so what the refusal names is what blocked it.
-pub fn delete_unit(db: &Db, id: &str) -> Result<(), OrgError> {
+/// acting for it. Checked in the transaction that deletes, so what the refusal names is what blocked it. The unit
+/// leaves the chain index too.
+pub fn delete_unit(db: &Db, chain: &SharedChainIndex, id: &str) -> Result<(), OrgError> {
     let u = unit(db, id)?;
     let mut conn = db.writer()?;
     conn.transaction::<_, OrgError, _>(|c| {
@@ -278,7 +307,9 @@ pub fn delete_unit(db: &Db, id: &str) -> Result<(), OrgError> {
         }
         store::delete_unit(c, &u.id)?;
         Ok(())
-    })
+    })?;
+    drop(conn);
+    Ok(chain.refresh_unit(db, &u.id)?)
 }
 
 fn check_person(conn: &mut crate::db::DbConnection, p: &mut PersonRow) -> Result<(), OrgError> {
@@ -329,8 +360,13 @@ fn apply_person(p: &mut PersonRow, input: PersonInput) {
     }
 }
 
-/// Creates a person.
-pub fn create_person(db: &Db, input: PersonInput) -> Result<PersonRow, OrgError> {
+/// Creates a person (created at `now`) and shows them in the chain index.
+pub fn create_person(
+    db: &Db,
+    chain: &SharedChainIndex,
+    input: PersonInput,
+    now: NaiveDateTime,
+) -> Result<PersonRow, OrgError> {
     for (field, present) in [
         ("name", input.name.is_some()),
         ("phone", input.phone.is_some()),
@@ -341,7 +377,7 @@ pub fn create_person(db: &Db, input: PersonInput) -> Result<PersonRow, OrgError>
             return Err(invalid(field, "required"));
         }
     }
-    let t = Utc::now().naive_utc();
+    let t = now;
     let mut p = PersonRow {
         id: PersonId::generate().to_string(),
         name: String::new(),
@@ -359,6 +395,8 @@ pub fn create_person(db: &Db, input: PersonInput) -> Result<PersonRow, OrgError>
         store::insert_person(c, &p)?;
         Ok(())
     })?;
+    drop(conn);
+    chain.refresh_person(db, &p.id)?;
     Ok(p)
 }
 
@@ -374,22 +412,31 @@ pub fn people(db: &Db, unit_id: Option<&str>) -> Result<Vec<PersonRow>, OrgError
     Ok(store::people(&mut *db.reader()?, unit_id, MAX_LIST)?)
 }
 
-/// Changes a person.
-pub fn update_person(db: &Db, id: &str, input: PersonInput) -> Result<PersonRow, OrgError> {
+/// Changes a person (updated at `now`) and shows the change in the chain index.
+pub fn update_person(
+    db: &Db,
+    chain: &SharedChainIndex,
+    id: &str,
+    input: PersonInput,
+    now: NaiveDateTime,
+) -> Result<PersonRow, OrgError> {
     let mut p = person(db, id)?;
     apply_person(&mut p, input);
-    p.updated_at = Utc::now().naive_utc();
+    p.updated_at = now;
     let mut conn = db.writer()?;
     conn.transaction::<_, OrgError, _>(|c| {
         check_person(c, &mut p)?;
         store::update_person(c, &p)?;
         Ok(())
     })?;
+    drop(conn);
+    chain.refresh_person(db, &p.id)?;
     Ok(p)
 }
 
-/// Deletes a person no assignment names (assignments are history: who answered for a place stays answerable).
-pub fn delete_person(db: &Db, id: &str) -> Result<(), OrgError> {
+/// Deletes a person no assignment names (assignments are history: who answered for a place stays answerable); the
+/// person leaves the chain index too.
+pub fn delete_person(db: &Db, chain: &SharedChainIndex, id: &str) -> Result<(), OrgError> {
     let p = person(db, id)?;
     let mut conn = db.writer()?;
     conn.transaction::<_, OrgError, _>(|c| {
@@ -399,5 +446,7 @@ pub fn delete_person(db: &Db, id: &str) -> Result<(), OrgError> {
         }
         store::delete_person(c, &p.id)?;
         Ok(())
-    })
+    })?;
+    drop(conn);
+    Ok(chain.refresh_person(db, &p.id)?)
 }

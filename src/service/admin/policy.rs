@@ -7,6 +7,7 @@ use crate::db::{Db, DbError};
 use crate::domain::assessment::{AssessmentPolicy, POLICY_PREFIX};
 use crate::domain::deadline::WorkPolicy;
 use crate::domain::merge::IntakePolicy;
+use crate::error::{ErrorKind, ServiceError};
 use crate::service::sync::photos::{DOUBTFUL_DISTANCE_M, DOUBTFUL_HOURS};
 use crate::store::topics as store;
 use diesel::Connection;
@@ -26,9 +27,15 @@ pub enum PolicyError {
     Db(#[from] DbError),
 }
 
-impl From<diesel::result::Error> for PolicyError {
-    fn from(e: diesel::result::Error) -> Self {
-        PolicyError::Db(DbError::Query(e))
+crate::error::from_query_error!(PolicyError);
+
+impl ServiceError for PolicyError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            PolicyError::UnknownKey(_) => ErrorKind::NotFound("unknown_policy_key"),
+            PolicyError::Invalid(_) => ErrorKind::Invalid("invalid_field"),
+            PolicyError::Db(_) => ErrorKind::Internal,
+        }
     }
 }
 

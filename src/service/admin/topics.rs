@@ -4,6 +4,7 @@
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::merge::IntakePolicy;
 use crate::domain::topic::{self, GridClass, LineError, MergeRule, TimeClass, Topic, TopicCode};
+use crate::error::{ErrorKind, ServiceError};
 use crate::store::topics::{self as store, TopicRow};
 use diesel::Connection;
 
@@ -19,9 +20,14 @@ pub enum TopicError {
     Db(#[from] DbError),
 }
 
-impl From<diesel::result::Error> for TopicError {
-    fn from(e: diesel::result::Error) -> Self {
-        TopicError::Db(DbError::Query(e))
+crate::error::from_query_error!(TopicError);
+
+impl ServiceError for TopicError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            TopicError::Invalid(_) => ErrorKind::Invalid("invalid_taxonomy"),
+            TopicError::Db(_) => ErrorKind::Internal,
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use crate::analytics::counts::{self as calc, Step, Tally, Window, WindowError};
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::access::Principal;
 use crate::domain::access::Role;
+use crate::error::{ErrorKind, ServiceError};
 use crate::geo::index::PlaceIndex;
 use crate::geo::place::{CITY_CODE, Level};
 use crate::store::counts::{self as store, Filter};
@@ -51,22 +52,17 @@ pub enum HeatError {
     Db(#[from] DbError),
 }
 
-impl From<diesel::result::Error> for HeatError {
-    fn from(e: diesel::result::Error) -> Self {
-        HeatError::Db(DbError::Query(e))
-    }
-}
+crate::error::from_query_error!(HeatError);
 
-impl HeatError {
-    /// The stable code of a refusal (`None` for a database failure).
-    pub fn code(&self) -> Option<&'static str> {
+impl ServiceError for HeatError {
+    fn kind(&self) -> ErrorKind {
         match self {
-            HeatError::Invalid { code, .. } => Some(code),
-            HeatError::Window(WindowError::Reversed) => Some("window_reversed"),
-            HeatError::Window(_) => Some("window_too_long"),
-            HeatError::Outside(_) => Some("outside_jurisdiction"),
-            HeatError::PlaceNotFound(_) => Some("place_not_found"),
-            HeatError::Db(_) => None,
+            HeatError::Invalid { code, .. } => ErrorKind::Invalid(code),
+            HeatError::Window(WindowError::Reversed) => ErrorKind::Invalid("window_reversed"),
+            HeatError::Window(_) => ErrorKind::Invalid("window_too_long"),
+            HeatError::Outside(_) => ErrorKind::Forbidden("outside_jurisdiction"),
+            HeatError::PlaceNotFound(_) => ErrorKind::NotFound("place_not_found"),
+            HeatError::Db(_) => ErrorKind::Internal,
         }
     }
 }

@@ -27,6 +27,7 @@ use crate::analytics::tiles::{TileLayer, xyz};
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::access as policy;
 use crate::domain::access::Principal;
+use crate::error::{ErrorKind, ServiceError};
 use crate::geo::layers;
 use crate::geo::place::CITY_CODE;
 use crate::service::analytics::heatmap::{
@@ -91,9 +92,25 @@ pub enum TileError {
     Filter(#[from] HeatError),
 }
 
-impl From<diesel::result::Error> for TileError {
-    fn from(e: diesel::result::Error) -> Self {
-        TileError::Db(DbError::Query(e))
+crate::error::from_query_error!(TileError);
+
+impl ServiceError for TileError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            TileError::ZoomOutOfBand { .. } => ErrorKind::Invalid("zoom_out_of_band"),
+            TileError::LayerOutOfScope { .. } => ErrorKind::Forbidden("layer_out_of_scope"),
+            TileError::Filter(e) => e.kind(),
+            TileError::Db(_) | TileError::StoredGeometry { .. } | TileError::Encode(_) => {
+                ErrorKind::Internal
+            }
+        }
+    }
+
+    fn details(&self) -> crate::error::Details {
+        match self {
+            TileError::Filter(e) => e.details(),
+            _ => crate::error::Details::None,
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use crate::domain::access;
 use crate::domain::access::Principal;
 use crate::domain::chain::AssignmentKind;
 use crate::domain::ids::{CaseId, random_id};
+use crate::error::{ErrorKind, InvalidField, ServiceError};
 use crate::service::admin::topics;
 use crate::service::analytics::counts;
 use crate::service::chain::Link;
@@ -15,7 +16,7 @@ use crate::store::cases::{self as store, CaseFilter, CaseRow, DecisionRow, Repor
 use crate::store::chain as chain_store;
 use crate::store::org as org_store;
 use crate::store::work as work_store;
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::Connection;
 use std::sync::Arc;
 
@@ -24,13 +25,8 @@ use std::sync::Arc;
 #[non_exhaustive]
 pub enum CaseError {
     /// A field is missing or malformed.
-    #[error("{field}: {message}")]
-    Invalid {
-        /// The field.
-        field: &'static str,
-        /// What is wrong.
-        message: String,
-    },
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
     /// No such case (or not visible to the reader).
     #[error("no case has the id {0}")]
     NotFound(String),
@@ -45,21 +41,25 @@ pub enum CaseError {
     Db(#[from] DbError),
 }
 
-impl From<diesel::result::Error> for CaseError {
-    fn from(e: diesel::result::Error) -> Self {
-        CaseError::Db(DbError::Query(e))
+crate::error::from_query_error!(CaseError);
+
+impl ServiceError for CaseError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            CaseError::Invalid(InvalidField {
+                field: "cursor", ..
+            }) => ErrorKind::Invalid("invalid_cursor"),
+            CaseError::Invalid(_) => ErrorKind::Invalid("invalid_field"),
+            CaseError::NotFound(_) => ErrorKind::NotFound("case_not_found"),
+            CaseError::NotInCase(_) => ErrorKind::Unprocessable("item_not_in_case"),
+            CaseError::NothingToUnmerge(_) => ErrorKind::Conflict("nothing_to_unmerge"),
+            CaseError::Db(_) => ErrorKind::Internal,
+        }
     }
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> CaseError {
-    CaseError::Invalid {
-        field,
-        message: message.into(),
-    }
-}
-
-fn now() -> NaiveDateTime {
-    Utc::now().naive_utc()
+    CaseError::Invalid(InvalidField::new(field, message))
 }
 
 /// The most cases one page holds.
@@ -182,13 +182,15 @@ pub struct CaseDetail {
 }
 
 /// One case the user may see; when `reveal`, callers are unmasked where the user may read them, and each such read
-/// is written to the audit log with `reason` (without `reveal` every caller stays masked and nothing is logged).
+/// is written to the audit log with `reason`, read at `now` (without `reveal` every caller stays masked and nothing
+/// is logged).
 pub fn detail(
     db: &Db,
     user: &Principal,
     id: &str,
     reason: Option<&str>,
     reveal: bool,
+    now: NaiveDateTime,
 ) -> Result<CaseDetail, CaseError> {
     let mut c = db.reader()?;
     let case = store::case(&mut c, id)?
@@ -221,7 +223,7 @@ pub fn detail(
         || "case detail".to_owned(),
         |r| r.chars().take(200).collect(),
     );
-    let at = now();
+    let at = now;
     let reads: Vec<PiiReadRow> = tickets
         .iter()
         .filter(|(_, unmasked)| *unmasked)
@@ -336,12 +338,13 @@ fn rebase(c: &mut DbConnection, mut case: CaseRow) -> Result<CaseRow, CaseError>
 }
 
 /// Moves one ticket or report out of a case into a case of its own: the merge decision that put it there is marked
-/// undone, the split is recorded with who and why, and both cases are recomputed.
+/// undone, the split is recorded with who and why (at `now`), and both cases are recomputed.
 pub fn unmerge(
     db: &Db,
     user: &Principal,
     case_id: &str,
     input: &UnmergeInput,
+    now: NaiveDateTime,
 ) -> Result<(CaseRow, CaseRow), CaseError> {
     let reason = input.reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
@@ -373,7 +376,7 @@ pub fn unmerge(
         if case.ticket_count + case.report_count <= 1 {
             return Err(CaseError::NothingToUnmerge(case_id.to_owned()));
         }
-        let at = now();
+        let at = now;
         if let Some(d) = store::standing_decision(c, &item_id)? {
             store::undo_decision(c, &d.id, at)?;
         }
@@ -416,9 +419,9 @@ pub fn unmerge(
         )?;
         let policy = topics::intake_policy(c)?;
         let fresh = rebase(c, fresh)?;
-        let fresh = intake::refresh_case(c, fresh, &policy)?;
+        let fresh = intake::refresh_case(c, fresh, &policy, at)?;
         let old = rebase(c, case)?;
-        let old = intake::refresh_case(c, old, &policy)?;
+        let old = intake::refresh_case(c, old, &policy, at)?;
         counts::cases_changed(c, at, &[old.id.clone(), fresh.id.clone()])?;
         Ok((old, fresh))
     })
@@ -471,8 +474,8 @@ pub(crate) fn merge_items(
     }
     let policy = topics::intake_policy(c)?;
     let into = rebase(c, into)?;
-    let into = intake::refresh_case(c, into, &policy)?;
-    let from = intake::refresh_case(c, from, &policy)?;
+    let into = intake::refresh_case(c, into, &policy, at)?;
+    let from = intake::refresh_case(c, from, &policy, at)?;
     counts::cases_changed(c, at, &[from.id.clone(), into.id.clone()])?;
     Ok((from, into))
 }

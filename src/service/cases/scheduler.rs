@@ -15,6 +15,7 @@ use crate::domain::access::Role;
 use crate::domain::deadline::{self, WorkPolicy};
 use crate::domain::topic::TimeClass;
 use crate::domain::workflow::Action;
+use crate::error::InvalidField;
 use crate::service::cases::work::{self, Router};
 use crate::service::cases::workflow::{self, TransitionInput, WorkflowError};
 use crate::service::intake;
@@ -294,20 +295,20 @@ pub fn tick(db: &Db, now: NaiveDateTime) -> Result<TickReport, WorkflowError> {
     })
 }
 
-/// Runs [`tick`] every `every` on a thread of its own, with the system clock, until the process ends.
-///
-/// `after_pass` runs after every pass on the same thread (the monthly hot spot scans: see
+/// Runs [`tick`] every `every` on a thread of its own, at the time `clock` tells (the server's), until the process
+/// ends. `after_pass` runs after every pass on the same thread (the monthly hot spot scans: see
 /// `crate::service::hotspots::jobs::monthly`).
 pub fn spawn(
     db: Db,
     every: std::time::Duration,
+    clock: crate::clock::Clock,
     after_pass: impl Fn() + Send + 'static,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("gridline-scheduler".into())
         .spawn(move || {
             loop {
-                let now = chrono::Utc::now().naive_utc();
+                let now = clock.now();
                 if let Err(e) = tick(&db, now) {
                     tracing::error!(error = %e, "scheduler pass failed; trying again next time");
                 }
@@ -325,9 +326,11 @@ pub fn escalations(
     cursor: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<(EscalationRow, crate::store::cases::CaseRow)>, String), WorkflowError> {
-    let bad = || WorkflowError::Invalid {
-        field: "cursor",
-        message: "is not a cursor this server handed out".into(),
+    let bad = || {
+        WorkflowError::Invalid(InvalidField::new(
+            "cursor",
+            "is not a cursor this server handed out",
+        ))
     };
     let mut after = match cursor {
         None => (chrono::DateTime::UNIX_EPOCH.naive_utc(), String::new(), 0),

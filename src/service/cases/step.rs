@@ -3,6 +3,7 @@
 //! records the work the step carries) use these, so neither depends on the other.
 
 use crate::db::DbError;
+use crate::error::{ErrorKind, InvalidField, ServiceError};
 use serde::{Deserialize, Serialize};
 
 /// Errors of the workflow.
@@ -10,13 +11,8 @@ use serde::{Deserialize, Serialize};
 #[non_exhaustive]
 pub enum WorkflowError {
     /// A field is missing or malformed.
-    #[error("{field}: {message}")]
-    Invalid {
-        /// The field.
-        field: &'static str,
-        /// What is wrong.
-        message: String,
-    },
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
     /// No such case (or not visible to this user).
     #[error("no case {0}")]
     NotFound(String),
@@ -81,38 +77,42 @@ pub enum WorkflowError {
     Db(#[from] DbError),
 }
 
-impl WorkflowError {
-    /// The stable snake_case code (the HTTP answer's and a pushed step's); `None` for a database failure.
-    pub fn code(&self) -> Option<&'static str> {
-        Some(match self {
-            WorkflowError::Invalid { .. } => "invalid_field",
-            WorkflowError::NotFound(_) => "case_not_found",
-            WorkflowError::Illegal { .. } => "illegal_transition",
-            WorkflowError::Forbidden { .. } => "forbidden_transition",
-            WorkflowError::NotMember(_) => "not_unit_member",
-            WorkflowError::VersionConflict { .. } => "version_conflict",
-            WorkflowError::NoRoute(_) => "no_route",
-            WorkflowError::PhotosMissing(_) => "photos_missing",
-            WorkflowError::ExtensionLimit(_) => "extension_limit",
-            WorkflowError::ExtensionPending(_) => "extension_pending",
-            WorkflowError::NoPendingExtension => "no_pending_extension",
-            WorkflowError::Db(_) => return None,
-        })
+impl ServiceError for WorkflowError {
+    /// The kind and code (the HTTP answer's and a pushed step's).
+    fn kind(&self) -> ErrorKind {
+        match self {
+            WorkflowError::Invalid(_) => ErrorKind::Invalid("invalid_field"),
+            WorkflowError::NotFound(_) => ErrorKind::NotFound("case_not_found"),
+            WorkflowError::Illegal { .. } => ErrorKind::Conflict("illegal_transition"),
+            WorkflowError::Forbidden { .. } => ErrorKind::Forbidden("forbidden_transition"),
+            WorkflowError::NotMember(_) => ErrorKind::Forbidden("not_unit_member"),
+            WorkflowError::VersionConflict { .. } => ErrorKind::Conflict("version_conflict"),
+            WorkflowError::NoRoute(_) => ErrorKind::Conflict("no_route"),
+            WorkflowError::PhotosMissing(_) => ErrorKind::Conflict("photos_missing"),
+            WorkflowError::ExtensionLimit(_) => ErrorKind::Conflict("extension_limit"),
+            WorkflowError::ExtensionPending(_) => ErrorKind::Conflict("extension_pending"),
+            WorkflowError::NoPendingExtension => ErrorKind::Conflict("no_pending_extension"),
+            WorkflowError::Db(_) => ErrorKind::Internal,
+        }
+    }
+
+    fn details(&self) -> crate::error::Details {
+        use crate::error::Details as D;
+        match self {
+            WorkflowError::Illegal { allowed, .. } => {
+                D::Allowed(allowed.iter().map(|a| (*a).to_owned()).collect())
+            }
+            WorkflowError::PhotosMissing(missing) => D::Missing(missing.clone()),
+            _ => D::None,
+        }
     }
 }
 
-impl From<diesel::result::Error> for WorkflowError {
-    fn from(e: diesel::result::Error) -> Self {
-        WorkflowError::Db(DbError::Query(e))
-    }
-}
+crate::error::from_query_error!(WorkflowError);
 
 /// An `Invalid` error for `field`.
 pub(super) fn invalid(field: &'static str, message: impl Into<String>) -> WorkflowError {
-    WorkflowError::Invalid {
-        field,
-        message: message.into(),
-    }
+    WorkflowError::Invalid(InvalidField::new(field, message))
 }
 
 /// Whether the problem was solved, as the caller says on the callback.

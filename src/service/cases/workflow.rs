@@ -346,7 +346,10 @@ fn check_units(
 
 /// Takes a step on `case` (read in this transaction) at `at`: decides it, checks what it needs, keeps the work in
 /// step and records it. The caller has checked the user may see the case.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the case, the step and its context are each the caller's; bundling them would only rename them"
+)]
 pub(crate) fn take_step(
     c: &mut DbConnection,
     policy: &WorkPolicy,

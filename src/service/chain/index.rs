@@ -1,7 +1,8 @@
 //! The in-memory responsibility-chain index: every assignment (history included), person, unit and section
 //! membership, read once from the database at start so that resolving the chain of a place at any moment does no
-//! database query. Kept in step with the database by the HTTP writes, which refresh the keys they touched after
-//! their transaction commits (see [`SharedChainIndex`]).
+//! database query. Kept in step with the database by the use-cases that write the chain (`service::chain`,
+//! `service::admin::org`), which refresh the keys they touched after their transaction commits, whoever calls them
+//! (see [`SharedChainIndex`]).
 //!
 //! Algorithm of [`ChainIndex::chain_at`]:
 //! 1. The place's code and level come from the code, its name from the [`PlaceIndex`].
@@ -375,8 +376,8 @@ impl ChainIndex {
     }
 }
 
-/// The chain index as the server shares it: read by every chain lookup, patched by every HTTP write that changes
-/// assignments, sections, people or units.
+/// The chain index as the server shares it: read by every chain lookup, patched by every use-case write that
+/// changes assignments, sections, people or units.
 ///
 /// Readers take the read lock only for the few microseconds of a lookup (the answer owns its data). Writes patch
 /// the index in place under the write lock, one key at a time: cloning the whole index for every write (the

@@ -1,5 +1,7 @@
 //! The responsibility chain: assigning people and units to places (closing, never overwriting, the previous
-//! assignment), sections, and resolving the whole chain of a place at a moment with 属地兜底 fallback.
+//! assignment), sections, and resolving the whole chain of a place at a moment with 属地兜底 fallback. Every write
+//! here refreshes the in-memory chain index ([`index::SharedChainIndex`]) itself once its transaction has
+//! committed, so no caller (HTTP, command line, sync) can leave the index behind the database.
 
 pub mod index;
 pub mod seed;
@@ -10,13 +12,14 @@ use crate::domain::ids::{PersonId, UnitId, random_id};
 use crate::domain::org::valid_name;
 use crate::domain::text::a;
 use crate::domain::time::rfc3339;
+use crate::error::{ErrorKind, InvalidField, ServiceError};
 use crate::geo::index::PlaceIndex;
 use crate::geo::place::{Level, PlaceCode};
 use crate::service::chain::index::SharedChainIndex;
 use crate::store::chain::{self as store, AssignmentRow, SectionRow};
 use crate::store::org::{self as org_store, PersonRow, UnitRow};
 use crate::store::places;
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::Connection;
 use std::sync::Arc;
 
@@ -25,13 +28,8 @@ use std::sync::Arc;
 #[non_exhaustive]
 pub enum ChainError {
     /// A field is missing or malformed.
-    #[error("{field}: {message}")]
-    Invalid {
-        /// The field.
-        field: &'static str,
-        /// What is wrong.
-        message: String,
-    },
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
     /// A referenced place, section, person or unit does not exist.
     #[error("{0}")]
     UnknownReference(String),
@@ -46,17 +44,22 @@ pub enum ChainError {
     Db(#[from] DbError),
 }
 
-impl From<diesel::result::Error> for ChainError {
-    fn from(e: diesel::result::Error) -> Self {
-        ChainError::Db(DbError::Query(e))
+crate::error::from_query_error!(ChainError);
+
+impl ServiceError for ChainError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            ChainError::Invalid(_) => ErrorKind::Invalid("invalid_field"),
+            ChainError::UnknownReference(_) => ErrorKind::Unprocessable("unknown_reference"),
+            ChainError::NotFound(_) => ErrorKind::NotFound("not_found"),
+            ChainError::Overlap(_) => ErrorKind::Conflict("overlapping_assignment"),
+            ChainError::Db(_) => ErrorKind::Internal,
+        }
     }
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> ChainError {
-    ChainError::Invalid {
-        field,
-        message: message.into(),
-    }
+    ChainError::Invalid(InvalidField::new(field, message))
 }
 
 /// A request to assign someone.
@@ -81,10 +84,6 @@ pub struct Assigned {
     pub assignment: AssignmentRow,
     /// The id of the assignment it replaced (closed at the new one's start), if any.
     pub closed: Option<String>,
-}
-
-fn now() -> NaiveDateTime {
-    Utc::now().naive_utc()
 }
 
 fn check_target(
@@ -190,15 +189,29 @@ fn check_assignee(
     Ok(())
 }
 
-/// Assigns someone from `valid_from` (default now), closing whoever was assigned then. Refused when an
-/// assignment of the same kind and target starts at or after that moment (history is not rewritten).
-pub fn assign(db: &Db, input: AssignInput) -> Result<Assigned, ChainError> {
+/// Assigns someone from `valid_from` (default `now`), closing whoever was assigned then, and shows it in the chain
+/// index. Refused when an assignment of the same kind and target starts at or after that moment (history is not
+/// rewritten).
+pub fn assign(
+    db: &Db,
+    chain: &SharedChainIndex,
+    input: AssignInput,
+    now: NaiveDateTime,
+) -> Result<Assigned, ChainError> {
     let mut conn = db.writer()?;
-    conn.transaction::<_, ChainError, _>(|c| assign_in(c, &input))
+    let done = conn.transaction::<_, ChainError, _>(|c| assign_in(c, &input, now))?;
+    drop(conn);
+    let a = &done.assignment;
+    chain.refresh_assignments(db, &a.kind, &a.target)?;
+    Ok(done)
 }
 
-/// [`assign`] inside the caller's transaction.
-fn assign_in(c: &mut DbConnection, input: &AssignInput) -> Result<Assigned, ChainError> {
+/// [`assign`] inside the caller's transaction (the caller refreshes the chain index after its commit).
+fn assign_in(
+    c: &mut DbConnection,
+    input: &AssignInput,
+    now: NaiveDateTime,
+) -> Result<Assigned, ChainError> {
     let kind = AssignmentKind::parse(&input.kind).ok_or_else(|| {
         invalid(
             "kind",
@@ -209,7 +222,7 @@ fn assign_in(c: &mut DbConnection, input: &AssignInput) -> Result<Assigned, Chai
             ),
         )
     })?;
-    let from = input.valid_from.unwrap_or_else(now);
+    let from = input.valid_from.unwrap_or(now);
     let district = check_target(c, kind, &input.target)?;
     check_assignee(c, kind, input)?;
     let history = store::history(c, kind.as_str(), &input.target)?;
@@ -236,7 +249,7 @@ fn assign_in(c: &mut DbConnection, input: &AssignInput) -> Result<Assigned, Chai
         unit_id: input.unit_id.clone(),
         valid_from: from,
         valid_to: None,
-        created_at: now(),
+        created_at: now,
     };
     store::insert_assignments(c, std::slice::from_ref(&row))?;
     Ok(Assigned {
@@ -277,8 +290,14 @@ fn parse_time(s: &str) -> Option<NaiveDateTime> {
 
 /// Applies a chain CSV (`gridline chain import`): every line is an assignment, applied in order as by
 /// `POST /api/v1/assignments` (and ended at `valid_to` when given). All or nothing: if any line is malformed or
-/// refused, nothing changes and every bad line is reported; otherwise returns how many lines were applied.
-pub fn import_csv(db: &Db, text: &str) -> Result<usize, Result<Vec<LineError>, ChainError>> {
+/// refused, nothing changes and every bad line is reported; otherwise returns how many lines were applied, and the
+/// chain index shows them. `now` stamps the new assignments' creation.
+pub fn import_csv(
+    db: &Db,
+    chain: &SharedChainIndex,
+    text: &str,
+    now: NaiveDateTime,
+) -> Result<usize, Result<Vec<LineError>, ChainError>> {
     let mut rdr = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
@@ -363,7 +382,7 @@ pub fn import_csv(db: &Db, text: &str) -> Result<usize, Result<Vec<LineError>, C
     let mut conn = db.writer().map_err(|e| Err(e.into()))?;
     let outcome = conn.transaction::<_, diesel::result::Error, _>(|c| {
         for (line, input, valid_to) in &rows {
-            let applied = assign_in(c, input).and_then(|a| match valid_to {
+            let applied = assign_in(c, input, now).and_then(|a| match valid_to {
                 Some(t) => store::end(c, &a.assignment.id, *t)
                     .map(|_| ())
                     .map_err(ChainError::from),
@@ -386,9 +405,21 @@ pub fn import_csv(db: &Db, text: &str) -> Result<usize, Result<Vec<LineError>, C
             Err(diesel::result::Error::RollbackTransaction)
         }
     });
+    drop(conn);
     match outcome {
         Ok(n) => {
             tracing::info!(lines = n, "chain imported");
+            let mut links: Vec<(&str, &str)> = rows
+                .iter()
+                .map(|(_, a, _)| (a.kind.as_str(), a.target.as_str()))
+                .collect();
+            links.sort_unstable();
+            links.dedup();
+            for (kind, target) in links {
+                chain
+                    .refresh_assignments(db, kind, target)
+                    .map_err(|e| Err(e.into()))?;
+            }
             Ok(n)
         }
         Err(diesel::result::Error::RollbackTransaction) => {
@@ -403,10 +434,7 @@ pub fn import_csv(db: &Db, text: &str) -> Result<usize, Result<Vec<LineError>, C
 pub fn export_csv<W: std::io::Write>(db: &Db, out: W) -> Result<usize, ChainError> {
     let rows = store::all_assignments(&mut *db.reader()?)?;
     let mut w = csv::Writer::from_writer(out);
-    let io = |e: csv::Error| ChainError::Invalid {
-        field: "output",
-        message: e.to_string(),
-    };
+    let io = |e: csv::Error| ChainError::Invalid(InvalidField::new("output", e.to_string()));
     w.write_record(CSV_COLUMNS).map_err(io)?;
     let t = rfc3339;
     for a in &rows {
@@ -421,22 +449,23 @@ pub fn export_csv<W: std::io::Write>(db: &Db, out: W) -> Result<usize, ChainErro
         ])
         .map_err(io)?;
     }
-    w.flush().map_err(|e| ChainError::Invalid {
-        field: "output",
-        message: e.to_string(),
-    })?;
+    w.flush()
+        .map_err(|e| ChainError::Invalid(InvalidField::new("output", e.to_string())))?;
     Ok(rows.len())
 }
 
-/// Ends an assignment at `at` (default now); nobody is then assigned until someone new is.
+/// Ends an assignment at `at` (default `now`); nobody is then assigned until someone new is. The chain index
+/// shows the end.
 pub fn end_assignment(
     db: &Db,
+    chain: &SharedChainIndex,
     id: &str,
     at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
 ) -> Result<AssignmentRow, ChainError> {
-    let at = at.unwrap_or_else(now);
+    let at = at.unwrap_or(now);
     let mut conn = db.writer()?;
-    conn.transaction::<_, ChainError, _>(|c| {
+    let ended = conn.transaction::<_, ChainError, _>(|c| {
         let mut a = store::assignment(c, id)?
             .ok_or_else(|| ChainError::NotFound(format!("no assignment has the id {id:?}")))?;
         if at < a.valid_from || a.valid_to.is_some_and(|t| t <= at) {
@@ -452,7 +481,10 @@ pub fn end_assignment(
         store::end(c, &a.id, at)?;
         a.valid_to = Some(at);
         Ok(a)
-    })
+    })?;
+    drop(conn);
+    chain.refresh_assignments(db, &ended.kind, &ended.target)?;
+    Ok(ended)
 }
 
 /// The history of a kind of assignment for a target.
@@ -471,10 +503,13 @@ pub struct SectionInput {
     pub places: Vec<String>,
 }
 
-/// Creates a section of streets or communities of one district.
+/// Creates a section of streets or communities of one district (created at `now`) and shows it in the chain
+/// index.
 pub fn create_section(
     db: &Db,
+    chain: &SharedChainIndex,
     input: SectionInput,
+    now: NaiveDateTime,
 ) -> Result<(SectionRow, Vec<String>), ChainError> {
     if !valid_name(&input.name) {
         return Err(invalid("name", "1 to 100 characters"));
@@ -483,7 +518,7 @@ pub fn create_section(
         return Err(invalid("places", "1 to 500 street or community codes"));
     }
     let mut conn = db.writer()?;
-    conn.transaction::<_, ChainError, _>(|c| {
+    let section = conn.transaction::<_, ChainError, _>(|c| {
         let mut codes: Vec<String> = Vec::new();
         for p in &input.places {
             match PlaceCode::parse(p) {
@@ -511,13 +546,16 @@ pub fn create_section(
             id: random_id("sec_"),
             name: input.name.trim().to_owned(),
             district_code: district,
-            created_at: now(),
+            created_at: now,
         };
         let pairs: Vec<(String, String)> =
             codes.iter().map(|p| (row.id.clone(), p.clone())).collect();
         store::insert_sections(c, std::slice::from_ref(&row), &pairs)?;
         Ok((row, codes))
-    })
+    })?;
+    drop(conn);
+    chain.refresh_section(db, &section.0.id)?;
+    Ok(section)
 }
 
 /// Sections (with their places), optionally those holding a place.
@@ -567,15 +605,16 @@ pub struct Chain {
     pub links: Vec<Link>,
 }
 
-/// The chain of a place at `at` (default now), resolved in memory from the place index and the chain index;
+/// The chain of a place at `at` (default `now`), resolved in memory from the place index and the chain index;
 /// `Invalid` for a malformed code, `NotFound` for an unknown place.
 pub fn chain_of(
     places: &PlaceIndex,
     chains: &SharedChainIndex,
     code: &str,
     at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
 ) -> Result<Chain, ChainError> {
-    let at = at.unwrap_or_else(now);
+    let at = at.unwrap_or(now);
     let (code, _) = PlaceCode::parse(code)
         .ok_or_else(|| invalid("code", format!("{code:?} is not a place code")))?;
     chains

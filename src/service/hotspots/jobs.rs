@@ -9,6 +9,7 @@ use super::params::{self, Kind, ScanParams, ScanRequest};
 use super::scan::{self, ScanResult};
 use super::{ScanError, invalid};
 use crate::clock::Clock;
+use crate::error::ServiceError;
 use crate::db::Db;
 use crate::domain::access::{Principal, Role};
 use crate::geo::index::PlaceIndex;

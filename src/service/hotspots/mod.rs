@@ -10,6 +10,7 @@ pub mod scan;
 
 use crate::analytics::counts::WindowError;
 use crate::db::DbError;
+use crate::error::{ErrorKind, ServiceError};
 
 /// Why a scan is refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -43,24 +44,25 @@ pub enum ScanError {
     Db(#[from] DbError),
 }
 
-impl From<diesel::result::Error> for ScanError {
-    fn from(e: diesel::result::Error) -> Self {
-        ScanError::Db(DbError::Query(e))
-    }
-}
+crate::error::from_query_error!(ScanError);
 
-impl ScanError {
-    /// The stable code of a refusal (`None` for a database failure).
-    pub fn code(&self) -> Option<&'static str> {
+impl ServiceError for ScanError {
+    fn kind(&self) -> ErrorKind {
         match self {
-            ScanError::Invalid { code, .. } => Some(code),
-            ScanError::Window(WindowError::Reversed) => Some("window_reversed"),
-            ScanError::Window(_) => Some("window_too_long"),
-            ScanError::Stats(crate::analytics::Error::TooFewUnits(_)) => Some("one_unit_layer"),
-            ScanError::Stats(e) => Some(e.code()),
-            ScanError::Outside(_) => Some("outside_jurisdiction"),
-            ScanError::NotFound(_) => Some("scan_not_found"),
-            ScanError::Stored(_) | ScanError::Db(_) => None,
+            ScanError::Invalid {
+                code: "too_many_scans",
+                ..
+            } => ErrorKind::Conflict("too_many_scans"),
+            ScanError::Invalid { code, .. } => ErrorKind::Invalid(code),
+            ScanError::Window(WindowError::Reversed) => ErrorKind::Invalid("window_reversed"),
+            ScanError::Window(_) => ErrorKind::Invalid("window_too_long"),
+            ScanError::Stats(crate::analytics::Error::TooFewUnits(_)) => {
+                ErrorKind::Unprocessable("one_unit_layer")
+            }
+            ScanError::Stats(e) => ErrorKind::Unprocessable(e.code()),
+            ScanError::Outside(_) => ErrorKind::Forbidden("outside_jurisdiction"),
+            ScanError::NotFound(_) => ErrorKind::NotFound("scan_not_found"),
+            ScanError::Stored(_) | ScanError::Db(_) => ErrorKind::Internal,
         }
     }
 }

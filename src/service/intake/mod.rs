@@ -16,6 +16,7 @@ use crate::domain::ids::{
 };
 use crate::domain::merge::{self, Candidate, Decision, IntakePolicy, Item, TimeRefusal};
 use crate::domain::topic::{MergeRule, TopicCode};
+use crate::error::{ErrorKind, InvalidField, ServiceError};
 use crate::geo::address::AddressMatcher;
 use crate::geo::index::{Method, PlaceIndex};
 use crate::geo::lonlat::{Lonlat, PointError, parse_crs};
@@ -24,7 +25,7 @@ use crate::service::analytics::counts;
 use crate::service::chain::ChainError;
 use crate::service::chain::index::SharedChainIndex;
 use crate::store::cases::{self as store, CaseRow, DecisionRow, ReportRow, TicketRow};
-use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime};
 use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -35,13 +36,8 @@ use std::collections::HashMap;
 #[non_exhaustive]
 pub enum IntakeError {
     /// A field is missing or malformed.
-    #[error("{field}: {message}")]
-    Invalid {
-        /// The field.
-        field: &'static str,
-        /// What is wrong.
-        message: String,
-    },
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
     /// The point is malformed.
     #[error("location: {0}")]
     Point(#[from] PointError),
@@ -73,28 +69,24 @@ pub enum IntakeError {
     Db(#[from] DbError),
 }
 
-impl IntakeError {
-    /// The stable snake_case code (the HTTP answer's and a pushed report's); `None` for a failure of ours (the
-    /// database, the chain or taxonomy lookup).
-    pub fn code(&self) -> Option<&'static str> {
-        Some(match self {
-            IntakeError::Invalid { .. } => "invalid_field",
-            IntakeError::Point(p) => p.code(),
-            IntakeError::UnknownTopic(_) => "unknown_topic",
-            IntakeError::TicketNoReused(_) => "ticket_no_reused",
-            IntakeError::ReportIdReused(_) => "report_id_reused",
-            IntakeError::OutsideArea => "outside_jurisdiction",
-            IntakeError::Time { refusal, .. } => refusal.code(),
-            IntakeError::Lookup(_) | IntakeError::Db(_) => return None,
-        })
+impl ServiceError for IntakeError {
+    /// The kind and code (the HTTP answer's and a pushed report's); internal for a failure of ours (the database,
+    /// the chain or taxonomy lookup).
+    fn kind(&self) -> ErrorKind {
+        match self {
+            IntakeError::Invalid(_) => ErrorKind::Invalid("invalid_field"),
+            IntakeError::Point(p) => ErrorKind::Invalid(p.code()),
+            IntakeError::UnknownTopic(_) => ErrorKind::Unprocessable("unknown_topic"),
+            IntakeError::TicketNoReused(_) => ErrorKind::Conflict("ticket_no_reused"),
+            IntakeError::ReportIdReused(_) => ErrorKind::Conflict("report_id_reused"),
+            IntakeError::OutsideArea => ErrorKind::Unprocessable("outside_jurisdiction"),
+            IntakeError::Time { refusal, .. } => ErrorKind::Unprocessable(refusal.code()),
+            IntakeError::Lookup(_) | IntakeError::Db(_) => ErrorKind::Internal,
+        }
     }
 }
 
-impl From<diesel::result::Error> for IntakeError {
-    fn from(e: diesel::result::Error) -> Self {
-        IntakeError::Db(DbError::Query(e))
-    }
-}
+crate::error::from_query_error!(IntakeError);
 
 impl From<TopicError> for IntakeError {
     fn from(e: TopicError) -> Self {
@@ -115,10 +107,7 @@ impl From<ChainError> for IntakeError {
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> IntakeError {
-    IntakeError::Invalid {
-        field,
-        message: message.into(),
-    }
+    IntakeError::Invalid(InvalidField::new(field, message))
 }
 
 /// What intake needs of the geography.
@@ -360,10 +349,6 @@ fn content_hash<T: Serialize>(input: &T) -> String {
     crate::auth::token::hex(&Sha256::digest(&bytes))
 }
 
-fn now() -> NaiveDateTime {
-    Utc::now().naive_utc()
-}
-
 /// A link of a stored chain snapshot: the kind and the assignment that answered at the time (history is never
 /// overwritten, so the assignment id pins the person or unit).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -567,6 +552,7 @@ fn place_in_case(
     item: &NewItem<'_>,
     rule: &MergeRule,
     actor: &str,
+    now: NaiveDateTime,
 ) -> Result<(CaseRow, DecisionRow, bool), IntakeError> {
     let found = candidates(c, item, rule)?;
     let cands: Vec<Candidate<'_>> = found
@@ -588,7 +574,7 @@ fn place_in_case(
         item.topic,
         &cands,
     );
-    let stamp = now();
+    let stamp = now;
     let mut row = DecisionRow {
         id: random_id("mrg_"),
         case_id: String::new(),
@@ -668,6 +654,7 @@ fn store_case(
     mut case: CaseRow,
     policy: &IntakePolicy,
     new: bool,
+    now: NaiveDateTime,
 ) -> diesel::QueryResult<CaseRow> {
     case.group_request = policy.is_group(u32::try_from(case.caller_count).unwrap_or(0));
     case.priority = policy.priority(case.group_request);
@@ -678,7 +665,7 @@ fn store_case(
     }
     .into();
     case.version += 1;
-    case.updated_at = now();
+    case.updated_at = now;
     if new {
         store::insert_case(c, &case)?;
     } else {
@@ -687,11 +674,13 @@ fn store_case(
     Ok(case)
 }
 
-/// Recomputes a case's counts and flags from its items (after items moved out of it), and stores it.
+/// Recomputes a case's counts and flags from its items (after items moved out of it), and stores it as changed at
+/// `now`.
 pub fn refresh_case(
     c: &mut DbConnection,
     mut case: CaseRow,
     policy: &IntakePolicy,
+    now: NaiveDateTime,
 ) -> diesel::QueryResult<CaseRow> {
     let (tickets, callers, repeat) = store::ticket_stats(c, &case.id)?;
     let reports = store::report_count(c, &case.id)?;
@@ -699,11 +688,11 @@ pub fn refresh_case(
     case.caller_count = i32::try_from(callers).unwrap_or(i32::MAX);
     case.report_count = i32::try_from(reports).unwrap_or(i32::MAX);
     case.repeat_request = repeat;
-    store_case(c, case, policy, false)
+    store_case(c, case, policy, false, now)
 }
 
-fn at_or_now(t: Option<DateTime<FixedOffset>>) -> NaiveDateTime {
-    t.map_or_else(now, |t| t.naive_utc())
+fn at_or(t: Option<DateTime<FixedOffset>>, now: NaiveDateTime) -> NaiveDateTime {
+    t.map_or(now, |t| t.naive_utc())
 }
 
 /// A ticket checked and placed, ready to store.
@@ -725,11 +714,13 @@ impl PreparedTicket {
     }
 }
 
-/// Checks a ticket, places it and takes its chain snapshot (no database access).
+/// Checks a ticket, places it and takes its chain snapshot (no database access); `now` is the server's clock (the
+/// time of a ticket sent without one).
 pub fn prepare_ticket(
     geo: &Geo<'_>,
     input: &TicketInput,
     actor: &Principal,
+    now: NaiveDateTime,
 ) -> Result<PreparedTicket, IntakeError> {
     let ticket_no = text("ticket_no", &input.ticket_no, MAX_TICKET_NO_CHARS, true)?;
     if !is_ticket_no(&ticket_no) {
@@ -774,7 +765,7 @@ pub fn prepare_ticket(
             ))
         })?;
     let given = input.location.as_ref().map(point).transpose()?;
-    let received_at = at_or_now(input.received_at);
+    let received_at = at_or(input.received_at, now);
     let placement = given
         .and_then(|p| by_point(geo, p))
         .unwrap_or_else(|| by_address(geo, &address));
@@ -803,7 +794,7 @@ pub fn prepare_ticket(
             chain,
             repeat_of: None,
             created_by: actor.username.clone(),
-            created_at: now(),
+            created_at: now,
         },
         placement,
     })
@@ -850,7 +841,7 @@ pub fn store_ticket(
         chain: &ticket.chain,
         source: "hotline",
     };
-    let (mut case, decision, new) = place_in_case(c, &item, &rule, "system")?;
+    let (mut case, decision, new) = place_in_case(c, &item, &rule, "system", rules.now)?;
     let new_caller = anonymous
         || case.ticket_count == 0
         || !store::caller_in_case(c, &case.id, &ticket.caller_phone)?;
@@ -859,7 +850,7 @@ pub fn store_ticket(
     case.ticket_count += 1;
     case.caller_count += i32::from(new_caller);
     case.repeat_request |= ticket.repeat_of.is_some();
-    let case = store_case(c, case, &rules.policy, new)?;
+    let case = store_case(c, case, &rules.policy, new, rules.now)?;
     ticket.case_id = case.id.clone();
     store::insert_ticket(c, &ticket)?;
     store::insert_decision(c, &decision)?;
@@ -965,11 +956,13 @@ pub fn photo_hash(s: &str) -> Option<String> {
 }
 
 /// Checks a patrol report, places it and takes its chain snapshot (no database access). Outside the reporter's own
-/// places it is accepted but flagged; outside every cell it is refused.
+/// places it is accepted but flagged; outside every cell it is refused. `now` is the server's clock (the time of a
+/// report sent without one).
 pub fn prepare_report(
     geo: &Geo<'_>,
     input: &ReportInput,
     reporter: &Principal,
+    now: NaiveDateTime,
 ) -> Result<PreparedReport, IntakeError> {
     let id = match input.id.as_deref() {
         Some(raw) => {
@@ -998,7 +991,7 @@ pub fn prepare_report(
             ))
         })?;
     let given = point(&input.location)?;
-    let reported_at = at_or_now(input.reported_at);
+    let reported_at = at_or(input.reported_at, now);
     let placement = by_point(geo, given).ok_or(IntakeError::OutsideArea)?;
     let cell = placement.place_code.clone().unwrap_or_default();
     let chain = snapshot(geo, Some(&cell), reported_at);
@@ -1020,7 +1013,7 @@ pub fn prepare_report(
             photos: serde_json::to_string(&photos).unwrap_or_else(|_| "[]".into()),
             fixed_on_the_spot: input.fixed_on_the_spot,
             chain,
-            created_at: now(),
+            created_at: now,
             version: 1,
         },
         placement,
@@ -1054,11 +1047,11 @@ pub fn store_report(
         chain: &report.chain,
         source: "patrol",
     };
-    let (mut case, decision, new) = place_in_case(c, &item, &rule, "system")?;
+    let (mut case, decision, new) = place_in_case(c, &item, &rule, "system", rules.now)?;
     case.last_item_at = case.last_item_at.max(report.reported_at);
     case.opened_at = case.opened_at.min(report.reported_at);
     case.report_count += 1;
-    let case = store_case(c, case, &rules.policy, new)?;
+    let case = store_case(c, case, &rules.policy, new, rules.now)?;
     report.case_id = case.id.clone();
     store::insert_report(c, &report)?;
     let photos: Vec<String> = serde_json::from_str(&report.photos).unwrap_or_default();
@@ -1087,7 +1080,7 @@ pub fn file_report(
     reporter: &Principal,
     now: NaiveDateTime,
 ) -> Result<Filed<ReportRow>, IntakeError> {
-    let prepared = prepare_report(geo, input, reporter)?;
+    let prepared = prepare_report(geo, input, reporter, now)?;
     let (id, hash) = (prepared.row.id.clone(), prepared.row.content_sha256.clone());
     let result = file_batch(db, now, vec![Ok(prepared)], store_report).and_then(|mut r| {
         r.pop()

@@ -43,9 +43,16 @@ pub enum Open311Error {
     Db(#[from] DbError),
 }
 
-impl From<diesel::result::Error> for Open311Error {
-    fn from(e: diesel::result::Error) -> Self {
-        Open311Error::Db(DbError::Query(e))
+crate::error::from_query_error!(Open311Error);
+
+impl crate::error::ServiceError for Open311Error {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            Open311Error::Invalid { .. } => ErrorKind::Invalid("invalid_field"),
+            Open311Error::UnknownService(_) => ErrorKind::NotFound("unknown_service"),
+            Open311Error::Lookup(_) | Open311Error::Db(_) => ErrorKind::Internal,
+        }
     }
 }
 
@@ -310,9 +317,13 @@ pub fn ticket_input(
     ))
 }
 
-/// Records the photo link of a newly filed ticket.
-pub fn attach_media(db: &Db, ticket_id: &str, url: &str) -> Result<(), Open311Error> {
-    let at = chrono::Utc::now().naive_utc();
+/// Records the photo link of a newly filed ticket, at `at`.
+pub fn attach_media(
+    db: &Db,
+    ticket_id: &str,
+    url: &str,
+    at: NaiveDateTime,
+) -> Result<(), Open311Error> {
     store::insert_media(&mut *db.writer()?, ticket_id, url, at)?;
     Ok(())
 }
@@ -772,7 +783,9 @@ mod tests {
 
     #[test]
     fn ids_override_every_other_filter() {
-        let now = chrono::Utc::now().naive_utc();
+        let now = chrono::NaiveDate::from_ymd_opt(2026, 6, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .unwrap();
         let q = RequestQuery {
             ids: Some("tkt_a, tkt_b".into()),
             service_codes: Some("nonsense".into()),

@@ -7,6 +7,7 @@
 
 use crate::db::Db;
 use crate::domain::access::Principal;
+use crate::error::ServiceError;
 use crate::service::intake::pipeline;
 use crate::service::intake::{
     self, CallerInput, Geo, IntakeError, LocationInput, PreparedTicket, TicketInput,
@@ -222,6 +223,7 @@ fn place(
     geo: &Geo<'_>,
     actor: &Principal,
     chunk: Vec<Row>,
+    now: NaiveDateTime,
 ) -> Result<Placed, IntakeError> {
     let nos: Vec<String> = chunk
         .iter()
@@ -250,7 +252,9 @@ fn place(
             Ok(t) if stored.contains(t.ticket_no.trim()) => placed.skipped += 1,
             Ok(t) => {
                 placed.meta.push((row.line, t.ticket_no.trim().to_owned()));
-                placed.prepared.push(intake::prepare_ticket(geo, &t, actor));
+                placed
+                    .prepared
+                    .push(intake::prepare_ticket(geo, &t, actor, now));
             }
         }
     }
@@ -271,7 +275,7 @@ pub fn import(
     actor: &Principal,
     rows: impl Iterator<Item = Row> + Send,
     batch: usize,
-    clock: impl Fn() -> NaiveDateTime,
+    clock: impl Fn() -> NaiveDateTime + Sync,
     mut progress: impl FnMut(usize),
     mut reject: impl FnMut(Reject),
 ) -> Result<Summary, IntakeError> {
@@ -281,7 +285,7 @@ pub fn import(
             let mut rows = rows.peekable();
             while rows.peek().is_some() {
                 let chunk: Vec<Row> = rows.by_ref().take(batch.max(1)).collect();
-                if !send(place(db, geo, actor, chunk)?) {
+                if !send(place(db, geo, actor, chunk, clock())?) {
                     break;
                 }
             }

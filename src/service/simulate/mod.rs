@@ -187,13 +187,13 @@ pub fn run(
                 for (at, event) in traffic.day(k) {
                     batch.push(match event {
                         Event::Ticket(t) => {
-                            intake::prepare_ticket(geo, &t, &operator).map(Prepared::Ticket)
+                            intake::prepare_ticket(geo, &t, &operator, now).map(Prepared::Ticket)
                         }
                         Event::Report { input, cell } => {
                             let reporter = reporters
                                 .entry(cell.clone())
                                 .or_insert_with(|| grid_member(geo, &cell, at));
-                            intake::prepare_report(geo, &input, reporter).map(Prepared::Report)
+                            intake::prepare_report(geo, &input, reporter, now).map(Prepared::Report)
                         }
                     });
                     if batch.len() == BATCH && !send(std::mem::take(&mut batch)) {

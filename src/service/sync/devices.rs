@@ -8,6 +8,7 @@ use crate::db::{Db, DbError};
 use crate::domain::access::Principal;
 use crate::domain::access::Role;
 use crate::domain::access::{self, Permission};
+use crate::error::{ErrorKind, InvalidField, ServiceError};
 use crate::service::auth::{self, AuthError};
 use crate::store::sync::{self as store, DeviceRow};
 use chrono::{Duration, NaiveDateTime};
@@ -27,13 +28,8 @@ const SEEN_EVERY: Duration = Duration::minutes(1);
 #[non_exhaustive]
 pub enum DeviceError {
     /// A field is missing or malformed.
-    #[error("{field}: {message}")]
-    Invalid {
-        /// The field.
-        field: &'static str,
-        /// What is wrong.
-        message: String,
-    },
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
     /// The role may not register phones (machine clients and roles that file no reports).
     #[error(
         "{} does not register phones; grid members, community secretaries and street handlers do",
@@ -57,9 +53,19 @@ pub enum DeviceError {
     Db(#[from] DbError),
 }
 
-impl From<diesel::result::Error> for DeviceError {
-    fn from(e: diesel::result::Error) -> Self {
-        DeviceError::Db(DbError::Query(e))
+crate::error::from_query_error!(DeviceError);
+
+impl ServiceError for DeviceError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            DeviceError::Invalid(_) => ErrorKind::Invalid("invalid_field"),
+            DeviceError::Forbidden(_) => ErrorKind::Forbidden("forbidden"),
+            DeviceError::TooMany => ErrorKind::Conflict("too_many_devices"),
+            DeviceError::NotFound(_) => ErrorKind::NotFound("device_not_found"),
+            DeviceError::Revoked => ErrorKind::Unauthorized("device_revoked"),
+            DeviceError::InvalidToken => ErrorKind::Unauthorized("invalid_token"),
+            DeviceError::Db(_) => ErrorKind::Internal,
+        }
     }
 }
 
@@ -94,10 +100,10 @@ pub fn register(
     let name = name.trim();
     let chars = name.chars().count();
     if chars == 0 || chars > MAX_NAME_CHARS {
-        return Err(DeviceError::Invalid {
-            field: "name",
-            message: format!("1 to {MAX_NAME_CHARS} characters, e.g. the phone's model"),
-        });
+        return Err(DeviceError::Invalid(InvalidField::new(
+            "name",
+            format!("1 to {MAX_NAME_CHARS} characters, e.g. the phone's model"),
+        )));
     }
     let token = token::generate_with(token::DEVICE_PREFIX);
     let device = DeviceRow {

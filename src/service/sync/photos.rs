@@ -14,6 +14,7 @@ use crate::db::{Db, DbConnection, DbError};
 use crate::domain::access::Principal;
 use crate::domain::access::{self, Permission};
 use crate::domain::ids::random_id;
+use crate::error::{ErrorKind, ServiceError};
 use crate::media::PhotoHash;
 use crate::media::ingest::{self, IngestError, MAX_BYTES};
 use crate::media::store::{LocalPhotoStore, PhotoStore, UploadArea, Variant};
@@ -184,9 +185,28 @@ pub enum PhotoError {
     Db(#[from] DbError),
 }
 
-impl From<diesel::result::Error> for PhotoError {
-    fn from(e: diesel::result::Error) -> Self {
-        PhotoError::Db(DbError::Query(e))
+crate::error::from_query_error!(PhotoError);
+
+impl ServiceError for PhotoError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            PhotoError::InvalidHash(_) => ErrorKind::Invalid("invalid_sha256"),
+            PhotoError::Invalid(_) => ErrorKind::Invalid("invalid_field"),
+            PhotoError::TooLarge(_) | PhotoError::Ingest(IngestError::TooLarge(_)) => {
+                ErrorKind::TooLarge("photo_too_large")
+            }
+            PhotoError::BeyondSize { .. } => ErrorKind::TooLarge("beyond_declared_size"),
+            PhotoError::UnsupportedMime(_) => ErrorKind::Unprocessable("unsupported_format"),
+            PhotoError::UploadNotFound(_) => ErrorKind::NotFound("upload_not_found"),
+            PhotoError::PhotoNotFound(_) => ErrorKind::NotFound("photo_not_found"),
+            PhotoError::ReportNotFound(_) => ErrorKind::NotFound("report_not_found"),
+            PhotoError::OffsetMismatch { .. } => ErrorKind::Conflict("offset_mismatch"),
+            PhotoError::Busy(_) => ErrorKind::Conflict("upload_busy"),
+            PhotoError::TooManyUploads { .. } => ErrorKind::Conflict("too_many_open_uploads"),
+            PhotoError::OriginalForbidden => ErrorKind::Forbidden("original_forbidden"),
+            PhotoError::Ingest(i) => ErrorKind::Unprocessable(i.code()),
+            PhotoError::Io(_) | PhotoError::Db(_) => ErrorKind::Internal,
+        }
     }
 }
 

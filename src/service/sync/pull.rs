@@ -15,6 +15,7 @@ use crate::domain::access;
 use crate::domain::access::Principal;
 use crate::domain::access::Role;
 use crate::domain::workflow::{self, Origin, Status};
+use crate::error::{ErrorKind, ServiceError};
 use crate::geo::index::PlaceIndex;
 use crate::service::cases::workflow as steps;
 use crate::service::chain::index::SharedChainIndex;
@@ -24,6 +25,7 @@ use crate::store::changes::{self as store, ChangeRow};
 use crate::store::topics::{self as topic_store, TopicRow};
 use crate::store::work as work_store;
 use crate::store::workflow::TransitionRow;
+use chrono::NaiveDateTime;
 use diesel::{Connection, RunQueryDsl};
 use geo::{MultiPolygon, Simplify};
 use sha2::{Digest, Sha256};
@@ -54,9 +56,15 @@ pub enum PullError {
     Db(#[from] DbError),
 }
 
-impl From<diesel::result::Error> for PullError {
-    fn from(e: diesel::result::Error) -> Self {
-        PullError::Db(DbError::Query(e))
+crate::error::from_query_error!(PullError);
+
+impl ServiceError for PullError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            PullError::InvalidCursor => ErrorKind::Invalid("invalid_cursor"),
+            PullError::InvalidLimit => ErrorKind::Invalid("invalid_field"),
+            PullError::Db(_) => ErrorKind::Internal,
+        }
     }
 }
 
@@ -200,13 +208,14 @@ fn origin(case: &CaseRow) -> Origin {
     }
 }
 
-/// One page of changes in the user's jurisdiction after their cursor.
+/// One page of changes in the user's jurisdiction after their cursor (the reference data's chains as at `now`).
 pub fn pull(
     db: &Db,
     places: &PlaceIndex,
     chains: &SharedChainIndex,
     user: &Principal,
     input: &PullInput,
+    now: NaiveDateTime,
 ) -> Result<Page, PullError> {
     let limit = input.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
@@ -339,7 +348,8 @@ pub fn pull(
         .collect();
     reports.sort_by_key(|r| order.get(&("report", r.id.as_str())).copied());
 
-    let reference = reset.then(|| reference(places, chains, user, scope.as_deref(), topic_rows));
+    let reference =
+        reset.then(|| reference(places, chains, user, scope.as_deref(), topic_rows, now));
     Ok(Page {
         next_cursor: encode_cursor(next, &tag),
         has_more,
@@ -373,6 +383,7 @@ fn reference(
     user: &Principal,
     scope: Option<&[String]>,
     topics: Vec<TopicRow>,
+    now: NaiveDateTime,
 ) -> Reference {
     let mine: Vec<u32> = match scope {
         Some(codes) if user.role != Role::Admin => {
@@ -408,7 +419,7 @@ fn reference(
         }
         chain_list = mine
             .iter()
-            .filter_map(|&id| chain_of(places, chains, places.cell_code(id), None).ok())
+            .filter_map(|&id| chain_of(places, chains, places.cell_code(id), None, now).ok())
             .collect();
     }
     Reference {

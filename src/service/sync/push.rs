@@ -16,6 +16,7 @@
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::access::Principal;
 use crate::domain::access::{self, Permission};
+use crate::error::{ErrorKind, InvalidField, ServiceError};
 use crate::service::cases::workflow::{self, TransitionInput, WorkflowError};
 use crate::service::intake::{self, Geo, IntakeError, ReportInput, Rules};
 use crate::store::cases as case_store;
@@ -78,13 +79,8 @@ impl OpKind {
 #[non_exhaustive]
 pub enum SyncError {
     /// A parameter is missing or malformed.
-    #[error("{field}: {message}")]
-    Invalid {
-        /// The parameter.
-        field: &'static str,
-        /// What is wrong.
-        message: String,
-    },
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
     /// The request did not come with a device token.
     #[error(
         "sync needs a device token: register the phone (POST /api/v1/devices) and send its token"
@@ -95,9 +91,15 @@ pub enum SyncError {
     Db(#[from] DbError),
 }
 
-impl From<diesel::result::Error> for SyncError {
-    fn from(e: diesel::result::Error) -> Self {
-        SyncError::Db(DbError::Query(e))
+crate::error::from_query_error!(SyncError);
+
+impl ServiceError for SyncError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            SyncError::Invalid(_) => ErrorKind::Invalid("invalid_field"),
+            SyncError::DeviceRequired => ErrorKind::Forbidden("device_required"),
+            SyncError::Db(_) => ErrorKind::Internal,
+        }
     }
 }
 
@@ -196,10 +198,10 @@ pub fn push(
     at: NaiveDateTime,
 ) -> Result<Vec<OpResult>, SyncError> {
     if ops.len() > MAX_OPS {
-        return Err(SyncError::Invalid {
-            field: "ops",
-            message: format!("at most {MAX_OPS} operations per push; send the rest in the next"),
-        });
+        return Err(SyncError::Invalid(InvalidField::new(
+            "ops",
+            format!("at most {MAX_OPS} operations per push; send the rest in the next"),
+        )));
     }
     let mut c = db.writer()?;
     let mut push = Push {
@@ -488,7 +490,7 @@ fn create_report(
         ));
     }
     input.id = Some(op.entity_id.clone());
-    let prepared = match intake::prepare_report(geo, &input, user) {
+    let prepared = match intake::prepare_report(geo, &input, user, at) {
         Ok(p) => p,
         Err(e) => return intake_refusal(e),
     };
@@ -517,10 +519,7 @@ fn create_report(
 fn intake_db(e: IntakeError) -> SyncError {
     match e {
         IntakeError::Db(db) => SyncError::Db(db),
-        other => SyncError::Invalid {
-            field: "rules",
-            message: other.to_string(),
-        },
+        other => SyncError::Invalid(InvalidField::new("rules", other.to_string())),
     }
 }
 
@@ -728,16 +727,16 @@ pub fn results(
     limit: i64,
 ) -> Result<Vec<OpResult>, SyncError> {
     if !(1..=MAX_RESULTS_PAGE).contains(&limit) {
-        return Err(SyncError::Invalid {
-            field: "limit",
-            message: format!("1 to {MAX_RESULTS_PAGE}"),
-        });
+        return Err(SyncError::Invalid(InvalidField::new(
+            "limit",
+            format!("1 to {MAX_RESULTS_PAGE}"),
+        )));
     }
     if since < 0 {
-        return Err(SyncError::Invalid {
-            field: "since",
-            message: "a result number (result_seq) from an earlier answer, or 0".into(),
-        });
+        return Err(SyncError::Invalid(InvalidField::new(
+            "since",
+            "a result number (result_seq) from an earlier answer, or 0",
+        )));
     }
     Ok(
         store::results_after(&mut *db.reader()?, &device.id, since, limit)?

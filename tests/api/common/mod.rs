@@ -5,8 +5,6 @@
 //! file, or a PostgreSQL template database) and every test gets its own copy: `VACUUM INTO` on SQLite,
 //! `CREATE DATABASE ... TEMPLATE` on PostgreSQL. Each test's database is dropped when the test ends.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
-
 pub mod live;
 pub mod spec;
 
@@ -99,7 +97,14 @@ fn pg_admin(url: &str, sql: &str) {
 }
 
 enum Template {
-    Sqlite(tempfile::TempDir, String),
+    Sqlite(
+        #[expect(
+            dead_code,
+            reason = "held, not read: the template's folder lives as long as the run"
+        )]
+        tempfile::TempDir,
+        String,
+    ),
     Postgres(String),
 }
 
@@ -251,6 +256,8 @@ pub struct TestApp {
     pub state: web::Data<AppState>,
     /// Where its photos are kept (removed with it).
     pub photo_dir: tempfile::TempDir,
+    /// The user name behind each token the helpers signed in (to sign the same person in again).
+    signed_in: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 /// A response: status and JSON body (Null when the body is not JSON).
@@ -316,6 +323,7 @@ impl TestApp {
             db,
             state,
             photo_dir,
+            signed_in: std::sync::Mutex::default(),
         }
     }
 
@@ -402,9 +410,14 @@ impl TestApp {
 
     /// An API key of `role` (as `gridline apikey add` makes one).
     pub fn api_key(&self, role: gridline::domain::access::Role) -> String {
-        gridline::service::auth::create_api_key(&self.state.db, "test client", role)
-            .expect("api key")
-            .key
+        gridline::service::auth::create_api_key(
+            &self.state.db,
+            "test client",
+            role,
+            self.state.clock.now(),
+        )
+        .expect("api key")
+        .key
     }
 
     /// Signs in a new user of `role` whose jurisdiction is `places`; returns the token.
@@ -423,14 +436,44 @@ impl TestApp {
         static N: AtomicU64 = AtomicU64::new(0);
         let db = &self.state.db;
         let name = format!("{}{}", role.as_str(), N.fetch_add(1, Ordering::SeqCst));
-        gridline::service::auth::add_user(db, &name, &name, role, "test password 1")
-            .expect("add user");
+        gridline::service::auth::add_user(
+            db,
+            &name,
+            &name,
+            role,
+            "test password 1",
+            self.state.clock.now(),
+        )
+        .expect("add user");
         let places: Vec<String> = places.iter().map(|p| (*p).to_owned()).collect();
         let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
         gridline::service::auth::set_scopes(db, &name, &places, &topics).expect("scopes");
-        gridline::service::auth::login(db, &name, "test password 1", "test")
-            .expect("login")
-            .token
+        self.sign_in(&name)
+    }
+
+    /// Signs the helpers' user `name` in at the app's clock; returns the token.
+    fn sign_in(&self, name: &str) -> String {
+        let token = gridline::service::auth::login(
+            &self.state.db,
+            name,
+            "test password 1",
+            "test",
+            self.state.clock.now(),
+        )
+        .expect("login")
+        .token;
+        self.signed_in
+            .lock()
+            .unwrap()
+            .insert(token.clone(), name.to_owned());
+        token
+    }
+
+    /// Signs the person behind `token` (one the helpers made) in again at the app's clock, as they do once their
+    /// token has expired (tokens last [`gridline::service::auth::TOKEN_TTL`]); returns the new token.
+    pub fn sign_in_again(&self, token: &str) -> String {
+        let name = self.signed_in.lock().unwrap().get(token).cloned();
+        self.sign_in(&name.expect("a token the helpers signed in"))
     }
 
     /// A signed-in department handler answering for `topics` and acting for `units` (as `gridline user add
@@ -452,11 +495,10 @@ impl TestApp {
                 topics: &owned(topics),
                 units: &owned(units),
             },
+            self.state.clock.now(),
         )
         .expect("add user");
-        gridline::service::auth::login(db, &name, "test password 1", "test")
-            .expect("login")
-            .token
+        self.sign_in(&name)
     }
 
     /// GET with a token.

@@ -6,8 +6,10 @@
 //! carry its numbers per feature; without `from` and `to`, the last 30 Beijing days up to today. Buildings take no
 //! parameters.
 //!
-//! Answers: 200 with the tile, `ETag` (a digest of the bytes, counts included) and `Cache-Control: private,
-//! max-age=60` (a tile holds one reader's places, so shared caches must not keep it); 304 when `If-None-Match`
+//! Answers: 200 with the tile, `ETag` (a digest of the bytes, counts included), `Cache-Control: private, no-cache`
+//! and `Vary: Authorization` (a tile holds one reader's places under a URL that is the same for every reader, so no
+//! cache may hand it to the next reader of the same browser without asking; asking again is a cheap 304); 304 when
+//! `If-None-Match`
 //! names the current `ETag`; 204 when the tile holds none of the reader's features. Bad input is a 4xx with a code:
 //! `layer_not_found` (404), `invalid_tile` (400, not a number), `zoom_out_of_band` and `tile_out_of_range` (400),
 //! `layer_out_of_scope` (403), `unknown_query_parameter` (400), and the heat map's codes for its filters
@@ -29,8 +31,9 @@ use std::collections::BTreeMap;
 
 /// The media type of a vector tile.
 pub const MVT_CONTENT_TYPE: &str = "application/vnd.mapbox-vector-tile";
-/// How long a client may reuse a tile without asking again.
-pub const CACHE_CONTROL: &str = "private, max-age=60";
+/// A tile is kept only by the reader's own browser, and asked again (304 when unchanged) before each use: the same
+/// URL holds another reader's places for another token.
+pub const CACHE_CONTROL: &str = "private, no-cache";
 
 fn parse_layer(raw: &str) -> Result<TileLayer, ApiError> {
     TileLayer::parse(raw).ok_or_else(|| {
@@ -119,6 +122,7 @@ pub async fn tile(
     let Some(tile) = answer else {
         return Ok(HttpResponse::NoContent()
             .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
+            .insert_header((header::VARY, "Authorization"))
             .finish());
     };
     let fresh = req
@@ -135,7 +139,8 @@ pub async fn tile(
         HttpResponse::Ok()
     };
     res.insert_header((header::ETAG, tile.etag.clone()))
-        .insert_header((header::CACHE_CONTROL, CACHE_CONTROL));
+        .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
+        .insert_header((header::VARY, "Authorization"));
     if fresh {
         return Ok(res.finish());
     }

@@ -694,8 +694,9 @@ async fn an_empty_tile_is_204_and_a_fresh_etag_304() {
     assert!(etag.starts_with('"') && etag.ends_with('"'));
     assert_eq!(
         first.headers.get("cache-control").unwrap(),
-        "private, max-age=60"
+        "private, no-cache"
     );
+    assert_eq!(first.headers.get("vary").unwrap(), "Authorization");
     let again = fetch(&app, Some(&admin), &path, &[("If-None-Match", &etag)]).await;
     assert_eq!(again.status, 304);
     assert!(again.body.is_empty());

@@ -190,9 +190,9 @@ fn parse_batch_point(v: &serde_json::Value) -> Result<Lonlat, PointError> {
 
 fn failed<'a>(e: ApiError) -> BatchItem<'a> {
     let (code, message) = match &e {
-        ApiError::BadRequest { code, message } | ApiError::Unprocessable { code, message } => {
-            (*code, message.clone())
-        }
+        ApiError::BadRequest { code, message }
+        | ApiError::BadValue { code, message, .. }
+        | ApiError::Unprocessable { code, message } => (*code, message.clone()),
         _ => ("internal_error", "internal error".to_owned()),
     };
     BatchItem::Failed {

@@ -994,7 +994,7 @@ async fn the_sums_follow_the_case_through_the_real_routes() {
 }
 
 #[actix_web::test]
-async fn bad_months_and_levels_are_refused_with_invalid_field() {
+async fn bad_months_are_refused_with_invalid_field_and_unknown_levels_with_the_levels() {
     let app = TestApp::beijing();
     let admin = app.token(Role::Admin, &[]);
     for (query, field) in [
@@ -1012,9 +1012,18 @@ async fn bad_months_and_levels_are_refused_with_invalid_field() {
             .get_as(&admin, &format!("/api/v1/assessment?{query}"))
             .await;
         assert_eq!(r.status, 400, "{query}: {}", r.json);
-        assert_eq!(r.json["code"], "invalid_field", "{query}");
         let message = r.json["message"].as_str().unwrap();
         assert!(message.starts_with(field), "{query}: {message}");
+        if field == "level" {
+            // A value outside the levels: the levels are listed.
+            assert_eq!(r.json["code"], "invalid_query_value", "{query}");
+            assert_eq!(
+                r.json["accepted"],
+                serde_json::json!(["street", "district", "department", "handler"])
+            );
+        } else {
+            assert_eq!(r.json["code"], "invalid_field", "{query}");
+        }
     }
 }
 

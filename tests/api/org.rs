@@ -150,11 +150,15 @@ async fn departments_answer_for_topics_and_lists_filter_by_kind_and_place() {
         2,
         "the generated hotline centre and the new one"
     );
-    assert_eq!(
-        o.admin(Method::GET, "/api/v1/units?kind=bank", None)
-            .await
-            .json["code"],
-        "invalid_field"
+    let r = o.admin(Method::GET, "/api/v1/units?kind=bank", None).await;
+    assert_eq!(r.json["code"], "invalid_query_value");
+    assert!(
+        r.json["accepted"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("department")),
+        "{}",
+        r.json
     );
 }
 

@@ -5,9 +5,9 @@
 use super::progress_bar;
 use crate::config::DbArgs;
 use crate::domain::access::{Principal, Role};
+use crate::error::ServiceError;
 use crate::service::hotspots::params::{self, ScanRequest};
 use crate::service::hotspots::scan::{self, ScanResult};
-use crate::error::ServiceError;
 use crate::service::hotspots::{ScanError, jobs};
 use anyhow::Context;
 use clap::Args;

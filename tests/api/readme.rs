@@ -287,8 +287,10 @@ fn every_example_in_the_readme_runs_as_written_against_a_fresh_server() {
     let app = TestApp::beijing();
     let password = "readme example password";
     // The first admin, as the first start makes it with GRIDLINE_ADMIN_PASSWORD.
-    gridline::service::auth::ensure_admin(&app.state.db, Some(password)).expect("the first admin");
-    gridline::service::auth::reset_password(&app.state.db, "admin", password)
+    let now = app.state.clock.now();
+    gridline::service::auth::ensure_admin(&app.state.db, Some(password), now)
+        .expect("the first admin");
+    gridline::service::auth::reset_password(&app.state.db, "admin", password, now)
         .expect("its password");
     // What `gridline apikey add "12345 hotline" --role hotline_operator` prints, for the examples that use keys.
     let hotline_key = app.api_key(Role::HotlineOperator);

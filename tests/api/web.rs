@@ -600,7 +600,15 @@ async fn city_week(app: &TestApp) -> String {
         ),
     ] {
         let password = format!("{name} password 1");
-        gridline::service::auth::add_user(&app.state.db, name, display, role, &password).unwrap();
+        gridline::service::auth::add_user(
+            &app.state.db,
+            name,
+            display,
+            role,
+            &password,
+            app.state.clock.now(),
+        )
+        .unwrap();
         gridline::service::auth::set_scopes(&app.state.db, name, &[place.to_owned()], &[]).unwrap();
     }
     cell

@@ -92,6 +92,8 @@ pub enum Details {
     Cases(Vec<String>),
     /// Seconds until trying again makes sense (answered as `Retry-After`).
     RetryAfter(u64),
+    /// A value outside a fixed set: the values accepted (answered as `accepted`).
+    Accepted(Vec<String>),
 }
 
 /// An error of a use-case: states its kind and code once per variant; its `Display` is the message for people.
@@ -418,6 +420,11 @@ impl<E: ServiceError> From<E> for ApiError {
     fn from(e: E) -> Self {
         let message = e.to_string();
         match (e.kind(), e.details()) {
+            (ErrorKind::Invalid(code), Details::Accepted(accepted)) => ApiError::BadValue {
+                code,
+                message,
+                accepted,
+            },
             (ErrorKind::Invalid(code), _) => ApiError::BadRequest { code, message },
             (ErrorKind::Unauthorized(code), _) => ApiError::Unauthorized { code, message },
             (ErrorKind::Forbidden(code), _) => ApiError::Forbidden { code, message },

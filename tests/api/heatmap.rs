@@ -633,6 +633,29 @@ async fn bad_parameters_answer_stable_codes() {
             "{query}"
         );
     }
+    // A value outside a fixed set names the values the parameter takes.
+    for (path, accepted) in [
+        (
+            "/api/v1/heatmap?level=province&from=2026-03-01&to=2026-03-31",
+            vec!["district", "street", "community", "cell"],
+        ),
+        (
+            "/api/v1/heatmap?level=street&from=2026-03-01&to=2026-03-31&source=fax",
+            vec!["hotline", "patrol", "mixed", "proactive"],
+        ),
+        (
+            "/api/v1/heatmap?level=street&from=2026-03-01&to=2026-03-31&status=late",
+            vec!["open", "closed", "overdue"],
+        ),
+        (
+            "/api/v1/places/110105/trend?from=2026-03-01&to=2026-03-31&step=hour",
+            vec!["day", "week", "month"],
+        ),
+    ] {
+        let r = app.get_as(&admin, path).await;
+        assert_eq!(r.status.as_u16(), 400, "{path}");
+        assert_eq!(r.json["accepted"], serde_json::json!(accepted), "{path}");
+    }
     let r = app
         .get_as(
             &admin,

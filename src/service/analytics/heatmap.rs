@@ -10,7 +10,7 @@ use crate::analytics::counts::{self as calc, Step, Tally, Window, WindowError};
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::access::Principal;
 use crate::domain::access::Role;
-use crate::error::{ErrorKind, ServiceError};
+use crate::error::{Details, ErrorKind, ServiceError};
 use crate::geo::index::PlaceIndex;
 use crate::geo::place::{CITY_CODE, Level};
 use crate::store::counts::{self as store, Filter};
@@ -23,6 +23,8 @@ pub const SOURCES: [&str; 4] = ["hotline", "patrol", "mixed", "proactive"];
 pub const CLASSES: [&str; 3] = ["open", "closed", "overdue"];
 /// The levels a heat map is drawn at.
 pub const LEVELS: [&str; 4] = ["district", "street", "community", "cell"];
+/// The steps of a series.
+pub const STEPS: [&str; 3] = ["day", "week", "month"];
 /// The most topic codes one request names.
 pub const MAX_TOPICS: usize = 50;
 
@@ -37,6 +39,16 @@ pub enum HeatError {
         code: &'static str,
         /// What to change.
         message: String,
+    },
+    /// A parameter has a value outside a fixed set.
+    #[error("{message}")]
+    NotOneOf {
+        /// Stable code.
+        code: &'static str,
+        /// What to change.
+        message: String,
+        /// The values accepted.
+        accepted: &'static [&'static str],
     },
     /// The window is reversed or too long.
     #[error("{0}")]
@@ -57,13 +69,42 @@ crate::error::from_query_error!(HeatError);
 impl ServiceError for HeatError {
     fn kind(&self) -> ErrorKind {
         match self {
-            HeatError::Invalid { code, .. } => ErrorKind::Invalid(code),
+            HeatError::Invalid { code, .. } | HeatError::NotOneOf { code, .. } => {
+                ErrorKind::Invalid(code)
+            }
             HeatError::Window(WindowError::Reversed) => ErrorKind::Invalid("window_reversed"),
             HeatError::Window(_) => ErrorKind::Invalid("window_too_long"),
             HeatError::Outside(_) => ErrorKind::Forbidden("outside_jurisdiction"),
             HeatError::PlaceNotFound(_) => ErrorKind::NotFound("place_not_found"),
             HeatError::Db(_) => ErrorKind::Internal,
         }
+    }
+
+    fn details(&self) -> Details {
+        match self {
+            HeatError::NotOneOf { accepted, .. } => {
+                Details::Accepted(accepted.iter().map(|a| (*a).to_owned()).collect())
+            }
+            _ => Details::None,
+        }
+    }
+}
+
+/// A value outside `accepted`: refused with `code`, naming the parameter and the values it takes.
+fn not_one_of(
+    code: &'static str,
+    name: &str,
+    value: &str,
+    accepted: &'static [&'static str],
+) -> HeatError {
+    HeatError::NotOneOf {
+        code,
+        message: format!(
+            "{name} {:?} is not one of {}",
+            value.chars().take(40).collect::<String>(),
+            accepted.join(", ")
+        ),
+        accepted,
     }
 }
 
@@ -163,22 +204,13 @@ pub fn level(value: Option<&str>) -> Result<Level, HeatError> {
     let v = value.map(str::trim).unwrap_or("");
     Level::parse(v)
         .filter(|l| *l != Level::City)
-        .ok_or_else(|| {
-            invalid(
-                "unknown_level",
-                format!(
-                    "level {:?} is not one of {}",
-                    v.chars().take(40).collect::<String>(),
-                    LEVELS.join(", ")
-                ),
-            )
-        })
+        .ok_or_else(|| not_one_of("unknown_level", "level", v, &LEVELS))
 }
 
 fn checked(
     name: &str,
     values: &[String],
-    accepted: &[&str],
+    accepted: &'static [&'static str],
     code: &'static str,
 ) -> Result<Vec<String>, HeatError> {
     let mut out = Vec::new();
@@ -189,14 +221,7 @@ fn checked(
         .filter(|v| !v.is_empty())
     {
         if !accepted.contains(&v) {
-            return Err(invalid(
-                code,
-                format!(
-                    "{name} {:?} is not one of {}",
-                    v.chars().take(40).collect::<String>(),
-                    accepted.join(", ")
-                ),
-            ));
+            return Err(not_one_of(code, name, v, accepted));
         }
         if !out.iter().any(|o| o == v) {
             out.push(v.to_owned());
@@ -634,15 +659,8 @@ pub fn trend(
     }
     let window = window(req.from.as_deref(), req.to.as_deref(), None)?;
     let step_name = req.step.as_deref().map_or("day", str::trim);
-    let step = Step::parse(step_name).ok_or_else(|| {
-        invalid(
-            "unknown_step",
-            format!(
-                "step {:?} is not one of day, week, month",
-                step_name.chars().take(40).collect::<String>()
-            ),
-        )
-    })?;
+    let step = Step::parse(step_name)
+        .ok_or_else(|| not_one_of("unknown_step", "step", step_name, &STEPS))?;
     let mut c = db.reader()?;
     let filters = filters(
         &mut c,

@@ -408,3 +408,110 @@ mod tests {
         );
     }
 }
+
+/// The most topic codes one filter (a heat map, a tile, a scan) names.
+pub const MAX_FILTER_TOPICS: usize = 50;
+
+/// Why a topic filter is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TopicFilterError {
+    /// More than [`MAX_FILTER_TOPICS`] codes.
+    #[error("name at most {MAX_FILTER_TOPICS} topics")]
+    TooMany,
+    /// A value that is no class or topic of the taxonomy.
+    #[error(
+        "topic {0:?} is no first-level (2-digit) or second-level (4-digit) code of the taxonomy (GET /api/v1/topics)"
+    )]
+    Unknown(String),
+    /// A topic outside the reader's own topics.
+    #[error("topic {0} is outside the topics you answer for")]
+    NotYours(String),
+}
+
+/// Checks the topic codes of a filter (repeatable, each possibly comma-separated) against the taxonomy's codes
+/// `known` and the reader's own topics `mine` (`None`: all topics); duplicates are kept once. No code given means
+/// the reader's own topics (a department handler's numbers are those of their topics), or all (empty).
+pub fn filter_topics(
+    values: &[String],
+    known: &[String],
+    mine: Option<&[String]>,
+) -> Result<Vec<String>, TopicFilterError> {
+    let mut out: Vec<String> = Vec::new();
+    for v in values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
+        if out.len() >= MAX_FILTER_TOPICS {
+            return Err(TopicFilterError::TooMany);
+        }
+        let first_level = v.len() == 2 && known.iter().any(|k| k.starts_with(v));
+        if !(first_level || (v.len() == 4 && known.iter().any(|k| k == v))) {
+            return Err(TopicFilterError::Unknown(v.chars().take(40).collect()));
+        }
+        if let Some(mine) = mine
+            && !mine.iter().any(|m| v.starts_with(m.as_str()))
+        {
+            return Err(TopicFilterError::NotYours(v.to_owned()));
+        }
+        if !out.iter().any(|o| o == v) {
+            out.push(v.to_owned());
+        }
+    }
+    if out.is_empty()
+        && let Some(mine) = mine
+    {
+        out = mine.to_vec();
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+
+    fn v(xs: &[&str]) -> Vec<String> {
+        xs.iter().map(|x| (*x).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_filter_takes_classes_and_topics_of_the_taxonomy_once_each() {
+        let known = v(&["0101", "0102", "0201"]);
+        assert_eq!(
+            filter_topics(&v(&["01,0201", "01"]), &known, None),
+            Ok(v(&["01", "0201"]))
+        );
+        assert_eq!(
+            filter_topics(&v(&["03"]), &known, None),
+            Err(TopicFilterError::Unknown("03".into()))
+        );
+        assert_eq!(
+            filter_topics(&v(&["0103"]), &known, None),
+            Err(TopicFilterError::Unknown("0103".into()))
+        );
+        let many: Vec<String> = (0..51).map(|_| "0101".to_owned()).collect();
+        assert_eq!(filter_topics(&many, &known, None), Ok(v(&["0101"])));
+        let distinct = vec!["0101,0102,0201".to_owned(); 1];
+        assert_eq!(
+            filter_topics(&distinct, &known, None).map(|t| t.len()),
+            Ok(3)
+        );
+    }
+
+    #[test]
+    fn a_department_handler_filters_within_their_topics_and_defaults_to_them() {
+        let known = v(&["0101", "0102", "0201"]);
+        let mine = v(&["01"]);
+        assert_eq!(filter_topics(&[], &known, Some(&mine)), Ok(mine.clone()));
+        assert_eq!(
+            filter_topics(&v(&["0102"]), &known, Some(&mine)),
+            Ok(v(&["0102"]))
+        );
+        assert_eq!(
+            filter_topics(&v(&["0201"]), &known, Some(&mine)),
+            Err(TopicFilterError::NotYours("0201".into()))
+        );
+    }
+}

@@ -10,6 +10,7 @@ use crate::analytics::counts::{self as calc, Step, Tally, Window, WindowError};
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::access::Principal;
 use crate::domain::access::Role;
+use crate::domain::topic::{TopicFilterError, filter_topics};
 use crate::error::{Details, ErrorKind, ServiceError};
 use crate::geo::index::PlaceIndex;
 use crate::geo::place::{CITY_CODE, Level};
@@ -25,8 +26,6 @@ pub const CLASSES: [&str; 3] = ["open", "closed", "overdue"];
 pub const LEVELS: [&str; 4] = ["district", "street", "community", "cell"];
 /// The steps of a series.
 pub const STEPS: [&str; 3] = ["day", "week", "month"];
-/// The most topic codes one request names.
-pub const MAX_TOPICS: usize = 50;
 
 /// Why a heat map or series is refused.
 #[derive(Debug, thiserror::Error)]
@@ -279,47 +278,11 @@ fn topics(
         .into_iter()
         .map(|t| t.code)
         .collect();
-    let mut out: Vec<String> = Vec::new();
-    for v in values
-        .iter()
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-    {
-        if out.len() >= MAX_TOPICS {
-            return Err(invalid(
-                "too_many_topics",
-                format!("name at most {MAX_TOPICS} topics"),
-            ));
-        }
-        let first_level = v.len() == 2 && known.iter().any(|k| k.starts_with(v));
-        if !(first_level || (v.len() == 4 && known.iter().any(|k| k == v))) {
-            return Err(invalid(
-                "unknown_topic",
-                format!(
-                    "topic {:?} is no first-level (2-digit) or second-level (4-digit) code of the taxonomy (GET /api/v1/topics)",
-                    v.chars().take(40).collect::<String>()
-                ),
-            ));
-        }
-        if let Some(mine) = &scope.topics
-            && !mine.iter().any(|m| v.starts_with(m.as_str()))
-        {
-            return Err(HeatError::Outside(format!(
-                "topic {v} is outside the topics you answer for"
-            )));
-        }
-        if !out.iter().any(|o| o == v) {
-            out.push(v.to_owned());
-        }
-    }
-    if out.is_empty()
-        && let Some(mine) = &scope.topics
-    {
-        // A department handler's numbers are those of their topics.
-        out.clone_from(mine);
-    }
-    Ok(out)
+    filter_topics(values, &known, scope.topics.as_deref()).map_err(|e| match e {
+        TopicFilterError::TooMany => invalid("too_many_topics", e.to_string()),
+        TopicFilterError::NotYours(_) => HeatError::Outside(e.to_string()),
+        _ => invalid("unknown_topic", e.to_string()),
+    })
 }
 
 /// The place prefixes a request covers: the `within` place (visible to the reader) or the reader's jurisdiction;

@@ -8,12 +8,11 @@ use crate::analytics::counts::{Step, Window};
 use crate::analytics::gistar::{MAX_PERMUTATIONS, MIN_PERMUTATIONS};
 use crate::db::DbConnection;
 use crate::domain::access::{Principal, case_scope};
+use crate::domain::topic::{TopicFilterError, filter_topics};
 use crate::geo::place::{CITY_CODE, Level};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-/// The most topic codes one scan names.
-pub const MAX_TOPICS: usize = 50;
 /// The most previous windows taken as history.
 pub const MAX_HISTORY: u32 = 12;
 /// Previous windows taken as history by default.
@@ -262,45 +261,9 @@ fn topics(
         .into_iter()
         .map(|t| t.code)
         .collect();
-    let mut out: Vec<String> = Vec::new();
-    for v in values
-        .iter()
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-    {
-        if out.len() >= MAX_TOPICS {
-            return Err(invalid(
-                "too_many_topics",
-                format!("name at most {MAX_TOPICS} topics"),
-            ));
-        }
-        let first_level = v.len() == 2 && known.iter().any(|k| k.starts_with(v));
-        if !(first_level || (v.len() == 4 && known.iter().any(|k| k == v))) {
-            return Err(invalid(
-                "unknown_topic",
-                format!(
-                    "topic {:?} is no first-level (2-digit) or second-level (4-digit) code of the taxonomy \
-                     (GET /api/v1/topics)",
-                    v.chars().take(40).collect::<String>()
-                ),
-            ));
-        }
-        if let Some(mine) = &mine
-            && !mine.iter().any(|m| v.starts_with(m.as_str()))
-        {
-            return Err(ScanError::Outside(format!(
-                "topic {v} is outside the topics you answer for"
-            )));
-        }
-        if !out.iter().any(|o| o == v) {
-            out.push(v.to_owned());
-        }
-    }
-    if out.is_empty()
-        && let Some(mine) = mine
-    {
-        out = mine;
-    }
-    Ok(out)
+    filter_topics(values, &known, mine.as_deref()).map_err(|e| match e {
+        TopicFilterError::TooMany => invalid("too_many_topics", e.to_string()),
+        TopicFilterError::NotYours(_) => ScanError::Outside(e.to_string()),
+        _ => invalid("unknown_topic", e.to_string()),
+    })
 }

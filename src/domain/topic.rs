@@ -498,6 +498,15 @@ mod filter_tests {
             filter_topics(&distinct, &known, None).map(|t| t.len()),
             Ok(3)
         );
+        let wide: Vec<String> = (1..=60).map(|i| format!("01{i:02}")).collect();
+        assert_eq!(
+            filter_topics(&wide[..50], &wide, None).map(|t| t.len()),
+            Ok(50)
+        );
+        assert_eq!(
+            filter_topics(&wide[..51], &wide, None),
+            Err(TopicFilterError::TooMany)
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::analytics::counts::{RowKey, StatusClass, Tally};
 use crate::db::DbConnection;
 use crate::db::schema::{case_work, cases, count_marks, place_counts, tickets};
 use crate::geo::place::Level;
+use crate::store::sql::{Bind, Sql};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::backend::Backend;
 use diesel::prelude::*;
@@ -494,66 +495,6 @@ pub struct Sums {
     pub cases: i64,
 }
 
-enum Bind {
-    Text(String),
-    Date(NaiveDate),
-}
-
-/// A statement's text and its binds, numbered for PostgreSQL (`$1`, ...) or not for SQLite (`?`).
-struct Sql {
-    text: String,
-    binds: Vec<Bind>,
-    numbered: bool,
-}
-
-impl Sql {
-    fn push(&mut self, s: &str) {
-        self.text.push_str(s);
-    }
-
-    fn bind(&mut self, b: Bind) {
-        self.binds.push(b);
-        if self.numbered {
-            self.text.push_str(&format!("${}", self.binds.len()));
-        } else {
-            self.text.push('?');
-        }
-    }
-
-    /// ` AND (col = v1 OR col = v2 ...)` (or `LIKE 'v%'` when `prefix`); nothing for no values.
-    fn any_of(&mut self, col: &str, values: &[String], prefix: bool) {
-        if values.is_empty() {
-            return;
-        }
-        self.push(" AND (");
-        for (i, v) in values.iter().enumerate() {
-            if i > 0 {
-                self.push(" OR ");
-            }
-            self.push(col);
-            self.push(if prefix { " LIKE " } else { " = " });
-            self.bind(Bind::Text(if prefix { format!("{v}%") } else { v.clone() }));
-        }
-        self.push(")");
-    }
-
-    fn load<T>(self, conn: &mut DbConnection) -> QueryResult<Vec<T>>
-    where
-        T: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
-    {
-        crate::with_backend!(conn, c => {
-            let mut q = diesel::sql_query(self.text).into_boxed();
-            for b in self.binds {
-                q = match b {
-                    Bind::Text(s) => q.bind::<Text, _>(s),
-                    Bind::Date(d) => q.bind::<Date, _>(d),
-                };
-            }
-            q.load::<T>(c)
-        })
-    }
-}
-
 /// `SELECT <head> FROM place_counts WHERE` the level, place, days and filter `<tail>`: `head` writes the select
 /// list (it may bind values), `place` an exact place.
 #[expect(
@@ -573,14 +514,10 @@ fn filtered<T>(
 where
     T: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
 {
-    let mut q = Sql {
-        text: String::from("SELECT "),
-        binds: Vec::new(),
-        numbered: matches!(conn, DbConnection::Pg(_)),
-    };
+    let mut q = Sql::new(conn, "SELECT ");
     head(&mut q);
     q.push(" FROM place_counts");
-    if f.places.is_some() && !q.numbered {
+    if f.places.is_some() && !q.is_pg() {
         // Without statistics SQLite would take the key's (level, day) range, every place of the level; a few
         // places are found faster by their own index. PostgreSQL chooses from its statistics.
         q.push(" INDEXED BY place_counts_place");

@@ -4,9 +4,10 @@
 
 use crate::db::DbConnection;
 use crate::geo::place::Level;
+use crate::store::sql::{Bind, Sql};
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Date, Text};
+use diesel::sql_types::{BigInt, Text};
 
 /// Tickets of one place and topic (and day, when asked for).
 #[derive(Debug, Clone, QueryableByName)]
@@ -25,92 +26,42 @@ pub struct PlaceTopic {
     pub tickets: i64,
 }
 
-enum Bind {
-    Text(String),
-    Date(NaiveDate),
-}
-
-/// The filters of a scan's reads: `WHERE ...` text and its binds.
-struct Where {
-    text: String,
-    binds: Vec<Bind>,
-    pg: bool,
-}
-
-impl Where {
-    fn new(
-        pg: bool,
-        level: Level,
-        from: NaiveDate,
-        to: NaiveDate,
-        topics: &[String],
-        places: Option<&[String]>,
-        exact_places: bool,
-    ) -> Where {
-        let mut w = Where {
-            text: String::from(" FROM place_counts WHERE level = "),
-            binds: Vec::new(),
-            pg,
-        };
-        w.bind(Bind::Text(level.as_str().to_owned()));
-        w.text.push_str(" AND day >= ");
-        w.bind(Bind::Date(from));
-        w.text.push_str(" AND day <= ");
-        w.bind(Bind::Date(to));
-        w.text.push_str(" AND tickets <> 0");
-        if !topics.is_empty() {
-            w.text.push_str(" AND (1 = 0");
-            for t in topics {
-                w.text.push_str(" OR topic_code LIKE ");
-                w.bind(Bind::Text(format!("{t}%")));
-            }
-            w.text.push(')');
-        }
-        if let Some(ps) = places {
-            w.text.push_str(" AND (1 = 0");
-            for p in ps {
-                if exact_places {
-                    w.text.push_str(" OR place_code = ");
-                    w.bind(Bind::Text(p.clone()));
-                } else {
-                    w.text.push_str(" OR place_code LIKE ");
-                    w.bind(Bind::Text(format!("{p}%")));
-                }
-            }
-            w.text.push(')');
-        }
-        w
+/// `<head> FROM place_counts WHERE` the level, days, topics (by prefix) and places (by prefix, or by code with
+/// `exact_places`; `Some(&[])`: nowhere) `<tail>`, over places with tickets.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a query's filters, each a plain value; a struct would only rename them"
+)]
+fn filtered<T>(
+    conn: &mut DbConnection,
+    head: &str,
+    level: Level,
+    from: NaiveDate,
+    to: NaiveDate,
+    topics: &[String],
+    places: Option<&[String]>,
+    exact_places: bool,
+    tail: &str,
+) -> QueryResult<Vec<T>>
+where
+    T: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
+{
+    let mut q = Sql::new(conn, head);
+    q.push(" FROM place_counts WHERE level = ");
+    q.bind(Bind::Text(level.as_str().to_owned()));
+    q.push(" AND day >= ");
+    q.bind(Bind::Date(from));
+    q.push(" AND day <= ");
+    q.bind(Bind::Date(to));
+    q.push(" AND tickets <> 0");
+    q.any_of("topic_code", topics, true);
+    match places {
+        Some([]) => q.push(" AND 1 = 0"),
+        Some(ps) => q.any_of("place_code", ps, !exact_places),
+        None => {}
     }
-
-    fn bind(&mut self, b: Bind) {
-        self.binds.push(b);
-        if self.pg {
-            self.text.push_str(&format!("${}", self.binds.len()));
-        } else {
-            self.text.push('?');
-        }
-    }
-
-    fn load<
-        T: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
-    >(
-        self,
-        conn: &mut DbConnection,
-        head: &str,
-        tail: &str,
-    ) -> QueryResult<Vec<T>> {
-        let text = format!("{head}{}{tail}", self.text);
-        crate::with_backend!(conn, c => {
-            let mut q = diesel::sql_query(text).into_boxed();
-            for b in self.binds {
-                q = match b {
-                    Bind::Text(s) => q.bind::<Text, _>(s),
-                    Bind::Date(d) => q.bind::<Date, _>(d),
-                };
-            }
-            q.load::<T>(c)
-        })
-    }
+    q.push(tail);
+    q.load(conn)
 }
 
 /// Tickets per place of `level` and topic over `from..=to`: topics by prefix (empty: all), places by prefix
@@ -143,7 +94,17 @@ pub fn tickets(
     if by_day {
         tail.push_str(&format!(", {day}"));
     }
-    Where::new(pg, level, from, to, topics, places, exact_places).load(conn, &head, &tail)
+    filtered(
+        conn,
+        &head,
+        level,
+        from,
+        to,
+        topics,
+        places,
+        exact_places,
+        &tail,
+    )
 }
 
 #[derive(QueryableByName)]
@@ -162,10 +123,15 @@ pub fn total(
     topics: &[String],
     places: Option<&[String]>,
 ) -> QueryResult<i64> {
-    let pg = matches!(conn, DbConnection::Pg(_));
-    let rows: Vec<Total> = Where::new(pg, level, from, to, topics, places, false).load(
+    let rows: Vec<Total> = filtered(
         conn,
         "SELECT CAST(COALESCE(SUM(tickets), 0) AS BIGINT) AS n",
+        level,
+        from,
+        to,
+        topics,
+        places,
+        false,
         "",
     )?;
     Ok(rows.first().map_or(0, |r| r.n))

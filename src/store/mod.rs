@@ -12,6 +12,7 @@ pub mod org;
 pub mod photos;
 pub mod places;
 pub mod scans;
+pub(crate) mod sql;
 pub mod sync;
 pub mod topics;
 pub mod users;

@@ -10,6 +10,7 @@ use crate::analytics::counts::{self as calc, Step, Tally, Window, WindowError};
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::access::Principal;
 use crate::domain::access::Role;
+use crate::domain::time::parse_day;
 use crate::domain::topic::{TopicFilterError, filter_topics};
 use crate::error::{Details, ErrorKind, ServiceError};
 use crate::geo::index::PlaceIndex;
@@ -177,25 +178,8 @@ pub struct HeatRequest {
 }
 
 /// Parses a day.
-pub fn day(field: &'static str, value: Option<&str>) -> Result<NaiveDate, HeatError> {
-    let v = value
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| {
-            invalid(
-                "missing_parameter",
-                format!("give {field} as a day, YYYY-MM-DD"),
-            )
-        })?;
-    NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
-        invalid(
-            "invalid_date",
-            format!(
-                "{field} {:?} is not a day: write it YYYY-MM-DD",
-                v.chars().take(40).collect::<String>()
-            ),
-        )
-    })
+fn day(field: &'static str, value: Option<&str>) -> Result<NaiveDate, HeatError> {
+    parse_day(field, value).map_err(|e| invalid(e.code(), e.to_string()))
 }
 
 /// Parses a level name.

@@ -8,6 +8,7 @@ use crate::analytics::counts::{Step, Window};
 use crate::analytics::gistar::{MAX_PERMUTATIONS, MIN_PERMUTATIONS};
 use crate::db::DbConnection;
 use crate::domain::access::{Principal, case_scope};
+use crate::domain::time::parse_day;
 use crate::domain::topic::{TopicFilterError, filter_topics};
 use crate::geo::place::{CITY_CODE, Level};
 use chrono::NaiveDate;
@@ -124,24 +125,7 @@ impl ScanParams {
 }
 
 fn day(field: &'static str, value: Option<&str>) -> Result<NaiveDate, ScanError> {
-    let v = value
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| {
-            invalid(
-                "missing_parameter",
-                format!("give {field} as a day, YYYY-MM-DD"),
-            )
-        })?;
-    NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
-        invalid(
-            "invalid_date",
-            format!(
-                "{field} {:?} is not a day: write it YYYY-MM-DD",
-                v.chars().take(40).collect::<String>()
-            ),
-        )
-    })
+    parse_day(field, value).map_err(|e| invalid(e.code(), e.to_string()))
 }
 
 /// The place prefixes `user` may scan (`None`: the city).

@@ -209,14 +209,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Opens the database (migrations applied) with a small pool, as every command but `serve` needs it.
 /// The time a command acts at: the system's clock (nothing moves a command's clock).
 fn now() -> chrono::NaiveDateTime {
     crate::clock::Clock::default().now()
 }
 
+/// Opens the database (migrations applied) with a small pool, as every command but `serve` needs it; its
+/// connections are opened before the command starts, so none is still being opened when the command exits.
 fn open(db: &DbArgs) -> anyhow::Result<crate::db::Db> {
-    crate::db::Db::connect(&db.database_url()?, 2).context("opening the database")
+    crate::db::Db::connect_opened(&db.database_url()?, 2).context("opening the database")
 }
 
 /// The largest boundary file read (compressed or not).

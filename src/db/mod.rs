@@ -140,7 +140,21 @@ pub struct Db {
 
 impl Db {
     /// Opens the database at `url`, creating a SQLite file's directory if needed, and applies migrations.
+    /// Connections are opened as they are first needed (the server: a pool of many that a quiet server never fills).
     pub fn connect(url: &str, max_connections: u32) -> Result<Db, DbError> {
+        Db::open(url, max_connections, false)
+    }
+
+    /// As [`Db::connect`], with every connection of the pool opened before it returns. For a process that exits
+    /// when its work is done (a command): the pool opens connections on a worker thread of its own, and a
+    /// connection still being opened there when the process exits (two readers taken at once, then a quick exit)
+    /// meets libpq's TLS and GSSAPI state torn down by the exit handlers under it — a segmentation fault after the
+    /// work was done. Opened up front, no connection is ever being opened at exit.
+    pub fn connect_opened(url: &str, max_connections: u32) -> Result<Db, DbError> {
+        Db::open(url, max_connections, true)
+    }
+
+    fn open(url: &str, max_connections: u32, opened: bool) -> Result<Db, DbError> {
         let (backend, target) = Backend::from_url(url)?;
         if backend == Backend::Sqlite
             && target != ":memory:"
@@ -154,7 +168,7 @@ impl Db {
         let build = |size: u32, cache_kib: u32| {
             r2d2::Pool::builder()
                 .max_size(size)
-                .min_idle(Some(0))
+                .min_idle(Some(if opened { size } else { 0 }))
                 .connection_timeout(Duration::from_secs(10))
                 .build(Manager {
                     backend,

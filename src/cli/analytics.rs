@@ -26,7 +26,7 @@ pub enum AnalyticsAction {
 pub fn analytics(action: AnalyticsAction, db: &Db) -> anyhow::Result<()> {
     match action {
         AnalyticsAction::Rebuild { check, now } => {
-            let now = now.unwrap_or_else(|| chrono::Utc::now().naive_utc());
+            let now = now.unwrap_or_else(super::now);
             let diffs = crate::service::analytics::counts::rebuild(db, now, !check)?;
             let mut out = std::io::stdout().lock();
             for d in &diffs {

@@ -92,7 +92,7 @@ fn import_tickets(
         &actor,
         ticket_import::rows(open_file()?, format),
         batch as usize,
-        || chrono::Utc::now().naive_utc(),
+        super::now,
         |done| bar.set_position(done as u64),
         |r| {
             if let Err(e) =

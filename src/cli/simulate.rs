@@ -44,9 +44,9 @@ pub(super) fn run(args: &SimulateArgs) -> anyhow::Result<()> {
     use crate::service::simulate::{self, traffic::Plan};
     use std::io::Write;
     let plan = Plan {
-        start: args.start.unwrap_or_else(|| {
-            chrono::Utc::now().date_naive() - chrono::Duration::days(i64::from(args.days))
-        }),
+        start: args
+            .start
+            .unwrap_or_else(|| super::now().date() - chrono::Duration::days(i64::from(args.days))),
         days: args.days,
         seed: args.seed,
         scale: args.scale,
@@ -75,13 +75,7 @@ pub(super) fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         )?;
         truth
     } else {
-        let (sum, truth) = simulate::run(
-            &state.db,
-            &state.geo(),
-            plan,
-            chrono::Utc::now().naive_utc(),
-            progress,
-        )?;
+        let (sum, truth) = simulate::run(&state.db, &state.geo(), plan, super::now(), progress)?;
         bar.finish_and_clear();
         let secs = started.elapsed().as_secs_f64();
         writeln!(
@@ -103,7 +97,7 @@ pub(super) fn run(args: &SimulateArgs) -> anyhow::Result<()> {
             let end = plan_end
                 .and_hms_opt(0, 0, 0)
                 .unwrap_or_default()
-                .min(chrono::Utc::now().naive_utc());
+                .min(super::now());
             let started = std::time::Instant::now();
             let bar = progress_bar("cases");
             let work = simulate::work::play(&state.db, args.seed, end, |n| bar.set_position(n))?;
@@ -163,7 +157,7 @@ pub(super) fn demo_data(
         return Ok(());
     }
     let plan = Plan {
-        start: chrono::Utc::now().date_naive() - chrono::Duration::days(30),
+        start: super::now().date() - chrono::Duration::days(30),
         days: 30,
         seed: 1,
         scale,
@@ -174,19 +168,13 @@ pub(super) fn demo_data(
         "demo: simulating a month of activity before listening"
     );
     let mut last = std::time::Instant::now();
-    let (sum, truth) = simulate::run(
-        &state.db,
-        &state.geo(),
-        plan,
-        chrono::Utc::now().naive_utc(),
-        |p| {
-            if last.elapsed().as_secs() >= 5 {
-                last = std::time::Instant::now();
-                tracing::info!(done = p.done, planned = p.planned, "demo: simulating");
-            }
-        },
-    )?;
-    let work = simulate::work::play(&state.db, 1, chrono::Utc::now().naive_utc(), |n| {
+    let (sum, truth) = simulate::run(&state.db, &state.geo(), plan, super::now(), |p| {
+        if last.elapsed().as_secs() >= 5 {
+            last = std::time::Instant::now();
+            tracing::info!(done = p.done, planned = p.planned, "demo: simulating");
+        }
+    })?;
+    let work = simulate::work::play(&state.db, 1, super::now(), |n| {
         if last.elapsed().as_secs() >= 5 {
             last = std::time::Instant::now();
             tracing::info!(cases = n, "demo: handling the simulated cases");

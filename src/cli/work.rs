@@ -28,7 +28,7 @@ pub(super) fn run(action: WorkAction, db: &DbArgs) -> anyhow::Result<()> {
     let db = open(db)?;
     match action {
         WorkAction::Tick { now } => {
-            let now = now.unwrap_or_else(|| chrono::Utc::now().naive_utc());
+            let now = now.unwrap_or_else(super::now);
             let report = crate::service::cases::scheduler::tick(&db, now)?;
             println!("{}", serde_json::to_string(&report)?);
         }

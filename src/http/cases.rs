@@ -17,7 +17,8 @@ use crate::http::query::one_of;
 use crate::http::state::AppState;
 use crate::http::work::{CallbackDto, EscalationDto, WhistleCallDto, WorkDto};
 use crate::http::workflow::{StepDto, TransitionDto};
-use crate::service::cases::read::{self as service, UnmergeInput};
+use crate::service::cases::merge::{self, UnmergeInput};
+use crate::service::cases::read as service;
 use crate::store::cases::{CaseFilter, CaseRow, DecisionRow, ReportRow, TicketRow};
 use actix_web::web;
 use serde::{Deserialize, Serialize};
@@ -502,7 +503,7 @@ pub async fn unmerge(
     let user = me.user.clone();
     let id = id.into_inner();
     let (old, fresh) =
-        web::block(move || service::unmerge(&db, &user, &id, &body.into_inner(), now)).await??;
+        web::block(move || merge::unmerge(&db, &user, &id, &body.into_inner(), now)).await??;
     Ok(web::Json(Unmerged {
         case: CaseDto::new(&state.index, old),
         split_case: CaseDto::new(&state.index, fresh),

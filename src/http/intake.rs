@@ -7,9 +7,7 @@ use crate::http::cases::{CaseDto, DecisionDto, ReportDto, TicketDto};
 use crate::http::query::{NoParameters, Query};
 use crate::http::state::AppState;
 use crate::service::admin::topics;
-use crate::service::intake::ticket_queue::QueueOutcome;
-use crate::service::intake::{self as service, Filed, PreparedTicket, ReportInput, TicketInput};
-use crate::store::cases::TicketRow;
+use crate::service::intake::{self as service, ReportInput, TicketInput};
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
@@ -106,33 +104,6 @@ pub struct FiledTicket {
     pub ticket: TicketDto,
 }
 
-/// Files a prepared ticket through the ticket queue (group commit): the path every ticket the API receives takes,
-/// from the hotline (`POST /api/v1/tickets`) or a citizen's app (Open311).
-pub async fn file_prepared(
-    state: &AppState,
-    prepared: PreparedTicket,
-) -> Result<Filed<TicketRow>, ApiError> {
-    let (ticket_no, hash) = (
-        prepared.ticket_no().to_owned(),
-        prepared.content_sha256().to_owned(),
-    );
-    match state.tickets.file(prepared, state.clock.now()).await {
-        Ok(f) => Ok(f),
-        Err(QueueOutcome::Intake(e)) if service::is_unique_violation(&e) => {
-            // Filed concurrently by another writer: answer with that first result.
-            let db = state.db.clone();
-            web::block(move || service::existing_ticket(&db, &ticket_no, &hash))
-                .await??
-                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the ticket vanished")))
-        }
-        Err(QueueOutcome::Intake(e)) => Err(e.into()),
-        Err(QueueOutcome::Queue(e)) => Err(ApiError::Unavailable {
-            code: "busy",
-            message: e.to_string(),
-        }),
-    }
-}
-
 /// `POST /api/v1/tickets`
 pub async fn file_ticket(
     state: web::Data<AppState>,
@@ -143,7 +114,7 @@ pub async fn file_ticket(
     let input = body.into_inner();
     // Checking and placing a ticket is pure computation over the in-memory indexes: no need for a blocking thread.
     let prepared = service::prepare_ticket(&state.geo(), &input, &me.user, state.clock.now())?;
-    let f = file_prepared(&state, prepared).await?;
+    let f = state.tickets.file(prepared, state.clock.now()).await?;
     let index = &state.index;
     Ok(answer(
         f.created,

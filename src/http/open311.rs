@@ -10,7 +10,6 @@ use crate::domain::access::Principal;
 use crate::domain::access::{self, Permission};
 use crate::error::{ApiError, InvalidField};
 use crate::http::dto::parse_time;
-use crate::http::intake::file_prepared;
 use crate::http::state::AppState;
 use crate::service::auth::{self as auth_service, AuthError};
 use crate::service::intake::open311::{self as service, NewRequest, PublicRequest, RequestQuery};
@@ -444,7 +443,11 @@ pub async fn post_request(
         })?;
     let (input, media_url) = service::ticket_input(&new, &svc, &state.index, &principal.id)?;
     let prepared = intake::prepare_ticket(&state.geo(), &input, &principal, state.clock.now())?;
-    let filed = file_prepared(&state, prepared).await?;
+    let filed = state
+        .tickets
+        .file(prepared, state.clock.now())
+        .await
+        .map_err(ApiError::from)?;
     let ticket = filed.item;
     if let (true, Some(url)) = (filed.created, media_url) {
         let db = state.db.clone();

@@ -1,5 +1,5 @@
 //! Reading cases (scoped by jurisdiction, callers masked unless the reader may see them, every unmasked read
-//! audited) and undoing a merge.
+//! audited).
 
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::access;
@@ -58,7 +58,7 @@ impl ServiceError for CaseError {
     }
 }
 
-fn invalid(field: &'static str, message: impl Into<String>) -> CaseError {
+pub(super) fn invalid(field: &'static str, message: impl Into<String>) -> CaseError {
     CaseError::Invalid(InvalidField::new(field, message))
 }
 
@@ -120,7 +120,7 @@ pub fn list(
 
 /// Resolves a stored chain snapshot into its people and units.
 pub fn resolve_snapshot(c: &mut DbConnection, stored: &str) -> Result<Vec<Link>, CaseError> {
-    let links = intake::decode_snapshot(stored);
+    let links = crate::domain::chain::decode_snapshot(stored);
     let mut out = Vec::with_capacity(links.len());
     for l in links {
         let Some(kind) = AssignmentKind::parse(&l.kind) else {
@@ -272,210 +272,4 @@ pub fn audit_log(
         None
     };
     Ok((rows, next))
-}
-
-/// Which item to move out of a case.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct UnmergeInput {
-    /// A ticket of the case.
-    pub ticket_id: Option<String>,
-    /// Or a report of the case.
-    pub report_id: Option<String>,
-    /// Why.
-    pub reason: String,
-}
-
-/// The item that opened or anchors a case, as far as the case's place is concerned.
-struct Anchor {
-    at: NaiveDateTime,
-    district: String,
-    place: Option<String>,
-    point: Option<(f64, f64)>,
-    building: Option<String>,
-    chain: String,
-}
-
-fn anchors(c: &mut DbConnection, case_id: &str) -> Result<Vec<Anchor>, CaseError> {
-    let mut out: Vec<Anchor> = store::tickets_of(c, case_id)?
-        .into_iter()
-        .map(|t| Anchor {
-            at: t.received_at,
-            district: t.district_code,
-            place: t.place_code,
-            point: matches!(t.location_precision.as_str(), "point" | "cell")
-                .then_some(t.lon.zip(t.lat))
-                .flatten(),
-            building: t.building_code,
-            chain: t.chain,
-        })
-        .collect();
-    out.extend(store::reports_of(c, case_id)?.into_iter().map(|r| Anchor {
-        at: r.reported_at,
-        district: r.district_code,
-        place: Some(r.place_code),
-        point: Some((r.lon, r.lat)),
-        building: r.building_code,
-        chain: r.chain,
-    }));
-    out.sort_by_key(|a| a.at);
-    Ok(out)
-}
-
-/// Places a case at its earliest item and spans its times over all its items.
-fn rebase(c: &mut DbConnection, mut case: CaseRow) -> Result<CaseRow, CaseError> {
-    let items = anchors(c, &case.id)?;
-    if let (Some(first), Some(last)) = (items.first(), items.last()) {
-        case.opened_at = first.at;
-        case.last_item_at = last.at;
-        case.district_code = first.district.clone();
-        case.place_code = first.place.clone();
-        case.lon = first.point.map(|p| p.0);
-        case.lat = first.point.map(|p| p.1);
-        case.building_code = first.building.clone();
-        case.chain = first.chain.clone();
-    }
-    Ok(case)
-}
-
-/// Moves one ticket or report out of a case into a case of its own: the merge decision that put it there is marked
-/// undone, the split is recorded with who and why (at `now`), and both cases are recomputed.
-pub fn unmerge(
-    db: &Db,
-    user: &Principal,
-    case_id: &str,
-    input: &UnmergeInput,
-    now: NaiveDateTime,
-) -> Result<(CaseRow, CaseRow), CaseError> {
-    let reason = input.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(invalid("reason", "give a reason of 1 to 500 characters"));
-    }
-    let (kind, item_id) = match (&input.ticket_id, &input.report_id) {
-        (Some(t), None) => ("ticket", t.trim().to_owned()),
-        (None, Some(r)) => ("report", r.trim().to_owned()),
-        _ => {
-            return Err(invalid(
-                "ticket_id",
-                "name exactly one of ticket_id and report_id",
-            ));
-        }
-    };
-    db.writer()?.transaction(|c| {
-        let case = store::case(c, case_id)?
-            .filter(|k| access::can_see_case(user, k.place_code.as_deref(), &k.topic_code))
-            .ok_or_else(|| CaseError::NotFound(case_id.to_owned()))?;
-        let in_case = match kind {
-            "ticket" => store::ticket(c, &item_id)?.is_some_and(|t| t.case_id == case.id),
-            _ => store::report(c, &item_id)?.is_some_and(|r| r.case_id == case.id),
-        };
-        if !in_case {
-            return Err(CaseError::NotInCase(format!(
-                "case {case_id} holds no {kind} {item_id}"
-            )));
-        }
-        if case.ticket_count + case.report_count <= 1 {
-            return Err(CaseError::NothingToUnmerge(case_id.to_owned()));
-        }
-        let at = now;
-        if let Some(d) = store::standing_decision(c, &item_id)? {
-            store::undo_decision(c, &d.id, at)?;
-        }
-        let fresh = CaseRow {
-            id: CaseId::generate().to_string(),
-            status: "received".into(),
-            priority: 0,
-            group_request: false,
-            repeat_request: false,
-            ticket_count: 0,
-            caller_count: 0,
-            report_count: 0,
-            version: 0,
-            created_at: at,
-            updated_at: at,
-            ..case.clone()
-        };
-        store::insert_case(c, &fresh)?;
-        match kind {
-            "ticket" => store::move_ticket(c, &item_id, &fresh.id)?,
-            _ => store::move_report(c, &item_id, &fresh.id)?,
-        };
-        store::insert_decision(
-            c,
-            &DecisionRow {
-                id: random_id("mrg_"),
-                case_id: fresh.id.clone(),
-                item_kind: kind.to_owned(),
-                item_id: item_id.clone(),
-                outcome: "split".into(),
-                candidate_case_id: Some(case.id.clone()),
-                distance_m: None,
-                age_hours: None,
-                score: None,
-                reason: reason.to_owned(),
-                actor: user.username.clone(),
-                decided_at: at,
-                undone_at: None,
-            },
-        )?;
-        let policy = topics::intake_policy(c)?;
-        let fresh = rebase(c, fresh)?;
-        let fresh = intake::refresh_case(c, fresh, &policy, at)?;
-        let old = rebase(c, case)?;
-        let old = intake::refresh_case(c, old, &policy, at)?;
-        counts::cases_changed(c, at, &[old.id.clone(), fresh.id.clone()])?;
-        Ok((old, fresh))
-    })
-}
-
-/// 并单 by hand: moves every ticket and report of `from` into the case `into_id`, each with a decision saying who
-/// merged it and why (the decision that put it into `from` is marked undone, so `unmerge` can take it out again),
-/// and recomputes both cases. Runs inside the caller's transaction; returns (`from`, the case it joined).
-pub(crate) fn merge_items(
-    c: &mut DbConnection,
-    from: CaseRow,
-    into_id: &str,
-    actor: &str,
-    reason: &str,
-    at: NaiveDateTime,
-) -> Result<(CaseRow, CaseRow), CaseError> {
-    let into = store::case(c, into_id)?.ok_or_else(|| CaseError::NotFound(into_id.to_owned()))?;
-    let tickets = store::tickets_of(c, &from.id)?;
-    let reports = store::reports_of(c, &from.id)?;
-    let items = tickets
-        .iter()
-        .map(|t| ("ticket", t.id.as_str()))
-        .chain(reports.iter().map(|r| ("report", r.id.as_str())));
-    for (kind, item_id) in items {
-        if let Some(d) = store::standing_decision(c, item_id)? {
-            store::undo_decision(c, &d.id, at)?;
-        }
-        match kind {
-            "ticket" => store::move_ticket(c, item_id, &into.id)?,
-            _ => store::move_report(c, item_id, &into.id)?,
-        };
-        store::insert_decision(
-            c,
-            &DecisionRow {
-                id: random_id("mrg_"),
-                case_id: into.id.clone(),
-                item_kind: kind.to_owned(),
-                item_id: item_id.to_owned(),
-                outcome: "merged_by_hand".into(),
-                candidate_case_id: Some(from.id.clone()),
-                distance_m: None,
-                age_hours: None,
-                score: None,
-                reason: reason.to_owned(),
-                actor: actor.to_owned(),
-                decided_at: at,
-                undone_at: None,
-            },
-        )?;
-    }
-    let policy = topics::intake_policy(c)?;
-    let into = rebase(c, into)?;
-    let into = intake::refresh_case(c, into, &policy, at)?;
-    let from = intake::refresh_case(c, from, &policy, at)?;
-    counts::cases_changed(c, at, &[from.id.clone(), into.id.clone()])?;
-    Ok((from, into))
 }

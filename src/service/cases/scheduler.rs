@@ -159,7 +159,7 @@ fn notified(
         }
     }
     let wanted = links_for(rung);
-    for link in intake::decode_snapshot(chain) {
+    for link in crate::domain::chain::decode_snapshot(chain) {
         if !wanted.contains(&link.kind.as_str()) {
             continue;
         }

@@ -136,7 +136,7 @@ impl Router {
         };
         let street = &place[..9];
         route.street_code = Some(street.to_owned());
-        let from_chain = intake::decode_snapshot(&case.chain)
+        let from_chain = crate::domain::chain::decode_snapshot(&case.chain)
             .into_iter()
             .find(|l| l.kind == "street_office" && !l.fallback)
             .and_then(|l| l.assignment_id);

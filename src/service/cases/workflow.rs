@@ -482,7 +482,7 @@ pub(crate) fn take_step(
     case_store::update_case(c, &case)?;
     if let Some(into) = details.into_case.as_deref() {
         let (from, _) =
-            crate::service::cases::read::merge_items(c, case, into, &user.username, &row.note, at)
+            crate::service::cases::merge::merge_items(c, case, into, &user.username, &row.note, at)
                 .map_err(|e| match e {
                     crate::service::cases::read::CaseError::Db(d) => WorkflowError::Db(d),
                     other => invalid("into_case", other.to_string()),

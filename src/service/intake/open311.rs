@@ -10,6 +10,7 @@ use crate::domain::open311::{CLOSED_STATUSES, PublicStatus, public_status, statu
 use crate::domain::privacy::{coarse, redact_contacts};
 use crate::domain::time::rfc3339;
 use crate::domain::topic::{TimeClass, TopicCode};
+use crate::error::InvalidField;
 use crate::geo::index::PlaceIndex;
 use crate::geo::place::Level;
 use crate::service::admin::topics::{self, TopicError};
@@ -24,14 +25,9 @@ use std::collections::HashMap;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Open311Error {
-    /// A parameter is missing or malformed.
-    #[error("{param}: {message}")]
-    Invalid {
-        /// The parameter, as Open311 names it.
-        param: &'static str,
-        /// What is wrong.
-        message: String,
-    },
+    /// A parameter (as Open311 names it) is missing or malformed.
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
     /// No active service has this code.
     #[error("there is no service {0}; see services.json")]
     UnknownService(String),
@@ -49,7 +45,7 @@ impl crate::error::ServiceError for Open311Error {
     fn kind(&self) -> crate::error::ErrorKind {
         use crate::error::ErrorKind;
         match self {
-            Open311Error::Invalid { .. } => ErrorKind::Invalid("invalid_field"),
+            Open311Error::Invalid(_) => ErrorKind::Invalid("invalid_field"),
             Open311Error::UnknownService(_) => ErrorKind::NotFound("unknown_service"),
             Open311Error::Lookup(_) | Open311Error::Db(_) => ErrorKind::Internal,
         }
@@ -66,10 +62,7 @@ impl From<TopicError> for Open311Error {
 }
 
 fn invalid(param: &'static str, message: impl Into<String>) -> Open311Error {
-    Open311Error::Invalid {
-        param,
-        message: message.into(),
-    }
+    Open311Error::Invalid(InvalidField::new(param, message))
 }
 
 /// A service: an active four-digit topic.
@@ -662,7 +655,7 @@ mod tests {
         let err = |req: NewRequest| ticket_input(&req, &service(), &index(), "k").unwrap_err();
         assert!(matches!(
             err(NewRequest::default()),
-            Open311Error::Invalid { param: "lat", .. }
+            Open311Error::Invalid(InvalidField { field: "lat", .. })
         ));
         let half = NewRequest {
             lat: Some("39.9".into()),
@@ -670,7 +663,7 @@ mod tests {
         };
         assert!(matches!(
             err(half),
-            Open311Error::Invalid { param: "long", .. }
+            Open311Error::Invalid(InvalidField { field: "long", .. })
         ));
         let nan = NewRequest {
             lat: Some("NaN".into()),
@@ -679,7 +672,7 @@ mod tests {
         };
         assert!(matches!(
             err(nan),
-            Open311Error::Invalid { param: "lat", .. }
+            Open311Error::Invalid(InvalidField { field: "lat", .. })
         ));
         let file = NewRequest {
             address_string: Some("望京".into()),
@@ -688,10 +681,10 @@ mod tests {
         };
         assert!(matches!(
             err(file),
-            Open311Error::Invalid {
-                param: "media_url",
+            Open311Error::Invalid(InvalidField {
+                field: "media_url",
                 ..
-            }
+            })
         ));
         let unknown_place = NewRequest {
             address_id: Some("999999".into()),
@@ -699,10 +692,10 @@ mod tests {
         };
         assert!(matches!(
             err(unknown_place),
-            Open311Error::Invalid {
-                param: "address_id",
+            Open311Error::Invalid(InvalidField {
+                field: "address_id",
                 ..
-            }
+            })
         ));
     }
 
@@ -743,7 +736,7 @@ mod tests {
         };
         assert!(matches!(
             bad(deep),
-            Open311Error::Invalid { param: "page", .. }
+            Open311Error::Invalid(InvalidField { field: "page", .. })
         ));
         let big = RequestQuery {
             page_size: Some("201".into()),
@@ -751,10 +744,10 @@ mod tests {
         };
         assert!(matches!(
             bad(big),
-            Open311Error::Invalid {
-                param: "page_size",
+            Open311Error::Invalid(InvalidField {
+                field: "page_size",
                 ..
-            }
+            })
         ));
         let wide = RequestQuery {
             start: Some(now - Duration::days(91)),
@@ -763,10 +756,10 @@ mod tests {
         };
         assert!(matches!(
             bad(wide),
-            Open311Error::Invalid {
-                param: "end_date",
+            Open311Error::Invalid(InvalidField {
+                field: "end_date",
                 ..
-            }
+            })
         ));
         let class = RequestQuery {
             service_codes: Some("0101,01".into()),
@@ -774,10 +767,10 @@ mod tests {
         };
         assert!(matches!(
             bad(class),
-            Open311Error::Invalid {
-                param: "service_code",
+            Open311Error::Invalid(InvalidField {
+                field: "service_code",
                 ..
-            }
+            })
         ));
     }
 

@@ -8,6 +8,7 @@
 //! without limit.
 
 use crate::db::Db;
+use crate::error::{Details, ErrorKind, ServiceError};
 use crate::service::intake::{self, Filed, IntakeError, PreparedTicket};
 use crate::store::cases::TicketRow;
 use chrono::NaiveDateTime;
@@ -83,7 +84,9 @@ impl TicketQueue {
         TicketQueue { tx }
     }
 
-    /// Files a prepared ticket that arrived when the server's clock said `now`, and waits for its result.
+    /// Files a prepared ticket that arrived when the server's clock said `now`, and waits for its result: the path
+    /// every ticket the API receives takes, from the hotline (`POST /api/v1/tickets`) or a citizen's app (Open311).
+    /// A ticket filed before (or at the same time by another writer) answers with its first result.
     pub async fn file(
         &self,
         ticket: PreparedTicket,
@@ -113,4 +116,21 @@ pub enum QueueOutcome {
     /// Intake refused the ticket or the database failed.
     #[error(transparent)]
     Intake(IntakeError),
+}
+
+impl ServiceError for QueueOutcome {
+    /// A full or stopped queue is 503 `busy` (retry); a refusal of intake keeps its own kind and code.
+    fn kind(&self) -> ErrorKind {
+        match self {
+            QueueOutcome::Queue(_) => ErrorKind::Unavailable("busy"),
+            QueueOutcome::Intake(e) => e.kind(),
+        }
+    }
+
+    fn details(&self) -> Details {
+        match self {
+            QueueOutcome::Queue(_) => Details::None,
+            QueueOutcome::Intake(e) => e.details(),
+        }
+    }
 }

@@ -57,7 +57,8 @@ const ROLE = { admin: "管理员", hotline_operator: "热线话务员", dispatch
 const LINK = { command_centre: "区指挥中心", section_leader: "包片领导", street_office: "街乡", village_cadre: "包村干部",
   community_secretary: "社区书记", grid_member: "网格员", household_member: "两委包户" };
 const RUNG = { remind: "催办", supervise: "督办", investigate: "查办" };
-const REASON = { exif_position_far: "拍摄位置与上报位置相距过远", exif_time_far: "拍摄时间与上报时间相差过久" };
+const REASON = { exif_position_far: "拍摄位置与上报位置相距过远", exif_time_far: "拍摄时间与上报时间相差过久",
+  exif_unreadable: "照片的拍摄信息（EXIF）无法读取，无法核对时间和位置" };
 const CHANNEL = { phone: "电话", web: "网站", wechat: "微信", message_board: "留言板", app: "App", other: "其他" };
 const REQUEST = { enquiry: "咨询", help: "求助", complaint: "投诉", report: "举报", suggestion: "建议", praise: "表扬" };
 const word = (map, k) => (state.lang === "en" ? k : map[k] || k);

@@ -5,19 +5,15 @@ use crate::db::{Db, DbConnection, DbError};
 use crate::domain::access;
 use crate::domain::access::Principal;
 use crate::domain::chain::AssignmentKind;
-use crate::domain::ids::{CaseId, random_id};
+use crate::domain::ids::random_id;
 use crate::error::{ErrorKind, InvalidField, ServiceError};
-use crate::service::admin::topics;
-use crate::service::analytics::counts;
 use crate::service::chain::Link;
-use crate::service::intake;
 use crate::store::audit::{self, PiiReadFilter, PiiReadRow};
 use crate::store::cases::{self as store, CaseFilter, CaseRow, DecisionRow, ReportRow, TicketRow};
 use crate::store::chain as chain_store;
 use crate::store::org as org_store;
 use crate::store::work as work_store;
 use chrono::NaiveDateTime;
-use diesel::Connection;
 use std::sync::Arc;
 
 /// Errors of the case use-cases.

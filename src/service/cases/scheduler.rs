@@ -18,7 +18,6 @@ use crate::domain::workflow::Action;
 use crate::error::InvalidField;
 use crate::service::cases::work::{self, Router};
 use crate::service::cases::workflow::{self, TransitionInput, WorkflowError};
-use crate::service::intake;
 use crate::store::cases as case_store;
 use crate::store::chain as chain_store;
 use crate::store::org as org_store;

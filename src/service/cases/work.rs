@@ -16,7 +16,6 @@ use crate::domain::workflow::Action;
 use crate::service::cases::step::{
     CallbackInput, Details, ExtensionDecision, TicketCallback, WorkflowError, invalid,
 };
-use crate::service::intake;
 use crate::store::cases::{self as case_store, CaseRow};
 use crate::store::chain as chain_store;
 use crate::store::org::{self as org_store, UnitRow};

@@ -98,8 +98,8 @@ pub const REQUEST_TYPES: [&str; 6] = [
 pub const MAX_PHOTOS: usize = 20;
 /// The longest description of a ticket or report.
 pub const MAX_TEXT_CHARS: usize = 5000;
-const MAX_NAME_CHARS: usize = 50;
-const MAX_PHONE_CHARS: usize = 20;
+pub(super) const MAX_NAME_CHARS: usize = 50;
+pub(super) const MAX_PHONE_CHARS: usize = 20;
 
 pub(super) fn invalid(field: &'static str, message: impl Into<String>) -> IntakeError {
     IntakeError::Invalid(InvalidField::new(field, message))

@@ -7,8 +7,8 @@ use crate::domain::ids::{MAX_TICKET_NO_CHARS, TicketId, is_ticket_no};
 use crate::service::cases::merge::NewItem;
 use crate::service::intake::filing::{self, Filed, Rules, first_result};
 use crate::service::intake::input::{
-    self, CHANNELS, MAX_TEXT_CHARS, ONLINE_CHANNELS, REQUEST_TYPES, TicketInput, at_or,
-    content_hash, invalid, one_of, point, text,
+    self, CHANNELS, MAX_NAME_CHARS, MAX_PHONE_CHARS, MAX_TEXT_CHARS, ONLINE_CHANNELS,
+    REQUEST_TYPES, TicketInput, at_or, content_hash, invalid, one_of, point, text,
 };
 use crate::service::intake::place::{Placement, by_address, by_point, snapshot};
 use crate::service::intake::{Geo, IntakeError};

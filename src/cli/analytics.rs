@@ -93,7 +93,7 @@ pub fn report_heatmap(
         statuses: statuses.to_vec(),
         within: None,
     };
-    let h: HeatMapDto = service::heatmap(db, &index, &everyone, &req)
+    let h: HeatMapDto = service::heatmap(db, &index, &everyone, &req, chrono::Utc::now().naive_utc())
         .map_err(|e| anyhow::anyhow!("{} ({})", e, e.code().unwrap_or("database")))?
         .into();
     let mut out = std::io::stdout().lock();

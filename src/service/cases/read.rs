@@ -8,7 +8,6 @@ use crate::domain::chain::AssignmentKind;
 use crate::domain::ids::{CaseId, random_id};
 use crate::error::{ErrorKind, InvalidField, ServiceError};
 use crate::service::admin::topics;
-use crate::service::analytics::counts;
 use crate::service::chain::Link;
 use crate::service::intake;
 use crate::store::audit::{self, PiiReadFilter, PiiReadRow};
@@ -422,7 +421,6 @@ pub fn unmerge(
         let fresh = intake::refresh_case(c, fresh, &policy, at)?;
         let old = rebase(c, case)?;
         let old = intake::refresh_case(c, old, &policy, at)?;
-        counts::cases_changed(c, at, &[old.id.clone(), fresh.id.clone()])?;
         Ok((old, fresh))
     })
 }
@@ -476,6 +474,5 @@ pub(crate) fn merge_items(
     let into = rebase(c, into)?;
     let into = intake::refresh_case(c, into, &policy, at)?;
     let from = intake::refresh_case(c, from, &policy, at)?;
-    counts::cases_changed(c, at, &[from.id.clone(), into.id.clone()])?;
     Ok((from, into))
 }

@@ -21,7 +21,6 @@ use crate::geo::address::AddressMatcher;
 use crate::geo::index::{Method, PlaceIndex};
 use crate::geo::lonlat::{Lonlat, PointError, parse_crs};
 use crate::service::admin::topics::{self, TopicError};
-use crate::service::analytics::counts;
 use crate::service::chain::ChainError;
 use crate::service::chain::index::SharedChainIndex;
 use crate::store::cases::{self as store, CaseRow, DecisionRow, ReportRow, TicketRow};
@@ -421,14 +420,12 @@ fn snapshot(geo: &Geo<'_>, place: Option<&str>, at: NaiveDateTime) -> String {
 }
 
 /// What filing needs inside one transaction: the intake policy, the merge rules of the topics met so far (read
-/// once per batch, not once per item), the server's clock reading the items' times are checked against, and the
-/// cases the items touched, whose heat-map counts [`Rules::count_touched`] brings up to date once for them all.
+/// once per batch, not once per item) and the server's clock reading the items' times are checked against.
 #[derive(Debug)]
 pub struct Rules {
     policy: IntakePolicy,
     merge: HashMap<String, MergeRule>,
     now: NaiveDateTime,
-    touched: Vec<String>,
 }
 
 impl Rules {
@@ -438,15 +435,7 @@ impl Rules {
             policy: topics::intake_policy(c)?,
             merge: HashMap::new(),
             now,
-            touched: Vec::new(),
         })
-    }
-
-    /// Brings the counts of every case filed into since the last call up to date (one call for them all); call it
-    /// in the transaction that stored the items, after them.
-    pub fn count_touched(&mut self, c: &mut DbConnection) -> diesel::QueryResult<()> {
-        let touched = std::mem::take(&mut self.touched);
-        counts::cases_changed(c, self.now, &touched)
     }
 
     /// Refuses a time nobody could mean (every way in — the API, Open311, imports, phones, the simulator — files
@@ -801,8 +790,7 @@ pub fn prepare_ticket(
 }
 
 /// Stores a prepared ticket inside the caller's transaction: the first result again when the same ticket was
-/// filed before, `TicketNoReused` when its number was used for another. Its case is noted in `rules`: the caller
-/// calls [`Rules::count_touched`] before its transaction ends ([`file_batch`] does).
+/// filed before, `TicketNoReused` when its number was used for another.
 pub fn store_ticket(
     c: &mut DbConnection,
     prepared: &PreparedTicket,
@@ -854,7 +842,6 @@ pub fn store_ticket(
     ticket.case_id = case.id.clone();
     store::insert_ticket(c, &ticket)?;
     store::insert_decision(c, &decision)?;
-    rules.touched.push(case.id.clone());
     Ok(Filed {
         item: ticket,
         case,
@@ -876,8 +863,7 @@ pub fn is_unique_violation(e: &IntakeError) -> bool {
 
 /// Files many items in one transaction, each in its own savepoint so that one bad item never undoes the others;
 /// one result per item, in order. Items must come in time order for merging to see them as they happened; their
-/// times are checked against `now` (the server's clock). The heat-map counts of every case the items touched are
-/// brought up to date once, at the end of the transaction.
+/// times are checked against `now` (the server's clock).
 pub fn file_batch<P, T>(
     db: &Db,
     now: NaiveDateTime,
@@ -893,7 +879,6 @@ pub fn file_batch<P, T>(
                 Ok(p) => c.transaction(|c| store(c, &p, &mut rules)),
             });
         }
-        rules.count_touched(c)?;
         Ok(out)
     })
 }
@@ -1021,8 +1006,7 @@ pub fn prepare_report(
 }
 
 /// Stores a prepared report inside the caller's transaction: the first result again when the same report was
-/// filed before, `ReportIdReused` when its id was used for another. Its case is noted in `rules`: the caller calls
-/// [`Rules::count_touched`] before its transaction ends ([`file_batch`] does).
+/// filed before, `ReportIdReused` when its id was used for another.
 pub fn store_report(
     c: &mut DbConnection,
     prepared: &PreparedReport,
@@ -1063,7 +1047,6 @@ pub fn store_report(
         report.created_at,
     )?;
     store::insert_decision(c, &decision)?;
-    rules.touched.push(case.id.clone());
     Ok(Filed {
         item: report,
         case,

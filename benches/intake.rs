@@ -71,7 +71,9 @@ fn main() {
     )
     .unwrap();
     let db = state.db.clone();
-    let catch_up = move || gridline::service::analytics::counts::catch_up(&db, chrono::Utc::now().naive_utc()).unwrap();
+    let catch_up = move || {
+        gridline::service::analytics::counts::catch_up(&db, chrono::Utc::now().naive_utc()).unwrap()
+    };
 
     // 0. The service alone, one thread, no HTTP: what one ticket costs the database path.
     {

@@ -380,7 +380,6 @@ pub async fn trend(
         code.into_inner(),
         state.clock.now(),
     );
-    let t =
-        web::block(move || service::trend(&db, &index, &user, &code, &request, now)).await??;
+    let t = web::block(move || service::trend(&db, &index, &user, &code, &request, now)).await??;
     Ok(web::Json(t.into()))
 }

@@ -15,8 +15,8 @@ use crate::domain::topic::{TopicFilterError, filter_topics};
 use crate::error::{Details, ErrorKind, ServiceError};
 use crate::geo::index::PlaceIndex;
 use crate::geo::place::{CITY_CODE, Level};
-use crate::store::counts::{self as store, Filter};
 use crate::service::analytics::counts;
+use crate::store::counts::{self as store, Filter};
 use chrono::{NaiveDate, NaiveDateTime};
 use std::collections::HashMap;
 

@@ -56,6 +56,7 @@ fn bench(c: &mut Criterion) {
         );
     }
     let admin = Principal::machine("bench", "bench", Role::Admin);
+    let now = state.clock.now();
     for (level, name) in [("street", "street level"), ("cell", "cell level")] {
         let req = HeatRequest {
             level: Some(level.into()),
@@ -63,14 +64,14 @@ fn bench(c: &mut Criterion) {
             to: Some("2026-11-30".into()),
             ..HeatRequest::default()
         };
-        let h = heatmap::heatmap(&state.db, &state.index, &admin, &req).unwrap();
+        let h = heatmap::heatmap(&state.db, &state.index, &admin, &req, now).unwrap();
         let tickets: i64 = h.rows.iter().map(|r| r.now.tickets).sum();
         eprintln!(
             "{name}: {} places, {tickets} tickets in November",
             h.rows.len()
         );
         c.bench_function(&format!("heat map, November, all Beijing, {name}"), |b| {
-            b.iter(|| heatmap::heatmap(&state.db, &state.index, &admin, &req).unwrap())
+            b.iter(|| heatmap::heatmap(&state.db, &state.index, &admin, &req, now).unwrap())
         });
     }
 }

@@ -55,6 +55,14 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
         .context("cannot start the work scheduler")?;
         tracing::info!(every_secs = args.scheduler_secs, "work scheduler started");
     }
+    // The heat-map counts follow the change log on a timer (reads catch up first as well).
+    let clock = state.clock.clone();
+    let _counts = crate::service::analytics::counts::keep_up(
+        state.db.clone(),
+        crate::service::analytics::counts::CATCH_UP_EVERY,
+        move || clock.now(),
+    )
+    .context("cannot start the counting thread")?;
     // Unfinished photo uploads past their time are dropped on a timer, not only when someone starts a new one.
     let clock = state.clock.clone();
     let _sweeper = crate::service::sync::photos::spawn_sweeper(

@@ -285,6 +285,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    count_cursor (id) {
+        id -> Integer,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
     count_marks (case_id) {
         case_id -> Text,
         class -> Text,
@@ -569,6 +576,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     cases,
     change_counter,
     changes,
+    count_cursor,
     count_marks,
     devices,
     escalations,

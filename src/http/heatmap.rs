@@ -264,8 +264,13 @@ pub async fn get(
         statuses: all(&p, "status"),
         within: last(&p, "within"),
     };
-    let (db, index, user) = (state.db.clone(), state.index.clone(), me.user);
-    let h = web::block(move || service::heatmap(&db, &index, &user, &request)).await??;
+    let (db, index, user, now) = (
+        state.db.clone(),
+        state.index.clone(),
+        me.user,
+        state.clock.now(),
+    );
+    let h = web::block(move || service::heatmap(&db, &index, &user, &request, now)).await??;
     let dto = HeatMapDto::from(h);
     Ok(if csv_wanted {
         HttpResponse::Ok()
@@ -368,12 +373,13 @@ pub async fn trend(
         sources: all(&p, "source"),
         statuses: all(&p, "status"),
     };
-    let (db, index, user, code) = (
+    let (db, index, user, code, now) = (
         state.db.clone(),
         state.index.clone(),
         me.user,
         code.into_inner(),
+        state.clock.now(),
     );
-    let t = web::block(move || service::trend(&db, &index, &user, &code, &request)).await??;
+    let t = web::block(move || service::trend(&db, &index, &user, &code, &request, now)).await??;
     Ok(web::Json(t.into()))
 }

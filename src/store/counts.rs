@@ -1,16 +1,16 @@
 //! The tables behind the heat maps: `place_counts` (tickets and cases per level, place, day, topic, source and
-//! status class) and `count_marks` (what each case last added), and the raw facts of cases and tickets the counts
-//! are made from. Every value is bound.
+//! status class), `count_marks` (what each case last added) and `count_cursor` (how far the counts have followed
+//! the change log), and the raw facts of cases and tickets the counts are made from. Every value is bound.
 //!
-//! Cost: keeping the counts runs inside every filing, so the statements it runs for each transaction are ones the
-//! connection prepares once and keeps (diesel caches a statement by its type, never an upsert or an `IN` list it
-//! builds at run time): a read of one case goes by `=`, and on SQLite each changed row is one run of a cached
-//! single-row upsert ([`AddRow`]). Reads of many cases use one `IN` list; on PostgreSQL, where every statement is a
-//! round trip, many rows go as one multi-row upsert.
+//! Cost: counting runs in passes over many cases (never inside a filing), so reads of many cases use one `IN` list;
+//! on SQLite each changed row is one run of a cached single-row upsert ([`AddRow`]), on PostgreSQL, where every
+//! statement is a round trip, many rows go as one multi-row upsert.
 
 use crate::analytics::counts::{RowKey, StatusClass, Tally};
 use crate::db::DbConnection;
-use crate::db::schema::{case_work, cases, count_marks, place_counts, tickets};
+use crate::db::schema::{
+    case_work, cases, change_counter, changes, count_cursor, count_marks, place_counts, tickets,
+};
 use crate::geo::place::Level;
 use crate::store::sql::{Bind, Sql};
 use chrono::{NaiveDate, NaiveDateTime};
@@ -214,6 +214,59 @@ pub fn put_marks(conn: &mut DbConnection, marks: &[Mark]) -> QueryResult<()> {
         }
     }
     Ok(())
+}
+
+/// Takes the counts' lock for the rest of the transaction (the cursor's row: every writer of the counts takes it
+/// first, so that two never add the same change twice) and answers the cursor.
+pub fn lock_cursor(conn: &mut DbConnection) -> QueryResult<i64> {
+    diesel::update(count_cursor::table.find(1))
+        .set(count_cursor::seq.eq(count_cursor::seq))
+        .execute(conn)?;
+    count_cursor::table
+        .find(1)
+        .select(count_cursor::seq)
+        .get_result(conn)
+}
+
+/// Moves the cursor to `seq` (under [`lock_cursor`]).
+pub fn set_cursor(conn: &mut DbConnection, seq: i64) -> QueryResult<()> {
+    diesel::update(count_cursor::table.find(1))
+        .set(count_cursor::seq.eq(seq))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The number of the latest committed change.
+pub fn head(conn: &mut DbConnection) -> QueryResult<i64> {
+    change_counter::table
+        .find(1)
+        .select(change_counter::seq)
+        .get_result(conn)
+}
+
+/// Whether a change was committed after the cursor: one read of two single-row tables.
+pub fn behind(conn: &mut DbConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(count_cursor::table.inner_join(
+        change_counter::table.on(change_counter::seq.gt(count_cursor::seq)),
+    )))
+    .get_result(conn)
+}
+
+/// The change log's entries numbered after `after` up to `upto`, in number order, at most `limit`: (kind, entity,
+/// number). Every kind is read (the number index answers in order) and the caller keeps the cases.
+pub fn changes_between(
+    conn: &mut DbConnection,
+    after: i64,
+    upto: i64,
+    limit: i64,
+) -> QueryResult<Vec<(String, String, i64)>> {
+    changes::table
+        .filter(changes::seq.gt(after))
+        .filter(changes::seq.le(upto))
+        .order(changes::seq)
+        .limit(limit)
+        .select((changes::entity_kind, changes::entity_id, changes::seq))
+        .load(conn)
 }
 
 /// Open cases (as last counted) whose completion deadline passed before `now` without a reply: their class is now

@@ -376,6 +376,61 @@ async fn a_filed_ticket_counts_at_once_and_a_rebuild_of_a_broken_count_reports_i
     );
 }
 
+/// Tickets at the city level in the stored counts (what a heat map adds up), read straight from the table.
+fn counted_tickets(db: &gridline::db::Db) -> i64 {
+    let mut c = db.reader().unwrap();
+    diesel::sql_query(
+        "SELECT 'city' AS k, CAST(COALESCE(SUM(tickets), 0) AS BIGINT) AS n FROM place_counts WHERE level = 'city'",
+    )
+    .get_result::<KeyCount>(&mut c)
+    .unwrap()
+    .n
+}
+
+#[actix_web::test]
+async fn filings_not_counted_yet_are_counted_after_a_restart() {
+    let app = TestApp::beijing();
+    let op = app.token(Role::HotlineOperator, &[]);
+    let (lon, lat, _) = common::spot();
+    for i in 0..3 {
+        let r = app
+            .post_as(
+                &op,
+                "/api/v1/tickets",
+                json!({
+                    "ticket_no": format!("R-{i}"),
+                    "received_at": "2026-11-25T09:00:00+08:00",
+                    "channel": "phone",
+                    "request_type": "complaint",
+                    "topic": if i == 0 { "0101" } else { "0601" },
+                    "text": "路灯坏了一个星期",
+                    "caller": { "name": "王五", "phone": format!("1370000000{i}") },
+                    "location": { "lon": lon + f64::from(i) * 0.01, "lat": lat }
+                }),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.json);
+    }
+    // Filing counts nothing in its own transaction (the test app runs no counting thread): the three wait after
+    // the counts' cursor.
+    assert_eq!(counted_tickets(&app.state.db), 0);
+    // The server stops there; the next process to open the database counts them.
+    let now = app.state.clock.now();
+    let again = app.db.open();
+    assert!(gridline::service::analytics::counts::catch_up(&again, now).unwrap() >= 1);
+    assert_eq!(counted_tickets(&again), 3);
+    assert_eq!(
+        gridline::service::analytics::counts::catch_up(&again, now).unwrap(),
+        0,
+        "a second pass found work left"
+    );
+    assert!(
+        gridline::service::analytics::counts::rebuild(&again, now, false)
+            .unwrap()
+            .is_empty()
+    );
+}
+
 #[actix_web::test]
 async fn each_reader_sees_only_their_jurisdiction_and_a_request_beyond_it_is_refused() {
     let app = TestApp::beijing();
@@ -696,6 +751,7 @@ async fn the_csv_has_one_line_per_place_and_the_geojson_says_where_households_ar
         &app.state.index,
         &everyone,
         &req,
+        app.state.clock.now(),
     )
     .unwrap();
     let text = gridline::http::heatmap::csv(&h.into());

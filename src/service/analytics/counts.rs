@@ -1,4 +1,5 @@
-//! The counts behind the leaders' heat maps, kept current in the transaction of every write that changes a case.
+//! The counts behind the leaders' heat maps, kept current from the change log: a read sees every change committed
+//! before it (see "When it is counted" below).
 //!
 //! What is counted, per place, Beijing day, topic, source and status class (`place_counts`):
 //! - **cases** (problems): every case that is not merged into another, under its most precise place (its cell, or
@@ -13,10 +14,20 @@
 //! Each row is rolled up to every level above its place (cell → community → street → district → city); a heat map
 //! reads one level's rows and never the raw tickets.
 //!
-//! How it stays true: every transaction that changes a case or moves an item calls [`cases_changed`] once, after its
-//! writes, with every case it touched (intake notes the cases in its `Rules` as it files and counts them when the
-//! batch's items are stored: one call per queue flush, import batch, simulated batch or phone operation). That recomputes each case's contribution from its raw
-//! rows, subtracts the contribution stored with the case (`count_marks`) and adds the new one, at every level. The
+//! When it is counted, and when it shows. No write counts in its own transaction (that cost intake a fifth of its
+//! throughput): every write that changes a case already leaves a mark in the change log the phones' pull feed is
+//! made from (`changes`, written by triggers in the write's transaction, numbered in commit order: a new or changed
+//! case, a workflow step; a ticket moving between cases changes both cases). [`catch_up`] counts every case changed
+//! after the counts' cursor (`count_cursor`), in passes of at most [`BATCH`] log entries, each one transaction that also
+//! moves the cursor: a restart loses nothing, because what is not counted yet is what lies after the cursor. A pass
+//! recomputes each case's contribution from its raw rows, subtracts what the case last added (`count_marks`) and
+//! adds the new one, at every level, summing the changes of all its cases per row before writing each row once.
+//! The class is taken at the time of the pass.
+//!
+//! Who runs it: the server, every half second on a thread of its own ([`keep_up`]); every read of the counts, first
+//! ([`current`]: the heat map, the series, the tiles, the overview and the scans), so that a read sees every change
+//! committed before it; the simulator and the import at their end; a rebuild and an overdue pass, first. Every
+//! writer of the counts takes the cursor's row first ([`store::lock_cursor`]): two never add one change twice. The
 //! only change that comes from time alone (open → overdue) is made by [`refresh_overdue`], which the scheduler runs
 //! on every pass. [`rebuild`] recomputes everything from the raw rows and reports every difference.
 
@@ -29,21 +40,120 @@ use crate::store::counts::{self as store, CaseFacts, Mark, TicketFacts};
 use chrono::NaiveDateTime;
 use diesel::Connection;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::mpsc;
+use std::time::Duration;
 
-/// Cases read per query by a rebuild or an overdue pass.
-const BATCH: i64 = 2_000;
+/// Cases read per query (and counted per transaction) by a catch-up, a rebuild or an overdue pass.
+pub const BATCH: i64 = 2_000;
 
-/// The most overdue batches one pass makes (bounds the loop; the rest waits for the next pass).
-const MAX_OVERDUE_BATCHES: usize = 1_000;
+/// The most transactions one catch-up or overdue pass makes (bounds the loop; the rest waits for the next pass).
+const MAX_BATCHES: usize = 10_000;
 
-/// Brings the counts of the cases `ids` (and of their tickets) up to date with their raw rows at `now`. Call it once
-/// per transaction, after the transaction's writes, with every case they touched (both sides of a merge; every case
-/// a batch of filings touched): its cost is per call far more than per case.
+/// How often the server's thread catches up ([`keep_up`]).
+pub const CATCH_UP_EVERY: Duration = Duration::from_millis(500);
+
+/// Counts, at `now`, every case changed after the cursor, in transactions of at most [`BATCH`] log entries, until one
+/// reaches the log's latest number. Returns how many cases it counted.
+pub fn catch_up(db: &Db, now: NaiveDateTime) -> Result<usize, DbError> {
+    let started = std::time::Instant::now();
+    let mut counted = 0;
+    for _ in 0..MAX_BATCHES {
+        let (n, done) = db.writer()?.transaction::<_, DbError, _>(|c| {
+            let cursor = store::lock_cursor(c)?;
+            let head = store::head(c)?;
+            if head <= cursor {
+                return Ok((0, true));
+            }
+            let entries = store::changes_between(c, cursor, head, BATCH)?;
+            let full = i64::try_from(entries.len()).unwrap_or(i64::MAX) >= BATCH;
+            // A full batch stops at its last entry; a short one saw everything up to `head`.
+            let upto = match entries.last() {
+                Some((_, _, seq)) if full => *seq,
+                _ => head,
+            };
+            let ids: Vec<String> = entries
+                .into_iter()
+                .filter(|(kind, _, _)| kind == "case")
+                .map(|(_, id, _)| id)
+                .collect();
+            count_cases(c, now, &ids)?;
+            store::set_cursor(c, upto)?;
+            Ok((ids.len(), !full))
+        })?;
+        counted += n;
+        if done {
+            break;
+        }
+    }
+    if counted > 0 {
+        tracing::debug!(
+            cases = counted,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "heat-map counts caught up"
+        );
+    }
+    Ok(counted)
+}
+
+/// Makes the counts current before a read at `now`: a catch-up when a change was committed after the cursor (one
+/// read of two single-row tables when none was).
+pub fn current(db: &Db, now: NaiveDateTime) -> Result<(), DbError> {
+    if store::behind(&mut *db.reader()?)? {
+        catch_up(db, now)?;
+    }
+    Ok(())
+}
+
+/// The server's catch-up thread; stops (and waits for its thread) when dropped.
+#[derive(Debug)]
+pub struct KeepUp {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for KeepUp {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Runs [`current`] every `every` at the time `now` tells (the server's clock), on a thread of its own, until the
+/// returned guard is dropped.
+pub fn keep_up(
+    db: Db,
+    every: Duration,
+    now: impl Fn() -> NaiveDateTime + Send + 'static,
+) -> std::io::Result<KeepUp> {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("gridline-counts".into())
+        .spawn(move || {
+            loop {
+                if let Err(e) = current(&db, now()) {
+                    tracing::error!(error = %e, "counting the changed cases failed; trying again next time");
+                }
+                match stopped.recv_timeout(every) {
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        })?;
+    Ok(KeepUp {
+        stop: Some(stop),
+        thread: Some(thread),
+    })
+}
+
+/// Brings the counts of the cases `ids` (and of their tickets) up to date with their raw rows at `now`, inside the
+/// caller's transaction, which holds the counts' lock.
 ///
 /// Set-based: one read of the cases with what each last added (`count_marks`), one read of their tickets; the
 /// changes of every case are summed per row (level, place, day, topic, source, class) before anything is written,
 /// then each changed row is written once and each changed case's mark once.
-pub fn cases_changed(
+fn count_cases(
     c: &mut DbConnection,
     now: NaiveDateTime,
     ids: &[String],
@@ -134,13 +244,15 @@ fn contribution(
 }
 
 /// Moves the cases whose completion deadline passed by `now` (unreplied, still counted as open) to `overdue`, in
-/// batches of their own transactions. Returns how many cases it moved.
+/// batches of their own transactions, after a catch-up. Returns how many cases it moved.
 pub fn refresh_overdue(db: &Db, now: NaiveDateTime) -> Result<usize, DbError> {
+    catch_up(db, now)?;
     let mut moved = 0;
-    for _ in 0..MAX_OVERDUE_BATCHES {
+    for _ in 0..MAX_BATCHES {
         let n = db.writer()?.transaction::<_, DbError, _>(|c| {
+            store::lock_cursor(c)?;
             let ids = store::newly_overdue(c, now, BATCH)?;
-            cases_changed(c, now, &ids)?;
+            count_cases(c, now, &ids)?;
             Ok(ids.len())
         })?;
         moved += n;
@@ -162,11 +274,13 @@ pub struct Difference {
     pub counted: Tally,
 }
 
-/// Recomputes every count from the raw cases and tickets at `now` (after an overdue pass at `now`), in one
-/// transaction: returns every row whose stored numbers differed and, when `write`, stores the recomputed ones.
+/// Recomputes every count from the raw cases and tickets at `now` (after a catch-up and an overdue pass at `now`),
+/// in one transaction: returns every row whose stored numbers differed and, when `write`, stores the recomputed
+/// ones.
 pub fn rebuild(db: &Db, now: NaiveDateTime, write: bool) -> Result<Vec<Difference>, DbError> {
     refresh_overdue(db, now)?;
     db.writer()?.transaction::<_, DbError, _>(|c| {
+        store::lock_cursor(c)?;
         let mut counted: BTreeMap<RowKey, Tally> = BTreeMap::new();
         let mut marks: Vec<Mark> = Vec::new();
         let mut after = String::new();

@@ -15,8 +15,9 @@ use crate::domain::topic::{TopicFilterError, filter_topics};
 use crate::error::{Details, ErrorKind, ServiceError};
 use crate::geo::index::PlaceIndex;
 use crate::geo::place::{CITY_CODE, Level};
+use crate::service::analytics::counts;
 use crate::store::counts::{self as store, Filter};
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use std::collections::HashMap;
 
 /// The sources a filter accepts.
@@ -473,12 +474,13 @@ pub struct HeatMap {
     pub rows: Vec<HeatRow>,
 }
 
-/// Checks a request and reads its heat map for `user`.
+/// Checks a request and reads its heat map for `user`, with every change committed before `now` counted.
 pub fn heatmap(
     db: &Db,
     index: &PlaceIndex,
     user: &Principal,
     req: &HeatRequest,
+    now: NaiveDateTime,
 ) -> Result<HeatMap, HeatError> {
     let level = level(req.level.as_deref())?;
     let window = window(req.from.as_deref(), req.to.as_deref(), None)?;
@@ -493,6 +495,7 @@ pub fn heatmap(
     {
         return Err(HeatError::PlaceNotFound(w.chars().take(40).collect()));
     }
+    counts::current(db, now)?;
     let mut c = db.reader()?;
     let filters = filters(
         &mut c,
@@ -585,13 +588,15 @@ pub struct Trend {
     pub points: Vec<calc::Point>,
 }
 
-/// The series behind a place's numbers, for `user` (404 for a place outside the jurisdiction).
+/// The series behind a place's numbers, for `user` (404 for a place outside the jurisdiction), with every change
+/// committed before `now` counted.
 pub fn trend(
     db: &Db,
     index: &PlaceIndex,
     user: &Principal,
     code: &str,
     req: &TrendRequest,
+    now: NaiveDateTime,
 ) -> Result<Trend, HeatError> {
     let scope = Scope::of(user);
     let not_found = || HeatError::PlaceNotFound(code.chars().take(40).collect());
@@ -608,6 +613,7 @@ pub fn trend(
     let step_name = req.step.as_deref().map_or("day", str::trim);
     let step = Step::parse(step_name)
         .ok_or_else(|| not_one_of("unknown_step", "step", step_name, &STEPS))?;
+    counts::current(db, now)?;
     let mut c = db.reader()?;
     let filters = filters(
         &mut c,

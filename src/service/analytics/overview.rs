@@ -127,6 +127,7 @@ pub fn overview(
     lines.sort_by(|a, b| a.code.cmp(&b.code));
     lines.dedup_by(|a, b| a.code == b.code);
     let prefixes: Vec<String> = if city { Vec::new() } else { roots.clone() };
+    crate::service::analytics::counts::current(db, now)?;
     let mut c = db.reader()?;
     // Unfinished and overdue cases per place, from the kept counts, per level met.
     let all_days = (

@@ -373,6 +373,9 @@ impl Tiles {
     ) -> Result<Option<TileBytes>, TileError> {
         check_zoom(layer, t.z())?;
         check_scope(user, layer)?;
+        if layer.level().is_some() {
+            crate::service::analytics::counts::current(db, now)?;
+        }
         let mut conn = db.reader()?;
         let scope = Scope::of(user);
         let filters = match layer.level() {

@@ -9,7 +9,6 @@ use crate::domain::ids::{CaseId, random_id};
 use crate::domain::merge::{self, Candidate, Decision, IntakePolicy, Item};
 use crate::domain::topic::MergeRule;
 use crate::service::admin::topics;
-use crate::service::analytics::counts;
 use crate::service::cases::read::{CaseError, invalid};
 use crate::store::cases::{self as store, CaseRow, DecisionRow};
 use chrono::{Duration, NaiveDateTime};
@@ -366,7 +365,6 @@ pub fn unmerge(
         let fresh = refresh_case(c, fresh, &policy, at)?;
         let old = rebase(c, case)?;
         let old = refresh_case(c, old, &policy, at)?;
-        counts::cases_changed(c, at, &[old.id.clone(), fresh.id.clone()])?;
         Ok((old, fresh))
     })
 }
@@ -420,6 +418,5 @@ pub(crate) fn merge_items(
     let into = rebase(c, into)?;
     let into = refresh_case(c, into, &policy, at)?;
     let from = refresh_case(c, from, &policy, at)?;
-    counts::cases_changed(c, at, &[from.id.clone(), into.id.clone()])?;
     Ok((from, into))
 }

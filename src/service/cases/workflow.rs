@@ -489,7 +489,6 @@ pub(crate) fn take_step(
                 })?;
         case = from;
     }
-    crate::service::analytics::counts::cases_changed(c, at, std::slice::from_ref(&case.id))?;
     Ok((case, row))
 }
 

@@ -104,6 +104,7 @@ pub fn submit(
     req: &ScanRequest,
 ) -> Result<Scan, ScanError> {
     let params = params::check(&mut *db.reader()?, user, req)?;
+    crate::service::analytics::counts::current(db, clock.now())?;
     precheck(db, &index, &params)?;
     let id = uuid::Uuid::new_v4().hyphenated().to_string();
     insert(db, &id, &params, &user.username, clock.now(), None)?;
@@ -193,6 +194,7 @@ fn insert(
 pub fn execute(db: &Db, index: &PlaceIndex, clock: &Clock, id: &str, params: &ScanParams) {
     let outcome = (|| -> Result<ScanResult, ScanError> {
         store::start(&mut *db.writer()?, id, clock.now())?;
+        crate::service::analytics::counts::current(db, clock.now())?;
         let mut last = 0;
         let mut progress = |share: f64| {
             let pct = (share.clamp(0.0, 1.0) * 100.0).round() as i32;

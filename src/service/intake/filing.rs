@@ -7,7 +7,6 @@ use crate::db::{Db, DbConnection, DbError};
 use crate::domain::merge::IntakePolicy;
 use crate::domain::topic::MergeRule;
 use crate::service::admin::topics;
-use crate::service::analytics::counts;
 use crate::service::cases::merge::{self, NewItem};
 use crate::service::intake::{IntakeError, input};
 use crate::store::cases::{self as store, CaseRow, DecisionRow};
@@ -16,14 +15,12 @@ use diesel::Connection;
 use std::collections::HashMap;
 
 /// What filing needs inside one transaction: the intake policy, the merge rules of the topics met so far (read
-/// once per batch, not once per item), the server's clock reading the items' times are checked against, and the
-/// cases the items touched, whose heat-map counts [`Rules::count_touched`] brings up to date once for them all.
+/// once per batch, not once per item) and the server's clock reading the items' times are checked against.
 #[derive(Debug)]
 pub struct Rules {
     policy: IntakePolicy,
     merge: HashMap<String, MergeRule>,
     now: NaiveDateTime,
-    touched: Vec<String>,
 }
 
 impl Rules {
@@ -33,15 +30,7 @@ impl Rules {
             policy: topics::intake_policy(c)?,
             merge: HashMap::new(),
             now,
-            touched: Vec::new(),
         })
-    }
-
-    /// Brings the counts of every case filed into since the last call up to date (one call for them all); call it
-    /// in the transaction that stored the items, after them.
-    pub fn count_touched(&mut self, c: &mut DbConnection) -> diesel::QueryResult<()> {
-        let touched = std::mem::take(&mut self.touched);
-        counts::cases_changed(c, self.now, &touched)
     }
 
     /// The intake policy.
@@ -95,7 +84,7 @@ pub struct Filed<T> {
 
 /// Stores a new item inside the caller's transaction, the steps tickets and reports share: its time is checked
 /// (`field` names it), it joins a case or opens one, `count` adds it to the case's counts, the case is stored, then
-/// the item (by `insert`, given the case's id) and the merge decision; the case is noted in `rules` for the counts.
+/// the item (by `insert`, given the case's id) and the merge decision.
 pub(super) fn file_item<T>(
     c: &mut DbConnection,
     rules: &mut Rules,
@@ -113,7 +102,6 @@ pub(super) fn file_item<T>(
     let case = merge::store_case(c, case, &rules.policy, new, rules.now)?;
     let stored = insert(c, &case.id)?;
     store::insert_decision(c, &decision)?;
-    rules.touched.push(case.id.clone());
     Ok(Filed {
         item: stored,
         case,
@@ -135,8 +123,8 @@ fn is_unique_violation(e: &IntakeError) -> bool {
 
 /// Files many items in one transaction, each in its own savepoint so that one bad item never undoes the others;
 /// one result per item, in order. Items must come in time order for merging to see them as they happened; their
-/// times are checked against `now` (the server's clock). The heat-map counts of every case the items touched are
-/// brought up to date once, at the end of the transaction.
+/// times are checked against `now` (the server's clock). Nothing is counted here: the counts follow the change log
+/// the writes leave (see [`crate::service::analytics::counts`]).
 pub fn file_batch<P, T>(
     db: &Db,
     now: NaiveDateTime,
@@ -152,7 +140,6 @@ pub fn file_batch<P, T>(
                 Ok(p) => c.transaction(|c| store(c, &p, &mut rules)),
             });
         }
-        rules.count_touched(c)?;
         Ok(out)
     })
 }

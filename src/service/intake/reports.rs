@@ -81,8 +81,7 @@ pub fn prepare_report(
 }
 
 /// Stores a prepared report inside the caller's transaction: the first result again when the same report was
-/// filed before, `ReportIdReused` when its id was used for another. Its case is noted in `rules`: the caller calls
-/// [`Rules::count_touched`] before its transaction ends ([`filing::file_batch`] does).
+/// filed before, `ReportIdReused` when its id was used for another.
 pub fn store_report(
     c: &mut DbConnection,
     prepared: &PreparedReport,

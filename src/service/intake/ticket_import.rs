@@ -319,6 +319,7 @@ pub fn import(
         || IntakeError::Lookup("reading the file failed".into()),
     )?;
     read?;
+    crate::service::analytics::counts::catch_up(db, clock())?;
     Ok(sum)
 }
 

@@ -102,8 +102,7 @@ pub fn prepare_ticket(
 }
 
 /// Stores a prepared ticket inside the caller's transaction: the first result again when the same ticket was
-/// filed before, `TicketNoReused` when its number was used for another. Its case is noted in `rules`: the caller
-/// calls [`Rules::count_touched`] before its transaction ends ([`filing::file_batch`] does).
+/// filed before, `TicketNoReused` when its number was used for another.
 pub fn store_ticket(
     c: &mut DbConnection,
     prepared: &PreparedTicket,

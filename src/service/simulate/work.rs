@@ -147,11 +147,11 @@ pub fn play(
             for case in &out.cases {
                 case_store::update_case(c, case)?;
             }
-            crate::service::analytics::counts::cases_changed(c, until, &ids)?;
             Ok(())
         })?;
         progress(seen);
     }
+    crate::service::analytics::counts::catch_up(db, until)?;
     Ok(sum)
 }
 

@@ -504,14 +504,10 @@ fn create_report(
         ));
     };
     match intake::store_report(c, &prepared, rules) {
-        Ok(filed) => {
-            // This operation's transaction ends with it: its case is counted now.
-            rules.count_touched(c)?;
-            Ok(Decision::Applied(
-                serde_json::json!({"report_id": filed.item.id, "case_id": filed.case.id, "version": filed.item.version}),
-                Some(filed.item.place_code),
-            ))
-        }
+        Ok(filed) => Ok(Decision::Applied(
+            serde_json::json!({"report_id": filed.item.id, "case_id": filed.case.id, "version": filed.item.version}),
+            Some(filed.item.place_code),
+        )),
         Err(e) => intake_refusal(e),
     }
 }

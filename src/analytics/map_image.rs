@@ -273,13 +273,7 @@ pub fn draw(spec: &MapSpec<'_>) -> Result<Vec<u8>, MapError> {
         let pnt = paint(o.fill, false);
         for poly in &o.polygons {
             if let Some(path) = frame.path(poly) {
-                out.fill_path(
-                    &path,
-                    &pnt,
-                    FillRule::EvenOdd,
-                    Transform::identity(),
-                    None,
-                );
+                out.fill_path(&path, &pnt, FillRule::EvenOdd, Transform::identity(), None);
             }
         }
     }
@@ -303,7 +297,13 @@ pub fn draw(spec: &MapSpec<'_>) -> Result<Vec<u8>, MapError> {
                 None,
             );
         }
-        text(&mut out, x as i32 + 9, y as i32 - 7, &m.label, Rgb(20, 20, 20));
+        text(
+            &mut out,
+            x as i32 + 9,
+            y as i32 - 7,
+            &m.label,
+            Rgb(20, 20, 20),
+        );
     }
     for (k, (c, label)) in spec.legend.iter().enumerate() {
         let y = frame.map_height + 4 + LEGEND_ROW * k as u32;
@@ -313,9 +313,16 @@ pub fn draw(spec: &MapSpec<'_>) -> Result<Vec<u8>, MapError> {
         if let Some(r) = tiny_skia::Rect::from_xywh(MARGIN + 1.0, y as f32 + 1.0, 26.0, 14.0) {
             out.fill_rect(r, &paint(*c, false), Transform::identity(), None);
         }
-        text(&mut out, MARGIN as i32 + 38, y as i32 + 1, label, Rgb(20, 20, 20));
+        text(
+            &mut out,
+            MARGIN as i32 + 38,
+            y as i32 + 1,
+            label,
+            Rgb(20, 20, 20),
+        );
     }
-    out.encode_png().map_err(|e| MapError::Encode(e.to_string()))
+    out.encode_png()
+        .map_err(|e| MapError::Encode(e.to_string()))
 }
 
 /// Rows of a 5×7 glyph, top first, the leftmost pixel in bit 4.
@@ -380,16 +387,29 @@ mod tests {
 
     #[test]
     fn regions_take_their_colours_with_borders_between_groups() {
-        let (a, b, c) = (square(116.0, 40.0), square(116.01, 40.0), square(116.02, 40.0));
+        let (a, b, c) = (
+            square(116.0, 40.0),
+            square(116.01, 40.0),
+            square(116.02, 40.0),
+        );
         let red = Rgb(200, 0, 0);
         let blue = Rgb(0, 0, 200);
         let spec = MapSpec {
             width: 320,
             shapes: vec![(&a, 0), (&b, 1), (&c, 2)],
             styles: vec![
-                RegionStyle { fill: red, group: 1 },
-                RegionStyle { fill: red, group: 1 },
-                RegionStyle { fill: blue, group: 2 },
+                RegionStyle {
+                    fill: red,
+                    group: 1,
+                },
+                RegionStyle {
+                    fill: red,
+                    group: 1,
+                },
+                RegionStyle {
+                    fill: blue,
+                    group: 2,
+                },
             ],
             overlays: Vec::new(),
             marks: vec![Mark {
@@ -403,11 +423,7 @@ mod tests {
         assert_eq!(img.width(), 320);
         // Three squares side by side: about 1/3 as tall as wide, plus the legend.
         assert!(img.height() > 150 && img.height() < 260, "{}", img.height());
-        let count = |c: Rgb| {
-            img.pixels()
-                .filter(|p| p.0 == [c.0, c.1, c.2, 255])
-                .count()
-        };
+        let count = |c: Rgb| img.pixels().filter(|p| p.0 == [c.0, c.1, c.2, 255]).count();
         assert!(count(red) > count(blue), "two red squares, one blue");
         assert!(count(blue) > 5_000);
         assert!(count(STRONG_BORDER) > 0 && count(LIGHT_BORDER) > 0);

@@ -124,7 +124,11 @@ pub fn candidates(
             }
         })
         .collect();
-    out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.code.cmp(&b.code)));
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.code.cmp(&b.code))
+    });
     out.truncate(n);
     out
 }
@@ -182,7 +186,10 @@ mod tests {
         ];
         let c = concentration(&per_place, 2);
         assert_eq!(c.len(), 2);
-        assert_eq!((c[0].code.as_str(), c[0].tickets, c[0].share), ("110105003", 10, 0.5));
+        assert_eq!(
+            (c[0].code.as_str(), c[0].tickets, c[0].share),
+            ("110105003", 10, 0.5)
+        );
         assert_eq!((c[1].code.as_str(), c[1].share), ("110105001", 0.25));
         assert!(concentration(&[("1".into(), 0)], 3).is_empty());
     }

@@ -29,7 +29,9 @@ pub fn run(
     db: &crate::config::DbArgs,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
-    let step = |n: usize, what: &str| eprintln!("[{n}/5] {what} ({:.1} s)", started.elapsed().as_secs_f64());
+    let step = |n: usize, what: &str| {
+        eprintln!("[{n}/5] {what} ({:.1} s)", started.elapsed().as_secs_f64())
+    };
     step(1, "opening the database and the place index");
     let state = crate::http::state::prepare(&db.database_url()?, 2)?;
     let mut user = Principal::machine("report", "gridline report", Role::Admin);
@@ -39,7 +41,14 @@ pub fn run(
     }
     let req = RankingRequest {
         month: Some(month.to_owned()),
-        level: Some(if district.is_some() { "district" } else { "city" }.into()),
+        level: Some(
+            if district.is_some() {
+                "district"
+            } else {
+                "city"
+            }
+            .into(),
+        ),
         district: district.map(str::to_owned),
     };
     let mut k = 1;
@@ -79,7 +88,11 @@ pub fn run(
         r.tickets,
         r.topics.len(),
         r.candidates.len(),
-        if rep.hotspots.is_some() { "2 maps" } else { "1 map (no finished hot spot scan)" },
+        if rep.hotspots.is_some() {
+            "2 maps"
+        } else {
+            "1 map (no finished hot spot scan)"
+        },
         out.display(),
         started.elapsed().as_secs_f64()
     );
@@ -179,7 +192,12 @@ fn tables(rep: &MonthlyReport) -> Vec<Table> {
             })
             .collect(),
     ));
-    let mut streets: Vec<_> = rep.ranking.streets.iter().filter(|s| s.tickets > 0).collect();
+    let mut streets: Vec<_> = rep
+        .ranking
+        .streets
+        .iter()
+        .filter(|s| s.tickets > 0)
+        .collect();
     streets.sort_by(|a, b| b.tickets.cmp(&a.tickets).then_with(|| a.code.cmp(&b.code)));
     out.push((
         format!("诉求最多的街乡 Streets with most calls (top {STREETS_LISTED})"),
@@ -205,8 +223,20 @@ fn tables(rep: &MonthlyReport) -> Vec<Table> {
             .map(|t| (t.code.as_str(), t.name.as_str()))
             .collect();
         out.push((
-            format!("热点聚集 Hot spot clusters of scan {} ({} to {})", h.scan_id, h.from, h.to),
-            vec!["#", "topic", "centre", "units", "calls", "expected", "strongest z", "bin"],
+            format!(
+                "热点聚集 Hot spot clusters of scan {} ({} to {})",
+                h.scan_id, h.from, h.to
+            ),
+            vec![
+                "#",
+                "topic",
+                "centre",
+                "units",
+                "calls",
+                "expected",
+                "strongest z",
+                "bin",
+            ],
             h.clusters
                 .iter()
                 .take(CLUSTERS_LISTED)
@@ -250,13 +280,20 @@ fn summary(rep: &MonthlyReport) -> String {
         pct(r.rates.response),
         pct(r.rates.resolution),
         pct(r.rates.satisfaction),
-        if r.partial { " — the month is still running" } else { "" }
+        if r.partial {
+            " — the month is still running"
+        } else {
+            ""
+        }
     )
 }
 
 fn title(rep: &MonthlyReport) -> String {
     let r = &rep.ranking;
-    format!("每月一题 Monthly topic report — {} ({}), {}", r.place_name, r.place, r.month)
+    format!(
+        "每月一题 Monthly topic report — {} ({}), {}",
+        r.place_name, r.place, r.month
+    )
 }
 
 fn legend_rows(rep: &MonthlyReport) -> Vec<(String, String, usize)> {

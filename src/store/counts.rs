@@ -655,7 +655,9 @@ pub fn per_place_topic(
     filtered(
         conn,
         |q| {
-            q.push("place_code AS place, topic_code AS topic, CAST(SUM(tickets) AS BIGINT) AS tickets");
+            q.push(
+                "place_code AS place, topic_code AS topic, CAST(SUM(tickets) AS BIGINT) AS tickets",
+            );
         },
         level,
         from,

@@ -130,7 +130,11 @@ fn simulated(app: &TestApp, now: NaiveDateTime) {
         addresses: &app.state.addresses,
         chain: &app.state.chain,
     };
-    for (start, days, seed) in [("2026-11-09", 3, 31), ("2026-10-12", 2, 32), ("2025-11-10", 1, 33)] {
+    for (start, days, seed) in [
+        ("2026-11-09", 3, 31),
+        ("2026-10-12", 2, 32),
+        ("2025-11-10", 1, 33),
+    ] {
         let plan = Plan {
             start: day(start),
             days,
@@ -164,7 +168,12 @@ fn check_against_rows(c: &mut DbConnection, r: &Value, prefix: &str) {
     let topics = topics_of(r);
     let listed: BTreeMap<String, (i64, i64)> = topics
         .iter()
-        .map(|(k, t)| (k.clone(), (t["tickets"].as_i64().unwrap(), t["cases"].as_i64().unwrap())))
+        .map(|(k, t)| {
+            (
+                k.clone(),
+                (t["tickets"].as_i64().unwrap(), t["cases"].as_i64().unwrap()),
+            )
+        })
         .collect();
     assert_eq!(listed, now, "tickets and cases per topic");
     let total: i64 = now.values().map(|v| v.0).sum();
@@ -178,18 +187,27 @@ fn check_against_rows(c: &mut DbConnection, r: &Value, prefix: &str) {
         assert_eq!(t["previous_tickets"].as_i64().unwrap(), prev, "{code}");
         assert_eq!(t["last_year_tickets"].as_i64().unwrap(), last, "{code}");
         match t["change_previous_pct"].as_f64() {
-            Some(x) => assert!(close(x, (tickets - prev) as f64 * 100.0 / prev as f64), "{code}"),
+            Some(x) => assert!(
+                close(x, (tickets - prev) as f64 * 100.0 / prev as f64),
+                "{code}"
+            ),
             None => assert_eq!(prev, 0, "{code}"),
         }
         if tickets > 0 {
-            let repeat = (tickets - first.get(code).copied().unwrap_or(0)).max(0) as f64 / tickets as f64;
+            let repeat =
+                (tickets - first.get(code).copied().unwrap_or(0)).max(0) as f64 / tickets as f64;
             assert!(close(t["repeat_rate"].as_f64().unwrap(), repeat), "{code}");
         } else {
             assert!(t["repeat_rate"].is_null());
         }
     }
     // Ranked by calls.
-    let ranked: Vec<i64> = r["topics"].as_array().unwrap().iter().map(|t| t["tickets"].as_i64().unwrap()).collect();
+    let ranked: Vec<i64> = r["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tickets"].as_i64().unwrap())
+        .collect();
     assert!(ranked.windows(2).all(|w| w[0] >= w[1]), "{ranked:?}");
     // Where the first topic concentrates: its busiest streets, from the rows.
     let top = &r["topics"][0];
@@ -204,14 +222,23 @@ fn check_against_rows(c: &mut DbConnection, r: &Value, prefix: &str) {
     let p0 = &top["places"][0];
     assert_eq!(p0["tickets"].as_i64().unwrap(), busiest);
     assert_eq!(streets[p0["code"].as_str().unwrap()], busiest);
-    assert!(close(p0["share"].as_f64().unwrap(), busiest as f64 / sum as f64));
+    assert!(close(
+        p0["share"].as_f64().unwrap(),
+        busiest as f64 / sum as f64
+    ));
     // The assessment's resolution rate per topic, from the callbacks themselves.
     if prefix.is_empty() {
         let raw = raw_resolution(c, MONTH);
         let mut checked = 0;
         for (code, (reached, twice)) in &raw {
             let Some(t) = topics.get(code) else { continue };
-            assert!(close(t["resolution_rate"].as_f64().unwrap(), *twice as f64 / (2 * reached) as f64), "{code}");
+            assert!(
+                close(
+                    t["resolution_rate"].as_f64().unwrap(),
+                    *twice as f64 / (2 * reached) as f64
+                ),
+                "{code}"
+            );
             checked += 1;
         }
         assert!(checked >= 3, "{checked} topics with callbacks");
@@ -223,7 +250,8 @@ fn check_against_rows(c: &mut DbConnection, r: &Value, prefix: &str) {
         .filter(|(k, t)| !k.starts_with("99") && t["tickets"].as_i64().unwrap() > 0)
         .map(|(k, t)| {
             let n = t["tickets"].as_i64().unwrap() as f64;
-            let g = ((n + 1.0) / (t["previous_tickets"].as_i64().unwrap() as f64 + 1.0)).clamp(0.5, 2.0);
+            let g = ((n + 1.0) / (t["previous_tickets"].as_i64().unwrap() as f64 + 1.0))
+                .clamp(0.5, 2.0);
             let d = (1.0 - t["resolution_rate"].as_f64().unwrap_or(fallback)).clamp(0.05, 1.0);
             (k.clone(), n * g * d)
         })
@@ -244,7 +272,10 @@ async fn the_ranking_equals_counts_made_from_the_raw_rows_for_the_city_and_a_dis
     simulated(&app, now);
     let admin = app.token(Role::Admin, &[]);
     let r = app
-        .get_as(&admin, &format!("/api/v1/topics/ranking?month={MONTH}&level=city"))
+        .get_as(
+            &admin,
+            &format!("/api/v1/topics/ranking?month={MONTH}&level=city"),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.json);
     assert_eq!(r.json["level"], "city");
@@ -331,12 +362,24 @@ async fn bad_parameters_answer_stable_codes() {
         ("", "invalid_month"),
         ("month=2026-13", "invalid_month"),
         ("month=november", "invalid_month"),
-        (&format!("month={}", next_year.format("%Y-%m")) as &str, "month_in_future"),
+        (
+            &format!("month={}", next_year.format("%Y-%m")) as &str,
+            "month_in_future",
+        ),
         ("month=2026-11&level=street", "unknown_level"),
         ("month=2026-11&level=district", "district_required"),
-        ("month=2026-11&level=district&district=1101", "invalid_district"),
-        ("month=2026-11&level=district&district=110000", "invalid_district"),
-        ("month=2026-11&level=city&district=110105", "invalid_district"),
+        (
+            "month=2026-11&level=district&district=1101",
+            "invalid_district",
+        ),
+        (
+            "month=2026-11&level=district&district=110000",
+            "invalid_district",
+        ),
+        (
+            "month=2026-11&level=city&district=110105",
+            "invalid_district",
+        ),
         ("month=2026-11&topic=07", "unknown_query_parameter"),
     ] {
         let r = app
@@ -386,7 +429,10 @@ async fn the_monthly_report_is_one_offline_html_file_with_real_maps() {
     let id = r.json["id"].as_str().unwrap().to_owned();
     let mut done = Value::Null;
     for _ in 0..600 {
-        done = app.get_as(&leader, &format!("/api/v1/scans/{id}")).await.json;
+        done = app
+            .get_as(&leader, &format!("/api/v1/scans/{id}"))
+            .await
+            .json;
         if done["status"] == "finished" || done["status"] == "failed" {
             break;
         }
@@ -397,7 +443,9 @@ async fn the_monthly_report_is_one_offline_html_file_with_real_maps() {
 
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_gridline"))
-        .args(["report", "monthly", "--month", MONTH, "--width", "800", "--out"])
+        .args([
+            "report", "monthly", "--month", MONTH, "--width", "800", "--out",
+        ])
         .arg(dir.path())
         .env_remove("GRIDLINE_BIND")
         .env("DATABASE_URL", &app.db.url)
@@ -414,7 +462,10 @@ async fn the_monthly_report_is_one_offline_html_file_with_real_maps() {
     let top = city.json["topics"][0]["name"].as_str().unwrap().to_owned();
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
     assert!(html.contains(&top), "the top topic {top} is in the report");
-    assert!(!html.contains("http://") && !html.contains("https://"), "nothing fetched from anywhere");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "nothing fetched from anywhere"
+    );
     assert_eq!(html.matches("src=\"data:image/png;base64,").count(), 2);
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(md.contains(&top) && md.contains("(choropleth.png)") && md.contains("(hotspots.png)"));
@@ -427,28 +478,50 @@ async fn the_monthly_report_is_one_offline_html_file_with_real_maps() {
         assert!(n >= 5, "{name}: {n} colours");
     }
     // The choropleth uses the classes' colours where there are calls, and grey elsewhere.
-    let choro = colours(&image::open(dir.path().join("choropleth.png")).unwrap().to_rgba8());
+    let choro = colours(
+        &image::open(dir.path().join("choropleth.png"))
+            .unwrap()
+            .to_rgba8(),
+    );
     let classes = gridline::service::analytics::report::PALETTE
         .iter()
         .filter(|c| choro.contains(&[c.0, c.1, c.2, 255]))
         .count();
     assert!(classes >= 4, "{classes} classes drawn");
-    let hot = colours(&image::open(dir.path().join("hotspots.png")).unwrap().to_rgba8());
+    let hot = colours(
+        &image::open(dir.path().join("hotspots.png"))
+            .unwrap()
+            .to_rgba8(),
+    );
     let h = gridline::service::analytics::report::HOT_99;
     let h2 = gridline::service::analytics::report::HOT_95;
     assert!(hot.contains(&[h.0, h.1, h.2, 255]) || hot.contains(&[h2.0, h2.1, h2.2, 255]));
 
     // One district: its streets only, and another district is refused with its code.
-    let district = &city.json["topics"][0]["places"][0]["code"].as_str().unwrap()[..6];
+    let district = &city.json["topics"][0]["places"][0]["code"]
+        .as_str()
+        .unwrap()[..6];
     let d = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_gridline"))
-        .args(["report", "monthly", "--month", MONTH, "--district", district, "--out"])
+        .args([
+            "report",
+            "monthly",
+            "--month",
+            MONTH,
+            "--district",
+            district,
+            "--out",
+        ])
         .arg(d.path())
         .env("DATABASE_URL", &app.db.url)
         .env("RUST_LOG", "warn")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(d.path().join("report.html").exists());
     let out = Command::new(env!("CARGO_BIN_EXE_gridline"))
         .args(["report", "monthly", "--month", "2999-01", "--out"])

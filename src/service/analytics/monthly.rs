@@ -227,9 +227,7 @@ fn place_of(
         Some("city") => "city",
         Some("district") => "district",
         Some(other) => {
-            return Err(RankingError::UnknownLevel(
-                other.chars().take(40).collect(),
-            ));
+            return Err(RankingError::UnknownLevel(other.chars().take(40).collect()));
         }
         None if scope.places.is_none() && district.is_none() => "city",
         None => "district",
@@ -349,7 +347,13 @@ pub fn ranking(
         last_year: month.year_before(),
         level: level_name,
         place_name: index.place(&place).map_or_else(
-            || if level == Level::City { "北京市".to_owned() } else { place.clone() },
+            || {
+                if level == Level::City {
+                    "北京市".to_owned()
+                } else {
+                    place.clone()
+                }
+            },
             |p| p.name.clone(),
         ),
         place: place.clone(),
@@ -364,7 +368,12 @@ pub fn ranking(
     let street_names: BTreeMap<&str, &str> = index
         .places()
         .iter()
-        .filter(|p| p.level == Level::Street && district.as_ref().is_none_or(|d| p.code.starts_with(d.as_str())))
+        .filter(|p| {
+            p.level == Level::Street
+                && district
+                    .as_ref()
+                    .is_none_or(|d| p.code.starts_with(d.as_str()))
+        })
         .map(|p| (p.code.as_str(), p.name.as_str()))
         .collect();
     if topics_scope.as_ref().is_some_and(Vec::is_empty) {
@@ -391,7 +400,10 @@ pub fn ranking(
     let mut street_tickets: HashMap<String, i64> = HashMap::new();
     for r in store::per_place_topic(c, Level::Street, month.first_day(), month.last_day(), &f)? {
         *street_tickets.entry(r.place.clone()).or_default() += r.tickets;
-        by_topic.entry(r.topic).or_default().push((r.place, r.tickets));
+        by_topic
+            .entry(r.topic)
+            .or_default()
+            .push((r.place, r.tickets));
     }
     let policy = load_policy(c)?;
     let assessed = month_sums(

@@ -139,7 +139,11 @@ fn choropleth(
     // With fewer classes than colours, spread them over the palette so the darkest stays the highest.
     let colour_of = |class: usize| {
         let n = breaks.len().max(1);
-        PALETTE[if n == 1 { CLASSES - 1 } else { class * (CLASSES - 1) / (n - 1) }]
+        PALETTE[if n == 1 {
+            CLASSES - 1
+        } else {
+            class * (CLASSES - 1) / (n - 1)
+        }]
     };
     let (shapes, groups) = street_shapes(index, r);
     let styles: Vec<RegionStyle> = values
@@ -157,7 +161,10 @@ fn choropleth(
             colour: colour_of(k),
             from: if k == 0 { 1 } else { breaks[k - 1] + 1 },
             to: *b,
-            streets: values.iter().filter(|v| class_of(**v, &breaks) == Some(k)).count(),
+            streets: values
+                .iter()
+                .filter(|v| class_of(**v, &breaks) == Some(k))
+                .count(),
         })
         .collect();
     let without = values.iter().filter(|v| **v <= 0).count();

@@ -9,8 +9,8 @@
 //!   tickets; never below 0.
 //! - **concentration**: a topic's tickets per place, the busiest first (ties by code), each with its share of the
 //!   topic's tickets in the scope.
-//! - **candidate score** = tickets × growth × difficulty, where growth = (tickets + 1) ÷ (previous month's tickets +
-//!   1) bounded to [[`GROWTH_MIN`], [`GROWTH_MAX`]], and difficulty = 1 − the topic's resolution rate (the
+//! - **candidate score** = tickets × growth × difficulty, where growth = (tickets + 1) ÷ (previous month's tickets
+//!   plus 1) bounded to [`GROWTH_MIN`]–[`GROWTH_MAX`], and difficulty = 1 − the topic's resolution rate (the
 //!   assessment's 解决率), or 1 − the scope's resolution rate when the topic has no callback yet, at least
 //!   [`MIN_DIFFICULTY`]. High-volume, growing, poorly resolved topics come first: the problems 每月一题 is meant for
 //!   (高频共性难点). Topics of the class [`EXCLUDED_CLASS`] (其他: enquiries, praise, unclassified) are never

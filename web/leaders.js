@@ -1,7 +1,8 @@
 // The leaders' map (#/map): a choropleth of the reader's places at the level the zoom shows (district → street →
 // community → cell) over gridline's vector tiles, coloured from the heat map's numbers for the chosen topic, source,
 // window and status, with a legend of its class breaks (quantiles of the values shown); hover and click show a
-// place's numbers, its trend and its chain; beside the map the month's 三率 ranking. Only gridline's routes are
+// place's numbers, its trend and its chain; beside the map the month's 三率 ranking and the candidates for next
+// month's 每月一题 list. Only gridline's routes are
 // read, and they answer only inside the reader's jurisdiction.
 import { h, api, state, when, errorBox, loading, L, beijingToday, addDays } from "/web/app.js";
 import { createMap, stepColour, drawnCodes } from "/web/map.js";
@@ -109,7 +110,8 @@ export async function leadersView(setMain) {
       h("aside", { class: "side" },
         h("section", { class: "card", "aria-labelledby": "h-place" }, h("h2", { id: "h-place" }, L("区域详情", "Place")), info),
         h("section", { class: "card", "aria-labelledby": "h-top" }, h("h2", { id: "h-top" }, L("本级数量最多", "Highest at this level")), top),
-        h("section", { class: "card", "aria-labelledby": "h-rank" }, h("h2", { id: "h-rank" }, L("三率排名", "Rates ranking (三率)")), ranking))));
+        h("section", { class: "card", "aria-labelledby": "h-rank" }, h("h2", { id: "h-rank" }, L("三率排名", "Rates ranking (三率)")), ranking),
+        monthlyTopicCard())));
 
   rankingCard(ranking);
 
@@ -292,4 +294,37 @@ function rankingCard(box) {
   level.addEventListener("change", load);
   box.replaceChildren(h("div", { class: "filters" }, h("label", {}, L("月份", "Month"), month), h("label", {}, L("范围", "Level"), level)), out);
   load();
+}
+
+/** The candidates for next month's 每月一题 list (the reader's city or district), from the topic ranking route. */
+function monthlyTopicCard() {
+  const month = h("input", { type: "month", name: "topic-month", value: beijingMonth(), max: beijingMonth() });
+  const out = h("div", { "aria-live": "polite" });
+  const load = async () => {
+    out.replaceChildren(loading());
+    try {
+      const r = await api("GET", `/api/v1/topics/ranking?month=${encodeURIComponent(month.value)}`);
+      if (!r.candidates.length) return out.replaceChildren(h("p", { class: "empty" }, L("本月尚无诉求。", "No calls this month yet.")));
+      out.replaceChildren(h("p", { class: "muted" }, `${r.place.name} · ${L("诉求", "Tickets")} ${r.tickets}`),
+        h("table", { class: "compact topic-candidates" },
+          h("thead", {}, h("tr", {}, [L("序", "#"), L("类别", "Topic"), L("诉求", "Tickets"), L("环比", "vs last month"), L("解决率", "Resolution"), L("得分", "Score")]
+            .map((x) => h("th", { scope: "col" }, x)))),
+          h("tbody", {}, r.candidates.map((c) => {
+            const t = r.topics.find((x) => x.code === c.code) || {};
+            return h("tr", { "data-code": c.code }, h("td", {}, c.rank), h("td", {}, `${c.code} ${c.name}`), h("td", {}, c.tickets),
+              h("td", {}, t.change_previous_pct == null ? "—" : `${signed(t.change_previous_pct)}%`), h("td", {}, pct(t.resolution_rate)),
+              h("td", {}, c.score.toFixed(1)));
+          }))),
+        h("p", { class: "muted" }, L("得分 = 诉求量 × 增长 × (1 − 解决率)", "Score = tickets × growth × (1 − resolution)")));
+    } catch (e) {
+      // A street's or community's reader holds no whole district: the list is not theirs to read.
+      out.replaceChildren(e.code === "place_not_found"
+        ? h("p", { class: "muted" }, L("每月一题按全市或全区排名。", "The monthly topic is ranked for the city or a whole district."))
+        : errorBox(e));
+    }
+  };
+  month.addEventListener("change", load);
+  load();
+  return h("section", { class: "card", "aria-labelledby": "h-topic" }, h("h2", { id: "h-topic" }, L("每月一题候选", "Monthly topic candidates (每月一题)")),
+    h("div", { class: "filters" }, h("label", {}, L("月份", "Month"), month)), out);
 }

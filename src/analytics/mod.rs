@@ -1,6 +1,6 @@
 //! Pure statistics over plain data: the counts behind the heat maps and their arithmetic ([`counts`]), spatial weights from polygons, Getis-Ord Gi* (as PySAL esda computes
-//! it), the excess over a place's usual counts ([`excess`]), hot spot clusters ([`clusters`]), the Mann-Kendall trend test and ArcGIS Pro's emerging hot spot categories; and vector-tile geometry
-//! ([`tiles`]). No actix, no diesel, no IO: every function takes slices and returns a value or a typed [`Error`]
+//! it), the excess over a place's usual counts ([`excess`]), hot spot clusters ([`clusters`]), the Mann-Kendall trend test and ArcGIS Pro's emerging hot spot categories; the monthly topic's arithmetic
+//! ([`monthly`]); and vector-tile geometry ([`tiles`]) and PNG maps ([`map_image`]). No actix, no diesel, no IO: every function takes slices and returns a value or a typed [`Error`]
 //! (the tiles, their own errors), never NaN and never a panic.
 //!
 //! Units are identified by their position (from 0) in the caller's input; the caller maps positions back to ids.
@@ -11,6 +11,8 @@ pub mod emerging;
 pub mod excess;
 pub mod gistar;
 pub mod mann_kendall;
+pub mod map_image;
+pub mod monthly;
 pub mod tiles;
 pub mod weights;
 

@@ -7,6 +7,7 @@ mod geodata;
 mod hotspots;
 mod import;
 mod locate;
+mod monthly;
 mod policy;
 mod report;
 mod scan;

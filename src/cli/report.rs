@@ -1,4 +1,5 @@
-//! `gridline report ...`: reports written to standard output, with the same figures the API answers.
+//! `gridline report ...`: reports written to standard output (the monthly report: to a folder), with the same
+//! figures the API answers.
 
 use super::open;
 use crate::config::DbArgs;
@@ -45,6 +46,23 @@ pub enum ReportWhat {
         /// csv (a header line, one line per place) or geojson (what the API answers).
         #[arg(long, default_value = "csv", value_parser = ["csv", "geojson"])]
         format: String,
+    },
+    /// The monthly topic (每月一题) report of the city or of one district: report.html (one file, readable offline)
+    /// and report.md with the topic ranking, the candidates for next month's list and PNG maps (calls per street,
+    /// the newest hot spot scan's clusters), written to a folder.
+    Monthly {
+        /// The month, YYYY-MM (Beijing time).
+        #[arg(long)]
+        month: String,
+        /// Only this district (6-digit code); default: the whole city.
+        #[arg(long)]
+        district: Option<String>,
+        /// The folder to write to (created if missing).
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Width of the maps in pixels (64 to 4096).
+        #[arg(long, default_value_t = 1000)]
+        width: u32,
     },
 }
 
@@ -102,6 +120,12 @@ pub(super) fn run(what: ReportWhat, db: &DbArgs) -> anyhow::Result<()> {
             &status,
             &format,
         ),
+        ReportWhat::Monthly {
+            month,
+            district,
+            out,
+            width,
+        } => super::monthly::run(&month, district.as_deref(), &out, width, db),
     }
 }
 

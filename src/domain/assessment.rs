@@ -173,6 +173,33 @@ impl Month {
         }
     }
 
+    /// The same month a year before.
+    pub fn year_before(self) -> Month {
+        Month {
+            year: self.year - 1,
+            month: self.month,
+        }
+    }
+
+    /// The month that holds `day`.
+    pub fn of_day(day: chrono::NaiveDate) -> Month {
+        use chrono::Datelike;
+        Month {
+            year: day.year(),
+            month: day.month(),
+        }
+    }
+
+    /// Its first day.
+    pub fn first_day(self) -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(self.year, self.month, 1).unwrap_or_default()
+    }
+
+    /// Its last day.
+    pub fn last_day(self) -> chrono::NaiveDate {
+        self.next().first_day() - chrono::Duration::days(1)
+    }
+
     /// Its first moment as a stored (UTC) time: midnight of the 1st in Beijing (UTC+8) is 16:00 UTC the day before.
     pub fn start_utc(self) -> chrono::NaiveDateTime {
         chrono::NaiveDate::from_ymd_opt(self.year, self.month, 1)
@@ -721,6 +748,12 @@ mod tests {
         assert_eq!(jan.previous().to_string(), "2026-12");
         assert_eq!(jan.previous().next(), jan);
         assert_eq!(jan.start_utc().to_string(), "2026-12-31 16:00:00");
+        assert_eq!(jan.year_before().to_string(), "2026-01");
+        let feb = Month::parse("2028-02").unwrap();
+        assert_eq!(feb.first_day().to_string(), "2028-02-01");
+        assert_eq!(feb.last_day().to_string(), "2028-02-29");
+        assert_eq!(Month::of_day(feb.last_day()), feb);
+        assert_eq!(m.last_day().to_string(), "2026-11-30");
         for bad in [
             "",
             "2026",

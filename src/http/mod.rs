@@ -16,6 +16,7 @@ pub mod health;
 pub mod heatmap;
 pub mod intake;
 pub mod locate;
+pub mod monthly;
 pub mod open311;
 pub mod org;
 pub mod overview;
@@ -123,6 +124,7 @@ pub fn api(r: &mut Routes<'_>) {
         chain::place_chain,
     );
     r.add(Method::GET, "/api/v1/topics", intake::list_topics);
+    r.add(Method::GET, "/api/v1/topics/ranking", monthly::ranking);
     r.add(Method::POST, "/api/v1/tickets", intake::file_ticket);
     r.add(Method::POST, "/api/v1/reports", intake::file_report);
     r.add(Method::GET, "/api/v1/cases", cases::list);

@@ -156,15 +156,15 @@ fn group_by(level: Level) -> GroupBy {
 }
 
 /// Counts per key, with the names the work carries.
-type Sums = HashMap<String, (Option<String>, Counts)>;
+pub(crate) type Sums = HashMap<String, (Option<String>, Counts)>;
 
-/// The sums of one month.
-fn month_sums(
+/// The sums of one month per `by` (the monthly topic ranking reads them per topic).
+pub(crate) fn month_sums(
     conn: &mut crate::db::DbConnection,
     by: GroupBy,
     month: Month,
     scope: &Scope,
-) -> Result<Sums, AssessmentError> {
+) -> diesel::QueryResult<Sums> {
     let mut out = Sums::new();
     for g in store::sums(conn, by, month.start_utc(), month.end_utc(), scope)? {
         let counts = Counts {
@@ -194,7 +194,9 @@ fn sums(
     months: [Month; 2],
     scope: &Scope,
 ) -> Result<[Sums; 2], AssessmentError> {
-    let run = |month: Month| month_sums(&mut *db.reader()?, by, month, scope);
+    let run = |month: Month| -> Result<Sums, AssessmentError> {
+        Ok(month_sums(&mut *db.reader()?, by, month, scope)?)
+    };
     let (current, previous) = std::thread::scope(|s| {
         let previous = s.spawn(|| run(months[1]));
         let current = run(months[0]);

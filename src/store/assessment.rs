@@ -1,5 +1,5 @@
 //! The sums behind the monthly assessment: a GROUP BY query over `case_work` and one over `whistle_calls`,
-//! grouped by street, district, department or handler. Raw SQL, because the department level unpacks each case's
+//! grouped by street, district, department, handler or topic. Raw SQL, because the department level unpacks each case's
 //! JSON array of departments (`json_each` on SQLite, `jsonb_array_elements_text` on PostgreSQL) and diesel's DSL
 //! cannot; every value is bound, never spliced in.
 //!
@@ -25,6 +25,8 @@ pub enum GroupBy {
     Department,
     /// `case_work.accepted_by` (cases nobody accepted are left out).
     Handler,
+    /// The case's topic (`cases.topic_code`), for the monthly topic ranking.
+    Topic,
 }
 
 /// Which work the sums cover; the default covers the whole city.
@@ -175,6 +177,10 @@ impl Sql {
             GroupBy::Street => "w.street_code",
             GroupBy::District => "w.district_code",
             GroupBy::Handler => "w.accepted_by",
+            GroupBy::Topic => {
+                self.push(" JOIN cases ct ON ct.id = w.case_id");
+                "ct.topic_code"
+            }
             GroupBy::Department => {
                 if self.numbered {
                     self.push(

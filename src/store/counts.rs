@@ -635,6 +635,92 @@ pub fn per_place(
     )
 }
 
+/// Sums of one topic and source.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct TopicSums {
+    /// Second-level topic code.
+    #[diesel(sql_type = Text)]
+    pub topic: String,
+    /// Source.
+    #[diesel(sql_type = Text)]
+    pub source: String,
+    /// Tickets.
+    #[diesel(sql_type = BigInt)]
+    pub tickets: i64,
+    /// Cases.
+    #[diesel(sql_type = BigInt)]
+    pub cases: i64,
+}
+
+/// Tickets and cases per topic and source of the one place `code` of `level` over the days `from..=to` (read by
+/// the places' index; `f.places` is replaced by `code`).
+pub fn per_topic(
+    conn: &mut DbConnection,
+    level: Level,
+    code: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    f: &Filter,
+) -> QueryResult<Vec<TopicSums>> {
+    let f = Filter {
+        places: Some(vec![code.to_owned()]),
+        ..f.clone()
+    };
+    filtered(
+        conn,
+        |q| {
+            q.push(
+                "topic_code AS topic, source, CAST(SUM(tickets) AS BIGINT) AS tickets, \
+                 CAST(SUM(cases) AS BIGINT) AS cases",
+            );
+        },
+        level,
+        from,
+        to,
+        &f,
+        None,
+        " GROUP BY topic_code, source",
+    )
+}
+
+/// Tickets of one place and topic.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct PlaceTopicSums {
+    /// Place code.
+    #[diesel(sql_type = Text)]
+    pub place: String,
+    /// Second-level topic code.
+    #[diesel(sql_type = Text)]
+    pub topic: String,
+    /// Tickets.
+    #[diesel(sql_type = BigInt)]
+    pub tickets: i64,
+}
+
+/// Tickets per place of `level` and topic over the days `from..=to` (pairs without tickets are left out).
+pub fn per_place_topic(
+    conn: &mut DbConnection,
+    level: Level,
+    from: NaiveDate,
+    to: NaiveDate,
+    f: &Filter,
+) -> QueryResult<Vec<PlaceTopicSums>> {
+    filtered(
+        conn,
+        |q| {
+            q.push(
+                "place_code AS place, topic_code AS topic, CAST(SUM(tickets) AS BIGINT) AS tickets",
+            );
+        },
+        level,
+        from,
+        to,
+        f,
+        None,
+        " GROUP BY place_code, topic_code HAVING SUM(tickets) > 0",
+    )
+}
+
 /// Sums of one place over a window and over the period before it.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct SumsWithPrevious {

@@ -25,6 +25,7 @@ mod intake;
 mod layering;
 mod locate;
 mod lookup;
+mod monthly;
 mod open311;
 mod org;
 mod phone;

@@ -28,12 +28,13 @@ macro_rules! asset {
     };
 }
 
-static ASSETS: [Asset; 10] = [
+static ASSETS: [Asset; 11] = [
     asset!("index.html", "text/html; charset=utf-8", false),
     asset!("app.js", "text/javascript; charset=utf-8", false),
     asset!("app.css", "text/css; charset=utf-8", false),
     asset!("map.js", "text/javascript; charset=utf-8", false),
     asset!("leaders.js", "text/javascript; charset=utf-8", false),
+    asset!("hotspots.js", "text/javascript; charset=utf-8", false),
     asset!("my.js", "text/javascript; charset=utf-8", false),
     asset!(
         "vendor/maplibre-gl/maplibre-gl.mjs",

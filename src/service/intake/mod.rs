@@ -110,6 +110,9 @@ fn invalid(field: &'static str, message: impl Into<String>) -> IntakeError {
     IntakeError::Invalid(InvalidField::new(field, message))
 }
 
+/// The source of the cases a leader makes from hot spot clusters (未诉先办); intake never changes it.
+pub const PROACTIVE: &str = "proactive";
+
 /// What intake needs of the geography.
 #[derive(Debug, Clone, Copy)]
 pub struct Geo<'a> {
@@ -403,7 +406,7 @@ pub fn decode_snapshot(stored: &str) -> Vec<SnapshotLink> {
 }
 
 /// The chain of a place at a moment, as stored with tickets, reports and cases.
-fn snapshot(geo: &Geo<'_>, place: Option<&str>, at: NaiveDateTime) -> String {
+pub fn snapshot(geo: &Geo<'_>, place: Option<&str>, at: NaiveDateTime) -> String {
     let links: Vec<SnapshotLink> = place
         .and_then(|code| geo.chain.chain_at(geo.index, code, at))
         .map(|c| {
@@ -658,7 +661,9 @@ fn store_case(
 ) -> diesel::QueryResult<CaseRow> {
     case.group_request = policy.is_group(u32::try_from(case.caller_count).unwrap_or(0));
     case.priority = policy.priority(case.group_request);
+    // A proactive case stays one whatever joins it later: it was made by a leader, not by a call or a patrol.
     case.source = match (case.ticket_count > 0, case.report_count > 0) {
+        _ if case.source == PROACTIVE => PROACTIVE,
         (true, true) => "mixed",
         (false, true) => "patrol",
         _ => "hotline",

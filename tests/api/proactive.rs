@@ -127,7 +127,7 @@ async fn step(app: &TestApp, token: &str, case: &str, body: serde_json::Value) {
     let r = app
         .post_as(token, &format!("/api/v1/cases/{case}/transitions"), body)
         .await;
-    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.status, 201, "{}", r.json);
 }
 
 #[actix_web::test]
@@ -175,7 +175,7 @@ async fn a_cluster_becomes_a_case_that_goes_to_the_street_is_closed_and_is_judge
     let op = app.token(Role::HotlineOperator, &[]);
     let d = app.get_as(&op, &format!("/api/v1/cases/{case}")).await;
     assert_eq!(d.status, 200, "{}", d.json);
-    assert_eq!(d.json["source"], "proactive");
+    assert_eq!(d.json["case"]["source"], "proactive", "{}", d.json);
     assert!(!d.json["chain"].as_array().unwrap().is_empty());
     let grid = app.token(Role::GridMember, &[&street]);
     let pull = app.get_as(&grid, "/api/v1/sync/pull?limit=500").await;
@@ -193,6 +193,15 @@ async fn a_cluster_becomes_a_case_that_goes_to_the_street_is_closed_and_is_judge
         .get_as(&op, "/api/v1/cases?source=proactive")
         .await;
     assert_eq!(listed.status, 200, "{}", listed.json);
+    assert!(
+        listed.json["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == case.as_str()),
+        "{}",
+        listed.json
+    );
 
     // Open: before is counted, after is not yet.
     let r = app.get_as(&leader, "/api/v1/proactive").await;
@@ -225,13 +234,16 @@ async fn a_cluster_becomes_a_case_that_goes_to_the_street_is_closed_and_is_judge
 
     // After it closed: one call the next day; the figure waits until the window is over.
     app.state.clock.advance(Duration::days(1));
+    let leader = app.sign_in_again(&leader);
     common::file_ticket(&app, "PA-1", TOPIC, "13800000003", "又有垃圾").await;
     let r = app.get_as(&leader, "/api/v1/proactive").await;
+    assert_eq!(r.status, 200, "{}", r.json);
     let p = &r.json["tasks"][0];
-    assert_eq!(p["status"], "closed");
+    assert_eq!(p["status"], "closed", "{}", r.json);
     assert_eq!(p["outcome"], "not_yet", "{p}");
     assert_eq!(p["after"]["tickets"], serde_json::Value::Null, "{p}");
     app.state.clock.advance(Duration::days(WINDOW));
+    let leader = app.sign_in_again(&leader);
     let r = app.get_as(&leader, "/api/v1/proactive").await;
     assert_eq!(r.status, 200, "{}", r.json);
     let p = &r.json["tasks"][0];

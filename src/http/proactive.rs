@@ -119,10 +119,9 @@ pub async fn create(
     me.require(Permission::TaskProactive)?;
     let (st, user, id, req) = (state.clone(), me.user, path.into_inner(), body.into_inner());
     let scan_id = id.clone();
-    let tasked = web::block(move || {
-        service::task(&st.db, &st.geo(), &st.clock, &user, &scan_id, &req)
-    })
-    .await??;
+    let tasked =
+        web::block(move || service::task(&st.db, &st.geo(), &st.clock, &user, &scan_id, &req))
+            .await??;
     let created = tasked.iter().any(|t| t.created);
     let answer = TaskAnswer {
         scan_id: id,

@@ -82,13 +82,8 @@ pub struct Filter {
     pub scan_id: Option<String>,
 }
 
-type Cond = Box<
-    dyn BoxableExpression<
-            proactive_tasks::table,
-            Backend,
-            SqlType = diesel::sql_types::Bool,
-        >,
->;
+type Cond =
+    Box<dyn BoxableExpression<proactive_tasks::table, Backend, SqlType = diesel::sql_types::Bool>>;
 
 fn any_prefix(values: &[String], f: impl Fn(String) -> Cond) -> Cond {
     values

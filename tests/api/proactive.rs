@@ -111,7 +111,11 @@ fn tickets_from_rows(app: &TestApp, cells: &[String], topic: &str, from: &str, t
         NaiveDate::parse_from_str(to, "%Y-%m-%d").unwrap(),
     );
     let rows: Vec<(Option<String>, String, chrono::NaiveDateTime)> = tickets::table
-        .select((tickets::place_code, tickets::topic_code, tickets::received_at))
+        .select((
+            tickets::place_code,
+            tickets::topic_code,
+            tickets::received_at,
+        ))
         .load(&mut *app.state.db.reader().unwrap())
         .unwrap();
     rows.iter()
@@ -131,7 +135,8 @@ async fn step(app: &TestApp, token: &str, case: &str, body: serde_json::Value) {
 }
 
 #[actix_web::test]
-async fn a_cluster_becomes_a_case_that_goes_to_the_street_is_closed_and_is_judged_from_the_counts() {
+async fn a_cluster_becomes_a_case_that_goes_to_the_street_is_closed_and_is_judged_from_the_counts()
+{
     let app = TestApp::beijing();
     let (_, _, cell) = common::spot();
     let (district, street) = (cell[..6].to_owned(), cell[..9].to_owned());
@@ -165,7 +170,9 @@ async fn a_cluster_becomes_a_case_that_goes_to_the_street_is_closed_and_is_judge
     assert_eq!(t["evidence"]["window_tickets"], 3);
     let case = t["case_id"].as_str().unwrap().to_owned();
     // The same cluster again: the same case, nothing new.
-    let again = app.post_as(&leader, &uri, json!({"clusters": [1, 1]})).await;
+    let again = app
+        .post_as(&leader, &uri, json!({"clusters": [1, 1]}))
+        .await;
     assert_eq!(again.status, 200, "{}", again.json);
     assert_eq!(again.json["tasks"].as_array().unwrap().len(), 1);
     assert_eq!(again.json["tasks"][0]["case_id"], case.as_str());
@@ -189,9 +196,7 @@ async fn a_cluster_becomes_a_case_that_goes_to_the_street_is_closed_and_is_judge
         "{}",
         pull.json["cases"]
     );
-    let listed = app
-        .get_as(&op, "/api/v1/cases?source=proactive")
-        .await;
+    let listed = app.get_as(&op, "/api/v1/cases?source=proactive").await;
     assert_eq!(listed.status, 200, "{}", listed.json);
     assert!(
         listed.json["cases"]
@@ -251,10 +256,7 @@ async fn a_cluster_becomes_a_case_that_goes_to_the_street_is_closed_and_is_judge
     assert_eq!(p["outcome"], "cooled", "{p}");
     // The figures equal the tickets counted from the rows over the same days.
     for w in ["before", "after"] {
-        let (from, to) = (
-            p[w]["from"].as_str().unwrap(),
-            p[w]["to"].as_str().unwrap(),
-        );
+        let (from, to) = (p[w]["from"].as_str().unwrap(), p[w]["to"].as_str().unwrap());
         assert_eq!(
             p[w]["tickets"].as_i64().unwrap(),
             tickets_from_rows(&app, &cells, TOPIC, from, to),
@@ -263,7 +265,10 @@ async fn a_cluster_becomes_a_case_that_goes_to_the_street_is_closed_and_is_judge
     }
     let s = &r.json["scans"][0];
     assert_eq!(s["scan_id"], scan.as_str());
-    assert_eq!((s["tasked"].as_i64(), s["cooled"].as_i64()), (Some(1), Some(1)));
+    assert_eq!(
+        (s["tasked"].as_i64(), s["cooled"].as_i64()),
+        (Some(1), Some(1))
+    );
     assert_eq!(s["share_cooled"], 1.0);
 
     // The case counts under source proactive, and a rebuild of the counts finds nothing to change.
@@ -314,7 +319,9 @@ async fn a_cluster_becomes_a_case_that_goes_to_the_street_is_closed_and_is_judge
     assert_eq!(r.json["code"], "scan_not_found");
     // A community secretary may not task.
     let secretary = app.token(Role::CommunitySecretary, &[&street]);
-    let r = app.post_as(&secretary, &uri, json!({"clusters": [1]})).await;
+    let r = app
+        .post_as(&secretary, &uri, json!({"clusters": [1]}))
+        .await;
     assert_eq!(r.status, 403, "{}", r.json);
 }
 
@@ -328,12 +335,42 @@ async fn bad_task_requests_answer_a_code_and_make_nothing() {
     let queued = stored_scan(&app, &district, std::slice::from_ref(&cell), "queued");
     let many: Vec<i64> = (1..=51).collect();
     let cases = [
-        ("no-such-scan", json!({"clusters": [1]}), 404, "scan_not_found"),
-        (queued.as_str(), json!({"clusters": [1]}), 409, "scan_not_finished"),
-        (finished.as_str(), json!({"clusters": [7]}), 404, "cluster_not_found"),
-        (finished.as_str(), json!({"clusters": []}), 400, "no_clusters"),
-        (finished.as_str(), json!({"clusters": many}), 400, "too_many_clusters"),
-        (finished.as_str(), json!({"clusters": [0]}), 400, "invalid_cluster"),
+        (
+            "no-such-scan",
+            json!({"clusters": [1]}),
+            404,
+            "scan_not_found",
+        ),
+        (
+            queued.as_str(),
+            json!({"clusters": [1]}),
+            409,
+            "scan_not_finished",
+        ),
+        (
+            finished.as_str(),
+            json!({"clusters": [7]}),
+            404,
+            "cluster_not_found",
+        ),
+        (
+            finished.as_str(),
+            json!({"clusters": []}),
+            400,
+            "no_clusters",
+        ),
+        (
+            finished.as_str(),
+            json!({"clusters": many}),
+            400,
+            "too_many_clusters",
+        ),
+        (
+            finished.as_str(),
+            json!({"clusters": [0]}),
+            400,
+            "invalid_cluster",
+        ),
         (
             finished.as_str(),
             json!({"clusters": [1], "topic": "0201"}),
@@ -343,7 +380,11 @@ async fn bad_task_requests_answer_a_code_and_make_nothing() {
     ];
     for (scan, body, status, code) in cases {
         let r = app
-            .post_as(&leader, &format!("/api/v1/scans/{scan}/tasks"), body.clone())
+            .post_as(
+                &leader,
+                &format!("/api/v1/scans/{scan}/tasks"),
+                body.clone(),
+            )
             .await;
         assert_eq!(r.status, status, "{body}: {}", r.json);
         assert_eq!(r.json["code"], code, "{body}: {}", r.json);

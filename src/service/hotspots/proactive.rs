@@ -767,9 +767,9 @@ pub fn list(
     let all = store::of_scans(&mut c, &filter, &scan_ids)?;
     let rows = store::by_case_ids(&mut c, &all)?;
     let mut by_case: HashMap<String, Proactive> = figures(&mut c, rows, today)?
-            .into_iter()
-            .map(|p| (p.task.case_id.clone(), p))
-            .collect();
+        .into_iter()
+        .map(|p| (p.task.case_id.clone(), p))
+        .collect();
     let mut per_scan: BTreeMap<String, ScanOutcome> = BTreeMap::new();
     for p in by_case.values() {
         let e = per_scan

@@ -107,7 +107,7 @@ crate::error::from_query_error!(ProactiveError);
 impl ServiceError for ProactiveError {
     fn kind(&self) -> ErrorKind {
         match self {
-            ProactiveError::Invalid { code, .. } => ErrorKind::Invalid(*code),
+            ProactiveError::Invalid { code, .. } => ErrorKind::Invalid(code),
             ProactiveError::ScanNotFound(_) => ErrorKind::NotFound("scan_not_found"),
             ProactiveError::ScanNotFinished { .. } => ErrorKind::Conflict("scan_not_finished"),
             ProactiveError::ClusterNotFound { .. } => ErrorKind::NotFound("cluster_not_found"),
@@ -589,6 +589,9 @@ fn filter_for(user: &Principal, scan: Option<&str>) -> Filter {
     }
 }
 
+/// What one level's count query reads: the units, the topics, and the first and last day of all windows.
+type Span = (Vec<String>, Vec<String>, NaiveDate, NaiveDate);
+
 /// The calls per (place, topic, day) at each level the tasks count at, over the days their windows span.
 type Kept = HashMap<(String, String, NaiveDate), i64>;
 
@@ -596,8 +599,7 @@ fn kept_counts(
     c: &mut DbConnection,
     wanted: &[(&TaskRow, Days)],
 ) -> Result<HashMap<String, Kept>, ProactiveError> {
-    let mut by_level: BTreeMap<&str, (Vec<String>, Vec<String>, NaiveDate, NaiveDate)> =
-        BTreeMap::new();
+    let mut by_level: BTreeMap<&str, Span> = BTreeMap::new();
     for (t, d) in wanted {
         let e = by_level
             .entry(t.level.as_str())

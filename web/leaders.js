@@ -6,6 +6,7 @@
 // read, and they answer only inside the reader's jurisdiction.
 import { h, api, state, when, errorBox, loading, L, beijingToday, addDays } from "/web/app.js";
 import { createMap, stepColour, drawnCodes } from "/web/map.js";
+import { hotspotCard } from "/web/hotspots.js";
 
 const COLOURS = ["#fee5d9", "#fcbba1", "#fc9272", "#fb6a4a", "#de2d26", "#a50f15"];
 export const LEVEL_NAME = { district: ["区", "District"], street: ["街乡", "Street"], community: ["社区", "Community"], cell: ["网格", "Cell"] };
@@ -103,12 +104,14 @@ export async function leadersView(setMain) {
       "Hover over a place for its numbers; click it (or pick it in the list below) for its trend and chain.")));
   const top = h("div", { class: "top-list" });
   const ranking = h("div", { class: "ranking" });
+  const hotspots = h("div", { class: "hotspots" });
   setMain(
     h("section", { class: "card" }, h("h1", { class: "view-title" }, L("领导驾驶舱 · 热力地图", "Leaders' map")), form),
     h("div", { class: "mapgrid" },
       h("div", { class: "mapcol" }, msg, h("div", { class: "mapwrap" }, box, legend, hover)),
       h("aside", { class: "side" },
         h("section", { class: "card", "aria-labelledby": "h-place" }, h("h2", { id: "h-place" }, L("区域详情", "Place")), info),
+        h("section", { class: "card", "aria-labelledby": "h-hot" }, h("h2", { id: "h-hot" }, L("热点与主动治理", "Hot spots and proactive tasks")), hotspots),
         h("section", { class: "card", "aria-labelledby": "h-top" }, h("h2", { id: "h-top" }, L("本级数量最多", "Highest at this level")), top),
         h("section", { class: "card", "aria-labelledby": "h-rank" }, h("h2", { id: "h-rank" }, L("三率排名", "Rates ranking (三率)")), ranking),
         monthlyTopicCard())));
@@ -247,6 +250,7 @@ export async function leadersView(setMain) {
   } catch (e) {
     return msg.replaceChildren(errorBox(e));
   }
+  hotspotCard(map, hotspots);
   map.on("idle", () => current && perStreet(current) && refresh(false));
   const levelLayers = () => map.levels.map((l) => `${l.level}-fill`);
   map.on("mousemove", (e) => {

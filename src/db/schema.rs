@@ -350,6 +350,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    proactive_tasks (case_id) {
+        case_id -> Text,
+        scan_id -> Text,
+        cluster -> Integer,
+        topic_code -> Text,
+        scanned_topic -> Text,
+        level -> Text,
+        units -> Text,
+        place_code -> Text,
+        strongest_z -> Nullable<Double>,
+        trend -> Nullable<Text>,
+        window_from -> Date,
+        window_to -> Date,
+        window_tickets -> BigInt,
+        baseline_tickets -> Nullable<Double>,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     reports (id) {
         id -> Text,
         content_sha256 -> Text,
@@ -554,6 +575,8 @@ diesel::joinable!(devices -> users (user_id));
 diesel::joinable!(escalations -> cases (case_id));
 diesel::joinable!(merge_decisions -> cases (case_id));
 diesel::joinable!(people -> units (unit_id));
+diesel::joinable!(proactive_tasks -> cases (case_id));
+diesel::joinable!(proactive_tasks -> scans (scan_id));
 diesel::joinable!(reports -> cases (case_id));
 diesel::joinable!(section_places -> sections (section_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -593,6 +616,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     place_counts,
     places,
     policy,
+    proactive_tasks,
     reports,
     scans,
     section_places,

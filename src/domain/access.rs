@@ -134,6 +134,8 @@ pub enum Permission {
     ReadCases,
     /// Work the dispatcher's queue (cases the dispatch rules could not route, returned cases).
     Dispatch,
+    /// Turn hot spot clusters into proactive cases (未诉先办), inside the jurisdiction.
+    TaskProactive,
 }
 
 /// Whether `role` holds `permission`.
@@ -151,6 +153,7 @@ pub fn allows(role: Role, permission: Permission) -> bool {
         Permission::Dispatch => {
             matches!(role, Role::Admin | Role::Dispatcher | Role::HotlineOperator)
         }
+        Permission::TaskProactive => matches!(role, Role::Admin | Role::Leader | Role::Dispatcher),
     }
 }
 

@@ -305,7 +305,7 @@ impl From<DecisionRow> for DecisionDto {
 }
 
 /// Where a case's items came from.
-const SOURCES: [&str; 3] = ["hotline", "patrol", "mixed"];
+const SOURCES: [&str; 4] = ["hotline", "patrol", "mixed", "proactive"];
 
 /// Query of `GET /api/v1/cases`.
 #[derive(Debug, Deserialize)]

@@ -23,6 +23,7 @@ pub mod overview;
 pub mod photos;
 pub mod places;
 pub mod policy;
+pub mod proactive;
 pub mod public;
 pub mod pull;
 pub mod query;
@@ -178,6 +179,9 @@ pub fn api(r: &mut Routes<'_>) {
     r.add(Method::POST, "/api/v1/scans", scans::create);
     r.add(Method::GET, "/api/v1/scans", scans::list);
     r.add(Method::GET, "/api/v1/scans/{id}", scans::get);
+    // Proactive cases made from scan clusters (未诉先办) and whether they worked.
+    r.add(Method::POST, "/api/v1/scans/{id}/tasks", proactive::create);
+    r.add(Method::GET, "/api/v1/proactive", proactive::list);
     r.add(Method::POST, "/api/v1/devices", devices::register);
     r.add(Method::GET, "/api/v1/devices", devices::list);
     r.add(Method::POST, "/api/v1/devices/{id}/revoke", devices::revoke);

@@ -28,12 +28,16 @@ macro_rules! asset {
     };
 }
 
-static ASSETS: [Asset; 10] = [
+/// How many files the app has.
+const COUNT: usize = 11;
+
+static ASSETS: [Asset; COUNT] = [
     asset!("index.html", "text/html; charset=utf-8", false),
     asset!("app.js", "text/javascript; charset=utf-8", false),
     asset!("app.css", "text/css; charset=utf-8", false),
     asset!("map.js", "text/javascript; charset=utf-8", false),
     asset!("leaders.js", "text/javascript; charset=utf-8", false),
+    asset!("hotspots.js", "text/javascript; charset=utf-8", false),
     asset!("my.js", "text/javascript; charset=utf-8", false),
     asset!(
         "vendor/maplibre-gl/maplibre-gl.mjs",
@@ -58,7 +62,7 @@ static ASSETS: [Asset; 10] = [
 ];
 
 /// Per asset, made on first request: the strong ETag and the gzip-compressed bytes.
-static PREPARED: [OnceLock<(String, Vec<u8>)>; 10] = [const { OnceLock::new() }; 10];
+static PREPARED: [OnceLock<(String, Vec<u8>)>; COUNT] = [const { OnceLock::new() }; COUNT];
 
 /// Only this server: scripts, styles, images (and thumbnails fetched as blobs), workers and requests.
 const CSP: &str = "default-src 'self'; script-src 'self'; worker-src 'self' blob:; img-src 'self' blob: data:; \

@@ -11,6 +11,7 @@ pub mod hotspots;
 pub mod org;
 pub mod photos;
 pub mod places;
+pub mod proactive;
 pub mod scans;
 pub(crate) mod sql;
 pub mod sync;

@@ -31,6 +31,7 @@ mod org;
 mod phone;
 mod photos;
 mod places;
+mod proactive;
 mod pull;
 mod readme;
 mod scan;

@@ -831,6 +831,17 @@ fn run_maps_in_chromium(
         "the ranking",
         "!!document.querySelector('table.rank, .ranking .empty, .ranking .error')",
     );
+    // The hot spot card: a leader may turn clusters into proactive tasks, so the page offers the button.
+    until(
+        &tab,
+        "the hot spot card",
+        "document.querySelector('.hotspots')?.dataset.ready === 'true'",
+    );
+    assert_eq!(
+        js(&tab, "!!document.querySelector('.hotspots #task-clusters')"),
+        Value::Bool(true),
+        "a leader has the button that makes proactive tasks"
+    );
     std::thread::sleep(std::time::Duration::from_millis(300));
     // MapLibre's workers fetch the tiles: what it asked for is kept by the page (its request hook).
     let asked = strings(&js(&tab, "JSON.stringify(window.gridlineMap.requested)"));
@@ -1040,6 +1051,18 @@ fn run_maps_in_chromium(
     assert!(foreign.is_empty(), "drawn outside {community}: {foreign:?}");
     screenshot(&tab, "my-phone");
     browser::only_gridline(&tab, &seen, origin);
+    // The secretary may read the leaders' map, but not task: no button there.
+    js(&tab, "location.hash = '#/map'");
+    until(
+        &tab,
+        "the secretary's hot spot card",
+        "document.querySelector('.hotspots')?.dataset.ready === 'true'",
+    );
+    assert_eq!(
+        js(&tab, "!!document.querySelector('#task-clusters')"),
+        Value::Bool(false),
+        "a community secretary has no button that makes proactive tasks"
+    );
 
     Seen {
         query: query.as_str().unwrap().to_owned(),

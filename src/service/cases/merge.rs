@@ -17,6 +17,9 @@ use diesel::Connection;
 /// At most this many candidate cases are compared.
 const MAX_CANDIDATES: i64 = 50;
 
+/// The source of the cases a leader makes from hot spot clusters (未诉先办); merging never changes it.
+pub const PROACTIVE: &str = "proactive";
+
 /// What a new item brings to merging: what it is, when, on what topic, where, and the chain it was filed with.
 #[derive(Debug)]
 pub(crate) struct NewItem<'a> {
@@ -184,7 +187,9 @@ pub(crate) fn store_case(
 ) -> diesel::QueryResult<CaseRow> {
     case.group_request = policy.is_group(u32::try_from(case.caller_count).unwrap_or(0));
     case.priority = policy.priority(case.group_request);
+    // A proactive case stays one whatever joins it later: it was made by a leader, not by a call or a patrol.
     case.source = match (case.ticket_count > 0, case.report_count > 0) {
+        _ if case.source == PROACTIVE => PROACTIVE,
         (true, true) => "mixed",
         (false, true) => "patrol",
         _ => "hotline",

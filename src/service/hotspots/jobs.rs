@@ -52,7 +52,7 @@ pub struct Scan {
     pub finished_at: Option<NaiveDateTime>,
 }
 
-fn decode(row: ScanRow) -> Result<Scan, ScanError> {
+pub(crate) fn decode(row: ScanRow) -> Result<Scan, ScanError> {
     let params: ScanParams = serde_json::from_str(&row.params)
         .map_err(|e| ScanError::Stored(format!("scan {}: stored parameters: {e}", row.id)))?;
     let result = match &row.result {

@@ -6,6 +6,7 @@
 pub mod jobs;
 pub mod layer;
 pub mod params;
+pub mod proactive;
 pub mod scan;
 
 use crate::analytics::counts::WindowError;

@@ -96,7 +96,7 @@ pub(super) fn by_address(geo: &Geo<'_>, text: &str) -> Placement {
 }
 
 /// The chain of a place at a moment, as stored with tickets, reports and cases.
-pub(super) fn snapshot(geo: &Geo<'_>, place: Option<&str>, at: NaiveDateTime) -> String {
+pub fn snapshot(geo: &Geo<'_>, place: Option<&str>, at: NaiveDateTime) -> String {
     let links: Vec<SnapshotLink> = place
         .and_then(|code| geo.chain.chain_at(geo.index, code, at))
         .map(|c| {

@@ -1,0 +1,397 @@
+//! Proactive tasks (未诉先办) through the real routes: a street's leader turns a cluster of their district's finished
+//! scan into a case that is dispatched to the street, reaches the grid member's phone, is worked with evidence
+//! photos and closed; its "did it work" figures are "not yet" until the days after it closed are over and then
+//! equal the tickets counted straight from the rows; tasking the same cluster again answers the same case; a reader
+//! of another street can neither task it nor see it; bad requests answer a code.
+
+use crate::common;
+
+use chrono::{Duration, NaiveDate};
+use common::TestApp;
+use gridline::analytics::counts::local_day;
+use gridline::domain::access::{Principal, Role};
+use gridline::service::hotspots::params::{self, ScanRequest};
+use gridline::service::hotspots::scan::{
+    Baseline, Centre, Cluster, Clusters, ScanResult, TopicCount,
+};
+use gridline::store::scans::{self as scan_store, NewScan};
+use serde_json::json;
+
+const TOPIC: &str = "0101";
+/// The scan's window, days.
+const WINDOW: i64 = 7;
+
+fn leader_of(place: &str) -> Principal {
+    Principal {
+        places: vec![place.to_owned()],
+        ..Principal::machine("district-leader", "区领导", Role::Leader)
+    }
+}
+
+/// A scan of `district` stored as `status` (with one cluster over `cells` when finished); answers its id.
+fn stored_scan(app: &TestApp, district: &str, cells: &[String], status: &str) -> String {
+    let now = app.state.clock.now();
+    let to = local_day(now) - Duration::days(1);
+    let from = to - Duration::days(WINDOW - 1);
+    let req = ScanRequest {
+        from: Some(from.to_string()),
+        to: Some(to.to_string()),
+        topics: vec![TOPIC.into()],
+        ..ScanRequest::default()
+    };
+    let mut c = app.state.db.writer().unwrap();
+    let p = params::check(&mut c, &leader_of(district), &req).unwrap();
+    let id = uuid::Uuid::new_v4().hyphenated().to_string();
+    scan_store::insert(
+        &mut c,
+        &NewScan {
+            id: &id,
+            kind: "gistar",
+            status: "queued",
+            progress: 0,
+            params: &serde_json::to_string(&p).unwrap(),
+            coverage: district,
+            created_by: "district-leader",
+            created_at: now,
+            schedule_key: None,
+        },
+    )
+    .unwrap();
+    if status == "finished" {
+        let (lon, lat, _) = common::spot();
+        let result = ScanResult::Gistar(Clusters {
+            layer: "cell".into(),
+            from,
+            to,
+            baseline: Baseline {
+                kind: "households".into(),
+                windows: 0,
+                from: None,
+                to: None,
+            },
+            units: 100,
+            islands: vec![],
+            topics: vec![TOPIC.into()],
+            fdr: true,
+            cutoffs: [0.001, 0.01, 0.05],
+            candidates: 1,
+            clusters: vec![Cluster {
+                rank: 1,
+                topic: TOPIC.into(),
+                baseline: "households".into(),
+                units: cells.to_vec(),
+                centre: Centre {
+                    code: cells[0].clone(),
+                    lon,
+                    lat,
+                },
+                strongest_z: 4.2,
+                bin: 3,
+                observed: 3,
+                expected: 0.5,
+                busiest_day: 3,
+                counts: vec![TopicCount {
+                    topic: TOPIC.into(),
+                    window: 3,
+                    baseline: 0.5,
+                }],
+            }],
+        });
+        scan_store::finish(&mut c, &id, &serde_json::to_string(&result).unwrap(), now).unwrap();
+    }
+    id
+}
+
+/// Tickets on `topic` whose place is one of `cells`, received on Beijing days `from..=to`, counted from the rows.
+fn tickets_from_rows(app: &TestApp, cells: &[String], topic: &str, from: &str, to: &str) -> i64 {
+    use diesel::prelude::*;
+    use gridline::db::schema::tickets;
+    let (from, to) = (
+        NaiveDate::parse_from_str(from, "%Y-%m-%d").unwrap(),
+        NaiveDate::parse_from_str(to, "%Y-%m-%d").unwrap(),
+    );
+    let rows: Vec<(Option<String>, String, chrono::NaiveDateTime)> = tickets::table
+        .select((
+            tickets::place_code,
+            tickets::topic_code,
+            tickets::received_at,
+        ))
+        .load(&mut *app.state.db.reader().unwrap())
+        .unwrap();
+    rows.iter()
+        .filter(|(place, t, at)| {
+            place.as_ref().is_some_and(|p| cells.contains(p))
+                && t == topic
+                && (from..=to).contains(&local_day(*at))
+        })
+        .count() as i64
+}
+
+async fn step(app: &TestApp, token: &str, case: &str, body: serde_json::Value) {
+    let r = app
+        .post_as(token, &format!("/api/v1/cases/{case}/transitions"), body)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+}
+
+#[actix_web::test]
+async fn a_cluster_becomes_a_case_that_goes_to_the_street_is_closed_and_is_judged_from_the_counts()
+{
+    let app = TestApp::beijing();
+    let (_, _, cell) = common::spot();
+    let (district, street) = (cell[..6].to_owned(), cell[..9].to_owned());
+    let index = &app.state.index;
+    let neighbour = index
+        .cells_under(&street)
+        .map(|id| index.cell_code(id).to_owned())
+        .find(|c| *c != cell)
+        .unwrap();
+    let cells = vec![cell.clone(), neighbour];
+    // Before: three calls on the topic in the cluster, one on another topic (not counted).
+    for k in 0..3 {
+        common::file_ticket(&app, &format!("PB-{k}"), TOPIC, "13800000001", "垃圾没人清").await;
+    }
+    common::file_ticket(&app, "PB-X", "0103", "13800000002", "小广告").await;
+    app.state.clock.advance(Duration::days(2));
+    let scan = stored_scan(&app, &district, &cells, "finished");
+
+    // A street's leader tasks the cluster of the district's scan that lies in their street.
+    let leader = app.token(Role::Leader, &[&street]);
+    let uri = format!("/api/v1/scans/{scan}/tasks");
+    let r = app.post_as(&leader, &uri, json!({"clusters": [1]})).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let t = &r.json["tasks"][0];
+    assert_eq!(t["created"], true);
+    assert_eq!(t["status"], "dispatched", "{t}");
+    assert_eq!(t["topic"], TOPIC);
+    assert_eq!(t["place_code"], cell.as_str());
+    assert_eq!(t["evidence"]["scan_id"], scan.as_str());
+    assert_eq!(t["evidence"]["strongest_z"], 4.2);
+    assert_eq!(t["evidence"]["window_tickets"], 3);
+    let case = t["case_id"].as_str().unwrap().to_owned();
+    // The same cluster again: the same case, nothing new.
+    let again = app
+        .post_as(&leader, &uri, json!({"clusters": [1, 1]}))
+        .await;
+    assert_eq!(again.status, 200, "{}", again.json);
+    assert_eq!(again.json["tasks"].as_array().unwrap().len(), 1);
+    assert_eq!(again.json["tasks"][0]["case_id"], case.as_str());
+    assert_eq!(again.json["tasks"][0]["created"], false);
+
+    // An ordinary case of source proactive, with its chain, in the street's grid member's pull.
+    let op = app.token(Role::HotlineOperator, &[]);
+    let d = app.get_as(&op, &format!("/api/v1/cases/{case}")).await;
+    assert_eq!(d.status, 200, "{}", d.json);
+    assert_eq!(d.json["case"]["source"], "proactive", "{}", d.json);
+    assert!(!d.json["chain"].as_array().unwrap().is_empty());
+    let grid = app.token(Role::GridMember, &[&street]);
+    let pull = app.get_as(&grid, "/api/v1/sync/pull?limit=500").await;
+    assert_eq!(pull.status, 200, "{}", pull.json);
+    assert!(
+        pull.json["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == case.as_str()),
+        "{}",
+        pull.json["cases"]
+    );
+    let listed = app.get_as(&op, "/api/v1/cases?source=proactive").await;
+    assert_eq!(listed.status, 200, "{}", listed.json);
+    assert!(
+        listed.json["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == case.as_str()),
+        "{}",
+        listed.json
+    );
+
+    // Open: before is counted, after is not yet.
+    let r = app.get_as(&leader, "/api/v1/proactive").await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["total"], 1);
+    let p = &r.json["tasks"][0];
+    assert_eq!(p["case_id"], case.as_str());
+    assert_eq!(p["before"]["tickets"], 3, "{p}");
+    assert_eq!(p["after"], serde_json::Value::Null);
+    assert_eq!(p["outcome"], "not_yet");
+    assert!(p["note"].as_str().unwrap().contains("not yet"), "{p}");
+
+    // The street works it with evidence photos; the command centre closes it.
+    let handler = app.token(Role::StreetHandler, &[&street]);
+    step(&app, &handler, &case, json!({"action": "accept"})).await;
+    step(&app, &handler, &case, json!({"action": "start"})).await;
+    let photos = [
+        common::stored_photo(&app, &handler, 11).await,
+        common::stored_photo(&app, &handler, 12).await,
+    ];
+    step(
+        &app,
+        &handler,
+        &case,
+        json!({"action": "reply", "note": "已清理并加装垃圾桶", "evidence": photos}),
+    )
+    .await;
+    let dispatcher = app.token(Role::Dispatcher, &[&district]);
+    step(&app, &dispatcher, &case, json!({"action": "close"})).await;
+
+    // After it closed: one call the next day; the figure waits until the window is over.
+    app.state.clock.advance(Duration::days(1));
+    let leader = app.sign_in_again(&leader);
+    common::file_ticket(&app, "PA-1", TOPIC, "13800000003", "又有垃圾").await;
+    let r = app.get_as(&leader, "/api/v1/proactive").await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let p = &r.json["tasks"][0];
+    assert_eq!(p["status"], "closed", "{}", r.json);
+    assert_eq!(p["outcome"], "not_yet", "{p}");
+    assert_eq!(p["after"]["tickets"], serde_json::Value::Null, "{p}");
+    app.state.clock.advance(Duration::days(WINDOW));
+    let leader = app.sign_in_again(&leader);
+    let r = app.get_as(&leader, "/api/v1/proactive").await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let p = &r.json["tasks"][0];
+    assert_eq!(p["after"]["tickets"], 1, "{p}");
+    assert_eq!(p["outcome"], "cooled", "{p}");
+    // The figures equal the tickets counted from the rows over the same days.
+    for w in ["before", "after"] {
+        let (from, to) = (p[w]["from"].as_str().unwrap(), p[w]["to"].as_str().unwrap());
+        assert_eq!(
+            p[w]["tickets"].as_i64().unwrap(),
+            tickets_from_rows(&app, &cells, TOPIC, from, to),
+            "{w}: {p}"
+        );
+    }
+    let s = &r.json["scans"][0];
+    assert_eq!(s["scan_id"], scan.as_str());
+    assert_eq!(
+        (s["tasked"].as_i64(), s["cooled"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(s["share_cooled"], 1.0);
+
+    // The case counts under source proactive, and a rebuild of the counts finds nothing to change.
+    let diffs =
+        gridline::service::analytics::counts::rebuild(&app.state.db, app.state.clock.now(), false)
+            .unwrap();
+    assert!(diffs.is_empty(), "{diffs:?}");
+    {
+        use diesel::prelude::*;
+        use gridline::db::schema::place_counts as pc;
+        let n: i64 = pc::table
+            .filter(pc::level.eq("cell"))
+            .filter(pc::place_code.eq(&cell))
+            .filter(pc::source.eq("proactive"))
+            .select(diesel::dsl::sum(pc::cases))
+            .first::<Option<i64>>(&mut *app.state.db.reader().unwrap())
+            .unwrap()
+            .unwrap_or(0);
+        assert_eq!(n, 1);
+    }
+
+    // Another street's leader: the cluster is not theirs, and the list shows them nothing.
+    let other_street = index
+        .places()
+        .iter()
+        .find(|p| p.code.len() == 9 && p.code.starts_with(&district) && p.code != street)
+        .unwrap()
+        .code
+        .clone();
+    let stranger = app.token(Role::Leader, &[&other_street]);
+    let r = app.post_as(&stranger, &uri, json!({"clusters": [1]})).await;
+    assert_eq!(r.status, 404, "{}", r.json);
+    assert_eq!(r.json["code"], "cluster_not_found");
+    let r = app.get_as(&stranger, "/api/v1/proactive").await;
+    assert_eq!(r.json["total"], 0);
+    assert!(r.json["tasks"].as_array().unwrap().is_empty());
+    // Another district's leader does not reach the scan at all.
+    let other_district = index
+        .places()
+        .iter()
+        .find(|p| p.code.len() == 6 && p.code != district && p.code != "110000")
+        .unwrap()
+        .code
+        .clone();
+    let far = app.token(Role::Leader, &[&other_district]);
+    let r = app.post_as(&far, &uri, json!({"clusters": [1]})).await;
+    assert_eq!(r.status, 404, "{}", r.json);
+    assert_eq!(r.json["code"], "scan_not_found");
+    // A community secretary may not task.
+    let secretary = app.token(Role::CommunitySecretary, &[&street]);
+    let r = app
+        .post_as(&secretary, &uri, json!({"clusters": [1]}))
+        .await;
+    assert_eq!(r.status, 403, "{}", r.json);
+}
+
+#[actix_web::test]
+async fn bad_task_requests_answer_a_code_and_make_nothing() {
+    let app = TestApp::beijing();
+    let (_, _, cell) = common::spot();
+    let district = cell[..6].to_owned();
+    let leader = app.token(Role::Leader, &[&district]);
+    let finished = stored_scan(&app, &district, std::slice::from_ref(&cell), "finished");
+    let queued = stored_scan(&app, &district, std::slice::from_ref(&cell), "queued");
+    let many: Vec<i64> = (1..=51).collect();
+    let cases = [
+        (
+            "no-such-scan",
+            json!({"clusters": [1]}),
+            404,
+            "scan_not_found",
+        ),
+        (
+            queued.as_str(),
+            json!({"clusters": [1]}),
+            409,
+            "scan_not_finished",
+        ),
+        (
+            finished.as_str(),
+            json!({"clusters": [7]}),
+            404,
+            "cluster_not_found",
+        ),
+        (
+            finished.as_str(),
+            json!({"clusters": []}),
+            400,
+            "no_clusters",
+        ),
+        (
+            finished.as_str(),
+            json!({"clusters": many}),
+            400,
+            "too_many_clusters",
+        ),
+        (
+            finished.as_str(),
+            json!({"clusters": [0]}),
+            400,
+            "invalid_cluster",
+        ),
+        (
+            finished.as_str(),
+            json!({"clusters": [1], "topic": "0201"}),
+            400,
+            "invalid_topic",
+        ),
+    ];
+    for (scan, body, status, code) in cases {
+        let r = app
+            .post_as(
+                &leader,
+                &format!("/api/v1/scans/{scan}/tasks"),
+                body.clone(),
+            )
+            .await;
+        assert_eq!(r.status, status, "{body}: {}", r.json);
+        assert_eq!(r.json["code"], code, "{body}: {}", r.json);
+    }
+    let r = app.get_as(&leader, "/api/v1/proactive?per_page=0").await;
+    assert_eq!(r.status, 400, "{}", r.json);
+    assert_eq!(r.json["code"], "invalid_page");
+    let r = app.get_as(&leader, "/api/v1/proactive").await;
+    assert_eq!(r.json["total"], 0);
+}

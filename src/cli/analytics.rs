@@ -93,10 +93,9 @@ pub fn report_heatmap(
         statuses: statuses.to_vec(),
         within: None,
     };
-    let h: HeatMapDto =
-        service::heatmap(db, &index, &everyone, &req, chrono::Utc::now().naive_utc())
-            .map_err(|e| anyhow::anyhow!("{} ({})", e, e.code().unwrap_or("database")))?
-            .into();
+    let h: HeatMapDto = service::heatmap(db, &index, &everyone, &req, super::now())
+        .map_err(|e| anyhow::anyhow!("{} ({})", e, e.code().unwrap_or("database")))?
+        .into();
     let mut out = std::io::stdout().lock();
     if format == "geojson" {
         serde_json::to_writer_pretty(&mut out, &h)?;

@@ -86,7 +86,7 @@ pub fn run(args: &HotspotsArgs) -> anyhow::Result<()> {
     let mut c = state.db.reader()?;
     let p = params::check(&mut c, &user, &req).map_err(|e| refuse(&e))?;
     drop(c);
-    crate::service::analytics::counts::current(&state.db, chrono::Utc::now().naive_utc())?;
+    crate::service::analytics::counts::current(&state.db, super::now())?;
     jobs::precheck(&state.db, &state.index, &p).map_err(|e| refuse(&e))?;
     let bar = progress_bar("%");
     bar.set_length(100);

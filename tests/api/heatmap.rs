@@ -166,11 +166,11 @@ fn busy_days(app: &TestApp, now: NaiveDateTime) {
             )
             .remove(0)
         };
-        gridline::service::cases::read::unmerge(
+        gridline::service::cases::merge::unmerge(
             db,
             &dispatcher,
             &case_id,
-            &gridline::service::cases::read::UnmergeInput {
+            &gridline::service::cases::merge::UnmergeInput {
                 ticket_id: Some(t.clone()),
                 report_id: None,
                 reason: "not the same problem".into(),

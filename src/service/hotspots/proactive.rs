@@ -443,7 +443,6 @@ pub fn task(
                 created_at: now,
             };
             store::insert(c, &task)?;
-            counts::cases_changed(c, now, std::slice::from_ref(&case.id))?;
             let case = if policy.auto_dispatch {
                 let input = TransitionInput {
                     action: Action::Dispatch.as_str().into(),
@@ -755,6 +754,8 @@ pub fn list(
     }
     let today = local_day(clock.now());
     let filter = filter_for(user, scan);
+    // The figures read the kept counts: every change committed before this read is in them.
+    counts::current(db, clock.now())?;
     let mut c = db.reader()?;
     let total = store::count(&mut c, &filter)?;
     let offset = i64::try_from((page - 1) * per_page).unwrap_or(i64::MAX);

@@ -196,7 +196,10 @@ async fn list_routes_refuse_unknown_parameters_and_values_with_what_they_accept(
     );
     let r = app.get_as(&admin, "/api/v1/cases?source=fax").await;
     assert_eq!(r.json["code"], "invalid_query_value", "{}", r.json);
-    assert_eq!(r.json["accepted"], json!(["hotline", "patrol", "mixed"]));
+    assert_eq!(
+        r.json["accepted"],
+        json!(["hotline", "patrol", "mixed", "proactive"])
+    );
 
     for uri in [
         "/api/v1/units?knd=street",

@@ -325,9 +325,6 @@ pub fn unmerge(
             return Err(CaseError::NothingToUnmerge(case_id.to_owned()));
         }
         let at = now;
-        if let Some(d) = store::standing_decision(c, &item_id)? {
-            store::undo_decision(c, &d.id, at)?;
-        }
         let fresh = CaseRow {
             id: CaseId::generate().to_string(),
             status: "received".into(),
@@ -343,28 +340,13 @@ pub fn unmerge(
             ..case.clone()
         };
         store::insert_case(c, &fresh)?;
-        match kind {
-            "ticket" => store::move_ticket(c, &item_id, &fresh.id)?,
-            _ => store::move_report(c, &item_id, &fresh.id)?,
+        let split = ByHand {
+            outcome: "split",
+            actor: &user.username,
+            reason,
+            at,
         };
-        store::insert_decision(
-            c,
-            &DecisionRow {
-                id: random_id("mrg_"),
-                case_id: fresh.id.clone(),
-                item_kind: kind.to_owned(),
-                item_id: item_id.clone(),
-                outcome: "split".into(),
-                candidate_case_id: Some(case.id.clone()),
-                distance_m: None,
-                age_hours: None,
-                score: None,
-                reason: reason.to_owned(),
-                actor: user.username.clone(),
-                decided_at: at,
-                undone_at: None,
-            },
-        )?;
+        split.move_item(c, kind, &item_id, &case.id, &fresh.id)?;
         let policy = topics::intake_policy(c)?;
         let fresh = rebase(c, fresh)?;
         let fresh = refresh_case(c, fresh, &policy, at)?;
@@ -372,6 +354,54 @@ pub fn unmerge(
         let old = refresh_case(c, old, &policy, at)?;
         Ok((old, fresh))
     })
+}
+
+/// An item moved by a person (a split or a merge by hand): who, why, when, and the decision's outcome.
+struct ByHand<'a> {
+    outcome: &'static str,
+    actor: &'a str,
+    reason: &'a str,
+    at: NaiveDateTime,
+}
+
+impl ByHand<'_> {
+    /// Moves the `kind` (`ticket` or `report`) `item_id` from the case `from` into `into`: the decision that put it
+    /// where it was is marked undone (so it can be moved back), and a new one records this move.
+    fn move_item(
+        &self,
+        c: &mut DbConnection,
+        kind: &str,
+        item_id: &str,
+        from: &str,
+        into: &str,
+    ) -> Result<(), CaseError> {
+        if let Some(d) = store::standing_decision(c, item_id)? {
+            store::undo_decision(c, &d.id, self.at)?;
+        }
+        match kind {
+            "ticket" => store::move_ticket(c, item_id, into)?,
+            _ => store::move_report(c, item_id, into)?,
+        };
+        store::insert_decision(
+            c,
+            &DecisionRow {
+                id: random_id("mrg_"),
+                case_id: into.to_owned(),
+                item_kind: kind.to_owned(),
+                item_id: item_id.to_owned(),
+                outcome: self.outcome.to_owned(),
+                candidate_case_id: Some(from.to_owned()),
+                distance_m: None,
+                age_hours: None,
+                score: None,
+                reason: self.reason.to_owned(),
+                actor: self.actor.to_owned(),
+                decided_at: self.at,
+                undone_at: None,
+            },
+        )?;
+        Ok(())
+    }
 }
 
 /// 并单 by hand: moves every ticket and report of `from` into the case `into_id`, each with a decision saying who
@@ -392,32 +422,14 @@ pub(crate) fn merge_items(
         .iter()
         .map(|t| ("ticket", t.id.as_str()))
         .chain(reports.iter().map(|r| ("report", r.id.as_str())));
+    let merge = ByHand {
+        outcome: "merged_by_hand",
+        actor,
+        reason,
+        at,
+    };
     for (kind, item_id) in items {
-        if let Some(d) = store::standing_decision(c, item_id)? {
-            store::undo_decision(c, &d.id, at)?;
-        }
-        match kind {
-            "ticket" => store::move_ticket(c, item_id, &into.id)?,
-            _ => store::move_report(c, item_id, &into.id)?,
-        };
-        store::insert_decision(
-            c,
-            &DecisionRow {
-                id: random_id("mrg_"),
-                case_id: into.id.clone(),
-                item_kind: kind.to_owned(),
-                item_id: item_id.to_owned(),
-                outcome: "merged_by_hand".into(),
-                candidate_case_id: Some(from.id.clone()),
-                distance_m: None,
-                age_hours: None,
-                score: None,
-                reason: reason.to_owned(),
-                actor: actor.to_owned(),
-                decided_at: at,
-                undone_at: None,
-            },
-        )?;
+        merge.move_item(c, kind, item_id, &from.id, &into.id)?;
     }
     let policy = topics::intake_policy(c)?;
     let into = rebase(c, into)?;

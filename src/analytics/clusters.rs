@@ -5,12 +5,17 @@
 //! what "neighbour" meant in the scan). Its centre is the unit nearest the centroid of its units' centroids, so the
 //! centre is always one of its own units, even for a cluster shaped like a ring or a crescent.
 //!
-//! A significant Gi* says the neighbourhood's values are unusual *relative to the layer's spread*; on very sparse
-//! counts one or two calls are already "unusual". [`confirmed`] adds what a leader needs before sending people: the
-//! cluster holds at least [`Confirmation::min_excess`] calls more than expected, that excess is at least
-//! [`Confirmation::min_z`] Poisson standard deviations, and no single day holds more than
-//! [`Confirmation::max_day_share`] of its calls (a burst on one day — a building calling together about one pipe —
-//! is one incident, which the case merge already joins, not a place where a problem keeps coming back).
+//! A significant Gi* says the neighbourhood's values are unusual *relative to the layer's spread*; on sparse counts,
+//! scanned over every topic of twenty thousand cells, hundreds of neighbourhoods are "unusual" by chance alone.
+//! [`confirmed`] adds what a leader needs before sending people: the cluster holds at least
+//! [`Confirmation::min_excess`] counted calls more than expected, and so many that a Poisson count with the expected
+//! mean would reach them with a probability of at most [`Confirmation::alpha`] / m ([`poisson_sf`]), where m is the
+//! number of unit-and-topic tests the scan made (Bonferroni over everything the scan looked at: a cluster is a
+//! selection among all of them, so the bar is that of the whole family, not of the few candidates Gi* kept).
+//!
+//! The calls counted are damped against bursts before any of this (`crate::analytics::excess::DAY_CAP`): a
+//! building calling together about one burst pipe is one incident, which the case merge already joins, not a place
+//! where a problem keeps coming back.
 
 use super::weights::Weights;
 
@@ -67,31 +72,59 @@ pub fn centre(units: &[usize], points: &[(f64, f64)]) -> Option<usize> {
 /// What a significant cluster must also show to be reported.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Confirmation {
-    /// Fewest calls above the expected count.
+    /// Fewest counted calls above the expected count.
     pub min_excess: f64,
-    /// Fewest Poisson standard deviations of excess, (O − E) / √max(E, 1).
-    pub min_z: f64,
-    /// Largest share of the cluster's calls on its busiest day.
-    pub max_day_share: f64,
+    /// The family-wise error rate shared by all the scan's tests (Bonferroni).
+    pub alpha: f64,
 }
 
 impl Default for Confirmation {
-    /// 5 calls, 3 standard deviations, at most half the calls on one day.
+    /// 5 calls above expectation; 5 % family-wise.
     fn default() -> Self {
         Confirmation {
             min_excess: 5.0,
-            min_z: 3.0,
-            max_day_share: 0.5,
+            alpha: 0.05,
         }
     }
 }
 
-/// Whether a cluster with `observed` calls against `expected`, `busiest_day` of them on one day, is confirmed.
-pub fn confirmed(observed: f64, expected: f64, busiest_day: f64, c: &Confirmation) -> bool {
-    let excess = observed - expected;
-    excess >= c.min_excess
-        && excess / expected.max(1.0).sqrt() >= c.min_z
-        && busiest_day <= c.max_day_share * observed
+/// Whether a cluster with `observed` counted calls against `expected` is confirmed, in a scan that made `tests`
+/// unit-and-topic tests.
+pub fn confirmed(observed: f64, expected: f64, tests: usize, c: &Confirmation) -> bool {
+    observed - expected >= c.min_excess
+        && poisson_sf(observed, expected) <= c.alpha / tests.max(1) as f64
+}
+
+/// P(X ≥ k) for X ~ Poisson(λ), `k` rounded down to a whole count: summed term by term from k upwards in logs (each
+/// term e^(−λ) λʲ / j!), which keeps full relative precision far into the tail where 1 − P(X < k) would round to 0.
+/// 1 for k ≤ 0; for k ≤ λ (a tail of at least about a half) through the complement instead.
+pub fn poisson_sf(k: f64, lambda: f64) -> f64 {
+    let k = k.floor();
+    if k <= 0.0 || !k.is_finite() {
+        return 1.0;
+    }
+    let lambda = lambda.max(0.0);
+    if lambda == 0.0 {
+        return 0.0;
+    }
+    let ln_pmf = |j: f64| -lambda + j * lambda.ln() - libm::lgamma(j + 1.0);
+    if k <= lambda {
+        // The lower tail P(X < k) has at most about λ + 1 terms that matter.
+        let below: f64 = (0..k as u64).map(|j| ln_pmf(j as f64).exp()).sum();
+        return (1.0 - below).clamp(0.0, 1.0);
+    }
+    // Terms fall from j = k on (j > λ): stop when they no longer change the sum; at most 10,000 terms.
+    let mut sum = 0.0;
+    let mut j = k;
+    for _ in 0..10_000 {
+        let term = ln_pmf(j).exp();
+        sum += term;
+        if term <= sum * 1e-17 {
+            break;
+        }
+        j += 1.0;
+    }
+    sum.min(1.0)
 }
 
 #[cfg(test)]
@@ -154,15 +187,42 @@ mod tests {
     }
 
     #[test]
-    fn a_cluster_needs_enough_calls_above_expectation_spread_over_days() {
+    fn a_cluster_needs_enough_calls_above_expectation_at_the_family_wide_bar() {
         let c = Confirmation::default();
-        // 30 calls against 4 expected, at most 6 a day: confirmed.
-        assert!(confirmed(30.0, 4.0, 6.0, &c));
+        // A scan of 50 topics over 20,000 cells: the bar is 0.05 / 1,000,000 = 5e-8.
+        let tests = 1_000_000;
+        // 30 calls against 1 expected: P(X ≥ 30) ≈ 1.4e-33 — confirmed.
+        assert!(confirmed(30.0, 1.0, tests, &c));
+        // 9 calls against 0.7: P(X ≥ 9) ≈ 5.9e-8, just above the bar — not confirmed; 10 calls (4.1e-9) are.
+        assert!(!confirmed(9.0, 0.7, tests, &c));
+        assert!(confirmed(10.0, 0.7, tests, &c));
         // Four calls above expectation are too few, however unlikely.
-        assert!(!confirmed(4.2, 0.2, 1.0, &c));
-        // 110 against 100: 10 more, but only one standard deviation.
-        assert!(!confirmed(110.0, 100.0, 10.0, &c));
-        // 9 calls, 8 of them on one day: one incident.
-        assert!(!confirmed(9.0, 0.5, 8.0, &c));
+        assert!(!confirmed(4.2, 0.2, tests, &c));
+        // 140 against 100: P ≈ 9.2e-5, unremarkable among a million tests, though it would pass alone.
+        assert!(!confirmed(140.0, 100.0, tests, &c));
+        assert!(confirmed(140.0, 100.0, 1, &c));
+    }
+
+    #[test]
+    fn the_poisson_tail_matches_scipy() {
+        // scipy.stats.poisson.sf(k - 1, mu), i.e. P(X ≥ k).
+        let cases = [
+            (1.0, 0.5, 0.393_469_340_287_366_5),
+            (8.0, 0.7, 7.693_477_090_457_958e-7),
+            (10.0, 0.7, 4.126_701_493_558_143_5e-9),
+            (30.0, 1.0, 1.433_081_416_722_330_3e-33),
+            (140.0, 100.0, 9.164_651_426_510_271e-5),
+            (3.0, 4.0, 0.761_896_694_446_455_6),
+            (100.0, 100.0, 0.513_298_798_279_148_7),
+        ];
+        for (k, mu, want) in cases {
+            let got = poisson_sf(k, mu);
+            assert!(
+                ((got - want) / want).abs() < 1e-9,
+                "P(X ≥ {k} | {mu}) = {got}, scipy {want}"
+            );
+        }
+        assert_eq!(poisson_sf(0.0, 3.0), 1.0);
+        assert_eq!(poisson_sf(2.0, 0.0), 0.0);
     }
 }

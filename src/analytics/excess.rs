@@ -28,6 +28,19 @@
 //! z-score, its p-values and the permutation test do not change under such a shift (Σⱼ wᵢⱼ yⱼ − ȳ Wᵢ and s are
 //! unchanged, and every permuted sum moves with the observed one), so the scan's bins are those of the excess.
 
+/// Calls counted per unit, topic and day: at most this many. A building calling together (a heating failure, a
+/// burst pipe: five to ten neighbours within hours) is one incident that the case merge joins, not a problem that
+/// keeps coming back; counted in full it would outweigh weeks of a real hotspot in a place that expects less than
+/// one call a month. Two a day keeps the signal of a problem that returns day after day (a hotspot of k days counts
+/// at least k, usually 2k) and of two separate callers on a day, while a burst counts as two. Every count of a
+/// scan — the window, the history, the expected counts — is counted this way, so they stay comparable.
+pub const DAY_CAP: f64 = 2.0;
+
+/// The calls of one unit, topic and day as a scan counts them (see [`DAY_CAP`]).
+pub fn counted(calls: f64) -> f64 {
+    calls.clamp(0.0, DAY_CAP)
+}
+
 /// Expected counts from the place's history: `history[k][i]` is place i's count in the k-th previous window.
 /// `None` when the history holds no count at all (there is no share to take).
 pub fn from_history(window_total: f64, history: &[Vec<f64>]) -> Option<Vec<f64>> {
@@ -109,6 +122,15 @@ pub fn shifted(values: &[f64]) -> Vec<f64> {
 mod tests {
     use super::*;
     use crate::analytics::{Options, Weights, gistar};
+
+    #[test]
+    fn a_day_counts_at_most_two_calls_of_a_topic_in_a_place() {
+        assert_eq!(counted(0.0), 0.0);
+        assert_eq!(counted(1.0), 1.0);
+        assert_eq!(counted(2.0), 2.0);
+        // A building calling together: nine calls in a day count as two.
+        assert_eq!(counted(9.0), 2.0);
+    }
 
     #[test]
     fn history_gives_each_place_its_usual_share_of_the_window() {

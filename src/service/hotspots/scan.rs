@@ -7,9 +7,12 @@
 //! (`crate::analytics::excess` says which formula and why). The bins are corrected together (Benjamini–Hochberg
 //! over every unit of every topic scanned, when `fdr`), because a scan of fifty topics would otherwise report
 //! chance clusters in some of them. Units at the 95 % bin or above that touch under the same weights form
-//! clusters; a cluster is reported when it also holds enough calls above expectation, spread over more than one
-//! day (`crate::analytics::clusters::confirmed`). Each cluster carries its units, centre, the calls per topic in
-//! the window and expected from the baseline, its strongest z, and which baseline it used.
+//! clusters; a cluster is reported when it also holds enough calls above expectation to pass the bar of the whole
+//! scan (`crate::analytics::clusters::confirmed`: a Poisson tail under 5 % over the number of unit-and-topic
+//! tests). Calls are counted at most two per unit, topic and day (`crate::analytics::excess::DAY_CAP`), so a
+//! building calling together about one incident does not make a hotspot. Each cluster carries its units, centre,
+//! the calls per topic in the window (all of them, and as counted) and expected from the baseline, its strongest z,
+//! and which baseline it used.
 //!
 //! **`emerging`**: the calls of the chosen topics per unit and step (week or month), Gi* at every step and the
 //! Mann-Kendall trend of each unit's z-scores, classified as ArcGIS Pro's Emerging Hot Spot Analysis does
@@ -67,7 +70,10 @@ pub struct TopicCount {
     pub topic: String,
     /// Calls in the window.
     pub window: i64,
-    /// Calls expected from the baseline.
+    /// Calls in the window as counted (at most two per unit and day; 0 in scans stored before it was kept).
+    #[serde(default)]
+    pub counted: i64,
+    /// Counted calls expected from the baseline.
     pub baseline: f64,
 }
 
@@ -90,8 +96,16 @@ pub struct Cluster {
     pub bin: i8,
     /// Calls in the window.
     pub observed: i64,
-    /// Calls expected.
+    /// Calls in the window as counted: at most two per unit and day, so that a building calling together counts as
+    /// one incident (`crate::analytics::excess::DAY_CAP`). 0 in scans stored before it was kept.
+    #[serde(default)]
+    pub counted: i64,
+    /// Counted calls expected.
     pub expected: f64,
+    /// The chance of `counted` or more under the baseline (Poisson), the figure held against the scan's bar (1 in
+    /// scans stored before it was kept).
+    #[serde(default = "one")]
+    pub p_value: f64,
     /// Calls on its busiest day.
     pub busiest_day: i64,
     /// Per second-level topic, calls in the window and expected.
@@ -210,24 +224,40 @@ pub fn run(
 /// Per second-level topic, the calls of every unit.
 type ByTopic = BTreeMap<String, Vec<f64>>;
 
-fn by_topic(layer: &Layer, rows: &[PlaceTopic]) -> ByTopic {
-    let mut out: ByTopic = BTreeMap::new();
-    for r in rows {
-        if let Some(i) = layer.position(&r.place) {
-            out.entry(r.topic.clone())
-                .or_insert_with(|| vec![0.0; layer.codes.len()])[i] += r.tickets as f64;
-        }
-    }
-    out
+/// A window's calls per topic and unit: as counted (at most [`excess::DAY_CAP`] per unit, topic and day) and all.
+struct Read {
+    counted: ByTopic,
+    all: ByTopic,
 }
 
+fn by_topic(layer: &Layer, rows: &[PlaceTopic]) -> Read {
+    let mut read = Read {
+        counted: BTreeMap::new(),
+        all: BTreeMap::new(),
+    };
+    let n = layer.codes.len();
+    for r in rows {
+        if let Some(i) = layer.position(&r.place) {
+            let calls = r.tickets as f64;
+            read.counted
+                .entry(r.topic.clone())
+                .or_insert_with(|| vec![0.0; n])[i] += excess::counted(calls);
+            read.all
+                .entry(r.topic.clone())
+                .or_insert_with(|| vec![0.0; n])[i] += calls;
+        }
+    }
+    read
+}
+
+/// The calls of `from..=to`, read per unit, topic and day so that each day is counted with its cap.
 fn read(
     c: &mut DbConnection,
     layer: &Layer,
     params: &ScanParams,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<ByTopic, ScanError> {
+) -> Result<Read, ScanError> {
     let rows = store::tickets(
         c,
         layer.level,
@@ -236,7 +266,7 @@ fn read(
         &params.topics,
         params.coverage.as_deref(),
         false,
-        false,
+        true,
     )?;
     Ok(by_topic(layer, &rows))
 }
@@ -273,7 +303,7 @@ fn expected(
 
 struct Scanned {
     group: String,
-    observed: Vec<f64>,
+    counted: Vec<f64>,
     expected: Vec<f64>,
     baseline: &'static str,
     z: Vec<f64>,
@@ -289,7 +319,7 @@ fn gistar(
     let n = layer.codes.len();
     let window = params.window();
     let days = window.days();
-    let now = read(c, layer, params, window.from, window.to)?;
+    let Read { counted: now, all } = read(c, layer, params, window.from, window.to)?;
     let groups: Vec<String> = if params.topics.is_empty() {
         now.keys().filter(|t| t.len() == 4).cloned().collect()
     } else {
@@ -304,7 +334,7 @@ fn gistar(
     for k in 1..=i64::from(params.history) {
         let to = window.from - Duration::days((k - 1) * days + 1);
         let from = to - Duration::days(days - 1);
-        let data = read(c, layer, params, from, to)?;
+        let data = read(c, layer, params, from, to)?.counted;
         let total: f64 = data.values().flatten().sum();
         previous_totals.push(total);
         if excess::usable_history(window_total, &previous_totals) < previous_totals.len() {
@@ -331,7 +361,7 @@ fn gistar(
                 group: group.clone(),
                 two_sided: g.p_norm.iter().map(|p| (2.0 * p).min(1.0)).collect(),
                 z: g.z,
-                observed,
+                counted: observed,
                 expected,
                 baseline,
             }),
@@ -363,12 +393,14 @@ fn gistar(
     let busiest = busiest_days(c, layer, params, &scanned, &candidates)?;
     progress(0.9);
     let confirmation = Confirmation::default();
+    // Every unit of every topic scanned was a test a cluster could have come from.
+    let tests = n * scanned.len();
     let mut out = Vec::new();
     for ((s, units, bin), busiest_day) in candidates.iter().zip(&busiest) {
         let sc = &scanned[*s];
-        let observed: f64 = units.iter().map(|&u| sc.observed[u]).sum();
+        let counted: f64 = units.iter().map(|&u| sc.counted[u]).sum();
         let expected: f64 = units.iter().map(|&u| sc.expected[u]).sum();
-        if !clusters::confirmed(observed, expected, *busiest_day, &confirmation) {
+        if !clusters::confirmed(counted, expected, tests, &confirmation) {
             continue;
         }
         let Some(centre) = clusters::centre(units, &layer.points) else {
@@ -378,6 +410,7 @@ fn gistar(
             .iter()
             .map(|&u| sc.z[u])
             .fold(f64::NEG_INFINITY, f64::max);
+        let calls = group_sum(&all, &sc.group, n);
         out.push(Cluster {
             rank: 0,
             topic: sc.group.clone(),
@@ -390,10 +423,12 @@ fn gistar(
             },
             strongest_z: round6(strongest_z),
             bin: *bin,
-            observed: observed.round() as i64,
+            observed: units.iter().map(|&u| calls[u]).sum::<f64>().round() as i64,
+            counted: counted.round() as i64,
             expected: round3(expected),
+            p_value: clusters::poisson_sf(counted, expected),
             busiest_day: busiest_day.round() as i64,
-            counts: topic_counts(layer, &now, &past, &sc.group, sc.baseline, units),
+            counts: topic_counts(layer, &now, &all, &past, &sc.group, sc.baseline, units),
         });
     }
     out.sort_by(|a, b| {
@@ -478,10 +513,12 @@ fn busiest_days(
         .collect())
 }
 
-/// Per second-level topic of `group`, the calls of `units` in the window and expected from the same baseline.
+/// Per second-level topic of `group`, the calls of `units` in the window (all and counted) and expected from the
+/// same baseline.
 fn topic_counts(
     layer: &Layer,
     now: &ByTopic,
+    all: &ByTopic,
     past: &[ByTopic],
     group: &str,
     baseline: &str,
@@ -491,10 +528,13 @@ fn topic_counts(
     now.iter()
         .filter(|(t, _)| t.starts_with(group))
         .filter_map(|(topic, observed)| {
-            let window: f64 = units.iter().map(|&u| observed[u]).sum();
-            if window <= 0.0 {
+            let counted: f64 = units.iter().map(|&u| observed[u]).sum();
+            if counted <= 0.0 {
                 return None;
             }
+            let window: f64 = all
+                .get(topic)
+                .map_or(0.0, |v| units.iter().map(|&u| v[u]).sum());
             let history: Vec<Vec<f64>> = if baseline == "history" {
                 past.iter()
                     .map(|p| p.get(topic).cloned().unwrap_or_else(|| vec![0.0; n]))
@@ -506,6 +546,7 @@ fn topic_counts(
             Some(TopicCount {
                 topic: topic.clone(),
                 window: window.round() as i64,
+                counted: counted.round() as i64,
                 baseline: round3(units.iter().map(|&u| e[u]).sum()),
             })
         })
@@ -613,6 +654,10 @@ fn emerging(
         categories,
         patterns,
     })
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 fn round6(x: f64) -> f64 {

@@ -3,6 +3,7 @@
 
 mod analytics;
 mod chain;
+mod forewarning;
 mod geodata;
 mod hotspots;
 mod import;

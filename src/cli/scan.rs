@@ -19,6 +19,9 @@ pub enum ScanWhat {
     /// Hot spot clusters in the city's own data: places with more calls on a topic than usual (their own history
     /// or, without one, their households), as `POST /api/v1/scans` computes them.
     Hotspots(Box<super::hotspots::HotspotsArgs>),
+    /// Seasonal forewarning (冬病夏治): for each seasonal topic whose season starts within the policy's weeks, last
+    /// season's clusters in each district of `forewarning.districts`, proposed once (as the scheduler does).
+    Forewarning(super::forewarning::ForewarningArgs),
 }
 
 /// Arguments of `scan gistar`.
@@ -57,6 +60,7 @@ pub fn run(what: ScanWhat) -> anyhow::Result<()> {
     match what {
         ScanWhat::Gistar(args) => gistar(&args),
         ScanWhat::Hotspots(args) => super::hotspots::run(&args),
+        ScanWhat::Forewarning(args) => super::forewarning::run(&args),
     }
 }
 

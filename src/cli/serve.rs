@@ -50,6 +50,9 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
                 if let Err(e) = crate::service::hotspots::jobs::monthly(&db, &index, &clock) {
                     tracing::error!(error = %e, "monthly hot spot scans failed; trying again next pass");
                 }
+                if let Err(e) = crate::service::hotspots::forewarning::propose(&db, &index, &clock) {
+                    tracing::error!(error = %e, "seasonal forewarning failed; trying again next pass");
+                }
             },
         )
         .context("cannot start the work scheduler")?;

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 #[derive(Debug, Subcommand)]
 pub enum TopicsAction {
     /// Replace the taxonomy from a CSV file (header: code,parent_code,name_zh,name_en,time_class,grid_class,
-    /// department,merge_radius_m,merge_window_hours,merge_same_building); topics left out become inactive.
+    /// department,merge_radius_m,merge_window_hours,merge_same_building,season — season `MM-DD..MM-DD` or empty, and
+    /// the column may be left out); topics left out become inactive.
     Import {
         /// The CSV file.
         file: PathBuf,

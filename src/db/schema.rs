@@ -523,6 +523,7 @@ diesel::table! {
         merge_window_hours -> Integer,
         merge_same_building -> Bool,
         active -> Bool,
+        season -> Nullable<Text>,
     }
 }
 

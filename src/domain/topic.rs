@@ -1,8 +1,10 @@
 //! The topic taxonomy: two levels (a class such as `01` 市容环卫 and its topics such as `0101` 暴露垃圾), each with
 //! its default time class, grid class, the department the dispatch catalogue names, and its merge policy. The
 //! taxonomy is data: the built-in one ([`DEFAULT_CSV`]) is loaded on first start and can be replaced from a CSV file
-//! without a code change.
+//! without a code change. A topic may be seasonal ([`Season`]: heating in winter, waterlogging in the flood season):
+//! its hot spots of last season are proposed ahead of the next one (冬病夏治, `crate::service::hotspots::forewarning`).
 
+use chrono::{Datelike, Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::fmt;
@@ -10,8 +12,9 @@ use std::fmt;
 /// The built-in taxonomy (from DESIGN.md), as CSV.
 pub const DEFAULT_CSV: &str = include_str!("topics.csv");
 
-/// The CSV header, in order.
-pub const CSV_HEADER: [&str; 10] = [
+/// The CSV header, in order. Files written before seasons existed have the first ten columns only; a row may leave
+/// out the last column (`season`) too.
+pub const CSV_HEADER: [&str; 11] = [
     "code",
     "parent_code",
     "name_zh",
@@ -22,7 +25,11 @@ pub const CSV_HEADER: [&str; 10] = [
     "merge_radius_m",
     "merge_window_hours",
     "merge_same_building",
+    "season",
 ];
+
+/// The columns every taxonomy file has (the header without `season`).
+const REQUIRED_COLUMNS: usize = 10;
 
 /// A topic code: two digits for a class, four for a topic within it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -175,6 +182,122 @@ pub struct Topic {
     pub department: String,
     /// When items merge.
     pub merge: MergeRule,
+    /// The time of year its problems come (`None`: all year).
+    pub season: Option<Season>,
+}
+
+/// A month and day of the year (`MM-DD`); 02-29 is a day of every year, taken as 02-28 in a common year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MonthDay {
+    month: u32,
+    day: u32,
+}
+
+impl MonthDay {
+    /// Parses `MM-DD` (a day that exists in a leap year).
+    pub fn parse(s: &str) -> Option<MonthDay> {
+        let (m, d) = s.trim().split_once('-')?;
+        if m.len() != 2 || d.len() != 2 {
+            return None;
+        }
+        let (month, day) = (m.parse().ok()?, d.parse().ok()?);
+        // 2000 is a leap year: every month-day that ever exists exists in it.
+        NaiveDate::from_ymd_opt(2000, month, day).map(|_| MonthDay { month, day })
+    }
+
+    /// This day in `year` (02-29 is 02-28 in a common year); `None` only outside the calendar's years.
+    pub fn in_year(self, year: i32) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(year, self.month, self.day)
+            .or_else(|| NaiveDate::from_ymd_opt(year, self.month, self.day - 1))
+    }
+}
+
+impl fmt::Display for MonthDay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}-{:02}", self.month, self.day)
+    }
+}
+
+/// The time of year a topic's problems come, `MM-DD..MM-DD` (both days included); it spans the new year when it
+/// ends before it starts (`11-15..03-15`, Beijing's heating season).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Season {
+    /// First day.
+    pub start: MonthDay,
+    /// Last day.
+    pub end: MonthDay,
+}
+
+impl Season {
+    /// Parses `MM-DD..MM-DD`.
+    pub fn parse(s: &str) -> Option<Season> {
+        let (a, b) = s.trim().split_once("..")?;
+        Some(Season {
+            start: MonthDay::parse(a)?,
+            end: MonthDay::parse(b)?,
+        })
+    }
+
+    /// The occurrence that starts in `year`: (first day, last day), the last day in the next year when the season
+    /// spans the new year.
+    pub fn starting_in(self, year: i32) -> Option<(NaiveDate, NaiveDate)> {
+        let first = self.start.in_year(year)?;
+        let end_year = if self.end < self.start {
+            year + 1
+        } else {
+            year
+        };
+        Some((first, self.end.in_year(end_year)?))
+    }
+
+    /// The first day of the next occurrence after `today` (`today` itself is not next: that season has begun).
+    pub fn next_start(self, today: NaiveDate) -> Option<NaiveDate> {
+        match self.starting_in(today.year())? {
+            (first, _) if first > today => Some(first),
+            _ => self.starting_in(today.year() + 1).map(|(first, _)| first),
+        }
+    }
+}
+
+impl fmt::Display for Season {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}..{}", self.start, self.end)
+    }
+}
+
+impl Serialize for Season {
+    /// As it is written: `MM-DD..MM-DD`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// What a forewarning looks at: the season about to start and the last one's days that are over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Forewarning {
+    /// The first day of the coming season.
+    pub season_starts: NaiveDate,
+    /// The first day of last season (the occurrence that started a year before `season_starts`).
+    pub last_from: NaiveDate,
+    /// Its last day, or yesterday when it has not ended yet.
+    pub last_to: NaiveDate,
+}
+
+/// The forewarning due `today` for `season` when the next season starts within `weeks` weeks (its first day `S`:
+/// `S − 7·weeks ≤ today < S`), else `None`. Last season is the occurrence that started in the year before `S`,
+/// its end cut to yesterday.
+pub fn forewarning_due(season: Season, today: NaiveDate, weeks: u32) -> Option<Forewarning> {
+    let starts = season.next_start(today)?;
+    if starts - Duration::days(7 * i64::from(weeks)) > today {
+        return None;
+    }
+    let (last_from, last_end) = season.starting_in(starts.year() - 1)?;
+    let last_to = last_end.min(today - Duration::days(1));
+    (last_from <= last_to).then_some(Forewarning {
+        season_starts: starts,
+        last_from,
+        last_to,
+    })
 }
 
 /// A line of a taxonomy file that is wrong, and why.
@@ -196,13 +319,9 @@ const MAX_NAME_CHARS: usize = 100;
 const MAX_RADIUS_M: u32 = 5_000;
 const MAX_WINDOW_HOURS: u32 = 24 * 366;
 
-fn parse_row(rec: &csv::StringRecord) -> Result<Topic, String> {
-    if rec.len() != CSV_HEADER.len() {
-        return Err(format!(
-            "expected {} fields, found {}",
-            CSV_HEADER.len(),
-            rec.len()
-        ));
+fn parse_row(rec: &csv::StringRecord, columns: usize) -> Result<Topic, String> {
+    if rec.len() != columns && rec.len() != REQUIRED_COLUMNS {
+        return Err(format!("expected {columns} fields, found {}", rec.len()));
     }
     let f = |i: usize| rec.get(i).unwrap_or("").trim();
     let code = TopicCode::parse(f(0))
@@ -256,6 +375,15 @@ fn parse_row(rec: &csv::StringRecord) -> Result<Topic, String> {
                 }
             },
         },
+        season: match f(10) {
+            "" => None,
+            s => Some(Season::parse(s).ok_or_else(|| {
+                format!(
+                    "season {:?} is not MM-DD..MM-DD (first and last day, e.g. 11-15..03-15; empty: all year)",
+                    s.chars().take(40).collect::<String>()
+                )
+            })?),
+        },
         code,
     })
 }
@@ -268,20 +396,33 @@ pub fn parse_csv(text: &str) -> Result<Vec<Topic>, Vec<LineError>> {
         .flexible(true)
         .from_reader(text.as_bytes());
     let mut errors = Vec::new();
-    match reader.headers() {
-        Ok(h) if h.iter().map(str::trim).eq(CSV_HEADER) => {}
+    let columns = match reader.headers() {
+        Ok(h) if h.iter().map(str::trim).eq(CSV_HEADER) => CSV_HEADER.len(),
+        Ok(h)
+            if h.iter()
+                .map(str::trim)
+                .eq(CSV_HEADER[..REQUIRED_COLUMNS].iter().copied()) =>
+        {
+            REQUIRED_COLUMNS
+        }
         _ => {
             return Err(vec![LineError {
                 line: 1,
-                message: format!("the header must be {}", CSV_HEADER.join(",")),
+                message: format!(
+                    "the header must be {} (season may be left out)",
+                    CSV_HEADER.join(",")
+                ),
             }]);
         }
-    }
+    };
     let mut topics = Vec::new();
     let mut seen = HashSet::new();
     for (i, rec) in reader.records().enumerate() {
         let line = i + 2;
-        match rec.map_err(|e| e.to_string()).and_then(|r| parse_row(&r)) {
+        match rec
+            .map_err(|e| e.to_string())
+            .and_then(|r| parse_row(&r, columns))
+        {
             Ok(t) if !seen.insert(t.code.clone()) => errors.push(LineError {
                 line,
                 message: format!("{} appears twice", t.code),
@@ -322,6 +463,7 @@ pub fn to_csv(topics: &[Topic]) -> String {
     for t in topics {
         let radius = t.merge.radius_m.to_string();
         let window = t.merge.window_hours.to_string();
+        let season = t.season.map(|s| s.to_string()).unwrap_or_default();
         ok &= write(&[
             t.code.as_str(),
             t.parent.as_ref().map_or("", TopicCode::as_str),
@@ -337,6 +479,7 @@ pub fn to_csv(topics: &[Topic]) -> String {
             } else {
                 "false"
             },
+            &season,
         ]);
     }
     debug_assert!(ok, "writing CSV to memory cannot fail");
@@ -389,6 +532,163 @@ mod tests {
         );
         let errors = parse_csv(&text).unwrap_err();
         assert!(errors[0].message.contains("class 01"), "{errors:?}");
+    }
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn the_built_in_seasonal_topics_carry_their_seasons() {
+        let topics = parse_csv(DEFAULT_CSV).unwrap();
+        let seasonal: Vec<(String, String)> = topics
+            .iter()
+            .filter_map(|t| Some((t.code.to_string(), t.season?.to_string())))
+            .collect();
+        assert_eq!(
+            seasonal,
+            [
+                ("0203".to_owned(), "05-01..09-30".to_owned()),
+                ("0304".to_owned(), "06-01..09-15".to_owned()),
+                ("0401".to_owned(), "06-01..09-15".to_owned()),
+                ("0701".to_owned(), "11-15..03-15".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_season_is_two_real_month_days_and_prints_as_it_was_written() {
+        for good in [
+            "11-15..03-15",
+            "06-01..09-15",
+            "02-29..03-01",
+            "01-01..12-31",
+        ] {
+            assert_eq!(Season::parse(good).unwrap().to_string(), good);
+        }
+        for bad in [
+            "",
+            "11-15",
+            "11-15..",
+            "13-01..03-15",
+            "11-31..03-15",
+            "02-30..03-01",
+            "1-5..3-15",
+            "11-15...03-15",
+            "11/15..03/15",
+            "00-10..03-15",
+            "11-00..03-15",
+        ] {
+            assert!(Season::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_season_spanning_the_new_year_ends_in_the_next_year_and_feb_29_is_feb_28_in_a_common_year()
+    {
+        let heating = Season::parse("11-15..03-15").unwrap();
+        assert_eq!(
+            heating.starting_in(2025),
+            Some((d("2025-11-15"), d("2026-03-15")))
+        );
+        let flood = Season::parse("06-01..09-15").unwrap();
+        assert_eq!(
+            flood.starting_in(2026),
+            Some((d("2026-06-01"), d("2026-09-15")))
+        );
+        let leap = Season::parse("02-29..03-10").unwrap();
+        assert_eq!(
+            leap.starting_in(2028),
+            Some((d("2028-02-29"), d("2028-03-10")))
+        );
+        assert_eq!(
+            leap.starting_in(2027),
+            Some((d("2027-02-28"), d("2027-03-10")))
+        );
+        let to_leap = Season::parse("12-01..02-29").unwrap();
+        assert_eq!(
+            to_leap.starting_in(2027),
+            Some((d("2027-12-01"), d("2028-02-29")))
+        );
+        assert_eq!(
+            to_leap.starting_in(2026),
+            Some((d("2026-12-01"), d("2027-02-28")))
+        );
+        // The longest occurrence is a year and a day: within a scan's window.
+        let (a, b) = Season::parse("03-02..03-01")
+            .unwrap()
+            .starting_in(2027)
+            .unwrap();
+        assert_eq!((b - a).num_days() + 1, 366);
+        // The next start: today's season has begun, so the next is a year on.
+        assert_eq!(heating.next_start(d("2026-01-10")), Some(d("2026-11-15")));
+        assert_eq!(heating.next_start(d("2026-11-15")), Some(d("2027-11-15")));
+        assert_eq!(heating.next_start(d("2026-11-14")), Some(d("2026-11-15")));
+    }
+
+    #[test]
+    fn a_forewarning_is_due_within_its_weeks_before_the_season_and_looks_at_last_season() {
+        let heating = Season::parse("11-15..03-15").unwrap();
+        // Six weeks before 15 November 2026 is 4 October.
+        assert_eq!(forewarning_due(heating, d("2026-10-03"), 6), None);
+        let due = Forewarning {
+            season_starts: d("2026-11-15"),
+            last_from: d("2025-11-15"),
+            last_to: d("2026-03-15"),
+        };
+        assert_eq!(forewarning_due(heating, d("2026-10-04"), 6), Some(due));
+        assert_eq!(forewarning_due(heating, d("2026-11-14"), 6), Some(due));
+        // The season has begun: the next one is a year away.
+        assert_eq!(forewarning_due(heating, d("2026-11-15"), 6), None);
+        assert_eq!(forewarning_due(heating, d("2026-07-01"), 26), Some(due));
+        assert_eq!(forewarning_due(heating, d("2026-05-16"), 26), None);
+        // A long season whose last occurrence has not ended: cut to yesterday.
+        let long = Season::parse("04-01..02-28").unwrap();
+        let f = forewarning_due(long, d("2027-02-10"), 8).unwrap();
+        assert_eq!(f.season_starts, d("2027-04-01"));
+        assert_eq!(f.last_from, d("2026-04-01"));
+        assert_eq!(f.last_to, d("2027-02-09"));
+        // A season starting on 29 February, in a common year and a leap year.
+        let leap = Season::parse("02-29..03-31").unwrap();
+        let f = forewarning_due(leap, d("2028-02-01"), 6).unwrap();
+        assert_eq!(f.season_starts, d("2028-02-29"));
+        assert_eq!((f.last_from, f.last_to), (d("2027-02-28"), d("2027-03-31")));
+        let f = forewarning_due(leap, d("2027-02-01"), 6).unwrap();
+        assert_eq!(f.season_starts, d("2027-02-28"));
+        assert_eq!((f.last_from, f.last_to), (d("2026-02-28"), d("2026-03-31")));
+    }
+
+    #[test]
+    fn a_file_without_the_season_column_reads_and_a_bad_season_is_a_line_error() {
+        let old = "code,parent_code,name_zh,name_en,time_class,grid_class,department,merge_radius_m,merge_window_hours,merge_same_building\n\
+            07,,供暖,heating,24h,event,城管委,0,168,true\n\
+            0701,07,供暖不热,heating not warm,24h,event,城管委,0,168,true\n";
+        let topics = parse_csv(old).unwrap();
+        assert!(topics.iter().all(|t| t.season.is_none()));
+        // The old header takes no season column.
+        let extra = format!(
+            "{old}0702,07,供暖漏水,heating leak,24h,event,城管委,0,168,true,11-15..03-15\n"
+        );
+        assert_eq!(parse_csv(&extra).unwrap_err()[0].line, 4);
+        let new = format!(
+            "{}\n07,,供暖,heating,24h,event,城管委,0,168,true,\n\
+             0701,07,供暖不热,heating not warm,24h,event,城管委,0,168,true,11-15..02-30\n\
+             0702,07,供暖漏水,heating leak,24h,event,城管委,0,168,true,11-15..03-15\n\
+             0703,07,停暖,no heating,24h,event,城管委,0,168,true\n",
+            CSV_HEADER.join(",")
+        );
+        let errors = parse_csv(&new).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].line, 3);
+        assert!(errors[0].message.contains("season"), "{errors:?}");
+        let fixed = new.replace("02-30", "03-15");
+        let topics = parse_csv(&fixed).unwrap();
+        assert_eq!(
+            topics[1].season.map(|s| s.to_string()).as_deref(),
+            Some("11-15..03-15")
+        );
+        assert_eq!(topics[3].season, None);
+        assert_eq!(parse_csv(&to_csv(&topics)).unwrap(), topics);
     }
 
     #[test]

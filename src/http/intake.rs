@@ -36,6 +36,9 @@ pub struct TopicDto {
     pub merge_same_building: bool,
     /// Whether new items may use it.
     pub active: bool,
+    /// The time of year its problems come, `MM-DD..MM-DD` (both days included; spanning the new year when it ends
+    /// before it starts); `None`: all year.
+    pub season: Option<String>,
 }
 
 impl From<crate::store::topics::TopicRow> for TopicDto {
@@ -52,6 +55,7 @@ impl From<crate::store::topics::TopicRow> for TopicDto {
             merge_window_hours: r.merge_window_hours,
             merge_same_building: r.merge_same_building,
             active: r.active,
+            season: r.season,
         }
     }
 }

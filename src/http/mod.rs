@@ -12,6 +12,7 @@ pub mod chain;
 pub mod client_addr;
 pub mod devices;
 pub mod dto;
+pub mod forewarnings;
 pub mod health;
 pub mod heatmap;
 pub mod intake;
@@ -182,6 +183,8 @@ pub fn api(r: &mut Routes<'_>) {
     // Proactive cases made from scan clusters (未诉先办) and whether they worked.
     r.add(Method::POST, "/api/v1/scans/{id}/tasks", proactive::create);
     r.add(Method::GET, "/api/v1/proactive", proactive::list);
+    // Last season's clusters of seasonal topics, proposed before the season (冬病夏治).
+    r.add(Method::GET, "/api/v1/forewarnings", forewarnings::list);
     r.add(Method::POST, "/api/v1/devices", devices::register);
     r.add(Method::GET, "/api/v1/devices", devices::list);
     r.add(Method::POST, "/api/v1/devices/{id}/revoke", devices::revoke);

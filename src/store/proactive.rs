@@ -71,6 +71,21 @@ pub fn of_cluster(
         .optional()
 }
 
+/// The tasked clusters of `scans`: (scan id, cluster, case id).
+pub fn tasked_of_scans(
+    conn: &mut DbConnection,
+    scans: &[String],
+) -> QueryResult<Vec<(String, i32, String)>> {
+    proactive_tasks::table
+        .filter(proactive_tasks::scan_id.eq_any(scans))
+        .select((
+            proactive_tasks::scan_id,
+            proactive_tasks::cluster,
+            proactive_tasks::case_id,
+        ))
+        .load(conn)
+}
+
 /// What a list is limited to: place-code prefixes and topic prefixes (`None`: no limit), and one scan.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {

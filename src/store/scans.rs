@@ -88,6 +88,25 @@ pub fn scheduled(conn: &mut DbConnection, key: &str) -> QueryResult<bool> {
     .get_result(conn)
 }
 
+/// The scans whose schedule key starts with `prefix` (at most `limit`, newest first): (id, coverage, key) for
+/// the scope check.
+pub fn scheduled_under(
+    conn: &mut DbConnection,
+    prefix: &str,
+    limit: i64,
+) -> QueryResult<Vec<(String, String, String)>> {
+    scans::table
+        .filter(scans::schedule_key.like(format!("{prefix}%")))
+        .order((scans::created_at.desc(), scans::id.desc()))
+        .limit(limit)
+        .select((
+            scans::id,
+            scans::coverage,
+            scans::schedule_key.assume_not_null(),
+        ))
+        .load(conn)
+}
+
 /// Scans queued or running.
 pub fn active(conn: &mut DbConnection) -> QueryResult<i64> {
     scans::table

@@ -30,6 +30,8 @@ pub struct TopicRow {
     pub merge_same_building: bool,
     /// Whether new items may use it.
     pub active: bool,
+    /// The time of year its problems come (`MM-DD..MM-DD`; `None`: all year).
+    pub season: Option<String>,
 }
 
 /// Every topic, in code order.

@@ -2,24 +2,7 @@
 
 use crate::common;
 
-use common::TestDb;
-use std::process::{Command, Output};
-
-fn gridline(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gridline"));
-    cmd.args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("GRIDLINE_BIND")
-        .env("RUST_LOG", "warn");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use common::{TestDb, gridline, text};
 
 #[test]
 fn locate_prints_the_place_chain_of_a_point() {

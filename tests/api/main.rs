@@ -16,6 +16,7 @@ mod chain;
 mod chain_import;
 mod chain_live;
 mod cli;
+mod forewarning;
 mod geodata;
 mod geodata_import;
 mod health;

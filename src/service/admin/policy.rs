@@ -8,6 +8,7 @@ use crate::domain::assessment::{AssessmentPolicy, POLICY_PREFIX};
 use crate::domain::deadline::WorkPolicy;
 use crate::domain::merge::IntakePolicy;
 use crate::error::{ErrorKind, ServiceError};
+use crate::service::hotspots::{forewarning, jobs};
 use crate::service::sync::photos::{DOUBTFUL_DISTANCE_M, DOUBTFUL_HOURS};
 use crate::store::topics as store;
 use diesel::Connection;
@@ -74,9 +75,11 @@ pub fn check(key: &str, value: &str) -> Result<(), PolicyError> {
     match key {
         "photos.doubtful_distance_m" => whole(key, value, 1..=100_000),
         "photos.doubtful_hours" => whole(key, value, 1..=8760),
-        crate::service::hotspots::jobs::MONTHLY_POLICY => {
-            crate::service::hotspots::jobs::check_monthly_policy(value)
-                .map_err(PolicyError::Invalid)
+        jobs::MONTHLY_POLICY | forewarning::DISTRICTS_POLICY => {
+            jobs::check_districts_policy(key, value).map_err(PolicyError::Invalid)
+        }
+        forewarning::WEEKS_POLICY => {
+            forewarning::check_weeks_policy(value).map_err(PolicyError::Invalid)
         }
         _ => match WorkPolicy::default().apply(key, value) {
             Ok(true) => Ok(()),
@@ -117,10 +120,14 @@ pub fn defaults() -> Vec<(String, String)> {
             DOUBTFUL_HOURS.to_string(),
         ),
     ]);
-    out.push((
-        crate::service::hotspots::jobs::MONTHLY_POLICY.to_owned(),
-        String::new(),
-    ));
+    out.extend([
+        (jobs::MONTHLY_POLICY.to_owned(), String::new()),
+        (forewarning::DISTRICTS_POLICY.to_owned(), String::new()),
+        (
+            forewarning::WEEKS_POLICY.to_owned(),
+            forewarning::DEFAULT_WEEKS.to_string(),
+        ),
+    ]);
     out.extend(WorkPolicy::default().settings());
     out.extend(AssessmentPolicy::default().settings());
     out

@@ -3,7 +3,9 @@
 
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::merge::IntakePolicy;
-use crate::domain::topic::{self, GridClass, LineError, MergeRule, TimeClass, Topic, TopicCode};
+use crate::domain::topic::{
+    self, GridClass, LineError, MergeRule, Season, TimeClass, Topic, TopicCode,
+};
 use crate::error::{ErrorKind, ServiceError};
 use crate::store::topics::{self as store, TopicRow};
 use diesel::Connection;
@@ -44,6 +46,7 @@ fn to_row(t: &Topic) -> TopicRow {
         merge_window_hours: i32::try_from(t.merge.window_hours).unwrap_or(i32::MAX),
         merge_same_building: t.merge.same_building,
         active: true,
+        season: t.season.map(|s| s.to_string()),
     }
 }
 
@@ -61,6 +64,10 @@ pub fn from_row(r: &TopicRow) -> Option<Topic> {
             radius_m: u32::try_from(r.merge_radius_m).ok()?,
             window_hours: u32::try_from(r.merge_window_hours).ok()?,
             same_building: r.merge_same_building,
+        },
+        season: match &r.season {
+            Some(s) => Some(Season::parse(s)?),
+            None => None,
         },
     })
 }

@@ -3,7 +3,8 @@
 //! its result or `failed` with a code. Scans still `queued` or `running` when the server starts were cut short by a
 //! restart: [`fail_interrupted`] marks them failed, so none stays "running" for ever. A reader sees only scans that
 //! lie inside their jurisdiction; any other is "not found". The scheduler starts one scan per district and month as
-//! the policy `scans.monthly.districts` says ([`monthly`]).
+//! the policy `scans.monthly.districts` says ([`monthly`]), and the seasonal forewarning's scans
+//! (`super::forewarning`), both through [`run_scheduled`].
 
 use super::params::{self, Kind, ScanParams, ScanRequest};
 use super::scan::{self, ScanResult};
@@ -276,6 +277,31 @@ pub fn list(
     Ok((scans, total))
 }
 
+/// The scans started under a schedule key beginning with `prefix` that `user` may see (the rule of [`get`] and
+/// [`list`]), newest first: (schedule key, scan id).
+pub(crate) fn scheduled_visible(
+    db: &Db,
+    user: &Principal,
+    prefix: &str,
+) -> Result<Vec<(String, String)>, ScanError> {
+    let mine = params::jurisdiction(user);
+    Ok(
+        store::scheduled_under(&mut *db.reader()?, prefix, LIST_HORIZON)?
+            .into_iter()
+            .filter(|(_, coverage, _)| visible(mine.as_deref(), coverage))
+            .map(|(id, _, key)| (key, id))
+            .collect(),
+    )
+}
+
+/// Scans by id (any order; an id with no scan is left out).
+pub(crate) fn by_ids(db: &Db, ids: &[String]) -> Result<Vec<Scan>, ScanError> {
+    store::by_ids(&mut *db.reader()?, ids)?
+        .into_iter()
+        .map(decode)
+        .collect()
+}
+
 /// Marks the scans a restart cut short as failed (call at start, before serving). Returns how many.
 pub fn fail_interrupted(db: &Db, now: NaiveDateTime) -> Result<usize, ScanError> {
     let n = store::fail_unfinished(&mut *db.writer()?, now)?;
@@ -285,12 +311,12 @@ pub fn fail_interrupted(db: &Db, now: NaiveDateTime) -> Result<usize, ScanError>
     Ok(n)
 }
 
-/// The districts the policy names for monthly scans (empty: none).
-pub fn monthly_districts(db: &Db) -> Result<Vec<String>, ScanError> {
+/// The districts a policy value names (comma-separated codes; empty or unset: none).
+pub fn policy_districts(db: &Db, key: &str) -> Result<Vec<String>, ScanError> {
     let values = crate::store::topics::policy_values(&mut *db.reader()?)?;
     Ok(values
         .into_iter()
-        .find(|(k, _)| k == MONTHLY_POLICY)
+        .find(|(k, _)| k == key)
         .map(|(_, v)| {
             v.split(',')
                 .map(str::trim)
@@ -301,24 +327,23 @@ pub fn monthly_districts(db: &Db) -> Result<Vec<String>, ScanError> {
         .unwrap_or_default())
 }
 
-/// Checks a value of [`MONTHLY_POLICY`]: district codes (6 digits), comma-separated, at most 16.
-pub fn check_monthly_policy(value: &str) -> Result<(), String> {
+/// Checks a value of a policy naming districts ([`MONTHLY_POLICY`], the forewarning's): district codes (6 digits),
+/// comma-separated, at most 16.
+pub fn check_districts_policy(key: &str, value: &str) -> Result<(), String> {
     let codes: Vec<&str> = value
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .collect();
     if codes.len() > 16 {
-        return Err(format!(
-            "policy {MONTHLY_POLICY}: name at most 16 districts"
-        ));
+        return Err(format!("policy {key}: name at most 16 districts"));
     }
     match codes
         .iter()
         .find(|c| c.len() != 6 || !c.bytes().all(|b| b.is_ascii_digit()))
     {
         Some(bad) => Err(format!(
-            "policy {MONTHLY_POLICY}: {:?} is not a district code (6 digits); write codes separated by commas",
+            "policy {key}: {:?} is not a district code (6 digits); write codes separated by commas",
             bad.chars().take(40).collect::<String>()
         )),
         None => Ok(()),
@@ -334,10 +359,44 @@ fn previous_month(now: NaiveDateTime) -> Option<(NaiveDate, NaiveDate, String)> 
     Some((first, last, first.format("%Y-%m").to_string()))
 }
 
+/// The scheduler's reader of one district: a leader of that district, named `scheduler` (`what` says which job).
+pub(crate) fn scheduler_of(district: &str, what: &str) -> Principal {
+    Principal {
+        places: vec![district.to_owned()],
+        ..Principal::machine("scheduler", what, Role::Leader)
+    }
+}
+
+/// Runs a scan the scheduler starts: `req` checked for `user`, stored under `key` unless a scan has that key
+/// already, and run to its end on the calling thread (it may end failed, with its code, like any scan). The id of
+/// the scan it ran, or `None` when one was started under `key` before.
+pub(crate) fn run_scheduled(
+    db: &Db,
+    index: &PlaceIndex,
+    clock: &Clock,
+    user: &Principal,
+    req: &ScanRequest,
+    key: &str,
+) -> Result<Option<String>, ScanError> {
+    if store::scheduled(&mut *db.reader()?, key)? {
+        return Ok(None);
+    }
+    let params = params::check(&mut *db.reader()?, user, req)?;
+    let id = uuid::Uuid::new_v4().hyphenated().to_string();
+    match insert(db, &id, &params, &user.username, clock.now(), Some(key)) {
+        Ok(()) => {}
+        // Another pass stored it first.
+        Err(ScanError::Db(_)) if store::scheduled(&mut *db.reader()?, key)? => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    execute(db, index, clock, &id, &params);
+    Ok(Some(id))
+}
+
 /// The scheduler's monthly scans: for each district the policy names, the previous month's `gistar` cell scan, if
 /// not already started, run to its end on the calling thread. Returns how many it ran.
 pub fn monthly(db: &Db, index: &PlaceIndex, clock: &Clock) -> Result<usize, ScanError> {
-    let districts = monthly_districts(db)?;
+    let districts = policy_districts(db, MONTHLY_POLICY)?;
     let Some((from, to, month)) = previous_month(clock.now()) else {
         return Ok(0);
     };
@@ -347,30 +406,17 @@ pub fn monthly(db: &Db, index: &PlaceIndex, clock: &Clock) -> Result<usize, Scan
             tracing::warn!(%district, "the monthly scan policy names no known district");
             continue;
         }
-        let key = format!("monthly:{district}:{month}");
-        if store::scheduled(&mut *db.reader()?, &key)? {
-            continue;
-        }
-        let user = Principal {
-            places: vec![district.clone()],
-            ..Principal::machine("scheduler", "每月扫描", Role::Leader)
-        };
         let req = ScanRequest {
             kind: Some(Kind::Gistar.as_str().to_owned()),
             from: Some(from.to_string()),
             to: Some(to.to_string()),
             ..ScanRequest::default()
         };
-        let params = params::check(&mut *db.reader()?, &user, &req)?;
-        let id = uuid::Uuid::new_v4().hyphenated().to_string();
-        match insert(db, &id, &params, &user.username, clock.now(), Some(&key)) {
-            Ok(()) => {}
-            // Another pass stored it first.
-            Err(ScanError::Db(_)) if store::scheduled(&mut *db.reader()?, &key)? => continue,
-            Err(e) => return Err(e),
+        let user = scheduler_of(&district, "每月扫描");
+        let key = format!("monthly:{district}:{month}");
+        if run_scheduled(db, index, clock, &user, &req, &key)?.is_some() {
+            ran += 1;
         }
-        execute(db, index, clock, &id, &params);
-        ran += 1;
     }
     Ok(ran)
 }
@@ -393,10 +439,11 @@ mod tests {
 
     #[test]
     fn the_monthly_policy_takes_district_codes_only() {
-        assert!(check_monthly_policy("").is_ok());
-        assert!(check_monthly_policy("110105, 110108").is_ok());
-        assert!(check_monthly_policy("110105001").is_err());
-        assert!(check_monthly_policy("chaoyang").is_err());
+        let check = |v: &str| check_districts_policy(MONTHLY_POLICY, v);
+        assert!(check("").is_ok());
+        assert!(check("110105, 110108").is_ok());
+        assert!(check("110105001").is_err());
+        assert!(check("chaoyang").is_err());
     }
 
     #[test]

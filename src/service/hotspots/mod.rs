@@ -1,8 +1,10 @@
 //! Hot spot scans of the city's own data (未诉先办): which places have more complaints than usual, as clusters a
-//! leader can act on ([`scan`]), the layer they run over ([`layer`]), and scans as background jobs with stored
-//! parameters and results ([`jobs`]). Every scan reads the kept counts (`place_counts`), never the raw tickets, and
-//! only inside the reader's jurisdiction.
+//! leader can act on ([`scan`]), the layer they run over ([`layer`]), scans as background jobs with stored
+//! parameters and results ([`jobs`]), clusters turned into proactive cases ([`proactive`]) and last season's
+//! clusters proposed before a seasonal topic's season ([`forewarning`]). Every scan reads the kept counts
+//! (`place_counts`), never the raw tickets, and only inside the reader's jurisdiction.
 
+pub mod forewarning;
 pub mod jobs;
 pub mod layer;
 pub mod params;

@@ -549,25 +549,74 @@ pub async fn departments(app: &TestApp, district: &str) -> Vec<(String, String, 
 
 /// Files a hotline complaint at the test spot (`spot()`) as a hotline operator; panics unless it is filed.
 pub async fn file_ticket(app: &TestApp, no: &str, topic: &str, phone: &str, text: &str) -> Resp {
-    let op = app.token(gridline::domain::access::Role::HotlineOperator, &[]);
     let (lon, lat, _) = spot();
-    let r = app
-        .post_as(
-            &op,
-            "/api/v1/tickets",
-            serde_json::json!({
-                "ticket_no": no,
-                "channel": "phone",
-                "request_type": "complaint",
-                "topic": topic,
-                "text": text,
-                "caller": { "name": "王小明", "phone": phone },
-                "location": { "lon": lon, "lat": lat }
-            }),
-        )
-        .await;
+    file(app, ticket_body(no, topic, phone, text, lon, lat)).await
+}
+
+/// Files a hotline complaint at (`lon`, `lat`) received at `at` (UTC) as a hotline operator; panics unless it is
+/// filed.
+pub async fn file_ticket_at(
+    app: &TestApp,
+    no: &str,
+    topic: &str,
+    phone: &str,
+    (lon, lat): (f64, f64),
+    at: chrono::NaiveDateTime,
+) -> Resp {
+    let mut body = ticket_body(no, topic, phone, "诉求", lon, lat);
+    body["received_at"] = serde_json::json!(format!("{}Z", at.format("%Y-%m-%dT%H:%M:%S")));
+    file(app, body).await
+}
+
+fn ticket_body(
+    no: &str,
+    topic: &str,
+    phone: &str,
+    text: &str,
+    lon: f64,
+    lat: f64,
+) -> serde_json::Value {
+    serde_json::json!({
+        "ticket_no": no,
+        "channel": "phone",
+        "request_type": "complaint",
+        "topic": topic,
+        "text": text,
+        "caller": { "name": "王小明", "phone": phone },
+        "location": { "lon": lon, "lat": lat }
+    })
+}
+
+async fn file(app: &TestApp, body: serde_json::Value) -> Resp {
+    let op = app.token(gridline::domain::access::Role::HotlineOperator, &[]);
+    let r = app.post_as(&op, "/api/v1/tickets", body).await;
     assert_eq!(r.status, 201, "{}", r.json);
     r
+}
+
+/// Runs the `gridline` binary with `args` and the environment `env` only (no inherited database URL or bind
+/// address; warnings and errors logged).
+pub fn gridline(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gridline"));
+    cmd.args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("GRIDLINE_BIND")
+        .env("RUST_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// Output bytes as text.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Moves the app's clock to `at` (UTC).
+pub fn set_clock(app: &TestApp, at: chrono::NaiveDateTime) {
+    let clock = &app.state.clock;
+    clock.advance(at - clock.now());
 }
 
 /// A small noisy photo-like JPEG of `w`×`h` (left half reddish, right half bluish); each seed gives other bytes.

@@ -121,6 +121,75 @@ fn planted_hotspots_are_found_as_clusters_at_the_95_percent_bin_on_two_seeds() {
     }
 }
 
+/// A building calling together on one day is one incident, not a hotspot; as many calls spread over six days are.
+#[actix_web::test]
+async fn a_building_calling_together_on_one_day_is_no_hotspot_and_the_same_calls_over_days_are() {
+    const DAYS: u32 = 14;
+    let app = TestApp::beijing();
+    simulated(&app, 6, DAYS, 0.02, 0);
+    let index = common::beijing_index();
+    let (burst, burst_lat, burst_cell) = common::spot();
+    // Another place, far from the first: the grid's cell 300 columns east.
+    let (lon, lat) = gridline::geo::grid::center(1162, 566);
+    let days_cell = index.cell_code(index.cell_at(lon, lat).unwrap()).to_owned();
+    assert_ne!(days_cell[..6], burst_cell[..6]);
+    let start = day(START);
+    // Twelve leaks (0803) at one building within an afternoon.
+    for k in 0..12u32 {
+        let at = (start + chrono::Duration::days(5))
+            .and_hms_opt(13, k, 0)
+            .unwrap();
+        let r = common::file_ticket_at(
+            &app,
+            &format!("BURST-{k}"),
+            "0803",
+            &format!("1370000{k:04}"),
+            (burst, burst_lat),
+            at,
+        )
+        .await;
+        assert_eq!(r.status, 201, "{:?}", r.json);
+    }
+    // Twelve leaks at the other place, two a day over six days.
+    for k in 0..12u32 {
+        let at = (start + chrono::Duration::days(2 + i64::from(k / 2)))
+            .and_hms_opt(9 + k % 2, 0, 0)
+            .unwrap();
+        let r = common::file_ticket_at(
+            &app,
+            &format!("DAYS-{k}"),
+            "0803",
+            &format!("1380000{k:04}"),
+            (lon, lat),
+            at,
+        )
+        .await;
+        assert_eq!(r.status, 201, "{:?}", r.json);
+    }
+    // The scan reads the kept counts; the server's counting thread is not running in this test.
+    gridline::service::analytics::counts::current(&app.state.db, app.state.clock.now()).unwrap();
+    let found = clusters(&app, DAYS);
+    let leaks: Vec<&scan::Cluster> = found
+        .clusters
+        .iter()
+        .filter(|c| c.topic == "0803")
+        .collect();
+    assert!(
+        !leaks.iter().any(|c| c.units.contains(&burst_cell)),
+        "a one-day burst was reported: {leaks:?}"
+    );
+    let over_days = leaks
+        .iter()
+        .find(|c| c.units.contains(&days_cell))
+        .unwrap_or_else(|| panic!("the calls over six days were not reported: {found:?}"));
+    assert!(
+        over_days.observed >= 12 && over_days.counted >= 12,
+        "{over_days:?}"
+    );
+    assert!(over_days.p_value < 0.05 / (found.units * found.topics.len()) as f64);
+    assert!(over_days.busiest_day >= 2);
+}
+
 #[test]
 fn a_window_with_history_takes_each_place_s_own_previous_windows_as_its_usual() {
     let app = TestApp::beijing();

@@ -67,18 +67,7 @@ pub fn run(args: &ForewarningArgs) -> anyhow::Result<()> {
             clusters.len()
         )?;
         for cl in clusters {
-            writeln!(
-                out,
-                "  #{} centre {} ({:.6}, {:.6}) units {} calls {} expected {:.1} z {:.2}",
-                cl.rank,
-                cl.centre.code,
-                cl.centre.lon,
-                cl.centre.lat,
-                cl.units.len(),
-                cl.observed,
-                cl.expected,
-                cl.strongest_z
-            )?;
+            writeln!(out, "  {}", super::hotspots::cluster_line(cl))?;
         }
     }
     if !proposed.is_empty() {

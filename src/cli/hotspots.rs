@@ -55,6 +55,23 @@ pub struct HotspotsArgs {
     pub db: DbArgs,
 }
 
+/// One cluster as a line of text: rank, topic, centre, units, calls (all and counted), expected, strongest z.
+pub(super) fn cluster_line(cl: &scan::Cluster) -> String {
+    format!(
+        "#{} topic {} centre {} ({:.6}, {:.6}) units {} calls {} (counted {}) expected {:.1} z {:.2}",
+        cl.rank,
+        cl.topic,
+        cl.centre.code,
+        cl.centre.lon,
+        cl.centre.lat,
+        cl.units.len(),
+        cl.observed,
+        cl.counted,
+        cl.expected,
+        cl.strongest_z
+    )
+}
+
 fn refuse(e: &ScanError) -> anyhow::Error {
     anyhow::anyhow!("{}: {e}", e.code().unwrap_or("scan_failed"))
 }
@@ -118,19 +135,7 @@ pub fn run(args: &HotspotsArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     )?;
     for cl in &found.clusters {
-        writeln!(
-            out,
-            "#{} topic {} centre {} ({:.6}, {:.6}) units {} calls {} expected {:.1} z {:.2}",
-            cl.rank,
-            cl.topic,
-            cl.centre.code,
-            cl.centre.lon,
-            cl.centre.lat,
-            cl.units.len(),
-            cl.observed,
-            cl.expected,
-            cl.strongest_z
-        )?;
+        writeln!(out, "{}", cluster_line(cl))?;
     }
     if let Some(path) = &args.out {
         std::fs::write(path, serde_json::to_vec_pretty(&result)?)

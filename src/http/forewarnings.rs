@@ -6,14 +6,14 @@
 use crate::domain::access::Permission;
 use crate::error::ApiError;
 use crate::http::access::CurrentUser;
-use crate::http::query::Query;
+use crate::http::query::{PageQuery, Query};
 use crate::http::scans::ScanErrorDto;
 use crate::http::state::AppState;
 use crate::service::hotspots::forewarning::{self as service, MAX_PAGE, Proposal};
 use crate::service::hotspots::scan::{Centre, ScanResult};
 use actix_web::web;
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// A topic as a proposal names it.
 #[derive(Debug, Serialize)]
@@ -141,24 +141,14 @@ pub struct ProposalList {
     pub total: usize,
 }
 
-/// `GET /api/v1/forewarnings` query.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// Page, from 1.
-    pub page: Option<usize>,
-    /// Proposals per page (1 to 100, default 20).
-    pub per_page: Option<usize>,
-}
-
 /// `GET /api/v1/forewarnings`: the reader's proposals, newest season first.
 pub async fn list(
     state: web::Data<AppState>,
     me: CurrentUser,
-    q: Query<ListQuery>,
+    q: Query<PageQuery>,
 ) -> Result<web::Json<ProposalList>, ApiError> {
     me.require(Permission::ReadCases)?;
-    let (page, per_page) = (q.page.unwrap_or(1), q.per_page.unwrap_or(20));
+    let (page, per_page) = q.get();
     let (db, user) = (state.db.clone(), me.user);
     let (found, total) = web::block(move || service::list(&db, &user, page, per_page)).await??;
     Ok(web::Json(ProposalList {

@@ -6,7 +6,7 @@ use crate::domain::access::Permission;
 use crate::domain::time::rfc3339;
 use crate::error::ApiError;
 use crate::http::access::CurrentUser;
-use crate::http::query::Query;
+use crate::http::query::{Query, paging};
 use crate::http::state::AppState;
 use crate::service::hotspots::proactive::{
     self as service, Figure, MAX_PAGE, Proactive, ScanOutcome, TaskRequest, Tasked,
@@ -216,7 +216,7 @@ pub async fn list(
     q: Query<ListQuery>,
 ) -> Result<web::Json<ProactiveList>, ApiError> {
     me.require(Permission::ReadCases)?;
-    let (page, per_page) = (q.page.unwrap_or(1), q.per_page.unwrap_or(20));
+    let (page, per_page) = paging(q.page, q.per_page);
     let scan = q.scan.clone();
     let (st, user) = (state.clone(), me.user);
     let found = web::block(move || {

@@ -16,6 +16,31 @@ use std::future::{Ready, ready};
 /// The longest query string read (a list route's filters fit in a few hundred bytes).
 pub const MAX_QUERY_BYTES: usize = 4 << 10;
 
+/// Proposals, scans and such per page when the query names none.
+const DEFAULT_PER_PAGE: usize = 20;
+
+/// The query of a paged list: `page` (from 1) and `per_page` (the service checks their range).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Page, from 1.
+    pub page: Option<usize>,
+    /// Items per page (1 to 100, default 20).
+    pub per_page: Option<usize>,
+}
+
+impl PageQuery {
+    /// (page, per page), defaults filled in.
+    pub fn get(&self) -> (usize, usize) {
+        paging(self.page, self.per_page)
+    }
+}
+
+/// (page, per page) of a list query's two parameters, defaults filled in (page 1, 20 a page).
+pub fn paging(page: Option<usize>, per_page: Option<usize>) -> (usize, usize) {
+    (page.unwrap_or(1), per_page.unwrap_or(DEFAULT_PER_PAGE))
+}
+
 /// The query of a route that takes no parameters (any given is refused).
 #[derive(Debug, serde::Deserialize)]
 pub struct NoParameters {}

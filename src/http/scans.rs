@@ -7,7 +7,7 @@ use crate::domain::time::rfc3339;
 use crate::error::ApiError;
 use crate::geo::index::PlaceIndex;
 use crate::http::access::CurrentUser;
-use crate::http::query::Query;
+use crate::http::query::{PageQuery, Query};
 use crate::http::state::AppState;
 use crate::service::hotspots::jobs::{self, MAX_PAGE, Scan};
 use crate::service::hotspots::params::{ScanParams, ScanRequest};
@@ -86,16 +86,6 @@ pub struct ScanList {
     pub total: usize,
 }
 
-/// `GET /api/v1/scans` query.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// Page, from 1.
-    pub page: Option<usize>,
-    /// Scans per page (1 to 100, default 20).
-    pub per_page: Option<usize>,
-}
-
 /// `GET /api/v1/scans/{id}` query.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -126,10 +116,10 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     me: CurrentUser,
-    q: Query<ListQuery>,
+    q: Query<PageQuery>,
 ) -> Result<web::Json<ScanList>, ApiError> {
     me.require(Permission::ReadCases)?;
-    let (page, per_page) = (q.page.unwrap_or(1), q.per_page.unwrap_or(20));
+    let (page, per_page) = q.get();
     let (db, user) = (state.db.clone(), me.user);
     let (scans, total) = web::block(move || jobs::list(&db, &user, page, per_page)).await??;
     Ok(web::Json(ScanList {

@@ -172,7 +172,10 @@ async fn last_winter_s_hot_place_is_proposed_before_the_heating_season_once_and_
         )),
         "{printed}"
     );
-    assert!(printed.contains("  #1 centre "), "{printed}");
+    assert!(
+        printed.contains(&format!("  #1 topic {HEATING} centre ")),
+        "{printed}"
+    );
     let both = format!("{district},{other}");
     let admin = app.sign_in_again(&admin);
     let r = common::put_policy(&app, &admin, forewarning::DISTRICTS_POLICY, &both).await;

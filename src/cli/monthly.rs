@@ -232,7 +232,7 @@ fn tables(rep: &MonthlyReport) -> Vec<Table> {
                 "topic",
                 "centre",
                 "units",
-                "calls",
+                "calls (counted)",
                 "expected",
                 "strongest z",
                 "bin",
@@ -246,7 +246,7 @@ fn tables(rep: &MonthlyReport) -> Vec<Table> {
                         format!("{} {}", c.topic, names.get(c.topic.as_str()).unwrap_or(&"")),
                         c.centre.code.clone(),
                         c.units.len().to_string(),
-                        c.observed.to_string(),
+                        format!("{} ({})", c.observed, c.counted),
                         format!("{:.1}", c.expected),
                         format!("{:.2}", c.strongest_z),
                         match c.bin {

@@ -46,7 +46,9 @@ pub struct ProposedClusterDto {
     pub units: Vec<String>,
     /// Calls last season.
     pub observed: i64,
-    /// Calls expected from the households.
+    /// Calls last season as the scan counts them (at most two per cell and day).
+    pub counted: i64,
+    /// Counted calls expected from the households.
     pub expected: f64,
     /// The largest Gi* z of its units.
     pub strongest_z: f64,
@@ -94,6 +96,7 @@ impl ProposalDto {
                         centre: c.centre.clone(),
                         units: c.units.clone(),
                         observed: c.observed,
+                        counted: c.counted,
                         expected: c.expected,
                         strongest_z: c.strongest_z,
                         tasked: case_id.is_some(),

@@ -1124,14 +1124,15 @@ async fn in_chromium_a_district_leader_accepts_a_seasonal_forewarning_and_a_secr
     assert_eq!(hot["tasked"], false);
     // The secretary's account holds the whole district, so the proposal is shown to them: only their role withholds
     // the accept button.
-    for (name, display, role) in [
-        ("lead", "区领导李强", Role::Leader),
-        ("shequ", "社区书记孙丽", Role::CommunitySecretary),
+    // A leader of another district sees none.
+    for (name, display, role, place) in [
+        ("lead", "区领导李强", Role::Leader, &district),
+        ("shequ", "社区书记孙丽", Role::CommunitySecretary, &district),
+        ("waiqu", "外区领导周洋", Role::Leader, &other),
     ] {
         let password = format!("{name} password 1");
         gridline::service::auth::add_user(db, name, display, role, &password, clock.now()).unwrap();
-        gridline::service::auth::set_scopes(db, name, std::slice::from_ref(&district), &[])
-            .unwrap();
+        gridline::service::auth::set_scopes(db, name, std::slice::from_ref(place), &[]).unwrap();
     }
 
     let origin = LiveServer::start(app.state.clone(), 2);
@@ -1183,7 +1184,8 @@ async fn in_chromium_a_district_leader_accepts_a_seasonal_forewarning_and_a_secr
 }
 
 /// The leader accepts cluster `rank` of the proposal (scan `scan`, `clusters` clusters) after flying the map to its
-/// centre; the secretary sees the proposal and its case but nothing to accept with. Answers the case the page showed.
+/// centre; the secretary sees the proposal and its case but nothing to accept with; another district's leader sees
+/// the card empty. Answers the case the page showed.
 fn run_forewarning_in_chromium(
     chromium: std::path::PathBuf,
     origin: &str,
@@ -1317,6 +1319,33 @@ fn run_forewarning_in_chromium(
         &format!("document.querySelectorAll(\"{card} li[data-rank]\").length"),
     );
     assert_eq!(listed.as_u64(), Some(clusters as u64));
+    browser::only_gridline(&tab, &seen, origin);
+
+    // Another district's leader: no proposal in the card, said in words, in Chinese and after the switch in English.
+    let (tab, seen) = browser::tab(&browser);
+    sign_in_at(&tab, &format!("{origin}/#/map"), "waiqu");
+    let empty = |words: &str| {
+        until(
+            &tab,
+            "the empty forewarning card",
+            &format!(
+                "document.querySelector('.forewarnings')?.dataset.ready === 'true' && \
+                 document.querySelector('.forewarnings .empty')?.textContent === '{words}'"
+            ),
+        );
+        let articles = js(
+            &tab,
+            "document.querySelectorAll('.forewarnings article').length",
+        );
+        assert_eq!(
+            articles.as_u64(),
+            Some(0),
+            "another district's proposal shown"
+        );
+    };
+    empty("辖区内暂无季节性预警。");
+    tab.wait_for_element("#lang").unwrap().click().unwrap();
+    empty("No seasonal forewarning for your places.");
     browser::only_gridline(&tab, &seen, origin);
     case
 }

@@ -41,7 +41,9 @@ export function forewarningCard(getMap) {
       h("strong", {}, `#${c.rank}`), " ",
       h("button", { type: "button", class: "link centre", "data-code": c.centre.code, title: L("在地图上查看", "Show on the map"), onclick: () => fly(c.centre) },
         `${L("中心网格", "Centre")} ${c.centre.code}`),
-      ` · ${L("来电", "calls")} ${c.observed} / ${L("预期", "expected")} ${c.expected.toFixed(1)}`,
+      h("span", { class: "calls", title: L("计入：同一网格同一天至多计两件；预期为按户数推算的计入件数",
+        "Counted: at most two a cell and day; expected: counted calls expected from the households") },
+      ` · ${L("来电", "calls")} ${c.observed} · ${L("计入", "counted")} ${c.counted} / ${L("预期", "expected")} ${c.expected.toFixed(1)}`),
       ` · ${L("网格", "cells")} ${c.units.length} `,
       c.tasked
         ? h("span", { class: "tag green" }, L("已转任务", "Tasked"), " ",

@@ -1146,8 +1146,16 @@ async fn in_chromium_a_district_leader_accepts_a_seasonal_forewarning_and_a_secr
         hot["centre"]["lon"].as_f64().unwrap(),
         hot["centre"]["lat"].as_f64().unwrap(),
     );
+    let counts = (
+        hot["observed"].as_i64().unwrap(),
+        hot["counted"].as_i64().unwrap(),
+    );
+    assert!(
+        counts.1 < counts.0,
+        "three calls a day at the spot count as two: {hot}"
+    );
     let shown = actix_web::rt::task::spawn_blocking(move || {
-        run_forewarning_in_chromium(chromium, &url, &scan, rank, clusters, centre)
+        run_forewarning_in_chromium(chromium, &url, &scan, rank, clusters, centre, counts)
     })
     .await
     .unwrap();
@@ -1183,8 +1191,8 @@ async fn in_chromium_a_district_leader_accepts_a_seasonal_forewarning_and_a_secr
     drop(origin);
 }
 
-/// The leader accepts cluster `rank` of the proposal (scan `scan`, `clusters` clusters) after flying the map to its
-/// centre; the secretary sees the proposal and its case but nothing to accept with; another district's leader sees
+/// The leader sees cluster `rank` of the proposal (scan `scan`, `clusters` clusters) with its calls and counted calls
+/// (`counts`) and accepts it after flying the map to its centre; the secretary sees the proposal and its case but nothing to accept with; another district's leader sees
 /// the card empty. Answers the case the page showed.
 fn run_forewarning_in_chromium(
     chromium: std::path::PathBuf,
@@ -1193,6 +1201,7 @@ fn run_forewarning_in_chromium(
     rank: i64,
     clusters: usize,
     (lon, lat): (f64, f64),
+    counts: (i64, i64),
 ) -> String {
     use browser::{js, screenshot, until};
     let browser = browser::launch(chromium);
@@ -1229,6 +1238,17 @@ fn run_forewarning_in_chromium(
         &format!("document.querySelectorAll(\"{card} li[data-rank]\").length"),
     );
     assert_eq!(listed.as_u64(), Some(clusters as u64), "{text}");
+    let calls = js(
+        &tab,
+        &format!("document.querySelector(\"{item}\").innerText"),
+    );
+    assert!(
+        calls
+            .as_str()
+            .unwrap()
+            .contains(&format!("来电 {} · 计入 {} / 预期 ", counts.0, counts.1)),
+        "the cluster's calls and counted calls: {calls}"
+    );
     let disabled = js(
         &tab,
         &format!("document.querySelector(\"{card} button.accept\").disabled"),

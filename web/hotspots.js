@@ -35,7 +35,8 @@ export function colourOf(p) {
   return BIN_COLOURS[0];
 }
 const pick = (pair, k) => (pair ? L(pair[0], pair[1]) : k);
-const refusal = (e) => (e?.code && ERRORS[e.code] ? h("p", { class: "error", role: "alert" }, `${pick(ERRORS[e.code])}（${e.message}）`) : errorBox(e));
+/** A refusal of the task route in words (the server's message after), or the generic error box. */
+export const refusal = (e) => (e?.code && ERRORS[e.code] ? h("p", { class: "error", role: "alert" }, `${pick(ERRORS[e.code])}（${e.message}）`) : errorBox(e));
 
 /** Loads the latest finished scan into `map` and fills `box` (the side card) with its clusters and the task button. */
 export async function hotspotCard(map, box) {

@@ -1,12 +1,13 @@
 // The leaders' map (#/map): a choropleth of the reader's places at the level the zoom shows (district → street →
 // community → cell) over gridline's vector tiles, coloured from the heat map's numbers for the chosen topic, source,
 // window and status, with a legend of its class breaks (quantiles of the values shown); hover and click show a
-// place's numbers, its trend and its chain; beside the map the month's 三率 ranking and the candidates for next
-// month's 每月一题 list. Only gridline's routes are
-// read, and they answer only inside the reader's jurisdiction.
+// place's numbers, its trend and its chain; beside the map the hot spot layer's card, the seasonal forewarnings
+// (forewarning.js), the month's 三率 ranking and the candidates for next month's 每月一题 list. Only gridline's
+// routes are read, and they answer only inside the reader's jurisdiction.
 import { h, api, state, when, errorBox, loading, L, beijingToday, addDays } from "/web/app.js";
 import { createMap, stepColour, drawnCodes } from "/web/map.js";
 import { hotspotCard } from "/web/hotspots.js";
+import { forewarningCard } from "/web/forewarning.js";
 
 const COLOURS = ["#fee5d9", "#fcbba1", "#fc9272", "#fb6a4a", "#de2d26", "#a50f15"];
 export const LEVEL_NAME = { district: ["区", "District"], street: ["街乡", "Street"], community: ["社区", "Community"], cell: ["网格", "Cell"] };
@@ -112,6 +113,7 @@ export async function leadersView(setMain) {
       h("aside", { class: "side" },
         h("section", { class: "card", "aria-labelledby": "h-place" }, h("h2", { id: "h-place" }, L("区域详情", "Place")), info),
         h("section", { class: "card", "aria-labelledby": "h-hot" }, h("h2", { id: "h-hot" }, L("热点与主动治理", "Hot spots and proactive tasks")), hotspots),
+        forewarningCard(() => map),
         h("section", { class: "card", "aria-labelledby": "h-top" }, h("h2", { id: "h-top" }, L("本级数量最多", "Highest at this level")), top),
         h("section", { class: "card", "aria-labelledby": "h-rank" }, h("h2", { id: "h-rank" }, L("三率排名", "Rates ranking (三率)")), ranking),
         monthlyTopicCard())));

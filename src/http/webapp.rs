@@ -29,7 +29,7 @@ macro_rules! asset {
 }
 
 /// How many files the app has.
-const COUNT: usize = 11;
+const COUNT: usize = 12;
 
 static ASSETS: [Asset; COUNT] = [
     asset!("index.html", "text/html; charset=utf-8", false),
@@ -38,6 +38,7 @@ static ASSETS: [Asset; COUNT] = [
     asset!("map.js", "text/javascript; charset=utf-8", false),
     asset!("leaders.js", "text/javascript; charset=utf-8", false),
     asset!("hotspots.js", "text/javascript; charset=utf-8", false),
+    asset!("forewarning.js", "text/javascript; charset=utf-8", false),
     asset!("my.js", "text/javascript; charset=utf-8", false),
     asset!(
         "vendor/maplibre-gl/maplibre-gl.mjs",

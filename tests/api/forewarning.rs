@@ -12,9 +12,9 @@ use gridline::geo::grid;
 use gridline::service::hotspots::forewarning;
 use serde_json::json;
 
-const HEATING: &str = "0701";
+pub(crate) const HEATING: &str = "0701";
 
-fn at(day: &str, hour: u32) -> NaiveDateTime {
+pub(crate) fn at(day: &str, hour: u32) -> NaiveDateTime {
     NaiveDate::parse_from_str(day, "%Y-%m-%d")
         .unwrap()
         .and_hms_opt(hour, 0, 0)
@@ -49,7 +49,7 @@ fn points_in(prefix: &str, n: usize) -> Vec<(f64, f64)> {
 }
 
 /// Three districts: the test spot's, one more the policy names, and one it does not.
-fn districts(app: &TestApp) -> (String, String, String) {
+pub(crate) fn districts(app: &TestApp) -> (String, String, String) {
     let (_, _, cell) = common::spot();
     let mine = cell[..6].to_owned();
     let others: Vec<String> = app
@@ -66,7 +66,7 @@ fn districts(app: &TestApp) -> (String, String, String) {
 
 /// Last winter's heating calls: 18 at the test spot over six days of December 2025, one each at six other places of
 /// its district and at eight places of `other`.
-async fn last_winter(app: &TestApp, other: &str) {
+pub(crate) async fn last_winter(app: &TestApp, other: &str) {
     let (lon, lat, cell) = common::spot();
     for day in 1..=6 {
         for k in 0..3 {

@@ -2,8 +2,9 @@
 //! server, the app's own files under 300 KB compressed), the routes it relies on (`callers=masked`, the reader's
 //! places in `/auth/me`), and end to end in headless Chromium against the real server on a real database: the
 //! command centre's case desk, the caller's status page, the leaders' map (tiles, choropleth pixels, legend by
-//! topic, a street's numbers and chain, the keyboard) and a street's reader seeing nothing of another street, with
-//! no request leaving gridline.
+//! topic, a street's numbers and chain, the keyboard), a street's reader seeing nothing of another street, and the
+//! seasonal forewarning card (a district leader accepts a cluster, a community secretary may not), with no request
+//! leaving gridline.
 
 use crate::common;
 use crate::common::live::LiveServer;
@@ -721,7 +722,12 @@ struct Seen {
 }
 
 fn sign_in(tab: &headless_chrome::Tab, origin: &str, user: &str) {
-    tab.navigate_to(&format!("{origin}/"))
+    sign_in_at(tab, &format!("{origin}/"), user);
+}
+
+/// Opens `url` (a view of the app) and signs in there: the app shows that view once signed in.
+fn sign_in_at(tab: &headless_chrome::Tab, url: &str, user: &str) {
+    tab.navigate_to(url)
         .unwrap()
         .wait_until_navigated()
         .unwrap();
@@ -1071,4 +1077,295 @@ fn run_maps_in_chromium(
         clicked_tickets,
         street_cases,
     }
+}
+
+// ------------------------------------------------------------------------------------------ seasonal forewarning
+
+#[actix_web::test]
+async fn in_chromium_a_district_leader_accepts_a_seasonal_forewarning_and_a_secretary_may_not() {
+    use crate::forewarning::{HEATING, at, districts, last_winter};
+    use gridline::service::hotspots::forewarning;
+    let Some(chromium) = browser::chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI: chromium is missing (.ci/run installs it)"
+        );
+        eprintln!(
+            "SKIPPED: the web app's browser tests need Debian's chromium (apt-get install chromium)"
+        );
+        return;
+    };
+    // Last winter's heating calls, and 10 October 2026: the heating season (15 November) is within six weeks.
+    let app = TestApp::beijing();
+    let (district, other, _) = districts(&app);
+    common::set_clock(&app, at("2026-10-10", 4));
+    last_winter(&app, &other).await;
+    let (db, index, clock) = (&app.state.db, &app.state.index, &app.state.clock);
+    gridline::service::admin::policy::set(db, forewarning::DISTRICTS_POLICY, &district).unwrap();
+    assert_eq!(forewarning::propose(db, index, clock).unwrap(), 1);
+    let (_, _, cell) = common::spot();
+    let leader = app.token(Role::Leader, &[&district]);
+    let r = app.get_as(&leader, "/api/v1/forewarnings").await;
+    assert_eq!(r.json["total"], 1, "{}", r.json);
+    let p = r.json["forewarnings"][0].clone();
+    let hot = p["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["units"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|u| u == cell.as_str())
+        })
+        .unwrap_or_else(|| panic!("no cluster holds {cell}: {p}"))
+        .clone();
+    assert_eq!(hot["tasked"], false);
+    // The secretary's account holds the whole district, so the proposal is shown to them: only their role withholds
+    // the accept button.
+    // A leader of another district sees none.
+    for (name, display, role, place) in [
+        ("lead", "区领导李强", Role::Leader, &district),
+        ("shequ", "社区书记孙丽", Role::CommunitySecretary, &district),
+        ("waiqu", "外区领导周洋", Role::Leader, &other),
+    ] {
+        let password = format!("{name} password 1");
+        gridline::service::auth::add_user(db, name, display, role, &password, clock.now()).unwrap();
+        gridline::service::auth::set_scopes(db, name, std::slice::from_ref(place), &[]).unwrap();
+    }
+
+    let origin = LiveServer::start(app.state.clone(), 2);
+    let url = origin.url();
+    let (scan, rank, clusters) = (
+        p["scan_id"].as_str().unwrap().to_owned(),
+        hot["rank"].as_i64().unwrap(),
+        p["clusters"].as_array().unwrap().len(),
+    );
+    let centre = (
+        hot["centre"]["lon"].as_f64().unwrap(),
+        hot["centre"]["lat"].as_f64().unwrap(),
+    );
+    let counts = (
+        hot["observed"].as_i64().unwrap(),
+        hot["counted"].as_i64().unwrap(),
+    );
+    assert!(
+        counts.1 < counts.0,
+        "three calls a day at the spot count as two: {hot}"
+    );
+    let shown = actix_web::rt::task::spawn_blocking(move || {
+        run_forewarning_in_chromium(chromium, &url, &scan, rank, clusters, centre, counts)
+    })
+    .await
+    .unwrap();
+
+    // What the page did is on the server: the cluster was tasked as the case the page showed, a proactive case of
+    // the topic in the district.
+    let r = app
+        .get_as(&app.sign_in_again(&leader), "/api/v1/forewarnings")
+        .await;
+    let after = r.json["forewarnings"][0]["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["rank"] == rank)
+        .unwrap()
+        .clone();
+    assert_eq!(after["tasked"], true, "{after}");
+    assert_eq!(after["case_id"], shown.as_str(), "{after}");
+    let admin = app.token(Role::Admin, &[]);
+    let d = app.get_as(&admin, &format!("/api/v1/cases/{shown}")).await;
+    assert_eq!(d.status, 200, "{}", d.json);
+    assert_eq!(d.json["case"]["source"], "proactive");
+    assert_eq!(d.json["case"]["topic"], HEATING);
+    let place = d.json["case"]["place"]["code"].as_str().unwrap_or_default();
+    assert!(place.starts_with(&district), "{place}");
+    let tasked = r.json["forewarnings"][0]["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["tasked"] == true)
+        .count();
+    assert_eq!(tasked, 1, "only the chosen cluster was tasked");
+    drop(origin);
+}
+
+/// The leader sees cluster `rank` of the proposal (scan `scan`, `clusters` clusters) with its calls and counted calls
+/// (`counts`) and accepts it after flying the map to its centre; the secretary sees the proposal and its case but nothing to accept with; another district's leader sees
+/// the card empty. Answers the case the page showed.
+fn run_forewarning_in_chromium(
+    chromium: std::path::PathBuf,
+    origin: &str,
+    scan: &str,
+    rank: i64,
+    clusters: usize,
+    (lon, lat): (f64, f64),
+    counts: (i64, i64),
+) -> String {
+    use browser::{js, screenshot, until};
+    let browser = browser::launch(chromium);
+    let card = format!(".forewarnings article[data-scan='{scan}']");
+    let item = format!("{card} li[data-rank='{rank}']");
+
+    let (tab, seen) = browser::tab(&browser);
+    sign_in(&tab, origin, "lead");
+    until(
+        &tab,
+        "the forewarning card",
+        &format!(
+            "document.querySelector('.forewarnings')?.dataset.ready === 'true' && !!document.querySelector(\"{card}\") \
+             && document.querySelector('#map')?.dataset.ready === 'true'"
+        ),
+    );
+    let text = js(
+        &tab,
+        &format!("document.querySelector(\"{card}\").innerText"),
+    );
+    let text = text.as_str().unwrap();
+    for words in [
+        "0701 供暖不热",
+        "11月15日至次年3月15日",
+        "2026-11-15",
+        "2025-11-15 ~ 2026-03-15",
+        "已完成",
+        "未转任务",
+    ] {
+        assert!(text.contains(words), "{words} not in the card: {text}");
+    }
+    let listed = js(
+        &tab,
+        &format!("document.querySelectorAll(\"{card} li[data-rank]\").length"),
+    );
+    assert_eq!(listed.as_u64(), Some(clusters as u64), "{text}");
+    let calls = js(
+        &tab,
+        &format!("document.querySelector(\"{item}\").innerText"),
+    );
+    assert!(
+        calls
+            .as_str()
+            .unwrap()
+            .contains(&format!("来电 {} · 计入 {} / 预期 ", counts.0, counts.1)),
+        "the cluster's calls and counted calls: {calls}"
+    );
+    let disabled = js(
+        &tab,
+        &format!("document.querySelector(\"{card} button.accept\").disabled"),
+    );
+    assert_eq!(disabled, Value::Bool(true), "nothing chosen yet: {text}");
+
+    // The cluster's centre flies the map there.
+    tab.wait_for_element(&format!("{item} button.centre"))
+        .unwrap()
+        .click()
+        .unwrap();
+    until(
+        &tab,
+        "the map at the cluster's centre",
+        &format!(
+            "(() => {{ const m = window.gridlineMap, c = m.getCenter(); return !m.isMoving() && Math.abs(c.lng - {lon}) < 1e-4 \
+             && Math.abs(c.lat - {lat}) < 1e-4 && m.getZoom() > 14; }})()"
+        ),
+    );
+
+    // Choose it and accept: the list is read again and shows the cluster tasked, with its case.
+    tab.wait_for_element(&format!("{item} input[type=checkbox]"))
+        .unwrap()
+        .click()
+        .unwrap();
+    tab.wait_for_element(&format!("{card} button.accept:not([disabled])"))
+        .unwrap()
+        .click()
+        .unwrap();
+    until(
+        &tab,
+        "the accepted cluster",
+        &format!(
+            "document.querySelector('.forewarnings')?.dataset.ready === 'true' && !!document.querySelector(\"{item} a.case-link\")"
+        ),
+    );
+    let result = js(
+        &tab,
+        "document.querySelector('.forewarnings .task-result').innerText",
+    );
+    assert!(
+        result.as_str().unwrap().contains("已生成 1 件主动治理案件"),
+        "{result}"
+    );
+    let case = js(
+        &tab,
+        &format!("document.querySelector(\"{item} a.case-link\").textContent"),
+    );
+    let case = case.as_str().unwrap().to_owned();
+    let tasked = js(
+        &tab,
+        &format!("document.querySelector(\"{item}\").innerText"),
+    );
+    assert!(tasked.as_str().unwrap().contains("已转任务"), "{tasked}");
+    assert_eq!(
+        js(&tab, &format!("!!document.querySelector(\"{item} input\")")),
+        Value::Bool(false),
+        "a tasked cluster is not offered again"
+    );
+    js(
+        &tab,
+        "(() => { document.querySelector('.forewarnings').scrollIntoView(); return true; })()",
+    );
+    screenshot(&tab, "leaders-forewarning");
+    browser::only_gridline(&tab, &seen, origin);
+
+    // A community secretary reads the same proposal, with the case made, but may not accept.
+    let (tab, seen) = browser::tab(&browser);
+    sign_in_at(&tab, &format!("{origin}/#/map"), "shequ");
+    until(
+        &tab,
+        "the secretary's forewarning card",
+        &format!(
+            "document.querySelector('.forewarnings')?.dataset.ready === 'true' && !!document.querySelector(\"{item} a.case-link\")"
+        ),
+    );
+    let offered = js(
+        &tab,
+        "document.querySelectorAll('.forewarnings input[type=checkbox], .forewarnings button.accept').length",
+    );
+    assert_eq!(
+        offered.as_u64(),
+        Some(0),
+        "a community secretary has nothing to accept with"
+    );
+    let listed = js(
+        &tab,
+        &format!("document.querySelectorAll(\"{card} li[data-rank]\").length"),
+    );
+    assert_eq!(listed.as_u64(), Some(clusters as u64));
+    browser::only_gridline(&tab, &seen, origin);
+
+    // Another district's leader: no proposal in the card, said in words, in Chinese and after the switch in English.
+    let (tab, seen) = browser::tab(&browser);
+    sign_in_at(&tab, &format!("{origin}/#/map"), "waiqu");
+    let empty = |words: &str| {
+        until(
+            &tab,
+            "the empty forewarning card",
+            &format!(
+                "document.querySelector('.forewarnings')?.dataset.ready === 'true' && \
+                 document.querySelector('.forewarnings .empty')?.textContent === '{words}'"
+            ),
+        );
+        let articles = js(
+            &tab,
+            "document.querySelectorAll('.forewarnings article').length",
+        );
+        assert_eq!(
+            articles.as_u64(),
+            Some(0),
+            "another district's proposal shown"
+        );
+    };
+    empty("辖区内暂无季节性预警。");
+    tab.wait_for_element("#lang").unwrap().click().unwrap();
+    empty("No seasonal forewarning for your places.");
+    browser::only_gridline(&tab, &seen, origin);
+    case
 }

@@ -142,6 +142,17 @@ const topicName = (code) => {
 };
 
 // ---------------------------------------------------------------- shell and routes
+let routeGeneration = 0;
+/**
+ * A setter of the page's main area that draws only while the view it was made for is the latest one opened: a slow
+ * view (an overview still loading) that finishes after the reader moved on draws nothing over the newer view.
+ */
+function mainSetter() {
+  const generation = routeGeneration;
+  return (...nodes) => {
+    if (generation === routeGeneration) setMain(...nodes);
+  };
+}
 function setMain(...nodes) {
   main.replaceChildren(...nodes);
 }
@@ -175,6 +186,7 @@ function parseHash() {
   return { parts: (path || "/").split("/").filter(Boolean), params: new URLSearchParams(query || "") };
 }
 async function route() {
+  routeGeneration += 1;
   const { parts, params } = parseHash();
   renderShell();
   const view = parts[0] || (state.user ? home() : "login");
@@ -194,6 +206,7 @@ function home() {
 
 // ---------------------------------------------------------------- sign-in
 function loginView(next) {
+  const setMain = mainSetter();
   const err = h("div", { "aria-live": "polite" });
   const form = h("form", { "aria-label": t("signin") },
     h("label", {}, t("username"), h("input", { name: "username", autocomplete: "username", required: true, autofocus: true })),
@@ -238,6 +251,7 @@ const FILTERS = ["status", "topic", "source", "place", "overdue", "from", "to"];
 const beijingDay = (d) => (d ? `${d}T00:00:00+08:00` : "");
 
 async function deskView(params) {
+  const setMain = mainSetter();
   const form = h("form", { class: "filters", "aria-label": t("filters") },
     h("label", {}, t("status"), h("select", { name: "status" }, h("option", { value: "" }, t("any")),
       Object.keys(STATUS).map((s) => h("option", { value: s, selected: params.get("status") === s }, word(STATUS, s))))),
@@ -335,6 +349,7 @@ function photo(sha, info) {
 }
 
 async function caseView(id, notice, reveal) {
+  const setMain = mainSetter();
   setMain(loading());
   let d;
   try {
@@ -486,6 +501,7 @@ function actionsCard(d, reload) {
 
 // ---------------------------------------------------------------- the caller's page (阳光办理)
 function statusView() {
+  const setMain = mainSetter();
   const out = h("div", { "aria-live": "polite" });
   const form = h("form", { "aria-label": t("status_page") },
     h("label", {}, t("ticket_no"), h("input", { name: "ticket_no", required: true, maxlength: 64, autocomplete: "off", placeholder: "BJ20261206-9001" })),
@@ -516,6 +532,7 @@ function statusView() {
 // ---------------------------------------------------------------- views in their own modules
 /** Loads a view's module (once) and draws it; a module that cannot load is shown as an error. */
 async function viewFrom(path, name) {
+  const setMain = mainSetter();
   setMain(loading());
   try {
     const mod = await import(path);

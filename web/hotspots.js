@@ -60,7 +60,7 @@ export async function hotspotCard(map, box) {
   const chosen = new Set();
   const number = (p) => (fc.kind === "gistar" ? p.rank : p.n);
   const label = (p) => fc.kind === "gistar"
-    ? `#${p.rank} ${p.topic} · z ${p.strongest_z.toFixed(2)} · ${L("来电", "calls")} ${p.observed} / ${L("预期", "expected")} ${p.expected.toFixed(1)}`
+    ? `#${p.rank} ${p.topic} · z ${p.strongest_z.toFixed(2)} · ${L("来电", "calls")} ${p.observed} · ${L("计入", "counted")} ${p.counted} / ${L("预期", "expected")} ${p.expected.toFixed(1)}`
     : `${p.code} · ${pick(CATEGORY[p.category], p.category)}`;
   const popup = new maplibregl.Popup({ closeButton: true, maxWidth: "280px" });
   const toggle = (f, on) => {

@@ -77,8 +77,6 @@ pub struct ProposalDto {
     pub season_starts: NaiveDate,
     /// The days of last season scanned.
     pub last_season: DaysDto,
-    /// How many clusters (0 until the scan has finished).
-    pub cluster_count: usize,
     /// The clusters, strongest first.
     pub clusters: Vec<ProposedClusterDto>,
 }
@@ -125,7 +123,6 @@ impl ProposalDto {
                 from: p.scan.params.from,
                 to: p.scan.params.to,
             },
-            cluster_count: clusters.len(),
             clusters,
         }
     }

@@ -18,7 +18,7 @@ pub struct PlaceTopic {
     /// Topic code (second level).
     #[diesel(sql_type = Text)]
     pub topic: String,
-    /// The day as `YYYY-MM-DD` (empty when not grouped by day).
+    /// The day as `YYYY-MM-DD`.
     #[diesel(sql_type = Text)]
     pub day: String,
     /// Tickets.
@@ -64,13 +64,9 @@ where
     q.load(conn)
 }
 
-/// Tickets per place of `level` and topic over `from..=to`: topics by prefix (empty: all), places by prefix
-/// (`None`: everywhere; an empty list: nowhere) or, with `exact_places`, by code; with `by_day` also per day.
-/// Groups without tickets are left out.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "a query's filters, each a plain value; a struct would only rename them"
-)]
+/// Tickets per place of `level`, topic and day over `from..=to`: topics by prefix (empty: all), places by prefix
+/// (`None`: everywhere; an empty list: nowhere) or, with `exact_places`, by code. Groups without tickets are left
+/// out.
 pub fn tickets(
     conn: &mut DbConnection,
     level: Level,
@@ -79,21 +75,15 @@ pub fn tickets(
     topics: &[String],
     places: Option<&[String]>,
     exact_places: bool,
-    by_day: bool,
 ) -> QueryResult<Vec<PlaceTopic>> {
-    let pg = matches!(conn, DbConnection::Pg(_));
-    let day = match (by_day, pg) {
-        (false, _) => "''",
-        (true, true) => "to_char(day, 'YYYY-MM-DD')",
-        (true, false) => "CAST(day AS TEXT)",
+    let day = match conn {
+        DbConnection::Pg(_) => "to_char(day, 'YYYY-MM-DD')",
+        DbConnection::Sqlite(_) => "CAST(day AS TEXT)",
     };
     let head = format!(
         "SELECT place_code AS place, topic_code AS topic, {day} AS day, CAST(SUM(tickets) AS BIGINT) AS tickets"
     );
-    let mut tail = String::from(" GROUP BY place_code, topic_code");
-    if by_day {
-        tail.push_str(&format!(", {day}"));
-    }
+    let tail = format!(" GROUP BY place_code, topic_code, {day}");
     filtered(
         conn,
         &head,

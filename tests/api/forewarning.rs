@@ -10,7 +10,7 @@ use common::{TestApp, gridline, text};
 use gridline::domain::access::Role;
 use gridline::geo::grid;
 use gridline::service::hotspots::forewarning;
-use serde_json::json;
+use serde_json::{Value, json};
 
 pub(crate) const HEATING: &str = "0701";
 
@@ -62,6 +62,16 @@ pub(crate) fn districts(app: &TestApp) -> (String, String, String) {
         .take(2)
         .collect();
     (mine, others[0].clone(), others[1].clone())
+}
+
+/// The cluster of a proposal (`GET /api/v1/forewarnings` item) whose units hold `cell`.
+pub(crate) fn cluster_holding<'a>(proposal: &'a Value, cell: &str) -> &'a Value {
+    proposal["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["units"].as_array().unwrap().iter().any(|u| u == cell))
+        .unwrap_or_else(|| panic!("no cluster holds {cell}: {proposal}"))
 }
 
 /// Last winter's heating calls: 18 at the test spot over six days of December 2025, one each at six other places of
@@ -205,18 +215,7 @@ async fn last_winter_s_hot_place_is_proposed_before_the_heating_season_once_and_
         p["last_season"],
         json!({"from": "2025-11-15", "to": "2026-03-15"})
     );
-    let clusters = p["clusters"].as_array().unwrap();
-    assert_eq!(p["cluster_count"], clusters.len());
-    let hot = clusters
-        .iter()
-        .find(|c| {
-            c["units"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|u| u == cell.as_str())
-        })
-        .unwrap_or_else(|| panic!("no cluster holds {cell}: {p}"));
+    let hot = cluster_holding(p, &cell);
     assert!(hot["observed"].as_i64().unwrap() >= 18, "{hot}");
     assert_eq!(hot["tasked"], false);
     assert_eq!(hot["case_id"], json!(null));

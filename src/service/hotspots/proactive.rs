@@ -621,16 +621,8 @@ fn kept_counts(
         topics.dedup();
         let kept: &mut Kept = out.entry(level_text.to_owned()).or_default();
         for chunk in places.chunks(PLACES_PER_QUERY) {
-            let rows = crate::store::hotspots::tickets(
-                c,
-                level,
-                from,
-                to,
-                &topics,
-                Some(chunk),
-                true,
-                true,
-            )?;
+            let rows =
+                crate::store::hotspots::tickets(c, level, from, to, &topics, Some(chunk), true)?;
             for r in rows {
                 if let Ok(day) = NaiveDate::parse_from_str(&r.day, "%Y-%m-%d") {
                     *kept.entry((r.place, r.topic, day)).or_default() += r.tickets;

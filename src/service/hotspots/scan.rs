@@ -33,9 +33,6 @@ use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
-/// Places named per per-day query (keeps the bound parameters far below every backend's limit).
-const PLACES_PER_QUERY: usize = 400;
-
 /// The most clusters one scan reports (the strongest first).
 pub const MAX_CLUSTERS: usize = 500;
 
@@ -250,15 +247,16 @@ fn by_topic(layer: &Layer, rows: &[PlaceTopic]) -> Read {
     read
 }
 
-/// The calls of `from..=to`, read per unit, topic and day so that each day is counted with its cap.
+/// The calls of `from..=to` per unit, topic and day (each day is counted with its cap, and the window's busiest
+/// days come from the same rows).
 fn read(
     c: &mut DbConnection,
     layer: &Layer,
     params: &ScanParams,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<Read, ScanError> {
-    let rows = store::tickets(
+) -> Result<Vec<PlaceTopic>, ScanError> {
+    Ok(store::tickets(
         c,
         layer.level,
         from,
@@ -266,9 +264,7 @@ fn read(
         &params.topics,
         params.coverage.as_deref(),
         false,
-        true,
-    )?;
-    Ok(by_topic(layer, &rows))
+    )?)
 }
 
 /// The sum of the topics of `data` that fall under `group` (a 2- or 4-digit code).
@@ -319,7 +315,8 @@ fn gistar(
     let n = layer.codes.len();
     let window = params.window();
     let days = window.days();
-    let Read { counted: now, all } = read(c, layer, params, window.from, window.to)?;
+    let rows = read(c, layer, params, window.from, window.to)?;
+    let Read { counted: now, all } = by_topic(layer, &rows);
     let groups: Vec<String> = if params.topics.is_empty() {
         now.keys().filter(|t| t.len() == 4).cloned().collect()
     } else {
@@ -334,7 +331,7 @@ fn gistar(
     for k in 1..=i64::from(params.history) {
         let to = window.from - Duration::days((k - 1) * days + 1);
         let from = to - Duration::days(days - 1);
-        let data = read(c, layer, params, from, to)?.counted;
+        let data = by_topic(layer, &read(c, layer, params, from, to)?).counted;
         let total: f64 = data.values().flatten().sum();
         previous_totals.push(total);
         if excess::usable_history(window_total, &previous_totals) < previous_totals.len() {
@@ -390,7 +387,7 @@ fn gistar(
             candidates.push((s, units, bin));
         }
     }
-    let busiest = busiest_days(c, layer, params, &scanned, &candidates)?;
+    let busiest = busiest_days(layer, &rows, &scanned, &candidates);
     progress(0.9);
     let confirmation = Confirmation::default();
     // Every unit of every topic scanned was a test a cluster could have come from.
@@ -462,41 +459,33 @@ fn gistar(
     })
 }
 
-/// The calls of each candidate's topic on its busiest day, read per day for the candidates' units only.
+/// The calls of each candidate's topic on its busiest day, from the window's rows (per unit, topic and day).
 fn busiest_days(
-    c: &mut DbConnection,
     layer: &Layer,
-    params: &ScanParams,
+    rows: &[PlaceTopic],
     scanned: &[Scanned],
     candidates: &[(usize, Vec<usize>, i8)],
-) -> Result<Vec<f64>, ScanError> {
-    let mut places: Vec<usize> = candidates.iter().flat_map(|c| c.1.clone()).collect();
-    places.sort_unstable();
-    places.dedup();
-    // (unit, topic, day) → calls.
-    let mut per_day: HashMap<usize, Vec<(String, String, f64)>> = HashMap::new();
-    for chunk in places.chunks(PLACES_PER_QUERY) {
-        let codes: Vec<String> = chunk.iter().map(|&u| layer.codes[u].clone()).collect();
-        let rows = store::tickets(
-            c,
-            layer.level,
-            params.from,
-            params.to,
-            &params.topics,
-            Some(codes.as_slice()),
-            true,
-            true,
-        )?;
-        for r in rows {
-            if let Some(u) = layer.position(&r.place) {
-                per_day
-                    .entry(u)
-                    .or_default()
-                    .push((r.topic, r.day, r.tickets as f64));
-            }
+) -> Vec<f64> {
+    let mut wanted = vec![false; layer.codes.len()];
+    for (_, units, _) in candidates {
+        for &u in units {
+            wanted[u] = true;
         }
     }
-    Ok(candidates
+    // unit → (topic, day, calls) of the candidates' units only.
+    let mut per_day: HashMap<usize, Vec<(&str, &str, f64)>> = HashMap::new();
+    for r in rows {
+        if let Some(u) = layer.position(&r.place)
+            && wanted[u]
+        {
+            per_day.entry(u).or_default().push((
+                r.topic.as_str(),
+                r.day.as_str(),
+                r.tickets as f64,
+            ));
+        }
+    }
+    candidates
         .iter()
         .map(|(s, units, _)| {
             let group = &scanned[*s].group;
@@ -504,13 +493,13 @@ fn busiest_days(
             for u in units {
                 for (topic, day, n) in per_day.get(u).map_or(&[][..], Vec::as_slice) {
                     if topic.starts_with(group.as_str()) {
-                        *days.entry(day.as_str()).or_default() += n;
+                        *days.entry(day).or_default() += n;
                     }
                 }
             }
             days.values().copied().fold(0.0, f64::max)
         })
-        .collect())
+        .collect()
 }
 
 /// Per second-level topic of `group`, the calls of `units` in the window (all and counted) and expected from the
@@ -583,7 +572,6 @@ fn emerging(
         &params.topics,
         params.coverage.as_deref(),
         false,
-        true,
     )?;
     progress(0.3);
     let mut steps = vec![vec![0.0; n]; starts.len()];

@@ -12,7 +12,7 @@ use gridline::analytics::counts::local_day;
 use gridline::domain::access::{Principal, Role};
 use gridline::service::hotspots::params::{self, ScanRequest};
 use gridline::service::hotspots::scan::{
-    Baseline, Centre, Cluster, Clusters, ScanResult, TopicCount,
+    Baseline, Centre, Cluster, Clusters, EmergingScan, ScanResult, TopicCount, UnitPattern,
 };
 use gridline::store::scans::{self as scan_store, NewScan};
 use serde_json::json;
@@ -28,16 +28,19 @@ fn leader_of(place: &str) -> Principal {
     }
 }
 
-/// A scan of `district` stored as `status` (with one cluster over `cells` when finished); answers its id.
-fn stored_scan(app: &TestApp, district: &str, cells: &[String], status: &str) -> String {
-    let now = app.state.clock.now();
-    let to = local_day(now) - Duration::days(1);
-    let from = to - Duration::days(WINDOW - 1);
+/// The scan's window: the `WINDOW` days up to yesterday.
+fn window(app: &TestApp) -> (NaiveDate, NaiveDate) {
+    let to = local_day(app.state.clock.now()) - Duration::days(1);
+    (to - Duration::days(WINDOW - 1), to)
+}
+
+/// A scan of `district` asked for as `req` (its window filled in), stored queued; answers its id.
+fn queued_scan(app: &TestApp, district: &str, req: ScanRequest) -> String {
+    let (from, to) = window(app);
     let req = ScanRequest {
         from: Some(from.to_string()),
         to: Some(to.to_string()),
-        topics: vec![TOPIC.into()],
-        ..ScanRequest::default()
+        ..req
     };
     let mut c = app.state.db.writer().unwrap();
     let p = params::check(&mut c, &leader_of(district), &req).unwrap();
@@ -46,18 +49,41 @@ fn stored_scan(app: &TestApp, district: &str, cells: &[String], status: &str) ->
         &mut c,
         &NewScan {
             id: &id,
-            kind: "gistar",
+            kind: p.kind.as_str(),
             status: "queued",
             progress: 0,
             params: &serde_json::to_string(&p).unwrap(),
             coverage: district,
             created_by: "district-leader",
-            created_at: now,
+            created_at: app.state.clock.now(),
             schedule_key: None,
         },
     )
     .unwrap();
+    id
+}
+
+/// Stores `result` as the finished result of scan `id`.
+fn finish(app: &TestApp, id: &str, result: &ScanResult) {
+    let mut c = app.state.db.writer().unwrap();
+    scan_store::finish(
+        &mut c,
+        id,
+        &serde_json::to_string(result).unwrap(),
+        app.state.clock.now(),
+    )
+    .unwrap();
+}
+
+/// A scan of `district` stored as `status` (with one cluster over `cells` when finished); answers its id.
+fn stored_scan(app: &TestApp, district: &str, cells: &[String], status: &str) -> String {
+    let req = ScanRequest {
+        topics: vec![TOPIC.into()],
+        ..ScanRequest::default()
+    };
+    let id = queued_scan(app, district, req);
     if status == "finished" {
+        let (from, to) = window(app);
         let (lon, lat, _) = common::spot();
         let result = ScanResult::Gistar(Clusters {
             layer: "cell".into(),
@@ -100,7 +126,7 @@ fn stored_scan(app: &TestApp, district: &str, cells: &[String], status: &str) ->
                 }],
             }],
         });
-        scan_store::finish(&mut c, &id, &serde_json::to_string(&result).unwrap(), now).unwrap();
+        finish(app, &id, &result);
     }
     id
 }
@@ -397,4 +423,164 @@ async fn bad_task_requests_answer_a_code_and_make_nothing() {
     assert_eq!(r.json["code"], "invalid_page");
     let r = app.get_as(&leader, "/api/v1/proactive").await;
     assert_eq!(r.json["total"], 0);
+}
+
+/// An emerging scan's pattern at `code` (the centroid of the test's spot) of `category`.
+fn pattern(code: &str, category: &str) -> UnitPattern {
+    let (lon, lat, _) = common::spot();
+    UnitPattern {
+        code: code.to_owned(),
+        lon,
+        lat,
+        category: category.into(),
+        hot_steps: 3,
+        cold_steps: 0,
+        trend_z: 2.4,
+        trend_p: 0.016,
+    }
+}
+
+/// A finished emerging scan of `district` over `topics` with `patterns`; answers its id.
+fn emerging_scan(
+    app: &TestApp,
+    district: &str,
+    topics: &[&str],
+    patterns: Vec<UnitPattern>,
+) -> String {
+    let req = ScanRequest {
+        kind: Some("emerging".into()),
+        topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+        ..ScanRequest::default()
+    };
+    let id = queued_scan(app, district, req);
+    let (from, to) = window(app);
+    let result = ScanResult::Emerging(EmergingScan {
+        layer: "cell".into(),
+        from,
+        to,
+        step: "week".into(),
+        steps: vec![from],
+        units: 100,
+        islands: vec![],
+        topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+        categories: patterns.iter().map(|p| (p.category.clone(), 1)).collect(),
+        patterns,
+    });
+    finish(app, &id, &result);
+    id
+}
+
+#[actix_web::test]
+async fn an_emerging_hot_spot_becomes_a_case_with_its_category_and_a_cold_one_does_not() {
+    let app = TestApp::beijing();
+    let (_, _, cell) = common::spot();
+    let district = cell[..6].to_owned();
+    let index = &app.state.index;
+    let other_cell = index
+        .cells_under(&cell[..9])
+        .map(|id| index.cell_code(id).to_owned())
+        .find(|c| *c != cell)
+        .unwrap();
+    for k in 0..2 {
+        common::file_ticket(&app, &format!("EM-{k}"), TOPIC, "13800000001", "垃圾没人清").await;
+    }
+    app.state.clock.advance(Duration::days(1));
+    let one_topic = emerging_scan(
+        &app,
+        &district,
+        &[TOPIC],
+        vec![
+            pattern(&cell, "new_hot_spot"),
+            pattern(&other_cell, "persistent_cold_spot"),
+        ],
+    );
+    let leader = app.token(Role::Leader, &[&district]);
+    let uri = format!("/api/v1/scans/{one_topic}/tasks");
+
+    // Position 1, a new hot spot: a proactive case on its cell with the category as evidence and the window's
+    // calls counted from the kept counts, equal to the rows.
+    let r = app.post_as(&leader, &uri, json!({"clusters": [1]})).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let t = &r.json["tasks"][0];
+    assert_eq!(t["created"], true);
+    assert_eq!(t["status"], "dispatched", "{t}");
+    assert_eq!(t["topic"], TOPIC);
+    assert_eq!(t["place_code"], cell.as_str());
+    assert_eq!(t["evidence"]["trend"], "new_hot_spot", "{t}");
+    assert_eq!(t["evidence"]["strongest_z"], serde_json::Value::Null, "{t}");
+    let (from, to) = window(&app);
+    assert_eq!(
+        t["evidence"]["window_tickets"].as_i64(),
+        Some(tickets_from_rows(
+            &app,
+            std::slice::from_ref(&cell),
+            TOPIC,
+            &from.to_string(),
+            &to.to_string()
+        )),
+        "{t}"
+    );
+    assert_eq!(t["evidence"]["window_tickets"], 2, "{t}");
+    let case = t["case_id"].as_str().unwrap().to_owned();
+
+    // Position 2 is a cold spot, position 3 does not exist: nothing is made.
+    let r = app.post_as(&leader, &uri, json!({"clusters": [2]})).await;
+    assert_eq!(r.status, 422, "{}", r.json);
+    assert_eq!(r.json["code"], "not_a_hot_spot");
+    let r = app.post_as(&leader, &uri, json!({"clusters": [3]})).await;
+    assert_eq!(r.status, 404, "{}", r.json);
+    assert_eq!(r.json["code"], "cluster_not_found");
+
+    // A scan of every topic names none: the leader says which.
+    let all_topics = emerging_scan(
+        &app,
+        &district,
+        &[],
+        vec![pattern(&cell, "intensifying_hot_spot")],
+    );
+    let uri = format!("/api/v1/scans/{all_topics}/tasks");
+    let r = app.post_as(&leader, &uri, json!({"clusters": [1]})).await;
+    assert_eq!(r.status, 422, "{}", r.json);
+    assert_eq!(r.json["code"], "topic_required");
+    let r = app
+        .post_as(&leader, &uri, json!({"clusters": [1], "topic": "0103"}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    assert_eq!(r.json["tasks"][0]["topic"], "0103");
+    assert_eq!(
+        r.json["tasks"][0]["evidence"]["trend"],
+        "intensifying_hot_spot"
+    );
+    assert_eq!(r.json["tasks"][0]["evidence"]["window_tickets"], 0);
+
+    // Both are listed with their category; another district's leader reaches neither scan nor task.
+    let r = app.get_as(&leader, "/api/v1/proactive").await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["total"], 2, "{}", r.json);
+    let listed = r.json["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["case_id"] == case.as_str())
+        .unwrap();
+    assert_eq!(listed["evidence"]["trend"], "new_hot_spot", "{listed}");
+    let other_district = index
+        .places()
+        .iter()
+        .find(|p| p.code.len() == 6 && p.code != district && p.code != "110000")
+        .unwrap()
+        .code
+        .clone();
+    let far = app.token(Role::Leader, &[&other_district]);
+    let r = app
+        .post_as(
+            &far,
+            &format!("/api/v1/scans/{one_topic}/tasks"),
+            json!({"clusters": [1]}),
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.json);
+    assert_eq!(r.json["code"], "scan_not_found");
+    let r = app.get_as(&far, "/api/v1/proactive").await;
+    assert_eq!(r.json["total"], 0, "{}", r.json);
 }

@@ -82,7 +82,7 @@ export async function createMap(box, { api, user, token, fill, onLevel }) {
       { id: `${l.level}-line`, type: "line", source: l.level, "source-layer": l.layer, ...band,
         paint: { "line-color": ["case", ["boolean", ["feature-state", "selected"], false], "#111", "#ffffff"],
           "line-width": ["case", ["boolean", ["feature-state", "selected"], false], 3, 0.8] } },
-      { id: `${l.level}-label`, type: "symbol", source: l.level, "source-layer": l.layer, ...band,
+      { id: `${l.level}-label`, type: "symbol", source: l.level, "source-layer": `${l.layer}_labels`, ...band,
         layout: { "text-field": ["get", "name"], "text-size": 12, "text-max-width": 6 },
         paint: { "text-color": "#1d2733", "text-halo-color": "#ffffff", "text-halo-width": 1.2 } },
     );

@@ -242,12 +242,27 @@ pub async fn tilejson(
             (bounds[1] + bounds[3]) / 2.0,
             f64::from(*band.start()),
         ],
-        vector_layers: vec![VectorLayer {
+        vector_layers: std::iter::once(VectorLayer {
             id: layer.name(),
             fields: service::fields(layer).into_iter().collect(),
             description: description(layer).to_owned(),
             minzoom: *band.start(),
             maxzoom: *band.end(),
-        }],
+        })
+        .chain(layer.labels_name().map(|id| {
+            VectorLayer {
+                id,
+                fields: [("code", "String"), ("name", "String")]
+                    .into_iter()
+                    .collect(),
+                description: format!(
+                    "one label point per place of {}, in the one tile of a zoom that holds it",
+                    layer.name()
+                ),
+                minzoom: *band.start(),
+                maxzoom: *band.end(),
+            }
+        }))
+        .collect(),
     }))
 }

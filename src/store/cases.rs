@@ -68,6 +68,70 @@ pub struct CaseRow {
     pub updated_at: NaiveDateTime,
 }
 
+/// What a new case is about, where, and when its first item came: the fields it takes from what opens it.
+#[derive(Debug, Clone, Copy)]
+pub struct Opening<'a> {
+    /// Its district ('' while unplaced).
+    pub district: &'a str,
+    /// The most precise place known.
+    pub place_code: Option<&'a str>,
+    /// Its point (longitude, latitude), when placed by one.
+    pub point: Option<(f64, f64)>,
+    /// Its building.
+    pub building: Option<&'a str>,
+    /// Topic code.
+    pub topic: &'a str,
+    /// `hotline`, `patrol` or `proactive`.
+    pub source: &'a str,
+    /// When its first item came (or it was made).
+    pub at: NaiveDateTime,
+    /// The responsibility chain snapshot.
+    pub chain: &'a str,
+}
+
+impl CaseRow {
+    /// A case not stored yet, with a new id: received, nothing counted, version 0, stamped `stamp`.
+    pub fn opening(o: &Opening<'_>, stamp: NaiveDateTime) -> CaseRow {
+        CaseRow {
+            id: crate::domain::ids::CaseId::generate().to_string(),
+            district_code: o.district.to_owned(),
+            place_code: o.place_code.map(str::to_owned),
+            lon: o.point.map(|x| x.0),
+            lat: o.point.map(|x| x.1),
+            building_code: o.building.map(str::to_owned),
+            topic_code: o.topic.to_owned(),
+            status: Status::Received.as_str().into(),
+            source: o.source.to_owned(),
+            priority: 0,
+            group_request: false,
+            repeat_request: false,
+            ticket_count: 0,
+            caller_count: 0,
+            report_count: 0,
+            opened_at: o.at,
+            last_item_at: o.at,
+            chain: o.chain.to_owned(),
+            version: 0,
+            created_at: stamp,
+            updated_at: stamp,
+        }
+    }
+
+    /// Where this case is and what it is about, as a new case beside it would open.
+    pub fn as_opening(&self) -> Opening<'_> {
+        Opening {
+            district: &self.district_code,
+            place_code: self.place_code.as_deref(),
+            point: self.lon.zip(self.lat),
+            building: self.building_code.as_deref(),
+            topic: &self.topic_code,
+            source: &self.source,
+            at: self.opened_at,
+            chain: &self.chain,
+        }
+    }
+}
+
 /// A stored hotline ticket.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = tickets)]

@@ -52,13 +52,7 @@ fn points_in(prefix: &str, n: usize) -> Vec<(f64, f64)> {
 pub(crate) fn districts(app: &TestApp) -> (String, String, String) {
     let (_, _, cell) = common::spot();
     let mine = cell[..6].to_owned();
-    let others: Vec<String> = app
-        .state
-        .index
-        .places()
-        .iter()
-        .filter(|p| p.code.len() == 6 && p.code != mine && p.code != "110000")
-        .map(|p| p.code.clone())
+    let others: Vec<String> = common::other_districts(&app.state.index, &mine)
         .take(2)
         .collect();
     (mine, others[0].clone(), others[1].clone())

@@ -457,11 +457,7 @@ async fn each_reader_sees_only_their_jurisdiction_and_a_request_beyond_it_is_ref
         .find(|p| p.code.len() == 12 && p.code.starts_with(street) && p.code != community)
         .unwrap()
         .code;
-    let other_district = &places
-        .iter()
-        .find(|p| p.code.len() == 6 && p.code != district && p.code != "110000")
-        .unwrap()
-        .code;
+    let other_district = &common::other_district(&app.state.index, district);
     let admin = app.token(Role::Admin, &[]);
     let secretary = app.token(Role::CommunitySecretary, &[community]);
     let street_leader = app.token(Role::Leader, &[street]);

@@ -263,15 +263,7 @@ async fn a_scan_runs_in_the_background_and_only_its_places_readers_see_it() {
     // A district's scan: its leader sees it; the city's scan is not theirs; another district's leader sees neither.
     let cell = &truth.hotspots[0].cell;
     let (district, street) = (&cell[..6], &cell[..9]);
-    let other = app
-        .state
-        .index
-        .places()
-        .iter()
-        .find(|p| p.code.len() == 6 && p.code != district && p.code != "110000")
-        .unwrap()
-        .code
-        .clone();
+    let other = common::other_district(&app.state.index, district);
     let district_leader = app.token(Role::Leader, &[district]);
     let r = app.post_as(&district_leader, "/api/v1/scans", body).await;
     assert_eq!(r.status, 202, "{}", r.json);

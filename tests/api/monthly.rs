@@ -313,15 +313,7 @@ async fn each_reader_reads_their_own_scope_and_another_district_is_not_found() {
     let app = TestApp::beijing();
     let (_, _, cell) = common::spot();
     let (street, district) = (&cell[..9], &cell[..6]);
-    let other = app
-        .state
-        .index
-        .places()
-        .iter()
-        .find(|p| p.code.len() == 6 && p.code != district && p.code != "110000")
-        .unwrap()
-        .code
-        .clone();
+    let other = common::other_district(&app.state.index, district);
     let leader = app.token(Role::Leader, &[district]);
     let q = format!("/api/v1/topics/ranking?month={MONTH}");
     let r = app.get_as(&leader, &q).await;

@@ -335,13 +335,7 @@ async fn a_cluster_becomes_a_case_that_goes_to_the_street_is_closed_and_is_judge
     assert_eq!(r.json["total"], 0);
     assert!(r.json["tasks"].as_array().unwrap().is_empty());
     // Another district's leader does not reach the scan at all.
-    let other_district = index
-        .places()
-        .iter()
-        .find(|p| p.code.len() == 6 && p.code != district && p.code != "110000")
-        .unwrap()
-        .code
-        .clone();
+    let other_district = common::other_district(index, &district);
     let far = app.token(Role::Leader, &[&other_district]);
     let r = app.post_as(&far, &uri, json!({"clusters": [1]})).await;
     assert_eq!(r.status, 404, "{}", r.json);
@@ -564,13 +558,7 @@ async fn an_emerging_hot_spot_becomes_a_case_with_its_category_and_a_cold_one_do
         .find(|p| p["case_id"] == case.as_str())
         .unwrap();
     assert_eq!(listed["evidence"]["trend"], "new_hot_spot", "{listed}");
-    let other_district = index
-        .places()
-        .iter()
-        .find(|p| p.code.len() == 6 && p.code != district && p.code != "110000")
-        .unwrap()
-        .code
-        .clone();
+    let other_district = common::other_district(index, &district);
     let far = app.token(Role::Leader, &[&other_district]);
     let r = app
         .post_as(

@@ -67,13 +67,27 @@ struct Decoded {
     geometry: Geometry<f64>,
 }
 
+/// The features of `layer` in a tile, checking that the tile holds that layer first and at most its labels beside.
 fn decode(bytes: &[u8], layer: &str) -> Vec<Decoded> {
     let tile = Tile::decode(bytes).expect("an MVT");
-    assert_eq!(tile.layers.len(), 1);
-    let l = &tile.layers[0];
+    let names: Vec<&str> = tile.layers.iter().map(|l| l.name.as_str()).collect();
+    let labels = format!("{layer}_labels");
+    assert!(
+        names.first() == Some(&layer) && names[1..].iter().all(|n| *n == labels),
+        "layers {names:?}"
+    );
+    decode_layer(bytes, layer)
+}
+
+/// The features of the tile's layer `name` (none when the tile has no such layer).
+fn decode_layer(bytes: &[u8], name: &str) -> Vec<Decoded> {
+    let tile = Tile::decode(bytes).expect("an MVT");
+    let Some(l) = tile.layers.iter().find(|l| l.name == name) else {
+        return Vec::new();
+    };
     assert_eq!(
         (l.name.as_str(), l.version, l.extent),
-        (layer, 2, Some(EXTENT))
+        (name, 2, Some(EXTENT))
     );
     l.features
         .iter()
@@ -344,6 +358,75 @@ async fn a_secretarys_tile_holds_only_their_community_and_a_stranger_gets_none()
     );
 }
 
+/// How often each place is labelled over the 3 × 3 cell tiles of z14 around the centre for `token`, checking that
+/// each label lies in its tile, names a place whose outline is in the same tile, and carries its name; and the
+/// places whose outlines reach into the middle tile.
+async fn labels_around_the_centre(
+    app: &TestApp,
+    token: &str,
+) -> (HashMap<String, usize>, HashSet<String>) {
+    let middle = tile_at(14, CENTRE);
+    let (mut labelled, mut reaching) = (HashMap::new(), HashSet::new());
+    for dx in 0..3 {
+        for dy in 0..3 {
+            let t = TileId::new(14, middle.x() + dx - 1, middle.y() + dy - 1).unwrap();
+            let r = fetch(app, Some(token), &uri("cells", t), &[]).await;
+            if r.status == 204 {
+                continue;
+            }
+            assert_eq!(r.status, 200);
+            let shapes: HashSet<String> = decode(&r.body, "cells").iter().map(code).collect();
+            for l in decode_layer(&r.body, "cells_labels") {
+                let Geometry::Point(p) = l.geometry else {
+                    panic!("a label is a point: {:?}", l.geometry)
+                };
+                assert!((0.0..=4096.0).contains(&p.x()) && (0.0..=4096.0).contains(&p.y()));
+                assert!(
+                    shapes.contains(&code(&l)),
+                    "{} labelled outside its outline",
+                    code(&l)
+                );
+                assert!(matches!(&l.props["name"], TileValue::Str(n) if !n.is_empty()));
+                *labelled.entry(code(&l)).or_insert(0) += 1;
+            }
+            if t == middle {
+                reaching = shapes;
+            }
+        }
+    }
+    (labelled, reaching)
+}
+
+#[actix_web::test]
+async fn each_place_is_labelled_once_whatever_tiles_its_outline_crosses() {
+    let app = TestApp::beijing();
+    let admin = app.token(Role::Admin, &[]);
+    let (labelled, reaching) = labels_around_the_centre(&app, &admin).await;
+    // A cell (well under a z14 tile across) that reaches into the middle tile has its label in the block.
+    assert!(
+        reaching.len() > 20,
+        "{} cells in the middle tile",
+        reaching.len()
+    );
+    for c in &reaching {
+        assert_eq!(
+            labelled.get(c),
+            Some(&1),
+            "{c} labelled {:?} times",
+            labelled.get(c)
+        );
+    }
+    assert!(labelled.values().all(|n| *n == 1), "{labelled:?}");
+    // A community's secretary: labels of their own cells only, each once.
+    let cell = centre_cell();
+    let community = &cell[..12];
+    let secretary = app.token(Role::CommunitySecretary, &[community]);
+    let (mine, reaching) = labels_around_the_centre(&app, &secretary).await;
+    assert!(mine.contains_key(&cell), "{mine:?}");
+    assert!(mine.keys().all(|c| c.starts_with(community)), "{mine:?}");
+    assert!(reaching.iter().all(|c| mine.get(c) == Some(&1)));
+}
+
 #[actix_web::test]
 async fn tilejson_gives_the_url_band_fields_and_the_readers_bounds() {
     let app = TestApp::beijing();
@@ -364,6 +447,8 @@ async fn tilejson_gives_the_url_band_fields_and_the_readers_bounds() {
     );
     assert_eq!(r.json["vector_layers"][0]["id"], "cells");
     assert_eq!(r.json["vector_layers"][0]["fields"]["code"], "String");
+    assert_eq!(r.json["vector_layers"][1]["id"], "cells_labels");
+    assert_eq!(r.json["vector_layers"][1]["fields"]["name"], "String");
     let city: Vec<f64> = serde_json::from_value(r.json["bounds"].clone()).unwrap();
     assert!(city[0] < 115.5 && city[2] > 117.4 && city[1] < 39.5 && city[3] > 41.0);
     let secretary = app.token(Role::CommunitySecretary, &[&cell[..12]]);
@@ -406,6 +491,11 @@ async fn tilejson_gives_the_url_band_fields_and_the_readers_bounds() {
         "Number"
     );
     assert!(buildings.json["vector_layers"][0]["fields"]["tickets"].is_null());
+    assert_eq!(
+        buildings.json["vector_layers"].as_array().map(Vec::len),
+        Some(1),
+        "points need no label layer"
+    );
     // Filters are checked and carried into the URL template.
     let r = app
         .get_as(

@@ -380,23 +380,7 @@ fn run_in_chromium(chromium: std::path::PathBuf, origin: &str, case: &str) {
 
     // The command centre: sign in, open the case from the queue.
     let (tab, seen) = browser::tab(&browser);
-    tab.navigate_to(&format!("{origin}/"))
-        .unwrap()
-        .wait_until_navigated()
-        .unwrap();
-    tab.wait_for_element("input[name=username]")
-        .unwrap()
-        .click()
-        .unwrap();
-    tab.type_str("desk").unwrap();
-    tab.wait_for_element("input[name=password]")
-        .unwrap()
-        .click()
-        .unwrap();
-    tab.type_str("desk password 1")
-        .unwrap()
-        .press_key("Enter")
-        .unwrap();
+    sign_in(&tab, origin, "desk");
     until(
         &tab,
         "the queue",
@@ -728,16 +712,18 @@ fn sign_in_at(tab: &headless_chrome::Tab, url: &str, user: &str) {
         .unwrap()
         .wait_until_navigated()
         .unwrap();
+    // Text goes in as one insertion per field (Input.insertText, as an input method writes it): typed key by key,
+    // each key costs the CDP client a round trip of up to 100 ms.
     tab.wait_for_element("input[name=username]")
         .unwrap()
         .click()
         .unwrap();
-    tab.type_str(user).unwrap();
+    tab.send_character(user).unwrap();
     tab.wait_for_element("input[name=password]")
         .unwrap()
         .click()
         .unwrap();
-    tab.type_str(&format!("{user} password 1"))
+    tab.send_character(&format!("{user} password 1"))
         .unwrap()
         .press_key("Enter")
         .unwrap();

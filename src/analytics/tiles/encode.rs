@@ -1,4 +1,4 @@
-//! Encoding one layer of features as a Mapbox Vector Tile 2.1 (protobuf through geozero's generated types): the
+//! Encoding layers of features as a Mapbox Vector Tile 2.1 (protobuf through geozero's generated types): the
 //! geometry must already be in tile coordinates with integer vertices and MVT's winding ([`super::clip`]); keys
 //! and values are shared in the layer's tables.
 
@@ -34,6 +34,20 @@ pub enum EncodeError {
 
 /// The bytes of a tile holding one layer named `name` with `features`.
 pub fn encode(name: &str, features: &[Feature<'_>]) -> Result<Vec<u8>, EncodeError> {
+    encode_layers(&[(name, features)])
+}
+
+/// The bytes of a tile holding the layers given, in order, each named and with its features (a layer with none
+/// is left out).
+pub fn encode_layers(layers: &[(&str, &[Feature<'_>])]) -> Result<Vec<u8>, EncodeError> {
+    let mut out = Vec::with_capacity(layers.len());
+    for (name, features) in layers.iter().filter(|(_, f)| !f.is_empty()) {
+        out.push(layer(name, features)?);
+    }
+    Ok(Tile { layers: out }.encode_to_vec())
+}
+
+fn layer(name: &str, features: &[Feature<'_>]) -> Result<tile::Layer, EncodeError> {
     let mut tags = TagsBuilder::new();
     let mut out = Vec::with_capacity(features.len());
     for f in features {
@@ -53,18 +67,14 @@ pub fn encode(name: &str, features: &[Feature<'_>]) -> Result<Vec<u8>, EncodeErr
         out.push(feature);
     }
     let (keys, values) = tags.into_tags();
-    let layer = tile::Layer {
+    Ok(tile::Layer {
         version: 2,
         name: name.to_owned(),
         features: out,
         keys,
         values: values.into_iter().map(Into::into).collect(),
         extent: Some(EXTENT),
-    };
-    Ok(Tile {
-        layers: vec![layer],
-    }
-    .encode_to_vec())
+    })
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //!    keep one common edge, and every polygon is checked valid (arcs put back unsimplified where needed);
 //! 2. [`layer`]: an R-tree over the features' boxes finds those touching a tile (plus its buffer);
 //! 3. [`clip`]: each is cut to the tile grown by [`BUFFER`], rounded to integers and oriented for MVT;
-//! 4. [`encode`]: the features and their properties become the tile's bytes.
+//! 4. [`encode`]: the features and their properties become the tile's bytes, beside a second layer of label points
+//!    (one per polygon, in the one tile of a zoom that holds it, so a map writes each name once).
 //!
 //! Coordinates: WGS-84 lon/lat in, normalised Web Mercator inside ([`xyz`]), integer tile coordinates out
 //! (0..[`EXTENT`], y down).
@@ -67,6 +68,17 @@ impl TileLayer {
         }
     }
 
+    /// The name of the tile layer of its label points, one per place (polygon layers only; see [`layer`]).
+    pub fn labels_name(self) -> Option<&'static str> {
+        match self {
+            TileLayer::Districts => Some("districts_labels"),
+            TileLayer::Streets => Some("streets_labels"),
+            TileLayer::Communities => Some("communities_labels"),
+            TileLayer::Cells => Some("cells_labels"),
+            TileLayer::Buildings => None,
+        }
+    }
+
     /// The place level of a polygon layer (`None` for buildings).
     pub fn level(self) -> Option<Level> {
         match self {
@@ -109,5 +121,7 @@ mod tests {
         }
         assert_eq!(TileLayer::parse("Cells"), None);
         assert_eq!(TileLayer::Buildings.code_len(), 18);
+        assert_eq!(TileLayer::Cells.labels_name(), Some("cells_labels"));
+        assert_eq!(TileLayer::Buildings.labels_name(), None);
     }
 }

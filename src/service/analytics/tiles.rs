@@ -12,6 +12,9 @@
 //! are all larger than the reader's jurisdiction (the districts layer for a street's secretary) is refused with
 //! [`TileError::LayerOutOfScope`], so a client learns which layers it may draw rather than drawing blank tiles.
 //!
+//! Labels: beside each polygon layer a tile holds `{layer}_labels`, the label point (code and name) of each of the
+//! reader's places whose label lies in that tile ([`LayerGeometry::labels`]), so that a map names each place once.
+//!
 //! Counts: each feature of the districts, streets, communities and cells layers carries the heat map's numbers of
 //! its place ([`heatmap::PlaceNumbers`], same names, same filters checked by the same code, the reader's topics
 //! bounding them as in the heat map); a number the heat map gives as null is left out of the feature. They are read
@@ -172,7 +175,32 @@ struct Layer {
     geometry: LayerGeometry,
 }
 
-type TileGeometry = Arc<Vec<(u32, Geometry<f64>)>>;
+/// What one tile holds for every reader: the features' pieces cut to it and the label points that lie in it.
+#[derive(Debug)]
+struct Cut {
+    shapes: Vec<(u32, Geometry<f64>)>,
+    labels: Vec<(u32, Geometry<f64>)>,
+}
+
+type TileGeometry = Arc<Cut>;
+
+impl Layer {
+    /// The pieces (of a [`Cut`]) whose places `user` may see, with their facts.
+    fn readers<'a>(
+        &'a self,
+        user: &Principal,
+        pieces: &'a [(u32, Geometry<f64>)],
+    ) -> Vec<(&'a Info, &'a Geometry<f64>)> {
+        let all = city_wide(user);
+        pieces
+            .iter()
+            .filter_map(|(f, g)| {
+                let info = self.infos.get(*f as usize)?;
+                (all || policy::can_see_place(user, &info.code)).then_some((info, g))
+            })
+            .collect()
+    }
+}
 
 /// The layers and tiles built from one state of the geodata.
 #[derive(Debug, Default)]
@@ -388,7 +416,15 @@ impl Tiles {
         let geometry = match cached {
             Some(g) => g,
             None => {
-                let g: TileGeometry = Arc::new(data.geometry.tile(t));
+                let g: TileGeometry = Arc::new(Cut {
+                    shapes: data.geometry.tile(t),
+                    labels: data
+                        .geometry
+                        .labels(t)
+                        .into_iter()
+                        .map(|(f, p)| (f, Geometry::Point(p)))
+                        .collect(),
+                });
                 let mut tiles = lock(&generation.tiles);
                 if tiles.len() >= MAX_CACHED_TILES {
                     tiles.clear();
@@ -397,14 +433,7 @@ impl Tiles {
                 g
             }
         };
-        let all = city_wide(user);
-        let visible: Vec<(&Info, &Geometry<f64>)> = geometry
-            .iter()
-            .filter_map(|(f, g)| {
-                let info = data.infos.get(*f as usize)?;
-                (all || policy::can_see_place(user, &info.code)).then_some((info, g))
-            })
-            .collect();
+        let visible = data.readers(user, &geometry.shapes);
         if visible.is_empty() {
             return Ok(None);
         }
@@ -426,7 +455,22 @@ impl Tiles {
                 feature(info, numbers, g)
             })
             .collect();
-        let bytes = encode::encode(layer.name(), &features)?;
+        let labels: Vec<Feature<'_>> = data
+            .readers(user, &geometry.labels)
+            .into_iter()
+            .map(|(info, g)| Feature {
+                id: info.code.parse().unwrap_or(0),
+                geometry: g,
+                properties: vec![
+                    ("code", TileValue::Str(info.code.clone())),
+                    ("name", TileValue::Str(info.name.clone())),
+                ],
+            })
+            .collect();
+        let bytes = match layer.labels_name() {
+            Some(name) => encode::encode_layers(&[(layer.name(), &features), (name, &labels)])?,
+            None => encode::encode(layer.name(), &features)?,
+        };
         let digest = Sha256::digest(&bytes);
         let etag = format!(
             "\"{}\"",

@@ -5,12 +5,12 @@
 
 use crate::db::{Db, DbConnection};
 use crate::domain::access::{self, Principal};
-use crate::domain::ids::{CaseId, random_id};
+use crate::domain::ids::random_id;
 use crate::domain::merge::{self, Candidate, Decision, IntakePolicy, Item};
 use crate::domain::topic::MergeRule;
 use crate::service::admin::topics;
 use crate::service::cases::read::{CaseError, invalid};
-use crate::store::cases::{self as store, CaseRow, DecisionRow};
+use crate::store::cases::{self as store, CaseRow, DecisionRow, Opening};
 use chrono::{Duration, NaiveDateTime};
 use diesel::Connection;
 
@@ -20,29 +20,16 @@ const MAX_CANDIDATES: i64 = 50;
 /// The source of the cases a leader makes from hot spot clusters (未诉先办); merging never changes it.
 pub const PROACTIVE: &str = "proactive";
 
-/// What a new item brings to merging: what it is, when, on what topic, where, and the chain it was filed with.
+/// What a new item brings to merging: what it is, and the case it would open (when, on what topic, where, the chain
+/// it was filed with, and the source: `hotline` or `patrol`).
 #[derive(Debug)]
 pub(crate) struct NewItem<'a> {
     /// `ticket` or `report`.
     pub kind: &'static str,
     /// Its id.
     pub id: &'a str,
-    /// When it was received or seen.
-    pub at: NaiveDateTime,
-    /// Its topic.
-    pub topic: &'a str,
-    /// The district it was placed in (empty when unplaced).
-    pub district: &'a str,
-    /// The place it was placed at.
-    pub place_code: Option<&'a str>,
-    /// Its point, when it was placed by one.
-    pub point: Option<(f64, f64)>,
-    /// Its building.
-    pub building: Option<&'a str>,
-    /// The chain snapshot stored with it.
-    pub chain: &'a str,
-    /// The source of a case it opens: `hotline` or `patrol`.
-    pub source: &'static str,
+    /// The case it opens when it joins none.
+    pub case: Opening<'a>,
 }
 
 fn candidates(
@@ -50,22 +37,22 @@ fn candidates(
     item: &NewItem<'_>,
     rule: &MergeRule,
 ) -> diesel::QueryResult<Vec<CaseRow>> {
-    let since = item.at - Duration::hours(i64::from(rule.window_hours));
+    let since = item.case.at - Duration::hours(i64::from(rule.window_hours));
     let mut found = Vec::new();
-    if let Some((lon, lat)) = item.point.filter(|_| rule.radius_m > 0) {
+    if let Some((lon, lat)) = item.case.point.filter(|_| rule.radius_m > 0) {
         let r = f64::from(rule.radius_m);
         let dlat = r / 110_574.0;
         let dlon = r / (111_320.0 * lat.to_radians().cos().max(0.1));
         found = store::candidates_near(
             c,
-            item.topic,
+            item.case.topic,
             (lon - dlon, lat - dlat, lon + dlon, lat + dlat),
             since,
             MAX_CANDIDATES,
         )?;
     }
-    if let Some(b) = item.building.filter(|_| rule.same_building) {
-        for case in store::candidates_at_building(c, item.topic, b, since, MAX_CANDIDATES)? {
+    if let Some(b) = item.case.building.filter(|_| rule.same_building) {
+        for case in store::candidates_at_building(c, item.case.topic, b, since, MAX_CANDIDATES)? {
             if !found.iter().any(|f| f.id == case.id) {
                 found.push(case);
             }
@@ -96,12 +83,12 @@ pub(crate) fn place_in_case(
         .collect();
     let decision = merge::decide(
         &Item {
-            at: item.at,
-            point: item.point,
-            building: item.building,
+            at: item.case.at,
+            point: item.case.point,
+            building: item.case.building,
         },
         rule,
-        item.topic,
+        item.case.topic,
         &cands,
     );
     let stamp = now;
@@ -143,37 +130,11 @@ pub(crate) fn place_in_case(
         Decision::Opened { reason } => {
             row.outcome = "opened".into();
             row.reason = reason;
-            (new_case(item, stamp), true)
+            (CaseRow::opening(&item.case, stamp), true)
         }
     };
     row.case_id = case.id.clone();
     Ok((case, row, new))
-}
-
-fn new_case(item: &NewItem<'_>, stamp: NaiveDateTime) -> CaseRow {
-    CaseRow {
-        id: CaseId::generate().to_string(),
-        district_code: item.district.to_owned(),
-        place_code: item.place_code.map(str::to_owned),
-        lon: item.point.map(|x| x.0),
-        lat: item.point.map(|x| x.1),
-        building_code: item.building.map(str::to_owned),
-        topic_code: item.topic.to_owned(),
-        status: "received".into(),
-        source: item.source.to_owned(),
-        priority: 0,
-        group_request: false,
-        repeat_request: false,
-        ticket_count: 0,
-        caller_count: 0,
-        report_count: 0,
-        opened_at: item.at,
-        last_item_at: item.at,
-        chain: item.chain.to_owned(),
-        version: 0,
-        created_at: stamp,
-        updated_at: stamp,
-    }
 }
 
 /// Sets a case's group flag, priority and source from its counts, bumps its version and stores it (inserts it when
@@ -325,20 +286,7 @@ pub fn unmerge(
             return Err(CaseError::NothingToUnmerge(case_id.to_owned()));
         }
         let at = now;
-        let fresh = CaseRow {
-            id: CaseId::generate().to_string(),
-            status: "received".into(),
-            priority: 0,
-            group_request: false,
-            repeat_request: false,
-            ticket_count: 0,
-            caller_count: 0,
-            report_count: 0,
-            version: 0,
-            created_at: at,
-            updated_at: at,
-            ..case.clone()
-        };
+        let fresh = CaseRow::opening(&case.as_opening(), at);
         store::insert_case(c, &fresh)?;
         let split = ByHand {
             outcome: "split",

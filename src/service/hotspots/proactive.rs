@@ -26,7 +26,6 @@ use crate::analytics::counts::local_day;
 use crate::clock::Clock;
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::access::{self, Principal};
-use crate::domain::ids::CaseId;
 use crate::domain::workflow::Action;
 use crate::error::{ErrorKind, ServiceError};
 use crate::geo::place::Level;
@@ -37,7 +36,7 @@ use crate::service::cases::work::{self, Router};
 use crate::service::cases::{scheduler, workflow};
 use crate::service::intake::Geo;
 use crate::service::intake::place::snapshot;
-use crate::store::cases::{self as case_store, CaseRow};
+use crate::store::cases::{self as case_store, CaseRow, Opening};
 use crate::store::proactive::{self as store, Filter, TaskRow};
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::Connection;
@@ -403,28 +402,21 @@ pub fn task(
                         None,
                     ),
                 };
+            let chain = snapshot(geo, Some(&cell), now);
+            let opening = Opening {
+                district: cell.get(..6).unwrap_or_default(),
+                place_code: Some(&cell),
+                point: Some((cand.centre.1, cand.centre.2)),
+                building: None,
+                topic: &topic,
+                source: PROACTIVE,
+                at: now,
+                chain: &chain,
+            };
+            // Version 1: it is stored as made, not through intake's counting.
             let case = CaseRow {
-                id: CaseId::generate().to_string(),
-                district_code: cell.chars().take(6).collect(),
-                place_code: Some(cell.clone()),
-                lon: Some(cand.centre.1),
-                lat: Some(cand.centre.2),
-                building_code: None,
-                topic_code: topic.clone(),
-                status: "received".into(),
-                source: PROACTIVE.into(),
-                priority: 0,
-                group_request: false,
-                repeat_request: false,
-                ticket_count: 0,
-                caller_count: 0,
-                report_count: 0,
-                opened_at: now,
-                last_item_at: now,
-                chain: snapshot(geo, Some(&cell), now),
                 version: 1,
-                created_at: now,
-                updated_at: now,
+                ..CaseRow::opening(&opening, now)
             };
             case_store::insert_case(c, &case)?;
             let task = TaskRow {

@@ -93,11 +93,11 @@ pub(super) fn file_item<T>(
     count: impl FnOnce(&mut DbConnection, &mut CaseRow) -> Result<(), IntakeError>,
     insert: impl FnOnce(&mut DbConnection, &str) -> Result<T, IntakeError>,
 ) -> Result<Filed<T>, IntakeError> {
-    rules.check_time(field, item.at)?;
-    let rule = rules.merge_rule(c, item.topic)?;
+    rules.check_time(field, item.case.at)?;
+    let rule = rules.merge_rule(c, item.case.topic)?;
     let (mut case, decision, new) = merge::place_in_case(c, item, &rule, "system", rules.now)?;
-    case.last_item_at = case.last_item_at.max(item.at);
-    case.opened_at = case.opened_at.min(item.at);
+    case.last_item_at = case.last_item_at.max(item.case.at);
+    case.opened_at = case.opened_at.min(item.case.at);
     count(c, &mut case)?;
     let case = merge::store_case(c, case, &rules.policy, new, rules.now)?;
     let stored = insert(c, &case.id)?;

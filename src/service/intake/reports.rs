@@ -12,7 +12,7 @@ use crate::service::intake::input::{
 };
 use crate::service::intake::place::{Placement, by_point, snapshot};
 use crate::service::intake::{Geo, IntakeError};
-use crate::store::cases::{self as store, ReportRow};
+use crate::store::cases::{self as store, Opening, ReportRow};
 use chrono::NaiveDateTime;
 
 /// A report checked and placed, ready to store.
@@ -99,14 +99,16 @@ pub fn store_report(
     let item = NewItem {
         kind: "report",
         id: &report.id,
-        at: report.reported_at,
-        topic: &report.topic_code,
-        district: &report.district_code,
-        place_code: p.place_code.as_deref(),
-        point: p.point,
-        building: p.building.as_deref(),
-        chain: &report.chain,
-        source: "patrol",
+        case: Opening {
+            at: report.reported_at,
+            topic: &report.topic_code,
+            district: &report.district_code,
+            place_code: p.place_code.as_deref(),
+            point: p.point,
+            building: p.building.as_deref(),
+            chain: &report.chain,
+            source: "patrol",
+        },
     };
     let count = |_: &mut DbConnection, case: &mut store::CaseRow| -> Result<(), IntakeError> {
         case.report_count += 1;

@@ -12,7 +12,7 @@ use crate::service::intake::input::{
 };
 use crate::service::intake::place::{Placement, by_address, by_point, snapshot};
 use crate::service::intake::{Geo, IntakeError};
-use crate::store::cases::{self as store, TicketRow};
+use crate::store::cases::{self as store, Opening, TicketRow};
 use chrono::{Duration, NaiveDateTime};
 
 /// A ticket checked and placed, ready to store.
@@ -133,14 +133,16 @@ pub fn store_ticket(
     let item = NewItem {
         kind: "ticket",
         id: &ticket.id,
-        at: ticket.received_at,
-        topic: &ticket.topic_code,
-        district: &ticket.district_code,
-        place_code: p.place_code.as_deref(),
-        point: p.point,
-        building: p.building.as_deref(),
-        chain: &ticket.chain,
-        source: "hotline",
+        case: Opening {
+            at: ticket.received_at,
+            topic: &ticket.topic_code,
+            district: &ticket.district_code,
+            place_code: p.place_code.as_deref(),
+            point: p.point,
+            building: p.building.as_deref(),
+            chain: &ticket.chain,
+            source: "hotline",
+        },
     };
     let (phone, repeat) = (ticket.caller_phone.clone(), ticket.repeat_of.is_some());
     let count = |c: &mut DbConnection, case: &mut store::CaseRow| -> Result<(), IntakeError> {

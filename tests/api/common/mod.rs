@@ -240,6 +240,25 @@ pub fn beijing_index() -> Arc<PlaceIndex> {
     .clone()
 }
 
+/// Districts of the default dataset other than `district`, in the dataset's order.
+pub fn other_districts<'a>(
+    index: &'a PlaceIndex,
+    district: &'a str,
+) -> impl Iterator<Item = String> + 'a {
+    index
+        .places()
+        .iter()
+        .filter(move |p| p.code.len() == 6 && p.code != district && p.code != "110000")
+        .map(|p| p.code.clone())
+}
+
+/// A district of the default dataset other than `district`.
+pub fn other_district(index: &PlaceIndex, district: &str) -> String {
+    other_districts(index, district)
+        .next()
+        .expect("another district")
+}
+
 /// A point well inside a cell of the default dataset, and that cell's code.
 pub fn spot() -> (f64, f64, String) {
     let index = beijing_index();

@@ -156,6 +156,19 @@ fn tickets_from_rows(app: &TestApp, cells: &[String], topic: &str, from: &str, t
         .count() as i64
 }
 
+/// Tasks cluster 1 of the scan at `uri` (`/api/v1/scans/{id}/tasks`) as `token`: a new case on `TOPIC`, dispatched,
+/// placed on `cell`; answers the task.
+async fn task_first(app: &TestApp, token: &str, uri: &str, cell: &str) -> serde_json::Value {
+    let r = app.post_as(token, uri, json!({"clusters": [1]})).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let t = r.json["tasks"][0].clone();
+    assert_eq!(t["created"], true);
+    assert_eq!(t["status"], "dispatched", "{t}");
+    assert_eq!(t["topic"], TOPIC);
+    assert_eq!(t["place_code"], cell);
+    t
+}
+
 async fn step(app: &TestApp, token: &str, case: &str, body: serde_json::Value) {
     let r = app
         .post_as(token, &format!("/api/v1/cases/{case}/transitions"), body)
@@ -187,13 +200,7 @@ async fn a_cluster_becomes_a_case_that_goes_to_the_street_is_closed_and_is_judge
     // A street's leader tasks the cluster of the district's scan that lies in their street.
     let leader = app.token(Role::Leader, &[&street]);
     let uri = format!("/api/v1/scans/{scan}/tasks");
-    let r = app.post_as(&leader, &uri, json!({"clusters": [1]})).await;
-    assert_eq!(r.status, 201, "{}", r.json);
-    let t = &r.json["tasks"][0];
-    assert_eq!(t["created"], true);
-    assert_eq!(t["status"], "dispatched", "{t}");
-    assert_eq!(t["topic"], TOPIC);
-    assert_eq!(t["place_code"], cell.as_str());
+    let t = &task_first(&app, &leader, &uri, &cell).await;
     assert_eq!(t["evidence"]["scan_id"], scan.as_str());
     assert_eq!(t["evidence"]["strongest_z"], 4.2);
     assert_eq!(t["evidence"]["window_tickets"], 3);
@@ -493,13 +500,7 @@ async fn an_emerging_hot_spot_becomes_a_case_with_its_category_and_a_cold_one_do
 
     // Position 1, a new hot spot: a proactive case on its cell with the category as evidence and the window's
     // calls counted from the kept counts, equal to the rows.
-    let r = app.post_as(&leader, &uri, json!({"clusters": [1]})).await;
-    assert_eq!(r.status, 201, "{}", r.json);
-    let t = &r.json["tasks"][0];
-    assert_eq!(t["created"], true);
-    assert_eq!(t["status"], "dispatched", "{t}");
-    assert_eq!(t["topic"], TOPIC);
-    assert_eq!(t["place_code"], cell.as_str());
+    let t = &task_first(&app, &leader, &uri, &cell).await;
     assert_eq!(t["evidence"]["trend"], "new_hot_spot", "{t}");
     assert_eq!(t["evidence"]["strongest_z"], serde_json::Value::Null, "{t}");
     let (from, to) = window(&app);

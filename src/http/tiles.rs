@@ -249,19 +249,15 @@ pub async fn tilejson(
             minzoom: *band.start(),
             maxzoom: *band.end(),
         })
-        .chain(layer.labels_name().map(|id| {
-            VectorLayer {
-                id,
-                fields: [("code", "String"), ("name", "String")]
-                    .into_iter()
-                    .collect(),
-                description: format!(
-                    "one label point per place of {}, in the one tile of a zoom that holds it",
-                    layer.name()
-                ),
-                minzoom: *band.start(),
-                maxzoom: *band.end(),
-            }
+        .chain(layer.labels_name().map(|id| VectorLayer {
+            id,
+            fields: service::LABEL_FIELDS.into_iter().collect(),
+            description: format!(
+                "one label point per place of {}, in the one tile of a zoom that holds it",
+                layer.name()
+            ),
+            minzoom: *band.start(),
+            maxzoom: *band.end(),
         }))
         .collect(),
     }))

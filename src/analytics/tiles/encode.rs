@@ -32,14 +32,9 @@ pub enum EncodeError {
     },
 }
 
-/// The bytes of a tile holding one layer named `name` with `features`.
-pub fn encode(name: &str, features: &[Feature<'_>]) -> Result<Vec<u8>, EncodeError> {
-    encode_layers(&[(name, features)])
-}
-
 /// The bytes of a tile holding the layers given, in order, each named and with its features (a layer with none
 /// is left out).
-pub fn encode_layers(layers: &[(&str, &[Feature<'_>])]) -> Result<Vec<u8>, EncodeError> {
+pub fn encode(layers: &[(&str, &[Feature<'_>])]) -> Result<Vec<u8>, EncodeError> {
     let mut out = Vec::with_capacity(layers.len());
     for (name, features) in layers.iter().filter(|(_, f)| !f.is_empty()) {
         out.push(layer(name, features)?);
@@ -91,26 +86,40 @@ mod tests {
         ]
         .into();
         let point: Geometry<f64> = Point::new(5.0, 7.0).into();
-        let bytes = encode(
-            "cells",
-            &[
-                Feature {
-                    id: 110105001001001,
-                    geometry: &square,
-                    properties: vec![
-                        ("code", TileValue::Str("110105001001001".into())),
-                        ("tickets", TileValue::Uint(3)),
-                    ],
-                },
-                Feature {
-                    id: 7,
-                    geometry: &point,
-                    properties: vec![("code", TileValue::Str("7".into()))],
-                },
-            ],
-        )
+        let cells = [
+            Feature {
+                id: 110105001001001,
+                geometry: &square,
+                properties: vec![
+                    ("code", TileValue::Str("110105001001001".into())),
+                    ("tickets", TileValue::Uint(3)),
+                ],
+            },
+            Feature {
+                id: 7,
+                geometry: &point,
+                properties: vec![("code", TileValue::Str("7".into()))],
+            },
+        ];
+        let labels = [Feature {
+            id: 7,
+            geometry: &point,
+            properties: vec![("name", TileValue::Str("七".into()))],
+        }];
+        let bytes = encode(&[
+            ("cells", &cells),
+            ("nothing", &[]),
+            ("cells_labels", &labels),
+        ])
         .unwrap();
         let tile = Tile::decode(bytes.as_slice()).unwrap();
+        let names: Vec<&str> = tile.layers.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["cells", "cells_labels"],
+            "an empty layer is left out"
+        );
+        assert_eq!(tile.layers[1].keys, ["name"], "each layer has its own keys");
         let layer = &tile.layers[0];
         assert_eq!(
             (layer.name.as_str(), layer.version, layer.extent),

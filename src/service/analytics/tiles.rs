@@ -186,7 +186,7 @@ type TileGeometry = Arc<Cut>;
 
 impl Layer {
     /// The pieces (of a [`Cut`]) whose places `user` may see, with their facts.
-    fn readers<'a>(
+    fn visible_to<'a>(
         &'a self,
         user: &Principal,
         pieces: &'a [(u32, Geometry<f64>)],
@@ -433,7 +433,7 @@ impl Tiles {
                 g
             }
         };
-        let visible = data.readers(user, &geometry.shapes);
+        let visible = data.visible_to(user, &geometry.shapes);
         if visible.is_empty() {
             return Ok(None);
         }
@@ -456,21 +456,13 @@ impl Tiles {
             })
             .collect();
         let labels: Vec<Feature<'_>> = data
-            .readers(user, &geometry.labels)
+            .visible_to(user, &geometry.labels)
             .into_iter()
-            .map(|(info, g)| Feature {
-                id: info.code.parse().unwrap_or(0),
-                geometry: g,
-                properties: vec![
-                    ("code", TileValue::Str(info.code.clone())),
-                    ("name", TileValue::Str(info.name.clone())),
-                ],
-            })
+            .map(|(info, g)| label(info, g))
             .collect();
-        let bytes = match layer.labels_name() {
-            Some(name) => encode::encode_layers(&[(layer.name(), &features), (name, &labels)])?,
-            None => encode::encode(layer.name(), &features)?,
-        };
+        let mut layers = vec![(layer.name(), features.as_slice())];
+        layers.extend(layer.labels_name().map(|name| (name, labels.as_slice())));
+        let bytes = encode::encode(&layers)?;
         let digest = Sha256::digest(&bytes);
         let etag = format!(
             "\"{}\"",
@@ -531,17 +523,31 @@ impl Tiles {
     }
 }
 
-/// A feature with its place's facts and, on the counted layers, its numbers (a number that is null in the heat map
-/// is left out: MVT has no null).
+/// The properties of a label point, with their TileJSON types.
+pub const LABEL_FIELDS: [(&str, &str); 2] = [("code", "String"), ("name", "String")];
+
+/// A place's label point: its code ([`LABEL_FIELDS`]) and name; the id is the code.
+fn label<'a>(info: &Info, geometry: &'a Geometry<f64>) -> Feature<'a> {
+    Feature {
+        id: info.code.parse().unwrap_or(0),
+        geometry,
+        properties: vec![
+            ("code", TileValue::Str(info.code.clone())),
+            ("name", TileValue::Str(info.name.clone())),
+        ],
+    }
+}
+
+/// A feature with its place's facts (those of its label, its parent, households) and, on the counted layers, its
+/// numbers (a number that is null in the heat map is left out: MVT has no null).
 fn feature<'a>(
     info: &Info,
     numbers: Option<PlaceNumbers>,
     geometry: &'a Geometry<f64>,
 ) -> Feature<'a> {
-    let mut properties = vec![
-        ("code", TileValue::Str(info.code.clone())),
-        ("name", TileValue::Str(info.name.clone())),
-    ];
+    let Feature {
+        id, mut properties, ..
+    } = label(info, geometry);
     if let Some(p) = &info.parent {
         properties.push(("parent", TileValue::Str(p.clone())));
     }
@@ -577,7 +583,7 @@ fn feature<'a>(
         }
     }
     Feature {
-        id: info.code.parse().unwrap_or(0),
+        id,
         geometry,
         properties,
     }
@@ -585,7 +591,8 @@ fn feature<'a>(
 
 /// The fields each layer's features carry, with their TileJSON types (the counted layers: the heat map's numbers).
 pub fn fields(layer: TileLayer) -> Vec<(&'static str, &'static str)> {
-    let mut f = vec![("code", "String"), ("name", "String"), ("parent", "String")];
+    let mut f = LABEL_FIELDS.to_vec();
+    f.push(("parent", "String"));
     if layer.level().is_some() {
         f.extend(NUMBER_FIELDS);
     } else {

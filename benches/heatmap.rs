@@ -2,7 +2,9 @@
 //! 1. `gridline simulate` files `GRIDLINE_BENCH_DAYS` days (default 61) of all Beijing's traffic (scale 1) up to the
 //!    end of November 2026 through intake, which keeps the counts as it goes;
 //! 2. `service::heatmap::heatmap` for November (30 days, with the 30 days before for the change) at street level
-//!    (349 streets) and at cell level (every cell), as an admin (the whole city).
+//!    (349 streets) and at cell level (every cell), as an admin (the whole city): as the server reads it, from the
+//!    counts it keeps in memory (the first read, which loads them, is timed and printed), and side by side from the
+//!    stored rows (a database handle that keeps no copy, as a command does).
 //!
 //! Run: `cargo bench --bench heatmap`. `GRIDLINE_BENCH_DB=PATH` keeps the database there and reuses it when it
 //! already holds the data (the simulation takes minutes).
@@ -57,6 +59,8 @@ fn bench(c: &mut Criterion) {
     }
     let admin = Principal::machine("bench", "bench", Role::Admin);
     let now = state.clock.now();
+    let stored = gridline::db::Db::connect(&path, 4).unwrap();
+    assert!(stored.counts_in_memory().is_none());
     for (level, name) in [("street", "street level"), ("cell", "cell level")] {
         let req = HeatRequest {
             level: Some(level.into()),
@@ -64,15 +68,27 @@ fn bench(c: &mut Criterion) {
             to: Some("2026-11-30".into()),
             ..HeatRequest::default()
         };
+        let started = Instant::now();
         let h = heatmap::heatmap(&state.db, &state.index, &admin, &req, now).unwrap();
+        let first = started.elapsed();
         let tickets: i64 = h.rows.iter().map(|r| r.now.tickets).sum();
         eprintln!(
-            "{name}: {} places, {tickets} tickets in November",
-            h.rows.len()
+            "{name}: {} places, {tickets} tickets in November; first read {:.1} ms",
+            h.rows.len(),
+            first.as_secs_f64() * 1e3
+        );
+        let from_rows = heatmap::heatmap(&stored, &state.index, &admin, &req, now).unwrap();
+        assert_eq!(
+            from_rows, h,
+            "the copy in memory and the stored rows disagree"
         );
         c.bench_function(&format!("heat map, November, all Beijing, {name}"), |b| {
             b.iter(|| heatmap::heatmap(&state.db, &state.index, &admin, &req, now).unwrap())
         });
+        c.bench_function(
+            &format!("heat map, November, all Beijing, {name}, from the stored rows"),
+            |b| b.iter(|| heatmap::heatmap(&stored, &state.index, &admin, &req, now).unwrap()),
+        );
     }
 }
 

@@ -234,6 +234,21 @@ pub fn delta(old: &Contribution, new: &Contribution) -> BTreeMap<RowKey, Tally> 
     out
 }
 
+/// What a heat map or a series sums over.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Topic codes: a first-level code takes its second-level codes (by prefix). Empty: every topic.
+    pub topics: Vec<String>,
+    /// Sources. Empty: every source.
+    pub sources: Vec<String>,
+    /// Status classes. Empty: every class.
+    pub classes: Vec<String>,
+    /// Only places inside these codes (by prefix). `None`: everywhere.
+    pub within: Option<Vec<String>>,
+    /// Only these places (exact codes). `None`: every place.
+    pub places: Option<Vec<String>>,
+}
+
 /// A window of Beijing days, both ends included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {

@@ -1,4 +1,4 @@
-//! Pure statistics over plain data: the counts behind the heat maps and their arithmetic ([`counts`]), spatial weights from polygons, Getis-Ord Gi* (as PySAL esda computes
+//! Pure statistics over plain data: the counts behind the heat maps and their arithmetic ([`counts`]) and held in memory ([`cube`]), spatial weights from polygons, Getis-Ord Gi* (as PySAL esda computes
 //! it), the excess over a place's usual counts ([`excess`]), hot spot clusters ([`clusters`]), the Mann-Kendall trend test and ArcGIS Pro's emerging hot spot categories; the monthly topic's arithmetic
 //! ([`monthly`]); and vector-tile geometry ([`tiles`]) and PNG maps ([`map_image`]). No actix, no diesel, no IO: every function takes slices and returns a value or a typed [`Error`]
 //! (the tiles, their own errors), never NaN and never a panic.
@@ -7,6 +7,7 @@
 
 pub mod clusters;
 pub mod counts;
+pub mod cube;
 pub mod emerging;
 pub mod excess;
 pub mod gistar;

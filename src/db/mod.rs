@@ -7,10 +7,12 @@
 
 pub mod schema;
 
+use crate::analytics::cube::Cube;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -129,13 +131,19 @@ pub type Pool = r2d2::Pool<Manager>;
 /// A connection taken from a [`Pool`].
 pub type PooledConn = r2d2::PooledConnection<Manager>;
 
-/// The database: a pool for reads and a pool for writes (the same pool on PostgreSQL, a pool of one on SQLite).
+/// The leaders' counts held in memory beside a database (empty until first read); kept equal to the stored rows by
+/// `service::analytics::counts`.
+pub type CountsInMemory = RwLock<Option<Cube>>;
+
+/// The database: a pool for reads and a pool for writes (the same pool on PostgreSQL, a pool of one on SQLite), and
+/// for a server, the copy of the heat-map counts it keeps in memory ([`Db::with_counts_in_memory`]).
 #[derive(Clone, Debug)]
 pub struct Db {
     /// Which backend.
     pub backend: Backend,
     read: Pool,
     write: Pool,
+    counts: Option<Arc<CountsInMemory>>,
 }
 
 impl Db {
@@ -187,9 +195,24 @@ impl Db {
             backend,
             read,
             write,
+            counts: None,
         };
         db.migrate()?;
         Ok(db)
+    }
+
+    /// The same database with the heat-map counts kept in memory (a server: many reads of the same counts); every
+    /// clone shares the one copy.
+    pub fn with_counts_in_memory(self) -> Db {
+        Db {
+            counts: Some(Arc::default()),
+            ..self
+        }
+    }
+
+    /// The copy of the counts in memory, when this handle keeps one.
+    pub fn counts_in_memory(&self) -> Option<&CountsInMemory> {
+        self.counts.as_deref()
     }
 
     /// Applies pending migrations of this backend.

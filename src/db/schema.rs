@@ -288,6 +288,7 @@ diesel::table! {
     count_cursor (id) {
         id -> Integer,
         seq -> BigInt,
+        version -> BigInt,
     }
 }
 

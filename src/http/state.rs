@@ -64,14 +64,16 @@ impl AppState {
         Ok(AppState::assemble(db, index, chain, photos))
     }
 
-    /// The state over its loaded parts: starts the ticket queue and the background checkpoints, everything else
-    /// at its default.
+    /// The state over its loaded parts: keeps the heat-map counts in memory, starts the ticket queue and the
+    /// background checkpoints, everything else at its default.
     fn assemble(
         db: Db,
         index: Arc<PlaceIndex>,
         chain: SharedChainIndex,
         photos: Arc<Photos>,
     ) -> AppState {
+        // A server reads the same counts for every heat map and tile: it keeps them in memory.
+        let db = db.with_counts_in_memory();
         let addresses = Arc::new(AddressMatcher::from_index(&index));
         let tickets = TicketQueue::start(db.clone());
         let checkpoints = db.checkpoint_in_background();

@@ -1,12 +1,13 @@
 //! The tables behind the heat maps: `place_counts` (tickets and cases per level, place, day, topic, source and
 //! status class), `count_marks` (what each case last added) and `count_cursor` (how far the counts have followed
-//! the change log), and the raw facts of cases and tickets the counts are made from. Every value is bound.
+//! the change log, and the counts' version, which every write of `place_counts` moves up), and the raw facts of
+//! cases and tickets the counts are made from. Every value is bound.
 //!
 //! Cost: counting runs in passes over many cases (never inside a filing), so reads of many cases use one `IN` list;
 //! on SQLite each changed row is one run of a cached single-row upsert ([`AddRow`]), on PostgreSQL, where every
 //! statement is a round trip, many rows go as one multi-row upsert.
 
-use crate::analytics::counts::{RowKey, StatusClass, Tally};
+use crate::analytics::counts::{Filter, RowKey, StatusClass, Tally};
 use crate::db::DbConnection;
 use crate::db::schema::{
     case_work, cases, change_counter, changes, count_cursor, count_marks, place_counts, tickets,
@@ -405,8 +406,12 @@ where
 impl<C> RunQueryDsl<C> for DropEmpty<'_> {}
 
 /// Adds `delta` (one entry per key: the caller sums first) to the stored rows, creating missing ones, and removes
-/// rows that reach zero.
-pub fn apply(conn: &mut DbConnection, delta: &BTreeMap<RowKey, Tally>) -> QueryResult<()> {
+/// rows that reach zero; the counts' version goes up by one when any row changed. Answers the new version (`None`
+/// when `delta` is empty and nothing changed).
+pub fn apply(conn: &mut DbConnection, delta: &BTreeMap<RowKey, Tally>) -> QueryResult<Option<i64>> {
+    if delta.is_empty() {
+        return Ok(None);
+    }
     match conn {
         DbConnection::Pg(c) if delta.len() > 1 => {
             let rows: Vec<(&RowKey, &Tally)> = delta.iter().collect();
@@ -428,7 +433,23 @@ pub fn apply(conn: &mut DbConnection, delta: &BTreeMap<RowKey, Tally>) -> QueryR
     for (key, _) in delta.iter().filter(|(_, t)| t.tickets < 0 || t.cases < 0) {
         crate::with_backend!(conn, c => DropEmpty(key).execute(c))?;
     }
-    Ok(())
+    bump_version(conn).map(Some)
+}
+
+/// Adds one to the counts' version (in the caller's transaction, under [`lock_cursor`]) and answers it.
+fn bump_version(conn: &mut DbConnection) -> QueryResult<i64> {
+    diesel::update(count_cursor::table.find(1))
+        .set(count_cursor::version.eq(count_cursor::version + 1))
+        .execute(conn)?;
+    version(conn)
+}
+
+/// The counts' version: it changes with every write of `place_counts`.
+pub fn version(conn: &mut DbConnection) -> QueryResult<i64> {
+    count_cursor::table
+        .find(1)
+        .select(count_cursor::version)
+        .get_result(conn)
 }
 
 /// One multi-row upsert (PostgreSQL: one round trip for many rows).
@@ -512,26 +533,60 @@ pub fn all_rows(conn: &mut DbConnection) -> QueryResult<Vec<CountRow>> {
         .load(conn)
 }
 
-/// Empties both tables (a rebuild then writes them again).
+/// The stored rows of `level` over the days `from..=to` (read by the key).
+pub fn rows_between(
+    conn: &mut DbConnection,
+    level: Level,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<CountRow>> {
+    place_counts::table
+        .filter(place_counts::level.eq(level.as_str()))
+        .filter(place_counts::day.ge(from))
+        .filter(place_counts::day.le(to))
+        .select((
+            place_counts::level,
+            place_counts::day,
+            place_counts::place_code,
+            place_counts::topic_code,
+            place_counts::source,
+            place_counts::status,
+            place_counts::tickets,
+            place_counts::cases,
+        ))
+        .load(conn)
+}
+
+/// The last day with a stored row (`None` when there is none).
+pub fn last_day(conn: &mut DbConnection) -> QueryResult<Option<NaiveDate>> {
+    place_counts::table
+        .filter(place_counts::level.eq(Level::City.as_str()))
+        .select(diesel::dsl::max(place_counts::day))
+        .get_result(conn)
+}
+
+/// Runs `f` in one read transaction that sees one state of the database from its first statement to its last
+/// (SQLite's read transaction does; PostgreSQL's needs repeatable read).
+pub fn in_snapshot<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    conn.transaction(|c| {
+        if let DbConnection::Pg(pg) = c {
+            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(pg)?;
+        }
+        f(c)
+    })
+}
+
+/// Empties both tables (a rebuild then writes them again); the counts' version goes up by one.
 pub fn clear(conn: &mut DbConnection) -> QueryResult<()> {
     diesel::delete(place_counts::table).execute(conn)?;
     diesel::delete(count_marks::table).execute(conn)?;
-    Ok(())
-}
-
-/// What a heat map or a series sums over.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Filter {
-    /// Topic codes: a first-level code takes its second-level codes (by prefix). Empty: every topic.
-    pub topics: Vec<String>,
-    /// Sources. Empty: every source.
-    pub sources: Vec<String>,
-    /// Status classes. Empty: every class.
-    pub classes: Vec<String>,
-    /// Only places inside these codes (by prefix). `None`: everywhere.
-    pub within: Option<Vec<String>>,
-    /// Only these places (exact codes). `None`: every place.
-    pub places: Option<Vec<String>>,
+    bump_version(conn).map(|_| ())
 }
 
 /// Sums of one group.

@@ -233,6 +233,17 @@ fn busy_days(app: &TestApp, now: NaiveDateTime) {
 async fn the_heat_map_equals_the_raw_rows_after_merges_unmerges_reopens_and_an_import() {
     let app = TestApp::beijing();
     let now = chrono::Utc::now().naive_utc();
+    let admin = app.token(Role::Admin, &[]);
+    let (from, to) = (day(START), day(START) + Duration::days(i64::from(DAYS) - 1));
+    // The server keeps the counts in memory from its first read on: every change after it must reach the copy.
+    let r = app
+        .get_as(
+            &admin,
+            &format!("/api/v1/heatmap?level=street&from={from}&to={to}"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert!(from_map(&r.json).is_empty(), "{}", r.json);
     busy_days(&app, now);
     let diffs = gridline::service::analytics::counts::rebuild(&app.state.db, now, false).unwrap();
     assert!(
@@ -241,9 +252,14 @@ async fn the_heat_map_equals_the_raw_rows_after_merges_unmerges_reopens_and_an_i
         diffs.len(),
         &diffs[..diffs.len().min(5)]
     );
+    let held = app.state.db.counts_in_memory().unwrap();
+    let version = gridline::store::counts::version(&mut app.state.db.reader().unwrap()).unwrap();
+    assert_eq!(
+        held.read().unwrap().as_ref().map(|c| c.version()),
+        Some(version),
+        "the copy follows the counting passes"
+    );
 
-    let admin = app.token(Role::Admin, &[]);
-    let (from, to) = (day(START), day(START) + Duration::days(i64::from(DAYS) - 1));
     let mut c = app.state.db.reader().unwrap();
     for (level, len) in [("district", 6), ("street", 9)] {
         let r = app
@@ -356,7 +372,8 @@ async fn a_filed_ticket_counts_at_once_and_a_rebuild_of_a_broken_count_reports_i
         .await;
     assert_eq!(from_map(&r.json).len(), 1);
 
-    // Someone edits the counts behind the server's back: the rebuild reports it and repairs it.
+    // Someone edits the counts behind the server's back, as a writer that keeps no copy in memory (another
+    // process) would, version included: the server reads them again; the rebuild reports the edit and repairs it.
     let now = chrono::Utc::now().naive_utc();
     {
         let mut c = app.state.db.writer().unwrap();
@@ -365,7 +382,12 @@ async fn a_filed_ticket_counts_at_once_and_a_rebuild_of_a_broken_count_reports_i
         ))
         .execute(&mut c)
         .unwrap();
+        diesel::sql_query("UPDATE count_cursor SET version = version + 1")
+            .execute(&mut c)
+            .unwrap();
     }
+    let r = app.get_as(&admin, &uri).await;
+    assert_eq!(from_map(&r.json), BTreeMap::from([(cell.clone(), (7, 1))]));
     let diffs = gridline::service::analytics::counts::rebuild(&app.state.db, now, true).unwrap();
     assert_eq!(diffs.len(), 1, "{diffs:?}");
     assert_eq!((diffs[0].stored.tickets, diffs[0].counted.tickets), (7, 1));
@@ -374,6 +396,37 @@ async fn a_filed_ticket_counts_at_once_and_a_rebuild_of_a_broken_count_reports_i
             .unwrap()
             .is_empty()
     );
+    let r = app.get_as(&admin, &uri).await;
+    assert_eq!(from_map(&r.json), BTreeMap::from([(cell.clone(), (1, 1))]));
+
+    // A window older than the days the server holds in memory is summed from the stored rows.
+    let r = app
+        .post_as(
+            &op,
+            "/api/v1/tickets",
+            json!({
+                "ticket_no": "H-2",
+                "received_at": "2024-06-03T09:00:00+08:00",
+                "channel": "phone",
+                "request_type": "complaint",
+                "topic": "0101",
+                "text": "两年前的来电",
+                "caller": { "name": "李四", "phone": "13812345679" },
+                "location": { "lon": lon, "lat": lat }
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let old = format!(
+        "/api/v1/heatmap?level=cell&from=2024-06-03&to=2024-06-03&within={}",
+        &cell[..12]
+    );
+    let r = app.get_as(&admin, &old).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(from_map(&r.json), BTreeMap::from([(cell.clone(), (1, 1))]));
+    let held = app.state.db.counts_in_memory().unwrap().read().unwrap();
+    let first = held.as_ref().map(|c| c.first_day()).unwrap();
+    assert!(first > day("2024-06-03"), "{first}");
 }
 
 /// Tickets at the city level in the stored counts (what a heat map adds up), read straight from the table.

@@ -30,17 +30,26 @@
 //! writer of the counts takes the cursor's row first ([`store::lock_cursor`]): two never add one change twice. The
 //! only change that comes from time alone (open → overdue) is made by [`refresh_overdue`], which the scheduler runs
 //! on every pass. [`rebuild`] recomputes everything from the raw rows and reports every difference.
+//!
+//! Held in memory. A server ([`Db::with_counts_in_memory`]) keeps a copy of the rows of the last [`HELD_DAYS`] days
+//! (`analytics::cube`), and the heat map and the tiles sum it ([`sums`]) instead of reading the rows every time.
+//! The stored counts carry a version (`count_cursor.version`) that every write of them moves up by one in its
+//! transaction; each pass of this process adds its own change to the copy after it commits (when the copy was the
+//! version just before), and a copy of another version (another process wrote, or two passes crossed) is read
+//! again, whole, in one snapshot, before the next sum from it (or by the counting thread first: [`warm`]). Windows
+//! reaching further back are summed from the stored rows.
 
 use crate::analytics::counts::{
-    self as calc, Contribution, Deadline, LeafKey, RowKey, StatusClass, Tally,
+    self as calc, Contribution, Deadline, Filter, LeafKey, RowKey, StatusClass, Tally,
 };
-use crate::db::{Db, DbConnection, DbError};
+use crate::analytics::cube::{Cube, PlaceSums};
+use crate::db::{CountsInMemory, Db, DbConnection, DbError};
 use crate::geo::place::Level;
 use crate::store::counts::{self as store, CaseFacts, Mark, TicketFacts};
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::Connection;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::mpsc;
+use std::sync::{PoisonError, RwLockWriteGuard, mpsc};
 use std::time::Duration;
 
 /// Cases read per query (and counted per transaction) by a catch-up, a rebuild or an overdue pass.
@@ -58,11 +67,11 @@ pub fn catch_up(db: &Db, now: NaiveDateTime) -> Result<usize, DbError> {
     let started = std::time::Instant::now();
     let mut counted = 0;
     for _ in 0..MAX_BATCHES {
-        let (n, done) = db.writer()?.transaction::<_, DbError, _>(|c| {
+        let (n, done, applied) = db.writer()?.transaction::<_, DbError, _>(|c| {
             let cursor = store::lock_cursor(c)?;
             let head = store::head(c)?;
             if head <= cursor {
-                return Ok((0, true));
+                return Ok((0, true, None));
             }
             let entries = store::changes_between(c, cursor, head, BATCH)?;
             let full = i64::try_from(entries.len()).unwrap_or(i64::MAX) >= BATCH;
@@ -76,10 +85,11 @@ pub fn catch_up(db: &Db, now: NaiveDateTime) -> Result<usize, DbError> {
                 .filter(|(kind, _, _)| kind == "case")
                 .map(|(_, id, _)| id)
                 .collect();
-            count_cases(c, now, &ids)?;
+            let applied = count_cases(c, now, &ids)?;
             store::set_cursor(c, upto)?;
-            Ok((ids.len(), !full))
+            Ok((ids.len(), !full, applied))
         })?;
+        follow(db, applied);
         counted += n;
         if done {
             break;
@@ -120,7 +130,7 @@ impl Drop for KeepUp {
     }
 }
 
-/// Runs [`current`] every `every` at the time `now` tells (the server's clock), on a thread of its own, until the
+/// Runs [`current`], then [`warm`], every `every` at the time `now` tells (the server's clock), on a thread of its own, until the
 /// returned guard is dropped.
 pub fn keep_up(
     db: Db,
@@ -134,6 +144,8 @@ pub fn keep_up(
             loop {
                 if let Err(e) = current(&db, now()) {
                     tracing::error!(error = %e, "counting the changed cases failed; trying again next time");
+                } else if let Err(e) = warm(&db, calc::local_day(now())) {
+                    tracing::error!(error = %e, "loading the counts into memory failed; trying again next time");
                 }
                 match stopped.recv_timeout(every) {
                     Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -147,8 +159,15 @@ pub fn keep_up(
     })
 }
 
+/// A change written to the stored counts: the version it made and what it added to each row.
+#[derive(Debug)]
+struct Applied {
+    version: i64,
+    delta: BTreeMap<RowKey, Tally>,
+}
+
 /// Brings the counts of the cases `ids` (and of their tickets) up to date with their raw rows at `now`, inside the
-/// caller's transaction, which holds the counts' lock.
+/// caller's transaction, which holds the counts' lock. Answers what it wrote (`None`: nothing changed).
 ///
 /// Set-based: one read of the cases with what each last added (`count_marks`), one read of their tickets; the
 /// changes of every case are summed per row (level, place, day, topic, source, class) before anything is written,
@@ -157,12 +176,12 @@ fn count_cases(
     c: &mut DbConnection,
     now: NaiveDateTime,
     ids: &[String],
-) -> diesel::QueryResult<()> {
+) -> diesel::QueryResult<Option<Applied>> {
     let mut ids: Vec<String> = ids.to_vec();
     ids.sort();
     ids.dedup();
     if ids.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let facts = store::cases_by_id(c, &ids)?;
     let tickets = store::tickets_of(c, &ids)?;
@@ -195,7 +214,193 @@ fn count_cases(
     }
     total.retain(|_, t| t.tickets != 0 || t.cases != 0);
     store::put_marks(c, &marks)?;
-    store::apply(c, &total)
+    Ok(store::apply(c, &total)?.map(|version| Applied {
+        version,
+        delta: total,
+    }))
+}
+
+/// Adds a committed change to the copy of the counts in memory, when `db` keeps one: the copy must be the version
+/// just before it, else (another writer came between) it is dropped and read again when next needed.
+fn follow(db: &Db, applied: Option<Applied>) {
+    let (Some(held), Some(a)) = (db.counts_in_memory(), applied) else {
+        return;
+    };
+    let mut held = held.write().unwrap_or_else(PoisonError::into_inner);
+    match held.as_mut() {
+        Some(cube) if cube.version() == a.version - 1 => {
+            for (k, t) in &a.delta {
+                cube.add(k, *t);
+            }
+            cube.set_version(a.version);
+        }
+        Some(_) => *held = None,
+        None => {}
+    }
+}
+
+/// How many days before today the copy in memory holds: a window and its period before that start earlier are
+/// summed from the stored rows.
+pub const HELD_DAYS: i64 = 400;
+
+/// Days read per query when the copy is loaded (bounds the rows in flight).
+const LOAD_DAYS: i64 = 31;
+
+/// Tickets and cases per place of `level` over the days `from..=to` and over `previous_from` up to the day before
+/// `from`, under `f` (places without any are left out), as stored: from the copy in memory when `db` keeps one and
+/// it holds those days (loading it first when it is missing, or behind the stored counts' version), else one read
+/// of the stored rows. `today` (Beijing) places the days held.
+pub fn sums(
+    db: &Db,
+    level: Level,
+    previous_from: NaiveDate,
+    from: NaiveDate,
+    to: NaiveDate,
+    f: &Filter,
+    today: NaiveDate,
+) -> Result<Vec<PlaceSums>, DbError> {
+    let first_day = held_from(today);
+    let Some(held) = db.counts_in_memory().filter(|_| previous_from >= first_day) else {
+        return stored_sums(db, level, previous_from, from, to, f);
+    };
+    let version = store::version(&mut *db.reader()?)?;
+    {
+        let held = held.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(cube) = held.as_ref().filter(|c| fits(c, version, first_day))
+            && let Some(sums) = cube.sums(level, previous_from, from, to, f)
+        {
+            return Ok(sums);
+        }
+    }
+    let held = refreshed(db, held, version, first_day)?;
+    match held
+        .as_ref()
+        .and_then(|c| c.sums(level, previous_from, from, to, f))
+    {
+        Some(sums) => Ok(sums),
+        None => stored_sums(db, level, previous_from, from, to, f),
+    }
+}
+
+/// Loads the copy in memory when `db` keeps one and it is missing or behind the stored counts: the server's
+/// counting thread calls it after each pass, so that the first map after a start (or after a writer that keeps no
+/// copy, such as an import run from the command line) does not wait for the load.
+pub fn warm(db: &Db, today: NaiveDate) -> Result<(), DbError> {
+    let Some(held) = db.counts_in_memory() else {
+        return Ok(());
+    };
+    let first_day = held_from(today);
+    let version = store::version(&mut *db.reader()?)?;
+    refreshed(db, held, version, first_day).map(drop)
+}
+
+/// The first day a copy made `today` holds.
+fn held_from(today: NaiveDate) -> NaiveDate {
+    today - chrono::Duration::days(HELD_DAYS)
+}
+
+/// Whether a copy answers for the stored counts at `version` from `first_day` on: it is that version (or later),
+/// and it starts in the month of days up to `first_day` (an older copy is loaded again, leaving its oldest days).
+fn fits(cube: &Cube, version: i64, first_day: NaiveDate) -> bool {
+    cube.version() >= version
+        && cube.first_day() <= first_day
+        && cube.first_day() > first_day - chrono::Duration::days(LOAD_DAYS)
+}
+
+/// The copy, loaded again first unless it [`fits`] (under the write lock: one reader loads, the others wait for it).
+fn refreshed<'a>(
+    db: &Db,
+    held: &'a CountsInMemory,
+    version: i64,
+    first_day: NaiveDate,
+) -> Result<RwLockWriteGuard<'a, Option<Cube>>, DbError> {
+    let mut guard = held.write().unwrap_or_else(PoisonError::into_inner);
+    if !guard.as_ref().is_some_and(|c| fits(c, version, first_day)) {
+        *guard = None;
+        *guard = Some(load(db, first_day)?);
+    }
+    Ok(guard)
+}
+
+/// [`sums`] from the stored rows: one read.
+fn stored_sums(
+    db: &Db,
+    level: Level,
+    previous_from: NaiveDate,
+    from: NaiveDate,
+    to: NaiveDate,
+    f: &Filter,
+) -> Result<Vec<PlaceSums>, DbError> {
+    let rows =
+        store::per_place_with_previous(&mut *db.reader()?, level, previous_from, from, to, f)?;
+    Ok(rows
+        .into_iter()
+        .map(|s| PlaceSums {
+            code: s.key,
+            now: Tally {
+                tickets: s.tickets,
+                cases: s.cases,
+            },
+            before: Tally {
+                tickets: s.previous_tickets,
+                cases: s.previous_cases,
+            },
+        })
+        .collect())
+}
+
+/// Reads the stored rows from `first_day` on into a copy, in one snapshot, a month of days of one level per query.
+fn load(db: &Db, first_day: NaiveDate) -> Result<Cube, DbError> {
+    let started = std::time::Instant::now();
+    let mut conn = db.reader()?;
+    let cube = store::in_snapshot(&mut conn, |c| -> Result<Cube, DbError> {
+        let mut cube = Cube::new(store::version(c)?, first_day);
+        let last = store::last_day(c)?.unwrap_or(first_day);
+        for level in Level::ALL {
+            let mut day = first_day;
+            // Bounded: at most HELD_DAYS / LOAD_DAYS + 2 reads a level; the last takes every later day at once.
+            for chunk in 0..=(HELD_DAYS / LOAD_DAYS + 1) {
+                let until = if chunk > HELD_DAYS / LOAD_DAYS {
+                    NaiveDate::MAX
+                } else {
+                    day + chrono::Duration::days(LOAD_DAYS - 1)
+                };
+                for r in store::rows_between(c, level, day, until)? {
+                    let Some(class) = StatusClass::parse(&r.status) else {
+                        continue;
+                    };
+                    let key = RowKey {
+                        level,
+                        place: r.place_code,
+                        day: r.day,
+                        topic: r.topic_code,
+                        source: r.source,
+                        class,
+                    };
+                    cube.add(
+                        &key,
+                        Tally {
+                            tickets: i64::from(r.tickets),
+                            cases: i64::from(r.cases),
+                        },
+                    );
+                }
+                if until >= last {
+                    break;
+                }
+                day = until + chrono::Duration::days(1);
+            }
+        }
+        Ok(cube)
+    })?;
+    tracing::info!(
+        rows = cube.rows(),
+        row_mib = cube.row_bytes() >> 20,
+        version = cube.version(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "heat-map counts loaded into memory"
+    );
+    Ok(cube)
 }
 
 /// The class of a case at `now` and what it (with its tickets) adds to the counts.
@@ -249,12 +454,13 @@ pub fn refresh_overdue(db: &Db, now: NaiveDateTime) -> Result<usize, DbError> {
     catch_up(db, now)?;
     let mut moved = 0;
     for _ in 0..MAX_BATCHES {
-        let n = db.writer()?.transaction::<_, DbError, _>(|c| {
+        let (n, applied) = db.writer()?.transaction::<_, DbError, _>(|c| {
             store::lock_cursor(c)?;
             let ids = store::newly_overdue(c, now, BATCH)?;
-            count_cases(c, now, &ids)?;
-            Ok(ids.len())
+            let applied = count_cases(c, now, &ids)?;
+            Ok((ids.len(), applied))
         })?;
+        follow(db, applied);
         moved += n;
         if i64::try_from(n).unwrap_or(i64::MAX) < BATCH {
             break;
@@ -279,84 +485,91 @@ pub struct Difference {
 /// ones.
 pub fn rebuild(db: &Db, now: NaiveDateTime, write: bool) -> Result<Vec<Difference>, DbError> {
     refresh_overdue(db, now)?;
-    db.writer()?.transaction::<_, DbError, _>(|c| {
-        store::lock_cursor(c)?;
-        let mut counted: BTreeMap<RowKey, Tally> = BTreeMap::new();
-        let mut marks: Vec<Mark> = Vec::new();
-        let mut after = String::new();
-        loop {
-            let facts = store::cases_after(c, &after, BATCH)?;
-            let Some(last) = facts.last() else {
-                break;
-            };
-            after = last.id.clone();
-            let ids: Vec<String> = facts.iter().map(|f| f.id.clone()).collect();
-            let tickets = store::tickets_of(c, &ids)?;
-            let mut by_case: HashMap<&str, Vec<&TicketFacts>> = HashMap::new();
-            for t in &tickets {
-                by_case.entry(t.case_id.as_str()).or_default().push(t);
-            }
-            for f in &facts {
-                let (class, contrib) = contribution(
-                    f,
-                    by_case.get(f.id.as_str()).map_or(&[][..], Vec::as_slice),
-                    now,
-                );
-                for (k, t) in calc::delta(&Contribution::new(), &contrib) {
-                    let e = counted.entry(k).or_default();
-                    e.tickets += t.tickets;
-                    e.cases += t.cases;
+    db.writer()?
+        .transaction::<_, DbError, _>(|c| {
+            store::lock_cursor(c)?;
+            let mut counted: BTreeMap<RowKey, Tally> = BTreeMap::new();
+            let mut marks: Vec<Mark> = Vec::new();
+            let mut after = String::new();
+            loop {
+                let facts = store::cases_after(c, &after, BATCH)?;
+                let Some(last) = facts.last() else {
+                    break;
+                };
+                after = last.id.clone();
+                let ids: Vec<String> = facts.iter().map(|f| f.id.clone()).collect();
+                let tickets = store::tickets_of(c, &ids)?;
+                let mut by_case: HashMap<&str, Vec<&TicketFacts>> = HashMap::new();
+                for t in &tickets {
+                    by_case.entry(t.case_id.as_str()).or_default().push(t);
                 }
-                if write {
-                    marks.push(Mark {
-                        case_id: f.id.clone(),
-                        class: class.map_or("none", StatusClass::as_str),
-                        contribution: calc::encode(&contrib),
+                for f in &facts {
+                    let (class, contrib) = contribution(
+                        f,
+                        by_case.get(f.id.as_str()).map_or(&[][..], Vec::as_slice),
+                        now,
+                    );
+                    for (k, t) in calc::delta(&Contribution::new(), &contrib) {
+                        let e = counted.entry(k).or_default();
+                        e.tickets += t.tickets;
+                        e.cases += t.cases;
+                    }
+                    if write {
+                        marks.push(Mark {
+                            case_id: f.id.clone(),
+                            class: class.map_or("none", StatusClass::as_str),
+                            contribution: calc::encode(&contrib),
+                        });
+                    }
+                }
+            }
+            let mut stored: BTreeMap<RowKey, Tally> = BTreeMap::new();
+            for r in store::all_rows(c)? {
+                let key = RowKey {
+                    level: Level::parse(&r.level).unwrap_or(Level::City),
+                    place: r.place_code,
+                    day: r.day,
+                    topic: r.topic_code,
+                    source: r.source,
+                    class: StatusClass::parse(&r.status).unwrap_or(StatusClass::Open),
+                };
+                let e = stored.entry(key).or_default();
+                e.tickets += i64::from(r.tickets);
+                e.cases += i64::from(r.cases);
+            }
+            let mut diffs = Vec::new();
+            let zero = Tally::default();
+            for (k, s) in &stored {
+                let n = counted.get(k).copied().unwrap_or(zero);
+                if *s != n {
+                    diffs.push(Difference {
+                        key: k.clone(),
+                        stored: *s,
+                        counted: n,
                     });
                 }
             }
-        }
-        let mut stored: BTreeMap<RowKey, Tally> = BTreeMap::new();
-        for r in store::all_rows(c)? {
-            let key = RowKey {
-                level: Level::parse(&r.level).unwrap_or(Level::City),
-                place: r.place_code,
-                day: r.day,
-                topic: r.topic_code,
-                source: r.source,
-                class: StatusClass::parse(&r.status).unwrap_or(StatusClass::Open),
-            };
-            let e = stored.entry(key).or_default();
-            e.tickets += i64::from(r.tickets);
-            e.cases += i64::from(r.cases);
-        }
-        let mut diffs = Vec::new();
-        let zero = Tally::default();
-        for (k, s) in &stored {
-            let n = counted.get(k).copied().unwrap_or(zero);
-            if *s != n {
-                diffs.push(Difference {
-                    key: k.clone(),
-                    stored: *s,
-                    counted: n,
-                });
+            for (k, n) in &counted {
+                if !stored.contains_key(k) && *n != zero {
+                    diffs.push(Difference {
+                        key: k.clone(),
+                        stored: zero,
+                        counted: *n,
+                    });
+                }
             }
-        }
-        for (k, n) in &counted {
-            if !stored.contains_key(k) && *n != zero {
-                diffs.push(Difference {
-                    key: k.clone(),
-                    stored: zero,
-                    counted: *n,
-                });
+            diffs.sort_by(|a, b| a.key.cmp(&b.key));
+            if write {
+                store::clear(c)?;
+                store::apply(c, &counted)?;
+                store::put_marks(c, &marks)?;
             }
-        }
-        diffs.sort_by(|a, b| a.key.cmp(&b.key));
-        if write {
-            store::clear(c)?;
-            store::apply(c, &counted)?;
-            store::put_marks(c, &marks)?;
-        }
-        Ok(diffs)
-    })
+            Ok(diffs)
+        })
+        .inspect(|_| {
+            // Rewritten from scratch: the copy in memory is read again when next needed.
+            if write && let Some(held) = db.counts_in_memory() {
+                *held.write().unwrap_or_else(PoisonError::into_inner) = None;
+            }
+        })
 }

@@ -6,6 +6,7 @@
 //! outside it: a level coarser than the jurisdiction, or a place outside it, is refused (never trimmed); every
 //! parameter is checked and refused with a stable code; windows are at most a year.
 
+use crate::analytics::counts::Filter;
 use crate::analytics::counts::{self as calc, Step, Tally, Window, WindowError};
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::access::Principal;
@@ -16,7 +17,7 @@ use crate::error::{Details, ErrorKind, ServiceError};
 use crate::geo::index::PlaceIndex;
 use crate::geo::place::{CITY_CODE, Level};
 use crate::service::analytics::counts;
-use crate::store::counts::{self as store, Filter};
+use crate::store::counts as store;
 use chrono::{NaiveDate, NaiveDateTime};
 use std::collections::HashMap;
 
@@ -309,75 +310,37 @@ fn coverage(
     Ok(places)
 }
 
-/// Tickets and cases per place of `level` inside `scope`, under `filters` (places without any are left out). The
-/// vector tiles call this with the same filters and scope as the heat map.
+/// Tickets and cases per place of `level` under `filters`, in the window and in the period before it, with every
+/// change counted up to the last pass (places without any are left out): the places inside `scope` or, given
+/// `codes` (all of `level`, already kept inside the reader's jurisdiction), exactly those. The reader's topics bound
+/// the numbers. The heat map and the vector tiles read their numbers here.
 pub fn counts_by_place(
-    conn: &mut DbConnection,
+    db: &Db,
     level: Level,
     filters: &Filters,
     scope: &Scope,
-) -> diesel::QueryResult<HashMap<String, Tally>> {
+    codes: Option<Vec<String>>,
+    now: NaiveDateTime,
+) -> Result<HashMap<String, (Tally, Tally)>, DbError> {
     let f = Filter {
         topics: filters.topics.clone(),
         sources: filters.sources.clone(),
         classes: filters.classes.clone(),
-        within: scope
-            .places
-            .clone()
-            .filter(|p| !p.iter().any(|c| c == CITY_CODE)),
-        places: None,
-    };
-    Ok(
-        store::per_place(conn, level, filters.window.from, filters.window.to, &f)?
-            .into_iter()
-            .map(|s| {
-                (
-                    s.key,
-                    Tally {
-                        tickets: s.tickets,
-                        cases: s.cases,
-                    },
-                )
-            })
-            .collect(),
-    )
-}
-
-/// Tickets and cases of the places `codes` (all of `level`) under `filters`, in the window and in the period before
-/// it, in one read by the places' index (places without any are left out). The reader's topics bound the numbers as
-/// in [`counts_by_place`]; the caller has already kept only places inside the reader's jurisdiction.
-pub fn counts_of_places(
-    conn: &mut DbConnection,
-    level: Level,
-    codes: Vec<String>,
-    filters: &Filters,
-) -> diesel::QueryResult<HashMap<String, (Tally, Tally)>> {
-    let f = Filter {
-        topics: filters.topics.clone(),
-        sources: filters.sources.clone(),
-        classes: filters.classes.clone(),
-        within: None,
-        places: Some(codes),
+        within: match codes {
+            Some(_) => None,
+            None => scope
+                .places
+                .clone()
+                .filter(|p| !p.iter().any(|c| c == CITY_CODE)),
+        },
+        places: codes,
     };
     let w = filters.window;
+    let today = calc::local_day(now);
     Ok(
-        store::per_place_with_previous(conn, level, w.previous().from, w.from, w.to, &f)?
+        counts::sums(db, level, w.previous().from, w.from, w.to, &f, today)?
             .into_iter()
-            .map(|s| {
-                (
-                    s.key,
-                    (
-                        Tally {
-                            tickets: s.tickets,
-                            cases: s.cases,
-                        },
-                        Tally {
-                            tickets: s.previous_tickets,
-                            cases: s.previous_cases,
-                        },
-                    ),
-                )
-            })
+            .map(|s| (s.code, (s.now, s.before)))
             .collect(),
     )
 }
@@ -505,21 +468,12 @@ pub fn heatmap(
         &req.statuses,
         &scope,
     )?;
+    drop(c);
     let read_scope = Scope {
         places: places.clone(),
         topics: scope.topics.clone(),
     };
-    let now = counts_by_place(&mut c, level, &filters, &read_scope)?;
-    let before = counts_by_place(
-        &mut c,
-        level,
-        &Filters {
-            window: window.previous(),
-            ..filters.clone()
-        },
-        &read_scope,
-    )?;
-    drop(c);
+    let counts = counts_by_place(db, level, &filters, &read_scope, None, now)?;
     let inside = |code: &str| {
         places
             .as_ref()
@@ -541,8 +495,8 @@ pub fn heatmap(
             code: p.code.clone(),
             name: p.name.clone(),
             parent: p.parent.clone(),
-            now: now.get(&p.code).copied().unwrap_or_default(),
-            before: before.get(&p.code).copied().unwrap_or_default(),
+            now: counts.get(&p.code).map(|c| c.0).unwrap_or_default(),
+            before: counts.get(&p.code).map(|c| c.1).unwrap_or_default(),
             households: households.get(p.code.as_str()).copied().filter(|h| *h > 0),
         })
         .collect();

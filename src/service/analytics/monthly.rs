@@ -15,6 +15,7 @@
 //! reader whose jurisdiction holds a whole district reads that district (the default level for them); anything
 //! else is "not found", as for places. Department handlers see their topics only.
 
+use crate::analytics::counts::Filter;
 use crate::analytics::counts::local_day;
 use crate::analytics::monthly::{self as calc, Candidate, TopicFigures};
 use crate::db::{Db, DbConnection, DbError};
@@ -26,7 +27,7 @@ use crate::geo::place::{CITY_CODE, Level};
 use crate::service::analytics::heatmap::Scope;
 use crate::service::assessment::{load_policy, month_sums};
 use crate::store::assessment::{GroupBy, Scope as AssessmentScope};
-use crate::store::counts::{self as store, Filter};
+use crate::store::counts as store;
 use chrono::NaiveDateTime;
 use std::collections::{BTreeMap, HashMap};
 

@@ -8,6 +8,7 @@
 //! (`service::analytics::counts`), the late cases and patrol reports from bounded queries per place of the jurisdiction; the
 //! cell list is cut at [`MAX_CELLS`] (and says so), the late cases at [`MAX_LATE`].
 
+use crate::analytics::counts::Filter;
 use crate::analytics::counts::{self as calc, BEIJING_OFFSET_HOURS};
 use crate::db::Db;
 use crate::domain::access::Principal;
@@ -15,7 +16,7 @@ use crate::geo::index::PlaceIndex;
 use crate::geo::place::{CITY_CODE, Level};
 use crate::service::analytics::heatmap::{HeatError, Scope};
 use crate::service::chain::index::SharedChainIndex;
-use crate::store::counts::{self as store, Filter, LateCase};
+use crate::store::counts::{self as store, LateCase};
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use std::collections::HashMap;
 

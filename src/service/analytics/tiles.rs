@@ -437,14 +437,21 @@ impl Tiles {
         if visible.is_empty() {
             return Ok(None);
         }
+        drop(conn);
         let counts = match (layer.level(), &filters) {
             (Some(level), Some(filters)) => {
                 let codes = visible.iter().map(|(i, _)| i.code.clone()).collect();
-                Some(heatmap::counts_of_places(&mut conn, level, codes, filters)?)
+                Some(heatmap::counts_by_place(
+                    db,
+                    level,
+                    filters,
+                    &scope,
+                    Some(codes),
+                    now,
+                )?)
             }
             _ => None,
         };
-        drop(conn);
         let features: Vec<Feature<'_>> = visible
             .into_iter()
             .map(|(info, g)| {

@@ -1,0 +1,1 @@
+ALTER TABLE count_cursor DROP COLUMN version;

@@ -72,10 +72,22 @@ fn bench(c: &mut Criterion) {
         let h = heatmap::heatmap(&state.db, &state.index, &admin, &req, now).unwrap();
         let first = started.elapsed();
         let tickets: i64 = h.rows.iter().map(|r| r.now.tickets).sum();
+        let (rows, bytes) = state
+            .db
+            .counts_in_memory()
+            .and_then(|held| {
+                held.read()
+                    .unwrap()
+                    .as_ref()
+                    .map(|c| (c.rows(), c.row_bytes()))
+            })
+            .unwrap();
         eprintln!(
-            "{name}: {} places, {tickets} tickets in November; first read {:.1} ms",
+            "{name}: {} places, {tickets} tickets in November; first read {:.1} ms; the copy in memory: {rows} rows, \
+             {:.1} MiB of rows",
             h.rows.len(),
-            first.as_secs_f64() * 1e3
+            first.as_secs_f64() * 1e3,
+            bytes as f64 / f64::from(1 << 20)
         );
         let from_rows = heatmap::heatmap(&stored, &state.index, &admin, &req, now).unwrap();
         assert_eq!(

@@ -51,6 +51,11 @@ pub struct ScanDto {
     pub started_at: Option<String>,
     /// When it ended.
     pub finished_at: Option<String>,
+    /// Set when the reader's places lie inside what the scan covers (a district's scan read by a street's leader):
+    /// the result holds only the clusters, patterns and islands inside these places of theirs; its totals (units
+    /// scanned, candidates) are the whole scan's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trimmed_to: Option<Vec<String>>,
 }
 
 impl ScanDto {
@@ -69,6 +74,7 @@ impl ScanDto {
             created_at: rfc3339(s.created_at),
             started_at: s.started_at.map(rfc3339),
             finished_at: s.finished_at.map(rfc3339),
+            trimmed_to: s.trimmed_to,
         }
     }
 }

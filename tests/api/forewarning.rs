@@ -277,6 +277,48 @@ async fn last_winter_s_hot_place_is_proposed_before_the_heating_season_once_and_
         .clone();
     assert_eq!(accepted["tasked"], true);
     assert_eq!(accepted["case_id"], case.as_str());
+
+    // Street leaders of the district see the proposal with the clusters inside their street only, each with its
+    // task: the accepted one where it lies wholly in theirs, nowhere else.
+    let street = cell[..9].to_owned();
+    let other_street = app
+        .state
+        .index
+        .places()
+        .iter()
+        .find(|p| p.code.len() == 9 && p.code.starts_with(&district) && p.code != street)
+        .unwrap()
+        .code
+        .clone();
+    let units = |c: &Value| -> Vec<String> {
+        c["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u.as_str().unwrap().to_owned())
+            .collect()
+    };
+    for place in [&street, &other_street] {
+        let reader = app.token(Role::Leader, &[place]);
+        let r = app.get_as(&reader, "/api/v1/forewarnings").await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        assert_eq!(r.json["total"], 1, "{place}: {}", r.json);
+        let clusters = r.json["forewarnings"][0]["clusters"].as_array().unwrap();
+        for c in clusters {
+            assert!(
+                units(c).iter().all(|u| u.starts_with(place.as_str())),
+                "{place}: {c}"
+            );
+        }
+        let theirs = units(&accepted)
+            .iter()
+            .all(|u| u.starts_with(place.as_str()));
+        let seen = clusters.iter().find(|c| c["rank"] == rank);
+        assert_eq!(seen.is_some(), theirs, "{place}");
+        if let Some(c) = seen {
+            assert_eq!(c["case_id"], case.as_str());
+        }
+    }
 }
 
 #[actix_web::test]

@@ -354,6 +354,17 @@ async fn a_filed_ticket_counts_at_once_and_a_rebuild_of_a_broken_count_reports_i
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.json);
+    // The server's counting thread loads the copy in memory before anyone asks; the read below catches up first
+    // and adds the ticket to it.
+    let db = &app.state.db;
+    let today = gridline::analytics::counts::local_day(chrono::Utc::now().naive_utc());
+    gridline::service::analytics::counts::warm(db, today).unwrap();
+    let version = gridline::store::counts::version(&mut db.reader().unwrap()).unwrap();
+    let held = db.counts_in_memory().unwrap();
+    assert_eq!(
+        held.read().unwrap().as_ref().map(|c| c.version()),
+        Some(version)
+    );
     let admin = app.token(Role::Admin, &[]);
     let uri = format!(
         "/api/v1/heatmap?level=cell&from=2026-11-25&to=2026-11-25&within={}",

@@ -13,7 +13,7 @@ use gridline::service::hotspots::scan::{self, ScanResult};
 use gridline::service::hotspots::{ScanError, jobs};
 use gridline::service::intake::Geo;
 use gridline::service::simulate::{self, GroundTruth, traffic::Plan};
-use serde_json::json;
+use serde_json::{Value, json};
 
 const START: &str = "2026-05-04";
 
@@ -260,7 +260,8 @@ async fn a_scan_runs_in_the_background_and_only_its_places_readers_see_it() {
     assert_eq!(g.json["features"].as_array().unwrap().len(), found.len());
     assert_eq!(g.json["features"][0]["geometry"]["type"], "MultiPolygon");
 
-    // A district's scan: its leader sees it; the city's scan is not theirs; another district's leader sees neither.
+    // A district's scan: its leader sees it whole, and the city's scan trimmed to their district; another
+    // district's leader sees only the city's scan, trimmed to theirs.
     let cell = &truth.hotspots[0].cell;
     let (district, street) = (&cell[..6], &cell[..9]);
     let other = common::other_district(&app.state.index, district);
@@ -276,19 +277,51 @@ async fn a_scan_runs_in_the_background_and_only_its_places_readers_see_it() {
             assert!(u.as_str().unwrap().starts_with(district), "{u}");
         }
     }
-    let r = app
-        .get_as(&district_leader, &format!("/api/v1/scans/{id}"))
-        .await;
-    assert_eq!(r.status, 404, "{}", r.json);
-    assert_eq!(r.json["code"], "scan_not_found");
+    assert!(done.get("trimmed_to").is_none(), "{done}");
+    let city_clusters = app
+        .get_as(&leader, &format!("/api/v1/scans/{id}"))
+        .await
+        .json["result"]["clusters"]
+        .as_array()
+        .unwrap()
+        .clone();
+    for (reader, place) in [
+        (&district_leader, district),
+        (&app.token(Role::Leader, &[&other]), other.as_str()),
+    ] {
+        let r = app.get_as(reader, &format!("/api/v1/scans/{id}")).await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        assert_eq!(r.json["trimmed_to"], json!([place]));
+        let kept: Vec<&Value> = city_clusters
+            .iter()
+            .filter(|c| {
+                c["units"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|u| u.as_str().unwrap().starts_with(place))
+            })
+            .collect();
+        assert_eq!(
+            r.json["result"]["clusters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .collect::<Vec<_>>(),
+            kept,
+            "{place}"
+        );
+    }
     let stranger = app.token(Role::Leader, &[&other]);
     let r = app
         .get_as(&stranger, &format!("/api/v1/scans/{mine}"))
         .await;
     assert_eq!(r.status, 404, "{}", r.json);
+    assert_eq!(r.json["code"], "scan_not_found");
     let r = app.get_as(&stranger, "/api/v1/scans").await;
     assert_eq!(r.status, 200, "{}", r.json);
-    assert_eq!(r.json["total"], 0);
+    assert_eq!(r.json["total"], 1);
+    assert_eq!(r.json["scans"][0]["id"], id.as_str());
     // Lists: newest first, paged, without results.
     let r = app.get_as(&leader, "/api/v1/scans?per_page=1").await;
     assert_eq!(r.status, 200, "{}", r.json);
@@ -298,7 +331,7 @@ async fn a_scan_runs_in_the_background_and_only_its_places_readers_see_it() {
     let r = app.get_as(&leader, "/api/v1/scans?page=2&per_page=1").await;
     assert_eq!(r.json["scans"][0]["id"], id.as_str());
     let r = app.get_as(&district_leader, "/api/v1/scans").await;
-    assert_eq!(r.json["total"], 1);
+    assert_eq!(r.json["total"], 2);
     // A street's leader scanning streets: their jurisdiction is one street, a layer of one unit.
     let street_leader = app.token(Role::Leader, &[street]);
     let r = app

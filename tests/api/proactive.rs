@@ -341,12 +341,54 @@ async fn a_cluster_becomes_a_case_that_goes_to_the_street_is_closed_and_is_judge
     let r = app.get_as(&stranger, "/api/v1/proactive").await;
     assert_eq!(r.json["total"], 0);
     assert!(r.json["tasks"].as_array().unwrap().is_empty());
+    // Both street leaders read the district's scan trimmed to their street: the first finds the cluster they
+    // tasked, the other none (its cells are not theirs), in the list and alone.
+    for (reader, place, clusters) in [(&leader, &street, 1), (&stranger, &other_street, 0)] {
+        let listed = app.get_as(reader, "/api/v1/scans").await;
+        assert_eq!(listed.status, 200, "{}", listed.json);
+        let entry = listed.json["scans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == scan.as_str())
+            .unwrap_or_else(|| panic!("{place}: the district's scan is listed: {}", listed.json))
+            .clone();
+        assert_eq!(entry["trimmed_to"], json!([place]));
+        let one = app.get_as(reader, &format!("/api/v1/scans/{scan}")).await;
+        assert_eq!(one.status, 200, "{}", one.json);
+        assert_eq!(one.json["trimmed_to"], json!([place]));
+        let found = one.json["result"]["clusters"].as_array().unwrap();
+        assert_eq!(found.len(), clusters, "{place}: {}", one.json);
+        for k in found {
+            for u in k["units"].as_array().unwrap() {
+                assert!(u.as_str().unwrap().starts_with(place.as_str()), "{u}");
+            }
+        }
+    }
+    // The district's leader reads it whole.
+    let whole = app.token(Role::Leader, &[&district]);
+    let one = app.get_as(&whole, &format!("/api/v1/scans/{scan}")).await;
+    assert_eq!(one.status, 200, "{}", one.json);
+    assert!(one.json.get("trimmed_to").is_none(), "{}", one.json);
+    assert_eq!(one.json["result"]["clusters"].as_array().unwrap().len(), 1);
     // Another district's leader does not reach the scan at all.
     let other_district = common::other_district(index, &district);
     let far = app.token(Role::Leader, &[&other_district]);
     let r = app.post_as(&far, &uri, json!({"clusters": [1]})).await;
     assert_eq!(r.status, 404, "{}", r.json);
     assert_eq!(r.json["code"], "scan_not_found");
+    let r = app.get_as(&far, &format!("/api/v1/scans/{scan}")).await;
+    assert_eq!(r.status, 404, "{}", r.json);
+    let r = app.get_as(&far, "/api/v1/scans").await;
+    assert!(
+        !r.json["scans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["id"] == scan.as_str()),
+        "{}",
+        r.json
+    );
     // A community secretary may not task.
     let secretary = app.token(Role::CommunitySecretary, &[&street]);
     let r = app

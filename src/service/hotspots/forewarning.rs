@@ -16,6 +16,7 @@
 //! cluster is tasking it (`POST /api/v1/scans/{id}/tasks`, `super::proactive`): nothing here makes cases.
 
 use super::params::{Kind, ScanRequest};
+use super::scan::ScanResult;
 use super::{ScanError, invalid, jobs};
 use crate::analytics::counts::local_day;
 use crate::clock::Clock;
@@ -200,11 +201,15 @@ pub fn list(
             format!("page starts at 1 and per_page is 1 to {MAX_PAGE}"),
         ));
     }
-    let mut keyed: Vec<((String, String, NaiveDate), String)> =
-        jobs::scheduled_visible(db, user, KEY_PREFIX)?
-            .into_iter()
-            .filter_map(|(key, id)| Some((parse_key(&key)?, id)))
-            .collect();
+    let visible = jobs::scheduled_visible(db, user, KEY_PREFIX)?;
+    let mut sights: HashMap<String, jobs::Sight> = HashMap::new();
+    let mut keyed: Vec<((String, String, NaiveDate), String)> = Vec::new();
+    for (key, id, sight) in visible {
+        if let Some(k) = parse_key(&key) {
+            keyed.push((k, id.clone()));
+            sights.insert(id, sight);
+        }
+    }
     keyed.sort_by(|((d1, t1, s1), _), ((d2, t2, s2), _)| {
         s2.cmp(s1).then_with(|| d1.cmp(d2)).then_with(|| t1.cmp(t2))
     });
@@ -217,6 +222,10 @@ pub fn list(
     let ids: Vec<String> = wanted.iter().map(|(_, id)| id.clone()).collect();
     let mut scans: HashMap<String, jobs::Scan> = jobs::by_ids(db, &ids)?
         .into_iter()
+        .filter_map(|s| {
+            let sight = sights.remove(&s.id)?;
+            jobs::seen(s, sight)
+        })
         .map(|s| (s.id.clone(), s))
         .collect();
     let mut c = db.reader()?;
@@ -237,11 +246,16 @@ pub fn list(
             continue;
         };
         let row = topics.get(&topic);
+        // A reader who sees part of the scan sees the tasks of its clusters in that part only.
+        let mut tasked = tasked.remove(&id).unwrap_or_default();
+        if let Some(ScanResult::Gistar(c)) = &scan.result {
+            tasked.retain(|rank, _| c.clusters.iter().any(|k| k.rank == *rank));
+        }
         out.push(Proposal {
             name_zh: row.map(|t| t.name_zh.clone()).unwrap_or_default(),
             name_en: row.map(|t| t.name_en.clone()).unwrap_or_default(),
             season: row.and_then(|t| t.season.clone()),
-            tasked: tasked.remove(&id).unwrap_or_default(),
+            tasked,
             district,
             topic,
             season_starts,

@@ -17,6 +17,7 @@ use crate::geo::index::PlaceIndex;
 use crate::store::scans::{self as store, NewScan, ScanRow};
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use diesel::Connection;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// Scans queued or running at once; one more is refused until one ends.
@@ -51,6 +52,8 @@ pub struct Scan {
     pub started_at: Option<NaiveDateTime>,
     /// When it ended.
     pub finished_at: Option<NaiveDateTime>,
+    /// Set when the reader sees only the part of the scan inside these places of theirs ([`Sight::Inside`]).
+    pub trimmed_to: Option<Vec<String>>,
 }
 
 pub(crate) fn decode(row: ScanRow) -> Result<Scan, ScanError> {
@@ -76,6 +79,7 @@ pub(crate) fn decode(row: ScanRow) -> Result<Scan, ScanError> {
         created_at: row.created_at,
         started_at: row.started_at,
         finished_at: row.finished_at,
+        trimmed_to: None,
     })
 }
 
@@ -83,15 +87,73 @@ fn coverage_text(p: &ScanParams) -> String {
     p.coverage.as_ref().map(|c| c.join(",")).unwrap_or_default()
 }
 
-/// Whether a reader with jurisdiction `mine` (`None`: the city) sees a scan covering `coverage`.
-fn visible(mine: Option<&[String]>, coverage: &str) -> bool {
-    match mine {
-        None => true,
-        Some(ps) => {
-            !coverage.is_empty()
-                && coverage
-                    .split(',')
-                    .all(|c| ps.iter().any(|p| c.starts_with(p.as_str())))
+/// What of a scan a reader sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Sight {
+    /// All of it: what it covers lies inside the reader's places (or the reader has the city).
+    All,
+    /// The part inside these places of the reader: the scan covers more than their places and reaches them (a
+    /// district's scan for a street's leader). Its clusters and patterns are those lying wholly inside.
+    Inside(Vec<String>),
+    /// Nothing: it reaches none of their places.
+    Nothing,
+}
+
+/// What a reader with jurisdiction `mine` (`None`: the city) sees of a scan covering `coverage` (comma-separated
+/// place codes; empty: the city).
+pub(crate) fn sight(mine: Option<&[String]>, coverage: &str) -> Sight {
+    let Some(ps) = mine else {
+        return Sight::All;
+    };
+    let covered: Vec<&str> = coverage.split(',').filter(|c| !c.is_empty()).collect();
+    if !covered.is_empty()
+        && covered
+            .iter()
+            .all(|c| ps.iter().any(|p| c.starts_with(p.as_str())))
+    {
+        return Sight::All;
+    }
+    let reached: Vec<String> = ps
+        .iter()
+        .filter(|p| {
+            covered.is_empty()
+                || covered
+                    .iter()
+                    .any(|c| p.starts_with(c) || c.starts_with(p.as_str()))
+        })
+        .cloned()
+        .collect();
+    if reached.is_empty() {
+        Sight::Nothing
+    } else {
+        Sight::Inside(reached)
+    }
+}
+
+/// The scan as a reader who sees `sight` of it sees it (`None`: not at all).
+pub(crate) fn seen(mut scan: Scan, sight: Sight) -> Option<Scan> {
+    match sight {
+        Sight::All => Some(scan),
+        Sight::Nothing => None,
+        Sight::Inside(places) => {
+            let inside = |code: &str| places.iter().any(|p| code.starts_with(p.as_str()));
+            match scan.result.as_mut() {
+                Some(ScanResult::Gistar(c)) => {
+                    c.clusters.retain(|k| k.units.iter().all(|u| inside(u)));
+                    c.islands.retain(|u| inside(u));
+                }
+                Some(ScanResult::Emerging(e)) => {
+                    e.patterns.retain(|p| inside(&p.code));
+                    e.islands.retain(|u| inside(u));
+                    e.categories = BTreeMap::new();
+                    for p in &e.patterns {
+                        *e.categories.entry(p.category.clone()).or_default() += 1;
+                    }
+                }
+                None => {}
+            }
+            scan.trimmed_to = Some(places);
+            Some(scan)
         }
     }
 }
@@ -239,10 +301,8 @@ pub fn execute(db: &Db, index: &PlaceIndex, clock: &Clock, id: &str, params: &Sc
 pub fn get(db: &Db, user: &Principal, id: &str) -> Result<Scan, ScanError> {
     let not_found = || ScanError::NotFound(id.chars().take(40).collect());
     let row = store::get(&mut *db.reader()?, id)?.ok_or_else(not_found)?;
-    if !visible(params::jurisdiction(user).as_deref(), &row.coverage) {
-        return Err(not_found());
-    }
-    decode(row)
+    let sight = sight(params::jurisdiction(user).as_deref(), &row.coverage);
+    seen(decode(row)?, sight).ok_or_else(not_found)
 }
 
 /// The scans `user` may see, newest first: page `page` (from 1) of `per_page`, and how many there are in all.
@@ -260,11 +320,13 @@ pub fn list(
     }
     let mine = params::jurisdiction(user);
     let mut c = db.reader()?;
-    let ids: Vec<String> = store::newest(&mut c, LIST_HORIZON)?
+    let seen_ones: Vec<(String, Sight)> = store::newest(&mut c, LIST_HORIZON)?
         .into_iter()
-        .filter(|(_, coverage)| visible(mine.as_deref(), coverage))
-        .map(|(id, _)| id)
+        .map(|(id, coverage)| (id, sight(mine.as_deref(), &coverage)))
+        .filter(|(_, s)| *s != Sight::Nothing)
         .collect();
+    let ids: Vec<String> = seen_ones.iter().map(|(id, _)| id.clone()).collect();
+    let sights: HashMap<String, Sight> = seen_ones.into_iter().collect();
     let total = ids.len();
     let wanted: Vec<String> = ids
         .into_iter()
@@ -273,23 +335,27 @@ pub fn list(
         .collect();
     let mut rows = store::by_ids(&mut c, &wanted)?;
     rows.sort_by_key(|r| wanted.iter().position(|w| *w == r.id));
-    let scans = rows.into_iter().map(decode).collect::<Result<_, _>>()?;
+    let mut scans = Vec::with_capacity(rows.len());
+    for row in rows {
+        let sight = sights.get(&row.id).cloned().unwrap_or(Sight::Nothing);
+        scans.extend(seen(decode(row)?, sight));
+    }
     Ok((scans, total))
 }
 
-/// The scans started under a schedule key beginning with `prefix` that `user` may see (the rule of [`get`] and
-/// [`list`]), newest first: (schedule key, scan id).
+/// The scans started under a schedule key beginning with `prefix` that `user` sees (the rule of [`get`] and
+/// [`list`]), newest first: (schedule key, scan id, what they see of it).
 pub(crate) fn scheduled_visible(
     db: &Db,
     user: &Principal,
     prefix: &str,
-) -> Result<Vec<(String, String)>, ScanError> {
+) -> Result<Vec<(String, String, Sight)>, ScanError> {
     let mine = params::jurisdiction(user);
     Ok(
         store::scheduled_under(&mut *db.reader()?, prefix, LIST_HORIZON)?
             .into_iter()
-            .filter(|(_, coverage, _)| visible(mine.as_deref(), coverage))
-            .map(|(id, _, key)| (key, id))
+            .map(|(id, coverage, key)| (key, id, sight(mine.as_deref(), &coverage)))
+            .filter(|(_, _, s)| *s != Sight::Nothing)
             .collect(),
     )
 }
@@ -426,15 +492,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_reader_sees_a_scan_only_when_all_it_covers_is_theirs() {
+    fn a_reader_sees_a_scan_inside_their_places_whole_and_a_wider_one_reaching_them_in_part() {
         let street = vec!["110105001".to_owned()];
-        assert!(visible(None, ""));
-        assert!(visible(None, "110105"));
-        assert!(!visible(Some(&street), ""));
-        assert!(visible(Some(&street), "110105001"));
-        assert!(visible(Some(&street), "110105001002"));
-        assert!(!visible(Some(&street), "110105"));
-        assert!(!visible(Some(&street), "110105001,110106"));
+        let inside = || Sight::Inside(street.clone());
+        assert_eq!(sight(None, ""), Sight::All);
+        assert_eq!(sight(None, "110105"), Sight::All);
+        assert_eq!(sight(Some(&street), "110105001"), Sight::All);
+        assert_eq!(sight(Some(&street), "110105001002"), Sight::All);
+        assert_eq!(sight(Some(&street), ""), inside());
+        assert_eq!(sight(Some(&street), "110105"), inside());
+        assert_eq!(sight(Some(&street), "110105001,110106"), inside());
+        assert_eq!(sight(Some(&street), "110106,110105002"), Sight::Nothing);
+        let two = vec!["110105001".to_owned(), "110106001".to_owned()];
+        assert_eq!(
+            sight(Some(&two), "110105"),
+            Sight::Inside(vec!["110105001".to_owned()])
+        );
     }
 
     #[test]

@@ -163,21 +163,6 @@ struct Candidate {
     counts: Vec<(String, i64, Option<f64>)>,
 }
 
-/// Whether a scan covering `coverage` (comma-separated prefixes; empty: the city) reaches any of `mine` (`None`:
-/// the city).
-fn reaches(mine: Option<&[String]>, coverage: &str) -> bool {
-    match mine {
-        None => true,
-        Some(ps) => {
-            coverage.is_empty()
-                || coverage.split(',').any(|c| {
-                    ps.iter()
-                        .any(|p| c.starts_with(p.as_str()) || p.starts_with(c))
-                })
-        }
-    }
-}
-
 fn candidates(
     scan_id: &str,
     result: &ScanResult,
@@ -341,8 +326,7 @@ pub fn task(
     wanted.retain(|n| seen.insert(*n));
     let not_found = || ProactiveError::ScanNotFound(scan_id.chars().take(40).collect());
     let row = crate::store::scans::get(&mut *db.reader()?, scan_id)?.ok_or_else(not_found)?;
-    let mine = params::jurisdiction(user);
-    if !reaches(mine.as_deref(), &row.coverage) {
+    if jobs::sight(params::jurisdiction(user).as_deref(), &row.coverage) == jobs::Sight::Nothing {
         return Err(not_found());
     }
     let scan = jobs::decode(row)?;
@@ -830,15 +814,5 @@ mod tests {
         );
         assert!(!closed.after_over);
         assert!(windows(d("2026-05-10"), Some(d("2026-05-12")), d("2026-05-20"), 7).after_over);
-    }
-
-    #[test]
-    fn a_scan_reaches_a_reader_when_their_places_overlap() {
-        let street = vec!["110105001".to_owned()];
-        assert!(reaches(None, "110106"));
-        assert!(reaches(Some(&street), ""));
-        assert!(reaches(Some(&street), "110105"));
-        assert!(reaches(Some(&street), "110105001002"));
-        assert!(!reaches(Some(&street), "110106,110105002"));
     }
 }

@@ -5,7 +5,8 @@
 //!    simplify its zooms, and the time per tile. `GRIDLINE_TILES_SWEEP=0` skips it.
 //! 2. criterion: a z14 cell tile over Tiananmen with its counts for November 2026, uncached (the tile cache emptied
 //!    before each call; the layer and its zoom's simplified arcs, built once per geodata import, stay warm) and
-//!    cached (the geometry; the counts are read at every call).
+//!    cached (the geometry; the counts are summed at every call, from the copy the server keeps in memory, which
+//!    the first call loads).
 //!
 //! Run: `cargo bench --bench tiles`. Figures go in README.md's Performance section. `GRIDLINE_BENCH_DB=PATH` opens
 //! an existing database instead of a fresh one: the heat map bench's (`GRIDLINE_BENCH_DB=PATH cargo bench --bench

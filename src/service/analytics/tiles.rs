@@ -17,10 +17,15 @@
 //!
 //! Counts: each feature of the districts, streets, communities and cells layers carries the heat map's numbers of
 //! its place ([`heatmap::PlaceNumbers`], same names, same filters checked by the same code, the reader's topics
-//! bounding them as in the heat map); a number the heat map gives as null is left out of the feature. They are read
-//! at every request, never cached: one read of the kept counts for the tile's places (by the places' index). Without
-//! a window, the last [`DEFAULT_WINDOW_DAYS`] Beijing days up to today. Buildings carry their households only (counts
-//! are kept down to cells). The tile's ETag is a digest of its bytes, so it changes when a count in it changes.
+//! bounding them as in the heat map); a number the heat map gives as null is left out of the feature. They are summed
+//! for the tile's places from the counts the server keeps in memory (`counts::sums`). Without a window, the last
+//! [`DEFAULT_WINDOW_DAYS`] Beijing days up to today. Buildings carry their households only (counts are kept down to
+//! cells). The tile's ETag is a digest of its bytes, so it changes when a count in it changes.
+//!
+//! Finished tiles are kept too, per tile, reader (what they may see, the topics bounding their numbers) and filters
+//! (window included), for one version of the counts (`count_cursor.version`, read at every request after the
+//! counts caught up): a tile asked again before any count changed is answered with the same bytes; the first
+//! request after a change starts the cache over. At most [`MAX_ENCODED_BYTES`] bytes (then it starts over).
 
 use crate::analytics::counts::{Window, local_day};
 use crate::analytics::tiles::encode::{self, Feature};
@@ -29,7 +34,7 @@ use crate::analytics::tiles::xyz::TileId;
 use crate::analytics::tiles::{TileLayer, xyz};
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::access as policy;
-use crate::domain::access::Principal;
+use crate::domain::access::{Principal, Role};
 use crate::error::{ErrorKind, ServiceError};
 use crate::geo::layers;
 use crate::geo::place::CITY_CODE;
@@ -46,6 +51,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 /// How many tiles' geometry one generation keeps (a z14 cell tile holds about 100 outlines, some 20 KB).
 pub const MAX_CACHED_TILES: usize = 20_000;
+
+/// How many bytes of finished tiles one version of the counts keeps (then the cache of finished tiles starts over).
+pub const MAX_ENCODED_BYTES: usize = 64 << 20;
 
 /// The window of a tile's counts when the request names none: this many Beijing days, up to today.
 pub const DEFAULT_WINDOW_DAYS: i64 = 30;
@@ -208,6 +216,15 @@ struct Generation {
     fingerprint: String,
     layers: [Mutex<Option<Arc<Layer>>>; 5],
     tiles: Mutex<HashMap<(TileLayer, TileId), TileGeometry>>,
+    encoded: Mutex<Encoded>,
+}
+
+/// Finished tiles of one version of the counts, by tile, reader and filters (`None`: the tile is empty for them).
+#[derive(Debug, Default)]
+struct Encoded {
+    version: i64,
+    bytes: usize,
+    tiles: HashMap<String, Option<TileBytes>>,
 }
 
 /// The in-process tile index and cache shared by every request.
@@ -406,79 +423,56 @@ impl Tiles {
         }
         let mut conn = db.reader()?;
         let scope = Scope::of(user);
-        let filters = match layer.level() {
-            Some(_) => Some(filters.check(&mut conn, &scope, now)?),
-            None => None,
+        let (filters, version) = match layer.level() {
+            Some(_) => (
+                Some(filters.check(&mut conn, &scope, now)?),
+                crate::store::counts::version(&mut conn)?,
+            ),
+            None => (None, 0),
         };
         let generation = self.generation(&mut conn)?;
-        let data = Tiles::layer(&generation, &mut conn, layer)?;
-        let cached = lock(&generation.tiles).get(&(layer, t)).cloned();
-        let geometry = match cached {
-            Some(g) => g,
-            None => {
-                let g: TileGeometry = Arc::new(Cut {
-                    shapes: data.geometry.tile(t),
-                    labels: data
-                        .geometry
-                        .labels(t)
-                        .into_iter()
-                        .map(|(f, p)| (f, Geometry::Point(p)))
-                        .collect(),
-                });
-                let mut tiles = lock(&generation.tiles);
-                if tiles.len() >= MAX_CACHED_TILES {
-                    tiles.clear();
-                }
-                tiles.insert((layer, t), g.clone());
-                g
+        // What the tile's bytes depend on besides the geometry: who reads it (what they may see, the topics that
+        // bound their numbers), the filters with their window, and the counts' version.
+        let key = format!(
+            "{}/{}/{}/{}|{}|{:?}|{:?}|{:?}",
+            layer.name(),
+            t.z(),
+            t.x(),
+            t.y(),
+            matches!(user.role, Role::Admin | Role::HotlineOperator),
+            user.places,
+            scope.topics,
+            filters
+        );
+        {
+            let encoded = lock(&generation.encoded);
+            if encoded.version == version
+                && let Some(done) = encoded.tiles.get(&key)
+            {
+                return Ok(done.clone());
             }
-        };
-        let visible = data.visible_to(user, &geometry.shapes);
-        if visible.is_empty() {
-            return Ok(None);
         }
         drop(conn);
-        let counts = match (layer.level(), &filters) {
-            (Some(level), Some(filters)) => {
-                let codes = visible.iter().map(|(i, _)| i.code.clone()).collect();
-                Some(heatmap::counts_by_place(
-                    db,
-                    level,
-                    filters,
-                    &scope,
-                    Some(codes),
-                    now,
-                )?)
-            }
-            _ => None,
-        };
-        let features: Vec<Feature<'_>> = visible
-            .into_iter()
-            .map(|(info, g)| {
-                let numbers = counts.as_ref().map(|c| {
-                    let (now, before) = c.get(&info.code).copied().unwrap_or_default();
-                    PlaceNumbers::new(now, before, info.households)
-                });
-                feature(info, numbers, g)
-            })
-            .collect();
-        let labels: Vec<Feature<'_>> = data
-            .visible_to(user, &geometry.labels)
-            .into_iter()
-            .map(|(info, g)| label(info, g))
-            .collect();
-        let mut layers = vec![(layer.name(), features.as_slice())];
-        layers.extend(layer.labels_name().map(|name| (name, labels.as_slice())));
-        let bytes = encode::encode(&layers)?;
-        let digest = Sha256::digest(&bytes);
-        let etag = format!(
-            "\"{}\"",
-            digest[..16]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        );
-        Ok(Some(TileBytes { bytes, etag }))
+        let done = encode_tile(
+            &generation,
+            db,
+            user,
+            layer,
+            t,
+            filters.as_ref(),
+            &scope,
+            now,
+        )?;
+        let mut encoded = lock(&generation.encoded);
+        if encoded.version != version || encoded.bytes >= MAX_ENCODED_BYTES {
+            *encoded = Encoded {
+                version,
+                ..Encoded::default()
+            };
+        }
+        encoded.bytes += done.as_ref().map_or(0, |d| d.bytes.len()) + key.len();
+        encoded.tiles.insert(key, done.clone());
+        Ok(done)
     }
 
     /// Checks the counts filters of `layer` for `user` as a tile request checks them (a TileJSON document names
@@ -532,6 +526,90 @@ impl Tiles {
 
 /// The properties of a label point, with their TileJSON types.
 pub const LABEL_FIELDS: [(&str, &str); 2] = [("code", "String"), ("name", "String")];
+
+/// Cuts (or takes from the geometry cache), fills and encodes tile `t` of `layer` for `user`.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the request's parts, already checked by the caller"
+)]
+fn encode_tile(
+    generation: &Generation,
+    db: &Db,
+    user: &Principal,
+    layer: TileLayer,
+    t: TileId,
+    filters: Option<&Filters>,
+    scope: &Scope,
+    now: NaiveDateTime,
+) -> Result<Option<TileBytes>, TileError> {
+    let data = Tiles::layer(generation, &mut *db.reader()?, layer)?;
+    let cached = lock(&generation.tiles).get(&(layer, t)).cloned();
+    let geometry = match cached {
+        Some(g) => g,
+        None => {
+            let g: TileGeometry = Arc::new(Cut {
+                shapes: data.geometry.tile(t),
+                labels: data
+                    .geometry
+                    .labels(t)
+                    .into_iter()
+                    .map(|(f, p)| (f, Geometry::Point(p)))
+                    .collect(),
+            });
+            let mut tiles = lock(&generation.tiles);
+            if tiles.len() >= MAX_CACHED_TILES {
+                tiles.clear();
+            }
+            tiles.insert((layer, t), g.clone());
+            g
+        }
+    };
+    let visible = data.visible_to(user, &geometry.shapes);
+    if visible.is_empty() {
+        return Ok(None);
+    }
+    let counts = match (layer.level(), filters) {
+        (Some(level), Some(filters)) => {
+            let codes = visible.iter().map(|(i, _)| i.code.clone()).collect();
+            Some(heatmap::counts_by_place(
+                db,
+                level,
+                filters,
+                scope,
+                Some(codes),
+                now,
+            )?)
+        }
+        _ => None,
+    };
+    let features: Vec<Feature<'_>> = visible
+        .into_iter()
+        .map(|(info, g)| {
+            let numbers = counts.as_ref().map(|c| {
+                let (now, before) = c.get(&info.code).copied().unwrap_or_default();
+                PlaceNumbers::new(now, before, info.households)
+            });
+            feature(info, numbers, g)
+        })
+        .collect();
+    let labels: Vec<Feature<'_>> = data
+        .visible_to(user, &geometry.labels)
+        .into_iter()
+        .map(|(info, g)| label(info, g))
+        .collect();
+    let mut layers = vec![(layer.name(), features.as_slice())];
+    layers.extend(layer.labels_name().map(|name| (name, labels.as_slice())));
+    let bytes = encode::encode(&layers)?;
+    let digest = Sha256::digest(&bytes);
+    let etag = format!(
+        "\"{}\"",
+        digest[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    Ok(Some(TileBytes { bytes, etag }))
+}
 
 /// A place's label point: its code ([`LABEL_FIELDS`]) and name; the id is the code.
 fn label<'a>(info: &Info, geometry: &'a Geometry<f64>) -> Feature<'a> {

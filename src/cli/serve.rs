@@ -66,6 +66,19 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
         move || clock.now(),
     )
     .context("cannot start the counting thread")?;
+    // The tile layers (outlines cut into shared arcs, simplified per zoom) are built in the background at start, so
+    // that the first map after a start does not wait for them (about a second for the cells).
+    let (tiles, db) = (state.tiles.clone(), state.db.clone());
+    std::thread::Builder::new()
+        .name("gridline-tiles".into())
+        .spawn(move || {
+            for layer in crate::analytics::tiles::TileLayer::ALL {
+                if let Err(e) = tiles.warm(&db, layer) {
+                    tracing::error!(layer = layer.name(), error = %e, "building a tile layer at start failed");
+                }
+            }
+        })
+        .context("cannot start the tile layers' warm-up")?;
     // Unfinished photo uploads past their time are dropped on a timer, not only when someone starts a new one.
     let clock = state.clock.clone();
     let _sweeper = crate::service::sync::photos::spawn_sweeper(

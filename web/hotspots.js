@@ -99,14 +99,16 @@ export async function hotspotCard(map, box) {
     }
     button.disabled = !chosen.size;
   }
-  box.replaceChildren(
-    scan ? h("p", { class: "muted" }, `${L("最近扫描", "Latest scan")} ${scan.parameters.from} ~ ${scan.parameters.to} · ${fc.kind}`)
+  // replaceChildren writes a null as the text "null": the parts left out are dropped first.
+  box.replaceChildren(...[
+    scan ? h("p", { class: "muted" }, `${L("最近扫描", "Latest scan")} ${scan.parameters.from} ~ ${scan.parameters.to} · ${fc.kind}`,
+      scan.trimmed_to ? ` · ${L("仅显示辖区内部分", "only the part inside your places")}` : null)
       : h("p", { class: "empty" }, L("辖区内尚无完成的热点扫描。", "No finished scan of your places yet.")),
     h("ul", { class: "legend-bins" }, [[3, "99%"], [2, "95%"], [1, "90%"], [-1, "90%"], [-2, "95%"], [-3, "99%"]].map(([b, c]) =>
       h("li", {}, h("span", { class: "swatch", style: `background:${BIN_COLOURS[b]}` }), `${b > 0 ? L("热点", "Hot") : L("冷点", "Cold")} ${c}`))),
     items.length ? h("ul", { class: "clusters" }, items.map((f) => h("li", {},
       allowed ? h("label", {}, h("input", { type: "checkbox", "data-cluster": number(f.properties), onchange: (e) => toggle(f, e.target.checked) }), " ", label(f.properties))
         : label(f.properties)))) : scan ? h("p", { class: "empty" }, L("本次扫描没有热点。", "The scan found no hot spot.")) : null,
-    button, result);
+    button, result].filter((c) => c != null));
   box.dataset.ready = "true";
 }

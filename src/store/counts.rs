@@ -517,10 +517,10 @@ pub struct CountRow {
     pub cases: i32,
 }
 
-/// Every stored row (for a rebuild).
-pub fn all_rows(conn: &mut DbConnection) -> QueryResult<Vec<CountRow>> {
-    place_counts::table
-        .select((
+/// The columns of [`CountRow`].
+macro_rules! count_row {
+    () => {
+        (
             place_counts::level,
             place_counts::day,
             place_counts::place_code,
@@ -529,8 +529,13 @@ pub fn all_rows(conn: &mut DbConnection) -> QueryResult<Vec<CountRow>> {
             place_counts::status,
             place_counts::tickets,
             place_counts::cases,
-        ))
-        .load(conn)
+        )
+    };
+}
+
+/// Every stored row (for a rebuild).
+pub fn all_rows(conn: &mut DbConnection) -> QueryResult<Vec<CountRow>> {
+    place_counts::table.select(count_row!()).load(conn)
 }
 
 /// The stored rows of `level` over the days `from..=to` (read by the key).
@@ -544,16 +549,7 @@ pub fn rows_between(
         .filter(place_counts::level.eq(level.as_str()))
         .filter(place_counts::day.ge(from))
         .filter(place_counts::day.le(to))
-        .select((
-            place_counts::level,
-            place_counts::day,
-            place_counts::place_code,
-            place_counts::topic_code,
-            place_counts::source,
-            place_counts::status,
-            place_counts::tickets,
-            place_counts::cases,
-        ))
+        .select(count_row!())
         .load(conn)
 }
 

@@ -831,6 +831,11 @@ fn run_maps_in_chromium(
         Value::Bool(true),
         "a leader has the button that makes proactive tasks"
     );
+    let card = js(&tab, "document.querySelector('.hotspots').innerText");
+    assert!(
+        !card.as_str().unwrap_or_default().contains("null"),
+        "the hot spot card shows no stray null: {card}"
+    );
     std::thread::sleep(std::time::Duration::from_millis(300));
     // MapLibre's workers fetch the tiles: what it asked for is kept by the page (its request hook).
     let asked = strings(&js(&tab, "JSON.stringify(window.gridlineMap.requested)"));

@@ -2,8 +2,8 @@
 //! SQLite):
 //! 1. `gridline simulate` files the 30 days up to yesterday (Beijing) of all Beijing's traffic (scale 1), unless
 //!    `GRIDLINE_BENCH_DB=PATH` already holds cases;
-//! 2. the server starts as `gridline serve` does (the counting thread loads the counts into memory in the
-//!    background; the time it took is printed);
+//! 2. the server starts with its counting thread as `gridline serve` does (it loads the counts into memory in the
+//!    background; the time it took is printed); the tile layers are not built ahead, so the first run builds them;
 //! 3. for a city leader and a district leader (朝阳, the busiest district), `RUNS` times (default 5) each in a new
 //!    Chromium (an empty browser cache: every script, style, tile and answer fetched): the page is opened, then the
 //!    sign-in form is filled and sent, and the time is taken in the page from sending it to the first moment the

@@ -517,6 +517,27 @@ pub struct CountRow {
     pub cases: i32,
 }
 
+impl CountRow {
+    /// The row's key and numbers (a level or class the code does not know reads as the city's, or as open: a
+    /// rebuild then reports the row as a difference and rewrites it).
+    pub fn into_key(self) -> (RowKey, Tally) {
+        (
+            RowKey {
+                level: Level::parse(&self.level).unwrap_or(Level::City),
+                place: self.place_code,
+                day: self.day,
+                topic: self.topic_code,
+                source: self.source,
+                class: StatusClass::parse(&self.status).unwrap_or(StatusClass::Open),
+            },
+            Tally {
+                tickets: i64::from(self.tickets),
+                cases: i64::from(self.cases),
+            },
+        )
+    }
+}
+
 /// The columns of [`CountRow`].
 macro_rules! count_row {
     () => {

@@ -298,6 +298,12 @@ async fn last_winter_s_hot_place_is_proposed_before_the_heating_season_once_and_
             .map(|u| u.as_str().unwrap().to_owned())
             .collect()
     };
+    // The accepted cluster lies in the test spot's street (its calls are all at one cell): one street sees it, the
+    // other not.
+    assert!(
+        units(&accepted).iter().all(|u| u.starts_with(&street)),
+        "{accepted}"
+    );
     for place in [&street, &other_street] {
         let reader = app.token(Role::Leader, &[place]);
         let r = app.get_as(&reader, "/api/v1/forewarnings").await;

@@ -411,23 +411,16 @@ async fn a_filed_ticket_counts_at_once_and_a_rebuild_of_a_broken_count_reports_i
     assert_eq!(from_map(&r.json), BTreeMap::from([(cell.clone(), (1, 1))]));
 
     // A window older than the days the server holds in memory is summed from the stored rows.
-    let r = app
-        .post_as(
-            &op,
-            "/api/v1/tickets",
-            json!({
-                "ticket_no": "H-2",
-                "received_at": "2024-06-03T09:00:00+08:00",
-                "channel": "phone",
-                "request_type": "complaint",
-                "topic": "0101",
-                "text": "两年前的来电",
-                "caller": { "name": "李四", "phone": "13812345679" },
-                "location": { "lon": lon, "lat": lat }
-            }),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.json);
+    let two_years_ago = day("2024-06-03").and_hms_opt(1, 0, 0).unwrap();
+    common::file_ticket_at(
+        &app,
+        "H-2",
+        "0101",
+        "13812345679",
+        (lon, lat),
+        two_years_ago,
+    )
+    .await;
     let old = format!(
         "/api/v1/heatmap?level=cell&from=2024-06-03&to=2024-06-03&within={}",
         &cell[..12]

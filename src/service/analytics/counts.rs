@@ -366,24 +366,8 @@ fn load(db: &Db, first_day: NaiveDate) -> Result<Cube, DbError> {
                     day + chrono::Duration::days(LOAD_DAYS - 1)
                 };
                 for r in store::rows_between(c, level, day, until)? {
-                    let Some(class) = StatusClass::parse(&r.status) else {
-                        continue;
-                    };
-                    let key = RowKey {
-                        level,
-                        place: r.place_code,
-                        day: r.day,
-                        topic: r.topic_code,
-                        source: r.source,
-                        class,
-                    };
-                    cube.add(
-                        &key,
-                        Tally {
-                            tickets: i64::from(r.tickets),
-                            cases: i64::from(r.cases),
-                        },
-                    );
+                    let (key, t) = r.into_key();
+                    cube.add(&key, t);
                 }
                 if until >= last {
                     break;
@@ -485,91 +469,82 @@ pub struct Difference {
 /// ones.
 pub fn rebuild(db: &Db, now: NaiveDateTime, write: bool) -> Result<Vec<Difference>, DbError> {
     refresh_overdue(db, now)?;
-    db.writer()?
-        .transaction::<_, DbError, _>(|c| {
-            store::lock_cursor(c)?;
-            let mut counted: BTreeMap<RowKey, Tally> = BTreeMap::new();
-            let mut marks: Vec<Mark> = Vec::new();
-            let mut after = String::new();
-            loop {
-                let facts = store::cases_after(c, &after, BATCH)?;
-                let Some(last) = facts.last() else {
-                    break;
-                };
-                after = last.id.clone();
-                let ids: Vec<String> = facts.iter().map(|f| f.id.clone()).collect();
-                let tickets = store::tickets_of(c, &ids)?;
-                let mut by_case: HashMap<&str, Vec<&TicketFacts>> = HashMap::new();
-                for t in &tickets {
-                    by_case.entry(t.case_id.as_str()).or_default().push(t);
-                }
-                for f in &facts {
-                    let (class, contrib) = contribution(
-                        f,
-                        by_case.get(f.id.as_str()).map_or(&[][..], Vec::as_slice),
-                        now,
-                    );
-                    for (k, t) in calc::delta(&Contribution::new(), &contrib) {
-                        let e = counted.entry(k).or_default();
-                        e.tickets += t.tickets;
-                        e.cases += t.cases;
-                    }
-                    if write {
-                        marks.push(Mark {
-                            case_id: f.id.clone(),
-                            class: class.map_or("none", StatusClass::as_str),
-                            contribution: calc::encode(&contrib),
-                        });
-                    }
-                }
+    let diffs = db.writer()?.transaction::<_, DbError, _>(|c| {
+        store::lock_cursor(c)?;
+        let mut counted: BTreeMap<RowKey, Tally> = BTreeMap::new();
+        let mut marks: Vec<Mark> = Vec::new();
+        let mut after = String::new();
+        loop {
+            let facts = store::cases_after(c, &after, BATCH)?;
+            let Some(last) = facts.last() else {
+                break;
+            };
+            after = last.id.clone();
+            let ids: Vec<String> = facts.iter().map(|f| f.id.clone()).collect();
+            let tickets = store::tickets_of(c, &ids)?;
+            let mut by_case: HashMap<&str, Vec<&TicketFacts>> = HashMap::new();
+            for t in &tickets {
+                by_case.entry(t.case_id.as_str()).or_default().push(t);
             }
-            let mut stored: BTreeMap<RowKey, Tally> = BTreeMap::new();
-            for r in store::all_rows(c)? {
-                let key = RowKey {
-                    level: Level::parse(&r.level).unwrap_or(Level::City),
-                    place: r.place_code,
-                    day: r.day,
-                    topic: r.topic_code,
-                    source: r.source,
-                    class: StatusClass::parse(&r.status).unwrap_or(StatusClass::Open),
-                };
-                let e = stored.entry(key).or_default();
-                e.tickets += i64::from(r.tickets);
-                e.cases += i64::from(r.cases);
-            }
-            let mut diffs = Vec::new();
-            let zero = Tally::default();
-            for (k, s) in &stored {
-                let n = counted.get(k).copied().unwrap_or(zero);
-                if *s != n {
-                    diffs.push(Difference {
-                        key: k.clone(),
-                        stored: *s,
-                        counted: n,
+            for f in &facts {
+                let (class, contrib) = contribution(
+                    f,
+                    by_case.get(f.id.as_str()).map_or(&[][..], Vec::as_slice),
+                    now,
+                );
+                for (k, t) in calc::delta(&Contribution::new(), &contrib) {
+                    let e = counted.entry(k).or_default();
+                    e.tickets += t.tickets;
+                    e.cases += t.cases;
+                }
+                if write {
+                    marks.push(Mark {
+                        case_id: f.id.clone(),
+                        class: class.map_or("none", StatusClass::as_str),
+                        contribution: calc::encode(&contrib),
                     });
                 }
             }
-            for (k, n) in &counted {
-                if !stored.contains_key(k) && *n != zero {
-                    diffs.push(Difference {
-                        key: k.clone(),
-                        stored: zero,
-                        counted: *n,
-                    });
-                }
+        }
+        let mut stored: BTreeMap<RowKey, Tally> = BTreeMap::new();
+        for r in store::all_rows(c)? {
+            let (key, t) = r.into_key();
+            let e = stored.entry(key).or_default();
+            e.tickets += t.tickets;
+            e.cases += t.cases;
+        }
+        let mut diffs = Vec::new();
+        let zero = Tally::default();
+        for (k, s) in &stored {
+            let n = counted.get(k).copied().unwrap_or(zero);
+            if *s != n {
+                diffs.push(Difference {
+                    key: k.clone(),
+                    stored: *s,
+                    counted: n,
+                });
             }
-            diffs.sort_by(|a, b| a.key.cmp(&b.key));
-            if write {
-                store::clear(c)?;
-                store::apply(c, &counted)?;
-                store::put_marks(c, &marks)?;
+        }
+        for (k, n) in &counted {
+            if !stored.contains_key(k) && *n != zero {
+                diffs.push(Difference {
+                    key: k.clone(),
+                    stored: zero,
+                    counted: *n,
+                });
             }
-            Ok(diffs)
-        })
-        .inspect(|_| {
-            // Rewritten from scratch: the copy in memory is read again when next needed.
-            if write && let Some(held) = db.counts_in_memory() {
-                *held.write().unwrap_or_else(PoisonError::into_inner) = None;
-            }
-        })
+        }
+        diffs.sort_by(|a, b| a.key.cmp(&b.key));
+        if write {
+            store::clear(c)?;
+            store::apply(c, &counted)?;
+            store::put_marks(c, &marks)?;
+        }
+        Ok(diffs)
+    })?;
+    if write && let Some(held) = db.counts_in_memory() {
+        // Rewritten from scratch: the copy in memory is read again when next needed.
+        *held.write().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+    Ok(diffs)
 }

@@ -403,6 +403,14 @@ impl Tiles {
     pub fn forget_tiles(&self) {
         let current = lock(&self.current).clone();
         lock(&current.tiles).clear();
+        *lock(&current.encoded) = Encoded::default();
+    }
+
+    /// Forgets the finished tiles (the geometry of the tiles cut so far stays): for benchmarks of a tile whose
+    /// geometry is cached and whose counts are summed again.
+    pub fn forget_finished(&self) {
+        let current = lock(&self.current).clone();
+        *lock(&current.encoded) = Encoded::default();
     }
 
     /// Tile `t` of `layer` for `user`, with the counts under `filters` (the clock says `now`): `None` when it holds

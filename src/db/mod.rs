@@ -12,8 +12,9 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -131,6 +132,52 @@ pub type Pool = r2d2::Pool<Manager>;
 /// A connection taken from a [`Pool`].
 pub type PooledConn = r2d2::PooledConnection<Manager>;
 
+/// How long an answer made from what a read saw stands for the writes of other processes (a command such as an
+/// import, another server on the same PostgreSQL) when this process wrote nothing since ([`Db::unchanged_since`]).
+pub const OTHERS_SEEN_WITHIN: Duration = Duration::from_millis(250);
+
+/// When a read began, as [`Db::unchanged_since`] checks it: how many writes of this process had ended, and the
+/// instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadMark {
+    writes: u64,
+    at: Instant,
+}
+
+impl ReadMark {
+    /// Whether this mark was taken after `other`.
+    pub fn later_than(&self, other: &ReadMark) -> bool {
+        self.at > other.at
+    }
+}
+
+/// The connection for writing, taken from its pool; when it goes back, it counts as one write of this process
+/// (after whatever it committed), so that answers kept from reads before it are no longer trusted
+/// ([`Db::unchanged_since`]).
+pub struct Writer {
+    conn: PooledConn,
+    writes: Arc<AtomicU64>,
+}
+
+impl std::ops::Deref for Writer {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Writer {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 /// The leaders' counts held in memory beside a database (empty until first read); kept equal to the stored rows by
 /// `service::analytics::counts`.
 pub type CountsInMemory = RwLock<Option<Cube>>;
@@ -144,6 +191,8 @@ pub struct Db {
     read: Pool,
     write: Pool,
     counts: Option<Arc<CountsInMemory>>,
+    /// Writing connections handed back by this handle and its clones ([`Writer`]).
+    writes: Arc<AtomicU64>,
 }
 
 impl Db {
@@ -178,6 +227,10 @@ impl Db {
                 .max_size(size)
                 .min_idle(Some(if opened { size } else { 0 }))
                 .connection_timeout(Duration::from_secs(10))
+                // A connection to a PostgreSQL server can die with the server or the network, so it is tried
+                // (`SELECT 1`) before each use; one to a SQLite file cannot, and the try cost a statement at every
+                // checkout.
+                .test_on_check_out(backend == Backend::Postgres)
                 .build(Manager {
                     backend,
                     target: target.clone(),
@@ -196,6 +249,7 @@ impl Db {
             read,
             write,
             counts: None,
+            writes: Arc::default(),
         };
         db.migrate()?;
         Ok(db)
@@ -231,8 +285,26 @@ impl Db {
     }
 
     /// The connection for writing (on SQLite the only one).
-    pub fn writer(&self) -> Result<PooledConn, DbError> {
-        Ok(self.write.get()?)
+    pub fn writer(&self) -> Result<Writer, DbError> {
+        Ok(Writer {
+            conn: self.write.get()?,
+            writes: self.writes.clone(),
+        })
+    }
+
+    /// Marks the start of a read whose answer may be kept ([`Db::unchanged_since`]).
+    pub fn mark(&self) -> ReadMark {
+        ReadMark {
+            writes: self.writes.load(Ordering::SeqCst),
+            at: Instant::now(),
+        }
+    }
+
+    /// Whether an answer made from a read that began at `mark` still holds: no writing connection of this process
+    /// was handed back since (so every write of this process that ended before the read is in it, and none came
+    /// after), and it is younger than [`OTHERS_SEEN_WITHIN`] (the bound on seeing other processes' writes).
+    pub fn unchanged_since(&self, mark: ReadMark) -> bool {
+        self.writes.load(Ordering::SeqCst) == mark.writes && mark.at.elapsed() < OTHERS_SEEN_WITHIN
     }
 
     /// On SQLite, copies the write-ahead log back into the database every half second from a thread of its own

@@ -88,7 +88,16 @@ impl FromRequest for CurrentUser {
                 });
             }
             let now = state.clock.now();
-            let user = web::block(move || auth::authenticate(&db, &t, now)).await??;
+            // A token checked a moment ago (the other tiles of the same map view) is not read again.
+            if let Some(user) = state.sign_ins.get(&db, &token, now) {
+                return Ok(CurrentUser {
+                    user,
+                    token,
+                    device: None,
+                });
+            }
+            let recent = state.sign_ins.clone();
+            let user = web::block(move || auth::authenticate_kept(&db, &recent, &t, now)).await??;
             Ok(CurrentUser {
                 user,
                 token,

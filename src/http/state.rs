@@ -42,6 +42,8 @@ pub struct AppState {
     pub public_lookups: LookupLimits,
     /// Vector-tile layers and the geometry of tiles cut so far (rebuilt after a geodata import).
     pub tiles: Arc<crate::service::analytics::tiles::Tiles>,
+    /// Tokens checked lately (a map view's tiles check their token once).
+    pub sign_ins: Arc<crate::service::auth::RecentSignIns>,
 }
 
 impl AppState {
@@ -89,6 +91,7 @@ impl AppState {
             trusted_proxies: TrustedProxies::default(),
             public_lookups: LookupLimits::default(),
             tiles: Arc::default(),
+            sign_ins: Arc::default(),
         }
     }
 

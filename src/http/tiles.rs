@@ -118,7 +118,11 @@ pub async fn tile(
     let filters = tile_filters(layer, req.query_string())?;
     let (db, tiles, now) = (state.db.clone(), state.tiles.clone(), state.clock.now());
     let user = me.user;
-    let answer = web::block(move || tiles.tile(&db, &user, layer, t, &filters, now)).await??;
+    // A tile kept since nothing changed is answered here, without a database read or a thread hop.
+    let answer = match tiles.kept(&db, &user, layer, t, &filters, now) {
+        Some(kept) => kept,
+        None => web::block(move || tiles.tile(&db, &user, layer, t, &filters, now)).await??,
+    };
     let Some(tile) = answer else {
         return Ok(HttpResponse::NoContent()
             .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))

@@ -239,32 +239,114 @@ pub fn unlock(db: &Db, username: &str) -> Result<usize, AuthError> {
 
 /// The user a token belongs to, if the token is live at `now`; an API key (`glk_…`) answers for its machine client.
 pub fn authenticate(db: &Db, bearer: &str, now: NaiveDateTime) -> Result<Principal, AuthError> {
+    look_up(db, bearer, now).map(|(p, _)| p)
+}
+
+/// As [`authenticate`], keeping the answer in `recent` for the next requests with the same token.
+pub fn authenticate_kept(
+    db: &Db,
+    recent: &RecentSignIns,
+    bearer: &str,
+    now: NaiveDateTime,
+) -> Result<Principal, AuthError> {
+    let mark = db.mark();
+    let (principal, expires) = look_up(db, bearer, now)?;
+    recent.keep(bearer, &principal, expires, mark);
+    Ok(principal)
+}
+
+/// The user of a token and when the token expires (`None`: an API key, which lives until revoked).
+fn look_up(
+    db: &Db,
+    bearer: &str,
+    now: NaiveDateTime,
+) -> Result<(Principal, Option<NaiveDateTime>), AuthError> {
     if token::well_formed(bearer, token::API_KEY_PREFIX) {
         let key = store::live_api_key(&mut *db.reader()?, &token::hash(bearer))?
             .ok_or(AuthError::InvalidToken)?;
         let role = Role::parse(&key.role).ok_or(AuthError::InvalidToken)?;
         // A machine client (the hotline system) works for the whole city.
-        return Ok(Principal {
+        let principal = Principal {
             id: format!("key:{}", key.id),
             username: format!("key:{}", key.name),
             display_name: key.name,
             role,
             places: vec![crate::geo::place::CITY_CODE.to_owned()],
             topics: Vec::new(),
-        });
+        };
+        return Ok((principal, None));
     }
     if !token::well_formed(bearer, token::PREFIX) {
         return Err(AuthError::InvalidToken);
     }
     let mut conn = db.reader()?;
     match store::live_session(&mut conn, &token::hash(bearer), now)? {
-        Some((_, user)) if !user.disabled => {
+        Some((session, user)) if !user.disabled => {
             let scopes = store::scopes(&mut conn, &user.id)?;
-            Ok(principal_of(&user)
+            let principal = principal_of(&user)
                 .ok_or(AuthError::InvalidToken)?
-                .with_scopes(scopes))
+                .with_scopes(scopes);
+            Ok((principal, Some(session.expires_at)))
         }
         _ => Err(AuthError::InvalidToken),
+    }
+}
+
+/// The most tokens [`RecentSignIns`] keeps (then it starts over).
+pub const MAX_RECENT_SIGN_INS: usize = 10_000;
+
+/// Tokens checked lately, so that a burst of requests with one token (the dozens of tiles of one map view) reads
+/// the token's session once. A kept answer holds while this process wrote nothing since the read it came from (a
+/// sign-out, a disabled account, changed places, a revoked key: every change of what a token stands for is a
+/// write) and for at most [`crate::db::OTHERS_SEEN_WITHIN`] (a change made by another process: a command or
+/// another server); and never past the token's expiry.
+#[derive(Debug, Default)]
+pub struct RecentSignIns {
+    entries: std::sync::Mutex<std::collections::HashMap<String, Recent>>,
+}
+
+#[derive(Debug)]
+struct Recent {
+    principal: Principal,
+    expires: Option<NaiveDateTime>,
+    mark: crate::db::ReadMark,
+}
+
+impl RecentSignIns {
+    /// The user of `bearer` as kept, when the kept answer still holds at `now`.
+    pub fn get(&self, db: &Db, bearer: &str, now: NaiveDateTime) -> Option<Principal> {
+        let key = token::hash(bearer);
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let kept = entries.get(&key)?;
+        (db.unchanged_since(kept.mark) && kept.expires.is_none_or(|e| e > now))
+            .then(|| kept.principal.clone())
+    }
+
+    fn keep(
+        &self,
+        bearer: &str,
+        principal: &Principal,
+        expires: Option<NaiveDateTime>,
+        mark: crate::db::ReadMark,
+    ) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() >= MAX_RECENT_SIGN_INS {
+            entries.clear();
+        }
+        entries.insert(
+            token::hash(bearer),
+            Recent {
+                principal: principal.clone(),
+                expires,
+                mark,
+            },
+        );
     }
 }
 

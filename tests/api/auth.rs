@@ -814,3 +814,72 @@ async fn an_admin_sets_the_units_a_user_acts_for_and_the_user_list_shows_them() 
         (403, json!("forbidden"))
     );
 }
+
+/// Requests one after another with a token until the last answer was kept (a token checked a moment ago is not
+/// read again), at most a few times.
+async fn kept_after_use(app: &TestApp, token: &str) -> bool {
+    for _ in 0..20 {
+        assert_eq!(me(app, Some(token)).await.status, 200);
+        if app
+            .state
+            .sign_ins
+            .get(&app.state.db, token, app.state.clock.now())
+            .is_some()
+        {
+            return true;
+        }
+    }
+    false
+}
+
+#[actix_web::test]
+async fn a_kept_sign_in_ends_with_a_write_here_at_expiry_and_soon_after_a_revocation_elsewhere() {
+    let app = app_with_user("zhou");
+    let token = login(&app, "zhou", PASSWORD, "10.0.0.9:1").await.json["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        kept_after_use(&app, &token).await,
+        "a token used at once is kept"
+    );
+
+    // Disabled through this server: not trusted at once.
+    auth::set_disabled(&app.state.db, "zhou", true, app.state.clock.now()).unwrap();
+    assert!(
+        app.state
+            .sign_ins
+            .get(&app.state.db, &token, app.state.clock.now())
+            .is_none()
+    );
+    assert_eq!(me(&app, Some(&token)).await.status, 401);
+
+    // Expiry, with nothing written: the kept answer ends with the token.
+    auth::set_disabled(&app.state.db, "zhou", false, app.state.clock.now()).unwrap();
+    let token = login(&app, "zhou", PASSWORD, "10.0.0.9:1").await.json["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(kept_after_use(&app, &token).await);
+    app.state
+        .clock
+        .advance(auth::TOKEN_TTL + chrono::Duration::seconds(1));
+    assert!(
+        app.state
+            .sign_ins
+            .get(&app.state.db, &token, app.state.clock.now())
+            .is_none()
+    );
+    assert_eq!(me(&app, Some(&token)).await.status, 401);
+
+    // Signed out by another process (a second handle on the database): refused once the bound has passed.
+    let token = login(&app, "zhou", PASSWORD, "10.0.0.9:1").await.json["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(kept_after_use(&app, &token).await);
+    let other = app.db.open();
+    auth::logout(&other, &token, app.state.clock.now()).unwrap();
+    std::thread::sleep(gridline::db::OTHERS_SEEN_WITHIN);
+    assert_eq!(me(&app, Some(&token)).await.status, 401);
+}

@@ -391,10 +391,10 @@ async fn a_filed_ticket_counts_at_once_and_a_rebuild_of_a_broken_count_reports_i
         diesel::sql_query(format!(
             "UPDATE place_counts SET tickets = 7 WHERE place_code = '{cell}'"
         ))
-        .execute(&mut c)
+        .execute(&mut *c)
         .unwrap();
         diesel::sql_query("UPDATE count_cursor SET version = version + 1")
-            .execute(&mut c)
+            .execute(&mut *c)
             .unwrap();
     }
     let r = app.get_as(&admin, &uri).await;

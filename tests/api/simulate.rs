@@ -167,7 +167,7 @@ fn simulated_winter_days_look_like_beijing_and_a_second_run_adds_nothing() {
     let points: Vec<Point> = diesel::sql_query(
         "SELECT topic_code, lon, lat, received_at FROM tickets WHERE lon IS NOT NULL",
     )
-    .load(&mut c)
+    .load(&mut *c)
     .unwrap();
     for h in &truth.hotspots {
         assert!(h.tickets > 0, "{h:?}");
@@ -258,7 +258,7 @@ fn simulated_cases_are_handled_only_by_steps_the_workflow_allows() {
         "SELECT case_id, action, from_status, to_status, actor_role, at FROM case_transitions \
          ORDER BY case_id, seq",
     )
-    .load(&mut c)
+    .load(&mut *c)
     .unwrap();
     assert!(steps.len() as u64 > work.dispatched * 3);
     let mut previous: Option<&Step> = None;
@@ -353,13 +353,13 @@ fn simulated_cases_are_handled_only_by_steps_the_workflow_allows() {
         "SELECT k.id AS case_id, k.place_code, t.evidence, t.actor_id FROM case_transitions t \
          JOIN cases k ON k.id = t.case_id WHERE t.evidence <> '[]'",
     )
-    .load(&mut c)
+    .load(&mut *c)
     .unwrap();
     assert!(evidence.len() > 100, "{}", evidence.len());
     let uses: Vec<Use> = diesel::sql_query(
         "SELECT sha256, item_id, attached_by, vouched FROM photo_uses WHERE kind = 'case'",
     )
-    .load(&mut c)
+    .load(&mut *c)
     .unwrap();
     let uses: std::collections::HashMap<(String, String), &Use> = uses
         .iter()

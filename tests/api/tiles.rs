@@ -840,3 +840,97 @@ async fn a_geodata_import_starts_the_tile_cache_over() {
     .collect();
     assert!(codes.contains(&centre_cell()[..6]));
 }
+
+/// Fetches `path` until the tile it made is kept and answered without the database ([`Tiles::kept`]: it holds for
+/// a moment after the request that read the counts), at most a few times; the kept bytes.
+async fn kept_after_fetch(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    user: &gridline::domain::access::Principal,
+    t: TileId,
+) -> Option<Vec<u8>> {
+    use gridline::service::analytics::tiles::TileFilters;
+    for _ in 0..20 {
+        let r = fetch(app, Some(token), path, &[]).await;
+        assert_eq!(r.status, 200);
+        let now = app.state.clock.now();
+        if let Some(kept) = app.state.tiles.kept(
+            &app.state.db,
+            user,
+            TileLayer::Cells,
+            t,
+            &TileFilters::default(),
+            now,
+        ) {
+            let kept = kept.expect("a tile with features");
+            assert_eq!(kept.bytes, r.body, "the kept tile is the one just answered");
+            return Some(kept.bytes);
+        }
+    }
+    None
+}
+
+#[actix_web::test]
+async fn a_kept_tile_answers_until_a_write_here_or_for_a_moment_after_one_elsewhere() {
+    let app = TestApp::beijing();
+    let admin = app.token(Role::Admin, &[]);
+    let op = app.token(Role::HotlineOperator, &[]);
+    let now = app.state.clock.now();
+    let user = gridline::service::auth::authenticate(&app.state.db, &admin, now).unwrap();
+    let (lon, lat, cell) = common::spot();
+    let t = tile_at(14, (lon, lat));
+    let path = uri("cells", t);
+    let tickets_of = |bytes: &[u8]| {
+        decode(bytes, "cells")
+            .iter()
+            .find(|f| code(f) == cell)
+            .map(|f| f.props["tickets"].clone())
+    };
+    let kept = kept_after_fetch(&app, &admin, &path, &user, t)
+        .await
+        .expect("a tile asked again at once is kept");
+    assert_eq!(tickets_of(&kept), Some(TileValue::Int(0)));
+
+    // A write through this server: the kept tile is no longer trusted, and the next tile counts it.
+    let at = now.and_utc().to_rfc3339();
+    file(&app, &op, "K-1", "0101", (lon, lat), &at).await;
+    let filters = gridline::service::analytics::tiles::TileFilters::default();
+    assert!(
+        app.state
+            .tiles
+            .kept(&app.state.db, &user, TileLayer::Cells, t, &filters, now)
+            .is_none(),
+        "a write of this process leaves no kept tile trusted"
+    );
+    let kept = kept_after_fetch(&app, &admin, &path, &user, t)
+        .await
+        .expect("kept again");
+    assert_eq!(tickets_of(&kept), Some(TileValue::Int(1)));
+
+    // Another process (a second handle on the database, as an import command) changes the counts: once the bound
+    // has passed, the tile is made again from what is stored.
+    {
+        use diesel::RunQueryDsl;
+        let other = app.db.open();
+        let mut c = other.writer().unwrap();
+        diesel::sql_query(format!(
+            "UPDATE place_counts SET tickets = 7 WHERE place_code = '{cell}'"
+        ))
+        .execute(&mut *c)
+        .unwrap();
+        diesel::sql_query("UPDATE count_cursor SET version = version + 1")
+            .execute(&mut *c)
+            .unwrap();
+    }
+    std::thread::sleep(gridline::db::OTHERS_SEEN_WITHIN);
+    assert!(
+        app.state
+            .tiles
+            .kept(&app.state.db, &user, TileLayer::Cells, t, &filters, now)
+            .is_none(),
+        "no kept tile is trusted past the bound"
+    );
+    let r = fetch(&app, Some(&admin), &path, &[]).await;
+    assert_eq!(tickets_of(&r.body), Some(TileValue::Int(7)));
+}

@@ -26,7 +26,8 @@
 //!
 //! Who runs it: the server, every half second on a thread of its own ([`keep_up`]); every read of the counts, first
 //! ([`current`]: the heat map, the series, the tiles, the overview and the scans), so that a read sees every change
-//! committed before it; the simulator and the import at their end; a rebuild and an overdue pass, first. Every
+//! committed before it (the tiles that follow a tile's read within a moment trust it while this process wrote
+//! nothing: see `service::analytics::tiles`); the simulator and the import at their end; a rebuild and an overdue pass, first. Every
 //! writer of the counts takes the cursor's row first ([`store::lock_cursor`]): two never add one change twice. The
 //! only change that comes from time alone (open → overdue) is made by [`refresh_overdue`], which the scheduler runs
 //! on every pass. [`rebuild`] recomputes everything from the raw rows and reports every difference.

@@ -22,19 +22,24 @@
 //! [`DEFAULT_WINDOW_DAYS`] Beijing days up to today. Buildings carry their households only (counts are kept down to
 //! cells). The tile's ETag is a digest of its bytes, so it changes when a count in it changes.
 //!
-//! Finished tiles are kept too, per tile, reader (what they may see, the topics bounding their numbers) and filters
-//! (window included), for one version of the counts (`count_cursor.version`, read at every request after the
+//! Finished tiles are kept too, per tile, reader (role, places, topics) and filters as written (with the day, which
+//! ends a default window), for one version of the counts (`count_cursor.version`, read by [`Tiles::tile`] after the
 //! counts caught up): a tile asked again before any count changed is answered with the same bytes; the first
 //! request after a change starts the cache over. At most [`MAX_ENCODED_BYTES`] bytes (then it starts over).
+//! [`Tiles::kept`] answers a kept tile without reading the database at all while the latest request that read the
+//! counts' version still holds ([`Db::unchanged_since`]): this process wrote nothing since (every change of counts,
+//! geodata, taxonomy or accounts made through this server is a write, seen at the next tile) and it is younger than
+//! [`crate::db::OTHERS_SEEN_WITHIN`] (a change by another process — an import command, a second server — shows
+//! within that).
 
 use crate::analytics::counts::{Window, local_day};
 use crate::analytics::tiles::encode::{self, Feature};
 use crate::analytics::tiles::layer::LayerGeometry;
 use crate::analytics::tiles::xyz::TileId;
 use crate::analytics::tiles::{TileLayer, xyz};
-use crate::db::{Db, DbConnection, DbError};
+use crate::db::{Db, DbConnection, DbError, ReadMark};
 use crate::domain::access as policy;
-use crate::domain::access::{Principal, Role};
+use crate::domain::access::Principal;
 use crate::error::{ErrorKind, ServiceError};
 use crate::geo::layers;
 use crate::geo::place::CITY_CODE;
@@ -219,12 +224,23 @@ struct Generation {
     encoded: Mutex<Encoded>,
 }
 
-/// Finished tiles of one version of the counts, by tile, reader and filters (`None`: the tile is empty for them).
+/// Finished tiles of one version of the counts, by tile, reader and filters (`None`: the tile is empty for them),
+/// and the latest request that read that version ([`Tiles::kept`] trusts the tiles while it holds).
 #[derive(Debug, Default)]
 struct Encoded {
     version: i64,
     bytes: usize,
     tiles: HashMap<String, Option<TileBytes>>,
+    read: Option<ReadMark>,
+}
+
+impl Encoded {
+    /// Notes that a request that began at `mark` found the counts at this version.
+    fn seen(&mut self, mark: ReadMark) {
+        if self.read.is_none_or(|r| mark.later_than(&r)) {
+            self.read = Some(mark);
+        }
+    }
 }
 
 /// The in-process tile index and cache shared by every request.
@@ -371,18 +387,14 @@ impl Tiles {
         Ok(current.clone())
     }
 
-    fn layer(
-        generation: &Generation,
-        conn: &mut DbConnection,
-        layer: TileLayer,
-    ) -> Result<Arc<Layer>, TileError> {
+    fn layer(generation: &Generation, db: &Db, layer: TileLayer) -> Result<Arc<Layer>, TileError> {
         let slot = &generation.layers[layer as usize];
         // Held while building, so that concurrent first requests build the layer once.
         let mut guard = lock(slot);
         if let Some(l) = guard.as_ref() {
             return Ok(l.clone());
         }
-        let built = Arc::new(load_layer(conn, layer)?);
+        let built = Arc::new(load_layer(&mut *db.reader()?, layer)?);
         *guard = Some(built.clone());
         Ok(built)
     }
@@ -390,9 +402,8 @@ impl Tiles {
     /// Builds a layer and the simplified polygons of every zoom of its band ahead of the first tile (benchmarks
     /// and warm-up at start).
     pub fn warm(&self, db: &Db, layer: TileLayer) -> Result<(), TileError> {
-        let mut conn = db.reader()?;
-        let generation = self.generation(&mut conn)?;
-        let l = Tiles::layer(&generation, &mut conn, layer)?;
+        let generation = self.generation(&mut *db.reader()?)?;
+        let l = Tiles::layer(&generation, db, layer)?;
         for z in layer.zooms() {
             l.geometry.warm(z);
         }
@@ -426,41 +437,35 @@ impl Tiles {
     ) -> Result<Option<TileBytes>, TileError> {
         check_zoom(layer, t.z())?;
         check_scope(user, layer)?;
-        if layer.level().is_some() {
-            crate::service::analytics::counts::current(db, now)?;
-        }
-        let mut conn = db.reader()?;
-        let scope = Scope::of(user);
-        let (filters, version) = match layer.level() {
-            Some(_) => (
-                Some(filters.check(&mut conn, &scope, now)?),
-                crate::store::counts::version(&mut conn)?,
-            ),
-            None => (None, 0),
+        let key = key(layer, t, user, filters, now);
+        // The counts' version and the geodata's generation: as the latest request read them while that holds
+        // (`read` stays `None`: this request read nothing new), else read after the counts caught up.
+        let (generation, version, read) = match self.known(db) {
+            Some((generation, version)) => (generation, version, None),
+            None => {
+                let mark = db.mark();
+                crate::service::analytics::counts::current(db, now)?;
+                let mut conn = db.reader()?;
+                let version = crate::store::counts::version(&mut conn)?;
+                (self.generation(&mut conn)?, version, Some(mark))
+            }
         };
-        let generation = self.generation(&mut conn)?;
-        // What the tile's bytes depend on besides the geometry: who reads it (what they may see, the topics that
-        // bound their numbers), the filters with their window, and the counts' version.
-        let key = format!(
-            "{}/{}/{}/{}|{}|{:?}|{:?}|{:?}",
-            layer.name(),
-            t.z(),
-            t.x(),
-            t.y(),
-            matches!(user.role, Role::Admin | Role::HotlineOperator),
-            user.places,
-            scope.topics,
-            filters
-        );
+        let scope = Scope::of(user);
+        let filters = match layer.level() {
+            Some(_) => Some(filters.check(&mut *db.reader()?, &scope, now)?),
+            None => None,
+        };
         {
-            let encoded = lock(&generation.encoded);
+            let mut encoded = lock(&generation.encoded);
             if encoded.version == version
-                && let Some(done) = encoded.tiles.get(&key)
+                && let Some(done) = encoded.tiles.get(&key).cloned()
             {
-                return Ok(done.clone());
+                if let Some(mark) = read {
+                    encoded.seen(mark);
+                }
+                return Ok(done);
             }
         }
-        drop(conn);
         let done = encode_tile(
             &generation,
             db,
@@ -480,7 +485,46 @@ impl Tiles {
         }
         encoded.bytes += done.as_ref().map_or(0, |d| d.bytes.len()) + key.len();
         encoded.tiles.insert(key, done.clone());
+        if let Some(mark) = read {
+            encoded.seen(mark);
+        }
         Ok(done)
+    }
+
+    /// The current generation and the counts' version the latest request read, while what it read still holds
+    /// ([`Db::unchanged_since`]).
+    fn known(&self, db: &Db) -> Option<(Arc<Generation>, i64)> {
+        let generation = lock(&self.current).clone();
+        let version = {
+            let encoded = lock(&generation.encoded);
+            db.unchanged_since(encoded.read?)
+                .then_some(encoded.version)?
+        };
+        Some((generation, version))
+    }
+
+    /// Tile `t` as kept, without reading the database, when nothing it depends on can have changed since the
+    /// latest request that read the counts ([`Db::unchanged_since`]: no write of this process since, and not long
+    /// ago); `None`: ask [`Tiles::tile`]. Only tiles that request made (or found) for the same reader and filters
+    /// are kept, so whatever it refused is refused again there.
+    pub fn kept(
+        &self,
+        db: &Db,
+        user: &Principal,
+        layer: TileLayer,
+        t: TileId,
+        filters: &TileFilters,
+        now: NaiveDateTime,
+    ) -> Option<Option<TileBytes>> {
+        let generation = lock(&self.current).clone();
+        let encoded = lock(&generation.encoded);
+        if !db.unchanged_since(encoded.read?) {
+            return None;
+        }
+        encoded
+            .tiles
+            .get(&key(layer, t, user, filters, now))
+            .cloned()
     }
 
     /// Checks the counts filters of `layer` for `user` as a tile request checks them (a TileJSON document names
@@ -507,9 +551,8 @@ impl Tiles {
         layer: TileLayer,
     ) -> Result<LayerSummary, TileError> {
         check_scope(user, layer)?;
-        let mut conn = db.reader()?;
-        let generation = self.generation(&mut conn)?;
-        let data = Tiles::layer(&generation, &mut conn, layer)?;
+        let generation = self.generation(&mut *db.reader()?)?;
+        let data = Tiles::layer(&generation, db, layer)?;
         let all = city_wide(user);
         let mut bounds: Option<[f64; 4]> = None;
         let mut features = 0;
@@ -535,6 +578,30 @@ impl Tiles {
 /// The properties of a label point, with their TileJSON types.
 pub const LABEL_FIELDS: [(&str, &str); 2] = [("code", "String"), ("name", "String")];
 
+/// What a finished tile is kept under: the tile, who reads it (role, places and topics: what they may see and the
+/// topics that bound their numbers), the filters as the request wrote them and the Beijing day (a window left out ends today; the filters
+/// are checked before a tile is kept, and checked filters depend only on these).
+fn key(
+    layer: TileLayer,
+    t: TileId,
+    user: &Principal,
+    filters: &TileFilters,
+    now: NaiveDateTime,
+) -> String {
+    format!(
+        "{}/{}/{}/{}|{}|{:?}|{:?}|{:?}|{}",
+        layer.name(),
+        t.z(),
+        t.x(),
+        t.y(),
+        user.role,
+        user.places,
+        user.topics,
+        filters,
+        local_day(now)
+    )
+}
+
 /// Cuts (or takes from the geometry cache), fills and encodes tile `t` of `layer` for `user`.
 #[expect(
     clippy::too_many_arguments,
@@ -550,7 +617,7 @@ fn encode_tile(
     scope: &Scope,
     now: NaiveDateTime,
 ) -> Result<Option<TileBytes>, TileError> {
-    let data = Tiles::layer(generation, &mut *db.reader()?, layer)?;
+    let data = Tiles::layer(generation, db, layer)?;
     let cached = lock(&generation.tiles).get(&(layer, t)).cloned();
     let geometry = match cached {
         Some(g) => g,

@@ -76,6 +76,11 @@ impl<'a> Routes<'a> {
 
 /// The whole API.
 pub fn api(r: &mut Routes<'_>) {
+    // Tiles first: a request is matched against the routes in this order, each route with a parameter by a regular
+    // expression, and a map asks for dozens of tiles at a time (after a hundred routes, matching was a fifth of a
+    // kept tile's time).
+    r.add(Method::GET, "/tiles/{layer}/{z}/{x}/{y}.mvt", tiles::tile);
+    r.add(Method::GET, "/tiles/{layer}.json", tiles::tilejson);
     r.add(Method::GET, "/", webapp::index);
     r.add(Method::GET, "/web/{file}", webapp::file);
     r.add(
@@ -199,8 +204,6 @@ pub fn api(r: &mut Routes<'_>) {
         "/api/v1/places/{code}/children",
         places::children,
     );
-    r.add(Method::GET, "/tiles/{layer}.json", tiles::tilejson);
-    r.add(Method::GET, "/tiles/{layer}/{z}/{x}/{y}.mvt", tiles::tile);
     r.add(
         Method::GET,
         "/open311/v2/discovery.json",

@@ -815,6 +815,13 @@ async fn an_admin_sets_the_units_a_user_acts_for_and_the_user_list_shows_them() 
     );
 }
 
+/// Signs `name` in from `addr` and returns the token.
+async fn signed_in(app: &TestApp, name: &str, addr: &str) -> String {
+    let r = login(app, name, PASSWORD, addr).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    r.json["token"].as_str().unwrap().to_owned()
+}
+
 /// Requests one after another with a token until the last answer was kept (a token checked a moment ago is not
 /// read again), at most a few times.
 async fn kept_after_use(app: &TestApp, token: &str) -> bool {
@@ -835,10 +842,7 @@ async fn kept_after_use(app: &TestApp, token: &str) -> bool {
 #[actix_web::test]
 async fn a_kept_sign_in_ends_with_a_write_here_at_expiry_and_soon_after_a_revocation_elsewhere() {
     let app = app_with_user("zhou");
-    let token = login(&app, "zhou", PASSWORD, "10.0.0.9:1").await.json["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = signed_in(&app, "zhou", "10.0.0.9:1").await;
     assert!(
         kept_after_use(&app, &token).await,
         "a token used at once is kept"
@@ -856,10 +860,7 @@ async fn a_kept_sign_in_ends_with_a_write_here_at_expiry_and_soon_after_a_revoca
 
     // Expiry, with nothing written: the kept answer ends with the token.
     auth::set_disabled(&app.state.db, "zhou", false, app.state.clock.now()).unwrap();
-    let token = login(&app, "zhou", PASSWORD, "10.0.0.9:1").await.json["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = signed_in(&app, "zhou", "10.0.0.9:1").await;
     assert!(kept_after_use(&app, &token).await);
     app.state
         .clock
@@ -873,10 +874,7 @@ async fn a_kept_sign_in_ends_with_a_write_here_at_expiry_and_soon_after_a_revoca
     assert_eq!(me(&app, Some(&token)).await.status, 401);
 
     // Signed out by another process (a second handle on the database): refused once the bound has passed.
-    let token = login(&app, "zhou", PASSWORD, "10.0.0.9:1").await.json["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = signed_in(&app, "zhou", "10.0.0.9:1").await;
     assert!(kept_after_use(&app, &token).await);
     let other = app.db.open();
     auth::logout(&other, &token, app.state.clock.now()).unwrap();

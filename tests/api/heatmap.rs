@@ -386,17 +386,7 @@ async fn a_filed_ticket_counts_at_once_and_a_rebuild_of_a_broken_count_reports_i
     // Someone edits the counts behind the server's back, as a writer that keeps no copy in memory (another
     // process) would, version included: the server reads them again; the rebuild reports the edit and repairs it.
     let now = chrono::Utc::now().naive_utc();
-    {
-        let mut c = app.state.db.writer().unwrap();
-        diesel::sql_query(format!(
-            "UPDATE place_counts SET tickets = 7 WHERE place_code = '{cell}'"
-        ))
-        .execute(&mut *c)
-        .unwrap();
-        diesel::sql_query("UPDATE count_cursor SET version = version + 1")
-            .execute(&mut *c)
-            .unwrap();
-    }
+    common::set_counted_tickets(&app.db.open(), &cell, 7);
     let r = app.get_as(&admin, &uri).await;
     assert_eq!(from_map(&r.json), BTreeMap::from([(cell.clone(), (7, 1))]));
     let diffs = gridline::service::analytics::counts::rebuild(&app.state.db, now, true).unwrap();

@@ -864,8 +864,12 @@ async fn kept_after_fetch(
             now,
         ) {
             let kept = kept.expect("a tile with features");
-            assert_eq!(kept.bytes, r.body, "the kept tile is the one just answered");
-            return Some(kept.bytes);
+            assert_eq!(
+                kept.bytes.as_ref(),
+                r.body.as_slice(),
+                "the kept tile is the one just answered"
+            );
+            return Some(kept.bytes.to_vec());
         }
     }
     None
@@ -910,19 +914,7 @@ async fn a_kept_tile_answers_until_a_write_here_or_for_a_moment_after_one_elsewh
 
     // Another process (a second handle on the database, as an import command) changes the counts: once the bound
     // has passed, the tile is made again from what is stored.
-    {
-        use diesel::RunQueryDsl;
-        let other = app.db.open();
-        let mut c = other.writer().unwrap();
-        diesel::sql_query(format!(
-            "UPDATE place_counts SET tickets = 7 WHERE place_code = '{cell}'"
-        ))
-        .execute(&mut *c)
-        .unwrap();
-        diesel::sql_query("UPDATE count_cursor SET version = version + 1")
-            .execute(&mut *c)
-            .unwrap();
-    }
+    common::set_counted_tickets(&app.db.open(), &cell, 7);
     std::thread::sleep(gridline::db::OTHERS_SEEN_WITHIN);
     assert!(
         app.state
@@ -933,4 +925,33 @@ async fn a_kept_tile_answers_until_a_write_here_or_for_a_moment_after_one_elsewh
     );
     let r = fetch(&app, Some(&admin), &path, &[]).await;
     assert_eq!(tickets_of(&r.body), Some(TileValue::Int(7)));
+}
+
+#[actix_web::test]
+async fn a_department_handlers_tile_counts_their_topics_only_beside_the_citys() {
+    let app = TestApp::beijing();
+    let admin = app.token(Role::Admin, &[]);
+    let op = app.token(Role::HotlineOperator, &[]);
+    let (lon, lat, cell) = common::spot();
+    let dept = app.token_with_topics(Role::DepartmentHandler, &[&cell[..6]], &["01"]);
+    let at = app.state.clock.now().and_utc().to_rfc3339();
+    file(&app, &op, "D-1", "0101", (lon, lat), &at).await;
+    file(&app, &op, "D-2", "0201", (lon, lat), &at).await;
+    let path = uri("cells", tile_at(14, (lon, lat)));
+    let tickets_of = |bytes: &[u8]| {
+        decode(bytes, "cells")
+            .iter()
+            .find(|f| code(f) == cell)
+            .map(|f| f.props["tickets"].clone())
+    };
+    // The same tile, filters and counts' version for both: each gets the numbers their topics bound, whoever
+    // asked first, and asked again.
+    for _ in 0..2 {
+        let city = fetch(&app, Some(&admin), &path, &[]).await;
+        assert_eq!(city.status, 200);
+        assert_eq!(tickets_of(&city.body), Some(TileValue::Int(2)));
+        let mine = fetch(&app, Some(&dept), &path, &[]).await;
+        assert_eq!(mine.status, 200);
+        assert_eq!(tickets_of(&mine.body), Some(TileValue::Int(1)));
+    }
 }

@@ -32,7 +32,7 @@
 //! [`crate::db::OTHERS_SEEN_WITHIN`] (a change by another process — an import command, a second server — shows
 //! within that).
 
-use crate::analytics::counts::{Window, local_day};
+use crate::analytics::counts::{Tally, Window, local_day};
 use crate::analytics::tiles::encode::{self, Feature};
 use crate::analytics::tiles::layer::LayerGeometry;
 use crate::analytics::tiles::xyz::TileId;
@@ -231,10 +231,29 @@ struct Encoded {
     version: i64,
     bytes: usize,
     tiles: HashMap<String, Option<TileBytes>>,
+    /// The numbers of places summed so far, by level and filters, then place code.
+    numbers: HashMap<String, HashMap<String, (Tally, Tally)>>,
     read: Option<ReadMark>,
 }
 
 impl Encoded {
+    /// Drops the finished tiles, keeping the version and the read that found it.
+    fn forget(&mut self) {
+        self.tiles.clear();
+        self.numbers.clear();
+        self.bytes = 0;
+    }
+
+    /// Starts over at `version` when it holds another version's tiles or has reached its bound.
+    fn at(&mut self, version: i64) {
+        if self.version != version || self.bytes >= MAX_ENCODED_BYTES {
+            *self = Encoded {
+                version,
+                ..Encoded::default()
+            };
+        }
+    }
+
     /// Notes that a request that began at `mark` found the counts at this version.
     fn seen(&mut self, mark: ReadMark) {
         if self.read.is_none_or(|r| mark.later_than(&r)) {
@@ -252,8 +271,8 @@ pub struct Tiles {
 /// A tile for a reader.
 #[derive(Debug, Clone)]
 pub struct TileBytes {
-    /// The MVT bytes.
-    pub bytes: Vec<u8>,
+    /// The MVT bytes (shared: a kept tile is not copied for each request).
+    pub bytes: bytes::Bytes,
     /// A strong validator of the bytes (quoted, as the `ETag` header carries it).
     pub etag: String,
 }
@@ -410,18 +429,19 @@ impl Tiles {
         Ok(())
     }
 
-    /// Forgets the geometry of every tile cut so far (the layers stay): for benchmarks of uncached tiles.
+    /// Forgets the geometry of every tile cut so far and the finished tiles (the layers stay, and what the last
+    /// read of the counts' version found): for benchmarks of uncached tiles.
     pub fn forget_tiles(&self) {
         let current = lock(&self.current).clone();
         lock(&current.tiles).clear();
-        *lock(&current.encoded) = Encoded::default();
+        lock(&current.encoded).forget();
     }
 
     /// Forgets the finished tiles (the geometry of the tiles cut so far stays): for benchmarks of a tile whose
     /// geometry is cached and whose counts are summed again.
     pub fn forget_finished(&self) {
         let current = lock(&self.current).clone();
-        *lock(&current.encoded) = Encoded::default();
+        lock(&current.encoded).forget();
     }
 
     /// Tile `t` of `layer` for `user`, with the counts under `filters` (the clock says `now`): `None` when it holds
@@ -468,6 +488,7 @@ impl Tiles {
         }
         let done = encode_tile(
             &generation,
+            version,
             db,
             user,
             layer,
@@ -477,12 +498,7 @@ impl Tiles {
             now,
         )?;
         let mut encoded = lock(&generation.encoded);
-        if encoded.version != version || encoded.bytes >= MAX_ENCODED_BYTES {
-            *encoded = Encoded {
-                version,
-                ..Encoded::default()
-            };
-        }
+        encoded.at(version);
         encoded.bytes += done.as_ref().map_or(0, |d| d.bytes.len()) + key.len();
         encoded.tiles.insert(key, done.clone());
         if let Some(mark) = read {
@@ -609,6 +625,7 @@ fn key(
 )]
 fn encode_tile(
     generation: &Generation,
+    version: i64,
     db: &Db,
     user: &Principal,
     layer: TileLayer,
@@ -645,23 +662,19 @@ fn encode_tile(
     }
     let counts = match (layer.level(), filters) {
         (Some(level), Some(filters)) => {
-            let codes = visible.iter().map(|(i, _)| i.code.clone()).collect();
-            Some(heatmap::counts_by_place(
-                db,
-                level,
-                filters,
-                scope,
-                Some(codes),
-                now,
+            let codes: Vec<&str> = visible.iter().map(|(i, _)| i.code.as_str()).collect();
+            Some(numbers(
+                generation, version, db, level, filters, scope, &codes, now,
             )?)
         }
         _ => None,
     };
     let features: Vec<Feature<'_>> = visible
         .into_iter()
-        .map(|(info, g)| {
+        .enumerate()
+        .map(|(k, (info, g))| {
             let numbers = counts.as_ref().map(|c| {
-                let (now, before) = c.get(&info.code).copied().unwrap_or_default();
+                let (now, before) = c.get(k).copied().unwrap_or_default();
                 PlaceNumbers::new(now, before, info.households)
             });
             feature(info, numbers, g)
@@ -683,7 +696,71 @@ fn encode_tile(
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
     );
-    Ok(Some(TileBytes { bytes, etag }))
+    Ok(Some(TileBytes {
+        bytes: bytes.into(),
+        etag,
+    }))
+}
+
+/// The numbers of the places `codes` of `level` under `filters`, in that order: those already summed for the
+/// counts' `version` and the same filters are taken from beside the finished tiles, the others are
+/// summed (in one pass over the copy in memory) and kept there. A map view's tiles, and the tiles of other zooms over
+/// the same places, sum each place once; a tile never sums more than its own places.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the tile request's parts, already checked by the caller"
+)]
+fn numbers(
+    generation: &Generation,
+    version: i64,
+    db: &Db,
+    level: crate::geo::place::Level,
+    filters: &Filters,
+    scope: &Scope,
+    codes: &[&str],
+    now: NaiveDateTime,
+) -> Result<Vec<(Tally, Tally)>, TileError> {
+    // A place's numbers depend on the filters alone (the reader's topics bound them there), not on who asks.
+    let key = format!("{level:?}|{filters:?}");
+    let mut out = vec![(Tally::default(), Tally::default()); codes.len()];
+    let mut missing: Vec<usize> = Vec::new();
+    {
+        let encoded = lock(&generation.encoded);
+        let kept = encoded
+            .numbers
+            .get(&key)
+            .filter(|_| encoded.version == version);
+        for (k, code) in codes.iter().enumerate() {
+            match kept.and_then(|n| n.get(*code)) {
+                Some(v) => out[k] = *v,
+                None => missing.push(k),
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(out);
+    }
+    let summed = heatmap::counts_by_place(
+        db,
+        level,
+        filters,
+        scope,
+        Some(missing.iter().map(|k| codes[*k].to_owned()).collect()),
+        now,
+    )?;
+    let mut encoded = lock(&generation.encoded);
+    encoded.at(version);
+    let kept = encoded.numbers.entry(key).or_default();
+    let before = kept.len();
+    for k in missing {
+        let v = summed.get(codes[k]).copied().unwrap_or_default();
+        out[k] = v;
+        kept.insert(codes[k].to_owned(), v);
+    }
+    // About a hundred bytes a place (its code, two tallies, the map's slot).
+    let added = kept.len() - before;
+    encoded.bytes += added * 100;
+    Ok(out)
 }
 
 /// A place's label point: its code ([`LABEL_FIELDS`]) and name; the id is the code.

@@ -704,3 +704,17 @@ pub async fn put_policy(app: &TestApp, token: &str, key: &str, value: &str) -> R
     })
     .await
 }
+
+/// Sets the counted tickets of every stored count row of `place` to `tickets` and moves the counts' version on, as a
+/// writer behind the server's back (another process, through `db`) would.
+pub fn set_counted_tickets(db: &Db, place: &str, tickets: i64) {
+    let mut c = db.writer().unwrap();
+    diesel::sql_query(format!(
+        "UPDATE place_counts SET tickets = {tickets} WHERE place_code = '{place}'"
+    ))
+    .execute(&mut *c)
+    .unwrap();
+    diesel::sql_query("UPDATE count_cursor SET version = version + 1")
+        .execute(&mut *c)
+        .unwrap();
+}

@@ -822,21 +822,30 @@ async fn signed_in(app: &TestApp, name: &str, addr: &str) -> String {
     r.json["token"].as_str().unwrap().to_owned()
 }
 
+/// Whether the server would take `token` as kept, without reading its session.
+fn kept(app: &TestApp, token: &str) -> bool {
+    app.state
+        .sign_ins
+        .get(&app.state.db, token, app.state.clock.now())
+        .is_some()
+}
+
 /// Requests one after another with a token until the last answer was kept (a token checked a moment ago is not
 /// read again), at most a few times.
 async fn kept_after_use(app: &TestApp, token: &str) -> bool {
     for _ in 0..20 {
         assert_eq!(me(app, Some(token)).await.status, 200);
-        if app
-            .state
-            .sign_ins
-            .get(&app.state.db, token, app.state.clock.now())
-            .is_some()
-        {
+        if kept(app, token) {
             return true;
         }
     }
     false
+}
+
+/// The token is no longer taken as kept, and a request with it is refused.
+async fn refused(app: &TestApp, token: &str) {
+    assert!(!kept(app, token), "the kept answer still holds");
+    assert_eq!(me(app, Some(token)).await.status, 401);
 }
 
 #[actix_web::test]
@@ -850,13 +859,7 @@ async fn a_kept_sign_in_ends_with_a_write_here_at_expiry_and_soon_after_a_revoca
 
     // Disabled through this server: not trusted at once.
     auth::set_disabled(&app.state.db, "zhou", true, app.state.clock.now()).unwrap();
-    assert!(
-        app.state
-            .sign_ins
-            .get(&app.state.db, &token, app.state.clock.now())
-            .is_none()
-    );
-    assert_eq!(me(&app, Some(&token)).await.status, 401);
+    refused(&app, &token).await;
 
     // Expiry, with nothing written: the kept answer ends with the token.
     auth::set_disabled(&app.state.db, "zhou", false, app.state.clock.now()).unwrap();
@@ -865,13 +868,7 @@ async fn a_kept_sign_in_ends_with_a_write_here_at_expiry_and_soon_after_a_revoca
     app.state
         .clock
         .advance(auth::TOKEN_TTL + chrono::Duration::seconds(1));
-    assert!(
-        app.state
-            .sign_ins
-            .get(&app.state.db, &token, app.state.clock.now())
-            .is_none()
-    );
-    assert_eq!(me(&app, Some(&token)).await.status, 401);
+    refused(&app, &token).await;
 
     // Signed out by another process (a second handle on the database): refused once the bound has passed.
     let token = signed_in(&app, "zhou", "10.0.0.9:1").await;
@@ -879,5 +876,5 @@ async fn a_kept_sign_in_ends_with_a_write_here_at_expiry_and_soon_after_a_revoca
     let other = app.db.open();
     auth::logout(&other, &token, app.state.clock.now()).unwrap();
     std::thread::sleep(gridline::db::OTHERS_SEEN_WITHIN);
-    assert_eq!(me(&app, Some(&token)).await.status, 401);
+    refused(&app, &token).await;
 }

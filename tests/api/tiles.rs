@@ -841,6 +841,22 @@ async fn a_geodata_import_starts_the_tile_cache_over() {
     assert!(codes.contains(&centre_cell()[..6]));
 }
 
+/// The z14 cell tile `t` as the server keeps it for `user` (default filters), when it would answer from memory.
+fn kept_tile(
+    app: &TestApp,
+    user: &gridline::domain::access::Principal,
+    t: TileId,
+) -> Option<Option<gridline::service::analytics::tiles::TileBytes>> {
+    app.state.tiles.kept(
+        &app.state.db,
+        user,
+        TileLayer::Cells,
+        t,
+        &gridline::service::analytics::tiles::TileFilters::default(),
+        app.state.clock.now(),
+    )
+}
+
 /// Fetches `path` until the tile it made is kept and answered without the database ([`Tiles::kept`]: it holds for
 /// a moment after the request that read the counts), at most a few times; the kept bytes.
 async fn kept_after_fetch(
@@ -850,19 +866,10 @@ async fn kept_after_fetch(
     user: &gridline::domain::access::Principal,
     t: TileId,
 ) -> Option<Vec<u8>> {
-    use gridline::service::analytics::tiles::TileFilters;
     for _ in 0..20 {
         let r = fetch(app, Some(token), path, &[]).await;
         assert_eq!(r.status, 200);
-        let now = app.state.clock.now();
-        if let Some(kept) = app.state.tiles.kept(
-            &app.state.db,
-            user,
-            TileLayer::Cells,
-            t,
-            &TileFilters::default(),
-            now,
-        ) {
+        if let Some(kept) = kept_tile(app, user, t) {
             let kept = kept.expect("a tile with features");
             assert_eq!(
                 kept.bytes.as_ref(),
@@ -899,12 +906,8 @@ async fn a_kept_tile_answers_until_a_write_here_or_for_a_moment_after_one_elsewh
     // A write through this server: the kept tile is no longer trusted, and the next tile counts it.
     let at = now.and_utc().to_rfc3339();
     file(&app, &op, "K-1", "0101", (lon, lat), &at).await;
-    let filters = gridline::service::analytics::tiles::TileFilters::default();
     assert!(
-        app.state
-            .tiles
-            .kept(&app.state.db, &user, TileLayer::Cells, t, &filters, now)
-            .is_none(),
+        kept_tile(&app, &user, t).is_none(),
         "a write of this process leaves no kept tile trusted"
     );
     let kept = kept_after_fetch(&app, &admin, &path, &user, t)
@@ -917,10 +920,7 @@ async fn a_kept_tile_answers_until_a_write_here_or_for_a_moment_after_one_elsewh
     common::set_counted_tickets(&app.db.open(), &cell, 7);
     std::thread::sleep(gridline::db::OTHERS_SEEN_WITHIN);
     assert!(
-        app.state
-            .tiles
-            .kept(&app.state.db, &user, TileLayer::Cells, t, &filters, now)
-            .is_none(),
+        kept_tile(&app, &user, t).is_none(),
         "no kept tile is trusted past the bound"
     );
     let r = fetch(&app, Some(&admin), &path, &[]).await;

@@ -247,24 +247,28 @@ pub const HELD_DAYS: i64 = 400;
 /// Days read per query when the copy is loaded (bounds the rows in flight).
 const LOAD_DAYS: i64 = 31;
 
-/// Tickets and cases per place of `level` over the days `from..=to` and over `previous_from` up to the day before
-/// `from`, under `f` (places without any are left out), as stored: from the copy in memory when `db` keeps one and
-/// it holds those days (loading it first when it is missing, or behind the stored counts' version), else one read
-/// of the stored rows. `today` (Beijing) places the days held.
+/// Tickets and cases per place of `level` over the days of `window` and over the period of the same length before
+/// it, under `f` (places without any are left out), as stored: from the copy in memory when `db` keeps one and it
+/// holds those days (loading it first when it is missing, or behind the stored counts' version), else one read of
+/// the stored rows. `today` (Beijing) places the days held. `version`: the stored counts' version when the caller
+/// has just read it (a tile that trusts the last read), else it is read here.
 pub fn sums(
     db: &Db,
     level: Level,
-    previous_from: NaiveDate,
-    from: NaiveDate,
-    to: NaiveDate,
+    window: calc::Window,
     f: &Filter,
     today: NaiveDate,
+    version: Option<i64>,
 ) -> Result<Vec<PlaceSums>, DbError> {
+    let (previous_from, from, to) = (window.previous().from, window.from, window.to);
     let first_day = held_from(today);
     let Some(held) = db.counts_in_memory().filter(|_| previous_from >= first_day) else {
         return stored_sums(db, level, previous_from, from, to, f);
     };
-    let version = store::version(&mut *db.reader()?)?;
+    let version = match version {
+        Some(v) => v,
+        None => store::version(&mut *db.reader()?)?,
+    };
     {
         let held = held.read().unwrap_or_else(PoisonError::into_inner);
         if let Some(cube) = held.as_ref().filter(|c| fits(c, version, first_day))

@@ -8,7 +8,7 @@
 
 use crate::analytics::counts::Filter;
 use crate::analytics::counts::{self as calc, Step, Tally, Window, WindowError};
-use crate::db::{Db, DbConnection, DbError};
+use crate::db::{Db, DbError};
 use crate::domain::access::Principal;
 use crate::domain::access::Role;
 use crate::domain::time::parse_day;
@@ -236,7 +236,7 @@ pub fn window(
 /// taxonomy and the reader's topics; a department handler's numbers default to their topics). The heat map, the
 /// series and the vector tiles all check their filters here.
 pub fn filters(
-    c: &mut DbConnection,
+    db: &Db,
     window: Window,
     topic_values: &[String],
     sources: &[String],
@@ -245,7 +245,7 @@ pub fn filters(
 ) -> Result<Filters, HeatError> {
     let sources = checked("source", sources, &SOURCES, "unknown_source")?;
     let classes = checked("status", statuses, &CLASSES, "unknown_status")?;
-    let topics = topics(c, topic_values, scope)?;
+    let topics = topics(db, topic_values, scope)?;
     Ok(Filters {
         window,
         topics,
@@ -255,17 +255,13 @@ pub fn filters(
 }
 
 /// Checks topic codes against the taxonomy and the reader's topics.
-fn topics(
-    c: &mut DbConnection,
-    values: &[String],
-    scope: &Scope,
-) -> Result<Vec<String>, HeatError> {
+fn topics(db: &Db, values: &[String], scope: &Scope) -> Result<Vec<String>, HeatError> {
     // The taxonomy is read only to check named topics (a map's tiles, asked for many at a time, name none).
     let named = values
         .iter()
         .any(|v| v.split(',').any(|p| !p.trim().is_empty()));
     let known: Vec<String> = if named {
-        crate::store::topics::all(c)?
+        crate::store::topics::all(&mut *db.reader()?)?
             .into_iter()
             .map(|t| t.code)
             .collect()
@@ -321,13 +317,15 @@ fn coverage(
 /// Tickets and cases per place of `level` under `filters`, in the window and in the period before it, with every
 /// change counted up to the last pass (places without any are left out): the places inside `scope` or, given
 /// `codes` (all of `level`, already kept inside the reader's jurisdiction), exactly those. The reader's topics bound
-/// the numbers. The heat map and the vector tiles read their numbers here.
+/// the numbers. The heat map and the vector tiles read their numbers here. `version`: the counts' version the
+/// caller has just read, if it has (see [`counts::sums`]).
 pub fn counts_by_place(
     db: &Db,
     level: Level,
     filters: &Filters,
     scope: &Scope,
     codes: Option<Vec<String>>,
+    version: Option<i64>,
     now: NaiveDateTime,
 ) -> Result<HashMap<String, (Tally, Tally)>, DbError> {
     let f = Filter {
@@ -343,14 +341,11 @@ pub fn counts_by_place(
         },
         places: codes,
     };
-    let w = filters.window;
     let today = calc::local_day(now);
-    Ok(
-        counts::sums(db, level, w.previous().from, w.from, w.to, &f, today)?
-            .into_iter()
-            .map(|s| (s.code, (s.now, s.before)))
-            .collect(),
-    )
+    Ok(counts::sums(db, level, filters.window, &f, today, version)?
+        .into_iter()
+        .map(|s| (s.code, (s.now, s.before)))
+        .collect())
 }
 
 /// The numbers of one place as the heat map's features and the vector tiles' features carry them (under these
@@ -467,21 +462,12 @@ pub fn heatmap(
         return Err(HeatError::PlaceNotFound(w.chars().take(40).collect()));
     }
     counts::current(db, now)?;
-    let mut c = db.reader()?;
-    let filters = filters(
-        &mut c,
-        window,
-        &req.topics,
-        &req.sources,
-        &req.statuses,
-        &scope,
-    )?;
-    drop(c);
+    let filters = filters(db, window, &req.topics, &req.sources, &req.statuses, &scope)?;
     let read_scope = Scope {
         places: places.clone(),
         topics: scope.topics.clone(),
     };
-    let counts = counts_by_place(db, level, &filters, &read_scope, None, now)?;
+    let counts = counts_by_place(db, level, &filters, &read_scope, None, None, now)?;
     let inside = |code: &str| {
         places
             .as_ref()
@@ -576,15 +562,7 @@ pub fn trend(
     let step = Step::parse(step_name)
         .ok_or_else(|| not_one_of("unknown_step", "step", step_name, &STEPS))?;
     counts::current(db, now)?;
-    let mut c = db.reader()?;
-    let filters = filters(
-        &mut c,
-        window,
-        &req.topics,
-        &req.sources,
-        &req.statuses,
-        &scope,
-    )?;
+    let filters = filters(db, window, &req.topics, &req.sources, &req.statuses, &scope)?;
     let f = Filter {
         topics: filters.topics.clone(),
         sources: filters.sources.clone(),
@@ -592,20 +570,26 @@ pub fn trend(
         within: None,
         places: None,
     };
-    let per_day: Vec<(NaiveDate, Tally)> =
-        store::per_day(&mut c, place.level, code, window.from, window.to, &f)?
-            .into_iter()
-            .filter_map(|s| {
-                let d = NaiveDate::parse_from_str(&s.key, "%Y-%m-%d").ok()?;
-                Some((
-                    d,
-                    Tally {
-                        tickets: s.tickets,
-                        cases: s.cases,
-                    },
-                ))
-            })
-            .collect();
+    let per_day: Vec<(NaiveDate, Tally)> = store::per_day(
+        &mut *db.reader()?,
+        place.level,
+        code,
+        window.from,
+        window.to,
+        &f,
+    )?
+    .into_iter()
+    .filter_map(|s| {
+        let d = NaiveDate::parse_from_str(&s.key, "%Y-%m-%d").ok()?;
+        Some((
+            d,
+            Tally {
+                tickets: s.tickets,
+                cases: s.cases,
+            },
+        ))
+    })
+    .collect();
     Ok(Trend {
         code: place.code.clone(),
         name: place.name.clone(),

@@ -158,12 +158,7 @@ pub struct TileFilters {
 
 impl TileFilters {
     /// The window and filters checked as the heat map checks them, for a reader whose clock says `now`.
-    fn check(
-        &self,
-        conn: &mut DbConnection,
-        scope: &Scope,
-        now: NaiveDateTime,
-    ) -> Result<Filters, HeatError> {
+    fn check(&self, db: &Db, scope: &Scope, now: NaiveDateTime) -> Result<Filters, HeatError> {
         let today = local_day(now);
         let default = Window {
             from: today - Duration::days(DEFAULT_WINDOW_DAYS - 1),
@@ -171,7 +166,7 @@ impl TileFilters {
         };
         let window = heatmap::window(self.from.as_deref(), self.to.as_deref(), Some(default))?;
         heatmap::filters(
-            conn,
+            db,
             window,
             &self.topics,
             &self.sources,
@@ -237,7 +232,7 @@ struct Encoded {
 }
 
 impl Encoded {
-    /// Drops the finished tiles, keeping the version and the read that found it.
+    /// Drops the finished tiles and the numbers summed for them, keeping the version and the read that found it.
     fn forget(&mut self) {
         self.tiles.clear();
         self.numbers.clear();
@@ -472,7 +467,7 @@ impl Tiles {
         };
         let scope = Scope::of(user);
         let filters = match layer.level() {
-            Some(_) => Some(filters.check(&mut *db.reader()?, &scope, now)?),
+            Some(_) => Some(filters.check(db, &scope, now)?),
             None => None,
         };
         {
@@ -553,8 +548,7 @@ impl Tiles {
         now: NaiveDateTime,
     ) -> Result<(), TileError> {
         if layer.level().is_some() {
-            let mut conn = db.reader()?;
-            filters.check(&mut conn, &Scope::of(user), now)?;
+            filters.check(db, &Scope::of(user), now)?;
         }
         Ok(())
     }
@@ -746,6 +740,7 @@ fn numbers(
         filters,
         scope,
         Some(missing.iter().map(|k| codes[*k].to_owned()).collect()),
+        Some(version),
         now,
     )?;
     let mut encoded = lock(&generation.encoded);

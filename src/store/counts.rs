@@ -223,6 +223,12 @@ pub fn lock_cursor(conn: &mut DbConnection) -> QueryResult<i64> {
     diesel::update(count_cursor::table.find(1))
         .set(count_cursor::seq.eq(count_cursor::seq))
         .execute(conn)?;
+    cursor(conn)
+}
+
+/// The cursor, read without the lock (a pass that works out its change before it writes: see
+/// `service::analytics::counts::catch_up`).
+pub fn cursor(conn: &mut DbConnection) -> QueryResult<i64> {
     count_cursor::table
         .find(1)
         .select(count_cursor::seq)

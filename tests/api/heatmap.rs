@@ -479,6 +479,86 @@ async fn filings_not_counted_yet_are_counted_after_a_restart() {
 }
 
 #[actix_web::test]
+async fn a_pass_read_before_another_write_of_the_counts_is_worked_out_again_under_the_lock() {
+    use gridline::service::analytics::counts::{catch_up, read_pass, rebuild, write_pass};
+    let app = TestApp::beijing();
+    let (lon, lat, cell) = common::spot();
+    let at = day("2026-11-25").and_hms_opt(1, 0, 0).unwrap();
+    let file = |i: u32| {
+        let app = &app;
+        async move {
+            let topic = if i.is_multiple_of(2) { "0101" } else { "0601" };
+            let spot = (lon + f64::from(i) * 0.01, lat);
+            let r = common::file_ticket_at(
+                app,
+                &format!("P-{i}"),
+                topic,
+                &format!("1370000010{i}"),
+                spot,
+                at,
+            )
+            .await;
+            assert_eq!(r.status, 201, "{}", r.json);
+        }
+    };
+    let db = &app.state.db;
+    let now = app.state.clock.now();
+
+    // Nothing between the read and the write: written as worked out.
+    file(0).await;
+    let pass = read_pass(db, now)
+        .unwrap()
+        .expect("a filed ticket waits to be counted");
+    let wrote = write_pass(db, pass, now).unwrap();
+    assert_eq!((wrote.cases, wrote.done, wrote.again), (1, true, false));
+    assert_eq!(counted_tickets(db), 1);
+    assert!(read_pass(db, now).unwrap().is_none());
+
+    // A pass that changes no count comes between (a case touched without a change to what it adds): the cursor
+    // moves, the counts' version does not; the pass read before it is worked out again all the same.
+    let version = || gridline::store::counts::version(&mut db.reader().unwrap()).unwrap();
+    let before = version();
+    let touched = ids(&mut db.writer().unwrap(), "SELECT id FROM cases");
+    diesel::sql_query(format!(
+        "UPDATE cases SET status = status WHERE id = '{}'",
+        touched[0]
+    ))
+    .execute(&mut *db.writer().unwrap())
+    .unwrap();
+    let stale = read_pass(db, now).unwrap().unwrap();
+    assert_eq!(catch_up(db, now).unwrap(), 1);
+    assert_eq!(version(), before);
+    let wrote = write_pass(db, stale, now).unwrap();
+    assert_eq!((wrote.cases, wrote.again), (0, true));
+    assert_eq!(counted_tickets(db), 1);
+
+    // Another pass counts the same change between the read and the write (the cursor and the version moved): the
+    // pass read before it is worked out again, and counts nothing twice.
+    file(1).await;
+    let stale = read_pass(db, now).unwrap().unwrap();
+    assert_eq!(catch_up(db, now).unwrap(), 1);
+    let wrote = write_pass(db, stale, now).unwrap();
+    assert_eq!((wrote.cases, wrote.again), (0, true));
+    assert_eq!(counted_tickets(db), 2);
+
+    // A write of the counts that moves only their version (as an overdue pass or a rebuild does) between the read
+    // and the write: worked out again too; the edit is the rebuild's to find, the filing is counted once.
+    file(2).await;
+    let stale = read_pass(db, now).unwrap().unwrap();
+    common::set_counted_tickets(db, &cell, 5);
+    let wrote = write_pass(db, stale, now).unwrap();
+    assert_eq!((wrote.cases, wrote.again), (1, true));
+    let diffs = rebuild(db, now, true).unwrap();
+    assert_eq!(
+        diffs.iter().filter(|d| d.key.place == cell).count(),
+        1,
+        "{diffs:?}"
+    );
+    assert_eq!(counted_tickets(db), 3);
+    assert!(rebuild(db, now, false).unwrap().is_empty());
+}
+
+#[actix_web::test]
 async fn each_reader_sees_only_their_jurisdiction_and_a_request_beyond_it_is_refused() {
     let app = TestApp::beijing();
     let now = chrono::Utc::now().naive_utc();

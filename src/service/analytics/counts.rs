@@ -18,8 +18,9 @@
 //! throughput): every write that changes a case already leaves a mark in the change log the phones' pull feed is
 //! made from (`changes`, written by triggers in the write's transaction, numbered in commit order: a new or changed
 //! case, a workflow step; a ticket moving between cases changes both cases). [`catch_up`] counts every case changed
-//! after the counts' cursor (`count_cursor`), in passes of at most [`BATCH`] log entries, each one transaction that also
-//! moves the cursor: a restart loses nothing, because what is not counted yet is what lies after the cursor. A pass
+//! after the counts' cursor (`count_cursor`), in passes of at most [`BATCH`] log entries, each read and worked out in a
+//! snapshot outside the writer and written in one transaction that also moves the cursor: a restart loses nothing,
+//! because what is not counted yet is what lies after the cursor. A pass
 //! recomputes each case's contribution from its raw rows, subtracts what the case last added (`count_marks`) and
 //! adds the new one, at every level, summing the changes of all its cases per row before writing each row once.
 //! The class is taken at the time of the pass.
@@ -62,37 +63,26 @@ const MAX_BATCHES: usize = 10_000;
 /// How often the server's thread catches up ([`keep_up`]).
 pub const CATCH_UP_EVERY: Duration = Duration::from_millis(500);
 
-/// Counts, at `now`, every case changed after the cursor, in transactions of at most [`BATCH`] log entries, until one
+/// Counts, at `now`, every case changed after the cursor, in passes of at most [`BATCH`] log entries, until one
 /// reaches the log's latest number. Returns how many cases it counted.
+///
+/// A pass reads and works out its change outside the writer, in one snapshot of a reading connection (the log's
+/// entries after the cursor, the cases' raw rows and what each last added), and then holds the writer only to write
+/// it: SQLite has one writer, and the tickets being filed wait for it. What it wrote was worked out against the
+/// cursor and the counts' version it read: every writer of the counts moves one of them (a pass moves the cursor,
+/// an overdue pass or a rebuild the version), so when both are unchanged under the counts' lock, no other write of
+/// the counts came between and the change is written as worked out; otherwise the pass is worked out again under
+/// the lock. Changes committed after the snapshot lie after the cursor it moves to, and the next pass counts them.
 pub fn catch_up(db: &Db, now: NaiveDateTime) -> Result<usize, DbError> {
     let started = std::time::Instant::now();
     let mut counted = 0;
     for _ in 0..MAX_BATCHES {
-        let (n, done, applied) = db.writer()?.transaction::<_, DbError, _>(|c| {
-            let cursor = store::lock_cursor(c)?;
-            let head = store::head(c)?;
-            if head <= cursor {
-                return Ok((0, true, None));
-            }
-            let entries = store::changes_between(c, cursor, head, BATCH)?;
-            let full = i64::try_from(entries.len()).unwrap_or(i64::MAX) >= BATCH;
-            // A full batch stops at its last entry; a short one saw everything up to `head`.
-            let upto = match entries.last() {
-                Some((_, _, seq)) if full => *seq,
-                _ => head,
-            };
-            let ids: Vec<String> = entries
-                .into_iter()
-                .filter(|(kind, _, _)| kind == "case")
-                .map(|(_, id, _)| id)
-                .collect();
-            let applied = count_cases(c, now, &ids)?;
-            store::set_cursor(c, upto)?;
-            Ok((ids.len(), !full, applied))
-        })?;
-        follow(db, applied);
-        counted += n;
-        if done {
+        let Some(pass) = read_pass(db, now)? else {
+            break;
+        };
+        let wrote = write_pass(db, pass, now)?;
+        counted += wrote.cases;
+        if wrote.done {
             break;
         }
     }
@@ -104,6 +94,105 @@ pub fn catch_up(db: &Db, now: NaiveDateTime) -> Result<usize, DbError> {
         );
     }
     Ok(counted)
+}
+
+/// One pass of a catch-up, read and worked out outside the writer ([`read_pass`]) and then written
+/// ([`write_pass`]): from the cursor and the counts' version it was read at, the change that counts the cases of the
+/// log's entries up to `upto`.
+#[derive(Debug)]
+pub struct Pass {
+    cursor: i64,
+    version: i64,
+    upto: i64,
+    /// Cases among the entries (each once).
+    cases: usize,
+    /// Whether the entries reached the log's latest number.
+    done: bool,
+    change: Change,
+}
+
+/// What [`write_pass`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wrote {
+    /// Cases counted.
+    pub cases: usize,
+    /// Whether the pass reached the log's latest number (as the counts' lock found it).
+    pub done: bool,
+    /// Whether another writer of the counts came between the read and the write, so that the pass was worked out
+    /// again under the lock.
+    pub again: bool,
+}
+
+/// Reads the next pass of a catch-up at `now` in one snapshot of a reading connection (`None`: nothing was
+/// committed after the cursor).
+pub fn read_pass(db: &Db, now: NaiveDateTime) -> Result<Option<Pass>, DbError> {
+    Ok(store::in_snapshot(&mut *db.reader()?, |c| plan(c, now))?)
+}
+
+/// Writes a pass in one transaction that takes the counts' lock and moves the cursor: as it was worked out when the
+/// cursor and the counts' version are still the ones it was read at, else worked out again under the lock.
+pub fn write_pass(db: &Db, pass: Pass, now: NaiveDateTime) -> Result<Wrote, DbError> {
+    let (wrote, applied) = db.writer()?.transaction::<_, DbError, _>(|c| {
+        let cursor = store::lock_cursor(c)?;
+        let (pass, again) = if cursor == pass.cursor && store::version(c)? == pass.version {
+            (pass, false)
+        } else {
+            match plan(c, now)? {
+                Some(p) => (p, true),
+                None => {
+                    let wrote = Wrote {
+                        cases: 0,
+                        done: true,
+                        again: true,
+                    };
+                    return Ok((wrote, None));
+                }
+            }
+        };
+        let applied = write_change(c, pass.change)?;
+        store::set_cursor(c, pass.upto)?;
+        let wrote = Wrote {
+            cases: pass.cases,
+            done: pass.done,
+            again,
+        };
+        Ok((wrote, applied))
+    })?;
+    follow(db, applied);
+    Ok(wrote)
+}
+
+/// Reads the log's entries after the cursor (at most [`BATCH`]) and works out the change that counts their cases at
+/// `now` (`None`: nothing was committed after the cursor).
+fn plan(c: &mut DbConnection, now: NaiveDateTime) -> diesel::QueryResult<Option<Pass>> {
+    let cursor = store::cursor(c)?;
+    let head = store::head(c)?;
+    if head <= cursor {
+        return Ok(None);
+    }
+    let version = store::version(c)?;
+    let entries = store::changes_between(c, cursor, head, BATCH)?;
+    let full = i64::try_from(entries.len()).unwrap_or(i64::MAX) >= BATCH;
+    // A full batch stops at its last entry; a short one saw everything up to `head`.
+    let upto = match entries.last() {
+        Some((_, _, seq)) if full => *seq,
+        _ => head,
+    };
+    let mut ids: Vec<String> = entries
+        .into_iter()
+        .filter(|(kind, _, _)| kind == "case")
+        .map(|(_, id, _)| id)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    Ok(Some(Pass {
+        cursor,
+        version,
+        upto,
+        cases: ids.len(),
+        done: !full,
+        change: work_out(c, now, &ids)?,
+    }))
 }
 
 /// Makes the counts current before a read at `now`: a catch-up when a change was committed after the cursor (one
@@ -167,31 +256,34 @@ struct Applied {
     delta: BTreeMap<RowKey, Tally>,
 }
 
-/// Brings the counts of the cases `ids` (and of their tickets) up to date with their raw rows at `now`, inside the
-/// caller's transaction, which holds the counts' lock. Answers what it wrote (`None`: nothing changed).
+/// What counting some cases changes: their new marks, and the sum of their changes per row.
+#[derive(Debug, Default)]
+struct Change {
+    marks: Vec<Mark>,
+    total: BTreeMap<RowKey, Tally>,
+}
+
+/// Works out what brings the counts of the cases `ids` (each once; and of their tickets) up to date with their raw
+/// rows at `now`, from the rows and the stored marks `c` reads.
 ///
 /// Set-based: one read of the cases with what each last added (`count_marks`), one read of their tickets; the
-/// changes of every case are summed per row (level, place, day, topic, source, class) before anything is written,
-/// then each changed row is written once and each changed case's mark once.
-fn count_cases(
+/// changes of every case are summed per row (level, place, day, topic, source, class), so that each changed row is
+/// written once and each changed case's mark once.
+fn work_out(
     c: &mut DbConnection,
     now: NaiveDateTime,
     ids: &[String],
-) -> diesel::QueryResult<Option<Applied>> {
-    let mut ids: Vec<String> = ids.to_vec();
-    ids.sort();
-    ids.dedup();
+) -> diesel::QueryResult<Change> {
     if ids.is_empty() {
-        return Ok(None);
+        return Ok(Change::default());
     }
-    let facts = store::cases_by_id(c, &ids)?;
-    let tickets = store::tickets_of(c, &ids)?;
+    let facts = store::cases_by_id(c, ids)?;
+    let tickets = store::tickets_of(c, ids)?;
     let mut by_case: HashMap<&str, Vec<&TicketFacts>> = HashMap::new();
     for t in &tickets {
         by_case.entry(t.case_id.as_str()).or_default().push(t);
     }
-    let mut total: BTreeMap<RowKey, Tally> = BTreeMap::new();
-    let mut marks: Vec<Mark> = Vec::new();
+    let mut change = Change::default();
     for f in &facts {
         let (class, new) = contribution(
             f,
@@ -203,21 +295,27 @@ fn count_cases(
             continue;
         }
         for (k, t) in calc::delta(&old, &new) {
-            let e = total.entry(k).or_default();
+            let e = change.total.entry(k).or_default();
             e.tickets += t.tickets;
             e.cases += t.cases;
         }
-        marks.push(Mark {
+        change.marks.push(Mark {
             case_id: f.id.clone(),
             class: class.map_or("none", StatusClass::as_str),
             contribution: calc::encode(&new),
         });
     }
-    total.retain(|_, t| t.tickets != 0 || t.cases != 0);
-    store::put_marks(c, &marks)?;
-    Ok(store::apply(c, &total)?.map(|version| Applied {
+    change.total.retain(|_, t| t.tickets != 0 || t.cases != 0);
+    Ok(change)
+}
+
+/// Writes a worked-out change (in the caller's transaction, which holds the counts' lock and read the marks the
+/// change was worked out from). Answers what it wrote (`None`: nothing changed).
+fn write_change(c: &mut DbConnection, change: Change) -> diesel::QueryResult<Option<Applied>> {
+    store::put_marks(c, &change.marks)?;
+    Ok(store::apply(c, &change.total)?.map(|version| Applied {
         version,
-        delta: total,
+        delta: change.total,
     }))
 }
 
@@ -446,7 +544,8 @@ pub fn refresh_overdue(db: &Db, now: NaiveDateTime) -> Result<usize, DbError> {
         let (n, applied) = db.writer()?.transaction::<_, DbError, _>(|c| {
             store::lock_cursor(c)?;
             let ids = store::newly_overdue(c, now, BATCH)?;
-            let applied = count_cases(c, now, &ids)?;
+            let change = work_out(c, now, &ids)?;
+            let applied = write_change(c, change)?;
             Ok((ids.len(), applied))
         })?;
         follow(db, applied);

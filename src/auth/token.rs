@@ -36,7 +36,12 @@ pub fn generate_with(prefix: &str) -> String {
 
 /// What is stored for a token.
 pub fn hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+    hex(&digest(token))
+}
+
+/// A token's SHA-256, as bytes ([`hash`] is its hex).
+pub fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
 }
 
 /// Whether a string has the shape of a secret with this prefix (checked before any lookup).

@@ -302,7 +302,7 @@ pub const MAX_RECENT_SIGN_INS: usize = 10_000;
 /// another server); and never past the token's expiry.
 #[derive(Debug, Default)]
 pub struct RecentSignIns {
-    entries: std::sync::Mutex<std::collections::HashMap<String, Recent>>,
+    entries: std::sync::Mutex<std::collections::HashMap<[u8; 32], Recent>>,
 }
 
 #[derive(Debug)]
@@ -315,7 +315,7 @@ struct Recent {
 impl RecentSignIns {
     /// The user of `bearer` as kept, when the kept answer still holds at `now`.
     pub fn get(&self, db: &Db, bearer: &str, now: NaiveDateTime) -> Option<Principal> {
-        let key = token::hash(bearer);
+        let key = token::digest(bearer);
         let entries = self
             .entries
             .lock()
@@ -340,7 +340,7 @@ impl RecentSignIns {
             entries.clear();
         }
         entries.insert(
-            token::hash(bearer),
+            token::digest(bearer),
             Recent {
                 principal: principal.clone(),
                 expires,

@@ -134,20 +134,17 @@ pub fn read_pass(db: &Db, now: NaiveDateTime) -> Result<Option<Pass>, DbError> {
 pub fn write_pass(db: &Db, pass: Pass, now: NaiveDateTime) -> Result<Wrote, DbError> {
     let (wrote, applied) = db.writer()?.transaction::<_, DbError, _>(|c| {
         let cursor = store::lock_cursor(c)?;
-        let (pass, again) = if cursor == pass.cursor && store::version(c)? == pass.version {
-            (pass, false)
-        } else {
-            match plan(c, now)? {
-                Some(p) => (p, true),
-                None => {
-                    let wrote = Wrote {
-                        cases: 0,
-                        done: true,
-                        again: true,
-                    };
-                    return Ok((wrote, None));
-                }
-            }
+        let again = cursor != pass.cursor || store::version(c)? != pass.version;
+        let pass = if again { plan(c, now)? } else { Some(pass) };
+        let Some(pass) = pass else {
+            return Ok((
+                Wrote {
+                    cases: 0,
+                    done: true,
+                    again,
+                },
+                None,
+            ));
         };
         let applied = write_change(c, pass.change)?;
         store::set_cursor(c, pass.upto)?;
